@@ -1,0 +1,44 @@
+# Everything a developer needs, from a fresh clone: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck pytest bench synth clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the local stack on http://localhost:8766 (moto as AWS, local GPU marketplace, Swagger UI at /docs).
+run: $(STAMP)
+	$(BIN)/python -m local_stack
+
+## Lint, type-check and run the whole test suite.
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+## Cold start and DynamoDB requests per API request, measured against baselines in the same run.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+## Synthesize the CloudFormation template into cdk.out/ (offline, no AWS account, no Docker).
+synth: $(STAMP)
+	$(BIN)/python infra/app.py
+
+clean:
+	rm -rf $(VENV) cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,55 @@
+"""What every route needs: who is calling, the service, and how to answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+
+import boto3
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from pydantic import BaseModel
+
+from dumont_core.data.instances import InstanceRepository
+from dumont_core.errors import Unauthenticated
+from dumont_core.events import EventBridgePublisher
+from dumont_core.models import Principal
+from dumont_core.services.instances import InstanceService
+from dumont_core.settings import get_settings
+from dumont_core.workflows import StepFunctionsStarter
+
+
+@cache
+def instance_service() -> InstanceService:
+    settings = get_settings()
+    return InstanceService(
+        InstanceRepository(settings.table_name, event_retention=timedelta(days=settings.event_retention_days)),
+        EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
+        StepFunctionsStarter(boto3.client("stepfunctions"), settings),
+        settings,
+    )
+
+
+def current_principal(router: BaseRouter) -> Principal:
+    """The caller, as API Gateway identified them.
+
+    A Lambda authorizer puts `account_id` and `team_id` in the request context. Without one, API
+    Gateway's own API key check identifies the caller, and each API key is its own account and team.
+    """
+    request_context = router.current_event.request_context
+    authorizer = request_context.authorizer
+    account_id, team_id = authorizer.get("account_id"), authorizer.get("team_id")
+    if account_id and team_id:
+        return Principal(account_id=str(account_id), team_id=str(team_id))
+    api_key_id = request_context.identity.api_key_id
+    if api_key_id:
+        return Principal(account_id=f"acct_{api_key_id}", team_id=f"team_{api_key_id}")
+    raise Unauthenticated("Send your API key in the X-API-Key header")
+
+
+def json_response(model: BaseModel, status_code: int = 200) -> Response[str]:
+    return Response(
+        status_code=status_code,
+        content_type=content_types.APPLICATION_JSON,
+        body=model.model_dump_json(),
+    )

@@ -1,0 +1,236 @@
+"""Instance routes: `/api/v1/instances…` and the unversioned routes of the older documents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from api.context import current_principal, instance_service, json_response
+from api.schemas import (
+    CreatedInstance,
+    CreateInstanceBody,
+    Envelope,
+    ErrorEnvelope,
+    EventList,
+    InstanceDetail,
+    InstanceSummary,
+    LegacyCreated,
+    LegacyDeleted,
+    LegacyMachineList,
+    ListEnvelope,
+    PageMeta,
+    canonical_gpu_type,
+    event_view,
+    instance_detail,
+    instance_summary,
+    legacy_machine,
+)
+from dumont_core.errors import ValidationFailed
+from dumont_core.models import Instance, InstanceStatus, PowerAction, utc_now
+from dumont_core.settings import get_settings
+
+router = APIGatewayRouter()
+
+InstanceId = Annotated[str, Path(description="Instance id, e.g. inst_3f9c…", max_length=64)]
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    described = {
+        400: "Invalid request; `error.details.fields` names each bad field",
+        401: "Missing or unknown API key",
+        404: "No such instance in your team (INSTANCE_NOT_FOUND)",
+        409: "The instance is not in a state that allows this (INVALID_STATE)",
+    }
+    return {
+        code: {
+            "description": described[code],
+            "content": {"application/json": {"model": ErrorEnvelope}},
+        }
+        for code in codes
+    }
+
+
+def _ok(model: type, description: str, code: int = 200) -> dict[int | str, dict[str, Any]]:
+    return {code: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
+def _detail(instance: Instance) -> InstanceDetail:
+    return instance_detail(instance, utc_now(), get_settings())
+
+
+@router.get(
+    "/api/v1/instances",
+    summary="List instances",
+    description="Your team's instances, newest first. Deleted instances are listed only with status=deleted.",
+    responses={**_ok(ListEnvelope[InstanceSummary], "A page of instances"), **_errors(400, 401)},
+    tags=["Instances"],
+)
+def list_instances(
+    status: Annotated[InstanceStatus | None, Query(description="Only instances in this status")] = None,
+    gpu_type: Annotated[str | None, Query(description="Only instances of this GPU type")] = None,
+    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
+) -> Response[str]:
+    try:
+        gpu_filter = canonical_gpu_type(gpu_type) if gpu_type else None
+    except ValueError as error:
+        raise ValidationFailed(str(error), details={"fields": [{"field": "gpu_type", "message": str(error)}]}) from None
+    result = instance_service().list(
+        current_principal(router), status=status, gpu_type=gpu_filter, page=page, per_page=per_page
+    )
+    return json_response(
+        ListEnvelope[InstanceSummary](
+            data=[instance_summary(instance) for instance in result.items],
+            meta=PageMeta(page=result.page, per_page=result.per_page, total=result.total),
+        )
+    )
+
+
+@router.post(
+    "/api/v1/instances",
+    summary="Create an instance",
+    description="Rents the cheapest matching GPU and boots it. Poll the instance until `running`.",
+    responses={**_ok(Envelope[CreatedInstance], "Provisioning started", 201), **_errors(400, 401)},
+    tags=["Instances"],
+)
+def create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)]) -> Response[str]:
+    instance = instance_service().create(current_principal(router), body.to_spec())
+    created = CreatedInstance(
+        id=instance.instance_id,
+        status=instance.status,
+        estimated_ready_seconds=get_settings().estimated_ready_seconds,
+    )
+    return json_response(Envelope[CreatedInstance](data=created), 201)
+
+
+@router.get(
+    "/api/v1/instances/<instance_id>",
+    summary="Get an instance",
+    responses={**_ok(Envelope[InstanceDetail], "The instance"), **_errors(401, 404)},
+    tags=["Instances"],
+)
+def get_instance(instance_id: InstanceId) -> Response[str]:
+    instance = instance_service().get(current_principal(router), instance_id)
+    return json_response(Envelope[InstanceDetail](data=_detail(instance)))
+
+
+def _power_action(instance_id: str, action: PowerAction) -> Response[str]:
+    instance = instance_service().request_power_action(current_principal(router), instance_id, action)
+    return json_response(Envelope[InstanceDetail](data=_detail(instance)), 202)
+
+
+_ACTION_RESPONSES = {**_ok(Envelope[InstanceDetail], "Accepted; the instance moves on", 202), **_errors(401, 404, 409)}
+
+
+@router.post(
+    "/api/v1/instances/<instance_id>/start",
+    summary="Start a stopped instance",
+    responses=_ACTION_RESPONSES,
+    tags=["Instances"],
+)
+def start_instance(instance_id: InstanceId) -> Response[str]:
+    return _power_action(instance_id, PowerAction.START)
+
+
+@router.post(
+    "/api/v1/instances/<instance_id>/stop",
+    summary="Stop a running instance",
+    responses=_ACTION_RESPONSES,
+    tags=["Instances"],
+)
+def stop_instance(instance_id: InstanceId) -> Response[str]:
+    return _power_action(instance_id, PowerAction.STOP)
+
+
+@router.post(
+    "/api/v1/instances/<instance_id>/reboot",
+    summary="Reboot a running instance",
+    responses=_ACTION_RESPONSES,
+    tags=["Instances"],
+)
+def reboot_instance(instance_id: InstanceId) -> Response[str]:
+    return _power_action(instance_id, PowerAction.REBOOT)
+
+
+@router.delete(
+    "/api/v1/instances/<instance_id>",
+    summary="Destroy an instance",
+    description="Destroys the machine at the provider; the instance ends `deleted`.",
+    responses=_ACTION_RESPONSES,
+    tags=["Instances"],
+)
+def delete_instance(instance_id: InstanceId) -> Response[str]:
+    instance = instance_service().delete(current_principal(router), instance_id)
+    return json_response(Envelope[InstanceDetail](data=_detail(instance)), 202)
+
+
+@router.get(
+    "/api/v1/instances/<instance_id>/events",
+    summary="What happened to an instance",
+    responses={**_ok(Envelope[EventList], "Events, oldest first"), **_errors(401, 404)},
+    tags=["Instances"],
+)
+def list_instance_events(instance_id: InstanceId) -> Response[str]:
+    events = instance_service().events(current_principal(router), instance_id)
+    listing = EventList(instance_id=instance_id, events=[event_view(event) for event in events])
+    return json_response(Envelope[EventList](data=listing))
+
+
+# Unversioned routes ------------------------------------------------------------------------------
+
+
+@router.get(
+    "/api/machines",
+    summary="List machines (unversioned)",
+    responses={**_ok(LegacyMachineList, "Your machines"), **_errors(401)},
+    tags=["Unversioned"],
+)
+def legacy_list_machines() -> Response[str]:
+    instances = instance_service().list_all(current_principal(router))
+    return json_response(LegacyMachineList(machines=[legacy_machine(instance) for instance in instances]))
+
+
+@router.post(
+    "/api/instances",
+    summary="Create an instance (unversioned)",
+    responses={**_ok(LegacyCreated, "Provisioning started", 201), **_errors(400, 401)},
+    tags=["Unversioned"],
+)
+def legacy_create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)]) -> Response[str]:
+    instance = instance_service().create(current_principal(router), body.to_spec())
+    estimated_ready = instance.created_at + timedelta(seconds=get_settings().estimated_ready_seconds)
+    created = LegacyCreated(
+        id=instance.instance_id,
+        instance_id=instance.instance_id,
+        status="creating",
+        gpu_name=legacy_machine(instance).gpu_name,
+        ip=None,
+        estimated_ready=estimated_ready,
+    )
+    return json_response(created, 201)
+
+
+@router.get(
+    "/api/instances/<instance_id>",
+    summary="Get an instance (unversioned)",
+    responses={**_ok(InstanceDetail, "The instance"), **_errors(401, 404)},
+    tags=["Unversioned"],
+)
+def legacy_get_instance(instance_id: InstanceId) -> Response[str]:
+    return json_response(_detail(instance_service().get(current_principal(router), instance_id)))
+
+
+@router.delete(
+    "/api/instances/<instance_id>",
+    summary="Terminate an instance (unversioned)",
+    responses={**_ok(LegacyDeleted, "Termination started"), **_errors(401, 404, 409)},
+    tags=["Unversioned"],
+)
+def legacy_delete_instance(instance_id: InstanceId) -> Response[str]:
+    instance = instance_service().delete(current_principal(router), instance_id)
+    final_cost = instance.cost_accumulated_at(utc_now())
+    return json_response(LegacyDeleted(message=f"Instance {instance_id} terminating", final_cost=final_cost))

@@ -1,0 +1,103 @@
+"""Lambda entry point for every step of the instance state machines.
+
+The ASL passes `{"step": ..., "instance": {"team_id", "instance_id"}, ...}`; a step's exception
+reaches Step Functions with its class name as the error, which the ASL retries or catches.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+from typing import Any, Literal
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from dumont_core.data.instances import InstanceRepository
+from dumont_core.events import EventBridgePublisher
+from dumont_core.models import PowerAction
+from dumont_core.providers.factory import provider_from_settings
+from dumont_core.services.instance_workflow import InstanceRef, InstanceWorkflowSteps
+from dumont_core.settings import get_settings
+
+logger = Logger()
+tracer = Tracer()
+
+
+class InstanceRefInput(BaseModel):
+    team_id: str
+    instance_id: str
+
+
+class MachineInput(BaseModel):
+    provider_instance_id: str
+
+
+class StepInput(BaseModel):
+    step: Literal[
+        "choose_offers",
+        "rent_machine",
+        "check_boot",
+        "fail_provisioning",
+        "request_power_action",
+        "check_power_action",
+        "fail_power_action",
+        "destroy_machine",
+        "fail_destroy",
+    ]
+    instance: InstanceRefInput
+    candidates: list[dict[str, Any]] = []
+    machine: MachineInput | None = None
+    action: PowerAction | None = None
+    failure: dict[str, Any] | None = None
+
+
+@cache
+def workflow_steps() -> InstanceWorkflowSteps:
+    settings = get_settings()
+    return InstanceWorkflowSteps(
+        InstanceRepository(settings.table_name, event_retention=timedelta(days=settings.event_retention_days)),
+        EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
+        provider_from_settings(settings),
+        settings,
+    )
+
+
+def run_step(request: StepInput) -> dict[str, Any]:
+    steps = workflow_steps()
+    ref = InstanceRef(team_id=request.instance.team_id, instance_id=request.instance.instance_id)
+    match request.step:
+        case "choose_offers":
+            return steps.choose_offers(ref)
+        case "rent_machine":
+            return steps.rent_machine(ref, request.candidates)
+        case "check_boot":
+            if request.machine is None:
+                raise ValueError("check_boot needs the rented machine")
+            return steps.check_boot(ref, request.machine.provider_instance_id)
+        case "fail_provisioning":
+            return steps.fail_provisioning(ref, request.failure)
+        case "destroy_machine":
+            return steps.destroy_machine(ref)
+        case "fail_destroy":
+            return steps.fail_destroy(ref, request.failure)
+    if request.action is None:
+        raise ValueError(f"{request.step} needs an action")
+    match request.step:
+        case "request_power_action":
+            return steps.request_power_action(ref, request.action)
+        case "check_power_action":
+            return steps.check_power_action(ref, request.action)
+        case _:
+            return steps.fail_power_action(ref, request.action, request.failure)
+
+
+@logger.inject_lambda_context(correlation_id_path="instance.instance_id")
+@tracer.capture_lambda_handler
+@event_parser(model=StepInput)
+def lambda_handler(event: StepInput, context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(step=event.step, team_id=event.instance.team_id)
+    return run_step(event)

@@ -1,0 +1,149 @@
+"""What gets deployed, described once for both the CDK app and the local stack.
+
+Kept free of `aws_cdk` imports so the local stack can read it without loading CDK. Both sides
+create the same functions (same handler names and environment variable names), the same state
+machines from the same ASL files and substitutions, the same table and bus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
+STATE_MACHINES_DIR = Path(__file__).resolve().parent / "statemachines"
+
+EVENT_BUS_NAME = "dumont"
+DOMAIN_EVENT_SOURCE_PREFIX = "dumont."
+SERVICE_NAME = "dumont-cloud"
+METRICS_NAMESPACE = "DumontCloud"
+
+# Placeholder in the ASL files replaced by the ARN of the workflow tasks function.
+TASKS_FUNCTION_PLACEHOLDER = "InstanceTasksFunctionArn"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    handler: str
+    """Module path relative to `functions/`, as Lambda's handler setting spells it."""
+    description: str
+    memory_mb: int = 512
+    timeout_seconds: int = 29
+    start_state_machines: bool = False
+    reads_provider_secret: bool = False
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    name: str
+    asl_file: Path
+    arn_env_var: str
+    """Environment variable through which functions find this state machine."""
+    substitutions: dict[str, str] = field(default_factory=dict)
+    """Fixed `${Placeholder}` values; the tasks function ARN is added by whoever deploys."""
+
+
+API_FUNCTION = FunctionSpec(
+    name="Api",
+    handler="api.handler.lambda_handler",
+    description="Every REST route of the Dumont Cloud API",
+    memory_mb=1024,
+    start_state_machines=True,
+)
+INSTANCE_TASKS_FUNCTION = FunctionSpec(
+    name="InstanceTasks",
+    handler="workflows.instance_tasks.lambda_handler",
+    description="Steps of the instance workflows: choose offers, talk to the provider, record state",
+    timeout_seconds=120,
+    reads_provider_secret=True,
+)
+FUNCTIONS: tuple[FunctionSpec, ...] = (API_FUNCTION, INSTANCE_TASKS_FUNCTION)
+
+STATE_MACHINES: tuple[StateMachineSpec, ...] = (
+    StateMachineSpec(
+        name="ProvisionInstance",
+        asl_file=STATE_MACHINES_DIR / "provision_instance.asl.json",
+        arn_env_var="PROVISION_STATE_MACHINE_ARN",
+    ),
+    StateMachineSpec(
+        name="StartInstance",
+        asl_file=STATE_MACHINES_DIR / "instance_power_action.asl.json",
+        arn_env_var="START_STATE_MACHINE_ARN",
+        substitutions={"PowerAction": "start"},
+    ),
+    StateMachineSpec(
+        name="StopInstance",
+        asl_file=STATE_MACHINES_DIR / "instance_power_action.asl.json",
+        arn_env_var="STOP_STATE_MACHINE_ARN",
+        substitutions={"PowerAction": "stop"},
+    ),
+    StateMachineSpec(
+        name="RebootInstance",
+        asl_file=STATE_MACHINES_DIR / "instance_power_action.asl.json",
+        arn_env_var="REBOOT_STATE_MACHINE_ARN",
+        substitutions={"PowerAction": "reboot"},
+    ),
+    StateMachineSpec(
+        name="DestroyInstance",
+        asl_file=STATE_MACHINES_DIR / "destroy_instance.asl.json",
+        arn_env_var="DESTROY_STATE_MACHINE_ARN",
+    ),
+)
+
+
+def render_asl(spec: StateMachineSpec, tasks_function_arn: str) -> str:
+    """The ASL document with every `${Placeholder}` filled, as Step Functions receives it."""
+    text = spec.asl_file.read_text()
+    values = {**spec.substitutions, TASKS_FUNCTION_PLACEHOLDER: tasks_function_arn}
+    for key, value in values.items():
+        text = text.replace("${" + key + "}", value)
+    if "${" in text:
+        raise ValueError(f"{spec.asl_file.name} has a placeholder nobody fills")
+    return text
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    public: bool = False
+    """Public routes need no credentials (documentation, health)."""
+
+
+# Every route API Gateway exposes; all of them go to the API function.
+API_ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", public=True),
+    Route("GET", "/docs", public=True),
+    Route("GET", "/openapi.json", public=True),
+    Route("GET", "/api/v1/instances"),
+    Route("POST", "/api/v1/instances"),
+    Route("GET", "/api/v1/instances/{instance_id}"),
+    Route("DELETE", "/api/v1/instances/{instance_id}"),
+    Route("POST", "/api/v1/instances/{instance_id}/start"),
+    Route("POST", "/api/v1/instances/{instance_id}/stop"),
+    Route("POST", "/api/v1/instances/{instance_id}/reboot"),
+    Route("GET", "/api/v1/instances/{instance_id}/events"),
+    # Unversioned routes of the older documents, with the shapes those documents show.
+    Route("GET", "/api/machines"),
+    Route("POST", "/api/instances"),
+    Route("GET", "/api/instances/{instance_id}"),
+    Route("DELETE", "/api/instances/{instance_id}"),
+)
+
+
+@dataclass(frozen=True)
+class UsagePlanSpec:
+    name: str
+    requests_per_minute: int
+    requests_per_day: int | None
+    """None: no daily cap."""
+
+
+USAGE_PLANS: tuple[UsagePlanSpec, ...] = (
+    UsagePlanSpec("Free", requests_per_minute=60, requests_per_day=1_000),
+    UsagePlanSpec("Pro", requests_per_minute=300, requests_per_day=10_000),
+    UsagePlanSpec("Enterprise", requests_per_minute=1_000, requests_per_day=None),
+)

@@ -1,0 +1,61 @@
+"""Domain errors. Each has a stable code and the HTTP status the API maps it to, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DumontError(Exception):
+    code = "INTERNAL_ERROR"
+    http_status = 500
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class ValidationFailed(DumontError):
+    code = "VALIDATION_ERROR"
+    http_status = 400
+
+
+class InstanceNotFound(DumontError):
+    code = "INSTANCE_NOT_FOUND"
+    http_status = 404
+
+    def __init__(self, instance_id: str) -> None:
+        super().__init__(f"Instance {instance_id} not found", details={"instance_id": instance_id})
+
+
+class InvalidState(DumontError):
+    code = "INVALID_STATE"
+    http_status = 409
+
+    def __init__(self, instance_id: str, action: str, current_state: str, allowed_from: list[str]) -> None:
+        allowed = ", ".join(allowed_from) if allowed_from else "no state"
+        super().__init__(
+            f"Cannot {action} instance {instance_id} while it is {current_state}; "
+            f"{action} is allowed when it is {allowed}",
+            details={
+                "instance_id": instance_id,
+                "action": action,
+                "current_state": current_state,
+                "allowed_states": allowed_from,
+            },
+        )
+
+
+class Conflict(DumontError):
+    code = "CONFLICT"
+    http_status = 409
+
+
+class ServiceUnavailable(DumontError):
+    code = "SERVICE_UNAVAILABLE"
+    http_status = 503
+
+
+class Unauthenticated(DumontError):
+    code = "UNAUTHENTICATED"
+    http_status = 401

@@ -1,0 +1,152 @@
+"""Domain records: instances, their lifecycle rules, and the events they go through."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Principal(BaseModel):
+    """Who is calling: every record belongs to an account and a team."""
+
+    model_config = ConfigDict(frozen=True)
+
+    account_id: str
+    team_id: str
+
+
+class InstanceStatus(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    REBOOTING = "rebooting"
+    DELETING = "deleting"
+    DELETED = "deleted"
+    FAILED = "failed"
+
+
+class FailoverStrategy(StrEnum):
+    WARMPOOL = "warmpool"
+    """Keep a paused spare machine ready to take over."""
+    CPU_STANDBY = "cpu_standby"
+    """Fall back to a CPU machine holding the workspace until a GPU is back."""
+    SNAPSHOT = "snapshot"
+    """Restore the last snapshot on a new GPU."""
+
+
+class PowerAction(StrEnum):
+    START = "start"
+    STOP = "stop"
+    REBOOT = "reboot"
+
+
+# For each action: the states it may start from, the state it moves the instance to at once,
+# and the state it ends in when the provider has done it.
+POWER_ACTIONS: dict[PowerAction, tuple[frozenset[InstanceStatus], InstanceStatus, InstanceStatus]] = {
+    PowerAction.START: (frozenset({InstanceStatus.STOPPED}), InstanceStatus.STARTING, InstanceStatus.RUNNING),
+    PowerAction.STOP: (frozenset({InstanceStatus.RUNNING}), InstanceStatus.STOPPING, InstanceStatus.STOPPED),
+    PowerAction.REBOOT: (frozenset({InstanceStatus.RUNNING}), InstanceStatus.REBOOTING, InstanceStatus.RUNNING),
+}
+DELETABLE_STATES: frozenset[InstanceStatus] = frozenset(
+    set(InstanceStatus) - {InstanceStatus.DELETING, InstanceStatus.DELETED}
+)
+# States in which the provider bills GPU time.
+BILLED_STATES: frozenset[InstanceStatus] = frozenset(
+    {InstanceStatus.RUNNING, InstanceStatus.REBOOTING, InstanceStatus.STOPPING}
+)
+
+
+class Instance(BaseModel):
+    instance_id: str
+    account_id: str
+    team_id: str
+    name: str | None = None
+    gpu_type: str
+    num_gpus: int = 1
+    requested_region: str | None = None
+    image: str
+    disk_gb: int
+    ssh_key: str | None = None
+    failover_enabled: bool = False
+    failover_strategy: FailoverStrategy | None = None
+    auto_hibernate: bool = False
+    idle_timeout_minutes: int | None = None
+
+    status: InstanceStatus
+    status_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    provider: str = "vastai"
+    provider_instance_id: str | None = None
+    offer_id: int | None = None
+    region: str | None = None
+    """Where the machine actually runs; the requested region until a host is chosen."""
+    gpu_name: str | None = None
+    gpu_memory_gb: float | None = None
+    ip_address: str | None = None
+    ssh_port: int | None = None
+    jupyter_port: int | None = None
+    cost_per_hour: float | None = None
+    host_reliability: float | None = None
+    """The provider's host reliability, 0..1."""
+
+    running_since: datetime | None = None
+    """Start of the current billed interval; None while not billed."""
+    billed_seconds: float = 0.0
+    """Billed time accumulated before the current interval."""
+    last_failover_at: datetime | None = None
+
+    def billed_seconds_at(self, now: datetime) -> float:
+        current = (now - self.running_since).total_seconds() if self.running_since else 0.0
+        return self.billed_seconds + max(current, 0.0)
+
+    def cost_accumulated_at(self, now: datetime) -> float:
+        if self.cost_per_hour is None:
+            return 0.0
+        return round(self.cost_per_hour * self.billed_seconds_at(now) / 3600, 4)
+
+    def uptime_seconds_at(self, now: datetime) -> int:
+        if self.status != InstanceStatus.RUNNING or self.running_since is None:
+            return 0
+        return max(int((now - self.running_since).total_seconds()), 0)
+
+
+class EventType(StrEnum):
+    CREATED = "instance.created"
+    READY = "instance.ready"
+    STARTED = "instance.started"
+    STOPPED = "instance.stopped"
+    REBOOTED = "instance.rebooted"
+    DELETED = "instance.deleted"
+    FAILED = "instance.failed"
+    ACTION_FAILED = "instance.action_failed"
+
+
+class InstanceEvent(BaseModel):
+    """Something that happened to an instance: kept on its timeline and published on the bus."""
+
+    type: EventType
+    instance_id: str
+    account_id: str
+    team_id: str
+    timestamp: datetime = Field(default_factory=utc_now)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def of(cls, event_type: EventType, instance: Instance, **details: Any) -> InstanceEvent:
+        return cls(
+            type=event_type,
+            instance_id=instance.instance_id,
+            account_id=instance.account_id,
+            team_id=instance.team_id,
+            details={key: value for key, value in details.items() if value is not None},
+        )

@@ -1,0 +1,140 @@
+"""The contract every GPU marketplace adapter fulfils, in our vocabulary rather than the provider's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class ProviderMachineStatus(StrEnum):
+    PROVISIONING = "provisioning"
+    """Accepted by the provider; image loading or host booting."""
+    RUNNING = "running"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    """The provider gave up on the machine (exited with an error, host offline)."""
+
+
+@dataclass(frozen=True)
+class Offer:
+    offer_id: int
+    gpu_name: str
+    """The provider's spelling, e.g. `RTX 4090`."""
+    num_gpus: int
+    gpu_memory_gb: float
+    price_per_hour: float
+    """What renting it costs per hour in USD, all GPUs, storage and bandwidth estimates included."""
+    min_bid_per_hour: float | None
+    """Lowest interruptible (spot) bid the host accepts; None when only on-demand is offered."""
+    reliability: float
+    """Host reliability as the provider scores it, 0..1."""
+    geolocation: str | None
+    region: str | None
+    """Our region id for the host's location, None when we cannot place it."""
+    disk_space_gb: float
+
+
+@dataclass(frozen=True)
+class ProviderMachine:
+    provider_instance_id: str
+    status: ProviderMachineStatus
+    status_message: str | None
+    gpu_name: str | None
+    num_gpus: int | None
+    gpu_memory_gb: float | None
+    price_per_hour: float | None
+    reliability: float | None
+    geolocation: str | None
+    ip_address: str | None
+    ssh_port: int | None
+    jupyter_port: int | None
+
+
+class ProviderError(Exception):
+    """Something the provider refused or failed; `code` is stable and becomes the ASL error name."""
+
+    code = "ProviderError"
+    transient = False
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+class OfferUnavailable(ProviderError):
+    """The offer was taken or withdrawn (Vast.ai: 404 `no_such_ask`, or 410)."""
+
+    code = "OfferUnavailable"
+
+
+class ProviderThrottled(ProviderError):
+    code = "ProviderThrottled"
+    transient = True
+
+    def __init__(
+        self, message: str, *, status_code: int | None = 429, retry_after_seconds: float | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ProviderUnavailable(ProviderError):
+    """5xx answers, timeouts and connection failures: worth trying again later."""
+
+    code = "ProviderUnavailable"
+    transient = True
+
+
+class ProviderMachineNotFound(ProviderError):
+    code = "ProviderMachineNotFound"
+
+
+class ProviderAuthenticationFailed(ProviderError):
+    code = "ProviderAuthenticationFailed"
+
+
+class ProviderRequestRejected(ProviderError):
+    """Any other 4xx: our request was wrong and repeating it will not help."""
+
+    code = "ProviderRequestRejected"
+
+
+class GpuProvider(Protocol):
+    name: str
+
+    def search_offers(
+        self, *, gpu_names: Sequence[str], min_reliability: float, min_disk_gb: float, limit: int
+    ) -> list[Offer]:
+        """Rentable offers for any of `gpu_names`, cheapest first."""
+        ...
+
+    def create_machine(
+        self,
+        *,
+        offer_id: int,
+        image: str,
+        disk_gb: float,
+        label: str,
+        onstart_script: str | None,
+        bid_per_hour: float | None,
+    ) -> str:
+        """Rent the offer; returns the provider's id for the new machine.
+
+        `bid_per_hour` rents it as interruptible (spot) at that price; None rents on-demand.
+        """
+        ...
+
+    def get_machine(self, provider_instance_id: str) -> ProviderMachine: ...
+
+    def start_machine(self, provider_instance_id: str) -> None: ...
+
+    def stop_machine(self, provider_instance_id: str) -> None: ...
+
+    def reboot_machine(self, provider_instance_id: str) -> None: ...
+
+    def destroy_machine(self, provider_instance_id: str) -> None:
+        """Destroy the machine; a machine that is already gone is not an error."""
+        ...

@@ -1,0 +1,51 @@
+"""Starting the Step Functions workflows that carry out instance changes."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dumont_core.models import PowerAction
+from dumont_core.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+
+class Workflow(StrEnum):
+    PROVISION = "provision"
+    START = "start"
+    STOP = "stop"
+    REBOOT = "reboot"
+    DESTROY = "destroy"
+
+    @classmethod
+    def for_power_action(cls, action: PowerAction) -> Workflow:
+        return cls(action.value)
+
+
+class WorkflowStarter(Protocol):
+    def start(self, workflow: Workflow, execution_name: str, payload: dict[str, Any]) -> None: ...
+
+
+class StepFunctionsStarter:
+    def __init__(self, client: SFNClient, settings: Settings) -> None:
+        self._client = client
+        self._arns: dict[Workflow, str | None] = {
+            Workflow.PROVISION: settings.provision_state_machine_arn,
+            Workflow.START: settings.start_state_machine_arn,
+            Workflow.STOP: settings.stop_state_machine_arn,
+            Workflow.REBOOT: settings.reboot_state_machine_arn,
+            Workflow.DESTROY: settings.destroy_state_machine_arn,
+        }
+
+    def start(self, workflow: Workflow, execution_name: str, payload: dict[str, Any]) -> None:
+        arn = self._arns[workflow]
+        if not arn:
+            raise RuntimeError(f"no state machine is configured for the {workflow} workflow")
+        # The execution name makes a retried request start the same execution, not a second one.
+        try:
+            self._client.start_execution(stateMachineArn=arn, name=execution_name, input=json.dumps(payload))
+        except self._client.exceptions.ExecutionAlreadyExists:
+            pass

@@ -1,0 +1,51 @@
+"""`python -m local_stack`: Dumont Cloud on this machine, with moto as AWS and a local GPU marketplace."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from local_stack.stack import LocalStack, LocalStackConfig
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--marketplace-port", type=int, default=8767)
+    parser.add_argument("--aws-port", type=int, default=8768)
+    parser.add_argument("--seed", type=int, default=None, help="Seed for the marketplace's offers and prices")
+    parser.add_argument("--log-level", default="WARNING", help="Log level of the Lambda handlers")
+    args = parser.parse_args()
+
+    stack = LocalStack(
+        LocalStackConfig(
+            host=args.host,
+            port=args.port,
+            marketplace_port=args.marketplace_port,
+            aws_port=args.aws_port,
+            seed=args.seed,
+            log_level=args.log_level,
+        )
+    ).start()
+    stopped = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    print(
+        f"Dumont Cloud is running at {stack.url}\n"
+        f"  API key (bootstrap account): {stack.api_key}\n"
+        f"  Swagger UI:                  {stack.url}/docs\n"
+        f"  Local GPU marketplace:       {stack.marketplace.url}\n"
+        f"  Embedded AWS (moto):         {stack.aws.endpoint_url}\n"
+        f"Try: curl -H 'X-API-Key: {stack.api_key}' {stack.url}/api/v1/instances\n"
+        "Press Ctrl-C to stop.",
+        flush=True,
+    )
+    stopped.wait()
+    print("Stopping…", flush=True)
+    stack.stop()
+
+
+if __name__ == "__main__":
+    main()

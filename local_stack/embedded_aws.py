@@ -1,0 +1,201 @@
+"""moto as the AWS of the local stack, deployed from the same topology the CDK app deploys.
+
+moto runs in server mode inside this process, so every boto3 client (ours, and the one moto's
+Step Functions interpreter uses to invoke Lambda) reaches it over HTTP through AWS_ENDPOINT_URL,
+and programs outside the process can reach it too.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.config import default_user_config
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from dumont_core.data.table import create_table_request
+from infra.topology import (
+    DOMAIN_EVENT_SOURCE_PREFIX,
+    EVENT_BUS_NAME,
+    FUNCTIONS,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    STATE_MACHINES,
+    USAGE_PLANS,
+    render_asl,
+)
+from local_stack.lambda_runtime import LocalLambdaRuntime
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+STACK_PREFIX = "DumontCloud-"
+TABLE_NAME = "DumontCloud-Table"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    api_id: str
+    bootstrap_api_key: str
+    bootstrap_api_key_id: str
+    function_environment: dict[str, str]
+    state_machine_arns: dict[str, str]
+
+
+class EmbeddedAws:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self.runtime = LocalLambdaRuntime(STACK_PREFIX, REGION, ACCOUNT_ID)
+        self.endpoint_url = ""
+
+    def start(self) -> None:
+        default_user_config["lambda"] = {"use_docker": False}
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}
+        LambdaSimpleBackend.invoke = _bound_invoke(self.runtime)  # type: ignore[method-assign,assignment]
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.endpoint_url,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                # moto's Step Functions interpreter invokes Lambda through the server on this port.
+                "MOTO_PORT": str(port),
+            }
+        )
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)
+
+    def deploy(self, extra_environment: dict[str, str]) -> Deployment:
+        """Create what the CDK stack creates, and set the functions' environment."""
+        self.client("dynamodb").create_table(**create_table_request(TABLE_NAME))
+        self._deploy_events()
+        role_arn = self._lambda_role()
+        functions = self._deploy_functions(role_arn)
+        state_machine_arns = self._deploy_state_machines(role_arn, functions)
+        environment = {
+            "TABLE_NAME": TABLE_NAME,
+            "EVENT_BUS_NAME": EVENT_BUS_NAME,
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            **{spec.arn_env_var: state_machine_arns[spec.name] for spec in STATE_MACHINES},
+            **extra_environment,
+        }
+        # Every handler runs in this process, so they share one environment, as each would in AWS.
+        os.environ.update(environment)
+        api_id, key_value, key_id = self._deploy_api()
+        return Deployment(
+            api_id=api_id,
+            bootstrap_api_key=key_value,
+            bootstrap_api_key_id=key_id,
+            function_environment=environment,
+            state_machine_arns=state_machine_arns,
+        )
+
+    def _deploy_events(self) -> None:
+        events, sqs = self.client("events"), self.client("sqs")
+        events.create_event_bus(Name=EVENT_BUS_NAME)
+        dlq_url = sqs.create_queue(QueueName="domain-events-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = sqs.create_queue(
+            QueueName="domain-events",
+            Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})},
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        events.put_rule(
+            Name="domain-events-to-queue",
+            EventBusName=EVENT_BUS_NAME,
+            EventPattern=json.dumps({"source": [{"prefix": DOMAIN_EVENT_SOURCE_PREFIX}]}),
+        )
+        events.put_targets(
+            Rule="domain-events-to-queue",
+            EventBusName=EVENT_BUS_NAME,
+            Targets=[{"Id": "domain-events", "Arn": queue_arn}],
+        )
+
+    def _lambda_role(self) -> str:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        role = self.client("iam").create_role(RoleName="dumont-local", AssumeRolePolicyDocument=json.dumps(trust))
+        return str(role["Role"]["Arn"])
+
+    def _deploy_functions(self, role_arn: str) -> dict[str, str]:
+        # moto keeps the code but never runs it; the dispatcher runs the handler from this tree.
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as zipped:
+            zipped.writestr("README.txt", "Handlers run from the source tree on the local stack.")
+        lambda_client = self.client("lambda")
+        arns = {}
+        for spec in FUNCTIONS:
+            created = lambda_client.create_function(
+                FunctionName=self.runtime.deployed_name(spec.name),
+                Runtime="python3.12",
+                Architectures=["arm64"],
+                Role=role_arn,
+                Handler=spec.handler,
+                Code={"ZipFile": archive.getvalue()},
+                Timeout=spec.timeout_seconds,
+                MemorySize=spec.memory_mb,
+                Description=spec.description,
+            )
+            arns[spec.name] = created["FunctionArn"]
+        return arns
+
+    def _deploy_state_machines(self, role_arn: str, functions: dict[str, str]) -> dict[str, str]:
+        sfn = self.client("stepfunctions")
+        tasks_arn = functions["InstanceTasks"]
+        return {
+            spec.name: sfn.create_state_machine(
+                name=f"{STACK_PREFIX}{spec.name}", definition=render_asl(spec, tasks_arn), roleArn=role_arn
+            )["stateMachineArn"]
+            for spec in STATE_MACHINES
+        }
+
+    def _deploy_api(self) -> tuple[str, str, str]:
+        apigateway = self.client("apigateway")
+        api_id = apigateway.create_rest_api(name="DumontCloudApi", apiKeySource="HEADER")["id"]
+        plans = {
+            plan.name: apigateway.create_usage_plan(
+                name=plan.name,
+                throttle={"rateLimit": plan.requests_per_minute / 60, "burstLimit": plan.requests_per_minute},
+                **({"quota": {"limit": plan.requests_per_day, "period": "DAY"}} if plan.requests_per_day else {}),
+            )["id"]
+            for plan in USAGE_PLANS
+        }
+        key_value = f"dumont_sk_{secrets.token_hex(16)}"
+        key = apigateway.create_api_key(name="bootstrap", enabled=True, value=key_value)
+        apigateway.create_usage_plan_key(usagePlanId=plans["Enterprise"], keyId=key["id"], keyType="API_KEY")
+        return api_id, key_value, key["id"]
+
+
+def _bound_invoke(runtime: LocalLambdaRuntime) -> Any:
+    def invoke(
+        backend: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> bytes:
+        return runtime.moto_invoke(function_name, qualifier, body, headers, response_headers)
+
+    return invoke

@@ -1,0 +1,176 @@
+"""The local stack's HTTP front: what API Gateway does in AWS.
+
+It matches the request against the deployed routes, requires an API key on every non-public
+route (checked against the keys stored in the embedded API Gateway, so a disabled key stops
+working at once), turns the request into a REST API Lambda proxy event and runs the API handler.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from infra.topology import API_FUNCTION, API_ROUTES, Route
+
+STAGE = "prod"
+
+
+@dataclass(frozen=True)
+class _CompiledRoute:
+    route: Route
+    pattern: re.Pattern[str]
+
+
+def _compile(route: Route) -> _CompiledRoute:
+    regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
+    return _CompiledRoute(route, re.compile(f"^{regex}$"))
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    body = {"success": False, "error": {"code": code, "message": message, "details": {}}}
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+class ApiFront:
+    def __init__(
+        self,
+        invoke: Callable[[str, dict[str, Any]], Any],
+        api_key_lookup: Callable[[str], str | None],
+        *,
+        function_name: str,
+        api_id: str,
+        account_id: str,
+        host: str = "127.0.0.1",
+        port: int = 8766,
+    ) -> None:
+        self._invoke = invoke
+        self._api_key_lookup = api_key_lookup
+        self._function_name = function_name
+        self._api_id = api_id
+        self._account_id = account_id
+        self._routes = [_compile(route) for route in API_ROUTES]
+        self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="api-front", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self._handle(request)
+        return response(environ, start_response)
+
+    def _match(self, request: Request) -> tuple[_CompiledRoute | None, dict[str, str], bool]:
+        path_exists = False
+        for compiled in self._routes:
+            found = compiled.pattern.match(request.path)
+            if found:
+                path_exists = True
+                if compiled.route.method == request.method:
+                    return compiled, found.groupdict(), True
+        return None, {}, path_exists
+
+    def _handle(self, request: Request) -> Response:
+        compiled, path_parameters, path_exists = self._match(request)
+        if compiled is None:
+            if path_exists:
+                return _error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}")
+            return _error(404, "NOT_FOUND", f"No route {request.method} {request.path}")
+        api_key = request.headers.get("X-API-Key")
+        api_key_id = self._api_key_lookup(api_key) if api_key else None
+        if not compiled.route.public and api_key_id is None:
+            message = "Unknown or disabled API key" if api_key else "Send your API key in the X-API-Key header"
+            return _error(401, "UNAUTHENTICATED", message)
+        event = self._proxy_event(request, compiled.route, path_parameters, api_key, api_key_id)
+        result = self._invoke(self._function_name, event)
+        return self._response(result)
+
+    def _proxy_event(
+        self,
+        request: Request,
+        route: Route,
+        path_parameters: dict[str, str],
+        api_key: str | None,
+        api_key_id: str | None,
+    ) -> dict[str, Any]:
+        raw_body = request.get_data()
+        try:
+            body: str | None = raw_body.decode() if raw_body else None
+            is_base64 = False
+        except UnicodeDecodeError:
+            body, is_base64 = base64.b64encode(raw_body).decode(), True
+        headers = {name: value for name, value in request.headers.items()}
+        multi_headers = {name: request.headers.getlist(name) for name in headers}
+        query = {name: values[-1] for name, values in request.args.lists()} or None
+        multi_query = dict(request.args.lists()) or None
+        now = time.time()
+        return {
+            "resource": route.path,
+            "path": request.path,
+            "httpMethod": request.method,
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": multi_query,
+            "pathParameters": path_parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": route.path,
+                "httpMethod": request.method,
+                "path": f"/{STAGE}{request.path}",
+                "stage": STAGE,
+                "requestId": str(uuid.uuid4()),
+                "extendedRequestId": str(uuid.uuid4()),
+                "accountId": self._account_id,
+                "apiId": self._api_id,
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "requestTimeEpoch": int(now * 1000),
+                "domainName": request.host,
+                "identity": {
+                    "sourceIp": request.remote_addr,
+                    "userAgent": request.user_agent.string,
+                    "apiKey": api_key if api_key_id else None,
+                    "apiKeyId": api_key_id,
+                },
+            },
+            "body": body,
+            "isBase64Encoded": is_base64,
+        }
+
+    @staticmethod
+    def _response(result: dict[str, Any]) -> Response:
+        body = result.get("body") or ""
+        payload = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        response = Response(payload, status=int(result.get("statusCode", 502)))
+        for name, value in (result.get("headers") or {}).items():
+            response.headers[name] = value
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            response.headers.remove(name)
+            for value in values:
+                response.headers.add(name, value)
+        return response
+
+
+def default_function_name(prefix: str) -> str:
+    return f"{prefix}{API_FUNCTION.name}"
