@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import secrets
 import zipfile
@@ -55,9 +56,11 @@ class EmbeddedAws:
         self.endpoint_url = ""
 
     def start(self) -> None:
+        # One line per internal HTTP call drowns what matters; errors still show.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         default_user_config["lambda"] = {"use_docker": False}
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
-        LambdaSimpleBackend.invoke = _bound_invoke(self.runtime)  # type: ignore[method-assign,assignment]
+        LambdaSimpleBackend.invoke = _bound_invoke(self.runtime)  # type: ignore[method-assign]
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
@@ -77,7 +80,8 @@ class EmbeddedAws:
         self._server.stop()
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=REGION)
+        make_client: Any = boto3.client  # any service by name; typed clients come from the stubs
+        return make_client(service, endpoint_url=self.endpoint_url, region_name=REGION)
 
     def deploy(self, extra_environment: dict[str, str]) -> Deployment:
         """Create what the CDK stack creates, and set the functions' environment."""
@@ -110,10 +114,14 @@ class EmbeddedAws:
         events, sqs = self.client("events"), self.client("sqs")
         events.create_event_bus(Name=EVENT_BUS_NAME)
         dlq_url = sqs.create_queue(QueueName="domain-events-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         queue_url = sqs.create_queue(
             QueueName="domain-events",
-            Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})},
+            Attributes={
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
+            },
         )["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
@@ -140,7 +148,9 @@ class EmbeddedAws:
                 }
             ],
         }
-        role = self.client("iam").create_role(RoleName="dumont-local", AssumeRolePolicyDocument=json.dumps(trust))
+        role = self.client("iam").create_role(
+            RoleName="dumont-local", AssumeRolePolicyDocument=json.dumps(trust)
+        )
         return str(role["Role"]["Arn"])
 
     def _deploy_functions(self, role_arn: str) -> dict[str, str]:
@@ -182,7 +192,11 @@ class EmbeddedAws:
             plan.name: apigateway.create_usage_plan(
                 name=plan.name,
                 throttle={"rateLimit": plan.requests_per_minute / 60, "burstLimit": plan.requests_per_minute},
-                **({"quota": {"limit": plan.requests_per_day, "period": "DAY"}} if plan.requests_per_day else {}),
+                **(
+                    {"quota": {"limit": plan.requests_per_day, "period": "DAY"}}
+                    if plan.requests_per_day
+                    else {}
+                ),
             )["id"]
             for plan in USAGE_PLANS
         }
@@ -194,7 +208,12 @@ class EmbeddedAws:
 
 def _bound_invoke(runtime: LocalLambdaRuntime) -> Any:
     def invoke(
-        backend: LambdaSimpleBackend, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+        backend: LambdaSimpleBackend,
+        function_name: str,
+        qualifier: str | None,
+        body: Any,
+        headers: Any,
+        response_headers: Any,
     ) -> bytes:
         return runtime.moto_invoke(function_name, qualifier, body, headers, response_headers)
 

@@ -99,7 +99,9 @@ class ApiFront:
         api_key = request.headers.get("X-API-Key")
         api_key_id = self._api_key_lookup(api_key) if api_key else None
         if not compiled.route.public and api_key_id is None:
-            message = "Unknown or disabled API key" if api_key else "Send your API key in the X-API-Key header"
+            message = (
+                "Unknown or disabled API key" if api_key else "Send your API key in the X-API-Key header"
+            )
             return _error(401, "UNAUTHENTICATED", message)
         event = self._proxy_event(request, compiled.route, path_parameters, api_key, api_key_id)
         result = self._invoke(self._function_name, event)
@@ -119,7 +121,7 @@ class ApiFront:
             is_base64 = False
         except UnicodeDecodeError:
             body, is_base64 = base64.b64encode(raw_body).decode(), True
-        headers = {name: value for name, value in request.headers.items()}
+        headers = dict(request.headers.items())
         multi_headers = {name: request.headers.getlist(name) for name in headers}
         query = {name: values[-1] for name, values in request.args.lists()} or None
         multi_query = dict(request.args.lists()) or None

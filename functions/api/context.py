@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cache
+from typing import cast
 
 import boto3
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
 from dumont_core.data.instances import InstanceRepository
@@ -23,7 +25,9 @@ from dumont_core.workflows import StepFunctionsStarter
 def instance_service() -> InstanceService:
     settings = get_settings()
     return InstanceService(
-        InstanceRepository(settings.table_name, event_retention=timedelta(days=settings.event_retention_days)),
+        InstanceRepository(
+            settings.table_name, event_retention=timedelta(days=settings.event_retention_days)
+        ),
         EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
         StepFunctionsStarter(boto3.client("stepfunctions"), settings),
         settings,
@@ -36,7 +40,8 @@ def current_principal(router: BaseRouter) -> Principal:
     A Lambda authorizer puts `account_id` and `team_id` in the request context. Without one, API
     Gateway's own API key check identifies the caller, and each API key is its own account and team.
     """
-    request_context = router.current_event.request_context
+    event = cast(APIGatewayProxyEvent, router.current_event)
+    request_context = event.request_context
     authorizer = request_context.authorizer
     account_id, team_id = authorizer.get("account_id"), authorizer.get("team_id")
     if account_id and team_id:

@@ -26,12 +26,15 @@ OPENAPI_TITLE = "Dumont Cloud API"
 OPENAPI_DESCRIPTION = (
     "Spot GPUs that hibernate when idle and fail over without losing data. "
     "Send your API key in the `X-API-Key` header. Versioned routes answer "
-    '`{"success": true, "data": ...}`; errors answer `{"success": false, "error": {"code", "message", "details"}}`.'
+    '`{"success": true, "data": ...}`; errors answer '
+    '`{"success": false, "error": {"code", "message", "details"}}`.'
 )
 app.enable_swagger(path="/docs", title=OPENAPI_TITLE, description=OPENAPI_DESCRIPTION, version="1.0.0")
 
 
-def error_response(status_code: int, code: str, message: str, details: dict[str, Any] | None = None) -> Response[str]:
+def error_response(
+    status_code: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response[str]:
     envelope = ErrorEnvelope(error=ErrorBody(code=code, message=message, details=details or {}))
     return json_response(envelope, status_code)
 
@@ -56,7 +59,9 @@ def handle_validation_error(error: RequestValidationError) -> Response[str]:
     for problem in error.errors():
         location = tuple(problem.get("loc", ()))
         if problem.get("type") == "json_invalid":
-            return error_response(400, "VALIDATION_ERROR", "The request body is not valid JSON", {"fields": []})
+            return error_response(
+                400, "VALIDATION_ERROR", "The request body is not valid JSON", {"fields": []}
+            )
         field = _field_name(location)
         message = str(problem.get("msg", "is invalid")).removeprefix("Value error, ")
         if problem.get("type") == "missing" and field == "body":

@@ -12,7 +12,10 @@ from dumont_core.models import FailoverStrategy, Instance, InstanceEvent, Instan
 from dumont_core.services.instances import InstanceSpec
 from dumont_core.settings import Settings
 
-SSH_KEY_PATTERN = r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]+( [^\r\n'\"]{0,200})?$"
+SSH_KEY_PATTERN = (
+    r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com)"
+    r" [A-Za-z0-9+/=]+( [^\r\n'\"]{0,200})?$"
+)
 IMAGE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$"
 
 
@@ -248,7 +251,9 @@ def instance_summary(instance: Instance) -> InstanceSummary:
 def instance_detail(instance: Instance, now: datetime, settings: Settings) -> InstanceDetail:
     gpu = find_gpu_type(instance.gpu_type)
     reachable = instance.status == InstanceStatus.RUNNING and instance.ip_address is not None
-    ssh_command = f"ssh -p {instance.ssh_port} root@{instance.ip_address}" if reachable and instance.ssh_port else None
+    ssh_command = (
+        f"ssh -p {instance.ssh_port} root@{instance.ip_address}" if reachable and instance.ssh_port else None
+    )
     jupyter_url: str | None = None
     if reachable and settings.jupyter_domain:
         jupyter_url = f"https://{instance.instance_id}.{settings.jupyter_domain}:8888"

@@ -59,7 +59,9 @@ class StepInput(BaseModel):
 def workflow_steps() -> InstanceWorkflowSteps:
     settings = get_settings()
     return InstanceWorkflowSteps(
-        InstanceRepository(settings.table_name, event_retention=timedelta(days=settings.event_retention_days)),
+        InstanceRepository(
+            settings.table_name, event_retention=timedelta(days=settings.event_retention_days)
+        ),
         EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
         provider_from_settings(settings),
         settings,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.context import current_principal, instance_service, json_response
@@ -38,7 +39,7 @@ router = APIGatewayRouter()
 InstanceId = Annotated[str, Path(description="Instance id, e.g. inst_3f9c…", max_length=64)]
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
     described = {
         400: "Invalid request; `error.details.fields` names each bad field",
         401: "Missing or unknown API key",
@@ -54,7 +55,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _ok(model: type, description: str, code: int = 200) -> dict[int | str, dict[str, Any]]:
+def _ok(model: type, description: str, code: int = 200) -> dict[int, OpenAPIResponse]:
     return {code: {"description": description, "content": {"application/json": {"model": model}}}}
 
 
@@ -78,8 +79,10 @@ def list_instances(
     try:
         gpu_filter = canonical_gpu_type(gpu_type) if gpu_type else None
     except ValueError as error:
-        raise ValidationFailed(str(error), details={"fields": [{"field": "gpu_type", "message": str(error)}]}) from None
-    result = instance_service().list(
+        raise ValidationFailed(
+            str(error), details={"fields": [{"field": "gpu_type", "message": str(error)}]}
+        ) from None
+    result = instance_service().list_page(
         current_principal(router), status=status, gpu_type=gpu_filter, page=page, per_page=per_page
     )
     return json_response(
@@ -123,7 +126,10 @@ def _power_action(instance_id: str, action: PowerAction) -> Response[str]:
     return json_response(Envelope[InstanceDetail](data=_detail(instance)), 202)
 
 
-_ACTION_RESPONSES = {**_ok(Envelope[InstanceDetail], "Accepted; the instance moves on", 202), **_errors(401, 404, 409)}
+_ACTION_RESPONSES = {
+    **_ok(Envelope[InstanceDetail], "Accepted; the instance moves on", 202),
+    **_errors(401, 404, 409),
+}
 
 
 @router.post(

@@ -65,11 +65,35 @@ class Region:
     us_states: tuple[str, ...] = ()
 
 
-_US_EAST_STATES = (
-    "ME NH VT MA RI CT NY NJ PA DE MD DC VA WV NC SC GA FL OH MI IN KY TN AL MS"
-).split()
-_US_CENTRAL_STATES = "WI IL MN IA MO AR LA ND SD NE KS OK TX".split()
-_US_WEST_STATES = "MT WY CO NM ID UT AZ NV WA OR CA AK HI".split()
+_US_EAST_STATES = [
+    "ME",
+    "NH",
+    "VT",
+    "MA",
+    "RI",
+    "CT",
+    "NY",
+    "NJ",
+    "PA",
+    "DE",
+    "MD",
+    "DC",
+    "VA",
+    "WV",
+    "NC",
+    "SC",
+    "GA",
+    "FL",
+    "OH",
+    "MI",
+    "IN",
+    "KY",
+    "TN",
+    "AL",
+    "MS",
+]
+_US_CENTRAL_STATES = ["WI", "IL", "MN", "IA", "MO", "AR", "LA", "ND", "SD", "NE", "KS", "OK", "TX"]
+_US_WEST_STATES = ["MT", "WY", "CO", "NM", "ID", "UT", "AZ", "NV", "WA", "OR", "CA", "AK", "HI"]
 
 REGIONS: tuple[Region, ...] = (
     Region("us-east", us_states=tuple(_US_EAST_STATES)),

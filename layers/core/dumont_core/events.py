@@ -17,6 +17,7 @@ from dumont_core.models import InstanceEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
 logger = Logger(child=True)
 
@@ -48,7 +49,7 @@ class EventBridgePublisher:
         here is logged loudly for replay rather than undoing the state change."""
         for start in range(0, len(events), _MAX_ENTRIES_PER_CALL):
             batch = events[start : start + _MAX_ENTRIES_PER_CALL]
-            entries = [
+            entries: list[PutEventsRequestEntryTypeDef] = [
                 {
                     "Source": EVENT_SOURCE,
                     "DetailType": event.type.value,
@@ -58,7 +59,7 @@ class EventBridgePublisher:
                 }
                 for event in batch
             ]
-            response = self._client.put_events(Entries=entries)  # type: ignore[arg-type]
+            response = self._client.put_events(Entries=entries)
             if response.get("FailedEntryCount"):
                 failed = [
                     {"event": event.type.value, "instance_id": event.instance_id, **result}

@@ -53,7 +53,11 @@ class PowerAction(StrEnum):
 POWER_ACTIONS: dict[PowerAction, tuple[frozenset[InstanceStatus], InstanceStatus, InstanceStatus]] = {
     PowerAction.START: (frozenset({InstanceStatus.STOPPED}), InstanceStatus.STARTING, InstanceStatus.RUNNING),
     PowerAction.STOP: (frozenset({InstanceStatus.RUNNING}), InstanceStatus.STOPPING, InstanceStatus.STOPPED),
-    PowerAction.REBOOT: (frozenset({InstanceStatus.RUNNING}), InstanceStatus.REBOOTING, InstanceStatus.RUNNING),
+    PowerAction.REBOOT: (
+        frozenset({InstanceStatus.RUNNING}),
+        InstanceStatus.REBOOTING,
+        InstanceStatus.RUNNING,
+    ),
 }
 DELETABLE_STATES: frozenset[InstanceStatus] = frozenset(
     set(InstanceStatus) - {InstanceStatus.DELETING, InstanceStatus.DELETED}

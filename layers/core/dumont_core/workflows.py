@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -45,7 +46,5 @@ class StepFunctionsStarter:
         if not arn:
             raise RuntimeError(f"no state machine is configured for the {workflow} workflow")
         # The execution name makes a retried request start the same execution, not a second one.
-        try:
+        with contextlib.suppress(self._client.exceptions.ExecutionAlreadyExists):
             self._client.start_execution(stateMachineArn=arn, name=execution_name, input=json.dumps(payload))
-        except self._client.exceptions.ExecutionAlreadyExists:
-            pass

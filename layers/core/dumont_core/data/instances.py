@@ -25,7 +25,6 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from dumont_core.data import table
 from dumont_core.models import Instance, InstanceEvent, InstanceStatus
 
 

@@ -2,10 +2,10 @@
 
 Item layout (access patterns first):
 
-| item              | PK                      | SK                           | GSI1PK / GSI1SK                     |
-|-------------------|-------------------------|------------------------------|-------------------------------------|
-| instance          | `TEAM#{team_id}`        | `INSTANCE#{instance_id}`     | `INSTANCE#{id}` / `INSTANCE`        |
-| instance event    | `INSTANCE#{instance_id}`| `EVENT#{timestamp}#{seq}`    |                                     |
+| item           | PK                       | SK                        | GSI1PK / GSI1SK              |
+|----------------|--------------------------|---------------------------|------------------------------|
+| instance       | `TEAM#{team_id}`         | `INSTANCE#{instance_id}`  | `INSTANCE#{id}` / `INSTANCE` |
+| instance event | `INSTANCE#{instance_id}` | `EVENT#{timestamp}#{seq}` |                              |
 
 - list a team's instances: Query PK=`TEAM#…`, SK begins_with `INSTANCE#`
 - one instance of a team: GetItem; its timeline: Query PK=`INSTANCE#…`

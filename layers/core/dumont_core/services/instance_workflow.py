@@ -8,6 +8,7 @@ Exception class names are the ASL error names the state machines catch and retry
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 from collections.abc import Callable
@@ -227,7 +228,9 @@ class InstanceWorkflowSteps:
             self._record_running(instance, machine, now, [EventType.STARTED, EventType.READY])
             return {"state": "running"}
         if machine.status == ProviderMachineStatus.FAILED:
-            raise MachineFailed(f"The machine failed while booting: {machine.status_message or 'no reason given'}")
+            raise MachineFailed(
+                f"The machine failed while booting: {machine.status_message or 'no reason given'}"
+            )
         if (now - instance.created_at).total_seconds() > self._settings.boot_timeout_seconds:
             raise BootTimedOut(f"The machine was not running after {self._settings.boot_timeout_seconds} s")
         return {"state": "pending"}
@@ -280,12 +283,18 @@ class InstanceWorkflowSteps:
                 PowerAction.REBOOT: EventType.REBOOTED,
             }[action]
             if target == InstanceStatus.RUNNING:
-                self._record_running(instance, machine, now, [event], keep_billing=action == PowerAction.REBOOT)
+                self._record_running(
+                    instance, machine, now, [event], keep_billing=action == PowerAction.REBOOT
+                )
             else:
                 self._finish(
                     instance,
                     [interim],
-                    {"status": InstanceStatus.STOPPED, "status_reason": None, **self._stop_billing(instance, now)},
+                    {
+                        "status": InstanceStatus.STOPPED,
+                        "status_reason": None,
+                        **self._stop_billing(instance, now),
+                    },
                     [InstanceEvent.of(event, instance)],
                 )
             return {"state": "done"}
@@ -428,10 +437,8 @@ class InstanceWorkflowSteps:
         self._publisher.publish(events)
 
     def _destroy(self, machine_id: str) -> None:
-        try:
+        with contextlib.suppress(ProviderMachineNotFound):
             self._provider.destroy_machine(machine_id)
-        except ProviderMachineNotFound:
-            pass
 
     def _destroy_quietly(self, machine_id: str) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,7 +107,11 @@ class InstanceService:
             updated_at=now,
         )
         created = InstanceEvent.of(
-            EventType.CREATED, instance, gpu_type=instance.gpu_type, region=instance.region, image=instance.image
+            EventType.CREATED,
+            instance,
+            gpu_type=instance.gpu_type,
+            region=instance.region,
+            image=instance.image,
         )
         self._repository.create(instance, created)
         self._publisher.publish([created])
@@ -128,7 +133,7 @@ class InstanceService:
             raise InstanceNotFound(instance_id)
         return instance
 
-    def list(
+    def list_page(
         self,
         principal: Principal,
         *,
@@ -152,7 +157,9 @@ class InstanceService:
 
     def request_power_action(self, principal: Principal, instance_id: str, action: PowerAction) -> Instance:
         allowed, interim, _ = POWER_ACTIONS[action]
-        return self._begin_change(principal, instance_id, action.value, allowed, interim, Workflow(action.value))
+        return self._begin_change(
+            principal, instance_id, action.value, allowed, interim, Workflow(action.value)
+        )
 
     def delete(self, principal: Principal, instance_id: str) -> Instance:
         return self._begin_change(
@@ -189,18 +196,18 @@ class InstanceService:
         except Exception as error:
             logger.exception("Could not start workflow", extra={"instance_id": instance_id, "action": action})
             self._revert(updated, instance)
-            raise ServiceUnavailable(f"Could not {action} the instance right now; please try again") from error
+            raise ServiceUnavailable(
+                f"Could not {action} the instance right now; please try again"
+            ) from error
         return updated
 
     def _revert(self, changed: Instance, original: Instance) -> None:
-        try:
+        with contextlib.suppress(StaleInstanceState):
             self._repository.transition(
                 changed,
                 expected=[changed.status],
                 changes={"status": original.status, "updated_at": self._clock()},
             )
-        except StaleInstanceState:
-            pass
 
     def _fail_unstarted(self, instance: Instance, expected: InstanceStatus, reason: str) -> None:
         failed = InstanceEvent.of(EventType.FAILED, instance, reason=reason)
@@ -208,7 +215,11 @@ class InstanceService:
             self._repository.transition(
                 instance,
                 expected=[expected],
-                changes={"status": InstanceStatus.FAILED, "status_reason": reason, "updated_at": self._clock()},
+                changes={
+                    "status": InstanceStatus.FAILED,
+                    "status_reason": reason,
+                    "updated_at": self._clock(),
+                },
                 events=[failed],
             )
         except StaleInstanceState:
