@@ -130,3 +130,21 @@ def test_swagger_ui_and_openapi_document(api: httpx.Client) -> None:
     assert {"201", "400"} <= set(create["responses"])
     schemas = document["components"]["schemas"]
     assert "gpu_type" in schemas["CreateInstanceBody"]["properties"]
+
+
+def test_idempotent_create_retries_rent_one_machine(api: httpx.Client) -> None:
+    body = {"gpu_type": "RTX_3090", "disk_gb": 40}
+    headers = {"Idempotency-Key": "retry-me-1"}
+    first = api.post("/api/v1/instances", json=body, headers=headers)
+    second = api.post("/api/v1/instances", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["data"]["id"] == second.json()["data"]["id"]
+    listed = api.get("/api/v1/instances", params={"gpu_type": "RTX_3090", "per_page": 100}).json()["data"]
+    assert [item["id"] for item in listed].count(first.json()["data"]["id"]) == 1
+
+    reused = api.post("/api/v1/instances", json={**body, "disk_gb": 41}, headers=headers)
+    error = assert_error(reused, 409, "CONFLICT")
+    assert "Idempotency-Key" in error["message"]
+    too_long = {"Idempotency-Key": "k" * 256}
+    assert_error(api.post("/api/v1/instances", json=body, headers=too_long), 400, "VALIDATION_ERROR")
+    api.delete(f"/api/v1/instances/{first.json()['data']['id']}")

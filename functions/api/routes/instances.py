@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
@@ -11,6 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.context import current_principal, instance_service, json_response
+from api.idempotency import IDEMPOTENCY_HEADER, run_once, validated_key
 from api.schemas import (
     CreatedInstance,
     CreateInstanceBody,
@@ -44,7 +46,8 @@ def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
         400: "Invalid request; `error.details.fields` names each bad field",
         401: "Missing or unknown API key",
         404: "No such instance in your team (INSTANCE_NOT_FOUND)",
-        409: "The instance is not in a state that allows this (INVALID_STATE)",
+        409: "The instance is not in a state that allows this (INVALID_STATE), or an Idempotency-Key "
+        "was reused with another body (CONFLICT)",
     }
     return {
         code: {
@@ -96,18 +99,36 @@ def list_instances(
 @router.post(
     "/api/v1/instances",
     summary="Create an instance",
-    description="Rents the cheapest matching GPU and boots it. Poll the instance until `running`.",
-    responses={**_ok(Envelope[CreatedInstance], "Provisioning started", 201), **_errors(400, 401)},
+    description="Rents the cheapest matching GPU and boots it. Poll the instance until `running`. "
+    "Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 h "
+    "answer the first response instead of renting another machine.",
+    responses={**_ok(Envelope[CreatedInstance], "Provisioning started", 201), **_errors(400, 401, 409)},
     tags=["Instances"],
 )
 def create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)]) -> Response[str]:
-    instance = instance_service().create(current_principal(router), body.to_spec())
-    created = CreatedInstance(
-        id=instance.instance_id,
-        status=instance.status,
-        estimated_ready_seconds=get_settings().estimated_ready_seconds,
+    def create() -> dict[str, Any]:
+        instance = instance_service().create(principal, body.to_spec())
+        return CreatedInstance(
+            id=instance.instance_id,
+            status=instance.status,
+            estimated_ready_seconds=get_settings().estimated_ready_seconds,
+        ).model_dump(mode="json")
+
+    principal = current_principal(router)
+    created = _once(principal.team_id, "create_instance", body, create)
+    return json_response(Envelope[CreatedInstance](data=CreatedInstance.model_validate(created)), 201)
+
+
+def _once(
+    team_id: str, route: str, body: CreateInstanceBody, action: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    return run_once(
+        team_id=team_id,
+        route=route,
+        key=validated_key(router.current_event.headers.get(IDEMPOTENCY_HEADER)),
+        body=body.model_dump(mode="json"),
+        action=action,
     )
-    return json_response(Envelope[CreatedInstance](data=created), 201)
 
 
 @router.get(
@@ -207,17 +228,21 @@ def legacy_list_machines() -> Response[str]:
     tags=["Unversioned"],
 )
 def legacy_create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)]) -> Response[str]:
-    instance = instance_service().create(current_principal(router), body.to_spec())
-    estimated_ready = instance.created_at + timedelta(seconds=get_settings().estimated_ready_seconds)
-    created = LegacyCreated(
-        id=instance.instance_id,
-        instance_id=instance.instance_id,
-        status="creating",
-        gpu_name=legacy_machine(instance).gpu_name,
-        ip=None,
-        estimated_ready=estimated_ready,
-    )
-    return json_response(created, 201)
+    def create() -> dict[str, Any]:
+        instance = instance_service().create(principal, body.to_spec())
+        estimated_ready = instance.created_at + timedelta(seconds=get_settings().estimated_ready_seconds)
+        return LegacyCreated(
+            id=instance.instance_id,
+            instance_id=instance.instance_id,
+            status="creating",
+            gpu_name=legacy_machine(instance).gpu_name,
+            ip=None,
+            estimated_ready=estimated_ready,
+        ).model_dump(mode="json")
+
+    principal = current_principal(router)
+    created = _once(principal.team_id, "legacy_create_instance", body, create)
+    return json_response(LegacyCreated.model_validate(created), 201)
 
 
 @router.get(

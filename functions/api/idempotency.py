@@ -1,0 +1,87 @@
+"""Safe retries of `POST` requests that carry an `Idempotency-Key` header.
+
+A retried create with the same key and body answers what the first one answered, without renting
+a second machine; the same key with a different body is refused. Records live in the single
+table under their own partition and expire through the table's TTL after a day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from dumont_core.data.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from dumont_core.errors import Conflict, ValidationFailed
+from dumont_core.settings import get_settings
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+RETENTION_SECONDS = 24 * 3600
+
+
+@cache
+def _persistence() -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(
+        table_name=get_settings().table_name,
+        key_attr=PARTITION_KEY,
+        sort_key_attr=SORT_KEY,
+        static_pk_value="IDEMPOTENCY#api",
+        expiry_attr=TTL_ATTRIBUTE,
+    )
+
+
+_CONFIG = IdempotencyConfig(
+    event_key_jmespath="[team_id, route, key]",
+    payload_validation_jmespath="body",
+    expires_after_seconds=RETENTION_SECONDS,
+    raise_on_no_idempotency_key=True,
+)
+
+
+def validated_key(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            f"{IDEMPOTENCY_HEADER} must be 1 to {MAX_KEY_LENGTH} characters",
+            details={"fields": [{"field": IDEMPOTENCY_HEADER, "message": "1 to 255 characters"}]},
+        )
+    return key
+
+
+def run_once(
+    *, team_id: str, route: str, key: str | None, body: dict[str, Any], action: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """`action()`'s result; with a key, the stored result of the first request that used it."""
+    if key is None:
+        return action()
+
+    @idempotent_function(data_keyword_argument="request", config=_CONFIG, persistence_store=_persistence())
+    def once(request: dict[str, Any]) -> dict[str, Any]:
+        return action()
+
+    try:
+        result: dict[str, Any] = once(request={"team_id": team_id, "route": route, "key": key, "body": body})
+    except IdempotencyValidationError:
+        raise Conflict(
+            f"This {IDEMPOTENCY_HEADER} was already used with a different request body",
+            details={"idempotency_key": key},
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict(
+            f"A request with this {IDEMPOTENCY_HEADER} is still being processed; retry shortly",
+            details={"idempotency_key": key},
+        ) from None
+    return result
