@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,8 @@ class LocalStack:
         return self.deployment.bootstrap_api_key
 
     def start(self) -> LocalStack:
+        # Read-only requests publish no business metric, which Powertools warns about each time.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         self.aws.start()
         self.marketplace.start()
         config = self.config
