@@ -107,16 +107,28 @@ class Instance(BaseModel):
     """Start of the current billed interval; None while not billed."""
     billed_seconds: float = 0.0
     """Billed time accumulated before the current interval."""
+    closed_cost: float = 0.0
+    """What the intervals before the current one cost, each at the price it ran at."""
     last_failover_at: datetime | None = None
 
-    def billed_seconds_at(self, now: datetime) -> float:
+    def current_interval_seconds(self, now: datetime) -> float:
         current = (now - self.running_since).total_seconds() if self.running_since else 0.0
-        return self.billed_seconds + max(current, 0.0)
+        return max(current, 0.0)
+
+    def billed_seconds_at(self, now: datetime) -> float:
+        return self.billed_seconds + self.current_interval_seconds(now)
 
     def cost_accumulated_at(self, now: datetime) -> float:
-        if self.cost_per_hour is None:
-            return 0.0
-        return round(self.cost_per_hour * self.billed_seconds_at(now) / 3600, 4)
+        current_cost = (self.cost_per_hour or 0.0) * self.current_interval_seconds(now) / 3600
+        return round(self.closed_cost + current_cost, 4)
+
+    def billing_stopped_at(self, now: datetime) -> dict[str, Any]:
+        """The changes that close the current billed interval at `now`."""
+        return {
+            "billed_seconds": self.billed_seconds_at(now),
+            "closed_cost": self.cost_accumulated_at(now),
+            "running_since": None,
+        }
 
     def uptime_seconds_at(self, now: datetime) -> int:
         if self.status != InstanceStatus.RUNNING or self.running_since is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from pynamodb.attributes import (
@@ -26,6 +27,12 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from dumont_core.models import Instance, InstanceEvent, InstanceStatus
+
+
+@cache
+def _connection() -> Connection:
+    """One connection (one botocore client) per process, reused by every transaction."""
+    return Connection()
 
 
 class StaleInstanceState(Exception):
@@ -85,6 +92,7 @@ class InstanceItem(_TableModel):
     host_reliability = NumberAttribute(null=True)
     running_since = UTCDateTimeAttribute(null=True)
     billed_seconds = NumberAttribute()
+    closed_cost = NumberAttribute(default=0.0)
     last_failover_at = UTCDateTimeAttribute(null=True)
 
 
@@ -166,7 +174,7 @@ class InstanceRepository:
     def create(self, instance: Instance, event: InstanceEvent) -> None:
         """Store a new instance and its first event together, or neither."""
         item = self._to_item(instance)
-        with TransactWrite(connection=Connection()) as transaction:
+        with TransactWrite(connection=_connection()) as transaction:
             transaction.save(item, condition=InstanceItem.PK.does_not_exist())
             transaction.save(self._event_item(event))
 
@@ -196,7 +204,7 @@ class InstanceRepository:
         expected_values = [status.value for status in expected]
         condition = InstanceItem.PK.exists() & InstanceItem.status.is_in(*expected_values)
         try:
-            with TransactWrite(connection=Connection()) as transaction:
+            with TransactWrite(connection=_connection()) as transaction:
                 transaction.update(key_item, actions=actions, condition=condition)
                 for event in events:
                     transaction.save(self._event_item(event))

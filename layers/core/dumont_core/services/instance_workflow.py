@@ -329,7 +329,9 @@ class InstanceWorkflowSteps:
             machine = self._provider.get_machine(self._machine_id(instance))
         except ProviderMachineNotFound:
             return InstanceStatus.FAILED, {**self._stop_billing(instance, now), **self._machine_gone()}
-        except ProviderError:
+        except ProviderError as error:
+            if error.transient:
+                raise  # the workflow retries this step; the machine may well be running
             return InstanceStatus.FAILED, self._stop_billing(instance, now)
         if machine.status == ProviderMachineStatus.RUNNING:
             running_since = instance.running_since or now
@@ -415,7 +417,7 @@ class InstanceWorkflowSteps:
 
     @staticmethod
     def _stop_billing(instance: Instance, now: datetime) -> dict[str, Any]:
-        return {"billed_seconds": instance.billed_seconds_at(now), "running_since": None}
+        return instance.billing_stopped_at(now)
 
     @staticmethod
     def _machine_gone() -> dict[str, Any]:

@@ -1,0 +1,365 @@
+"""The documents in `events/` describe what the code really publishes and receives."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast, get_args
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from dumont_core.catalog import known_gpu_type_ids, known_region_ids
+from dumont_core.data.instances import InstanceRepository, StaleInstanceState
+from dumont_core.errors import ServiceUnavailable
+from dumont_core.events import EVENT_SOURCE, InMemoryPublisher, bus_detail
+from dumont_core.models import EventType, Instance, InstanceEvent, PowerAction, Principal
+from dumont_core.providers.base import (
+    GpuProvider,
+    Offer,
+    ProviderError,
+    ProviderMachine,
+    ProviderMachineStatus,
+    ProviderRequestRejected,
+    ProviderUnavailable,
+)
+from dumont_core.services.instance_workflow import InstanceRef, InstanceWorkflowSteps, NoOfferAvailable
+from dumont_core.services.instances import InstanceService, InstanceSpec
+from dumont_core.settings import Settings
+from dumont_core.workflows import Workflow
+from infra.topology import API_ROUTES, STATE_MACHINES_DIR
+from workflows.instance_tasks import StepInput
+
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+DOMAIN_DIR = EVENTS_DIR / "domain"
+SAMPLES_DIR = EVENTS_DIR / "samples"
+TASK_SAMPLES_DIR = SAMPLES_DIR / "tasks"
+
+try:
+    import jsonschema
+except ImportError:  # pragma: no cover - jsonschema comes with moto
+    jsonschema = None
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def schema_for(event_name: str) -> dict[str, Any]:
+    return cast(dict[str, Any], load_json(DOMAIN_DIR / f"{event_name}.json"))
+
+
+def _required_keys_problems(value: Any, schema: Mapping[str, Any], where: str) -> list[str]:
+    """The part of JSON Schema our documents use, for when jsonschema is not installed."""
+    problems: list[str] = []
+    if "const" in schema and value != schema["const"]:
+        problems.append(f"{where}: {value!r} is not {schema['const']!r}")
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{where}: {value!r} is not one of {schema['enum']}")
+    if schema.get("type") == "object":
+        if not isinstance(value, dict):
+            return [*problems, f"{where}: not an object"]
+        properties = schema.get("properties", {})
+        problems += [f"{where}.{key}: missing" for key in schema.get("required", []) if key not in value]
+        if schema.get("additionalProperties") is False:
+            problems += [f"{where}.{key}: not allowed" for key in value if key not in properties]
+        for key, item in value.items():
+            if key in properties:
+                problems += _required_keys_problems(item, properties[key], f"{where}.{key}")
+    return problems
+
+
+def validation_problems(value: Any, schema: Mapping[str, Any]) -> list[str]:
+    if jsonschema is None:
+        return _required_keys_problems(value, schema, "detail")
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    return [
+        f"{'.'.join(map(str, error.absolute_path)) or 'detail'}: {error.message}"
+        for error in validator.iter_errors(value)
+    ]
+
+
+# The schema documents ----------------------------------------------------------------------------
+
+
+def test_every_event_type_has_a_schema_and_there_are_no_others() -> None:
+    documented = {path.name.removesuffix(".json") for path in DOMAIN_DIR.glob("*.json")}
+
+    assert documented == {event_type.value for event_type in EventType}
+
+
+@pytest.mark.parametrize("event_type", list(EventType), ids=str)
+def test_each_schema_describes_its_own_event_and_its_example_validates(event_type: EventType) -> None:
+    schema = schema_for(event_type.value)
+
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["title"] == event_type.value
+    assert schema["description"].startswith("Published ")
+    assert schema["properties"]["event"]["const"] == event_type.value
+    assert set(schema["required"]) == {"event", "timestamp", "account_id", "team_id", "data"}
+    assert "instance_id" in schema["properties"]["data"]["required"]
+    if jsonschema is not None:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    (example,) = schema["examples"]
+    assert validation_problems(example, schema) == []
+
+
+@pytest.mark.parametrize("event_type", list(EventType), ids=str)
+def test_the_schemas_refuse_details_they_do_not_describe(event_type: EventType) -> None:
+    schema = schema_for(event_type.value)
+    (example,) = schema["examples"]
+
+    without_instance = {**example, "data": {k: v for k, v in example["data"].items() if k != "instance_id"}}
+    with_unknown_field = {**example, "data": {**example["data"], "surprise": 1}}
+    wrong_event = {**example, "event": "instance.exploded"}
+
+    for broken in (without_instance, with_unknown_field, wrong_event):
+        assert validation_problems(broken, schema) != []
+
+
+def test_the_gpu_types_and_regions_in_the_schemas_are_those_of_the_catalog() -> None:
+    for event_type in EventType:
+        data = schema_for(event_type.value)["properties"]["data"]["properties"]
+        if "gpu_type" in data:
+            assert data["gpu_type"]["enum"] == known_gpu_type_ids(), event_type
+        if "region" in data:
+            assert data["region"]["enum"] == known_region_ids(), event_type
+
+
+# What the code publishes -------------------------------------------------------------------------
+
+
+class MemoryRepository:
+    """The repository's contract in a dict: conditional transitions, events written with them."""
+
+    def __init__(self) -> None:
+        self.instances: dict[str, Instance] = {}
+        self.events: list[InstanceEvent] = []
+
+    def get(self, team_id: str, instance_id: str) -> Instance | None:
+        instance = self.instances.get(instance_id)
+        return instance if instance is not None and instance.team_id == team_id else None
+
+    def create(self, instance: Instance, event: InstanceEvent) -> None:
+        self.instances[instance.instance_id] = instance
+        self.events.append(event)
+
+    def transition(
+        self,
+        instance: Instance,
+        *,
+        expected: Iterable[Any],
+        changes: Mapping[str, Any],
+        events: Iterable[InstanceEvent] = (),
+    ) -> Instance:
+        if self.instances[instance.instance_id].status not in set(expected):
+            raise StaleInstanceState(instance.instance_id)
+        updated = instance.model_copy(update=dict(changes))
+        self.instances[instance.instance_id] = updated
+        self.events.extend(events)
+        return updated
+
+
+class ScriptedProvider:
+    """One RTX 4090 offer in us-east and whatever machine state the test sets."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        self.status = ProviderMachineStatus.PROVISIONING
+        self.failures: dict[str, ProviderError] = {}
+
+    def _maybe_fail(self, operation: str) -> None:
+        if operation in self.failures:
+            raise self.failures.pop(operation)
+
+    def search_offers(
+        self, *, gpu_names: Sequence[str], min_reliability: float, min_disk_gb: float, limit: int
+    ) -> list[Offer]:
+        rtx = Offer(8812345, "RTX 4090", 1, 24.0, 0.5, 0.3, 0.98, "Virginia, US", "us-east", 500.0)
+        return [rtx] if rtx.gpu_name in gpu_names else []
+
+    def create_machine(
+        self,
+        *,
+        offer_id: int,
+        image: str,
+        disk_gb: float,
+        label: str,
+        onstart_script: str | None,
+        bid_per_hour: float | None,
+    ) -> str:
+        return "20451877"
+
+    def get_machine(self, provider_instance_id: str) -> ProviderMachine:
+        return ProviderMachine(
+            provider_instance_id, self.status, None, "RTX 4090", 1, 24.0, 0.33, 0.98, "Virginia, US",
+            "203.0.113.7", 40022, 48888,
+        )  # fmt: skip
+
+    def start_machine(self, provider_instance_id: str) -> None:
+        self._maybe_fail("start")
+
+    def stop_machine(self, provider_instance_id: str) -> None:
+        self._maybe_fail("stop")
+
+    def reboot_machine(self, provider_instance_id: str) -> None:
+        self._maybe_fail("reboot")
+
+    def destroy_machine(self, provider_instance_id: str) -> None:
+        self._maybe_fail("destroy")
+
+
+class FailingStarter:
+    def __init__(self) -> None:
+        self.fail = False
+
+    def start(self, workflow: Workflow, execution_name: str, payload: dict[str, Any]) -> None:
+        if self.fail:
+            raise RuntimeError("Step Functions is unavailable")
+
+
+def failure(error: Exception) -> dict[str, Any]:
+    return {"Error": type(error).__name__, "Cause": json.dumps({"errorMessage": str(error)})}
+
+
+def published_events() -> list[InstanceEvent]:
+    """Drive every lifecycle path of the real service and workflow steps, and return what they published."""
+    now = [datetime(2025, 3, 1, 12, 0, tzinfo=UTC)]
+
+    def clock() -> datetime:
+        now[0] += timedelta(seconds=30)
+        return now[0]
+
+    repository = cast(InstanceRepository, MemoryRepository())
+    publisher, starter, provider = InMemoryPublisher(), FailingStarter(), ScriptedProvider()
+    settings = Settings.model_validate({"TABLE_NAME": "unused"})
+    service = InstanceService(repository, publisher, starter, settings, clock=clock)
+    steps = InstanceWorkflowSteps(repository, publisher, cast(GpuProvider, provider), settings, clock=clock)
+    principal = Principal(account_id="acct_k3x9q2", team_id="team_k3x9q2")
+
+    # Provisioned, stopped, started, rebooted, a failed stop, deleted.
+    instance = service.create(
+        principal, InstanceSpec(gpu_type="RTX_4090", image="pytorch/pytorch:latest", disk_gb=50)
+    )
+    ref = InstanceRef(instance.team_id, instance.instance_id)
+    machine_id = steps.rent_machine(ref, steps.choose_offers(ref)["candidates"])["provider_instance_id"]
+    provider.status = ProviderMachineStatus.RUNNING
+    steps.check_boot(ref, machine_id)
+    for action, reached in (
+        (PowerAction.STOP, ProviderMachineStatus.STOPPED),
+        (PowerAction.START, ProviderMachineStatus.RUNNING),
+        (PowerAction.REBOOT, ProviderMachineStatus.RUNNING),
+    ):
+        service.request_power_action(principal, instance.instance_id, action)
+        steps.request_power_action(ref, action)
+        provider.status = reached
+        steps.check_power_action(ref, action)
+    service.request_power_action(principal, instance.instance_id, PowerAction.STOP)
+    provider.failures["stop"] = ProviderRequestRejected("instance is locked")
+    with pytest.raises(ProviderRequestRejected) as rejected:
+        steps.request_power_action(ref, PowerAction.STOP)
+    steps.fail_power_action(ref, PowerAction.STOP, failure(rejected.value))
+    service.delete(principal, instance.instance_id)
+    steps.destroy_machine(ref)
+
+    # No offer for the GPU in the region asked for; then a delete the provider does not carry out.
+    unrentable = service.create(
+        principal,
+        InstanceSpec(
+            gpu_type="H100", image="nvidia/cuda:12.4.1-runtime-ubuntu22.04", disk_gb=80, region="eu-west"
+        ),
+    )
+    unrentable_ref = InstanceRef(unrentable.team_id, unrentable.instance_id)
+    with pytest.raises(NoOfferAvailable) as no_offer:
+        steps.choose_offers(unrentable_ref)
+    steps.fail_provisioning(unrentable_ref, failure(no_offer.value))
+    service.delete(principal, unrentable.instance_id)
+    steps.fail_destroy(unrentable_ref, failure(ProviderUnavailable("Vast.ai answered 502")))
+
+    # Provisioning that could not even be started.
+    starter.fail = True
+    with pytest.raises(ServiceUnavailable):
+        service.create(principal, InstanceSpec(gpu_type="A100", image="pytorch/pytorch:latest", disk_gb=50))
+    return publisher.published
+
+
+def test_the_code_publishes_every_documented_event() -> None:
+    assert {event.type for event in published_events()} == set(EventType)
+
+
+def test_every_published_event_matches_its_schema() -> None:
+    for event in published_events():
+        detail = bus_detail(event)
+        problems = validation_problems(json.loads(json.dumps(detail)), schema_for(event.type.value))
+        assert problems == [], f"{event.type.value}: {problems} in {detail}"
+
+
+def test_a_detail_the_schema_does_not_describe_is_caught() -> None:
+    event = InstanceEvent(
+        type=EventType.STOPPED,
+        instance_id="inst_0123456789abcdef",
+        account_id="acct_1",
+        team_id="team_1",
+        details={"reason": "not documented for instance.stopped"},
+    )
+
+    assert validation_problems(bus_detail(event), schema_for("instance.stopped")) != []
+
+
+# Samples -----------------------------------------------------------------------------------------
+
+
+def asl_task_payloads() -> dict[str, set[str]]:
+    """For each step, the keys the state machines put in the tasks function's payload."""
+    payloads: dict[str, set[str]] = {}
+    for path in STATE_MACHINES_DIR.glob("*.asl.json"):
+        for state in load_json(path)["States"].values():
+            payload = state.get("Parameters", {}).get("Payload")
+            if payload:
+                payloads[payload["step"]] = {key.removesuffix(".$") for key in payload}
+    return payloads
+
+
+def test_there_is_a_task_sample_for_every_step() -> None:
+    steps = set(get_args(StepInput.model_fields["step"].annotation))
+
+    assert {path.stem for path in TASK_SAMPLES_DIR.glob("*.json")} == steps
+    assert set(asl_task_payloads()) == steps
+
+
+@pytest.mark.parametrize("path", sorted(TASK_SAMPLES_DIR.glob("*.json")), ids=lambda path: path.stem)
+def test_task_samples_parse_and_carry_what_the_state_machines_send(path: Path) -> None:
+    sample = load_json(path)
+
+    parsed = StepInput.model_validate(sample)
+
+    assert parsed.step == path.stem
+    assert set(sample) == asl_task_payloads()[path.stem]
+    if parsed.step in {"request_power_action", "check_power_action", "fail_power_action"}:
+        assert parsed.action is not None
+    if parsed.step == "check_boot":
+        assert parsed.machine is not None
+    if parsed.step.startswith("fail_"):
+        assert parsed.failure is not None and {"Error", "Cause"} <= set(parsed.failure)
+
+
+def test_the_eventbridge_sample_carries_a_documented_detail() -> None:
+    sample = load_json(SAMPLES_DIR / "eventbridge-instance-ready.json")
+
+    assert sample["source"] == EVENT_SOURCE
+    assert sample["detail-type"] == sample["detail"]["event"]
+    assert validation_problems(sample["detail"], schema_for(sample["detail-type"])) == []
+
+
+def test_the_api_gateway_sample_is_a_known_route_called_with_an_api_key() -> None:
+    event = APIGatewayProxyEvent(load_json(SAMPLES_DIR / "apigateway-list-instances.json"))
+
+    assert (event.http_method, event.path) == ("GET", "/api/v1/instances")
+    assert any(route.method == "GET" and route.path == event.resource for route in API_ROUTES)
+    assert event.request_context.identity.api_key_id
+    assert event.request_context.authorizer.get("team_id") is None
