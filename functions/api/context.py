@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import cache
 from typing import cast
 
@@ -25,10 +24,8 @@ from dumont_core.workflows import StepFunctionsStarter
 def instance_service() -> InstanceService:
     settings = get_settings()
     return InstanceService(
-        InstanceRepository(
-            settings.table_name, event_retention=timedelta(days=settings.event_retention_days)
-        ),
-        EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
+        InstanceRepository.from_settings(settings),
+        EventBridgePublisher.from_settings(settings),
         StepFunctionsStarter(boto3.client("stepfunctions"), settings),
         settings,
     )

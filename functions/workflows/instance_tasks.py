@@ -6,11 +6,9 @@ reaches Step Functions with its class name as the error, which the ASL retries o
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import cache
 from typing import Any, Literal
 
-import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -59,10 +57,8 @@ class StepInput(BaseModel):
 def workflow_steps() -> InstanceWorkflowSteps:
     settings = get_settings()
     return InstanceWorkflowSteps(
-        InstanceRepository(
-            settings.table_name, event_retention=timedelta(days=settings.event_retention_days)
-        ),
-        EventBridgePublisher(boto3.client("events"), settings.event_bus_name),
+        InstanceRepository.from_settings(settings),
+        EventBridgePublisher.from_settings(settings),
         provider_from_settings(settings),
         settings,
     )

@@ -11,9 +11,11 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+import boto3
 from aws_lambda_powertools import Logger
 
 from dumont_core.models import InstanceEvent
+from dumont_core.settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -43,6 +45,10 @@ class EventBridgePublisher:
     def __init__(self, client: EventBridgeClient, bus_name: str) -> None:
         self._client = client
         self._bus_name = bus_name
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EventBridgePublisher:
+        return cls(boto3.client("events"), settings.event_bus_name)
 
     def publish(self, events: Sequence[InstanceEvent]) -> None:
         """Put the events on the bus. The timeline in DynamoDB is already written, so a failure

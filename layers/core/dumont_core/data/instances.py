@@ -27,6 +27,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from dumont_core.models import Instance, InstanceEvent, InstanceStatus
+from dumont_core.settings import Settings
 
 
 @cache
@@ -119,6 +120,10 @@ class InstanceRepository:
         for model in (_TableModel, InstanceItem, InstanceEventItem):
             model.Meta.table_name = table_name
         self._event_retention = event_retention
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InstanceRepository:
+        return cls(settings.table_name, event_retention=timedelta(days=settings.event_retention_days))
 
     # Reads -------------------------------------------------------------------------------------
 
