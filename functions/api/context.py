@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import cache
 from typing import cast
 
-import boto3
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -26,7 +25,7 @@ def instance_service() -> InstanceService:
     return InstanceService(
         InstanceRepository.from_settings(settings),
         EventBridgePublisher.from_settings(settings),
-        StepFunctionsStarter(boto3.client("stepfunctions"), settings),
+        StepFunctionsStarter(None, settings),
         settings,
     )
 

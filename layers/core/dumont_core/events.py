@@ -42,13 +42,20 @@ def bus_detail(event: InstanceEvent) -> dict[str, Any]:
 
 
 class EventBridgePublisher:
-    def __init__(self, client: EventBridgeClient, bus_name: str) -> None:
+    def __init__(self, client: EventBridgeClient | None, bus_name: str) -> None:
         self._client = client
         self._bus_name = bus_name
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EventBridgePublisher:
-        return cls(boto3.client("events"), settings.event_bus_name)
+        # The client is made on first publish: read-only requests never pay for creating it.
+        return cls(None, settings.event_bus_name)
+
+    @property
+    def client(self) -> EventBridgeClient:
+        if self._client is None:
+            self._client = boto3.client("events")
+        return self._client
 
     def publish(self, events: Sequence[InstanceEvent]) -> None:
         """Put the events on the bus. The timeline in DynamoDB is already written, so a failure
@@ -65,7 +72,7 @@ class EventBridgePublisher:
                 }
                 for event in batch
             ]
-            response = self._client.put_events(Entries=entries)
+            response = self.client.put_events(Entries=entries)
             if response.get("FailedEntryCount"):
                 failed = [
                     {"event": event.type.value, "instance_id": event.instance_id, **result}

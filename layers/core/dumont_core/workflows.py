@@ -7,6 +7,8 @@ import json
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+import boto3
+
 from dumont_core.models import PowerAction
 from dumont_core.settings import Settings
 
@@ -31,7 +33,7 @@ class WorkflowStarter(Protocol):
 
 
 class StepFunctionsStarter:
-    def __init__(self, client: SFNClient, settings: Settings) -> None:
+    def __init__(self, client: SFNClient | None, settings: Settings) -> None:
         self._client = client
         self._arns: dict[Workflow, str | None] = {
             Workflow.PROVISION: settings.provision_state_machine_arn,
@@ -46,5 +48,8 @@ class StepFunctionsStarter:
         if not arn:
             raise RuntimeError(f"no state machine is configured for the {workflow} workflow")
         # The execution name makes a retried request start the same execution, not a second one.
+        if self._client is None:
+            # Made on first use: read-only requests never pay for creating it.
+            self._client = boto3.client("stepfunctions")
         with contextlib.suppress(self._client.exceptions.ExecutionAlreadyExists):
             self._client.start_execution(stateMachineArn=arn, name=execution_name, input=json.dumps(payload))

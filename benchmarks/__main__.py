@@ -1,0 +1,44 @@
+"""`python -m benchmarks` (`make bench`): cold start and DynamoDB requests per API request.
+
+Exits 1 when a route breaks its DynamoDB target (or was not measured), so regressions are noticed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import sys
+import time
+import warnings
+
+from benchmarks import cold_start, dynamodb_requests
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5, help="cold starts of each process (default 5)")
+    args = parser.parse_args(argv)
+    # The HTTP servers of the local stack log every request; the report is all that should show.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # Metrics are disabled on the local stack; Powertools still warns after each handler ran.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+    started = time.perf_counter()
+    print(
+        f"Dumont Cloud benchmarks — Python {platform.python_version()}, {platform.machine()}, "
+        f"{platform.system()}; moto as AWS, in this process",
+        flush=True,
+    )
+    print(flush=True)
+    print(cold_start.render(cold_start.measure(rounds=args.rounds)), flush=True)
+    print(flush=True)
+    report, within_targets = dynamodb_requests.render(dynamodb_requests.measure())
+    print(report, flush=True)
+    print(flush=True)
+    print(f"Done in {time.perf_counter() - started:.0f} s.", flush=True)
+    return 0 if within_targets else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
