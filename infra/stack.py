@@ -1,0 +1,76 @@
+"""The DumontCloud stack, and the CDK app that checks it with cdk-nag."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import App, CfnOutput, Stack, Validations
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
+
+from infra.constructs.api import PublicApi
+from infra.constructs.data import DataStore
+from infra.constructs.events import DomainEvents
+from infra.constructs.functions import Functions
+from infra.constructs.layers import SharedLayers
+from infra.constructs.workflows import Workflows
+from infra.topology import API_FUNCTION, INSTANCE_TASKS_FUNCTION
+
+STACK_NAME = "DumontCloud"
+
+
+class DumontCloudStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str = STACK_NAME, **kwargs: Any) -> None:
+        super().__init__(
+            scope, construct_id, description="Dumont Cloud serverless GPU-cloud control plane", **kwargs
+        )
+        self.data = DataStore(self, "Data")
+        self.events = DomainEvents(self, "Events")
+        self.layers = SharedLayers(self, "Layers")
+        self.functions = Functions(
+            self,
+            "Functions",
+            table=self.data.table,
+            bus=self.events.bus,
+            layers=self.layers.all,
+            vast_api_url=self.node.try_get_context("vastApiUrl"),
+        )
+        self.workflows = Workflows(
+            self,
+            "Workflows",
+            tasks_function=self.functions[INSTANCE_TASKS_FUNCTION],
+            starters=[function for spec, function in self.functions.all if spec.start_state_machines],
+        )
+        self.rest_api = PublicApi(self, "Api", handler=self.functions[API_FUNCTION])
+
+        CfnOutput(self, "ApiUrl", value=self.rest_api.url, description="Base URL of the REST API stage")
+        CfnOutput(
+            self,
+            "VastApiKeySecretArn",
+            value=self.functions.provider_credentials.secret.secret_arn,
+            description="Put the Vast.ai API key in this secret after the first deploy",
+        )
+
+
+@dataclass(frozen=True)
+class DumontCloudApp:
+    app: App
+    stack: DumontCloudStack
+    nag: AwsSolutionsChecks
+
+
+def build_app(context: Mapping[str, Any] | None = None, outdir: str | None = None) -> DumontCloudApp:
+    """The app with its one stack, checked by cdk-nag's AWS Solutions pack on synthesis.
+
+    cdk-nag 3 is a CDK policy-validation plugin: any finding not acknowledged with
+    `Validations.of(construct).acknowledge(...)` fails synthesis with a report. Acknowledgments are
+    also written into the template metadata (`cdk_nag.rules_to_suppress`) as an audit trail.
+    Pass `{"aws:cdk:bundling-stacks": []}` as context to synthesize without building the layers.
+    """
+    app = App(context=dict(context or {}), outdir=outdir)
+    stack = DumontCloudStack(app)
+    nag = AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True)
+    Validations.of(app).add_plugins(nag)
+    return DumontCloudApp(app=app, stack=stack, nag=nag)

@@ -1,0 +1,468 @@
+"""The synthesized DumontCloud template against topology.py, table.py and pyproject.toml."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Acknowledgment, App, DockerImage, Stack, Validations
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Annotations, Match
+from cdk_nag import AwsSolutionsChecks
+
+from dumont_core.data import table
+from infra.constructs.api import STAGE_NAME
+from infra.constructs.events import DOMAIN_EVENTS_QUEUE_NAME
+from infra.constructs.functions import DEFAULT_VAST_API_URL
+from infra.constructs.layers import CopyPackageBundling, PipInstallBundling, runtime_dependencies
+from infra.constructs.nag import MIN_REASON_LENGTH
+from infra.topology import (
+    API_FUNCTION,
+    API_ROUTES,
+    CORE_LAYER_DIR,
+    DOMAIN_EVENT_SOURCE_PREFIX,
+    EVENT_BUS_NAME,
+    FUNCTIONS,
+    INSTANCE_TASKS_FUNCTION,
+    REPO_ROOT,
+    STATE_MACHINES,
+    TASKS_FUNCTION_PLACEHOLDER,
+    USAGE_PLANS,
+)
+
+from .conftest import Synthesized
+
+_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+
+
+def _only(resources: dict[str, dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    assert len(resources) == 1, sorted(resources)
+    return next(iter(resources.items()))
+
+
+def _functions_by_handler(synthesized: Synthesized) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {
+        value["Properties"]["Handler"]: (key, value["Properties"])
+        for key, value in synthesized.of_type("AWS::Lambda::Function").items()
+    }
+
+
+def _function_id(synthesized: Synthesized, handler: str) -> str:
+    return _functions_by_handler(synthesized)[handler][0]
+
+
+def _policy_statements_of_role(synthesized: Synthesized, role_id: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in synthesized.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+# --- table ---------------------------------------------------------------------------------------
+
+
+def test_table_is_on_demand_with_pitr_ttl_encryption_keys_and_gsi(synthesized: Synthesized) -> None:
+    _, resource = _only(synthesized.of_type("AWS::DynamoDB::Table"))
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    props = resource["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": table.TTL_ATTRIBUTE, "Enabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["DeletionProtectionEnabled"] is True
+    assert props["KeySchema"] == [
+        {"AttributeName": table.PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": table.SORT_KEY, "KeyType": "RANGE"},
+    ]
+    assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+        ({"AttributeName": name, "AttributeType": "S"} for name in table.KEY_ATTRIBUTES),
+        key=lambda a: a["AttributeName"],
+    )
+    assert props["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": table.GSI1_NAME,
+            "KeySchema": [
+                {"AttributeName": table.GSI1_PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": table.GSI1_SORT_KEY, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+
+
+# --- functions and layers ------------------------------------------------------------------------
+
+
+def test_exactly_the_topology_functions_exist(synthesized: Synthesized) -> None:
+    assert sorted(_functions_by_handler(synthesized)) == sorted(spec.handler for spec in FUNCTIONS)
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
+def test_function_runtime_architecture_tracing_layers_and_environment(
+    synthesized: Synthesized, spec: Any
+) -> None:
+    _, props = _functions_by_handler(synthesized)[spec.handler]
+    assert props["Runtime"] == "python3.12"
+    assert props["Architectures"] == ["arm64"]
+    assert props["MemorySize"] == spec.memory_mb
+    assert props["Timeout"] == spec.timeout_seconds
+    assert props["TracingConfig"] == {"Mode": "Active"}
+    layer_ids = sorted(synthesized.of_type("AWS::Lambda::LayerVersion"))
+    assert sorted(layer["Ref"] for layer in props["Layers"]) == layer_ids
+    log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+    assert synthesized.resources[log_group_id]["Properties"]["RetentionInDays"] > 0
+
+    env = props["Environment"]["Variables"]
+    table_id, _ = _only(synthesized.of_type("AWS::DynamoDB::Table"))
+    assert env["TABLE_NAME"] == {"Ref": table_id}
+    assert env["EVENT_BUS_NAME"]
+    assert env["VAST_API_URL"].startswith("https://")
+    assert env["POWERTOOLS_SERVICE_NAME"] == "dumont-cloud"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "DumontCloud"
+    assert env["LOG_LEVEL"] == "INFO"
+    assert ("VAST_API_KEY_SECRET_ARN" in env) is spec.reads_provider_secret
+    for machine in STATE_MACHINES:
+        assert (machine.arn_env_var in env) is spec.start_state_machines
+
+
+@pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
+def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec: Any) -> None:
+    _, props = _functions_by_handler(synthesized)[spec.handler]
+    role_id = props["Role"]["Fn::GetAtt"][0]
+    assert "ManagedPolicyArns" not in synthesized.resources[role_id]["Properties"]
+    statements = _policy_statements_of_role(synthesized, role_id)
+    actions = {action for statement in statements for action in _actions(statement)}
+
+    table_id, _ = _only(synthesized.of_type("AWS::DynamoDB::Table"))
+    bus_id, _ = _only(synthesized.of_type("AWS::Events::EventBus"))
+    secret_id, _ = _only(synthesized.of_type("AWS::SecretsManager::Secret"))
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"} <= actions
+    assert all("*" not in action for action in actions if not action.startswith("xray:"))
+    for statement in statements:
+        if "events:PutEvents" in _actions(statement):
+            assert statement["Resource"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+        if "dynamodb:PutItem" in _actions(statement):
+            assert {"Fn::GetAtt": [table_id, "Arn"]} in statement["Resource"]
+        if any(action.startswith("logs:") for action in _actions(statement)):
+            assert statement["Resource"] == {"Fn::GetAtt": [props["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}
+
+    started = {
+        statement["Resource"]["Ref"]
+        for statement in statements
+        if "states:StartExecution" in _actions(statement)
+    }
+    if spec.start_state_machines:
+        assert started == set(synthesized.of_type("AWS::StepFunctions::StateMachine"))
+    else:
+        assert not started
+    reads_secret = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
+    if spec.reads_provider_secret:
+        assert [s["Resource"] for s in reads_secret] == [{"Ref": secret_id}]
+        env = props["Environment"]["Variables"]
+        assert env["VAST_API_KEY_SECRET_ARN"] == {"Ref": secret_id}
+    else:
+        assert not reads_secret
+
+
+def test_provider_secret_has_no_value_in_the_template(synthesized: Synthesized) -> None:
+    _, secret = _only(synthesized.of_type("AWS::SecretsManager::Secret"))
+    assert "SecretString" not in secret["Properties"]
+    assert "GenerateSecretString" in secret["Properties"]
+    assert secret["DeletionPolicy"] == "Retain"
+
+
+def test_layers_are_for_python312_on_arm64(synthesized: Synthesized) -> None:
+    layers = synthesized.of_type("AWS::Lambda::LayerVersion")
+    assert len(layers) == 2
+    for layer in layers.values():
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
+        assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_dependencies_layer_installs_pyproject_dependencies_as_aarch64_cp312_wheels(tmp_path: Path) -> None:
+    dependencies = runtime_dependencies()
+    assert any(d.startswith("pydantic") for d in dependencies)
+    command = PipInstallBundling(dependencies).pip_command(str(tmp_path))
+    joined = " ".join(command)
+    assert "--platform manylinux2014_aarch64" in joined
+    assert "--implementation cp" in joined
+    assert "--python-version 3.12" in joined
+    assert "--only-binary=:all:" in command
+    assert f"--target {tmp_path / 'python'}" in joined
+    assert command[-len(dependencies) :] == dependencies
+
+
+def test_core_layer_bundles_dumont_core_under_python_without_byte_code(tmp_path: Path) -> None:
+    package = tmp_path / "source" / "dumont_core"
+    shutil.copytree(CORE_LAYER_DIR / "dumont_core", package)
+    (package / "__pycache__").mkdir(exist_ok=True)
+    (package / "__pycache__" / "settings.cpython-312.pyc").write_bytes(b"")
+    (package / "stray.pyc").write_bytes(b"")
+    output = tmp_path / "output"
+    assert CopyPackageBundling(package).try_bundle(str(output), image=DockerImage.from_registry("unused"))
+    bundled = output / "python" / "dumont_core"
+    assert (bundled / "__init__.py").is_file()
+    assert (bundled / "data" / "table.py").is_file()
+    assert not list(bundled.rglob("__pycache__"))
+    assert not list(bundled.rglob("*.pyc"))
+
+
+def test_environment_variable_names_are_the_ones_settings_reads(synthesized: Synthesized) -> None:
+    from dumont_core.settings import Settings
+
+    aliases = {field.alias for field in Settings.model_fields.values()}
+    powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+    for _, props in _functions_by_handler(synthesized).values():
+        assert set(props["Environment"]["Variables"]) - powertools <= aliases
+    assert Settings.model_fields["vast_api_url"].default == DEFAULT_VAST_API_URL
+
+
+# --- state machines ------------------------------------------------------------------------------
+
+
+def _describe(value: Any) -> str:
+    """A substitution value as a JSON-safe string: literals as they are, references as `<...>`."""
+    if isinstance(value, str):
+        return value
+    if set(value) == {"Fn::GetAtt"}:
+        return "<GetAtt {}.{}>".format(*value["Fn::GetAtt"])
+    if set(value) == {"Ref"}:
+        return f"<Ref {value['Ref']}>"
+    raise AssertionError(f"unexpected substitution {value}")
+
+
+def _machine_ids_by_env_var(synthesized: Synthesized) -> dict[str, str]:
+    _, props = _functions_by_handler(synthesized)[API_FUNCTION.handler]
+    env = props["Environment"]["Variables"]
+    return {spec.arn_env_var: env[spec.arn_env_var]["Ref"] for spec in STATE_MACHINES}
+
+
+def test_the_five_state_machines_are_standard_logged_and_traced(synthesized: Synthesized) -> None:
+    machines = synthesized.of_type("AWS::StepFunctions::StateMachine")
+    assert len(machines) == len(STATE_MACHINES) == 5
+    assert sorted(_machine_ids_by_env_var(synthesized).values()) == sorted(machines)
+    for machine in machines.values():
+        props = machine["Properties"]
+        assert props["StateMachineType"] == "STANDARD"
+        assert props["TracingConfiguration"] == {"Enabled": True}
+        assert props["LoggingConfiguration"]["Level"] in {"ALL", "ERROR"}
+        assert props["LoggingConfiguration"]["Destinations"]
+
+
+@pytest.mark.parametrize("spec", STATE_MACHINES, ids=lambda spec: spec.name)
+def test_state_machine_definition_is_filled_with_the_tasks_function_arn(
+    synthesized: Synthesized, spec: Any
+) -> None:
+    machine_id = _machine_ids_by_env_var(synthesized)[spec.arn_env_var]
+    props = synthesized.resources[machine_id]["Properties"]
+    definition = synthesized.asset_text(props["DefinitionS3Location"]["Key"])
+    assert json.loads(definition) == json.loads(spec.asl_file.read_text())
+
+    substitutions = props["DefinitionSubstitutions"]
+    tasks_id = _function_id(synthesized, INSTANCE_TASKS_FUNCTION.handler)
+    assert substitutions[TASKS_FUNCTION_PLACEHOLDER] == {"Fn::GetAtt": [tasks_id, "Arn"]}
+    assert set(_PLACEHOLDER.findall(definition)) <= set(substitutions)
+    # What Step Functions receives once CloudFormation substituted the values.
+    rendered = _PLACEHOLDER.sub(lambda match: _describe(substitutions[match.group(1)]), definition)
+    assert "${" not in rendered
+    for key, value in spec.substitutions.items():
+        assert substitutions[key] == value
+    invoked = {
+        state["Parameters"]["FunctionName"]
+        for state in json.loads(rendered)["States"].values()
+        if state.get("Resource") == "arn:aws:states:::lambda:invoke"
+    }
+    assert invoked == {f"<GetAtt {tasks_id}.Arn>"}
+
+    role_id = props["RoleArn"]["Fn::GetAtt"][0]
+    invoke = [
+        s for s in _policy_statements_of_role(synthesized, role_id) if "lambda:InvokeFunction" in _actions(s)
+    ]
+    assert [s["Resource"] for s in invoke] == [{"Fn::GetAtt": [tasks_id, "Arn"]}]
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+def test_bus_rule_queue_and_dead_letter_queue(synthesized: Synthesized) -> None:
+    bus_id, bus = _only(synthesized.of_type("AWS::Events::EventBus"))
+    assert bus["Properties"]["Name"] == EVENT_BUS_NAME == "dumont"
+
+    queues = synthesized.of_type("AWS::SQS::Queue")
+    assert len(queues) == 2
+    by_name = {queue["Properties"]["QueueName"]: key for key, queue in queues.items()}
+    queue_id, dlq_id = by_name[DOMAIN_EVENTS_QUEUE_NAME], by_name[f"{DOMAIN_EVENTS_QUEUE_NAME}-dlq"]
+    assert queues[queue_id]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": [dlq_id, "Arn"]
+    }
+    for queue in queues.values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    enforced = set()
+    for policy in synthesized.of_type("AWS::SQS::QueuePolicy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny" and statement.get("Condition") == {
+                "Bool": {"aws:SecureTransport": "false"}
+            }:
+                enforced.update(queue["Ref"] for queue in policy["Properties"]["Queues"])
+    assert enforced == {queue_id, dlq_id}
+
+    _, rule = _only(synthesized.of_type("AWS::Events::Rule"))
+    props = rule["Properties"]
+    assert props["EventBusName"] == {"Ref": bus_id}
+    assert props["EventPattern"] == {"source": [{"prefix": DOMAIN_EVENT_SOURCE_PREFIX}]}
+    (target,) = props["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dlq_id, "Arn"]}}
+
+
+# --- API -----------------------------------------------------------------------------------------
+
+
+def _resource_paths(synthesized: Synthesized) -> dict[str, str]:
+    resources = synthesized.of_type("AWS::ApiGateway::Resource")
+    paths: dict[str, str] = {}
+
+    def path_of(resource_id: str) -> str:
+        if resource_id not in paths:
+            props = resources[resource_id]["Properties"]
+            parent = props["ParentId"]
+            prefix = "" if "Fn::GetAtt" in parent else path_of(parent["Ref"])
+            paths[resource_id] = f"{prefix}/{props['PathPart']}"
+        return paths[resource_id]
+
+    for resource_id in resources:
+        path_of(resource_id)
+    return paths
+
+
+def test_one_method_per_route_with_api_keys_exactly_on_non_public_routes(synthesized: Synthesized) -> None:
+    paths = _resource_paths(synthesized)
+    api_function_id = _function_id(synthesized, API_FUNCTION.handler)
+    methods = synthesized.of_type("AWS::ApiGateway::Method")
+    assert len(methods) == len(API_ROUTES)
+    found = {}
+    for method in methods.values():
+        props = method["Properties"]
+        resource = props["ResourceId"]
+        path = "/" if "Fn::GetAtt" in resource else paths[resource["Ref"]]
+        found[(props["HttpMethod"], path)] = props["ApiKeyRequired"]
+        assert props["Integration"]["Type"] == "AWS_PROXY"
+        assert {"Fn::GetAtt": [api_function_id, "Arn"]} in props["Integration"]["Uri"]["Fn::Join"][1]
+        for name in re.findall(r"\{(\w+)\}", path):
+            assert props["RequestParameters"][f"method.request.path.{name}"] is True
+            assert "RequestValidatorId" in props
+    assert found == {(route.method, route.path): not route.public for route in API_ROUTES}
+
+
+def test_api_uses_header_api_keys_stage_logging_and_tracing(synthesized: Synthesized) -> None:
+    _, api = _only(synthesized.of_type("AWS::ApiGateway::RestApi"))
+    assert api["Properties"]["ApiKeySourceType"] == "HEADER"
+    _, stage = _only(synthesized.of_type("AWS::ApiGateway::Stage"))
+    props = stage["Properties"]
+    assert props["StageName"] == STAGE_NAME
+    assert props["TracingEnabled"] is True
+    assert "DestinationArn" in props["AccessLogSetting"]
+    assert json.loads(props["AccessLogSetting"]["Format"])["requestId"] == "$context.requestId"
+    assert {"HttpMethod": "*", "ResourcePath": "/*", "LoggingLevel": "ERROR"}.items() <= {
+        **props["MethodSettings"][0]
+    }.items()
+    _only(synthesized.of_type("AWS::ApiGateway::Account"))
+    validators = synthesized.of_type("AWS::ApiGateway::RequestValidator")
+    assert [v["Properties"]["ValidateRequestParameters"] for v in validators.values()] == [True]
+    _only(synthesized.of_type("AWS::Lambda::Permission"))
+
+
+def test_three_usage_plans_with_throttles_per_second_and_daily_quotas(synthesized: Synthesized) -> None:
+    api_id, _ = _only(synthesized.of_type("AWS::ApiGateway::RestApi"))
+    stage_id, _ = _only(synthesized.of_type("AWS::ApiGateway::Stage"))
+    plans = {
+        plan["Properties"]["UsagePlanName"]: plan["Properties"]
+        for plan in synthesized.of_type("AWS::ApiGateway::UsagePlan").values()
+    }
+    assert sorted(plans) == sorted(spec.name for spec in USAGE_PLANS)
+    for spec in USAGE_PLANS:
+        props = plans[spec.name]
+        per_second = props["Throttle"]["RateLimit"]
+        # rateLimit is per second; the plan is sold per minute. Never above it, at most 1/min below.
+        assert spec.requests_per_minute - 1 < per_second * 60 <= spec.requests_per_minute
+        assert props["Throttle"]["BurstLimit"] == spec.requests_per_minute
+        if spec.requests_per_day is None:
+            assert "Quota" not in props
+        else:
+            assert props["Quota"] == {"Limit": spec.requests_per_day, "Period": "DAY"}
+        assert [(s["ApiId"], s["Stage"]) for s in props["ApiStages"]] == [
+            ({"Ref": api_id}, {"Ref": stage_id})
+        ]
+    assert plans["Free"]["Throttle"]["RateLimit"] == 1
+    assert plans["Enterprise"]["Throttle"]["RateLimit"] == pytest.approx(16.66)
+
+
+def test_api_url_is_an_output(synthesized: Synthesized) -> None:
+    outputs = synthesized.template.to_json()["Outputs"]
+    assert "ApiUrl" in outputs
+    assert "execute-api" in json.dumps(outputs["ApiUrl"]["Value"])
+
+
+# --- cdk-nag -------------------------------------------------------------------------------------
+
+
+def test_no_unacknowledged_cdk_nag_errors_or_warnings(synthesized: Synthesized) -> None:
+    report = synthesized.built.nag.validate_scope(synthesized.built.app)
+    assert [violation.rule_name for violation in report.violations] == []
+    assert report.success
+    annotations = Annotations.from_stack(synthesized.built.stack)
+    assert annotations.find_error("*", Match.any_value()) == []
+    assert annotations.find_warning("*", Match.string_like_regexp("AwsSolutions-.*")) == []
+
+
+def test_every_acknowledgment_names_a_rule_and_says_why(synthesized: Synthesized) -> None:
+    acknowledged: dict[str, set[str]] = {}
+    for key, resource in synthesized.resources.items():
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
+            assert re.fullmatch(r"AwsSolutions-[A-Z]+\d+(\[.+\])?", rule["id"]), rule
+            assert len(rule["reason"]) >= MIN_REASON_LENGTH, rule
+            acknowledged.setdefault(rule["id"].split("[")[0], set()).add(key)
+    assert set(acknowledged) == {
+        "AwsSolutions-APIG3",
+        "AwsSolutions-APIG4",
+        "AwsSolutions-COG4",
+        "AwsSolutions-IAM4",
+        "AwsSolutions-IAM5",
+        "AwsSolutions-L1",
+        "AwsSolutions-SMG4",
+    }
+    # Not blanket: nothing is acknowledged on the stack as a whole, nor on every resource.
+    assert "cdk_nag" not in synthesized.template.to_json().get("Metadata", {})
+    assert len(set().union(*acknowledged.values())) < len(synthesized.resources) / 2
+
+
+def test_the_nag_check_does_catch_a_finding() -> None:
+    app = App(context={"aws:cdk:bundling-stacks": []})
+    stack = Stack(app, "Probe")
+    sqs.Queue(stack, "Plain", enforce_ssl=False)
+    acknowledged = sqs.Queue(stack, "Acknowledged", enforce_ssl=False)
+    Validations.of(acknowledged).acknowledge(
+        Acknowledgment(id="AwsSolutions-SQS4", reason="only here to show an acknowledgment is honoured")
+    )
+    nag = AwsSolutionsChecks(app)
+    rules = {
+        violation.rule_name: [r.construct_path for r in violation.violating_resources]
+        for violation in nag.validate_scope(app).violations
+    }
+    assert rules["AwsSolutions-SQS4"] == ["Probe/Plain/Resource"]
+
+
+def test_repository_layout_assumptions() -> None:
+    assert (REPO_ROOT / "cdk.json").is_file()
+    assert json.loads((REPO_ROOT / "cdk.json").read_text())["app"] == ".venv/bin/python infra/app.py"
