@@ -69,6 +69,20 @@ def _access_log_format() -> apigw.AccessLogFormat:
     )
 
 
+GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str, str, str], ...] = (
+    (apigw.ResponseType.INVALID_API_KEY, "401", "UNAUTHENTICATED", "Unknown or disabled API key"),
+    (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "NOT_FOUND", "No such route"),
+    (apigw.ResponseType.THROTTLED, "429", "RATE_LIMITED", "Too many requests for your plan; retry shortly"),
+    (apigw.ResponseType.QUOTA_EXCEEDED, "429", "RATE_LIMITED", "Your plan's daily request quota is used up"),
+    (apigw.ResponseType.BAD_REQUEST_PARAMETERS, "400", "VALIDATION_ERROR", "A path parameter is missing"),
+    (apigw.ResponseType.DEFAULT_5_XX, "502", "INTERNAL_ERROR", "Something went wrong on our side; retry"),
+)
+
+
+def error_envelope(code: str, message: str) -> str:
+    return json.dumps({"success": False, "error": {"code": code, "message": message, "details": {}}})
+
+
 class PublicApi(Construct):
     """Regional REST API with API keys (sent in the `x-api-key` header) on every non-public route.
 
@@ -153,6 +167,15 @@ class PublicApi(Construct):
             acknowledge(method, "AwsSolutions-APIG4", reason)
             acknowledge(method, "AwsSolutions-COG4", reason)
             self.methods.append(method)
+
+        # Errors API Gateway answers itself speak the API's error envelope and codes too.
+        for response_type, status, code, message in GATEWAY_ERRORS:
+            self.api.add_gateway_response(
+                f"{response_type.response_type.title().replace('_', '')}Response",
+                type=response_type,
+                status_code=status,
+                templates={"application/json": error_envelope(code, message)},
+            )
 
         for plan in USAGE_PLANS:
             self.api.add_usage_plan(

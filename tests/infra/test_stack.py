@@ -466,3 +466,15 @@ def test_the_nag_check_does_catch_a_finding() -> None:
 def test_repository_layout_assumptions() -> None:
     assert (REPO_ROOT / "cdk.json").is_file()
     assert json.loads((REPO_ROOT / "cdk.json").read_text())["app"] == ".venv/bin/python infra/app.py"
+
+
+def test_gateway_errors_speak_the_api_error_envelope(synthesized: Synthesized) -> None:
+    responses = synthesized.of_type("AWS::ApiGateway::GatewayResponse")
+    by_type = {props["Properties"]["ResponseType"]: props["Properties"] for props in responses.values()}
+    assert by_type["INVALID_API_KEY"]["StatusCode"] == "401"
+    assert by_type["THROTTLED"]["StatusCode"] == "429"
+    assert by_type["QUOTA_EXCEEDED"]["StatusCode"] == "429"
+    for properties in by_type.values():
+        body = json.loads(properties["ResponseTemplates"]["application/json"])
+        assert body["success"] is False
+        assert body["error"]["code"] and body["error"]["message"]
