@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dumont_core.data.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 from dumont_core.errors import Conflict, ValidationFailed
@@ -47,6 +48,11 @@ _CONFIG = IdempotencyConfig(
     expires_after_seconds=RETENTION_SECONDS,
     raise_on_no_idempotency_key=True,
 )
+
+
+def register_lambda_context(context: LambdaContext) -> None:
+    """Lets an in-progress record expire with the invocation if the function times out."""
+    _CONFIG.register_lambda_context(context)
 
 
 def validated_key(raw: str | None) -> str | None:
