@@ -6,12 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-_INFRA_DIR = Path(__file__).resolve().parent
-_REPO_ROOT = _INFRA_DIR.parent
+_REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Run as a script, Python puts infra/ first on sys.path, where the infra/constructs package would
-# shadow the `constructs` library that aws_cdk imports. Import everything from the repository root.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _INFRA_DIR]
+# The CDK CLI runs this file as a script; the `infra` package is imported from the repository root.
 if str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 

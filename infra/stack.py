@@ -10,12 +10,12 @@ from aws_cdk import App, CfnOutput, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
-from infra.constructs.api import PublicApi
-from infra.constructs.data import DataStore
-from infra.constructs.events import DomainEvents
-from infra.constructs.functions import Functions
-from infra.constructs.layers import SharedLayers
-from infra.constructs.workflows import Workflows
+from infra.components.api import PublicApi
+from infra.components.data import DataStore
+from infra.components.events import DomainEvents
+from infra.components.functions import Functions
+from infra.components.layers import SharedLayers
+from infra.components.workflows import Workflows
 from infra.topology import API_FUNCTION, INSTANCE_TASKS_FUNCTION
 
 STACK_NAME = "DumontCloud"

@@ -15,11 +15,11 @@ from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 
 from dumont_core.data import table
-from infra.constructs.api import STAGE_NAME
-from infra.constructs.events import DOMAIN_EVENTS_QUEUE_NAME
-from infra.constructs.functions import DEFAULT_VAST_API_URL
-from infra.constructs.layers import CopyPackageBundling, PipInstallBundling, runtime_dependencies
-from infra.constructs.nag import MIN_REASON_LENGTH
+from infra.components.api import STAGE_NAME
+from infra.components.events import DOMAIN_EVENTS_QUEUE_NAME
+from infra.components.functions import DEFAULT_VAST_API_URL
+from infra.components.layers import CopyPackageBundling, PipInstallBundling, runtime_dependencies
+from infra.components.nag import MIN_REASON_LENGTH
 from infra.topology import (
     API_FUNCTION,
     API_ROUTES,

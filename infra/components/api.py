@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.constructs.nag import acknowledge
+from infra.components.nag import acknowledge
 from infra.topology import API_ROUTES, USAGE_PLANS, UsagePlanSpec
 
 STAGE_NAME = "v1"

@@ -11,7 +11,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constructs.nag import WILDCARD_RESOURCE, acknowledge
+from infra.components.nag import WILDCARD_RESOURCE, acknowledge
 from infra.topology import STATE_MACHINES, TASKS_FUNCTION_PLACEHOLDER, StateMachineSpec, render_asl
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH

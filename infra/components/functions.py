@@ -13,8 +13,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.constructs.layers import ARCHITECTURE, PIP_PYTHON_VERSION, RUNTIME
-from infra.constructs.nag import WILDCARD_RESOURCE, acknowledge, arn_finding
+from infra.components.layers import ARCHITECTURE, PIP_PYTHON_VERSION, RUNTIME
+from infra.components.nag import WILDCARD_RESOURCE, acknowledge, arn_finding
 from infra.topology import FUNCTIONS, FUNCTIONS_DIR, METRICS_NAMESPACE, SERVICE_NAME, FunctionSpec
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -147,7 +147,7 @@ class Functions(Construct):
             "AwsSolutions-L1",
             f"Pinned to Python {PIP_PYTHON_VERSION} on purpose: the dependencies layer is built from "
             f"cp{PIP_PYTHON_VERSION.replace('.', '')} wheels, and the runtime moves only together with it "
-            "(RUNTIME and PIP_PYTHON_VERSION in infra/constructs/layers.py) after the tests pass on it.",
+            "(RUNTIME and PIP_PYTHON_VERSION in infra/components/layers.py) after the tests pass on it.",
         )
         if spec.reads_provider_secret:
             secret = self.provider_credentials.secret
