@@ -16,6 +16,8 @@ CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
 STATE_MACHINES_DIR = Path(__file__).resolve().parent / "statemachines"
 
 EVENT_BUS_NAME = "dumont"
+DOMAIN_EVENTS_QUEUE_NAME = "domain-events"
+"""Every domain event lands here (for the webhook fan-out); failures go to `<name>-dlq`."""
 DOMAIN_EVENT_SOURCE_PREFIX = "dumont."
 SERVICE_NAME = "dumont-cloud"
 METRICS_NAMESPACE = "DumontCloud"

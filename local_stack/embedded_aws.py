@@ -24,6 +24,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from dumont_core.data.table import create_table_request
 from infra.topology import (
     DOMAIN_EVENT_SOURCE_PREFIX,
+    DOMAIN_EVENTS_QUEUE_NAME,
     EVENT_BUS_NAME,
     FUNCTIONS,
     METRICS_NAMESPACE,
@@ -113,12 +114,12 @@ class EmbeddedAws:
     def _deploy_events(self) -> None:
         events, sqs = self.client("events"), self.client("sqs")
         events.create_event_bus(Name=EVENT_BUS_NAME)
-        dlq_url = sqs.create_queue(QueueName="domain-events-dlq")["QueueUrl"]
+        dlq_url = sqs.create_queue(QueueName=f"{DOMAIN_EVENTS_QUEUE_NAME}-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
         queue_url = sqs.create_queue(
-            QueueName="domain-events",
+            QueueName=DOMAIN_EVENTS_QUEUE_NAME,
             Attributes={
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
             },
@@ -134,7 +135,7 @@ class EmbeddedAws:
         events.put_targets(
             Rule="domain-events-to-queue",
             EventBusName=EVENT_BUS_NAME,
-            Targets=[{"Id": "domain-events", "Arn": queue_arn}],
+            Targets=[{"Id": DOMAIN_EVENTS_QUEUE_NAME, "Arn": queue_arn}],
         )
 
     def _lambda_role(self) -> str:

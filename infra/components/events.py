@@ -8,9 +8,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.topology import DOMAIN_EVENT_SOURCE_PREFIX, EVENT_BUS_NAME
-
-DOMAIN_EVENTS_QUEUE_NAME = "domain-events"
+from infra.topology import DOMAIN_EVENT_SOURCE_PREFIX, DOMAIN_EVENTS_QUEUE_NAME, EVENT_BUS_NAME
 
 
 class DomainEvents(Construct):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from infra.topology import DOMAIN_EVENTS_QUEUE_NAME
 from local_stack.stack import LocalStack
 from tests.e2e.conftest import wait_for_status
 
@@ -191,7 +192,7 @@ def test_domain_events_reach_the_bus(api: httpx.Client, stack: LocalStack, creat
     instance_id = create_instance()
     wait_for_status(api, instance_id, {"running"})
     sqs = stack.aws.client("sqs")
-    queue_url = sqs.get_queue_url(QueueName="domain-events")["QueueUrl"]
+    queue_url = sqs.get_queue_url(QueueName=DOMAIN_EVENTS_QUEUE_NAME)["QueueUrl"]
     seen: list[str] = []
     for _ in range(20):
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])

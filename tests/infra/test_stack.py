@@ -16,7 +16,6 @@ from cdk_nag import AwsSolutionsChecks
 
 from dumont_core.data import table
 from infra.components.api import STAGE_NAME
-from infra.components.events import DOMAIN_EVENTS_QUEUE_NAME
 from infra.components.functions import DEFAULT_VAST_API_URL
 from infra.components.layers import CopyPackageBundling, PipInstallBundling, runtime_dependencies
 from infra.components.nag import MIN_REASON_LENGTH
@@ -25,6 +24,7 @@ from infra.topology import (
     API_ROUTES,
     CORE_LAYER_DIR,
     DOMAIN_EVENT_SOURCE_PREFIX,
+    DOMAIN_EVENTS_QUEUE_NAME,
     EVENT_BUS_NAME,
     FUNCTIONS,
     INSTANCE_TASKS_FUNCTION,
