@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-import boto3
 from aws_lambda_powertools import Logger
 
+from dumont_core.aws_clients import aws_client
 from dumont_core.models import InstanceEvent
 from dumont_core.settings import Settings
 
@@ -54,7 +54,7 @@ class EventBridgePublisher:
     @property
     def client(self) -> EventBridgeClient:
         if self._client is None:
-            self._client = boto3.client("events")
+            self._client = cast("EventBridgeClient", aws_client("events"))
         return self._client
 
     def publish(self, events: Sequence[InstanceEvent]) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-import boto3
-
+from dumont_core.aws_clients import aws_client
 from dumont_core.models import PowerAction
 from dumont_core.settings import Settings
 
@@ -50,6 +49,6 @@ class StepFunctionsStarter:
         # The execution name makes a retried request start the same execution, not a second one.
         if self._client is None:
             # Made on first use: read-only requests never pay for creating it.
-            self._client = boto3.client("stepfunctions")
+            self._client = cast("SFNClient", aws_client("stepfunctions"))
         with contextlib.suppress(self._client.exceptions.ExecutionAlreadyExists):
             self._client.start_execution(stateMachineArn=arn, name=execution_name, input=json.dumps(payload))
