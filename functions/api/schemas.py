@@ -60,7 +60,12 @@ class CreateInstanceBody(BaseModel):
         validation_alias=AliasChoices("disk_gb", "disk_size"),
         description="Disk size in GB.",
     )
-    num_gpus: int = Field(default=1, ge=1, le=8)
+    num_gpus: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="GPUs the machine has at least; the cheapest such machine is rented.",
+    )
     name: str | None = Field(default=None, min_length=1, max_length=64)
     failover_enabled: bool = False
     failover_strategy: FailoverStrategy | None = None

@@ -183,6 +183,10 @@ class FakeProvider:
             jupyter_port=machine.jupyter_port,
         )
 
+    def machine_ids_labelled(self, label: str) -> list[str]:
+        self._maybe_fail("machine_ids_labelled")
+        return [machine_id for machine_id, machine in self.machines.items() if machine.label == label]
+
     def _power(self, operation: str, machine_id: str) -> None:
         self._maybe_fail(operation)
         self._machine(machine_id)
@@ -1099,3 +1103,28 @@ def test_a_provider_outage_while_reconciling_a_failed_action_is_retried_not_reco
 
     # The retry finds the machine still running.
     assert steps.fail_power_action(ref, PowerAction.STOP, step_failure(caught.value)) == {"status": "running"}
+
+
+def test_machines_rented_under_our_label_but_never_recorded_are_destroyed(
+    service: InstanceService, steps: InstanceWorkflowSteps, provider: FakeProvider
+) -> None:
+    instance = service.create(PRINCIPAL, spec())
+    ref = ref_of(instance)
+    candidates = steps.choose_offers(ref)["candidates"]
+    # A first create whose answer was lost (a timeout after the provider rented the machine).
+    lost = provider.create_machine(
+        offer_id=candidates[0]["offer_id"],
+        image=instance.image,
+        disk_gb=instance.disk_gb,
+        label=instance.instance_id,
+        onstart_script=None,
+        bid_per_hour=None,
+    )
+
+    rented = steps.rent_machine(ref, candidates[1:])["provider_instance_id"]
+
+    assert lost in provider.destroyed, "the machine nobody recorded is given back"
+    assert list(provider.machines) == [rented]
+
+    steps.fail_provisioning(ref, {"Error": "BootTimedOut", "Cause": "{}"})
+    assert provider.machines == {}

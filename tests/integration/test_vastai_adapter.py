@@ -434,3 +434,26 @@ def test_sim_endpoints_drive_the_same_failures(
     assert [machine["id"] for machine in listed] == [int(machine_id)]
     httpx.post(f"{marketplace.url}/_sim/reset")
     assert marketplace.machines() == []
+
+
+def test_machines_are_found_by_their_label(provider: VastAiProvider) -> None:
+    first = provider.create_machine(
+        offer_id=cheapest(provider, ["RTX 4090"]).offer_id,
+        image="pytorch/pytorch:latest",
+        disk_gb=20,
+        label="inst_label_a",
+        onstart_script=None,
+        bid_per_hour=None,
+    )
+    other = provider.create_machine(
+        offer_id=cheapest(provider, ["RTX 4090"]).offer_id,
+        image="pytorch/pytorch:latest",
+        disk_gb=20,
+        label="inst_label_b",
+        onstart_script=None,
+        bid_per_hour=None,
+    )
+    assert provider.machine_ids_labelled("inst_label_a") == [first]
+    assert provider.machine_ids_labelled("inst_label_b") == [other]
+    provider.destroy_machine(first)
+    assert provider.machine_ids_labelled("inst_label_a") == []

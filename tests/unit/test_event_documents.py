@@ -172,6 +172,7 @@ class ScriptedProvider:
     def __init__(self) -> None:
         self.status = ProviderMachineStatus.PROVISIONING
         self.failures: dict[str, ProviderError] = {}
+        self.labels: dict[str, str] = {}
 
     def _maybe_fail(self, operation: str) -> None:
         if operation in self.failures:
@@ -193,7 +194,11 @@ class ScriptedProvider:
         onstart_script: str | None,
         bid_per_hour: float | None,
     ) -> str:
+        self.labels["20451877"] = label
         return "20451877"
+
+    def machine_ids_labelled(self, label: str) -> list[str]:
+        return [machine_id for machine_id, labelled in self.labels.items() if labelled == label]
 
     def get_machine(self, provider_instance_id: str) -> ProviderMachine:
         return ProviderMachine(
@@ -212,6 +217,7 @@ class ScriptedProvider:
 
     def destroy_machine(self, provider_instance_id: str) -> None:
         self._maybe_fail("destroy")
+        self.labels.pop(provider_instance_id, None)
 
 
 class FailingStarter:

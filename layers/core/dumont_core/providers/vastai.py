@@ -180,6 +180,18 @@ class VastAiProvider:
             )
         return _machine_from(instance_id, instance)
 
+    def machine_ids_labelled(self, label: str) -> list[str]:
+        what = "listing instances"
+        answer = self._read_success(self._send("GET", "/instances/", None, what=what), what=what)
+        instances = answer.get("instances")
+        if not isinstance(instances, list):
+            return []
+        return [
+            str(item["id"])
+            for item in instances
+            if isinstance(item, dict) and item.get("label") == label and item.get("id") is not None
+        ]
+
     def start_machine(self, provider_instance_id: str) -> None:
         self._manage(provider_instance_id, "running")
 

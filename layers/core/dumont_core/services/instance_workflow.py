@@ -192,6 +192,9 @@ class InstanceWorkflowSteps:
                 logger.info("Offer gone, trying the next", extra={"offer": candidate, "reason": gone.message})
                 continue
             self._record_rented(instance, machine_id, candidate)
+            # A create that timed out or failed after the provider had acted, then retried, may
+            # have rented a second machine under our label: only the recorded one stays.
+            self._destroy_labelled(instance.instance_id, keep=machine_id)
             return {"provider_instance_id": machine_id}
         raise NoOfferAvailable(f"All {len(candidates)} matching offers were taken before we could rent one")
 
@@ -239,9 +242,11 @@ class InstanceWorkflowSteps:
         instance = self._repository.get(ref.team_id, ref.instance_id)
         if instance is None:
             return {"destroyed": None}
+        # Raises on transient provider errors so the workflow retries: no orphan is left, not even
+        # a machine whose creation answer was lost before it could be recorded.
         if instance.provider_instance_id:
-            # Raises on transient provider errors so the workflow retries: no orphan is left.
             self._destroy(instance.provider_instance_id)
+        self._destroy_labelled(instance.instance_id)
         reason = failure_reason(failure)
         if instance.status == InstanceStatus.STARTING:
             self._finish(
@@ -346,6 +351,7 @@ class InstanceWorkflowSteps:
         instance = self._load(ref, InstanceStatus.DELETING)
         if instance.provider_instance_id:
             self._destroy(instance.provider_instance_id)
+        self._destroy_labelled(instance.instance_id)
         now = self._clock()
         billing = self._stop_billing(instance, now)
         final_cost = instance.model_copy(update=billing).cost_accumulated_at(now)
@@ -441,6 +447,14 @@ class InstanceWorkflowSteps:
     def _destroy(self, machine_id: str) -> None:
         with contextlib.suppress(ProviderMachineNotFound):
             self._provider.destroy_machine(machine_id)
+
+    def _destroy_labelled(self, instance_id: str, *, keep: str | None = None) -> None:
+        for machine_id in self._provider.machine_ids_labelled(instance_id):
+            if machine_id != keep:
+                logger.warning(
+                    "Destroying a machine rented for us but never recorded", extra={"machine_id": machine_id}
+                )
+                self._destroy(machine_id)
 
     def _destroy_quietly(self, machine_id: str) -> None:
         try:
