@@ -59,7 +59,8 @@ INSTANCE_TASKS_FUNCTION = FunctionSpec(
     name="InstanceTasks",
     handler="workflows.instance_tasks.lambda_handler",
     description="Steps of the instance workflows: choose offers, talk to the provider, record state",
-    timeout_seconds=120,
+    # Renting may try several offers, each call retried with backoff against a slow provider.
+    timeout_seconds=300,
     reads_provider_secret=True,
 )
 FUNCTIONS: tuple[FunctionSpec, ...] = (API_FUNCTION, INSTANCE_TASKS_FUNCTION)
