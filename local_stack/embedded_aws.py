@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import boto3
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
+from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from dumont_core.data.table import create_table_request
@@ -62,6 +64,7 @@ class EmbeddedAws:
         default_user_config["lambda"] = {"use_docker": False}
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         LambdaSimpleBackend.invoke = _bound_invoke(self.runtime)  # type: ignore[method-assign]
+        _make_dynamodb_requests_atomic()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
@@ -205,6 +208,25 @@ class EmbeddedAws:
         key = apigateway.create_api_key(name="bootstrap", enabled=True, value=key_value)
         apigateway.create_usage_plan_key(usagePlanId=plans["Enterprise"], keyId=key["id"], keyType="API_KEY")
         return api_id, key_value, key["id"]
+
+
+_dynamodb_lock = threading.Lock()
+
+
+def _make_dynamodb_requests_atomic() -> None:
+    """DynamoDB applies each request atomically; moto's backend does not (a read served while an
+    update is half applied sees some of its changes). Handlers run concurrently here, so moto's
+    DynamoDB requests are served one at a time, as the real service appears to serve them."""
+    if getattr(DynamoHandler.call_action, "_serialised", False):
+        return
+    unserialised = DynamoHandler.call_action
+
+    def call_action(handler: DynamoHandler) -> Any:
+        with _dynamodb_lock:
+            return unserialised(handler)
+
+    call_action._serialised = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 def _bound_invoke(runtime: LocalLambdaRuntime) -> Any:
