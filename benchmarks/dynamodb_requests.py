@@ -23,7 +23,7 @@ from botocore.client import BaseClient
 from benchmarks.report import heading, legend, table
 from infra.topology import API_ROUTES, Route
 from local_stack.embedded_aws import STACK_PREFIX
-from local_stack.front import default_function_name
+from local_stack.front import api_function_name
 from local_stack.stack import LocalStack, LocalStackConfig
 
 READ_LIMIT = 2
@@ -250,7 +250,7 @@ def measure() -> list[Measurement]:
         port=0, boot_seconds=(0.2, 0.4), action_seconds=(0.2, 0.4), poll_seconds=1, seed=7
     )
     stack = LocalStack(config)
-    recorder = ApiInvocationRecorder(stack.aws.runtime.invoke, default_function_name(STACK_PREFIX))
+    recorder = ApiInvocationRecorder(stack.aws.runtime.invoke, api_function_name(STACK_PREFIX))
     # The API front takes the runtime's `invoke` when the stack starts, so the recorder goes in first.
     with counting_aws_calls(), mock.patch.object(stack.aws.runtime, "invoke", recorder):
         stack.start()

@@ -36,6 +36,8 @@ class FunctionSpec:
     timeout_seconds: int = 29
     start_state_machines: bool = False
     reads_provider_secret: bool = False
+    reads_token_secret: bool = False
+    """Signs or verifies access tokens with the secret in JWT_SECRET_ARN."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,15 @@ API_FUNCTION = FunctionSpec(
     description="Every REST route of the Dumont Cloud API",
     memory_mb=1024,
     start_state_machines=True,
+    reads_token_secret=True,
+)
+AUTHORIZER_FUNCTION = FunctionSpec(
+    name="Authorizer",
+    handler="authorizer.handler.lambda_handler",
+    description="Resolves a bearer token or API key to the calling account, team, role and plan",
+    memory_mb=512,
+    timeout_seconds=10,
+    reads_token_secret=True,
 )
 INSTANCE_TASKS_FUNCTION = FunctionSpec(
     name="InstanceTasks",
@@ -63,7 +74,7 @@ INSTANCE_TASKS_FUNCTION = FunctionSpec(
     timeout_seconds=300,
     reads_provider_secret=True,
 )
-FUNCTIONS: tuple[FunctionSpec, ...] = (API_FUNCTION, INSTANCE_TASKS_FUNCTION)
+FUNCTIONS: tuple[FunctionSpec, ...] = (API_FUNCTION, AUTHORIZER_FUNCTION, INSTANCE_TASKS_FUNCTION)
 
 STATE_MACHINES: tuple[StateMachineSpec, ...] = (
     StateMachineSpec(
@@ -121,6 +132,12 @@ API_ROUTES: tuple[Route, ...] = (
     Route("GET", "/health", public=True),
     Route("GET", "/docs", public=True),
     Route("GET", "/openapi.json", public=True),
+    Route("POST", "/api/v1/auth/register", public=True),
+    Route("POST", "/api/v1/auth/login", public=True),
+    Route("POST", "/api/auth/login", public=True),
+    Route("GET", "/api/v1/api-keys"),
+    Route("POST", "/api/v1/api-keys"),
+    Route("DELETE", "/api/v1/api-keys/{key_id}"),
     Route("GET", "/api/v1/instances"),
     Route("POST", "/api/v1/instances"),
     Route("GET", "/api/v1/instances/{instance_id}"),

@@ -29,16 +29,19 @@ def main() -> None:
             log_level=args.log_level,
         )
     ).start()
+    bootstrap = stack.bootstrap
+    assert bootstrap is not None
     stopped = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     print(
         f"Dumont Cloud is running at {stack.url}\n"
-        f"  API key (bootstrap account): {stack.api_key}\n"
+        f"  Bootstrap account:           {bootstrap.email} / {bootstrap.password}\n"
+        f"  Its API key:                 {stack.api_key}\n"
         f"  Swagger UI:                  {stack.url}/docs\n"
         f"  Local GPU marketplace:       {stack.marketplace.url}\n"
         f"  Embedded AWS (moto):         {stack.aws.endpoint_url}\n"
-        f"Try: curl -H 'X-API-Key: {stack.api_key}' {stack.url}/api/v1/instances\n"
+        f"Try: curl -H 'Authorization: Bearer {stack.api_key}' {stack.url}/api/v1/instances\n"
         "Press Ctrl-C to stop.",
         flush=True,
     )

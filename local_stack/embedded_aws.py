@@ -46,8 +46,6 @@ TABLE_NAME = "DumontCloud-Table"
 @dataclass(frozen=True)
 class Deployment:
     api_id: str
-    bootstrap_api_key: str
-    bootstrap_api_key_id: str
     function_environment: dict[str, str]
     state_machine_arns: dict[str, str]
 
@@ -101,15 +99,13 @@ class EmbeddedAws:
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_TRACE_DISABLED": "true",
             **{spec.arn_env_var: state_machine_arns[spec.name] for spec in STATE_MACHINES},
+            "JWT_SECRET_ARN": self._token_secret(),
             **extra_environment,
         }
         # Every handler runs in this process, so they share one environment, as each would in AWS.
         os.environ.update(environment)
-        api_id, key_value, key_id = self._deploy_api()
         return Deployment(
-            api_id=api_id,
-            bootstrap_api_key=key_value,
-            bootstrap_api_key_id=key_id,
+            api_id=self._deploy_api(),
             function_environment=environment,
             state_machine_arns=state_machine_arns,
         )
@@ -189,11 +185,17 @@ class EmbeddedAws:
             for spec in STATE_MACHINES
         }
 
-    def _deploy_api(self) -> tuple[str, str, str]:
+    def _token_secret(self) -> str:
+        secret = self.client("secretsmanager").create_secret(
+            Name="DumontCloud-TokenSigningSecret", SecretString=secrets.token_urlsafe(48)
+        )
+        return str(secret["ARN"])
+
+    def _deploy_api(self) -> str:
         apigateway = self.client("apigateway")
-        api_id = apigateway.create_rest_api(name="DumontCloudApi", apiKeySource="HEADER")["id"]
-        plans = {
-            plan.name: apigateway.create_usage_plan(
+        api_id = str(apigateway.create_rest_api(name="DumontCloudApi", apiKeySource="AUTHORIZER")["id"])
+        for plan in USAGE_PLANS:
+            apigateway.create_usage_plan(
                 name=plan.name,
                 throttle={"rateLimit": plan.requests_per_minute / 60, "burstLimit": plan.requests_per_minute},
                 **(
@@ -201,13 +203,8 @@ class EmbeddedAws:
                     if plan.requests_per_day
                     else {}
                 ),
-            )["id"]
-            for plan in USAGE_PLANS
-        }
-        key_value = f"dumont_sk_{secrets.token_hex(16)}"
-        key = apigateway.create_api_key(name="bootstrap", enabled=True, value=key_value)
-        apigateway.create_usage_plan_key(usagePlanId=plans["Enterprise"], keyId=key["id"], keyType="API_KEY")
-        return api_id, key_value, key["id"]
+            )
+        return api_id
 
 
 _dynamodb_lock = threading.Lock()

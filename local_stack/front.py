@@ -1,8 +1,8 @@
 """The local stack's HTTP front: what API Gateway does in AWS.
 
-It matches the request against the deployed routes, requires an API key on every non-public
-route (checked against the keys stored in the embedded API Gateway, so a disabled key stops
-working at once), turns the request into a REST API Lambda proxy event and runs the API handler.
+It matches the request against the deployed routes, runs the REQUEST authorizer on every
+non-public route (no caching, so a revoked key stops working at once), turns the request into a
+REST API Lambda proxy event carrying the authorizer's context, and runs the API handler.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from infra.topology import API_FUNCTION, API_ROUTES, Route
+from infra.topology import API_FUNCTION, API_ROUTES, AUTHORIZER_FUNCTION, Route
+from local_stack.lambda_runtime import FunctionError
 
 STAGE = "prod"
 
@@ -45,19 +46,21 @@ class ApiFront:
     def __init__(
         self,
         invoke: Callable[[str, dict[str, Any]], Any],
-        api_key_lookup: Callable[[str], str | None],
         *,
         function_name: str,
+        authorizer_name: str,
         api_id: str,
         account_id: str,
+        region: str,
         host: str = "127.0.0.1",
         port: int = 8766,
     ) -> None:
         self._invoke = invoke
-        self._api_key_lookup = api_key_lookup
         self._function_name = function_name
+        self._authorizer_name = authorizer_name
         self._api_id = api_id
         self._account_id = account_id
+        self._region = region
         self._routes = [_compile(route) for route in API_ROUTES]
         self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
         self._thread: threading.Thread | None = None
@@ -96,24 +99,42 @@ class ApiFront:
             if path_exists:
                 return _error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}")
             return _error(404, "NOT_FOUND", f"No route {request.method} {request.path}")
-        api_key = request.headers.get("X-API-Key")
-        api_key_id = self._api_key_lookup(api_key) if api_key else None
-        if not compiled.route.public and api_key_id is None:
-            message = (
-                "Unknown or disabled API key" if api_key else "Send your API key in the X-API-Key header"
-            )
-            return _error(401, "UNAUTHENTICATED", message)
-        event = self._proxy_event(request, compiled.route, path_parameters, api_key, api_key_id)
+        event = self._proxy_event(request, compiled.route, path_parameters)
+        if not compiled.route.public:
+            authorizer_context = self._authorize(event)
+            if authorizer_context is None:
+                return _error(
+                    401,
+                    "UNAUTHENTICATED",
+                    "Send a valid access token or API key: `Authorization: Bearer …` or `X-API-Key: …`",
+                )
+            event["requestContext"]["authorizer"] = authorizer_context
         result = self._invoke(self._function_name, event)
         return self._response(result)
+
+    def _authorize(self, proxy_event: dict[str, Any]) -> dict[str, Any] | None:
+        method_arn = (
+            f"arn:aws:execute-api:{self._region}:{self._account_id}:{self._api_id}/{STAGE}/"
+            f"{proxy_event['httpMethod']}{proxy_event['path']}"
+        )
+        carried = ("resource", "path", "httpMethod", "headers", "queryStringParameters", "pathParameters")
+        authorizer_event = {
+            "type": "REQUEST",
+            "methodArn": method_arn,
+            **{key: proxy_event[key] for key in carried},
+            "requestContext": proxy_event["requestContext"],
+        }
+        try:
+            answer = self._invoke(self._authorizer_name, authorizer_event)
+        except FunctionError:
+            return None
+        return {"principalId": answer["principalId"], **answer.get("context", {})}
 
     def _proxy_event(
         self,
         request: Request,
         route: Route,
         path_parameters: dict[str, str],
-        api_key: str | None,
-        api_key_id: str | None,
     ) -> dict[str, Any]:
         raw_body = request.get_data()
         try:
@@ -149,12 +170,7 @@ class ApiFront:
                 "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
                 "requestTimeEpoch": int(now * 1000),
                 "domainName": request.host,
-                "identity": {
-                    "sourceIp": request.remote_addr,
-                    "userAgent": request.user_agent.string,
-                    "apiKey": api_key if api_key_id else None,
-                    "apiKeyId": api_key_id,
-                },
+                "identity": {"sourceIp": request.remote_addr, "userAgent": request.user_agent.string},
             },
             "body": body,
             "isBase64Encoded": is_base64,
@@ -174,5 +190,9 @@ class ApiFront:
         return response
 
 
-def default_function_name(prefix: str) -> str:
+def api_function_name(prefix: str) -> str:
     return f"{prefix}{API_FUNCTION.name}"
+
+
+def authorizer_function_name(prefix: str) -> str:
+    return f"{prefix}{AUTHORIZER_FUNCTION.name}"

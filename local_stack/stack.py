@@ -7,8 +7,11 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from local_stack.embedded_aws import ACCOUNT_ID, STACK_PREFIX, Deployment, EmbeddedAws
-from local_stack.front import ApiFront, default_function_name
+from dumont_core.access.factory import access_service_from_settings
+from dumont_core.models import Principal
+from dumont_core.settings import get_settings
+from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
+from local_stack.front import ApiFront, api_function_name, authorizer_function_name
 from local_stack.marketplace import LocalMarketplace
 
 
@@ -26,6 +29,26 @@ class LocalStackConfig:
     log_level: str = "WARNING"
 
 
+BOOTSTRAP_EMAIL = "admin@dumont.local"
+
+
+@dataclass(frozen=True)
+class BootstrapAccount:
+    email: str
+    password: str
+    api_key: str
+
+
+def create_bootstrap_account() -> BootstrapAccount:
+    """An account to start with, made through the same service that registers users."""
+    access = access_service_from_settings(get_settings())
+    password = secrets.token_urlsafe(12)
+    account = access.register(BOOTSTRAP_EMAIL, password)
+    owner = Principal(account_id=account.account_id, team_id=account.team_id, plan=account.plan)
+    created = access.create_api_key(owner, "bootstrap")
+    return BootstrapAccount(email=BOOTSTRAP_EMAIL, password=password, api_key=created.key)
+
+
 class LocalStack:
     def __init__(self, config: LocalStackConfig | None = None) -> None:
         self.config = config or LocalStackConfig()
@@ -40,6 +63,7 @@ class LocalStack:
         )
         self._marketplace_key = self.marketplace.api_key
         self.deployment: Deployment | None = None
+        self.bootstrap: BootstrapAccount | None = None
         self.front: ApiFront | None = None
 
     @property
@@ -49,8 +73,8 @@ class LocalStack:
 
     @property
     def api_key(self) -> str:
-        assert self.deployment is not None, "start() first"
-        return self.deployment.bootstrap_api_key
+        assert self.bootstrap is not None, "start() first"
+        return self.bootstrap.api_key
 
     def start(self) -> LocalStack:
         # Read-only requests publish no business metric, which Powertools warns about each time.
@@ -71,20 +95,14 @@ class LocalStack:
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )
-        apigateway = self.aws.client("apigateway")
-
-        def api_key_id(value: str) -> str | None:
-            for key in apigateway.get_api_keys(includeValues=True)["items"]:
-                if key.get("value") == value and key.get("enabled"):
-                    return str(key["id"])
-            return None
-
+        self.bootstrap = create_bootstrap_account()
         self.front = ApiFront(
             self.aws.runtime.invoke,
-            api_key_id,
-            function_name=default_function_name(STACK_PREFIX),
+            function_name=api_function_name(STACK_PREFIX),
+            authorizer_name=authorizer_function_name(STACK_PREFIX),
             api_id=self.deployment.api_id,
             account_id=ACCOUNT_ID,
+            region=REGION,
             host=config.host,
             port=config.port,
         )

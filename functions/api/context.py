@@ -7,9 +7,11 @@ from typing import cast
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
+from api.schemas import ErrorEnvelope
 from dumont_core.data.instances import InstanceRepository
 from dumont_core.errors import Unauthenticated
 from dumont_core.events import EventBridgePublisher
@@ -54,3 +56,24 @@ def json_response(model: BaseModel, status_code: int = 200) -> Response[str]:
         content_type=content_types.APPLICATION_JSON,
         body=model.model_dump_json(),
     )
+
+
+def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
+    described = {
+        400: "Invalid request; `error.details.fields` names each bad field",
+        401: "Missing or unknown API key",
+        404: "No such resource in your team (INSTANCE_NOT_FOUND, API_KEY_NOT_FOUND)",
+        409: "A conflict with the current state: INVALID_STATE, CONFLICT (e.g. a reused Idempotency-Key "
+        "or an email already registered)",
+    }
+    return {
+        code: {
+            "description": described[code],
+            "content": {"application/json": {"model": ErrorEnvelope}},
+        }
+        for code in codes
+    }
+
+
+def ok_response(model: type, description: str, code: int = 200) -> dict[int, OpenAPIResponse]:
+    return {code: {"description": description, "content": {"application/json": {"model": model}}}}

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api import idempotency
 from api.context import json_response
-from api.routes import instances
+from api.routes import access, instances
 from api.schemas import ErrorBody, ErrorEnvelope
 from dumont_core.errors import DumontError
 
@@ -22,6 +22,7 @@ metrics = Metrics()
 
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(instances.router)
+app.include_router(access.router)
 
 OPENAPI_TITLE = "Dumont Cloud API"
 OPENAPI_DESCRIPTION = (

@@ -146,7 +146,8 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
 
     table_id, _ = _only(synthesized.of_type("AWS::DynamoDB::Table"))
     bus_id, _ = _only(synthesized.of_type("AWS::Events::EventBus"))
-    secret_id, _ = _only(synthesized.of_type("AWS::SecretsManager::Secret"))
+    secret_id = _secret_id(synthesized, "VastApiKey")
+    token_secret_id = _secret_id(synthesized, "TokenSigning")
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"} <= actions
     assert all("*" not in action for action in actions if not action.startswith("xray:"))
     for statement in statements:
@@ -166,20 +167,31 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
         assert started == set(synthesized.of_type("AWS::StepFunctions::StateMachine"))
     else:
         assert not started
-    reads_secret = [s for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
+    read_secrets = [s["Resource"] for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
+    expected = []
+    env = props["Environment"]["Variables"]
+    if spec.reads_token_secret:
+        expected.append({"Ref": token_secret_id})
+        assert env["JWT_SECRET_ARN"] == {"Ref": token_secret_id}
     if spec.reads_provider_secret:
-        assert [s["Resource"] for s in reads_secret] == [{"Ref": secret_id}]
-        env = props["Environment"]["Variables"]
+        expected.append({"Ref": secret_id})
         assert env["VAST_API_KEY_SECRET_ARN"] == {"Ref": secret_id}
-    else:
-        assert not reads_secret
+    assert sorted(map(str, read_secrets)) == sorted(map(str, expected))
 
 
-def test_provider_secret_has_no_value_in_the_template(synthesized: Synthesized) -> None:
-    _, secret = _only(synthesized.of_type("AWS::SecretsManager::Secret"))
-    assert "SecretString" not in secret["Properties"]
-    assert "GenerateSecretString" in secret["Properties"]
-    assert secret["DeletionPolicy"] == "Retain"
+def _secret_id(synthesized: Synthesized, name_part: str) -> str:
+    matching = [key for key in synthesized.of_type("AWS::SecretsManager::Secret") if name_part in key]
+    assert len(matching) == 1, matching
+    return matching[0]
+
+
+def test_secrets_have_no_value_in_the_template(synthesized: Synthesized) -> None:
+    secrets = synthesized.of_type("AWS::SecretsManager::Secret")
+    assert len(secrets) == 2
+    for secret in secrets.values():
+        assert "SecretString" not in secret["Properties"]
+        assert "GenerateSecretString" in secret["Properties"]
+    assert secrets[_secret_id(synthesized, "VastApiKey")]["DeletionPolicy"] == "Retain"
 
 
 def test_layers_are_for_python312_on_arm64(synthesized: Synthesized) -> None:

@@ -8,16 +8,14 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from api.context import current_principal, instance_service, json_response
+from api.context import current_principal, error_responses, instance_service, json_response, ok_response
 from api.idempotency import IDEMPOTENCY_HEADER, run_once, validated_key
 from api.schemas import (
     CreatedInstance,
     CreateInstanceBody,
     Envelope,
-    ErrorEnvelope,
     EventList,
     InstanceDetail,
     InstanceSummary,
@@ -41,27 +39,6 @@ router = APIGatewayRouter()
 InstanceId = Annotated[str, Path(description="Instance id, e.g. inst_3f9c…", max_length=64)]
 
 
-def _errors(*codes: int) -> dict[int, OpenAPIResponse]:
-    described = {
-        400: "Invalid request; `error.details.fields` names each bad field",
-        401: "Missing or unknown API key",
-        404: "No such instance in your team (INSTANCE_NOT_FOUND)",
-        409: "The instance is not in a state that allows this (INVALID_STATE), or an Idempotency-Key "
-        "was reused with another body (CONFLICT)",
-    }
-    return {
-        code: {
-            "description": described[code],
-            "content": {"application/json": {"model": ErrorEnvelope}},
-        }
-        for code in codes
-    }
-
-
-def _ok(model: type, description: str, code: int = 200) -> dict[int, OpenAPIResponse]:
-    return {code: {"description": description, "content": {"application/json": {"model": model}}}}
-
-
 def _detail(instance: Instance) -> InstanceDetail:
     return instance_detail(instance, utc_now(), get_settings())
 
@@ -70,7 +47,10 @@ def _detail(instance: Instance) -> InstanceDetail:
     "/api/v1/instances",
     summary="List instances",
     description="Your team's instances, newest first. Deleted instances are listed only with status=deleted.",
-    responses={**_ok(ListEnvelope[InstanceSummary], "A page of instances"), **_errors(400, 401)},
+    responses={
+        **ok_response(ListEnvelope[InstanceSummary], "A page of instances"),
+        **error_responses(400, 401),
+    },
     tags=["Instances"],
 )
 def list_instances(
@@ -102,7 +82,10 @@ def list_instances(
     description="Rents the cheapest matching GPU and boots it. Poll the instance until `running`. "
     "Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 h "
     "answer the first response instead of renting another machine.",
-    responses={**_ok(Envelope[CreatedInstance], "Provisioning started", 201), **_errors(400, 401, 409)},
+    responses={
+        **ok_response(Envelope[CreatedInstance], "Provisioning started", 201),
+        **error_responses(400, 401, 409),
+    },
     tags=["Instances"],
 )
 def create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)]) -> Response[str]:
@@ -134,7 +117,7 @@ def _once(
 @router.get(
     "/api/v1/instances/<instance_id>",
     summary="Get an instance",
-    responses={**_ok(Envelope[InstanceDetail], "The instance"), **_errors(401, 404)},
+    responses={**ok_response(Envelope[InstanceDetail], "The instance"), **error_responses(401, 404)},
     tags=["Instances"],
 )
 def get_instance(instance_id: InstanceId) -> Response[str]:
@@ -148,8 +131,8 @@ def _power_action(instance_id: str, action: PowerAction) -> Response[str]:
 
 
 _ACTION_RESPONSES = {
-    **_ok(Envelope[InstanceDetail], "Accepted; the instance moves on", 202),
-    **_errors(401, 404, 409),
+    **ok_response(Envelope[InstanceDetail], "Accepted; the instance moves on", 202),
+    **error_responses(401, 404, 409),
 }
 
 
@@ -198,7 +181,7 @@ def delete_instance(instance_id: InstanceId) -> Response[str]:
 @router.get(
     "/api/v1/instances/<instance_id>/events",
     summary="What happened to an instance",
-    responses={**_ok(Envelope[EventList], "Events, oldest first"), **_errors(401, 404)},
+    responses={**ok_response(Envelope[EventList], "Events, oldest first"), **error_responses(401, 404)},
     tags=["Instances"],
 )
 def list_instance_events(instance_id: InstanceId) -> Response[str]:
@@ -213,7 +196,7 @@ def list_instance_events(instance_id: InstanceId) -> Response[str]:
 @router.get(
     "/api/machines",
     summary="List machines (unversioned)",
-    responses={**_ok(LegacyMachineList, "Your machines"), **_errors(401)},
+    responses={**ok_response(LegacyMachineList, "Your machines"), **error_responses(401)},
     tags=["Unversioned"],
 )
 def legacy_list_machines() -> Response[str]:
@@ -224,7 +207,7 @@ def legacy_list_machines() -> Response[str]:
 @router.post(
     "/api/instances",
     summary="Create an instance (unversioned)",
-    responses={**_ok(LegacyCreated, "Provisioning started", 201), **_errors(400, 401)},
+    responses={**ok_response(LegacyCreated, "Provisioning started", 201), **error_responses(400, 401)},
     tags=["Unversioned"],
 )
 def legacy_create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)]) -> Response[str]:
@@ -248,7 +231,7 @@ def legacy_create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)
 @router.get(
     "/api/instances/<instance_id>",
     summary="Get an instance (unversioned)",
-    responses={**_ok(InstanceDetail, "The instance"), **_errors(401, 404)},
+    responses={**ok_response(InstanceDetail, "The instance"), **error_responses(401, 404)},
     tags=["Unversioned"],
 )
 def legacy_get_instance(instance_id: InstanceId) -> Response[str]:
@@ -258,7 +241,7 @@ def legacy_get_instance(instance_id: InstanceId) -> Response[str]:
 @router.delete(
     "/api/instances/<instance_id>",
     summary="Terminate an instance (unversioned)",
-    responses={**_ok(LegacyDeleted, "Termination started"), **_errors(401, 404, 409)},
+    responses={**ok_response(LegacyDeleted, "Termination started"), **error_responses(401, 404, 409)},
     tags=["Unversioned"],
 )
 def legacy_delete_instance(instance_id: InstanceId) -> Response[str]:

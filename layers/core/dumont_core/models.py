@@ -20,6 +20,8 @@ class Principal(BaseModel):
 
     account_id: str
     team_id: str
+    role: str = "admin"
+    plan: str = "free"
 
 
 class InstanceStatus(StrEnum):

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     estimated_ready_seconds: int = Field(default=90, ge=0, alias="ESTIMATED_READY_SECONDS")
     jupyter_domain: str | None = Field(default=None, alias="JUPYTER_DOMAIN")
     """When set, Jupyter is published as `https://{instance_id}.{domain}:8888`; else the host's port."""
+    jwt_secret_arn: str | None = Field(default=None, alias="JWT_SECRET_ARN")
+    """Secrets Manager secret whose value signs access tokens."""
+    access_token_minutes: int = Field(default=60, ge=5, le=24 * 60, alias="ACCESS_TOKEN_MINUTES")
     event_retention_days: int = Field(default=90, ge=1, alias="EVENT_RETENTION_DAYS")
 
 

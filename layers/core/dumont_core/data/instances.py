@@ -31,7 +31,7 @@ from dumont_core.settings import Settings
 
 
 @cache
-def _connection() -> Connection:
+def shared_connection() -> Connection:
     """One connection (one botocore client) per process, reused by every transaction."""
     return Connection()
 
@@ -179,7 +179,7 @@ class InstanceRepository:
     def create(self, instance: Instance, event: InstanceEvent) -> None:
         """Store a new instance and its first event together, or neither."""
         item = self._to_item(instance)
-        with TransactWrite(connection=_connection()) as transaction:
+        with TransactWrite(connection=shared_connection()) as transaction:
             transaction.save(item, condition=InstanceItem.PK.does_not_exist())
             transaction.save(self._event_item(event))
 
@@ -209,7 +209,7 @@ class InstanceRepository:
         expected_values = [status.value for status in expected]
         condition = InstanceItem.PK.exists() & InstanceItem.status.is_in(*expected_values)
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=shared_connection()) as transaction:
                 transaction.update(key_item, actions=actions, condition=condition)
                 for event in events:
                     transaction.save(self._event_item(event))

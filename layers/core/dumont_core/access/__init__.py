@@ -1,0 +1,1 @@
+"""Accounts, credentials (passwords, JWTs, API keys) and who a request comes from."""

@@ -1,0 +1,25 @@
+"""The access service the settings describe."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aws_lambda_powertools.utilities import parameters
+
+from dumont_core.access.repository import AccessRepository
+from dumont_core.access.service import AccessService
+from dumont_core.access.tokens import TokenSigner
+from dumont_core.settings import Settings
+
+# A rotated signing secret is picked up within this many seconds.
+SECRET_CACHE_SECONDS = 300
+
+
+def access_service_from_settings(settings: Settings) -> AccessService:
+    def signer() -> TokenSigner:
+        if not settings.jwt_secret_arn:
+            raise RuntimeError("Set JWT_SECRET_ARN to the secret that signs access tokens")
+        secret = str(parameters.get_secret(settings.jwt_secret_arn, max_age=SECRET_CACHE_SECONDS))
+        return TokenSigner(secret, lifetime=timedelta(minutes=settings.access_token_minutes))
+
+    return AccessService(AccessRepository(settings.table_name), signer)

@@ -1,0 +1,61 @@
+"""Access tokens: HS256 JWTs signed with a secret kept in Secrets Manager."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from dumont_core.models import Principal
+
+ISSUER = "dumont-cloud"
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+
+
+class TokenSigner:
+    def __init__(self, secret: str, *, lifetime: timedelta = timedelta(hours=1)) -> None:
+        if len(secret) < 32:
+            raise ValueError("the token signing secret must be at least 32 characters")
+        self._secret = secret
+        self._lifetime = lifetime
+
+    def issue(self, principal: Principal, now: datetime) -> IssuedToken:
+        claims = {
+            "iss": ISSUER,
+            "sub": principal.account_id,
+            "team": principal.team_id,
+            "role": principal.role,
+            "plan": principal.plan,
+            "iat": int(now.timestamp()),
+            "exp": int((now + self._lifetime).timestamp()),
+            "jti": secrets.token_hex(8),
+        }
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        return IssuedToken(access_token=token, expires_in=int(self._lifetime.total_seconds()))
+
+    def verify(self, token: str) -> Principal | None:
+        """The principal a valid token names; None for a tampered, expired or foreign token."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "team"]},
+            )
+        except jwt.PyJWTError:
+            return None
+        return Principal(
+            account_id=str(claims["sub"]),
+            team_id=str(claims["team"]),
+            role=str(claims.get("role", "viewer")),
+            plan=str(claims.get("plan", "free")),
+        )
