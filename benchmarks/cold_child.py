@@ -23,7 +23,8 @@ from typing import Any
 RESULT_PREFIX = "COLD_START_RESULT "
 MODES = ("api", "baseline")
 FUNCTION_NAME = "DumontCloud-Api"
-API_KEY_ID = "benchkey01"
+BENCH_ACCOUNT = "acct_coldstart"
+BENCH_TEAM = "team_coldstart"
 LOADED_AT = time.time()
 
 
@@ -70,11 +71,14 @@ def list_instances_event() -> dict[str, Any]:
             "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "requestTimeEpoch": int(now * 1000),
             "domainName": "api.local",
-            "identity": {
-                "sourceIp": "127.0.0.1",
-                "userAgent": "cold-start-bench",
-                "apiKey": "dumont_sk_cold_start",
-                "apiKeyId": API_KEY_ID,
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "cold-start-bench"},
+            # What the REQUEST authorizer hands the API function for the caller.
+            "authorizer": {
+                "principalId": BENCH_ACCOUNT,
+                "account_id": BENCH_ACCOUNT,
+                "team_id": BENCH_TEAM,
+                "role": "admin",
+                "plan": "free",
             },
         },
         "body": None,

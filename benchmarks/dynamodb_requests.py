@@ -244,6 +244,14 @@ def exercise(client: BenchClient) -> None:
     client.wait_for(second, "deleted")
     client.measure("GET", "/api/v1/instances", case="?status=deleted", query={"status": "deleted"})
 
+    credentials = {"email": "bench@example.com", "password": "a bench password"}
+    client.measure("POST", "/api/v1/auth/register", body=credentials, expected_status=201)
+    client.measure("POST", "/api/v1/auth/login", body=credentials)
+    client.measure("POST", "/api/auth/login", body=credentials)
+    key = client.measure("POST", "/api/v1/api-keys", body={"name": "bench"}, expected_status=201)
+    client.measure("GET", "/api/v1/api-keys")
+    client.measure("DELETE", f"/api/v1/api-keys/{key.json()['data']['id']}")
+
 
 def measure() -> list[Measurement]:
     config = LocalStackConfig(

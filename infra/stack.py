@@ -16,7 +16,7 @@ from infra.components.events import DomainEvents
 from infra.components.functions import Functions
 from infra.components.layers import SharedLayers
 from infra.components.workflows import Workflows
-from infra.topology import API_FUNCTION, INSTANCE_TASKS_FUNCTION
+from infra.topology import API_FUNCTION, AUTHORIZER_FUNCTION, INSTANCE_TASKS_FUNCTION
 
 STACK_NAME = "DumontCloud"
 
@@ -43,7 +43,12 @@ class DumontCloudStack(Stack):
             tasks_function=self.functions[INSTANCE_TASKS_FUNCTION],
             starters=[function for spec, function in self.functions.all if spec.start_state_machines],
         )
-        self.rest_api = PublicApi(self, "Api", handler=self.functions[API_FUNCTION])
+        self.rest_api = PublicApi(
+            self,
+            "Api",
+            handler=self.functions[API_FUNCTION],
+            authorizer_function=self.functions[AUTHORIZER_FUNCTION],
+        )
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.url, description="Base URL of the REST API stage")
         CfnOutput(

@@ -33,21 +33,19 @@ def instance_service() -> InstanceService:
 
 
 def current_principal(router: BaseRouter) -> Principal:
-    """The caller, as API Gateway identified them.
-
-    A Lambda authorizer puts `account_id` and `team_id` in the request context. Without one, API
-    Gateway's own API key check identifies the caller, and each API key is its own account and team.
-    """
+    """The caller, as the REQUEST authorizer identified them in the request context."""
     event = cast(APIGatewayProxyEvent, router.current_event)
     request_context = event.request_context
     authorizer = request_context.authorizer
     account_id, team_id = authorizer.get("account_id"), authorizer.get("team_id")
-    if account_id and team_id:
-        return Principal(account_id=str(account_id), team_id=str(team_id))
-    api_key_id = request_context.identity.api_key_id
-    if api_key_id:
-        return Principal(account_id=f"acct_{api_key_id}", team_id=f"team_{api_key_id}")
-    raise Unauthenticated("Send your API key in the X-API-Key header")
+    if not (account_id and team_id):
+        raise Unauthenticated("Send an access token or API key")
+    return Principal(
+        account_id=str(account_id),
+        team_id=str(team_id),
+        role=str(authorizer.get("role") or "viewer"),
+        plan=str(authorizer.get("plan") or "free"),
+    )
 
 
 def json_response(model: BaseModel, status_code: int = 200) -> Response[str]:

@@ -12,13 +12,14 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerRequestEvent,
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dumont_core.access.factory import access_service_from_settings
+from dumont_core.access.factory import SECRET_CACHE_SECONDS, access_service_from_settings
 from dumont_core.access.service import AccessService
 from dumont_core.settings import get_settings
 
@@ -67,6 +68,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "plan": principal.plan,
         },
     )
-    # Cached per credential by API Gateway, so the policy must cover every route, not just this one.
+    # Were the answer cached, it would serve every route: the policy covers them all.
     response.allow_all_routes()
-    return response.asdict()
+    answer = response.asdict()
+    usage_key = plan_usage_key(principal.plan)
+    if usage_key is not None:
+        answer["usageIdentifierKey"] = usage_key
+    return answer
+
+
+def plan_usage_key(plan: str) -> str | None:
+    """The API Gateway key of the caller's plan, so the plan's throttle and daily quota apply."""
+    secret_arn = get_settings().plan_api_key_secret_arns.get(plan)
+    if secret_arn is None:
+        return None
+    return str(parameters.get_secret(secret_arn, max_age=SECRET_CACHE_SECONDS))

@@ -6,9 +6,11 @@ import json
 import math
 import re
 
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.components.nag import acknowledge
@@ -90,7 +92,14 @@ class PublicApi(Construct):
     plans then keep doing the throttling and quotas.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, handler: lambda_.IFunction) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: lambda_.IFunction,
+        authorizer_function: lambda_.Function,
+    ) -> None:
         super().__init__(scope, construct_id)
         access_logs = logs.LogGroup(self, "AccessLogs", retention=ACCESS_LOG_RETENTION)
         self.api = apigw.RestApi(
@@ -99,7 +108,9 @@ class PublicApi(Construct):
             rest_api_name="dumont-cloud",
             description="Dumont Cloud control plane API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            api_key_source_type=apigw.ApiKeySourceType.HEADER,
+            # The authorizer names the usage plan key of the caller's plan: throttles and quotas
+            # follow the account's plan whichever credential it sent.
+            api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
             # The role API Gateway writes execution logs with. It is a per-account, per-region
             # setting: a second stack in the same account and region must not create it too.
             cloud_watch_role=True,
@@ -139,6 +150,15 @@ class PublicApi(Construct):
             validate_request_parameters=True,
             validate_request_body=True,
         )
+        # No identity sources and no result caching: callers send either of two headers, and a
+        # revoked key must stop working at once.
+        authorizer = apigw.RequestAuthorizer(
+            self,
+            "Authorizer",
+            handler=authorizer_function,
+            identity_sources=[],
+            results_cache_ttl=Duration.seconds(0),
+        )
         # One API-wide invoke permission instead of two per method: every route goes to this function.
         integration = apigw.LambdaIntegration(handler, proxy=True, scope_permission_to_method=False)
         self.methods: list[apigw.Method] = []
@@ -149,22 +169,24 @@ class PublicApi(Construct):
                 route.method,
                 integration,
                 api_key_required=not route.public,
-                authorization_type=apigw.AuthorizationType.NONE,
+                authorizer=None if route.public else authorizer,
+                authorization_type=apigw.AuthorizationType.NONE
+                if route.public
+                else apigw.AuthorizationType.CUSTOM,
                 request_parameters={f"method.request.path.{name}": True for name in parameters} or None,
                 request_validator=validator if parameters else None,
             )
             if route.public:
                 reason = (
-                    f"{route.method} {route.path} is public by design (health check or API "
-                    "documentation): it returns no customer data, so it takes no credentials."
+                    f"{route.method} {route.path} is public by design (health check, API documentation, "
+                    "login or registration): it needs no credentials to be useful."
                 )
+                acknowledge(method, "AwsSolutions-APIG4", reason)
             else:
                 reason = (
-                    f"{route.method} {route.path} requires an API key (x-api-key header) bound to a "
-                    "usage plan. The Lambda authorizer that maps the key to a team replaces this check "
-                    "in the authorizer work item; Cognito user pools are not used for machine clients."
+                    f"{route.method} {route.path} is authorized by our REQUEST authorizer (access tokens "
+                    "and API keys of our own accounts); Cognito user pools are not used."
                 )
-            acknowledge(method, "AwsSolutions-APIG4", reason)
             acknowledge(method, "AwsSolutions-COG4", reason)
             self.methods.append(method)
 
@@ -177,8 +199,9 @@ class PublicApi(Construct):
                 templates={"application/json": error_envelope(code, message)},
             )
 
+        self.plan_key_secrets: dict[str, secretsmanager.Secret] = {}
         for plan in USAGE_PLANS:
-            self.api.add_usage_plan(
+            usage_plan = self.api.add_usage_plan(
                 f"{plan.name}Plan",
                 name=plan.name,
                 description=f"{plan.name}: {plan.requests_per_minute} requests/minute"
@@ -187,6 +210,36 @@ class PublicApi(Construct):
                 quota=quota_for(plan),
                 api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
             )
+            # The plan's usage identifier: an API key whose value only the authorizer reads, from
+            # Secrets Manager, to hand to API Gateway for callers on this plan.
+            key_secret = secretsmanager.Secret(
+                self,
+                f"{plan.name}PlanKeyValue",
+                description=f"Usage identifier of the {plan.name} plan, read by the authorizer",
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    exclude_punctuation=True, password_length=40
+                ),
+            )
+            acknowledge(
+                key_secret,
+                "AwsSolutions-SMG4",
+                "A usage identifier, never shown to callers: rotating it means replacing the plan's "
+                "API Gateway key in the same deploy, which CloudFormation does when the value changes.",
+            )
+            key = self.api.add_api_key(
+                f"{plan.name}PlanKey",
+                api_key_name=f"dumont-{plan.name.lower()}-plan",
+                value=key_secret.secret_value.unsafe_unwrap(),
+            )
+            usage_plan.add_api_key(key)
+            key_secret.grant_read(authorizer_function)
+            self.plan_key_secrets[plan.name.lower()] = key_secret
+        authorizer_function.add_environment(
+            "PLAN_API_KEY_SECRET_ARNS",
+            Stack.of(self).to_json_string(
+                {plan: secret.secret_arn for plan, secret in self.plan_key_secrets.items()}
+            ),
+        )
 
     @property
     def url(self) -> str:

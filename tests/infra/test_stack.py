@@ -22,6 +22,7 @@ from infra.components.nag import MIN_REASON_LENGTH
 from infra.topology import (
     API_FUNCTION,
     API_ROUTES,
+    AUTHORIZER_FUNCTION,
     CORE_LAYER_DIR,
     DOMAIN_EVENT_SOURCE_PREFIX,
     DOMAIN_EVENTS_QUEUE_NAME,
@@ -176,6 +177,8 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
     if spec.reads_provider_secret:
         expected.append({"Ref": secret_id})
         assert env["VAST_API_KEY_SECRET_ARN"] == {"Ref": secret_id}
+    if spec == AUTHORIZER_FUNCTION:
+        expected.extend({"Ref": _secret_id(synthesized, f"{plan.name}PlanKey")} for plan in USAGE_PLANS)
     assert sorted(map(str, read_secrets)) == sorted(map(str, expected))
 
 
@@ -187,7 +190,7 @@ def _secret_id(synthesized: Synthesized, name_part: str) -> str:
 
 def test_secrets_have_no_value_in_the_template(synthesized: Synthesized) -> None:
     secrets = synthesized.of_type("AWS::SecretsManager::Secret")
-    assert len(secrets) == 2
+    assert len(secrets) == 2 + len(USAGE_PLANS), "provider key, token signing, one usage key per plan"
     for secret in secrets.values():
         assert "SecretString" not in secret["Properties"]
         assert "GenerateSecretString" in secret["Properties"]
@@ -363,12 +366,22 @@ def test_one_method_per_route_with_api_keys_exactly_on_non_public_routes(synthes
     api_function_id = _function_id(synthesized, API_FUNCTION.handler)
     methods = synthesized.of_type("AWS::ApiGateway::Method")
     assert len(methods) == len(API_ROUTES)
+    authorizer_id, authorizer = _only(synthesized.of_type("AWS::ApiGateway::Authorizer"))
+    assert authorizer["Properties"]["Type"] == "REQUEST"
+    assert authorizer["Properties"]["AuthorizerResultTtlInSeconds"] == 0, "revoked keys stop at once"
+    authorizer_uri = json.dumps(authorizer["Properties"]["AuthorizerUri"])
+    assert _function_id(synthesized, AUTHORIZER_FUNCTION.handler) in authorizer_uri
     found = {}
     for method in methods.values():
         props = method["Properties"]
         resource = props["ResourceId"]
         path = "/" if "Fn::GetAtt" in resource else paths[resource["Ref"]]
         found[(props["HttpMethod"], path)] = props["ApiKeyRequired"]
+        if props["ApiKeyRequired"]:
+            assert props["AuthorizationType"] == "CUSTOM"
+            assert props["AuthorizerId"] == {"Ref": authorizer_id}
+        else:
+            assert props["AuthorizationType"] == "NONE"
         assert props["Integration"]["Type"] == "AWS_PROXY"
         assert {"Fn::GetAtt": [api_function_id, "Arn"]} in props["Integration"]["Uri"]["Fn::Join"][1]
         for name in re.findall(r"\{(\w+)\}", path):
@@ -377,9 +390,9 @@ def test_one_method_per_route_with_api_keys_exactly_on_non_public_routes(synthes
     assert found == {(route.method, route.path): not route.public for route in API_ROUTES}
 
 
-def test_api_uses_header_api_keys_stage_logging_and_tracing(synthesized: Synthesized) -> None:
+def test_api_takes_usage_keys_from_the_authorizer_stage_logging_and_tracing(synthesized: Synthesized) -> None:
     _, api = _only(synthesized.of_type("AWS::ApiGateway::RestApi"))
-    assert api["Properties"]["ApiKeySourceType"] == "HEADER"
+    assert api["Properties"]["ApiKeySourceType"] == "AUTHORIZER"
     _, stage = _only(synthesized.of_type("AWS::ApiGateway::Stage"))
     props = stage["Properties"]
     assert props["StageName"] == STAGE_NAME
@@ -392,7 +405,8 @@ def test_api_uses_header_api_keys_stage_logging_and_tracing(synthesized: Synthes
     _only(synthesized.of_type("AWS::ApiGateway::Account"))
     validators = synthesized.of_type("AWS::ApiGateway::RequestValidator")
     assert [v["Properties"]["ValidateRequestParameters"] for v in validators.values()] == [True]
-    _only(synthesized.of_type("AWS::Lambda::Permission"))
+    permissions = synthesized.of_type("AWS::Lambda::Permission")
+    assert len(permissions) == 2, "one for the API function, one for the authorizer"
 
 
 def test_three_usage_plans_with_throttles_per_second_and_daily_quotas(synthesized: Synthesized) -> None:

@@ -29,7 +29,7 @@ from dumont_core.services.instance_workflow import InstanceRef, InstanceWorkflow
 from dumont_core.services.instances import InstanceService, InstanceSpec
 from dumont_core.settings import Settings
 from dumont_core.workflows import Workflow
-from infra.topology import API_ROUTES, STATE_MACHINES_DIR
+from infra.topology import API_ROUTES, STATE_MACHINES_DIR, USAGE_PLANS
 from workflows.instance_tasks import StepInput
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
@@ -362,10 +362,12 @@ def test_the_eventbridge_sample_carries_a_documented_detail() -> None:
     assert validation_problems(sample["detail"], schema_for(sample["detail-type"])) == []
 
 
-def test_the_api_gateway_sample_is_a_known_route_called_with_an_api_key() -> None:
+def test_the_api_gateway_sample_is_a_known_route_with_the_authorizers_principal() -> None:
     event = APIGatewayProxyEvent(load_json(SAMPLES_DIR / "apigateway-list-instances.json"))
 
     assert (event.http_method, event.path) == ("GET", "/api/v1/instances")
     assert any(route.method == "GET" and route.path == event.resource for route in API_ROUTES)
-    assert event.request_context.identity.api_key_id
-    assert event.request_context.authorizer.get("team_id") is None
+    authorizer = event.request_context.authorizer
+    assert authorizer.get("account_id", "").startswith("acct_")
+    assert authorizer.get("team_id", "").startswith("team_")
+    assert authorizer.get("plan") in {plan.name.lower() for plan in USAGE_PLANS}

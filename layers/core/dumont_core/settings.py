@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     """When set, Jupyter is published as `https://{instance_id}.{domain}:8888`; else the host's port."""
     jwt_secret_arn: str | None = Field(default=None, alias="JWT_SECRET_ARN")
     """Secrets Manager secret whose value signs access tokens."""
+    plan_api_key_secret_arns: dict[str, str] = Field(default_factory=dict, alias="PLAN_API_KEY_SECRET_ARNS")
+    """Plan name -> secret holding that plan's API Gateway usage key (JSON); unset on the local stack."""
     access_token_minutes: int = Field(default=60, ge=5, le=24 * 60, alias="ACCESS_TOKEN_MINUTES")
     event_retention_days: int = Field(default=90, ge=1, alias="EVENT_RETENTION_DAYS")
 
