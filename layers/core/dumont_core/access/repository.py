@@ -16,26 +16,17 @@ from datetime import datetime
 from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from dumont_core.data import table
-from dumont_core.data.instances import shared_connection
+from dumont_core.data.instances import TableItem, condition_failed, shared_connection
 
 
 class EmailTaken(Exception):
     pass
 
 
-class _AccessModel(Model):
-    class Meta:
-        table_name = "dumont"
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
-
-
-class AccountItem(_AccessModel):
+class AccountItem(TableItem):
     account_id = UnicodeAttribute()
     email = UnicodeAttribute()
     password_hash = UnicodeAttribute()
@@ -44,7 +35,7 @@ class AccountItem(_AccessModel):
     created_at = UTCDateTimeAttribute()
 
 
-class EmailItem(_AccessModel):
+class EmailItem(TableItem):
     account_id = UnicodeAttribute()
 
 
@@ -57,7 +48,7 @@ class _KeysOfAccount(GlobalSecondaryIndex["ApiKeyItem"]):
     GSI1SK = UnicodeAttribute(range_key=True)
 
 
-class ApiKeyItem(_AccessModel):
+class ApiKeyItem(TableItem):
     GSI1PK = UnicodeAttribute()
     GSI1SK = UnicodeAttribute()
     keys_of_account = _KeysOfAccount()
@@ -80,7 +71,7 @@ def _email_key(email: str) -> str:
 
 class AccessRepository:
     def __init__(self, table_name: str) -> None:
-        for model in (_AccessModel, AccountItem, EmailItem, ApiKeyItem):
+        for model in (TableItem, AccountItem, EmailItem, ApiKeyItem):
             model.Meta.table_name = table_name
 
     def create_account(self, account: AccountItem) -> None:
@@ -92,8 +83,7 @@ class AccessRepository:
                 transaction.save(reservation, condition=EmailItem.PK.does_not_exist())
                 transaction.save(account, condition=AccountItem.PK.does_not_exist())
         except TransactWriteError as error:
-            reasons = [reason.code for reason in error.cancellation_reasons if reason is not None]
-            if "ConditionalCheckFailed" in reasons:
+            if condition_failed(error):
                 raise EmailTaken(account.email) from None
             raise
 

@@ -36,6 +36,24 @@ def shared_connection() -> Connection:
     return Connection()
 
 
+def condition_failed(error: TransactWriteError) -> bool:
+    """Whether a transaction was refused because one of its conditions did not hold."""
+    return any(
+        reason is not None and reason.code == "ConditionalCheckFailed"
+        for reason in error.cancellation_reasons
+    )
+
+
+class TableItem(Model):
+    """Base of every item kind in the single table: the table's keys, its name set at start-up."""
+
+    class Meta:
+        table_name = "dumont"
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+
+
 class StaleInstanceState(Exception):
     """The instance was not in any of the expected states when we tried to change it."""
 
@@ -48,15 +66,7 @@ def _instance_key(instance_id: str) -> str:
     return f"INSTANCE#{instance_id}"
 
 
-class _TableModel(Model):
-    class Meta:
-        table_name = "dumont"
-
-    PK = UnicodeAttribute(hash_key=True)
-    SK = UnicodeAttribute(range_key=True)
-
-
-class InstanceItem(_TableModel):
+class InstanceItem(TableItem):
     GSI1PK = UnicodeAttribute()
     GSI1SK = UnicodeAttribute()
 
@@ -97,7 +107,7 @@ class InstanceItem(_TableModel):
     last_failover_at = UTCDateTimeAttribute(null=True)
 
 
-class InstanceEventItem(_TableModel):
+class InstanceEventItem(TableItem):
     type = UnicodeAttribute()
     instance_id = UnicodeAttribute()
     account_id = UnicodeAttribute()
@@ -117,7 +127,7 @@ def _to_attribute_value(value: Any) -> Any:
 
 class InstanceRepository:
     def __init__(self, table_name: str, *, event_retention: timedelta) -> None:
-        for model in (_TableModel, InstanceItem, InstanceEventItem):
+        for model in (TableItem, InstanceItem, InstanceEventItem):
             model.Meta.table_name = table_name
         self._event_retention = event_retention
 
@@ -214,8 +224,7 @@ class InstanceRepository:
                 for event in events:
                     transaction.save(self._event_item(event))
         except TransactWriteError as error:
-            reasons = [reason.code for reason in error.cancellation_reasons if reason is not None]
-            if "ConditionalCheckFailed" in reasons:
+            if condition_failed(error):
                 raise StaleInstanceState(instance.instance_id) from error
             raise
         return updated
