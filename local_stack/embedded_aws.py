@@ -47,7 +47,6 @@ TABLE_NAME = "DumontCloud-Table"
 class Deployment:
     api_id: str
     function_environment: dict[str, str]
-    state_machine_arns: dict[str, str]
 
 
 class EmbeddedAws:
@@ -107,7 +106,6 @@ class EmbeddedAws:
         return Deployment(
             api_id=self._deploy_api(),
             function_environment=environment,
-            state_machine_arns=state_machine_arns,
         )
 
     def _deploy_events(self) -> None:

@@ -7,9 +7,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from dumont_core.access.factory import access_service_from_settings
+from dumont_core.access.factory import access_service
 from dumont_core.models import Principal
-from dumont_core.settings import get_settings
 from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
 from local_stack.marketplace import LocalMarketplace
@@ -41,7 +40,7 @@ class BootstrapAccount:
 
 def create_bootstrap_account() -> BootstrapAccount:
     """An account to start with, made through the same service that registers users."""
-    access = access_service_from_settings(get_settings())
+    access = access_service()
     password = secrets.token_urlsafe(12)
     account = access.register(BOOTSTRAP_EMAIL, password)
     owner = Principal(account_id=account.account_id, team_id=account.team_id, plan=account.plan)
@@ -61,7 +60,6 @@ class LocalStack:
             boot_seconds=self.config.boot_seconds,
             action_seconds=self.config.action_seconds,
         )
-        self._marketplace_key = self.marketplace.api_key
         self.deployment: Deployment | None = None
         self.bootstrap: BootstrapAccount | None = None
         self.front: ApiFront | None = None
@@ -85,7 +83,7 @@ class LocalStack:
         self.deployment = self.aws.deploy(
             {
                 "VAST_API_URL": self.marketplace.url,
-                "VAST_API_KEY": self._marketplace_key,
+                "VAST_API_KEY": self.marketplace.api_key,
                 "BOOT_POLL_SECONDS": str(config.poll_seconds),
                 "BOOT_TIMEOUT_SECONDS": str(config.boot_timeout_seconds),
                 "POWER_ACTION_TIMEOUT_SECONDS": str(config.boot_timeout_seconds),

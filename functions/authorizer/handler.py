@@ -8,7 +8,6 @@ the request context. Anything else is refused with API Gateway's 401 (`Unauthori
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -19,8 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dumont_core.access.factory import SECRET_CACHE_SECONDS, access_service_from_settings
-from dumont_core.access.service import AccessService
+from dumont_core.access.factory import SECRET_CACHE_SECONDS, access_service
 from dumont_core.settings import get_settings
 
 logger = Logger()
@@ -28,11 +26,6 @@ tracer = Tracer()
 
 # API Gateway answers 401 when an authorizer raises exactly this.
 UNAUTHORIZED = "Unauthorized"
-
-
-@cache
-def access_service() -> AccessService:
-    return access_service_from_settings(get_settings())
 
 
 def credential_from(headers: Mapping[str, str] | None) -> str | None:

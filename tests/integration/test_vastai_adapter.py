@@ -65,12 +65,14 @@ def cheapest(provider: VastAiProvider, gpu_names: list[str] | None = None, **fil
     return offers[0]
 
 
-def rent(provider: VastAiProvider, offer: Offer, bid_per_hour: float | None = None) -> str:
+def rent(
+    provider: VastAiProvider, offer: Offer, bid_per_hour: float | None = None, label: str = "dumont-test"
+) -> str:
     return provider.create_machine(
         offer_id=offer.offer_id,
         image="pytorch/pytorch:latest",
         disk_gb=40,
-        label="dumont-test",
+        label=label,
         onstart_script="echo ready",
         bid_per_hour=bid_per_hour,
     )
@@ -437,22 +439,8 @@ def test_sim_endpoints_drive_the_same_failures(
 
 
 def test_machines_are_found_by_their_label(provider: VastAiProvider) -> None:
-    first = provider.create_machine(
-        offer_id=cheapest(provider, ["RTX 4090"]).offer_id,
-        image="pytorch/pytorch:latest",
-        disk_gb=20,
-        label="inst_label_a",
-        onstart_script=None,
-        bid_per_hour=None,
-    )
-    other = provider.create_machine(
-        offer_id=cheapest(provider, ["RTX 4090"]).offer_id,
-        image="pytorch/pytorch:latest",
-        disk_gb=20,
-        label="inst_label_b",
-        onstart_script=None,
-        bid_per_hour=None,
-    )
+    first = rent(provider, cheapest(provider, ["RTX 4090"]), label="inst_label_a")
+    other = rent(provider, cheapest(provider, ["RTX 4090"]), label="inst_label_b")
     assert provider.machine_ids_labelled("inst_label_a") == [first]
     assert provider.machine_ids_labelled("inst_label_b") == [other]
     provider.destroy_machine(first)

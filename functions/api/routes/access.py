@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -13,18 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.context import current_principal, error_responses, json_response, ok_response
 from api.schemas import Envelope
-from dumont_core.access.factory import access_service_from_settings
-from dumont_core.access.service import AccessService, ApiKeyView
-from dumont_core.settings import get_settings
+from dumont_core.access.factory import access_service
+from dumont_core.access.service import ApiKeyView
 
 router = APIGatewayRouter()
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-
-
-@cache
-def access_service() -> AccessService:
-    return access_service_from_settings(get_settings())
 
 
 class Credentials(BaseModel):

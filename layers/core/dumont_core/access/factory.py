@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 from aws_lambda_powertools.utilities import parameters
 
 from dumont_core.access.repository import AccessRepository
 from dumont_core.access.service import AccessService
 from dumont_core.access.tokens import TokenSigner
-from dumont_core.settings import Settings
+from dumont_core.settings import Settings, get_settings
 
 # A rotated signing secret is picked up within this many seconds.
 SECRET_CACHE_SECONDS = 300
@@ -23,3 +24,9 @@ def access_service_from_settings(settings: Settings) -> AccessService:
         return TokenSigner(secret, lifetime=timedelta(minutes=settings.access_token_minutes))
 
     return AccessService(AccessRepository(settings.table_name), signer)
+
+
+@cache
+def access_service() -> AccessService:
+    """The process's access service, made on first use from the environment's settings."""
+    return access_service_from_settings(get_settings())
