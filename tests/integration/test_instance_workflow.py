@@ -1128,3 +1128,20 @@ def test_machines_rented_under_our_label_but_never_recorded_are_destroyed(
 
     steps.fail_provisioning(ref, {"Error": "BootTimedOut", "Cause": "{}"})
     assert provider.machines == {}
+
+
+def test_a_retried_rent_keeps_the_machine_it_recorded(
+    service: InstanceService, steps: InstanceWorkflowSteps, provider: FakeProvider
+) -> None:
+    instance = service.create(PRINCIPAL, spec())
+    ref = ref_of(instance)
+    candidates = steps.choose_offers(ref)["candidates"]
+    # The machine was recorded, then the label sweep failed: the workflow retries the step.
+    provider.fail_next("machine_ids_labelled", ProviderUnavailable("listing timed out"))
+    with pytest.raises(ProviderUnavailable):
+        steps.rent_machine(ref, candidates)
+    recorded = list(provider.machines)
+
+    again = steps.rent_machine(ref, candidates)["provider_instance_id"]
+
+    assert [again] == recorded == list(provider.machines), "no second machine is rented"

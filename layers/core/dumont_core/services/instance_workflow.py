@@ -178,6 +178,10 @@ class InstanceWorkflowSteps:
 
     def rent_machine(self, ref: InstanceRef, candidates: list[dict[str, Any]]) -> dict[str, Any]:
         instance = self._load(ref, InstanceStatus.STARTING)
+        if instance.provider_instance_id:
+            # A retry of this step after it had recorded its machine: keep that one, rent no other.
+            self._destroy_labelled(instance.instance_id, keep=instance.provider_instance_id)
+            return {"provider_instance_id": instance.provider_instance_id}
         for candidate in candidates:
             try:
                 machine_id = self._provider.create_machine(
