@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dumont_core.access.factory import SECRET_CACHE_SECONDS, access_service
-from dumont_core.settings import get_settings
+from dumont_core.access.factory import access_service
+from dumont_core.settings import SECRET_CACHE_SECONDS, get_settings
 
 logger = Logger()
 tracer = Tracer()

@@ -7,6 +7,9 @@ from functools import lru_cache
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Secrets read from Secrets Manager are trusted this long: a rotated one is picked up without a redeploy.
+SECRET_CACHE_SECONDS = 300
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")

@@ -10,10 +10,7 @@ from aws_lambda_powertools.utilities import parameters
 from dumont_core.access.repository import AccessRepository
 from dumont_core.access.service import AccessService
 from dumont_core.access.tokens import TokenSigner
-from dumont_core.settings import Settings, get_settings
-
-# A rotated signing secret is picked up within this many seconds.
-SECRET_CACHE_SECONDS = 300
+from dumont_core.settings import SECRET_CACHE_SECONDS, Settings, get_settings
 
 
 def access_service_from_settings(settings: Settings) -> AccessService:

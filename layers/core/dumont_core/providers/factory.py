@@ -5,10 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools.utilities import parameters
 
 from dumont_core.providers.base import GpuProvider
-from dumont_core.settings import Settings
-
-# Rotated keys are picked up within this many seconds without a redeploy.
-SECRET_CACHE_SECONDS = 300
+from dumont_core.settings import SECRET_CACHE_SECONDS, Settings
 
 
 def provider_api_key(settings: Settings) -> str:
