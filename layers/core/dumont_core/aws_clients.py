@@ -7,6 +7,7 @@ is serialised here.
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import cache
 from typing import Any
@@ -14,9 +15,20 @@ from typing import Any
 import boto3
 
 _creating = threading.Lock()
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
+
+
+def aws_client(service: str) -> Any:
+    # Keyed by the configured endpoint too: a process that points AWS elsewhere (the local stack
+    # starting after code that talked to another AWS) gets clients for where AWS now is.
+    return _client_for(service, configured_endpoint())
+
+
+def configured_endpoint() -> str | None:
+    return os.environ.get(ENDPOINT_VARIABLE)
 
 
 @cache
-def aws_client(service: str) -> Any:
+def _client_for(service: str, endpoint: str | None) -> Any:
     with _creating:
         return boto3.session.Session().client(service)  # type: ignore[call-overload]

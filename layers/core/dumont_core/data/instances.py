@@ -26,13 +26,18 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from dumont_core.aws_clients import configured_endpoint
 from dumont_core.models import Instance, InstanceEvent, InstanceStatus
 from dumont_core.settings import Settings
 
 
-@cache
 def shared_connection() -> Connection:
-    """One connection (one botocore client) per process, reused by every transaction."""
+    """One connection (one botocore client) per process and AWS endpoint, reused by every transaction."""
+    return _connection_for(configured_endpoint())
+
+
+@cache
+def _connection_for(endpoint: str | None) -> Connection:
     return Connection()
 
 
