@@ -128,7 +128,12 @@ class ApiFront:
             answer = self._invoke(self._authorizer_name, authorizer_event)
         except FunctionError:
             return None
-        return {"principalId": answer["principalId"], **answer.get("context", {})}
+        # API Gateway hands the context on with every value as a string.
+        context = {
+            name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+            for name, value in answer.get("context", {}).items()
+        }
+        return {"principalId": answer["principalId"], **context}
 
     def _proxy_event(
         self,

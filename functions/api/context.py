@@ -12,8 +12,9 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
 from api.schemas import ErrorEnvelope
+from dumont_core.access.context import principal_from_context
 from dumont_core.data.instances import InstanceRepository
-from dumont_core.errors import Unauthenticated
+from dumont_core.errors import Forbidden, Unauthenticated
 from dumont_core.events import EventBridgePublisher
 from dumont_core.models import Principal
 from dumont_core.services.instances import InstanceService
@@ -32,20 +33,18 @@ def instance_service() -> InstanceService:
     )
 
 
-def current_principal(router: BaseRouter) -> Principal:
-    """The caller, as the REQUEST authorizer identified them in the request context."""
+def authorize(router: BaseRouter, permission: str) -> Principal:
+    """The caller, as the REQUEST authorizer identified them, if their role grants `permission`."""
     event = cast(APIGatewayProxyEvent, router.current_event)
-    request_context = event.request_context
-    authorizer = request_context.authorizer
-    account_id, team_id = authorizer.get("account_id"), authorizer.get("team_id")
-    if not (account_id and team_id):
+    principal = principal_from_context(event.request_context.authorizer.raw_event)
+    if principal is None:
         raise Unauthenticated("Send an access token or API key")
-    return Principal(
-        account_id=str(account_id),
-        team_id=str(team_id),
-        role=str(authorizer.get("role") or "viewer"),
-        plan=str(authorizer.get("plan") or "free"),
-    )
+    if not principal.may(permission):
+        raise Forbidden(
+            f"Your role {principal.role} in this team does not allow this (needs {permission})",
+            details={"permission": permission, "role": principal.role},
+        )
+    return principal
 
 
 def json_response(model: BaseModel, status_code: int = 200) -> Response[str]:
@@ -59,8 +58,10 @@ def json_response(model: BaseModel, status_code: int = 200) -> Response[str]:
 def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
     described = {
         400: "Invalid request; `error.details.fields` names each bad field",
-        401: "Missing or unknown API key",
-        404: "No such resource in your team (INSTANCE_NOT_FOUND, API_KEY_NOT_FOUND)",
+        401: "Missing, unknown, expired or revoked credentials (UNAUTHENTICATED)",
+        403: "Your role in the team does not grant the permission this needs (FORBIDDEN)",
+        404: "No such resource in your team (INSTANCE_NOT_FOUND, API_KEY_NOT_FOUND, TEAM_NOT_FOUND, "
+        "MEMBER_NOT_FOUND, ROLE_NOT_FOUND, ACCOUNT_NOT_FOUND)",
         409: "A conflict with the current state: INVALID_STATE, CONFLICT (e.g. a reused Idempotency-Key "
         "or an email already registered)",
     }

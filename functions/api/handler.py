@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api import idempotency
 from api.context import json_response
-from api.routes import access, instances
+from api.routes import access, instances, teams
 from api.schemas import ErrorBody, ErrorEnvelope
-from dumont_core.errors import DumontError
+from dumont_core.access.context import rate_from_context
+from dumont_core.access.service import RateWindow
+from dumont_core.errors import DumontError, RateLimited
+from dumont_core.models import utc_now
 
 logger = Logger()
 tracer = Tracer()
@@ -23,11 +26,20 @@ metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(instances.router)
 app.include_router(access.router)
+app.include_router(teams.router)
 
 OPENAPI_TITLE = "Dumont Cloud API"
 OPENAPI_DESCRIPTION = (
-    "Spot GPUs that hibernate when idle and fail over without losing data. "
-    "Send your API key in the `X-API-Key` header. Versioned routes answer "
+    "Spot GPUs that hibernate when idle and fail over without losing data.\n\n"
+    "**Credentials.** Send one of `Authorization: Bearer <access token>` (from `POST /api/v1/auth/login`), "
+    "`Authorization: Bearer dumont_sk_…` or `X-API-Key: dumont_sk_…` (from `POST /api/v1/api-keys`). "
+    "Each credential acts in one team, with the permissions of your role there.\n\n"
+    "**Rate limits.** Free: 60 requests/minute and 1,000/day; Pro: 300/minute and 10,000/day; "
+    "Enterprise: 1,000/minute, no daily cap; counted per member of a team. Every authenticated answer "
+    "carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (epoch seconds) for "
+    "the window nearest its limit. Past it: 429 `RATE_LIMITED` with `Retry-After` (seconds); the request "
+    "is not carried out.\n\n"
+    "Versioned routes answer "
     '`{"success": true, "data": ...}`; errors answer '
     '`{"success": false, "error": {"code", "message", "details"}}`.'
 )
@@ -102,9 +114,47 @@ def openapi_document() -> Response[str]:
     )
 
 
+def rate_limit_headers(rate: RateWindow) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(rate.limit),
+        "X-RateLimit-Remaining": str(rate.remaining),
+        "X-RateLimit-Reset": str(rate.reset_at),
+    }
+
+
+def rate_limited(rate: RateWindow) -> dict[str, Any]:
+    retry_after = rate.retry_after(utc_now())
+    logger.info("Request refused", extra={"code": RateLimited.code, "retry_after": retry_after})
+    envelope = ErrorEnvelope(
+        error=ErrorBody(
+            code=RateLimited.code,
+            message=f"Your plan allows {rate.limit} requests in this window; retry in {retry_after} s",
+            details={"limit": rate.limit, "retry_after": retry_after, "reset": rate.reset_at},
+        )
+    )
+    return {
+        "statusCode": RateLimited.http_status,
+        "multiValueHeaders": {
+            "Content-Type": [content_types.APPLICATION_JSON],
+            "Retry-After": [str(retry_after)],
+        },
+        "body": envelope.model_dump_json(),
+        "isBase64Encoded": False,
+    }
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    return app.resolve(event, context)
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    rate = rate_from_context(authorizer)
+    if rate is None:
+        return app.resolve(event, context)
+    # Over the limit, nothing runs: the authorizer counted nothing and the route is not called.
+    answer = rate_limited(rate) if rate.limited else app.resolve(event, context)
+    multi_value = answer.setdefault("multiValueHeaders", {})
+    for name, value in rate_limit_headers(rate).items():
+        multi_value[name] = [value]
+    return answer

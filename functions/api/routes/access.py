@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.context import current_principal, error_responses, json_response, ok_response
+from api.context import authorize, error_responses, json_response, ok_response
 from api.schemas import Envelope
 from dumont_core.access.factory import access_service
 from dumont_core.access.service import ApiKeyView
@@ -25,6 +25,15 @@ class Credentials(BaseModel):
 
     email: str = Field(max_length=254, pattern=EMAIL_PATTERN, examples=["user@example.com"])
     password: str = Field(min_length=8, max_length=256)
+
+
+class LoginBody(Credentials):
+    team_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The team the token acts in; your own team when left out.",
+        examples=["team_3f9c2d41a8b7e605"],
+    )
 
 
 class RegisteredAccount(BaseModel):
@@ -87,42 +96,46 @@ def register(body: Annotated[Credentials, Body(embed=False)]) -> Response[str]:
     return json_response(Envelope[RegisteredAccount](data=registered), 201)
 
 
-def _login(body: Credentials) -> Response[str]:
-    issued = access_service().login(body.email, body.password)
+def _login(body: LoginBody) -> Response[str]:
+    issued = access_service().login(body.email, body.password, body.team_id)
     return json_response(AccessToken(access_token=issued.access_token, expires_in=issued.expires_in))
 
 
 @router.post(
     "/api/v1/auth/login",
     summary="Log in",
-    description="Answers a bearer token for the `Authorization` header. A wrong password and an "
-    "unknown email get the same 401.",
-    responses={**ok_response(AccessToken, "An access token"), **error_responses(400, 401)},
+    description="Answers a bearer token for the `Authorization` header, acting in your own team or in "
+    "`team_id`. A wrong password and an unknown email get the same 401.",
+    responses={**ok_response(AccessToken, "An access token"), **error_responses(400, 401, 404)},
     tags=["Access"],
 )
-def login(body: Annotated[Credentials, Body(embed=False)]) -> Response[str]:
+def login(body: Annotated[LoginBody, Body(embed=False)]) -> Response[str]:
     return _login(body)
 
 
 @router.post(
     "/api/auth/login",
     summary="Log in (unversioned)",
-    responses={**ok_response(AccessToken, "An access token"), **error_responses(400, 401)},
+    responses={**ok_response(AccessToken, "An access token"), **error_responses(400, 401, 404)},
     tags=["Unversioned"],
 )
-def legacy_login(body: Annotated[Credentials, Body(embed=False)]) -> Response[str]:
+def legacy_login(body: Annotated[LoginBody, Body(embed=False)]) -> Response[str]:
     return _login(body)
 
 
 @router.post(
     "/api/v1/api-keys",
     summary="Create an API key",
-    description="The whole key is in this answer only; we keep just a digest of it.",
-    responses={**ok_response(Envelope[CreatedApiKey], "The new key", 201), **error_responses(400, 401)},
+    description="The whole key is in this answer only; we keep just a digest of it. The key acts in "
+    "the team your credential acts in, with your role there (whatever it is when the key is used).",
+    responses={
+        **ok_response(Envelope[CreatedApiKey], "The new key", 201),
+        **error_responses(400, 401, 403, 409),
+    },
     tags=["Access"],
 )
 def create_api_key(body: Annotated[NewApiKeyBody, Body(embed=False)]) -> Response[str]:
-    created = access_service().create_api_key(current_principal(router), body.name)
+    created = access_service().create_api_key(authorize(router, "api_keys.manage"), body.name)
     out = CreatedApiKey(**_key_out(created.view).model_dump(), key=created.key)
     return json_response(Envelope[CreatedApiKey](data=out), 201)
 
@@ -130,11 +143,14 @@ def create_api_key(body: Annotated[NewApiKeyBody, Body(embed=False)]) -> Respons
 @router.get(
     "/api/v1/api-keys",
     summary="List API keys",
-    responses={**ok_response(Envelope[list[ApiKeyOut]], "Your keys, oldest first"), **error_responses(401)},
+    responses={
+        **ok_response(Envelope[list[ApiKeyOut]], "Your keys in this team, oldest first"),
+        **error_responses(401, 403),
+    },
     tags=["Access"],
 )
 def list_api_keys() -> Response[str]:
-    keys = access_service().list_api_keys(current_principal(router))
+    keys = access_service().list_api_keys(authorize(router, "api_keys.manage"))
     return json_response(Envelope[list[ApiKeyOut]](data=[_key_out(view) for view in keys]))
 
 
@@ -142,9 +158,9 @@ def list_api_keys() -> Response[str]:
     "/api/v1/api-keys/<key_id>",
     summary="Revoke an API key",
     description="The key stops working at once.",
-    responses={**ok_response(Envelope[ApiKeyOut], "The revoked key"), **error_responses(401, 404)},
+    responses={**ok_response(Envelope[ApiKeyOut], "The revoked key"), **error_responses(401, 403, 404)},
     tags=["Access"],
 )
 def revoke_api_key(key_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
-    revoked = access_service().revoke_api_key(current_principal(router), key_id)
+    revoked = access_service().revoke_api_key(authorize(router, "api_keys.manage"), key_id)
     return json_response(Envelope[ApiKeyOut](data=_key_out(revoked)))

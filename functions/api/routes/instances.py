@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from api.context import current_principal, error_responses, instance_service, json_response, ok_response
+from api.context import authorize, error_responses, instance_service, json_response, ok_response
 from api.idempotency import IDEMPOTENCY_HEADER, run_once, validated_key
 from api.schemas import (
     CreatedInstance,
@@ -49,7 +49,7 @@ def _detail(instance: Instance) -> InstanceDetail:
     description="Your team's instances, newest first. Deleted instances are listed only with status=deleted.",
     responses={
         **ok_response(ListEnvelope[InstanceSummary], "A page of instances"),
-        **error_responses(400, 401),
+        **error_responses(400, 401, 403),
     },
     tags=["Instances"],
 )
@@ -66,7 +66,7 @@ def list_instances(
             str(error), details={"fields": [{"field": "gpu_type", "message": str(error)}]}
         ) from None
     result = instance_service().list_page(
-        current_principal(router), status=status, gpu_type=gpu_filter, page=page, per_page=per_page
+        authorize(router, "instances.view"), status=status, gpu_type=gpu_filter, page=page, per_page=per_page
     )
     return json_response(
         ListEnvelope[InstanceSummary](
@@ -84,7 +84,7 @@ def list_instances(
     "answer the first response instead of renting another machine.",
     responses={
         **ok_response(Envelope[CreatedInstance], "Provisioning started", 201),
-        **error_responses(400, 401, 409),
+        **error_responses(400, 401, 403, 409),
     },
     tags=["Instances"],
 )
@@ -97,7 +97,7 @@ def create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)]) -> R
             estimated_ready_seconds=get_settings().estimated_ready_seconds,
         ).model_dump(mode="json")
 
-    principal = current_principal(router)
+    principal = authorize(router, "instances.create")
     created = _once(principal.team_id, "create_instance", body, create)
     return json_response(Envelope[CreatedInstance](data=CreatedInstance.model_validate(created)), 201)
 
@@ -117,22 +117,24 @@ def _once(
 @router.get(
     "/api/v1/instances/<instance_id>",
     summary="Get an instance",
-    responses={**ok_response(Envelope[InstanceDetail], "The instance"), **error_responses(401, 404)},
+    responses={**ok_response(Envelope[InstanceDetail], "The instance"), **error_responses(401, 403, 404)},
     tags=["Instances"],
 )
 def get_instance(instance_id: InstanceId) -> Response[str]:
-    instance = instance_service().get(current_principal(router), instance_id)
+    instance = instance_service().get(authorize(router, "instances.view"), instance_id)
     return json_response(Envelope[InstanceDetail](data=_detail(instance)))
 
 
 def _power_action(instance_id: str, action: PowerAction) -> Response[str]:
-    instance = instance_service().request_power_action(current_principal(router), instance_id, action)
+    instance = instance_service().request_power_action(
+        authorize(router, "instances.operate"), instance_id, action
+    )
     return json_response(Envelope[InstanceDetail](data=_detail(instance)), 202)
 
 
 _ACTION_RESPONSES = {
     **ok_response(Envelope[InstanceDetail], "Accepted; the instance moves on", 202),
-    **error_responses(401, 404, 409),
+    **error_responses(401, 403, 404, 409),
 }
 
 
@@ -174,18 +176,18 @@ def reboot_instance(instance_id: InstanceId) -> Response[str]:
     tags=["Instances"],
 )
 def delete_instance(instance_id: InstanceId) -> Response[str]:
-    instance = instance_service().delete(current_principal(router), instance_id)
+    instance = instance_service().delete(authorize(router, "instances.delete"), instance_id)
     return json_response(Envelope[InstanceDetail](data=_detail(instance)), 202)
 
 
 @router.get(
     "/api/v1/instances/<instance_id>/events",
     summary="What happened to an instance",
-    responses={**ok_response(Envelope[EventList], "Events, oldest first"), **error_responses(401, 404)},
+    responses={**ok_response(Envelope[EventList], "Events, oldest first"), **error_responses(401, 403, 404)},
     tags=["Instances"],
 )
 def list_instance_events(instance_id: InstanceId) -> Response[str]:
-    events = instance_service().events(current_principal(router), instance_id)
+    events = instance_service().events(authorize(router, "instances.view"), instance_id)
     listing = EventList(instance_id=instance_id, events=[event_view(event) for event in events])
     return json_response(Envelope[EventList](data=listing))
 
@@ -196,18 +198,18 @@ def list_instance_events(instance_id: InstanceId) -> Response[str]:
 @router.get(
     "/api/machines",
     summary="List machines (unversioned)",
-    responses={**ok_response(LegacyMachineList, "Your machines"), **error_responses(401)},
+    responses={**ok_response(LegacyMachineList, "Your machines"), **error_responses(401, 403)},
     tags=["Unversioned"],
 )
 def legacy_list_machines() -> Response[str]:
-    instances = instance_service().list_all(current_principal(router))
+    instances = instance_service().list_all(authorize(router, "instances.view"))
     return json_response(LegacyMachineList(machines=[legacy_machine(instance) for instance in instances]))
 
 
 @router.post(
     "/api/instances",
     summary="Create an instance (unversioned)",
-    responses={**ok_response(LegacyCreated, "Provisioning started", 201), **error_responses(400, 401)},
+    responses={**ok_response(LegacyCreated, "Provisioning started", 201), **error_responses(400, 401, 403)},
     tags=["Unversioned"],
 )
 def legacy_create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)]) -> Response[str]:
@@ -223,7 +225,7 @@ def legacy_create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)
             estimated_ready=estimated_ready,
         ).model_dump(mode="json")
 
-    principal = current_principal(router)
+    principal = authorize(router, "instances.create")
     created = _once(principal.team_id, "legacy_create_instance", body, create)
     return json_response(LegacyCreated.model_validate(created), 201)
 
@@ -231,20 +233,20 @@ def legacy_create_instance(body: Annotated[CreateInstanceBody, Body(embed=False)
 @router.get(
     "/api/instances/<instance_id>",
     summary="Get an instance (unversioned)",
-    responses={**ok_response(InstanceDetail, "The instance"), **error_responses(401, 404)},
+    responses={**ok_response(InstanceDetail, "The instance"), **error_responses(401, 403, 404)},
     tags=["Unversioned"],
 )
 def legacy_get_instance(instance_id: InstanceId) -> Response[str]:
-    return json_response(_detail(instance_service().get(current_principal(router), instance_id)))
+    return json_response(_detail(instance_service().get(authorize(router, "instances.view"), instance_id)))
 
 
 @router.delete(
     "/api/instances/<instance_id>",
     summary="Terminate an instance (unversioned)",
-    responses={**ok_response(LegacyDeleted, "Termination started"), **error_responses(401, 404, 409)},
+    responses={**ok_response(LegacyDeleted, "Termination started"), **error_responses(401, 403, 404, 409)},
     tags=["Unversioned"],
 )
 def legacy_delete_instance(instance_id: InstanceId) -> Response[str]:
-    instance = instance_service().delete(current_principal(router), instance_id)
+    instance = instance_service().delete(authorize(router, "instances.delete"), instance_id)
     final_cost = instance.cost_accumulated_at(utc_now())
     return json_response(LegacyDeleted(message=f"Instance {instance_id} terminating", final_cost=final_cost))

@@ -59,3 +59,23 @@ class ServiceUnavailable(DumontError):
 class Unauthenticated(DumontError):
     code = "UNAUTHENTICATED"
     http_status = 401
+
+
+class Forbidden(DumontError):
+    code = "FORBIDDEN"
+    http_status = 403
+
+
+class NotFound(DumontError):
+    """A resource that is not there, or not visible to the caller's team (never told apart)."""
+
+    http_status = 404
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message, details=details)
+        self.code = code
+
+
+class RateLimited(DumontError):
+    code = "RATE_LIMITED"
+    http_status = 429

@@ -22,6 +22,12 @@ class Principal(BaseModel):
     team_id: str
     role: str = "admin"
     plan: str = "free"
+    permissions: frozenset[str] = frozenset()
+    key_id: str | None = None
+    """The API key the call was made with; None for an access token."""
+
+    def may(self, permission: str) -> bool:
+        return permission in self.permissions
 
 
 class InstanceStatus(StrEnum):

@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     """When set, Jupyter is published as `https://{instance_id}.{domain}:8888`; else the host's port."""
     jwt_secret_arn: str | None = Field(default=None, alias="JWT_SECRET_ARN")
     """Secrets Manager secret whose value signs access tokens."""
-    plan_api_key_secret_arns: dict[str, str] = Field(default_factory=dict, alias="PLAN_API_KEY_SECRET_ARNS")
-    """Plan name -> secret holding that plan's API Gateway usage key (JSON); unset on the local stack."""
+    usage_plan_ids: dict[str, str] = Field(default_factory=dict, alias="USAGE_PLAN_IDS")
+    """Plan name -> API Gateway usage plan id (JSON). Each team member gets an API Gateway key in their
+    plan's usage plan, which the authorizer names, so API Gateway throttles each member on their own."""
     access_token_minutes: int = Field(default=60, ge=5, le=24 * 60, alias="ACCESS_TOKEN_MINUTES")
     event_retention_days: int = Field(default=90, ge=1, alias="EVENT_RETENTION_DAYS")
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 API_KEY_PREFIX = "dumont_sk_"
 # Shown in listings so a person can tell keys apart; too short to help guess the rest.
-VISIBLE_KEY_CHARACTERS = len(API_KEY_PREFIX) + 6
+VISIBLE_KEY_CHARACTERS = len(API_KEY_PREFIX) + 8
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both failures take the same time.
@@ -28,8 +30,48 @@ def password_matches(password: str, stored_hash: str | None) -> bool:
         return False
 
 
-def new_api_key() -> str:
-    return f"{API_KEY_PREFIX}{secrets.token_hex(24)}"
+@dataclass(frozen=True)
+class ApiKeyParts:
+    """Which member's seat an API key belongs to, read from the key itself.
+
+    The ids in a key only say where to look; the key is accepted when the digest of the whole key
+    matches the digest stored in that seat.
+    """
+
+    key_id: str
+    team_id: str
+    account_id: str
+
+
+_ID_HEX = 16
+_SECRET_HEX = 40
+_KEY_BODY = re.compile(
+    rf"^([0-9a-f]{{{_ID_HEX}}})([0-9a-f]{{{_ID_HEX}}})([0-9a-f]{{{_ID_HEX}}})[0-9a-f]{{{_SECRET_HEX}}}$"
+)
+
+
+def new_id(kind: str) -> str:
+    """`team_…`, `acct_…`, `key_…`: a kind and 16 random hex digits."""
+    return f"{kind}_{secrets.token_hex(_ID_HEX // 2)}"
+
+
+def _hex_of(identifier: str) -> str:
+    return identifier.partition("_")[2]
+
+
+def new_api_key(team_id: str, account_id: str) -> tuple[str, str]:
+    """A fresh key for a member's seat, and its id."""
+    key_id = new_id("key")
+    body = _hex_of(key_id) + _hex_of(team_id) + _hex_of(account_id) + secrets.token_hex(_SECRET_HEX // 2)
+    return f"{API_KEY_PREFIX}{body}", key_id
+
+
+def parse_api_key(value: str) -> ApiKeyParts | None:
+    match = _KEY_BODY.match(value.removeprefix(API_KEY_PREFIX)) if looks_like_api_key(value) else None
+    if match is None:
+        return None
+    key_hex, team_hex, account_hex = match.groups()
+    return ApiKeyParts(key_id=f"key_{key_hex}", team_id=f"team_{team_hex}", account_id=f"acct_{account_hex}")
 
 
 def api_key_digest(key: str) -> str:

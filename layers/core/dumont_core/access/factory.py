@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities import parameters
 from dumont_core.access.repository import AccessRepository
 from dumont_core.access.service import AccessService
 from dumont_core.access.tokens import TokenSigner
+from dumont_core.access.usage_keys import ApiGatewayUsageKeys
 from dumont_core.settings import SECRET_CACHE_SECONDS, Settings, get_settings
 
 
@@ -20,7 +21,9 @@ def access_service_from_settings(settings: Settings) -> AccessService:
         secret = str(parameters.get_secret(settings.jwt_secret_arn, max_age=SECRET_CACHE_SECONDS))
         return TokenSigner(secret, lifetime=timedelta(minutes=settings.access_token_minutes))
 
-    return AccessService(AccessRepository(settings.table_name), signer)
+    return AccessService(
+        AccessRepository(settings.table_name), signer, ApiGatewayUsageKeys(settings.usage_plan_ids)
+    )
 
 
 @cache

@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 
 import jwt
 
-from dumont_core.models import Principal
-
 ISSUER = "dumont-cloud"
 ALGORITHM = "HS256"
 
@@ -27,13 +25,13 @@ class TokenSigner:
         self._secret = secret
         self._lifetime = lifetime
 
-    def issue(self, principal: Principal, now: datetime) -> IssuedToken:
+    def issue(self, account_id: str, team_id: str, now: datetime) -> IssuedToken:
+        """A token for an account acting in one team. Role and plan are read from the member's seat on
+        every request, so a changed role or a removed member takes effect at once."""
         claims = {
             "iss": ISSUER,
-            "sub": principal.account_id,
-            "team": principal.team_id,
-            "role": principal.role,
-            "plan": principal.plan,
+            "sub": account_id,
+            "team": team_id,
             "iat": int(now.timestamp()),
             "exp": int((now + self._lifetime).timestamp()),
             "jti": secrets.token_hex(8),
@@ -41,8 +39,8 @@ class TokenSigner:
         token = jwt.encode(claims, self._secret, algorithm=ALGORITHM)
         return IssuedToken(access_token=token, expires_in=int(self._lifetime.total_seconds()))
 
-    def verify(self, token: str) -> Principal | None:
-        """The principal a valid token names; None for a tampered, expired or foreign token."""
+    def verify(self, token: str) -> tuple[str, str] | None:
+        """The account and team a valid token names; None for a tampered, expired or foreign token."""
         try:
             claims = jwt.decode(
                 token,
@@ -53,9 +51,4 @@ class TokenSigner:
             )
         except jwt.PyJWTError:
             return None
-        return Principal(
-            account_id=str(claims["sub"]),
-            team_id=str(claims["team"]),
-            role=str(claims.get("role", "viewer")),
-            plan=str(claims.get("plan", "free")),
-        )
+        return str(claims["sub"]), str(claims["team"])

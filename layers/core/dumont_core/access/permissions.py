@@ -1,0 +1,33 @@
+"""What a caller may do: permissions, and the system roles built from them."""
+
+from __future__ import annotations
+
+PERMISSIONS: dict[str, str] = {
+    "instances.view": "List and read instances and their events",
+    "instances.create": "Create instances",
+    "instances.operate": "Start, stop and reboot instances",
+    "instances.delete": "Delete instances",
+    "billing.view": "Read costs and savings",
+    "webhooks.manage": "Create and delete webhook subscriptions",
+    "api_keys.manage": "Create, list and revoke one's own API keys in the team",
+    "team.view": "List one's teams, the team's members and roles",
+    "team.manage": "Add and remove members, change their roles, create roles",
+    "teams.create": "Create new teams",
+}
+
+ADMIN, DEVELOPER, VIEWER = "admin", "developer", "viewer"
+
+SYSTEM_ROLES: dict[str, frozenset[str]] = {
+    ADMIN: frozenset(PERMISSIONS),
+    DEVELOPER: frozenset(PERMISSIONS) - {"team.manage", "teams.create"},
+    VIEWER: frozenset({"instances.view", "billing.view", "team.view"}),
+}
+SYSTEM_ROLE_DESCRIPTIONS: dict[str, str] = {
+    ADMIN: "Everything, including members, roles and new teams",
+    DEVELOPER: "Works with instances, API keys and webhooks; cannot manage the team",
+    VIEWER: "Reads only",
+}
+
+
+def unknown_permissions(permissions: list[str]) -> list[str]:
+    return sorted(set(permissions) - set(PERMISSIONS))

@@ -1,0 +1,51 @@
+"""API Gateway keys that make API Gateway's usage plans throttle each team member on their own.
+
+Usage-plan throttles and quotas apply per API key, so every member's seat gets its own key in its
+plan's usage plan. The authorizer names that key to API Gateway (API key source AUTHORIZER); callers
+never see it and never send it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from dumont_core.aws_clients import aws_client
+
+
+@dataclass(frozen=True)
+class UsageKey:
+    key_id: str
+    value: str
+
+
+class UsageKeys(Protocol):
+    def issue(self, name: str, plan: str) -> UsageKey | None: ...
+
+    def retire(self, key_id: str) -> None: ...
+
+
+class ApiGatewayUsageKeys:
+    def __init__(self, usage_plan_ids: dict[str, str]) -> None:
+        self._usage_plan_ids = usage_plan_ids
+
+    def issue(self, name: str, plan: str) -> UsageKey | None:
+        usage_plan_id = self._usage_plan_ids.get(plan)
+        if usage_plan_id is None:
+            # Usage plans are not deployed (unit tests, a stack without an API): the app's own
+            # counters still limit every caller.
+            return None
+        apigateway = aws_client("apigateway")
+        key = apigateway.create_api_key(name=name, enabled=True)
+        try:
+            apigateway.create_usage_plan_key(usagePlanId=usage_plan_id, keyId=key["id"], keyType="API_KEY")
+        except Exception:
+            apigateway.delete_api_key(apiKey=key["id"])
+            raise
+        return UsageKey(key_id=str(key["id"]), value=str(key["value"]))
+
+    def retire(self, key_id: str) -> None:
+        apigateway = aws_client("apigateway")
+        with contextlib.suppress(apigateway.exceptions.NotFoundException):
+            apigateway.delete_api_key(apiKey=key_id)

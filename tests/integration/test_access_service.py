@@ -1,0 +1,197 @@
+"""Letting requests in: the plan's windows, quotas, keys and seats, against a real table (moto)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from dumont_core.access.repository import AccessRepository, seat_sort_key, team_key
+from dumont_core.access.service import AccessService, Admission
+from dumont_core.access.tokens import TokenSigner
+from dumont_core.access.usage_keys import ApiGatewayUsageKeys
+from dumont_core.errors import Conflict, Forbidden, NotFound
+from dumont_core.models import Principal
+from tests.integration.conftest import REGION, TABLE_NAME, Clock
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def usage_plans(dynamodb_table: str) -> dict[str, str]:
+    apigateway = boto3.client("apigateway", region_name=REGION)
+    return {plan: apigateway.create_usage_plan(name=plan)["id"] for plan in ("free", "pro", "enterprise")}
+
+
+@pytest.fixture
+def access(dynamodb_table: str, usage_plans: dict[str, str], clock: Clock) -> AccessService:
+    # Token expiry is checked against the real clock, so the test clock starts now, and tokens
+    # outlive the day the tests move it through.
+    clock.now = datetime.now(UTC)
+    signer = TokenSigner("s" * 48, lifetime=timedelta(days=3))
+    return AccessService(
+        AccessRepository(dynamodb_table), lambda: signer, ApiGatewayUsageKeys(usage_plans), clock=clock
+    )
+
+
+def owner_of(access: AccessService, email: str, plan: str = "free") -> tuple[Principal, str]:
+    """A new account's admin principal and an access token for it."""
+    account = access.register(email, PASSWORD, plan=plan)
+    token = access.login(email, PASSWORD).access_token
+    admitted = access.admit(token)
+    assert admitted is not None
+    assert admitted.principal.account_id == account.account_id
+    return admitted.principal, token
+
+
+def admitted(access: AccessService, credential: str) -> Admission:
+    admission = access.admit(credential)
+    assert admission is not None
+    return admission
+
+
+def seat_attributes(team_id: str, account_id: str) -> dict[str, Any]:
+    item = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=TABLE_NAME, Key={"PK": {"S": team_key(team_id)}, "SK": {"S": seat_sort_key(account_id)}}
+    )["Item"]
+    return dict(item)
+
+
+def set_day_limit(team_id: str, account_id: str, limit: int) -> None:
+    boto3.client("dynamodb", region_name=REGION).update_item(
+        TableName=TABLE_NAME,
+        Key={"PK": {"S": team_key(team_id)}, "SK": {"S": seat_sort_key(account_id)}},
+        UpdateExpression="SET day_limit = :limit",
+        ExpressionAttributeValues={":limit": {"N": str(limit)}},
+    )
+
+
+def test_the_minute_window_holds_at_its_limit_and_starts_over(access: AccessService, clock: Clock) -> None:
+    clock.now = clock.now.replace(second=0, microsecond=0)
+    _, token = owner_of(access, "minute@example.com")  # the owner_of check is request 1
+    remaining = [admitted(access, token).rate.remaining for _ in range(59)]
+    assert remaining == list(range(58, -1, -1))
+    refused = admitted(access, token)
+    assert refused.rate.limited and refused.rate.remaining == 0
+    assert refused.rate.retry_after(clock.now) == 60
+    assert refused.rate.reset_at == int(clock.now.timestamp()) + 60
+
+    clock.advance(seconds=59)
+    assert admitted(access, token).rate.retry_after(clock.now) == 1
+    clock.advance(seconds=1)
+    fresh = admitted(access, token)
+    assert not fresh.rate.limited
+    assert fresh.rate.remaining == 59
+
+
+def test_past_windows_leave_no_counters_behind(access: AccessService, clock: Clock) -> None:
+    principal, token = owner_of(access, "tidy@example.com")
+    for _ in range(5):
+        admitted(access, token)
+        clock.advance(minutes=3)
+    admitted(access, token)
+    counters = [
+        name for name in seat_attributes(principal.team_id, principal.account_id) if name.startswith("rl_")
+    ]
+    assert len(counters) <= 4, counters
+
+
+def test_the_daily_quota_is_reported_when_it_is_nearer_and_refuses_past_it(
+    access: AccessService, clock: Clock
+) -> None:
+    principal, token = owner_of(access, "daily@example.com")
+    set_day_limit(principal.team_id, principal.account_id, 3)
+    nearer = admitted(access, token)
+    assert (nearer.rate.limit, nearer.rate.remaining) == (3, 1)
+    assert nearer.rate.reset_at % 86_400 == 0
+    admitted(access, token)
+    clock.advance(minutes=5)
+    refused = admitted(access, token)
+    assert refused.rate.limited and refused.rate.limit == 3
+    assert refused.rate.reset_at == (int(clock.now.timestamp()) // 86_400 + 1) * 86_400
+    clock.advance(hours=24)
+    assert not admitted(access, token).rate.limited
+
+
+def test_enterprise_has_no_daily_cap(access: AccessService) -> None:
+    _, token = owner_of(access, "big@example.com", plan="enterprise")
+    rate = admitted(access, token).rate
+    assert (rate.limit, rate.remaining) == (1000, 998)
+
+
+def test_a_revoked_key_and_a_forged_key_are_refused_at_once(access: AccessService) -> None:
+    principal, _ = owner_of(access, "keys@example.com")
+    created = access.create_api_key(principal, "ci")
+    assert admitted(access, created.key).principal.key_id == created.view.key_id
+    forged = created.key[:-6] + ("0" * 6 if not created.key.endswith("0" * 6) else "1" * 6)
+    assert access.admit(forged) is None
+    assert access.admit("dumont_sk_" + "ab" * 30) is None
+    assert access.list_api_keys(principal)[0].last_used_at is not None
+    access.revoke_api_key(principal, created.view.key_id)
+    assert access.admit(created.key) is None
+    assert access.list_api_keys(principal) == []
+
+
+def test_a_removed_member_and_a_changed_role_take_effect_on_the_next_request(access: AccessService) -> None:
+    owner, _ = owner_of(access, "owner@example.com")
+    access.register("member@example.com", PASSWORD)
+    member = access.add_member(owner, owner.team_id, "member@example.com", "viewer")
+    token = access.login("member@example.com", PASSWORD, team_id=owner.team_id).access_token
+    as_viewer = admitted(access, token).principal
+    assert as_viewer.may("instances.view") and not as_viewer.may("instances.create")
+    key = access.create_api_key(as_viewer, "reader").key
+
+    access.change_member_role(owner, owner.team_id, member.account_id, "developer")
+    assert admitted(access, token).principal.may("instances.create")
+    assert admitted(access, key).principal.role == "developer"
+
+    access.remove_member(owner, owner.team_id, member.account_id)
+    assert access.admit(token) is None
+    assert access.admit(key) is None
+    assert boto3.client("apigateway", region_name=REGION).get_api_keys()["items"], "owners keep theirs"
+
+
+def test_a_team_keeps_an_admin(access: AccessService) -> None:
+    owner, _ = owner_of(access, "solo@example.com")
+    with pytest.raises(Conflict):
+        access.remove_member(owner, owner.team_id, owner.account_id)
+    with pytest.raises(Conflict):
+        access.change_member_role(owner, owner.team_id, owner.account_id, "viewer")
+
+
+def test_members_are_managed_from_their_own_team_only(access: AccessService) -> None:
+    owner, _ = owner_of(access, "a@example.com")
+    stranger, _ = owner_of(access, "b@example.com")
+    with pytest.raises(NotFound) as not_found:
+        access.add_member(stranger, owner.team_id, "b@example.com", "admin")
+    assert not_found.value.code == "TEAM_NOT_FOUND"
+    team = access.create_team(owner, "Second")
+    with pytest.raises(Forbidden):
+        access.add_member(owner, team.team_id, "b@example.com", "viewer")
+
+
+def test_custom_roles_are_made_of_known_permissions(access: AccessService) -> None:
+    owner, _ = owner_of(access, "roles@example.com")
+    role = access.create_role(owner, "operator", ["instances.view", "instances.operate"], None)
+    assert role.permissions == ["instances.operate", "instances.view"]
+    assert [role.name for role in access.roles(owner)] == ["admin", "developer", "viewer", "operator"]
+    with pytest.raises(Conflict):
+        access.create_role(owner, "operator", ["instances.view"], None)
+    with pytest.raises(Conflict):
+        access.create_role(owner, "viewer", ["instances.view"], None)
+    with pytest.raises(Exception, match="Unknown permissions: instances.explode"):
+        access.create_role(owner, "bad", ["instances.explode"], None)
+
+
+def test_each_member_gets_an_api_gateway_key_in_the_plan_usage_plan(
+    access: AccessService, usage_plans: dict[str, str]
+) -> None:
+    owner, _ = owner_of(access, "usage@example.com", plan="pro")
+    usage_key = admitted(access, access.login("usage@example.com", PASSWORD).access_token).usage_key
+    apigateway = boto3.client("apigateway", region_name=REGION)
+    keys = apigateway.get_usage_plan_keys(usagePlanId=usage_plans["pro"])["items"]
+    assert [key["value"] for key in keys] == [usage_key]
+    assert not apigateway.get_usage_plan_keys(usagePlanId=usage_plans["free"])["items"]
+    assert owner.plan == "pro"
