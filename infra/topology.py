@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dumont_core.access.plans import PLANS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 CORE_LAYER_DIR = REPO_ROOT / "layers" / "core"
@@ -138,6 +140,15 @@ API_ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/api-keys"),
     Route("POST", "/api/v1/api-keys"),
     Route("DELETE", "/api/v1/api-keys/{key_id}"),
+    Route("GET", "/api/v1/teams"),
+    Route("POST", "/api/v1/teams"),
+    Route("GET", "/api/v1/teams/{team_id}"),
+    Route("GET", "/api/v1/teams/{team_id}/members"),
+    Route("POST", "/api/v1/teams/{team_id}/members"),
+    Route("PATCH", "/api/v1/teams/{team_id}/members/{account_id}"),
+    Route("DELETE", "/api/v1/teams/{team_id}/members/{account_id}"),
+    Route("GET", "/api/v1/roles"),
+    Route("POST", "/api/v1/roles"),
     Route("GET", "/api/v1/instances"),
     Route("POST", "/api/v1/instances"),
     Route("GET", "/api/v1/instances/{instance_id}"),
@@ -156,14 +167,31 @@ API_ROUTES: tuple[Route, ...] = (
 
 @dataclass(frozen=True)
 class UsagePlanSpec:
+    """The API Gateway usage plan of one plan we sell: its throttle and daily quota per API key."""
+
+    plan: str
+    """The plan's name in `dumont_core.access.plans.PLANS`, and its key in USAGE_PLAN_IDS."""
     name: str
+    """The usage plan's name in API Gateway."""
     requests_per_minute: int
     requests_per_day: int | None
     """None: no daily cap."""
 
 
-USAGE_PLANS: tuple[UsagePlanSpec, ...] = (
-    UsagePlanSpec("Free", requests_per_minute=60, requests_per_day=1_000),
-    UsagePlanSpec("Pro", requests_per_minute=300, requests_per_day=10_000),
-    UsagePlanSpec("Enterprise", requests_per_minute=1_000, requests_per_day=None),
+USAGE_PLANS: tuple[UsagePlanSpec, ...] = tuple(
+    UsagePlanSpec(
+        plan=plan.name,
+        name=plan.name.capitalize(),
+        requests_per_minute=plan.requests_per_minute,
+        requests_per_day=plan.requests_per_day,
+    )
+    for plan in PLANS.values()
 )
+"""One usage plan per plan we sell, with that plan's request limits.
+
+Throttles and quotas apply per API key: the API function gives every team member a key of their own
+in their plan's usage plan, and the authorizer names that key for each of the member's requests.
+"""
+
+USAGE_PLAN_IDS_ENV = "USAGE_PLAN_IDS"
+"""Environment variable holding `{"<plan>": "<usage plan id>", ...}` as JSON, for every plan above."""

@@ -32,6 +32,7 @@ from infra.topology import (
     METRICS_NAMESPACE,
     SERVICE_NAME,
     STATE_MACHINES,
+    USAGE_PLAN_IDS_ENV,
     USAGE_PLANS,
     render_asl,
 )
@@ -91,6 +92,7 @@ class EmbeddedAws:
         role_arn = self._lambda_role()
         functions = self._deploy_functions(role_arn)
         state_machine_arns = self._deploy_state_machines(role_arn, functions)
+        api_id, usage_plan_ids = self._deploy_api()
         environment = {
             "TABLE_NAME": TABLE_NAME,
             "EVENT_BUS_NAME": EVENT_BUS_NAME,
@@ -99,14 +101,12 @@ class EmbeddedAws:
             "POWERTOOLS_TRACE_DISABLED": "true",
             **{spec.arn_env_var: state_machine_arns[spec.name] for spec in STATE_MACHINES},
             "JWT_SECRET_ARN": self._token_secret(),
+            USAGE_PLAN_IDS_ENV: json.dumps(usage_plan_ids),
             **extra_environment,
         }
         # Every handler runs in this process, so they share one environment, as each would in AWS.
         os.environ.update(environment)
-        return Deployment(
-            api_id=self._deploy_api(),
-            function_environment=environment,
-        )
+        return Deployment(api_id=api_id, function_environment=environment)
 
     def _deploy_events(self) -> None:
         events, sqs = self.client("events"), self.client("sqs")
@@ -189,11 +189,13 @@ class EmbeddedAws:
         )
         return str(secret["ARN"])
 
-    def _deploy_api(self) -> str:
+    def _deploy_api(self) -> tuple[str, dict[str, str]]:
+        """The REST API's id, and the id of each plan's usage plan by plan name (USAGE_PLAN_IDS)."""
         apigateway = self.client("apigateway")
         api_id = str(apigateway.create_rest_api(name="DumontCloudApi", apiKeySource="AUTHORIZER")["id"])
+        usage_plan_ids = {}
         for plan in USAGE_PLANS:
-            apigateway.create_usage_plan(
+            usage_plan = apigateway.create_usage_plan(
                 name=plan.name,
                 throttle={"rateLimit": plan.requests_per_minute / 60, "burstLimit": plan.requests_per_minute},
                 **(
@@ -202,7 +204,8 @@ class EmbeddedAws:
                     else {}
                 ),
             )
-        return api_id
+            usage_plan_ids[plan.plan] = str(usage_plan["id"])
+        return api_id, usage_plan_ids
 
 
 _dynamodb_lock = threading.Lock()

@@ -1,4 +1,5 @@
-"""The REST API (API Gateway v1): every topology route, proxied to the API function."""
+"""The REST API (API Gateway v1): every topology route, proxied to the API function, and the usage
+plans that throttle and cap each team member's requests."""
 
 from __future__ import annotations
 
@@ -6,15 +7,15 @@ import json
 import math
 import re
 
-from aws_cdk import Duration, Stack
+from aws_cdk import ArnFormat, Duration, Stack, Token
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.components.nag import acknowledge
-from infra.topology import API_ROUTES, USAGE_PLANS, UsagePlanSpec
+from infra.topology import API_ROUTES, USAGE_PLAN_IDS_ENV, USAGE_PLANS, UsagePlanSpec
 
 STAGE_NAME = "v1"
 ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
@@ -85,11 +86,23 @@ def error_envelope(code: str, message: str) -> str:
     return json.dumps({"success": False, "error": {"code": code, "message": message, "details": {}}})
 
 
-class PublicApi(Construct):
-    """Regional REST API with API keys (sent in the `x-api-key` header) on every non-public route.
+def fixed_function_name(function: lambda_.Function) -> str:
+    """The name `function` is deployed under, which must be set in the app (not generated)."""
+    resource = function.node.default_child
+    name = resource.function_name if isinstance(resource, lambda_.CfnFunction) else None
+    if not isinstance(name, str) or Token.is_unresolved(name):
+        raise ValueError(f"{function.node.path} needs a fixed function name")
+    return name
 
-    A Lambda authorizer resolving the key to a team replaces the bare key check later; the three usage
-    plans then keep doing the throttling and quotas.
+
+class PublicApi(Construct):
+    """Regional REST API: every non-public route goes through the REQUEST authorizer.
+
+    Throttles and daily quotas come from one usage plan per plan we sell, and API Gateway applies
+    them per API key. So every team member has an API Gateway key of their own: the API function
+    creates it in the usage plan of the member's plan when the member joins and deletes it when they
+    are removed, finding the usage plans in USAGE_PLAN_IDS. The authorizer hands that key's value to
+    API Gateway as the request's usage identifier, whichever credential the caller sent.
     """
 
     def __init__(
@@ -97,10 +110,11 @@ class PublicApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        handler: lambda_.IFunction,
-        authorizer_function: lambda_.Function,
+        handler: lambda_.Function,
+        authorizer_function: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
+        stack = Stack.of(self)
         access_logs = logs.LogGroup(self, "AccessLogs", retention=ACCESS_LOG_RETENTION)
         self.api = apigw.RestApi(
             self,
@@ -108,8 +122,8 @@ class PublicApi(Construct):
             rest_api_name="dumont-cloud",
             description="Dumont Cloud control plane API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # The authorizer names the usage plan key of the caller's plan: throttles and quotas
-            # follow the account's plan whichever credential it sent.
+            # The authorizer names the caller's own usage key: throttles and quotas follow the
+            # member's plan whichever credential the request carries.
             api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
             # The role API Gateway writes execution logs with. It is a per-account, per-region
             # setting: a second stack in the same account and region must not create it too.
@@ -135,9 +149,9 @@ class PublicApi(Construct):
         acknowledge(
             self.api.deployment_stage,
             "AwsSolutions-APIG3",
-            "No WAF web ACL yet: every non-public route needs an API key and is throttled and capped per "
-            "key by the usage plans. A WAF with rate-based rules in front of the public routes is planned "
-            "before general availability.",
+            "No WAF web ACL yet: every non-public route needs credentials and is throttled and capped "
+            "per team member by the usage plans. A WAF with rate-based rules in front of the public "
+            "routes is planned before general availability.",
         )
         # RestApi adds an "Endpoint" output under a generated name; the stack outputs `ApiUrl` instead.
         self.api.node.try_remove_child("Endpoint")
@@ -159,8 +173,27 @@ class PublicApi(Construct):
             identity_sources=[],
             results_cache_ttl=Duration.seconds(0),
         )
+        # The methods reach the API function by its name, not by a reference to the function: its
+        # environment names the usage plans, a usage plan names the stage, the stage's deployment
+        # needs every method, and a method referring to the function would close that circle.
+        handler_by_name = lambda_.Function.from_function_attributes(
+            self,
+            "HandlerByName",
+            function_arn=stack.format_arn(
+                service="lambda",
+                resource="function",
+                resource_name=fixed_function_name(handler),
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+            skip_permissions=True,
+        )
+        integration = apigw.LambdaIntegration(handler_by_name, proxy=True)
         # One API-wide invoke permission instead of two per method: every route goes to this function.
-        integration = apigw.LambdaIntegration(handler, proxy=True, scope_permission_to_method=False)
+        handler.add_permission(
+            "InvokeFromApi",
+            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            source_arn=self.api.arn_for_execute_api(),
+        )
         self.methods: list[apigw.Method] = []
         for route in API_ROUTES:
             parameters = path_parameters(route.path)
@@ -199,46 +232,62 @@ class PublicApi(Construct):
                 templates={"application/json": error_envelope(code, message)},
             )
 
-        self.plan_key_secrets: dict[str, secretsmanager.Secret] = {}
+        self.usage_plans: dict[str, apigw.UsagePlan] = {}
         for plan in USAGE_PLANS:
-            usage_plan = self.api.add_usage_plan(
+            self.usage_plans[plan.plan] = self.api.add_usage_plan(
                 f"{plan.name}Plan",
                 name=plan.name,
-                description=f"{plan.name}: {plan.requests_per_minute} requests/minute"
+                description=f"{plan.name}, per team member: {plan.requests_per_minute} requests/minute"
                 + (f", {plan.requests_per_day} requests/day" if plan.requests_per_day else ", no daily cap"),
                 throttle=throttle_for(plan),
                 quota=quota_for(plan),
                 api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
             )
-            # The plan's usage identifier: an API key whose value only the authorizer reads, from
-            # Secrets Manager, to hand to API Gateway for callers on this plan.
-            key_secret = secretsmanager.Secret(
-                self,
-                f"{plan.name}PlanKeyValue",
-                description=f"Usage identifier of the {plan.name} plan, read by the authorizer",
-                generate_secret_string=secretsmanager.SecretStringGenerator(
-                    exclude_punctuation=True, password_length=40
-                ),
-            )
-            acknowledge(
-                key_secret,
-                "AwsSolutions-SMG4",
-                "A usage identifier, never shown to callers: rotating it means replacing the plan's "
-                "API Gateway key in the same deploy, which CloudFormation does when the value changes.",
-            )
-            key = self.api.add_api_key(
-                f"{plan.name}PlanKey",
-                api_key_name=f"dumont-{plan.name.lower()}-plan",
-                value=key_secret.secret_value.unsafe_unwrap(),
-            )
-            usage_plan.add_api_key(key)
-            key_secret.grant_read(authorizer_function)
-            self.plan_key_secrets[plan.name.lower()] = key_secret
-        authorizer_function.add_environment(
-            "PLAN_API_KEY_SECRET_ARNS",
-            Stack.of(self).to_json_string(
-                {plan: secret.secret_arn for plan, secret in self.plan_key_secrets.items()}
+        handler.add_environment(
+            USAGE_PLAN_IDS_ENV,
+            stack.to_json_string(
+                {plan: usage_plan.usage_plan_id for plan, usage_plan in self.usage_plans.items()}
             ),
+        )
+        self._let_manage_member_keys(handler)
+
+    def _let_manage_member_keys(self, handler: lambda_.Function) -> None:
+        """Lets the API function create API keys, add them to our usage plans, and delete them."""
+        if handler.role is None:
+            raise ValueError("the API function needs an execution role")
+        stack = Stack.of(self)
+        apigateway = f"arn:{stack.partition}:apigateway:{stack.region}::"
+        # A policy of its own, so that the acknowledgment below covers these statements only.
+        policy = iam.Policy(
+            self,
+            "MemberKeysPolicy",
+            roles=[handler.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="CreateMemberKeysInOurUsagePlans",
+                    actions=["apigateway:POST"],
+                    resources=[
+                        f"{apigateway}/apikeys",
+                        *(
+                            f"{apigateway}/usageplans/{usage_plan.usage_plan_id}/keys"
+                            for usage_plan in self.usage_plans.values()
+                        ),
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="DeleteMemberKeys",
+                    actions=["apigateway:DELETE"],
+                    resources=[f"{apigateway}/apikeys/*"],
+                ),
+            ],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "DELETE on API keys: API Gateway generates a key's id when the API function creates it for a "
+            "new team member, so the keys it deletes when a member is removed cannot be named in "
+            "advance. The grant is DELETE only; creating keys is limited to this stack's usage plans.",
+            "Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*",
         )
 
     @property

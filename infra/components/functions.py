@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import CfnElement, Duration, RemovalPolicy
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -136,6 +136,9 @@ class Functions(Construct):
         function = lambda_.Function(
             self,
             spec.name,
+            # A fixed name, `<stack>-<spec name>` as on the local stack: API Gateway reaches the API
+            # function by it (see PublicApi), so that the function may name the API's usage plans.
+            function_name=f"{Stack.of(self).stack_name}-{spec.name}",
             description=spec.description,
             runtime=RUNTIME,
             architecture=ARCHITECTURE,

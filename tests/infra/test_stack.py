@@ -14,6 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match
 from cdk_nag import AwsSolutionsChecks
 
+from dumont_core.access.plans import PLANS
 from dumont_core.data import table
 from infra.components.api import STAGE_NAME
 from infra.components.functions import DEFAULT_VAST_API_URL
@@ -32,6 +33,7 @@ from infra.topology import (
     REPO_ROOT,
     STATE_MACHINES,
     TASKS_FUNCTION_PLACEHOLDER,
+    USAGE_PLAN_IDS_ENV,
     USAGE_PLANS,
 )
 
@@ -67,6 +69,25 @@ def _policy_statements_of_role(synthesized: Synthesized, role_id: str) -> list[d
 def _actions(statement: dict[str, Any]) -> list[str]:
     action = statement["Action"]
     return [action] if isinstance(action, str) else list(action)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _text(value: Any) -> str:
+    """A template string value as text: `Fn::Join` joined, references written as `<Ref ...>`."""
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_text(part) for part in parts)
+    return _describe(value)
+
+
+def _usage_plan_ids_by_name(synthesized: Synthesized) -> dict[str, str]:
+    return {
+        plan["Properties"]["UsagePlanName"]: key
+        for key, plan in synthesized.of_type("AWS::ApiGateway::UsagePlan").items()
+    }
 
 
 # --- table ---------------------------------------------------------------------------------------
@@ -135,6 +156,16 @@ def test_function_runtime_architecture_tracing_layers_and_environment(
     assert ("VAST_API_KEY_SECRET_ARN" in env) is spec.reads_provider_secret
     for machine in STATE_MACHINES:
         assert (machine.arn_env_var in env) is spec.start_state_machines
+    assert (USAGE_PLAN_IDS_ENV in env) is (spec == API_FUNCTION)
+    assert "PLAN_API_KEY_SECRET_ARNS" not in env
+
+
+def test_api_function_finds_each_plans_usage_plan_in_usage_plan_ids(synthesized: Synthesized) -> None:
+    _, props = _functions_by_handler(synthesized)[API_FUNCTION.handler]
+    usage_plan_ids = json.loads(_text(props["Environment"]["Variables"]["USAGE_PLAN_IDS"]))
+    by_name = _usage_plan_ids_by_name(synthesized)
+    assert usage_plan_ids == {spec.plan: f"<Ref {by_name[spec.name]}>" for spec in USAGE_PLANS}
+    assert sorted(usage_plan_ids) == sorted(PLANS) == ["enterprise", "free", "pro"]
 
 
 @pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
@@ -177,9 +208,27 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
     if spec.reads_provider_secret:
         expected.append({"Ref": secret_id})
         assert env["VAST_API_KEY_SECRET_ARN"] == {"Ref": secret_id}
-    if spec == AUTHORIZER_FUNCTION:
-        expected.extend({"Ref": _secret_id(synthesized, f"{plan.name}PlanKey")} for plan in USAGE_PLANS)
     assert sorted(map(str, read_secrets)) == sorted(map(str, expected))
+
+    apigateway = {
+        action: sorted(_text(resource) for resource in _as_list(statement["Resource"]))
+        for statement in statements
+        for action in _actions(statement)
+        if action.startswith("apigateway:")
+    }
+    if spec == API_FUNCTION:
+        base = "arn:<Ref AWS::Partition>:apigateway:<Ref AWS::Region>::"
+        plan_keys = [
+            f"{base}/usageplans/<Ref {key}>/keys" for key in _usage_plan_ids_by_name(synthesized).values()
+        ]
+        assert apigateway == {
+            # Create a member's key and put it in the usage plan of their plan...
+            "apigateway:POST": sorted([f"{base}/apikeys", *plan_keys]),
+            # ...and delete it when they leave.
+            "apigateway:DELETE": [f"{base}/apikeys/*"],
+        }
+    else:
+        assert apigateway == {}
 
 
 def _secret_id(synthesized: Synthesized, name_part: str) -> str:
@@ -190,7 +239,7 @@ def _secret_id(synthesized: Synthesized, name_part: str) -> str:
 
 def test_secrets_have_no_value_in_the_template(synthesized: Synthesized) -> None:
     secrets = synthesized.of_type("AWS::SecretsManager::Secret")
-    assert len(secrets) == 2 + len(USAGE_PLANS), "provider key, token signing, one usage key per plan"
+    assert len(secrets) == 2, "provider key and token signing"
     for secret in secrets.values():
         assert "SecretString" not in secret["Properties"]
         assert "GenerateSecretString" in secret["Properties"]
@@ -363,7 +412,8 @@ def _resource_paths(synthesized: Synthesized) -> dict[str, str]:
 
 def test_one_method_per_route_with_api_keys_exactly_on_non_public_routes(synthesized: Synthesized) -> None:
     paths = _resource_paths(synthesized)
-    api_function_id = _function_id(synthesized, API_FUNCTION.handler)
+    api_function_id, api_function = _functions_by_handler(synthesized)[API_FUNCTION.handler]
+    api_function_name = api_function["FunctionName"]
     methods = synthesized.of_type("AWS::ApiGateway::Method")
     assert len(methods) == len(API_ROUTES)
     authorizer_id, authorizer = _only(synthesized.of_type("AWS::ApiGateway::Authorizer"))
@@ -383,7 +433,9 @@ def test_one_method_per_route_with_api_keys_exactly_on_non_public_routes(synthes
         else:
             assert props["AuthorizationType"] == "NONE"
         assert props["Integration"]["Type"] == "AWS_PROXY"
-        assert {"Fn::GetAtt": [api_function_id, "Arn"]} in props["Integration"]["Uri"]["Fn::Join"][1]
+        # By name: a reference to the function would make the template circular (see PublicApi).
+        assert _text(props["Integration"]["Uri"]).endswith(f":function:{api_function_name}/invocations")
+        assert api_function_id not in json.dumps(props)
         for name in re.findall(r"\{(\w+)\}", path):
             assert props["RequestParameters"][f"method.request.path.{name}"] is True
             assert "RequestValidatorId" in props
@@ -407,6 +459,10 @@ def test_api_takes_usage_keys_from_the_authorizer_stage_logging_and_tracing(synt
     assert [v["Properties"]["ValidateRequestParameters"] for v in validators.values()] == [True]
     permissions = synthesized.of_type("AWS::Lambda::Permission")
     assert len(permissions) == 2, "one for the API function, one for the authorizer"
+    invoked = sorted(p["Properties"]["FunctionName"]["Fn::GetAtt"][0] for p in permissions.values())
+    assert invoked == sorted(
+        _function_id(synthesized, spec.handler) for spec in (API_FUNCTION, AUTHORIZER_FUNCTION)
+    )
 
 
 def test_three_usage_plans_with_throttles_per_second_and_daily_quotas(synthesized: Synthesized) -> None:
@@ -416,8 +472,14 @@ def test_three_usage_plans_with_throttles_per_second_and_daily_quotas(synthesize
         plan["Properties"]["UsagePlanName"]: plan["Properties"]
         for plan in synthesized.of_type("AWS::ApiGateway::UsagePlan").values()
     }
-    assert sorted(plans) == sorted(spec.name for spec in USAGE_PLANS)
+    assert sorted(plans) == sorted(spec.name for spec in USAGE_PLANS) == ["Enterprise", "Free", "Pro"]
+    assert sorted(spec.plan for spec in USAGE_PLANS) == sorted(PLANS)
     for spec in USAGE_PLANS:
+        sold = PLANS[spec.plan]
+        assert (spec.requests_per_minute, spec.requests_per_day) == (
+            sold.requests_per_minute,
+            sold.requests_per_day,
+        )
         props = plans[spec.name]
         per_second = props["Throttle"]["RateLimit"]
         # rateLimit is per second; the plan is sold per minute. Never above it, at most 1/min below.
@@ -431,7 +493,17 @@ def test_three_usage_plans_with_throttles_per_second_and_daily_quotas(synthesize
             ({"Ref": api_id}, {"Ref": stage_id})
         ]
     assert plans["Free"]["Throttle"]["RateLimit"] == 1
+    assert plans["Free"]["Quota"] == {"Limit": 1_000, "Period": "DAY"}
+    assert plans["Pro"]["Throttle"] == {"RateLimit": 5, "BurstLimit": 300}
+    assert plans["Pro"]["Quota"] == {"Limit": 10_000, "Period": "DAY"}
     assert plans["Enterprise"]["Throttle"]["RateLimit"] == pytest.approx(16.66)
+    assert "Quota" not in plans["Enterprise"]
+
+
+def test_no_usage_keys_in_the_template(synthesized: Synthesized) -> None:
+    """Usage keys are per team member, created by the API function: none shared, none deployed."""
+    assert synthesized.of_type("AWS::ApiGateway::ApiKey") == {}
+    assert synthesized.of_type("AWS::ApiGateway::UsagePlanKey") == {}
 
 
 def test_api_url_is_an_output(synthesized: Synthesized) -> None:

@@ -12,7 +12,7 @@ from dumont_core.access.repository import AccessRepository, seat_sort_key, team_
 from dumont_core.access.service import AccessService, Admission
 from dumont_core.access.tokens import TokenSigner
 from dumont_core.access.usage_keys import ApiGatewayUsageKeys
-from dumont_core.errors import Conflict, Forbidden, NotFound
+from dumont_core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dumont_core.models import Principal
 from tests.integration.conftest import REGION, TABLE_NAME, Clock
 
@@ -181,7 +181,7 @@ def test_custom_roles_are_made_of_known_permissions(access: AccessService) -> No
         access.create_role(owner, "operator", ["instances.view"], None)
     with pytest.raises(Conflict):
         access.create_role(owner, "viewer", ["instances.view"], None)
-    with pytest.raises(Exception, match="Unknown permissions: instances.explode"):
+    with pytest.raises(ValidationFailed, match=r"Unknown permissions: instances\.explode"):
         access.create_role(owner, "bad", ["instances.explode"], None)
 
 

@@ -1,0 +1,253 @@
+"""Teams, members and roles over HTTP: every route checks a permission, and tenants never see each other."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.topology import API_ROUTES, Route
+from local_stack.stack import LocalStack
+from tests.e2e.conftest import wait_for_status
+from tests.e2e.test_access import bearer
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "a long enough password"
+
+
+def register(stack: LocalStack) -> str:
+    email = f"member-{secrets.token_hex(4)}@example.com"
+    with httpx.Client(base_url=stack.url) as anonymous:
+        response = anonymous.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    return email
+
+
+def login(stack: LocalStack, email: str, team_id: str | None = None) -> httpx.Client:
+    body: dict[str, Any] = {"email": email, "password": PASSWORD}
+    if team_id:
+        body["team_id"] = team_id
+    with httpx.Client(base_url=stack.url) as anonymous:
+        response = anonymous.post("/api/v1/auth/login", json=body)
+    assert response.status_code == 200, response.text
+    return httpx.Client(base_url=stack.url, headers=bearer(response.json()["access_token"]), timeout=30)
+
+
+def current_team(client: httpx.Client) -> str:
+    teams = client.get("/api/v1/teams").json()["data"]
+    return str(next(team["id"] for team in teams if team["current"]))
+
+
+def add_member(admin: httpx.Client, team_id: str, email: str, role: str) -> str:
+    response = admin.post(f"/api/v1/teams/{team_id}/members", json={"email": email, "role": role})
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["account_id"])
+
+
+@pytest.fixture(scope="module")
+def instance_id(api: httpx.Client) -> Iterator[str]:
+    response = api.post("/api/v1/instances", json={"gpu_type": "RTX_4090"})
+    assert response.status_code == 201, response.text
+    created = str(response.json()["data"]["id"])
+    yield created
+    wait_for_status(api, created, {"running", "failed"})
+    api.delete(f"/api/v1/instances/{created}")
+
+
+@pytest.fixture(scope="module")
+def team_resources(api: httpx.Client, stack: LocalStack, instance_id: str) -> dict[str, str]:
+    """Real ids of the bootstrap team's resources, for every path parameter a route can have."""
+    team_id = current_team(api)
+    key_id = api.get("/api/v1/api-keys").json()["data"][0]["id"]
+    bystander = add_member(api, team_id, register(stack), "viewer")
+    return {"instance_id": instance_id, "team_id": team_id, "key_id": key_id, "account_id": bystander}
+
+
+def valid_body(route: Route) -> dict[str, Any] | None:
+    """A body the route would accept, so a refusal is about who calls, not what they sent."""
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", "/api/v1/api-keys"): {"name": "probe"},
+        ("POST", "/api/v1/teams"): {"name": "probe"},
+        ("POST", "/api/v1/teams/{team_id}/members"): {"email": "nobody@example.com", "role": "viewer"},
+        ("PATCH", "/api/v1/teams/{team_id}/members/{account_id}"): {"role": "developer"},
+        ("POST", "/api/v1/roles"): {"name": "probe", "permissions": ["instances.view"]},
+        ("POST", "/api/v1/instances"): {"gpu_type": "RTX_4090"},
+        ("POST", "/api/instances"): {"gpu_type": "RTX_4090"},
+    }
+    return bodies.get((route.method, route.path))
+
+
+def call(client: httpx.Client, route: Route, ids: dict[str, str]) -> httpx.Response:
+    path = re.sub(r"\{(\w+)\}", lambda match: ids[match.group(1)], route.path)
+    return client.request(route.method, path, json=valid_body(route))
+
+
+PROTECTED = [route for route in API_ROUTES if not route.public]
+WRITES = [route for route in PROTECTED if route.method != "GET"]
+WITH_IDS = [route for route in PROTECTED if "{" in route.path]
+
+
+def route_id(route: Route) -> str:
+    return f"{route.method} {route.path}"
+
+
+def test_a_team_admin_adds_a_member_changes_their_role_and_removes_them(stack: LocalStack) -> None:
+    owner_email = register(stack)
+    member_email = register(stack)
+    with login(stack, owner_email) as owner:
+        teams = owner.get("/api/v1/teams").json()["data"]
+        assert [(team["role"], team["current"], team["plan"]) for team in teams] == [("admin", True, "free")]
+        team_id = teams[0]["id"]
+        member_id = add_member(owner, team_id, member_email, "viewer")
+        again = owner.post(f"/api/v1/teams/{team_id}/members", json={"email": member_email, "role": "viewer"})
+        assert again.status_code == 409
+
+        with login(stack, member_email, team_id) as member:
+            assert member.get("/api/v1/instances").status_code == 200
+            refused = member.post("/api/v1/instances", json={"gpu_type": "RTX_4090"})
+            assert refused.status_code == 403
+            assert refused.json()["error"]["code"] == "FORBIDDEN"
+            assert refused.json()["error"]["details"]["permission"] == "instances.create"
+            team = member.get(f"/api/v1/teams/{team_id}").json()["data"]
+            assert {(m["email"], m["role"]) for m in team["members"]} == {
+                (owner_email, "admin"),
+                (member_email, "viewer"),
+            }
+
+            promoted = owner.patch(f"/api/v1/teams/{team_id}/members/{member_id}", json={"role": "developer"})
+            assert promoted.json()["data"]["role"] == "developer"
+            key = member.post("/api/v1/api-keys", json={"name": "laptop"})
+            assert key.status_code == 201, "the new role applies to a token issued before the change"
+            member_key = key.json()["data"]["key"]
+            assert member.get("/api/v1/instances", headers={"X-API-Key": member_key}).status_code == 200
+
+            removed = owner.delete(f"/api/v1/teams/{team_id}/members/{member_id}")
+            assert removed.status_code == 200
+            assert member.get("/api/v1/instances").status_code == 401
+            assert (
+                member.get(
+                    "/api/v1/instances", headers={"Authorization": "", "X-API-Key": member_key}
+                ).status_code
+                == 401
+            )
+
+        with login(stack, member_email) as on_their_own:
+            assert [team["id"] for team in on_their_own.get("/api/v1/teams").json()["data"]] != [team_id]
+
+
+def test_the_last_admin_stays_and_custom_roles_grant_exactly_their_permissions(stack: LocalStack) -> None:
+    owner_email, member_email = register(stack), register(stack)
+    with login(stack, owner_email) as owner:
+        team_id = current_team(owner)
+        me = owner.get(f"/api/v1/teams/{team_id}").json()["data"]["members"][0]["account_id"]
+        last = owner.delete(f"/api/v1/teams/{team_id}/members/{me}")
+        assert last.status_code == 409
+        made = owner.post(
+            "/api/v1/roles",
+            json={"name": "operator", "permissions": ["instances.view", "instances.operate"]},
+        )
+        assert made.status_code == 201, made.text
+        unknown = owner.post("/api/v1/roles", json={"name": "bad", "permissions": ["instances.explode"]})
+        assert unknown.status_code == 400
+        assert "instances.explode" in unknown.json()["error"]["message"]
+        roles = {role["name"]: role for role in owner.get("/api/v1/roles").json()["data"]}
+        assert set(roles) == {"admin", "developer", "viewer", "operator"}
+        assert roles["operator"]["system"] is False
+        missing = owner.post(
+            f"/api/v1/teams/{team_id}/members", json={"email": member_email, "role": "pilot"}
+        )
+        assert missing.status_code == 404
+        assert missing.json()["error"]["code"] == "ROLE_NOT_FOUND"
+        add_member(owner, team_id, member_email, "operator")
+    with login(stack, member_email, team_id) as operator:
+        assert operator.get("/api/v1/instances").status_code == 200
+        assert operator.post("/api/v1/instances/inst_none/stop").status_code == 404
+        assert operator.delete("/api/v1/instances/inst_none").status_code == 403
+
+
+def test_logging_in_to_a_team_you_are_not_in_is_404(stack: LocalStack, api: httpx.Client) -> None:
+    email = register(stack)
+    with httpx.Client(base_url=stack.url) as anonymous:
+        response = anonymous.post(
+            "/api/v1/auth/login", json={"email": email, "password": PASSWORD, "team_id": current_team(api)}
+        )
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "TEAM_NOT_FOUND"
+
+
+@pytest.fixture(scope="module")
+def viewer(api: httpx.Client, stack: LocalStack, team_resources: dict[str, str]) -> Iterator[httpx.Client]:
+    email = register(stack)
+    add_member(api, team_resources["team_id"], email, "viewer")
+    with login(stack, email, team_resources["team_id"]) as client:
+        yield client
+
+
+@pytest.mark.parametrize("route", WRITES, ids=route_id)
+def test_a_viewer_is_refused_every_write(
+    route: Route, viewer: httpx.Client, team_resources: dict[str, str], api: httpx.Client
+) -> None:
+    response = call(viewer, route, team_resources)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "FORBIDDEN"
+    instance = api.get(f"/api/v1/instances/{team_resources['instance_id']}").json()["data"]
+    assert instance["status"] not in {"deleting", "deleted", "stopping"}
+
+
+def test_a_viewer_can_read(viewer: httpx.Client, team_resources: dict[str, str]) -> None:
+    listed = viewer.get("/api/v1/instances").json()["data"]
+    assert team_resources["instance_id"] in [instance["id"] for instance in listed]
+
+
+@pytest.fixture(scope="module")
+def billing_only(
+    api: httpx.Client, stack: LocalStack, team_resources: dict[str, str]
+) -> Iterator[httpx.Client]:
+    name = f"billing-{secrets.token_hex(3)}"
+    made = api.post("/api/v1/roles", json={"name": name, "permissions": ["billing.view"]})
+    assert made.status_code == 201, made.text
+    email = register(stack)
+    add_member(api, team_resources["team_id"], email, name)
+    with login(stack, email, team_resources["team_id"]) as client:
+        yield client
+
+
+@pytest.mark.parametrize("route", PROTECTED, ids=route_id)
+def test_every_route_checks_a_permission(
+    route: Route, billing_only: httpx.Client, team_resources: dict[str, str]
+) -> None:
+    response = call(billing_only, route, team_resources)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "FORBIDDEN"
+
+
+@pytest.fixture(scope="module")
+def stranger(stack: LocalStack) -> Iterator[httpx.Client]:
+    with login(stack, register(stack)) as client:
+        yield client
+
+
+@pytest.mark.parametrize("route", WITH_IDS, ids=route_id)
+def test_another_tenant_gets_404_on_every_route_naming_my_resources(
+    route: Route, stranger: httpx.Client, team_resources: dict[str, str], api: httpx.Client
+) -> None:
+    response = call(stranger, route, team_resources)
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"].endswith("NOT_FOUND")
+    assert "data" not in response.json(), "nothing of the resource is shown"
+    assert api.get(f"/api/v1/instances/{team_resources['instance_id']}").status_code == 200
+
+
+def test_another_tenant_lists_none_of_my_resources(
+    stranger: httpx.Client, team_resources: dict[str, str]
+) -> None:
+    for path in ("/api/v1/instances", "/api/machines", "/api/v1/api-keys", "/api/v1/teams", "/api/v1/roles"):
+        response = stranger.get(path)
+        assert response.status_code == 200, (path, response.text)
+        for resource in team_resources.values():
+            assert resource not in response.text, (path, resource)
