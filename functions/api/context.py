@@ -7,7 +7,7 @@ from typing import cast
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse, OpenAPIResponseHeader
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
@@ -55,7 +55,22 @@ def json_response(model: BaseModel, status_code: int = 200) -> Response[str]:
     )
 
 
-def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
+RATE_LIMIT_HEADERS: dict[str, OpenAPIResponseHeader] = {
+    "X-RateLimit-Limit": {
+        "description": "Requests allowed in the window nearest its limit (minute, or day)",
+        "schema": {"type": "integer"},
+    },
+    "X-RateLimit-Remaining": {"description": "Requests left in that window", "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {
+        "description": "When that window starts over, in epoch seconds",
+        "schema": {"type": "integer"},
+    },
+}
+
+
+def error_responses(*codes: int, public: bool = False) -> dict[int, OpenAPIResponse]:
+    """The error answers a route can give. Those of a route that takes credentials carry the rate-limit
+    headers, and such a route can also answer 429."""
     described = {
         400: "Invalid request; `error.details.fields` names each bad field",
         401: "Missing, unknown, expired or revoked credentials (UNAUTHENTICATED)",
@@ -65,14 +80,37 @@ def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
         409: "A conflict with the current state: INVALID_STATE, CONFLICT (e.g. a reused Idempotency-Key "
         "or an email already registered)",
     }
-    return {
+    responses: dict[int, OpenAPIResponse] = {
         code: {
             "description": described[code],
             "content": {"application/json": {"model": ErrorEnvelope}},
         }
         for code in codes
     }
+    if public:
+        return responses
+    for code in codes:
+        if code != 401:
+            responses[code]["headers"] = RATE_LIMIT_HEADERS
+    responses[429] = {
+        "description": "Past your plan's limit (RATE_LIMITED); nothing was carried out",
+        "headers": {
+            "Retry-After": {"description": "Seconds until you may retry", "schema": {"type": "integer"}},
+            **RATE_LIMIT_HEADERS,
+        },
+        "content": {"application/json": {"model": ErrorEnvelope}},
+    }
+    return responses
 
 
-def ok_response(model: type, description: str, code: int = 200) -> dict[int, OpenAPIResponse]:
-    return {code: {"description": description, "content": {"application/json": {"model": model}}}}
+def ok_response(
+    model: type, description: str, code: int = 200, *, public: bool = False
+) -> dict[int, OpenAPIResponse]:
+    """A success answer; those of routes that take credentials carry the rate-limit headers."""
+    response: OpenAPIResponse = {
+        "description": description,
+        "content": {"application/json": {"model": model}},
+    }
+    if not public:
+        response["headers"] = RATE_LIMIT_HEADERS
+    return {code: response}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from infra.topology import API_ROUTES
 from local_stack.stack import LocalStack
 from tests.e2e.conftest import wait_for_status
 
@@ -135,6 +136,29 @@ def test_swagger_ui_and_openapi_document(api: httpx.Client) -> None:
     assert {"201", "400"} <= set(create["responses"])
     schemas = document["components"]["schemas"]
     assert "gpu_type" in schemas["CreateInstanceBody"]["properties"]
+
+
+def test_the_openapi_document_tells_credentials_and_rate_limits(api: httpx.Client) -> None:
+    document = api.get("/openapi.json").json()
+    description = document["info"]["description"]
+    for credential in ("Authorization: Bearer <access token>", "Bearer dumont_sk_", "X-API-Key: dumont_sk_"):
+        assert credential in description
+    public = {(route.method, route.path) for route in API_ROUTES if route.public}
+    documented = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            success = next(code for code in responses if code.startswith("2"))
+            if (method.upper(), path) in public:
+                assert "429" not in responses, (method, path)
+                continue
+            documented += 1
+            assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(
+                responses[success]["headers"]
+            ), (method, path)
+            assert "Retry-After" in responses["429"]["headers"], (method, path)
+            assert "403" in responses, (method, path)
+    assert documented == len([route for route in API_ROUTES if not route.public])
 
 
 def test_idempotent_create_retries_rent_one_machine(api: httpx.Client) -> None:

@@ -83,8 +83,8 @@ def _key_out(view: ApiKeyView) -> ApiKeyOut:
     "/api/v1/auth/register",
     summary="Create an account",
     responses={
-        **ok_response(Envelope[RegisteredAccount], "The new account", 201),
-        **error_responses(400, 409),
+        **ok_response(Envelope[RegisteredAccount], "The new account", 201, public=True),
+        **error_responses(400, 409, public=True),
     },
     tags=["Access"],
 )
@@ -106,7 +106,10 @@ def _login(body: LoginBody) -> Response[str]:
     summary="Log in",
     description="Answers a bearer token for the `Authorization` header, acting in your own team or in "
     "`team_id`. A wrong password and an unknown email get the same 401.",
-    responses={**ok_response(AccessToken, "An access token"), **error_responses(400, 401, 404)},
+    responses={
+        **ok_response(AccessToken, "An access token", public=True),
+        **error_responses(400, 401, 404, public=True),
+    },
     tags=["Access"],
 )
 def login(body: Annotated[LoginBody, Body(embed=False)]) -> Response[str]:
@@ -116,7 +119,10 @@ def login(body: Annotated[LoginBody, Body(embed=False)]) -> Response[str]:
 @router.post(
     "/api/auth/login",
     summary="Log in (unversioned)",
-    responses={**ok_response(AccessToken, "An access token"), **error_responses(400, 401, 404)},
+    responses={
+        **ok_response(AccessToken, "An access token", public=True),
+        **error_responses(400, 401, 404, public=True),
+    },
     tags=["Unversioned"],
 )
 def legacy_login(body: Annotated[LoginBody, Body(embed=False)]) -> Response[str]:
