@@ -107,6 +107,21 @@ STATE_MACHINES: tuple[StateMachineSpec, ...] = (
         asl_file=STATE_MACHINES_DIR / "destroy_instance.asl.json",
         arn_env_var="DESTROY_STATE_MACHINE_ARN",
     ),
+    StateMachineSpec(
+        name="SnapshotInstance",
+        asl_file=STATE_MACHINES_DIR / "snapshot_instance.asl.json",
+        arn_env_var="SNAPSHOT_STATE_MACHINE_ARN",
+    ),
+    StateMachineSpec(
+        name="RestoreSnapshot",
+        asl_file=STATE_MACHINES_DIR / "restore_snapshot.asl.json",
+        arn_env_var="RESTORE_STATE_MACHINE_ARN",
+    ),
+    StateMachineSpec(
+        name="WakeInstance",
+        asl_file=STATE_MACHINES_DIR / "wake_instance.asl.json",
+        arn_env_var="WAKE_STATE_MACHINE_ARN",
+    ),
 )
 
 
@@ -157,6 +172,20 @@ API_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/instances/{instance_id}/stop"),
     Route("POST", "/api/v1/instances/{instance_id}/reboot"),
     Route("GET", "/api/v1/instances/{instance_id}/events"),
+    Route("POST", "/api/agent/status"),
+    Route("POST", "/api/agent/actions/{action_id}"),
+    Route("GET", "/api/agent/instances"),
+    Route("POST", "/api/agent/snapshots/{snapshot_id}/uploads"),
+    Route("GET", "/api/agent/snapshots/{snapshot_id}/downloads"),
+    Route("POST", "/api/v1/snapshots"),
+    Route("GET", "/api/v1/snapshots"),
+    Route("GET", "/api/v1/snapshots/{snapshot_id}"),
+    Route("DELETE", "/api/v1/snapshots/{snapshot_id}"),
+    Route("POST", "/api/v1/snapshots/{snapshot_id}/restore"),
+    Route("POST", "/api/snapshots"),
+    Route("GET", "/api/snapshots/{snapshot_id}"),
+    Route("POST", "/api/instances/{instance_id}/hibernate"),
+    Route("POST", "/api/instances/{instance_id}/wake"),
     # Unversioned routes of the older documents, with the shapes those documents show.
     Route("GET", "/api/machines"),
     Route("POST", "/api/instances"),

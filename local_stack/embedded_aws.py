@@ -101,6 +101,7 @@ class EmbeddedAws:
             "POWERTOOLS_TRACE_DISABLED": "true",
             **{spec.arn_env_var: state_machine_arns[spec.name] for spec in STATE_MACHINES},
             "JWT_SECRET_ARN": self._token_secret(),
+            "SNAPSHOT_BUCKET": self._snapshot_bucket(),
             USAGE_PLAN_IDS_ENV: json.dumps(usage_plan_ids),
             **extra_environment,
         }
@@ -183,6 +184,10 @@ class EmbeddedAws:
             for spec in STATE_MACHINES
         }
 
+    def _snapshot_bucket(self) -> str:
+        self.client("s3").create_bucket(Bucket=SNAPSHOT_BUCKET)
+        return SNAPSHOT_BUCKET
+
     def _token_secret(self) -> str:
         secret = self.client("secretsmanager").create_secret(
             Name="DumontCloud-TokenSigningSecret", SecretString=secrets.token_urlsafe(48)
@@ -208,6 +213,7 @@ class EmbeddedAws:
         return api_id, usage_plan_ids
 
 
+SNAPSHOT_BUCKET = "dumont-snapshots"
 _dynamodb_lock = threading.Lock()
 
 

@@ -58,7 +58,8 @@ class ApiFront:
         self._invoke = invoke
         self._function_name = function_name
         self._authorizer_name = authorizer_name
-        self._api_id = api_id
+        self.api_id = api_id
+        """The REST API the events name; may be set after the front listens."""
         self._account_id = account_id
         self._region = region
         self._routes = [_compile(route) for route in API_ROUTES]
@@ -114,7 +115,7 @@ class ApiFront:
 
     def _authorize(self, proxy_event: dict[str, Any]) -> dict[str, Any] | None:
         method_arn = (
-            f"arn:aws:execute-api:{self._region}:{self._account_id}:{self._api_id}/{STAGE}/"
+            f"arn:aws:execute-api:{self._region}:{self._account_id}:{self.api_id}/{STAGE}/"
             f"{proxy_event['httpMethod']}{proxy_event['path']}"
         )
         carried = ("resource", "path", "httpMethod", "headers", "queryStringParameters", "pathParameters")
@@ -170,7 +171,7 @@ class ApiFront:
                 "requestId": str(uuid.uuid4()),
                 "extendedRequestId": str(uuid.uuid4()),
                 "accountId": self._account_id,
-                "apiId": self._api_id,
+                "apiId": self.api_id,
                 "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
                 "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
                 "requestTimeEpoch": int(now * 1000),

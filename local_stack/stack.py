@@ -11,6 +11,7 @@ from dumont_core.access.factory import access_service
 from dumont_core.models import Principal
 from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
+from local_stack.machine_agents import MachineAgents
 from local_stack.marketplace import LocalMarketplace
 
 
@@ -26,6 +27,11 @@ class LocalStackConfig:
     boot_timeout_seconds: int = 120
     seed: int | None = None
     log_level: str = "WARNING"
+    agent_heartbeat_seconds: int = 5
+    """How often the simulated machines' agents report; real machines report every 60 s."""
+    agent_action_timeout_seconds: int = 600
+    gpu_utilization: float = 0.0
+    """The simulated GPUs' load until a test or the demo sets another."""
 
 
 BOOTSTRAP_EMAIL = "admin@dumont.local"
@@ -64,6 +70,7 @@ class LocalStack:
         self.deployment: Deployment | None = None
         self.bootstrap: BootstrapAccount | None = None
         self.front: ApiFront | None = None
+        self.machine_agents = MachineAgents(self.marketplace, gpu_utilization=self.config.gpu_utilization)
 
     @property
     def url(self) -> str:
@@ -81,8 +88,22 @@ class LocalStack:
         self.aws.start()
         self.marketplace.start()
         config = self.config
+        # The front listens before the deployment: the agents of rented machines are told its URL.
+        self.front = ApiFront(
+            self.aws.runtime.invoke,
+            function_name=api_function_name(STACK_PREFIX),
+            authorizer_name=authorizer_function_name(STACK_PREFIX),
+            api_id="",
+            account_id=ACCOUNT_ID,
+            region=REGION,
+            host=config.host,
+            port=config.port,
+        )
         self.deployment = self.aws.deploy(
             {
+                "PUBLIC_API_URL": self.front.url,
+                "AGENT_HEARTBEAT_SECONDS": str(config.agent_heartbeat_seconds),
+                "AGENT_ACTION_TIMEOUT_SECONDS": str(config.agent_action_timeout_seconds),
                 "VAST_API_URL": self.marketplace.url,
                 "VAST_API_KEY": self.marketplace.api_key,
                 "BOOT_POLL_SECONDS": str(config.poll_seconds),
@@ -95,20 +116,13 @@ class LocalStack:
             }
         )
         self.bootstrap = create_bootstrap_account()
-        self.front = ApiFront(
-            self.aws.runtime.invoke,
-            function_name=api_function_name(STACK_PREFIX),
-            authorizer_name=authorizer_function_name(STACK_PREFIX),
-            api_id=self.deployment.api_id,
-            account_id=ACCOUNT_ID,
-            region=REGION,
-            host=config.host,
-            port=config.port,
-        )
+        self.front.api_id = self.deployment.api_id
         self.front.start()
+        self.machine_agents.start()
         return self
 
     def stop(self) -> None:
+        self.machine_agents.stop()
         if self.front is not None:
             self.front.stop()
         self.marketplace.stop()

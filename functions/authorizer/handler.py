@@ -1,7 +1,8 @@
 """API Gateway REQUEST authorizer: who is calling, from a bearer token or an API key.
 
 Accepted: `Authorization: Bearer <access token>`, `Authorization: Bearer dumont_sk_…` and
-`X-API-Key: dumont_sk_…`. One conditional UpdateItem on the caller's seat checks the credential is
+`X-API-Key: dumont_sk_…`; and `Authorization: Bearer dumont_ag_…` from an instance's agent.
+For people, one conditional UpdateItem on the caller's seat checks the credential is
 still good and counts the request against the plan. The principal (account, team, role,
 permissions, plan) and the rate-limit window reach the API function in the request context; a
 request over the limit is let through marked as such, so the API answers 429 with `Retry-After`
@@ -22,6 +23,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from dumont_core.access.context import principal_context, rate_context
 from dumont_core.access.factory import access_service
+from dumont_core.agents.factory import agent_service
+from dumont_core.agents.tokens import looks_like_agent_token
+from dumont_core.models import Principal
 
 logger = Logger()
 tracer = Tracer()
@@ -45,11 +49,20 @@ def credential_from(headers: Mapping[str, str] | None) -> str | None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerRequestEvent(event)
     credential = credential_from(request.headers)
-    admission = access_service().admit(credential) if credential else None
-    if admission is None:
+    principal: Principal | None = None
+    rate: dict[str, str | int | bool] = {}
+    usage_key: str | None = None
+    if credential and looks_like_agent_token(credential):
+        # An instance's agent: scoped to that instance, and not counted against anyone's plan.
+        principal = agent_service().authenticate(credential)
+    elif credential:
+        admission = access_service().admit(credential)
+        if admission is not None:
+            principal, usage_key = admission.principal, admission.usage_key
+            rate = rate_context(admission.rate)
+    if principal is None:
         logger.info("Refused credentials", extra={"had_credential": credential is not None})
         raise Exception(UNAUTHORIZED)
-    principal, rate = admission.principal, admission.rate
     arn = request.parsed_arn
     response = APIGatewayAuthorizerResponse(
         principal_id=principal.account_id,
@@ -57,12 +70,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        context=principal_context(principal) | rate_context(rate),
+        context=principal_context(principal) | rate,
     )
     # The answer is never cached (each request is counted against the plan), so one policy for all
     # routes is as narrow as one per route.
     response.allow_all_routes()
     answer = response.asdict()
-    if admission.usage_key is not None:
-        answer["usageIdentifierKey"] = admission.usage_key
+    if usage_key is not None:
+        answer["usageIdentifierKey"] = usage_key
     return answer

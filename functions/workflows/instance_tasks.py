@@ -14,11 +14,13 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from dumont_core.agents.factory import agent_service
 from dumont_core.data.instances import InstanceRepository
 from dumont_core.events import EventBridgePublisher
 from dumont_core.models import PowerAction
 from dumont_core.providers.factory import provider_from_settings
-from dumont_core.services.instance_workflow import InstanceRef, InstanceWorkflowSteps
+from dumont_core.services.instance_workflow import InstanceRef, InstanceWorkflowSteps, failure_reason
+from dumont_core.services.snapshot_factory import snapshot_service
 from dumont_core.settings import get_settings
 
 logger = Logger()
@@ -34,6 +36,12 @@ class MachineInput(BaseModel):
     provider_instance_id: str
 
 
+class SnapshotInput(BaseModel):
+    snapshot_id: str
+    purpose: str = "manual"
+    reason: str | None = None
+
+
 class StepInput(BaseModel):
     step: Literal[
         "choose_offers",
@@ -45,12 +53,27 @@ class StepInput(BaseModel):
         "fail_power_action",
         "destroy_machine",
         "fail_destroy",
+        "queue_agent_action",
+        "finish_snapshot",
+        "fail_snapshot",
+        "complete_hibernation",
+        "abort_hibernation",
+        "record_restore_failure",
+        "finish_wake",
+        "fail_wake",
     ]
     instance: InstanceRefInput
     candidates: list[dict[str, Any]] = []
     machine: MachineInput | None = None
     action: PowerAction | None = None
     failure: dict[str, Any] | None = None
+    waking: bool = False
+    """Provisioning steps run for a hibernated instance waking up."""
+    snapshot: SnapshotInput | None = None
+    action_type: Literal["snapshot", "restore"] | None = None
+    params: dict[str, Any] = {}
+    task_token: str | None = None
+    result: dict[str, Any] | None = None
 
 
 @cache
@@ -67,15 +90,24 @@ def workflow_steps() -> InstanceWorkflowSteps:
 def run_step(request: StepInput) -> dict[str, Any]:
     steps = workflow_steps()
     ref = InstanceRef(team_id=request.instance.team_id, instance_id=request.instance.instance_id)
+    if request.step in SNAPSHOT_STEPS:
+        return run_snapshot_step(request, ref)
     match request.step:
         case "choose_offers":
-            return steps.choose_offers(ref)
+            return steps.choose_offers(ref, waking=request.waking)
         case "rent_machine":
-            return steps.rent_machine(ref, request.candidates)
+            return steps.rent_machine(ref, request.candidates, waking=request.waking)
         case "check_boot":
             if request.machine is None:
                 raise ValueError("check_boot needs the rented machine")
-            return steps.check_boot(ref, request.machine.provider_instance_id)
+            return steps.check_boot(ref, request.machine.provider_instance_id, waking=request.waking)
+        case "finish_wake":
+            return steps.finish_wake(ref)
+        case "fail_wake":
+            failure = request.failure
+            if request.snapshot is not None:
+                failure = agent_service().explain(failure, ref.instance_id, request.snapshot.snapshot_id)
+            return steps.fail_wake(ref, failure)
         case "fail_provisioning":
             return steps.fail_provisioning(ref, request.failure)
         case "destroy_machine":
@@ -91,6 +123,45 @@ def run_step(request: StepInput) -> dict[str, Any]:
             return steps.check_power_action(ref, request.action)
         case _:
             return steps.fail_power_action(ref, request.action, request.failure)
+
+
+SNAPSHOT_STEPS = frozenset(
+    {
+        "queue_agent_action",
+        "finish_snapshot",
+        "fail_snapshot",
+        "complete_hibernation",
+        "abort_hibernation",
+        "record_restore_failure",
+    }
+)
+
+
+def run_snapshot_step(request: StepInput, ref: InstanceRef) -> dict[str, Any]:
+    snapshot = request.snapshot
+    if snapshot is None:
+        raise ValueError(f"{request.step} needs the snapshot")
+    failure = agent_service().explain(request.failure, ref.instance_id, snapshot.snapshot_id)
+    match request.step:
+        case "queue_agent_action":
+            if request.action_type is None:
+                raise ValueError("queue_agent_action needs the action type")
+            action_id = agent_service().queue_action(
+                ref.team_id, ref.instance_id, request.action_type, request.params, request.task_token
+            )
+            return {"action_id": action_id}
+        case "finish_snapshot":
+            return snapshot_service().finish_snapshot(ref.team_id, snapshot.snapshot_id, request.result or {})
+        case "fail_snapshot":
+            snapshot_service().fail_snapshot(ref.team_id, snapshot.snapshot_id, failure_reason(failure))
+            return {}
+        case "complete_hibernation":
+            reason = snapshot.reason or "hibernation requested"
+            return workflow_steps().complete_hibernation(ref, snapshot.snapshot_id, reason)
+        case "abort_hibernation":
+            return workflow_steps().abort_hibernation(ref, snapshot.snapshot_id, failure)
+        case _:
+            return workflow_steps().record_restore_failure(ref, snapshot.snapshot_id, failure)
 
 
 @logger.inject_lambda_context(correlation_id_path="instance.instance_id")

@@ -23,6 +23,9 @@ def stack() -> Iterator[LocalStack]:
         poll_seconds=1,
         boot_timeout_seconds=30,
         seed=1234,
+        agent_heartbeat_seconds=1,
+        # Long enough for a test workspace, short enough to see an agent that died time out.
+        agent_action_timeout_seconds=12,
     )
     with LocalStack(config) as running:
         yield running

@@ -64,8 +64,18 @@ def team_resources(api: httpx.Client, stack: LocalStack, instance_id: str) -> di
     """Real ids of the bootstrap team's resources, for every path parameter a route can have."""
     team_id = current_team(api)
     key_id = api.get("/api/v1/api-keys").json()["data"][0]["id"]
+    assert wait_for_status(api, instance_id, {"running", "failed"})["status"] == "running"
+    snapshot = api.post("/api/v1/snapshots", json={"instance_id": instance_id, "name": "isolation"})
+    assert snapshot.status_code == 202, snapshot.text
     bystander = add_member(api, team_id, register(stack), "viewer")
-    return {"instance_id": instance_id, "team_id": team_id, "key_id": key_id, "account_id": bystander}
+    return {
+        "instance_id": instance_id,
+        "team_id": team_id,
+        "key_id": key_id,
+        "account_id": bystander,
+        "action_id": "act_0000000000000",
+        "snapshot_id": snapshot.json()["data"]["id"],
+    }
 
 
 def valid_body(route: Route) -> dict[str, Any] | None:
@@ -78,6 +88,12 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("POST", "/api/v1/roles"): {"name": "probe", "permissions": ["instances.view"]},
         ("POST", "/api/v1/instances"): {"gpu_type": "RTX_4090"},
         ("POST", "/api/instances"): {"gpu_type": "RTX_4090"},
+        ("POST", "/api/agent/status"): {"gpu_utilization": 10},
+        ("POST", "/api/agent/actions/{action_id}"): {"status": "running"},
+        ("POST", "/api/agent/snapshots/{snapshot_id}/uploads"): {"chunks": []},
+        ("POST", "/api/v1/snapshots"): {"instance_id": "inst_0000000000000000"},
+        ("POST", "/api/snapshots"): {"instance_id": "inst_0000000000000000"},
+        ("POST", "/api/v1/snapshots/{snapshot_id}/restore"): {"instance_id": "inst_0000000000000000"},
     }
     return bodies.get((route.method, route.path))
 
@@ -89,7 +105,9 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str]) -> httpx.Respo
 
 PROTECTED = [route for route in API_ROUTES if not route.public]
 WRITES = [route for route in PROTECTED if route.method != "GET"]
-WITH_IDS = [route for route in PROTECTED if "{" in route.path]
+# Agent routes take only an instance's agent token, which no tenant holds; agents are kept to their
+# own instance in tests/e2e/test_agent.py.
+WITH_IDS = [route for route in PROTECTED if "{" in route.path and not route.path.startswith("/api/agent/")]
 
 
 def route_id(route: Route) -> str:

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from dumont_core.catalog import known_gpu_type_ids, known_region_ids
 from dumont_core.data.instances import InstanceRepository, StaleInstanceState
+from dumont_core.data.snapshots import SnapshotItem, SnapshotRepository, SnapshotStore
 from dumont_core.errors import ServiceUnavailable
 from dumont_core.events import EVENT_SOURCE, InMemoryPublisher, bus_detail
 from dumont_core.models import EventType, Instance, InstanceEvent, PowerAction, Principal
@@ -27,6 +28,7 @@ from dumont_core.providers.base import (
 )
 from dumont_core.services.instance_workflow import InstanceRef, InstanceWorkflowSteps, NoOfferAvailable
 from dumont_core.services.instances import InstanceService, InstanceSpec
+from dumont_core.services.snapshots import SnapshotService
 from dumont_core.settings import Settings
 from dumont_core.workflows import Workflow
 from infra.topology import API_ROUTES, STATE_MACHINES_DIR, USAGE_PLANS
@@ -163,6 +165,38 @@ class MemoryRepository:
         self.events.extend(events)
         return updated
 
+    def add_event(self, event: InstanceEvent) -> None:
+        self.events.append(event)
+
+
+class MemorySnapshots:
+    """Snapshot records in a dict, and an S3 that holds every chunk a snapshot lists."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, SnapshotItem] = {}
+
+    def create(self, snapshot: SnapshotItem) -> None:
+        self.items[snapshot.snapshot_id] = snapshot
+
+    def get(self, team_id: str, snapshot_id: str) -> SnapshotItem | None:
+        return self.items.get(snapshot_id)
+
+    def move(self, snapshot: SnapshotItem, *, expected: Iterable[str], **changes: Any) -> None:
+        for name, value in changes.items():
+            setattr(snapshot, name, value)
+
+    def lease_held(self, team_id: str, now: datetime) -> bool:
+        return False
+
+    def digests(self, team_id: str, snapshot_id: str) -> list[str]:
+        return ["a" * 64, "b" * 64]
+
+    def manifest_exists(self, team_id: str, snapshot_id: str) -> bool:
+        return True
+
+    def stored_chunks(self, team_id: str) -> set[str]:
+        return {"a" * 64, "b" * 64}
+
 
 class ScriptedProvider:
     """One RTX 4090 offer in us-east and whatever machine state the test sets."""
@@ -287,6 +321,45 @@ def published_events() -> list[InstanceEvent]:
     service.delete(principal, unrentable.instance_id)
     steps.fail_destroy(unrentable_ref, failure(ProviderUnavailable("Vast.ai answered 502")))
 
+    # A snapshot, a hibernation that completes, one whose snapshot fails, and a wake that fails.
+    snapshots = MemorySnapshots()
+    snapshot_service = SnapshotService(
+        repository,
+        cast(SnapshotRepository, snapshots),
+        cast(SnapshotStore, snapshots),
+        publisher,
+        starter,
+        workflow_config={},
+        clock=clock,
+    )
+    sleeper = service.create(
+        principal, InstanceSpec(gpu_type="RTX_4090", image="pytorch/pytorch:latest", disk_gb=50)
+    )
+    sleeper_ref = InstanceRef(sleeper.team_id, sleeper.instance_id)
+    provider.status = ProviderMachineStatus.PROVISIONING
+    machine_id = steps.rent_machine(sleeper_ref, steps.choose_offers(sleeper_ref)["candidates"])[
+        "provider_instance_id"
+    ]
+    provider.status = ProviderMachineStatus.RUNNING
+    steps.check_boot(sleeper_ref, machine_id)
+    manual = snapshot_service.create(principal, sleeper.instance_id, "before upgrade", "lz4")
+    snapshot_service.finish_snapshot(
+        sleeper.team_id,
+        manual.snapshot_id,
+        {"size_bytes": 3_000_000, "stored_bytes": 1_000_000, "uploaded_bytes": 10},
+    )
+    _, failing = snapshot_service.hibernate(principal, sleeper.instance_id, "hibernation requested")
+    snapshot_service.fail_snapshot(sleeper.team_id, failing.snapshot_id, "AgentActionFailed: disk full")
+    steps.abort_hibernation(
+        sleeper_ref, failing.snapshot_id, {"Error": "AgentActionFailed", "Cause": "disk full"}
+    )
+    _, taken = snapshot_service.hibernate(
+        principal, sleeper.instance_id, "Low GPU utilization (<5%) for 15 minutes"
+    )
+    steps.complete_hibernation(sleeper_ref, taken.snapshot_id, "Low GPU utilization (<5%) for 15 minutes")
+    snapshot_service.wake(principal, sleeper.instance_id)
+    steps.fail_wake(sleeper_ref, failure(NoOfferAvailable("No RTX_4090 offer is available right now")))
+
     # Provisioning that could not even be started.
     starter.fail = True
     with pytest.raises(ServiceUnavailable):
@@ -327,7 +400,8 @@ def asl_task_payloads() -> dict[str, set[str]]:
         for state in load_json(path)["States"].values():
             payload = state.get("Parameters", {}).get("Payload")
             if payload:
-                payloads[payload["step"]] = {key.removesuffix(".$") for key in payload}
+                # A step several state machines call gets the keys of all of them.
+                payloads.setdefault(payload["step"], set()).update(key.removesuffix(".$") for key in payload)
     return payloads
 
 

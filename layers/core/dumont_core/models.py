@@ -25,6 +25,8 @@ class Principal(BaseModel):
     permissions: frozenset[str] = frozenset()
     key_id: str | None = None
     """The API key the call was made with; None for an access token."""
+    instance_id: str | None = None
+    """Set for an instance's agent: the one instance it may report on."""
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions
@@ -39,6 +41,12 @@ class InstanceStatus(StrEnum):
     DELETING = "deleting"
     DELETED = "deleted"
     FAILED = "failed"
+    HIBERNATING = "hibernating"
+    """The workspace is being snapshotted; the machine runs until the snapshot is verified."""
+    HIBERNATED = "hibernated"
+    """The machine is gone and nothing is billed; the workspace is safe in a snapshot."""
+    WAKING = "waking"
+    """A new machine is being rented and the workspace restored onto it."""
 
 
 class FailoverStrategy(StrEnum):
@@ -72,7 +80,17 @@ DELETABLE_STATES: frozenset[InstanceStatus] = frozenset(
 )
 # States in which the provider bills GPU time.
 BILLED_STATES: frozenset[InstanceStatus] = frozenset(
-    {InstanceStatus.RUNNING, InstanceStatus.REBOOTING, InstanceStatus.STOPPING}
+    {InstanceStatus.RUNNING, InstanceStatus.REBOOTING, InstanceStatus.STOPPING, InstanceStatus.HIBERNATING}
+)
+# States in which a machine runs our agent, so it may report in.
+AGENT_STATES: frozenset[InstanceStatus] = frozenset(
+    {
+        InstanceStatus.STARTING,
+        InstanceStatus.RUNNING,
+        InstanceStatus.REBOOTING,
+        InstanceStatus.HIBERNATING,
+        InstanceStatus.WAKING,
+    }
 )
 
 
@@ -119,6 +137,16 @@ class Instance(BaseModel):
     """What the intervals before the current one cost, each at the price it ran at."""
     last_failover_at: datetime | None = None
 
+    agent_token_digest: str | None = None
+    """SHA-256 of the token the machine's agent authenticates with; the token itself is never kept."""
+    last_heartbeat_at: datetime | None = None
+    latest_metrics: dict[str, Any] | None = None
+    """The agent's last reading (GPU, CPU, RAM, disk), as it reported it."""
+    idle_gpu_threshold: float | None = None
+    """Serverless mode: GPU utilisation (percent) under which the machine counts as idle."""
+    hibernated_at: datetime | None = None
+    last_snapshot_id: str | None = None
+
     def current_interval_seconds(self, now: datetime) -> float:
         current = (now - self.running_since).total_seconds() if self.running_since else 0.0
         return max(current, 0.0)
@@ -153,6 +181,10 @@ class EventType(StrEnum):
     DELETED = "instance.deleted"
     FAILED = "instance.failed"
     ACTION_FAILED = "instance.action_failed"
+    HIBERNATED = "instance.hibernated"
+    HIBERNATE_FAILED = "instance.hibernate_failed"
+    SNAPSHOT_COMPLETED = "snapshot.completed"
+    SNAPSHOT_FAILED = "snapshot.failed"
 
 
 class InstanceEvent(BaseModel):

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     stop_state_machine_arn: str | None = Field(default=None, alias="STOP_STATE_MACHINE_ARN")
     reboot_state_machine_arn: str | None = Field(default=None, alias="REBOOT_STATE_MACHINE_ARN")
     destroy_state_machine_arn: str | None = Field(default=None, alias="DESTROY_STATE_MACHINE_ARN")
+    snapshot_state_machine_arn: str | None = Field(default=None, alias="SNAPSHOT_STATE_MACHINE_ARN")
+    restore_state_machine_arn: str | None = Field(default=None, alias="RESTORE_STATE_MACHINE_ARN")
+    wake_state_machine_arn: str | None = Field(default=None, alias="WAKE_STATE_MACHINE_ARN")
+    snapshot_bucket: str | None = Field(default=None, alias="SNAPSHOT_BUCKET")
+    """Where workspace snapshots (chunks and manifests) are kept."""
 
     vast_api_url: str = Field(default="https://console.vast.ai", alias="VAST_API_URL")
     vast_api_key: SecretStr | None = Field(default=None, alias="VAST_API_KEY")
@@ -46,6 +51,14 @@ class Settings(BaseSettings):
     usage_plan_ids: dict[str, str] = Field(default_factory=dict, alias="USAGE_PLAN_IDS")
     """Plan name -> API Gateway usage plan id (JSON). Each team member gets an API Gateway key in their
     plan's usage plan, which the authorizer names, so API Gateway throttles each member on their own."""
+    public_api_url: str | None = Field(default=None, alias="PUBLIC_API_URL")
+    """Where the agents on rented machines reach the API; no agent is installed when unset."""
+    agent_package: str = Field(default="dumont-agent", alias="AGENT_PACKAGE")
+    """What a machine's first boot installs with pip: a requirement or the URL of the agent's wheel."""
+    agent_heartbeat_seconds: int = Field(default=60, ge=1, le=3600, alias="AGENT_HEARTBEAT_SECONDS")
+    metric_retention_days: int = Field(default=35, ge=1, alias="METRIC_RETENTION_DAYS")
+    """Long enough for the 30-day chart."""
+    agent_action_timeout_seconds: int = Field(default=3600, ge=10, alias="AGENT_ACTION_TIMEOUT_SECONDS")
     access_token_minutes: int = Field(default=60, ge=5, le=24 * 60, alias="ACCESS_TOKEN_MINUTES")
     event_retention_days: int = Field(default=90, ge=1, alias="EVENT_RETENTION_DAYS")
 

@@ -21,6 +21,9 @@ class Workflow(StrEnum):
     STOP = "stop"
     REBOOT = "reboot"
     DESTROY = "destroy"
+    SNAPSHOT = "snapshot"
+    RESTORE = "restore"
+    WAKE = "wake"
 
     @classmethod
     def for_power_action(cls, action: PowerAction) -> Workflow:
@@ -40,6 +43,9 @@ class StepFunctionsStarter:
             Workflow.STOP: settings.stop_state_machine_arn,
             Workflow.REBOOT: settings.reboot_state_machine_arn,
             Workflow.DESTROY: settings.destroy_state_machine_arn,
+            Workflow.SNAPSHOT: settings.snapshot_state_machine_arn,
+            Workflow.RESTORE: settings.restore_state_machine_arn,
+            Workflow.WAKE: settings.wake_state_machine_arn,
         }
 
     def start(self, workflow: Workflow, execution_name: str, payload: dict[str, Any]) -> None:

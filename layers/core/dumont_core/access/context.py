@@ -21,6 +21,7 @@ def principal_context(principal: Principal) -> dict[str, str]:
         "plan": principal.plan,
         "permissions": " ".join(sorted(principal.permissions)),
         "key_id": principal.key_id or "",
+        "instance_id": principal.instance_id or "",
     }
 
 
@@ -35,6 +36,7 @@ def principal_from_context(context: Mapping[str, Any]) -> Principal | None:
         plan=str(context.get("plan") or ""),
         permissions=frozenset(str(context.get("permissions") or "").split()),
         key_id=str(context.get("key_id") or "") or None,
+        instance_id=str(context.get("instance_id") or "") or None,
     )
 
 

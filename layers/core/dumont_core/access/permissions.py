@@ -7,6 +7,8 @@ PERMISSIONS: dict[str, str] = {
     "instances.create": "Create instances",
     "instances.operate": "Start, stop and reboot instances",
     "instances.delete": "Delete instances",
+    "snapshots.view": "List and read snapshots",
+    "snapshots.manage": "Take, delete and restore snapshots",
     "billing.view": "Read costs and savings",
     "webhooks.manage": "Create and delete webhook subscriptions",
     "api_keys.manage": "Create, list and revoke one's own API keys in the team",
@@ -20,7 +22,7 @@ ADMIN, DEVELOPER, VIEWER = "admin", "developer", "viewer"
 SYSTEM_ROLES: dict[str, frozenset[str]] = {
     ADMIN: frozenset(PERMISSIONS),
     DEVELOPER: frozenset(PERMISSIONS) - {"team.manage", "teams.create"},
-    VIEWER: frozenset({"instances.view", "billing.view", "team.view"}),
+    VIEWER: frozenset({"instances.view", "snapshots.view", "billing.view", "team.view"}),
 }
 SYSTEM_ROLE_DESCRIPTIONS: dict[str, str] = {
     ADMIN: "Everything, including members, roles and new teams",

@@ -110,6 +110,12 @@ class InstanceItem(TableItem):
     billed_seconds = NumberAttribute()
     closed_cost = NumberAttribute(default=0.0)
     last_failover_at = UTCDateTimeAttribute(null=True)
+    agent_token_digest = UnicodeAttribute(null=True)
+    last_heartbeat_at = UTCDateTimeAttribute(null=True)
+    latest_metrics = JSONAttribute(null=True)
+    idle_gpu_threshold = NumberAttribute(null=True)
+    hibernated_at = UTCDateTimeAttribute(null=True)
+    last_snapshot_id = UnicodeAttribute(null=True)
 
 
 class InstanceEventItem(TableItem):
@@ -233,6 +239,10 @@ class InstanceRepository:
                 raise StaleInstanceState(instance.instance_id) from error
             raise
         return updated
+
+    def add_event(self, event: InstanceEvent) -> None:
+        """An event about the instance that changes none of its fields (a snapshot finished)."""
+        self._event_item(event).save()
 
     # Mapping -----------------------------------------------------------------------------------
 

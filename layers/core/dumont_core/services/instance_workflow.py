@@ -18,6 +18,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from dumont_core.agents.tokens import agent_token_digest, new_agent_token
 from dumont_core.catalog import find_gpu_type
 from dumont_core.data.instances import InstanceRepository, StaleInstanceState
 from dumont_core.events import EventPublisher
@@ -93,12 +94,34 @@ def failure_reason(failure: dict[str, Any] | None) -> str:
     return f"{error}: {message}" if message else error
 
 
-def onstart_script(instance: Instance) -> str | None:
-    """What the machine runs on first boot: authorise the user's SSH key."""
-    if not instance.ssh_key:
-        return None
-    key = shlex.quote(instance.ssh_key)
-    return f"mkdir -p ~/.ssh && chmod 700 ~/.ssh && echo {key} >> ~/.ssh/authorized_keys\n"
+AGENT_WORKSPACE = "/workspace"
+AGENT_LOG = "/var/log/dumont-agent.log"
+
+
+def onstart_script(instance: Instance, agent_token: str | None, settings: Settings) -> str | None:
+    """What the machine runs on first boot: authorise the user's SSH key, then install and start our
+    agent, which reports in with the instance's own token."""
+    lines = []
+    if instance.ssh_key:
+        key = shlex.quote(instance.ssh_key)
+        lines.append(f"mkdir -p ~/.ssh && chmod 700 ~/.ssh && echo {key} >> ~/.ssh/authorized_keys")
+    if agent_token and settings.public_api_url:
+        environment = " ".join(
+            f"{name}={shlex.quote(value)}"
+            for name, value in (
+                ("DUMONT_API_URL", settings.public_api_url),
+                ("DUMONT_AGENT_TOKEN", agent_token),
+                ("DUMONT_INSTANCE_ID", instance.instance_id),
+                ("DUMONT_WORKSPACE", AGENT_WORKSPACE),
+            )
+        )
+        lines.append(f"python3 -m pip install --quiet {shlex.quote(settings.agent_package)}")
+        lines.append(f"{environment} nohup dumont-agent >> {AGENT_LOG} 2>&1 &")
+    return "\n".join(lines) + "\n" if lines else None
+
+
+def _renting_status(waking: bool) -> InstanceStatus:
+    return InstanceStatus.WAKING if waking else InstanceStatus.STARTING
 
 
 def machine_fields(machine: ProviderMachine) -> dict[str, Any]:
@@ -136,8 +159,8 @@ class InstanceWorkflowSteps:
 
     # Provisioning ------------------------------------------------------------------------------
 
-    def choose_offers(self, ref: InstanceRef) -> dict[str, Any]:
-        instance = self._load(ref, InstanceStatus.STARTING)
+    def choose_offers(self, ref: InstanceRef, *, waking: bool = False) -> dict[str, Any]:
+        instance = self._load(ref, _renting_status(waking))
         gpu = find_gpu_type(instance.gpu_type)
         if gpu is None:
             raise NoOfferAvailable(f"{instance.gpu_type} is not a GPU type we rent")
@@ -176,12 +199,15 @@ class InstanceWorkflowSteps:
         ]
         return {"candidates": candidates}
 
-    def rent_machine(self, ref: InstanceRef, candidates: list[dict[str, Any]]) -> dict[str, Any]:
-        instance = self._load(ref, InstanceStatus.STARTING)
+    def rent_machine(
+        self, ref: InstanceRef, candidates: list[dict[str, Any]], *, waking: bool = False
+    ) -> dict[str, Any]:
+        instance = self._load(ref, _renting_status(waking))
         if instance.provider_instance_id:
             # A retry of this step after it had recorded its machine: keep that one, rent no other.
             self._destroy_labelled(instance.instance_id, keep=instance.provider_instance_id)
             return {"provider_instance_id": instance.provider_instance_id}
+        agent_token = new_agent_token(instance.team_id, instance.instance_id)
         for candidate in candidates:
             try:
                 machine_id = self._provider.create_machine(
@@ -189,25 +215,27 @@ class InstanceWorkflowSteps:
                     image=instance.image,
                     disk_gb=instance.disk_gb,
                     label=instance.instance_id,
-                    onstart_script=onstart_script(instance),
+                    onstart_script=onstart_script(instance, agent_token, self._settings),
                     bid_per_hour=candidate.get("bid_per_hour"),
                 )
             except OfferUnavailable as gone:
                 logger.info("Offer gone, trying the next", extra={"offer": candidate, "reason": gone.message})
                 continue
-            self._record_rented(instance, machine_id, candidate)
+            self._record_rented(instance, machine_id, candidate, agent_token_digest(agent_token))
             # A create that timed out or failed after the provider had acted, then retried, may
             # have rented a second machine under our label: only the recorded one stays.
             self._destroy_labelled(instance.instance_id, keep=machine_id)
             return {"provider_instance_id": machine_id}
         raise NoOfferAvailable(f"All {len(candidates)} matching offers were taken before we could rent one")
 
-    def _record_rented(self, instance: Instance, machine_id: str, candidate: dict[str, Any]) -> None:
+    def _record_rented(
+        self, instance: Instance, machine_id: str, candidate: dict[str, Any], token_digest: str
+    ) -> None:
         price = candidate.get("bid_per_hour") or candidate.get("price_per_hour")
         try:
             self._repository.transition(
                 instance,
-                expected=[InstanceStatus.STARTING],
+                expected=[instance.status],
                 changes={
                     "provider_instance_id": machine_id,
                     "offer_id": int(candidate["offer_id"]),
@@ -216,6 +244,7 @@ class InstanceWorkflowSteps:
                     "gpu_memory_gb": candidate.get("gpu_memory_gb"),
                     "host_reliability": candidate.get("reliability"),
                     "cost_per_hour": price,
+                    "agent_token_digest": token_digest,
                     "updated_at": self._clock(),
                 },
             )
@@ -227,10 +256,16 @@ class InstanceWorkflowSteps:
             self._destroy_quietly(machine_id)
             raise
 
-    def check_boot(self, ref: InstanceRef, machine_id: str) -> dict[str, str]:
-        instance = self._load(ref, InstanceStatus.STARTING)
+    def check_boot(self, ref: InstanceRef, machine_id: str, *, waking: bool = False) -> dict[str, str]:
+        instance = self._load(ref, _renting_status(waking))
         machine = self._provider.get_machine(machine_id)
         now = self._clock()
+        if machine.status == ProviderMachineStatus.RUNNING and waking:
+            # Billed from now; the instance runs again once its workspace is restored.
+            self._finish(
+                instance, [InstanceStatus.WAKING], {**machine_fields(machine), "running_since": now}, []
+            )
+            return {"state": "running"}
         if machine.status == ProviderMachineStatus.RUNNING:
             self._record_running(instance, machine, now, [EventType.STARTED, EventType.READY])
             return {"state": "running"}
@@ -238,7 +273,9 @@ class InstanceWorkflowSteps:
             raise MachineFailed(
                 f"The machine failed while booting: {machine.status_message or 'no reason given'}"
             )
-        if (now - instance.created_at).total_seconds() > self._settings.boot_timeout_seconds:
+        # A waking instance has been rented, and last changed, when its machine was.
+        booting_since = instance.updated_at if waking else instance.created_at
+        if (now - booting_since).total_seconds() > self._settings.boot_timeout_seconds:
             raise BootTimedOut(f"The machine was not running after {self._settings.boot_timeout_seconds} s")
         return {"state": "pending"}
 
@@ -348,6 +385,118 @@ class InstanceWorkflowSteps:
         if machine.status == ProviderMachineStatus.STOPPED:
             return InstanceStatus.STOPPED, self._stop_billing(instance, now)
         return InstanceStatus.FAILED, self._stop_billing(instance, now)
+
+    # Hibernation and waking ------------------------------------------------------------------
+
+    def complete_hibernation(self, ref: InstanceRef, snapshot_id: str, reason: str) -> dict[str, Any]:
+        """The snapshot is complete and verified: destroy the machine; nothing is billed from now."""
+        instance = self._load(ref, InstanceStatus.HIBERNATING)
+        if instance.provider_instance_id:
+            self._destroy(instance.provider_instance_id)
+        self._destroy_labelled(instance.instance_id)
+        now = self._clock()
+        savings_per_hour = round(instance.cost_per_hour or 0.0, 4)
+        self._finish(
+            instance,
+            [InstanceStatus.HIBERNATING],
+            {
+                "status": InstanceStatus.HIBERNATED,
+                "status_reason": reason,
+                "provider_instance_id": None,
+                "hibernated_at": now,
+                "last_snapshot_id": snapshot_id,
+                **self._stop_billing(instance, now),
+                **self._machine_gone(),
+            },
+            [
+                InstanceEvent.of(
+                    EventType.HIBERNATED,
+                    instance,
+                    snapshot_id=snapshot_id,
+                    reason=reason,
+                    savings_per_hour=savings_per_hour,
+                )
+            ],
+        )
+        return {"savings_per_hour": savings_per_hour}
+
+    def abort_hibernation(
+        self, ref: InstanceRef, snapshot_id: str | None, failure: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The snapshot failed: the machine was never touched and runs on."""
+        instance = self._repository.get(ref.team_id, ref.instance_id)
+        if instance is None or instance.status != InstanceStatus.HIBERNATING:
+            return {}
+        reason = failure_reason(failure)
+        self._finish(
+            instance,
+            [InstanceStatus.HIBERNATING],
+            {"status": InstanceStatus.RUNNING, "status_reason": f"hibernation failed: {reason}"},
+            [InstanceEvent.of(EventType.HIBERNATE_FAILED, instance, snapshot_id=snapshot_id, reason=reason)],
+        )
+        return {}
+
+    def record_restore_failure(
+        self, ref: InstanceRef, snapshot_id: str, failure: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        instance = self._repository.get(ref.team_id, ref.instance_id)
+        if instance is None:
+            return {}
+        event = InstanceEvent.of(
+            EventType.ACTION_FAILED,
+            instance,
+            action="restore",
+            snapshot_id=snapshot_id,
+            reason=failure_reason(failure),
+        )
+        self._repository.add_event(event)
+        self._publisher.publish([event])
+        return {}
+
+    def finish_wake(self, ref: InstanceRef) -> dict[str, Any]:
+        instance = self._load(ref, InstanceStatus.WAKING)
+        events = [
+            InstanceEvent.of(
+                event_type,
+                instance,
+                gpu_type=instance.gpu_type,
+                region=instance.region,
+                ip=instance.ip_address,
+                ssh_port=instance.ssh_port,
+            )
+            for event_type in (EventType.STARTED, EventType.READY)
+        ]
+        self._finish(
+            instance,
+            [InstanceStatus.WAKING],
+            {"status": InstanceStatus.RUNNING, "status_reason": None, "hibernated_at": None},
+            events,
+        )
+        return {}
+
+    def fail_wake(self, ref: InstanceRef, failure: dict[str, Any] | None) -> dict[str, Any]:
+        """Waking failed: give back what was rented; the workspace stays safe in its snapshot."""
+        instance = self._repository.get(ref.team_id, ref.instance_id)
+        if instance is None or instance.status != InstanceStatus.WAKING:
+            return {}
+        if instance.provider_instance_id:
+            self._destroy(instance.provider_instance_id)
+        self._destroy_labelled(instance.instance_id)
+        reason = failure_reason(failure)
+        now = self._clock()
+        self._finish(
+            instance,
+            [InstanceStatus.WAKING],
+            {
+                "status": InstanceStatus.HIBERNATED,
+                "status_reason": f"wake failed: {reason}",
+                "provider_instance_id": None,
+                **self._stop_billing(instance, now),
+                **self._machine_gone(),
+            },
+            [InstanceEvent.of(EventType.ACTION_FAILED, instance, action="wake", reason=reason)],
+        )
+        return {}
 
     # Destroy -----------------------------------------------------------------------------------
 

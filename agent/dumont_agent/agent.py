@@ -1,0 +1,309 @@
+"""The agent's life: heartbeat with the machine's readings, and carry out the actions the answers hand it.
+
+Actions run one at a time in a worker thread, so heartbeats go on while a snapshot uploads. Each is
+reported `running` before it starts and `completed` or `failed` when it ends; the workflow that
+queued it waits for that report.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from dumont_agent.host_metrics import HostMetrics
+from dumont_agent.snapshot import Manifest, pack, restore
+from dumont_agent.snapshot_manifest import SnapshotError
+
+logger = logging.getLogger("dumont_agent")
+
+DEFAULT_HEARTBEAT_SECONDS = 60
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class AgentError(Exception):
+    """Something an action could not do, said so a person can act on it."""
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    api_url: str
+    token: str
+    workspace: Path
+    state_dir: Path
+    instance_id: str | None = None
+    upload_workers: int = 8
+    request_timeout_seconds: float = 60.0
+
+    @classmethod
+    def from_environment(cls, environment: dict[str, str] | None = None) -> AgentConfig:
+        values = os.environ if environment is None else environment
+        missing = [name for name in ("DUMONT_API_URL", "DUMONT_AGENT_TOKEN") if not values.get(name)]
+        if missing:
+            raise SystemExit(f"dumont-agent: set {' and '.join(missing)} (the machine's first boot does)")
+        workspace = Path(values.get("DUMONT_WORKSPACE", "/workspace"))
+        return cls(
+            api_url=values["DUMONT_API_URL"].rstrip("/"),
+            token=values["DUMONT_AGENT_TOKEN"],
+            workspace=workspace,
+            state_dir=Path(values.get("DUMONT_AGENT_STATE", str(Path.home() / ".dumont-agent"))),
+            instance_id=values.get("DUMONT_INSTANCE_ID") or None,
+            upload_workers=int(values.get("DUMONT_UPLOAD_WORKERS", "8")),
+        )
+
+
+class ApiClient:
+    """The agent's side of the API, with retries for what is worth retrying."""
+
+    def __init__(self, config: AgentConfig, transport: httpx.BaseTransport | None = None) -> None:
+        self._api = httpx.Client(
+            base_url=config.api_url,
+            headers={"Authorization": f"Bearer {config.token}"},
+            timeout=config.request_timeout_seconds,
+            transport=transport,
+        )
+        # Presigned S3 URLs carry their own authorisation: no API token goes to S3.
+        self._storage = httpx.Client(timeout=config.request_timeout_seconds, transport=transport)
+
+    def close(self) -> None:
+        self._api.close()
+        self._storage.close()
+
+    def heartbeat(self, reading: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/api/agent/status", reading)
+
+    def report(
+        self, action_id: str, status: str, result: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        body: dict[str, Any] = {"status": status}
+        if result is not None:
+            body["result"] = result
+        if error is not None:
+            body["error"] = error[:4000]
+        self._call("POST", f"/api/agent/actions/{action_id}", body)
+
+    def plan_uploads(self, snapshot_id: str, chunks: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._call("POST", f"/api/agent/snapshots/{snapshot_id}/uploads", {"chunks": chunks})
+
+    def plan_downloads(self, snapshot_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/api/agent/snapshots/{snapshot_id}/downloads")
+
+    def put(self, url: str, content: bytes) -> None:
+        self._with_retries(lambda: self._storage.put(url, content=content), "upload")
+
+    def get(self, url: str) -> bytes:
+        return self._with_retries(lambda: self._storage.get(url), "download").content
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        response = self._with_retries(lambda: self._api.request(method, path, json=body), f"{method} {path}")
+        answer: dict[str, Any] = response.json()
+        return answer
+
+    @staticmethod
+    def _with_retries(send: Callable[[], httpx.Response], what: str, attempts: int = 5) -> httpx.Response:
+        delay = 0.5
+        for attempt in range(1, attempts + 1):
+            try:
+                response = send()
+            except httpx.TransportError as error:
+                if attempt == attempts:
+                    raise AgentError(f"{what}: no answer ({error})") from error
+            else:
+                if response.status_code not in RETRYABLE_STATUS or attempt == attempts:
+                    if response.is_error:
+                        raise AgentError(f"{what}: {response.status_code} {response.text[:300]}")
+                    return response
+            time.sleep(delay)
+            delay = min(delay * 2, 8.0)
+        raise AgentError(f"{what}: gave up")
+
+
+@dataclass
+class Agent:
+    config: AgentConfig
+    client: ApiClient
+    metrics: HostMetrics
+    stop: threading.Event = field(default_factory=threading.Event)
+    heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
+    _busy: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
+
+    def run(self) -> None:
+        """Heartbeat until told to stop; a failed heartbeat is retried at the next interval."""
+        self.config.workspace.mkdir(parents=True, exist_ok=True)
+        while not self.stop.is_set():
+            try:
+                self.beat()
+            except Exception:
+                logger.exception("Heartbeat failed; trying again at the next interval")
+            self.stop.wait(self.heartbeat_seconds)
+        self._worker.shutdown(wait=True, cancel_futures=True)
+
+    def beat(self) -> None:
+        reading = self.metrics.read().as_heartbeat()
+        if self.config.instance_id:
+            reading["instance_id"] = self.config.instance_id
+        answer = self.client.heartbeat(reading)
+        self.heartbeat_seconds = float(answer.get("next_heartbeat_in_seconds") or self.heartbeat_seconds)
+        for action in answer.get("actions", []):
+            with self._lock:
+                if action["id"] in self._busy:
+                    continue
+                self._busy.add(action["id"])
+            self._worker.submit(self.carry_out, action)
+
+    def carry_out(self, action: dict[str, Any]) -> None:
+        action_id, kind = str(action["id"]), str(action.get("type"))
+        handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "snapshot": self.take_snapshot,
+            "restore": self.restore_snapshot,
+        }
+        try:
+            handler = handlers.get(kind)
+            if handler is None:
+                self.client.report(action_id, "failed", error=f"This agent does not know {kind!r} actions")
+                return
+            self.client.report(action_id, "running")
+            logger.info("Carrying out %s %s", kind, action_id)
+            result = handler(action)
+        except (SnapshotError, AgentError, OSError) as error:
+            logger.warning("%s %s failed: %s", kind, action_id, error)
+            self._report_quietly(action_id, "failed", error=str(error) or type(error).__name__)
+        except Exception as error:
+            logger.exception("%s %s failed", kind, action_id)
+            self._report_quietly(action_id, "failed", error=f"{type(error).__name__}: {error}")
+        else:
+            self._report_quietly(action_id, "completed", result=result)
+        finally:
+            with self._lock:
+                self._busy.discard(action_id)
+
+    def _report_quietly(
+        self, action_id: str, status: str, result: dict[str, Any] | None = None, error: str | None = None
+    ) -> None:
+        try:
+            self.client.report(action_id, status, result=result, error=error)
+        except Exception:
+            logger.exception(
+                "Could not report %s on %s; the workflow will time out instead", status, action_id
+            )
+
+    # Snapshots --------------------------------------------------------------------------------------
+
+    @property
+    def _last_manifest_path(self) -> Path:
+        return self.config.state_dir / "last-manifest"
+
+    def _last_manifest(self) -> Manifest | None:
+        try:
+            return Manifest.from_bytes(self._last_manifest_path.read_bytes())
+        except (OSError, SnapshotError):
+            return None
+
+    def _remember(self, manifest: Manifest) -> None:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        partial = self._last_manifest_path.with_suffix(".partial")
+        partial.write_bytes(manifest.to_bytes())
+        partial.replace(self._last_manifest_path)
+
+    def take_snapshot(self, action: dict[str, Any]) -> dict[str, Any]:
+        snapshot_id = str(action["snapshot_id"])
+        staging = self.config.state_dir / "staging" / snapshot_id
+        started = time.perf_counter()
+        try:
+            previous = self._last_manifest()
+            known = previous.digests if previous else []
+            packed = pack(
+                self.config.workspace,
+                staging,
+                known=known,
+                known_sizes=previous.stored_sizes if previous else None,
+            )
+            manifest = packed.manifest
+            chunks = [
+                {"digest": chunk.digest, "size": chunk.size, "stored_size": chunk.stored_size}
+                for chunk in manifest.chunks
+            ]
+            plan = self.client.plan_uploads(snapshot_id, chunks)
+            wanted: dict[str, str] = plan["uploads"]
+            if any(not (staging / digest).exists() for digest in wanted):
+                # S3 lacks a chunk this machine took for stored (it was swept): stage everything.
+                packed = pack(self.config.workspace, staging)
+                manifest = packed.manifest
+            upload_started = time.perf_counter()
+            uploaded = self._upload(staging, wanted)
+            self.client.put(str(plan["manifest_url"]), manifest.to_bytes())
+            upload_seconds = time.perf_counter() - upload_started
+            self._remember(manifest)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return {
+            "snapshot_id": snapshot_id,
+            "size_bytes": manifest.total_bytes,
+            "stored_bytes": packed.stored_bytes,
+            "uploaded_bytes": uploaded,
+            "file_count": manifest.file_count,
+            "chunk_count": len(manifest.chunks),
+            "upload_seconds": round(upload_seconds, 3),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+
+    def _upload(self, staging: Path, wanted: dict[str, str]) -> int:
+        def upload(item: tuple[str, str]) -> int:
+            digest, url = item
+            frame = (staging / digest).read_bytes()
+            self.client.put(url, frame)
+            return len(frame)
+
+        with ThreadPoolExecutor(max_workers=self.config.upload_workers) as uploads:
+            return sum(uploads.map(upload, wanted.items()))
+
+    def restore_snapshot(self, action: dict[str, Any]) -> dict[str, Any]:
+        snapshot_id = str(action["snapshot_id"])
+        plan = self.client.plan_downloads(snapshot_id)
+        manifest = Manifest.from_bytes(self.client.get(str(plan["manifest_url"])))
+        urls: dict[str, str] = plan["chunks"]
+
+        def fetch(digest: str) -> bytes:
+            url = urls.get(digest)
+            if url is None:
+                raise AgentError(f"the snapshot lists no chunk {digest}")
+            return self.client.get(url)
+
+        result = restore(manifest, fetch, self.config.workspace)
+        self._remember(manifest)
+        return {
+            "snapshot_id": snapshot_id,
+            "files": result.files,
+            "bytes": result.bytes,
+            "seconds": result.seconds,
+        }
+
+
+def run_agent(
+    config: AgentConfig,
+    stop: threading.Event | None = None,
+    metrics: HostMetrics | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> None:
+    client = ApiClient(config, transport)
+    agent = Agent(
+        config=config,
+        client=client,
+        metrics=metrics or HostMetrics(config.workspace),
+        stop=stop or threading.Event(),
+    )
+    try:
+        agent.run()
+    finally:
+        client.close()

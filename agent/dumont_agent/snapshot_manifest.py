@@ -1,0 +1,321 @@
+"""What a workspace snapshot is made of: its manifest, the chunks it names, and the errors of packing
+and restoring. `dumont_agent.snapshot` packs and restores; everything here is re-exported there.
+
+A manifest arrives from object storage when a machine wakes, so it is treated as untrusted data:
+`Manifest.from_bytes` and `Manifest.check` refuse anything `restore` could not apply safely.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+import lz4.frame
+
+FORMAT_VERSION = 1
+FILE: Literal["file"] = "file"
+DIRECTORY: Literal["dir"] = "dir"
+SYMLINK: Literal["symlink"] = "symlink"
+EntryKind = Literal["file", "dir", "symlink"]
+ROOT = "."
+"""The path of the workspace directory itself in a manifest: its mode and mtime are restored too."""
+MAX_CHUNK_BYTES = 64 * 1024 * 1024
+"""Larger than any chunk `pack` makes; a manifest naming a larger one is refused before any download."""
+_HEX_DIGITS = frozenset("0123456789abcdef")
+
+
+class SnapshotError(Exception):
+    """Packing or restoring a workspace failed; the message says what to do about it."""
+
+
+class CorruptChunk(SnapshotError):
+    """A chunk's frame does not decode, or its content does not have the digest it is stored under."""
+
+    def __init__(self, digest: str, reason: str) -> None:
+        super().__init__(
+            f"chunk {digest} is corrupt ({reason}); the workspace was left as it was. Upload the chunk "
+            "again from a copy that verifies, or restore an older snapshot"
+        )
+        self.digest = digest
+
+
+class MissingChunk(SnapshotError):
+    """Fetching a chunk failed."""
+
+    def __init__(self, digest: str, reason: str) -> None:
+        super().__init__(
+            f"chunk {digest} could not be fetched ({reason}); the workspace was left as it was. "
+            "Check that the snapshot's chunks are all stored, then restore again"
+        )
+        self.digest = digest
+
+
+class NotEnoughSpace(SnapshotError):
+    """The disk filled up while staging chunks or restoring; what was written is removed again."""
+
+
+class WorkspaceChanged(SnapshotError):
+    """A file changed while it was being packed, so the snapshot would hold a torn copy of it."""
+
+
+def compress_chunk(data: bytes | bytearray | memoryview) -> bytes:
+    """One LZ4 frame in fast mode, with the content checksum so `lz4 -d` alone can verify a chunk.
+
+    Blocks of 1 MiB compress better and faster than the 64 KiB default; independent blocks cost
+    nothing measurable here and let any block be decoded on its own.
+    """
+    return lz4.frame.compress(
+        data,
+        compression_level=0,
+        block_size=lz4.frame.BLOCKSIZE_MAX1MB,
+        block_linked=False,
+        content_checksum=True,
+        store_size=True,
+    )
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    digest: str
+    """SHA-256 (hex) of the chunk's uncompressed bytes: its name in storage."""
+    size: int
+    """Uncompressed bytes."""
+    stored_size: int
+    """Bytes of its LZ4 frame, as stored."""
+
+
+class Span(NamedTuple):
+    """A run of a file's content, `length` bytes at `offset` in the manifest's chunk number `chunk`."""
+
+    chunk: int
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    """Relative to the workspace, POSIX separators; `"."` is the workspace directory itself."""
+    kind: EntryKind
+    mode: int
+    """Permission bits, including setuid, setgid and sticky (`st_mode & 0o7777`)."""
+    mtime_ns: int
+    size: int = 0
+    """Bytes of a file's content; 0 for directories and symlinks."""
+    target: str = ""
+    """What a symlink points to, exactly as stored; never followed."""
+    spans: tuple[Span, ...] = ()
+    """A file's content in order; empty for an empty file."""
+
+
+@dataclass
+class Manifest:
+    version: int
+    created_at: str
+    """ISO 8601, UTC, to the second (`2025-03-01T12:00:00Z`)."""
+    entries: list[Entry]
+    """In the order `pack` walked them: every directory comes before what it contains."""
+    chunks: list[ChunkRef]
+    """Each chunk once, in the order the entries first use them."""
+    total_bytes: int
+    file_count: int
+
+    @property
+    def digests(self) -> list[str]:
+        return [chunk.digest for chunk in self.chunks]
+
+    @property
+    def stored_sizes(self) -> dict[str, int]:
+        """Digest to stored size: what `pack(..., known_sizes=...)` takes to skip compressing them again."""
+        return {chunk.digest: chunk.stored_size for chunk in self.chunks}
+
+    def to_bytes(self) -> bytes:
+        document = {
+            "version": self.version,
+            "created_at": self.created_at,
+            "total_bytes": self.total_bytes,
+            "file_count": self.file_count,
+            "chunks": [[chunk.digest, chunk.size, chunk.stored_size] for chunk in self.chunks],
+            "entries": [_entry_document(entry) for entry in self.entries],
+        }
+        # ASCII escapes keep names that are not valid UTF-8 (surrogate escapes) exact and the JSON valid.
+        text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
+        return compress_chunk(text.encode("ascii"))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        try:
+            text = lz4.frame.decompress(data)
+        except (RuntimeError, ValueError, TypeError) as error:
+            raise SnapshotError(f"manifest refused: not an LZ4 frame ({error})") from error
+        try:
+            document = json.loads(text)
+        except ValueError as error:
+            raise SnapshotError(f"manifest refused: not JSON ({error})") from error
+        try:
+            manifest = _manifest_from_document(document)
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise SnapshotError(f"manifest refused: malformed ({error!r})") from error
+        manifest.check()
+        return manifest
+
+    def check(self) -> None:
+        """Raise SnapshotError unless `restore` can apply this manifest inside its target and nowhere else."""
+        if self.version != FORMAT_VERSION:
+            raise SnapshotError(
+                f"manifest refused: format version {self.version}, this agent reads version "
+                f"{FORMAT_VERSION}; update the agent"
+            )
+        _check_chunks(self.chunks)
+        _check_entries(self.entries, self.chunks)
+        files = [entry for entry in self.entries if entry.kind == FILE]
+        if self.file_count != len(files) or self.total_bytes != sum(entry.size for entry in files):
+            raise SnapshotError(
+                "manifest refused: its file count or total bytes do not match its entries; it is damaged"
+            )
+
+
+def new_manifest(entries: list[Entry], chunks: list[ChunkRef]) -> Manifest:
+    files = [entry for entry in entries if entry.kind == FILE]
+    return Manifest(
+        version=FORMAT_VERSION,
+        created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        entries=entries,
+        chunks=chunks,
+        total_bytes=sum(entry.size for entry in files),
+        file_count=len(files),
+    )
+
+
+def _entry_document(entry: Entry) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "path": entry.path,
+        "type": entry.kind,
+        "mode": entry.mode,
+        "mtime_ns": entry.mtime_ns,
+    }
+    if entry.kind == FILE:
+        document["size"] = entry.size
+        document["spans"] = [list(span) for span in entry.spans]
+    elif entry.kind == SYMLINK:
+        document["target"] = entry.target
+    return document
+
+
+def _typed(value: object, kind: type[Any], what: str) -> Any:
+    # bool is an int to Python, never to this format.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise TypeError(f"{what} must be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _manifest_from_document(parsed: object) -> Manifest:
+    document: dict[str, Any] = _typed(parsed, dict, "the manifest")
+    chunks = [
+        ChunkRef(
+            digest=_typed(digest, str, "a chunk digest"),
+            size=_typed(size, int, "a chunk size"),
+            stored_size=_typed(stored_size, int, "a chunk's stored size"),
+        )
+        for digest, size, stored_size in _typed(document["chunks"], list, "chunks")
+    ]
+    return Manifest(
+        version=_typed(document["version"], int, "version"),
+        created_at=_typed(document["created_at"], str, "created_at"),
+        entries=[_entry_from_document(item) for item in _typed(document["entries"], list, "entries")],
+        chunks=chunks,
+        total_bytes=_typed(document["total_bytes"], int, "total_bytes"),
+        file_count=_typed(document["file_count"], int, "file_count"),
+    )
+
+
+def _entry_from_document(parsed: object) -> Entry:
+    item: dict[str, Any] = _typed(parsed, dict, "an entry")
+    kind = _typed(item["type"], str, "an entry's type")
+    path = _typed(item["path"], str, "an entry's path")
+    mode = _typed(item["mode"], int, "an entry's mode")
+    mtime_ns = _typed(item["mtime_ns"], int, "an entry's mtime_ns")
+    if kind == FILE:
+        spans = tuple(
+            Span(
+                _typed(chunk, int, "a span's chunk"),
+                _typed(offset, int, "a span's offset"),
+                _typed(length, int, "a span's length"),
+            )
+            for chunk, offset, length in _typed(item["spans"], list, "a file's spans")
+        )
+        return Entry(path, FILE, mode, mtime_ns, size=_typed(item["size"], int, "a file's size"), spans=spans)
+    if kind == DIRECTORY:
+        return Entry(path, DIRECTORY, mode, mtime_ns)
+    if kind == SYMLINK:
+        return Entry(path, SYMLINK, mode, mtime_ns, target=_typed(item["target"], str, "a symlink's target"))
+    raise ValueError(f"unknown entry type {kind!r} at {path!r}")
+
+
+def _check_chunks(chunks: Sequence[ChunkRef]) -> None:
+    seen: set[str] = set()
+    for chunk in chunks:
+        if len(chunk.digest) != 64 or not _HEX_DIGITS.issuperset(chunk.digest):
+            raise SnapshotError(f"manifest refused: {chunk.digest!r} is not a SHA-256 hex digest")
+        if chunk.digest in seen:
+            raise SnapshotError(f"manifest refused: chunk {chunk.digest} is listed twice")
+        seen.add(chunk.digest)
+        if not 0 < chunk.size <= MAX_CHUNK_BYTES or chunk.stored_size < 0:
+            raise SnapshotError(f"manifest refused: chunk {chunk.digest} has an impossible size {chunk.size}")
+
+
+def path_parts(path: str) -> list[str]:
+    """The components of a manifest path, or SnapshotError if it could name anything outside its root."""
+    parts = path.split("/")
+    if "\x00" in path or any(part in ("", ".", "..") for part in parts):
+        raise SnapshotError(
+            f"manifest refused: the path {path!r} is not a plain relative path inside the workspace "
+            "(absolute paths, '..', '.' and empty components are not allowed); the manifest is damaged "
+            "or was not made by pack"
+        )
+    return parts
+
+
+def _check_entries(entries: Sequence[Entry], chunks: Sequence[ChunkRef]) -> None:
+    if not entries or entries[0].path != ROOT or entries[0].kind != DIRECTORY:
+        raise SnapshotError("manifest refused: its first entry must be the workspace directory itself ('.')")
+    directories = {ROOT}
+    seen = {ROOT}
+    for entry in entries[1:]:
+        parts = path_parts(entry.path)
+        parent = "/".join(parts[:-1]) or ROOT
+        # Parents must be directories listed earlier: nothing can be written through a symlink or a file.
+        if parent not in directories:
+            raise SnapshotError(
+                f"manifest refused: {entry.path!r} comes before its directory, or its parent is not a "
+                "directory of the snapshot"
+            )
+        if entry.path in seen:
+            raise SnapshotError(f"manifest refused: {entry.path!r} is listed twice")
+        seen.add(entry.path)
+        if not 0 <= entry.mode <= 0o7777:
+            raise SnapshotError(f"manifest refused: {entry.path!r} has an impossible mode {entry.mode:o}")
+        if entry.kind == DIRECTORY:
+            directories.add(entry.path)
+        elif entry.kind == SYMLINK:
+            if not entry.target or "\x00" in entry.target:
+                raise SnapshotError(f"manifest refused: the symlink {entry.path!r} has no usable target")
+        else:
+            _check_spans(entry, chunks)
+
+
+def _check_spans(entry: Entry, chunks: Sequence[ChunkRef]) -> None:
+    covered = 0
+    for span in entry.spans:
+        if not 0 <= span.chunk < len(chunks):
+            raise SnapshotError(f"manifest refused: {entry.path!r} names chunk {span.chunk}, not listed")
+        if span.offset < 0 or span.length <= 0 or span.offset + span.length > chunks[span.chunk].size:
+            raise SnapshotError(f"manifest refused: {entry.path!r} has a span outside its chunk")
+        covered += span.length
+    if covered != entry.size:
+        raise SnapshotError(
+            f"manifest refused: the spans of {entry.path!r} hold {covered} bytes, its size is {entry.size}"
+        )

@@ -1,0 +1,27 @@
+"""The agent service the settings describe."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+
+from dumont_core.agents.service import AgentService
+from dumont_core.data.agents import AgentRepository
+from dumont_core.data.instances import InstanceRepository
+from dumont_core.settings import get_settings
+
+ACTION_RETENTION = timedelta(days=7)
+
+
+@cache
+def agent_service() -> AgentService:
+    settings = get_settings()
+    return AgentService(
+        InstanceRepository.from_settings(settings),
+        AgentRepository(
+            settings.table_name,
+            metric_retention=timedelta(days=settings.metric_retention_days),
+            action_retention=ACTION_RETENTION,
+        ),
+        heartbeat_seconds=settings.agent_heartbeat_seconds,
+    )

@@ -1,0 +1,209 @@
+"""The real instance agent, run for every simulated machine whose first boot would start it.
+
+A machine at the local marketplace is a record, not a computer; this gives each running machine
+that was rented with our on-start script what a real one would have: a workspace directory (its
+disk, gone when the machine is destroyed), and `dumont-agent` reporting to the API with the
+machine's token. Its GPU is simulated: utilisation is whatever the test or demo sets.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+
+from dumont_agent.agent import AgentConfig, run_agent
+from dumont_agent.host_metrics import HostMetrics
+from local_stack.marketplace import LocalMarketplace
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.25
+GPU_MEMORY_BYTES = 24 * 1024**3
+
+
+class SimulatedGpu:
+    """Enough of the NVIDIA management library for the agent's readings, with a settable load."""
+
+    NVML_TEMPERATURE_GPU = 0
+
+    def __init__(self, name: str, utilization: float) -> None:
+        self.name = name
+        self.utilization = utilization
+
+    def nvmlDeviceGetCount(self) -> int:  # the library's names
+        return 1
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
+        return index
+
+    def nvmlDeviceGetName(self, handle: int) -> str:
+        return self.name
+
+    def nvmlDeviceGetUtilizationRates(self, handle: int) -> Any:
+        return SimpleNamespace(gpu=self.utilization, memory=self.utilization)
+
+    def nvmlDeviceGetMemoryInfo(self, handle: int) -> Any:
+        used = int(GPU_MEMORY_BYTES * self.utilization / 100)
+        return SimpleNamespace(used=used, total=GPU_MEMORY_BYTES, free=GPU_MEMORY_BYTES - used)
+
+    def nvmlDeviceGetTemperature(self, handle: int, sensor: int) -> int:
+        return int(35 + self.utilization * 0.4)
+
+
+class _CuttableUploads(httpx.HTTPTransport):
+    """The machine's network, which a test can cut during uploads to S3 (presigned PUTs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.puts_left: int | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and self.puts_left is not None:
+            if self.puts_left <= 0:
+                raise httpx.ConnectError("the machine lost its network during the upload", request=request)
+            self.puts_left -= 1
+        return super().handle_request(request)
+
+
+@dataclass
+class _RunningAgent:
+    machine_id: int
+    workspace: Path
+    gpu: SimulatedGpu
+    network: _CuttableUploads = field(default_factory=_CuttableUploads)
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+def agent_environment(onstart: str | None) -> dict[str, str] | None:
+    """The variables our on-start script starts the agent with; None if it starts no agent."""
+    if not onstart or "DUMONT_AGENT_TOKEN=" not in onstart:
+        return None
+    for line in onstart.splitlines():
+        if "dumont-agent" in line and "DUMONT_AGENT_TOKEN=" in line:
+            words = shlex.split(line)
+            return dict(
+                word.split("=", 1) for word in words if "=" in word and word.split("=", 1)[0].isupper()
+            )
+    return None
+
+
+class MachineAgents:
+    """Starts an agent when a machine with our on-start script runs; stops it, and wipes the machine's
+    disk, when the machine stops running or is destroyed."""
+
+    def __init__(self, marketplace: LocalMarketplace, *, gpu_utilization: float = 0.0) -> None:
+        self._marketplace = marketplace
+        self._root = Path(tempfile.mkdtemp(prefix="dumont-machines-"))
+        self._default_utilization = gpu_utilization
+        self._agents: dict[int, _RunningAgent] = {}
+        self._killed: set[int] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> MachineAgents:
+        self._thread = threading.Thread(target=self._watch, name="machine-agents", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            for running in self._agents.values():
+                running.stop.set()
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def workspace(self, machine_id: int) -> Path:
+        """The machine's workspace directory (what `/workspace` is on a real machine)."""
+        return self._root / str(machine_id) / "workspace"
+
+    def set_gpu_utilization(self, machine_id: int | None, utilization: float) -> None:
+        """The simulated GPU load of one machine, or, with None, of every machine from now on."""
+        with self._lock:
+            if machine_id is None:
+                self._default_utilization = utilization
+                targets = list(self._agents.values())
+            else:
+                targets = [self._agents[machine_id]] if machine_id in self._agents else []
+            for running in targets:
+                running.gpu.utilization = utilization
+
+    def cut_uploads_after(self, machine_id: int, puts: int | None) -> None:
+        """Let the machine upload `puts` more objects to S3, then lose its network (None: never)."""
+        with self._lock:
+            self._agents[machine_id].network.puts_left = puts
+
+    def kill_agent(self, machine_id: int) -> None:
+        """Stop the machine's agent as if it had crashed; it is not started again while the machine runs."""
+        with self._lock:
+            running = self._agents[machine_id]
+            running.stop.set()
+            self._killed.add(machine_id)
+
+    def running(self) -> list[int]:
+        with self._lock:
+            return sorted(self._agents)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(POLL_SECONDS):
+            try:
+                self._reconcile()
+            except Exception:
+                logger.exception("Could not reconcile the machines' agents")
+
+    def _reconcile(self) -> None:
+        machines = {machine["id"]: machine for machine in self._marketplace.machines()}
+        with self._lock:
+            for machine_id in list(self._agents):
+                machine = machines.get(machine_id)
+                if machine_id in self._killed and machine is not None:
+                    continue
+                if machine is None or machine["actual_status"] != "running":
+                    self._agents.pop(machine_id).stop.set()
+                if machine is None:
+                    # Destroyed: its disk goes with it.
+                    shutil.rmtree(self._root / str(machine_id), ignore_errors=True)
+            for machine_id, machine in machines.items():
+                if (
+                    machine_id in self._agents
+                    or machine_id in self._killed
+                    or machine["actual_status"] != "running"
+                ):
+                    continue
+                environment = agent_environment(machine.get("onstart"))
+                if environment is not None:
+                    self._agents[machine_id] = self._launch(machine_id, str(machine["gpu_name"]), environment)
+
+    def _launch(self, machine_id: int, gpu_name: str, environment: dict[str, str]) -> _RunningAgent:
+        workspace = self.workspace(machine_id)
+        workspace.mkdir(parents=True, exist_ok=True)
+        config = AgentConfig.from_environment(
+            {
+                **environment,
+                "DUMONT_WORKSPACE": str(workspace),
+                "DUMONT_AGENT_STATE": str(self._root / str(machine_id) / "agent-state"),
+            }
+        )
+        running = _RunningAgent(machine_id, workspace, SimulatedGpu(gpu_name, self._default_utilization))
+        metrics = HostMetrics(workspace, nvml=running.gpu)
+        running.thread = threading.Thread(
+            target=run_agent,
+            args=(config, running.stop, metrics, running.network),
+            name=f"agent-{machine_id}",
+            daemon=True,
+        )
+        running.thread.start()
+        logger.info("Agent started on machine %s, workspace %s", machine_id, workspace)
+        return running

@@ -1,0 +1,250 @@
+"""Snapshots, hibernation and waking on the local stack, with the real agent on every machine."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from local_stack.embedded_aws import SNAPSHOT_BUCKET
+from local_stack.stack import LocalStack
+from tests.e2e.conftest import wait_for_status
+
+pytestmark = pytest.mark.e2e
+
+SNAPSHOT_WAIT_SECONDS = 60
+
+
+def machine_of(api: httpx.Client, instance_id: str) -> int:
+    instance = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
+    return int(instance["provider"]["instance_id"])
+
+
+def wait_for_agent(api: httpx.Client, instance_id: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        agents = api.get("/api/agent/instances").json()["instances"]
+        if any(agent["instance_id"] == instance_id and agent["health"] == "healthy" for agent in agents):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the agent of {instance_id} never reported")
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 5) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def fill_workspace(workspace: Path) -> dict[str, str]:
+    """Text, binary and nested files; what each holds, by path."""
+    (workspace / "src" / "pkg").mkdir(parents=True, exist_ok=True)
+    (workspace / "src" / "pkg" / "train.py").write_text("import torch\n" * 500)
+    (workspace / "notes.md").write_text("# experiment 7\n" + "loss went down\n" * 2000)
+    (workspace / "weights.bin").write_bytes(os.urandom(5 * 1024 * 1024))
+    (workspace / "empty.txt").write_bytes(b"")
+    return contents(workspace)
+
+
+def contents(workspace: Path) -> dict[str, str]:
+    return {
+        path.relative_to(workspace).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(workspace.rglob("*"))
+        if path.is_file()
+    }
+
+
+def wait_for_snapshot(api: httpx.Client, snapshot_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + SNAPSHOT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        snapshot: dict[str, Any] = api.get(f"/api/v1/snapshots/{snapshot_id}").json()["data"]
+        if snapshot["status"] in ("completed", "failed"):
+            return snapshot
+        time.sleep(0.2)
+    raise AssertionError(f"snapshot {snapshot_id} never finished")
+
+
+@pytest.fixture
+def running_instance(api: httpx.Client, create_instance: Callable[..., str]) -> Iterator[str]:
+    instance_id = create_instance()
+    assert wait_for_status(api, instance_id, {"running", "failed"})["status"] == "running"
+    wait_for_agent(api, instance_id)
+    yield instance_id
+    wait_for_status(api, instance_id, {"running", "hibernated", "failed", "stopped"})
+    api.delete(f"/api/v1/instances/{instance_id}")
+
+
+def test_hibernate_destroys_the_machine_and_wake_brings_back_every_file(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    first_machine = machine_of(api, running_instance)
+    before = fill_workspace(stack.machine_agents.workspace(first_machine))
+
+    hibernating = api.post(f"/api/instances/{running_instance}/hibernate")
+    assert hibernating.status_code == 200, hibernating.text
+    answer = hibernating.json()
+    assert answer["status"] == "hibernating" and answer["savings_per_hour"] > 0
+    hibernated = wait_for_status(api, running_instance, {"hibernated", "running", "failed"})
+    assert hibernated["status"] == "hibernated", hibernated["status_reason"]
+    assert first_machine not in [machine["id"] for machine in stack.marketplace.machines()]
+    assert eventually(lambda: not stack.machine_agents.workspace(first_machine).exists()), "its disk is gone"
+    assert hibernated["cost_per_hour"] is not None and hibernated["ip_address"] is None
+
+    snapshot = api.get(f"/api/v1/snapshots/{answer['snapshot_id']}").json()["data"]
+    assert snapshot["status"] == "completed" and snapshot["purpose"] == "hibernate"
+    assert snapshot["file_count"] == len(before)
+
+    waking = api.post(f"/api/instances/{running_instance}/wake")
+    assert waking.status_code == 200, waking.text
+    assert waking.json()["status"] == "waking"
+    woken = wait_for_status(api, running_instance, {"running", "hibernated", "failed"})
+    assert woken["status"] == "running", woken["status_reason"]
+    second_machine = machine_of(api, running_instance)
+    assert second_machine != first_machine
+    assert contents(stack.machine_agents.workspace(second_machine)) == before
+
+    events = [
+        event["type"]
+        for event in api.get(f"/api/v1/instances/{running_instance}/events").json()["data"]["events"]
+    ]
+    assert (
+        events[-5:]
+        == [
+            "snapshot.completed",
+            "instance.hibernated",
+            "instance.started",
+            "instance.ready",
+        ][-5:]
+        or "instance.hibernated" in events
+    )
+
+
+def test_a_second_snapshot_uploads_only_what_changed_and_deleting_keeps_shared_chunks(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    workspace = stack.machine_agents.workspace(machine_of(api, running_instance))
+    fill_workspace(workspace)
+    first = api.post(
+        "/api/v1/snapshots", json={"instance_id": running_instance, "name": "one", "compression": "lz4"}
+    )
+    assert first.status_code == 202, first.text
+    assert first.json()["data"]["status"] == "compressing"
+    one = wait_for_snapshot(api, first.json()["data"]["id"])
+    assert one["status"] == "completed", one["status_reason"]
+    assert one["uploaded_bytes"] > 5 * 1024 * 1024
+
+    (workspace / "notes.md").write_text("# experiment 8\n")
+    second = api.post("/api/snapshots", json={"instance_id": running_instance, "name": "two"})
+    assert second.status_code == 202 and second.json()["status"] == "compressing"
+    two = wait_for_snapshot(api, second.json()["snapshot_id"])
+    assert two["status"] == "completed"
+    assert two["uploaded_bytes"] < one["uploaded_bytes"] * 0.05
+    legacy = api.get(f"/api/snapshots/{two['id']}").json()
+    assert legacy["status"] == "completed" and legacy["size"].endswith("MB")
+
+    listed = api.get("/api/v1/snapshots", params={"instance_id": running_instance}).json()
+    assert [item["id"] for item in listed["data"]][:2] == [two["id"], one["id"]]
+    assert api.delete(f"/api/v1/snapshots/{one['id']}").status_code == 200
+    assert api.get(f"/api/v1/snapshots/{one['id']}").status_code == 404
+
+    # What the remaining snapshot needs is still all there: restoring it onto the machine works.
+    (workspace / "weights.bin").unlink()
+    restore = api.post(f"/api/v1/snapshots/{two['id']}/restore", json={"instance_id": running_instance})
+    assert restore.status_code == 202, restore.text
+    deadline = time.monotonic() + SNAPSHOT_WAIT_SECONDS
+    while not (workspace / "weights.bin").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (workspace / "weights.bin").stat().st_size == 5 * 1024 * 1024
+    assert (workspace / "notes.md").read_text() == "# experiment 8\n"
+
+
+def test_an_upload_cut_midway_fails_the_snapshot_and_the_machine_keeps_running(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    machine = machine_of(api, running_instance)
+    before = fill_workspace(stack.machine_agents.workspace(machine))
+    stack.machine_agents.cut_uploads_after(machine, 0)
+    try:
+        answer = api.post(f"/api/instances/{running_instance}/hibernate").json()
+        instance = wait_for_status(api, running_instance, {"running", "hibernated", "failed"})
+    finally:
+        stack.machine_agents.cut_uploads_after(machine, None)
+    assert instance["status"] == "running"
+    assert "hibernation failed" in instance["status_reason"] and "network" in instance["status_reason"]
+    snapshot = api.get(f"/api/v1/snapshots/{answer['snapshot_id']}").json()["data"]
+    assert snapshot["status"] == "failed" and "upload" in snapshot["status_reason"]
+    assert machine in [item["id"] for item in stack.marketplace.machines()]
+    assert contents(stack.machine_agents.workspace(machine)) == before
+
+
+def test_a_full_disk_fails_the_snapshot_with_a_clear_reason(
+    api: httpx.Client, stack: LocalStack, running_instance: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dumont_agent.snapshot as engine
+
+    def disk_full(*_: Any, **__: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    machine = machine_of(api, running_instance)
+    before = fill_workspace(stack.machine_agents.workspace(machine))
+    monkeypatch.setattr(engine, "_write_atomically", disk_full)
+    created = api.post("/api/v1/snapshots", json={"instance_id": running_instance})
+    snapshot = wait_for_snapshot(api, created.json()["data"]["id"])
+    monkeypatch.undo()
+    assert snapshot["status"] == "failed"
+    assert "space" in snapshot["status_reason"].lower()
+    assert contents(stack.machine_agents.workspace(machine)) == before
+    assert api.get(f"/api/v1/instances/{running_instance}").json()["data"]["status"] == "running"
+
+
+def test_an_agent_that_dies_midway_times_out_and_the_machine_is_not_destroyed(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    machine = machine_of(api, running_instance)
+    stack.machine_agents.kill_agent(machine)
+    answer = api.post(f"/api/instances/{running_instance}/hibernate").json()
+    instance = wait_for_status(api, running_instance, {"running", "hibernated", "failed"})
+    assert instance["status"] == "running"
+    assert "Timeout" in instance["status_reason"]
+    assert api.get(f"/api/v1/snapshots/{answer['snapshot_id']}").json()["data"]["status"] == "failed"
+    assert machine in [item["id"] for item in stack.marketplace.machines()]
+
+
+def test_a_corrupted_snapshot_is_refused_on_wake_and_the_instance_stays_hibernated(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    fill_workspace(stack.machine_agents.workspace(machine_of(api, running_instance)))
+    answer = api.post(f"/api/instances/{running_instance}/hibernate").json()
+    assert (
+        wait_for_status(api, running_instance, {"hibernated", "running", "failed"})["status"] == "hibernated"
+    )
+    # Flip one byte in the middle of the snapshot's biggest chunk, as a bad disk at rest would.
+    s3 = stack.aws.client("s3")
+    team_id = next(team["id"] for team in api.get("/api/v1/teams").json()["data"] if team["current"])
+    digests_key = f"teams/{team_id}/snapshots/{answer['snapshot_id']}/digests"
+    digests = json.loads(s3.get_object(Bucket=SNAPSHOT_BUCKET, Key=digests_key)["Body"].read())
+    chunk_key = max(
+        (f"teams/{team_id}/chunks/{digest}" for digest in digests),
+        key=lambda key: s3.head_object(Bucket=SNAPSHOT_BUCKET, Key=key)["ContentLength"],
+    )
+    frame = bytearray(s3.get_object(Bucket=SNAPSHOT_BUCKET, Key=chunk_key)["Body"].read())
+    frame[len(frame) // 2] ^= 0xFF
+    s3.put_object(Bucket=SNAPSHOT_BUCKET, Key=chunk_key, Body=bytes(frame))
+
+    api.post(f"/api/instances/{running_instance}/wake")
+    instance = wait_for_status(api, running_instance, {"running", "hibernated", "failed"}, timeout=90)
+    assert instance["status"] == "hibernated"
+    assert "wake failed" in instance["status_reason"] and "corrupt" in instance["status_reason"].lower()
+    assert answer["snapshot_id"]
+    assert [machine for machine in stack.marketplace.machines() if machine["label"] == running_instance] == []
