@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import App, CfnOutput, Stack, Validations
+from aws_cdk import App, CfnOutput, Duration, Stack, Validations
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct
 
@@ -15,13 +17,27 @@ from infra.components.data import DataStore
 from infra.components.events import DomainEvents
 from infra.components.functions import Functions
 from infra.components.layers import SharedLayers
+from infra.components.snapshots import SnapshotStorage
 from infra.components.workflows import Workflows
-from infra.topology import API_FUNCTION, AUTHORIZER_FUNCTION, INSTANCE_TASKS_FUNCTION
+from infra.topology import (
+    API_FUNCTION,
+    AUTHORIZER_FUNCTION,
+    IDLE_CHECK_EVERY_MINUTES,
+    IDLE_CHECK_FUNCTION,
+    INSTANCE_TASKS_FUNCTION,
+)
 
 STACK_NAME = "DumontCloud"
 
 
 class DumontCloudStack(Stack):
+    """Context values (`cdk synth -c key=value`):
+
+    - `vastApiUrl`: the Vast.ai API the instance workflows talk to (default https://console.vast.ai);
+    - `agentPackage`: what a rented machine's first boot `pip install`s as our agent: a requirement
+      such as `dumont-agent==1.2.0` or the URL of a wheel (default `dumont-agent`).
+    """
+
     def __init__(self, scope: Construct, construct_id: str = STACK_NAME, **kwargs: Any) -> None:
         super().__init__(
             scope, construct_id, description="Dumont Cloud serverless GPU-cloud control plane", **kwargs
@@ -29,25 +45,44 @@ class DumontCloudStack(Stack):
         self.data = DataStore(self, "Data")
         self.events = DomainEvents(self, "Events")
         self.layers = SharedLayers(self, "Layers")
+        self.snapshots = SnapshotStorage(self, "Snapshots")
         self.functions = Functions(
             self,
             "Functions",
             table=self.data.table,
             bus=self.events.bus,
             layers=self.layers.all,
+            snapshots=self.snapshots,
             vast_api_url=self.node.try_get_context("vastApiUrl"),
+            agent_package=self.node.try_get_context("agentPackage"),
         )
         self.workflows = Workflows(
             self,
             "Workflows",
             tasks_function=self.functions[INSTANCE_TASKS_FUNCTION],
             starters=[function for spec, function in self.functions.all if spec.start_state_machines],
+            task_completers=[
+                function for spec, function in self.functions.all if spec.completes_workflow_tasks
+            ],
         )
         self.rest_api = PublicApi(
             self,
             "Api",
             handler=self.functions[API_FUNCTION],
             authorizer_function=self.functions[AUTHORIZER_FUNCTION],
+        )
+        # The stage URL refers to the REST API and its stage, the stage to its deployment and methods.
+        # No cycle: the methods reach the API function by name (see PublicApi), and nothing in the
+        # REST API refers to the tasks function or to the state machines that do.
+        self.functions.point_agents_at(self.rest_api.url)
+        # The serverless idle check: every instance in serverless mode whose GPU stayed idle for its
+        # whole window is hibernated. Missed runs are harmless: the next one sees the same window.
+        events.Rule(
+            self,
+            "IdleCheckSchedule",
+            description="Runs the serverless idle check",
+            schedule=events.Schedule.rate(Duration.minutes(IDLE_CHECK_EVERY_MINUTES)),
+            targets=[targets.LambdaFunction(self.functions[IDLE_CHECK_FUNCTION], retry_attempts=0)],
         )
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.url, description="Base URL of the REST API stage")

@@ -40,6 +40,14 @@ class FunctionSpec:
     reads_provider_secret: bool = False
     reads_token_secret: bool = False
     """Signs or verifies access tokens with the secret in JWT_SECRET_ARN."""
+    reads_snapshots: bool = False
+    """Reads the snapshot bucket named by SNAPSHOT_BUCKET: lists chunks, reads digest lists and manifests."""
+    writes_snapshots: bool = False
+    """Also writes and deletes snapshot objects, and presigns the agents' uploads and downloads."""
+    completes_workflow_tasks: bool = False
+    """Hands an agent's report on an action to the workflow task waiting for it by its task token."""
+    boots_agents: bool = False
+    """Rents machines whose first boot installs our agent, pointed at the API (PUBLIC_API_URL)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,9 @@ API_FUNCTION = FunctionSpec(
     memory_mb=1024,
     start_state_machines=True,
     reads_token_secret=True,
+    reads_snapshots=True,
+    writes_snapshots=True,
+    completes_workflow_tasks=True,
 )
 AUTHORIZER_FUNCTION = FunctionSpec(
     name="Authorizer",
@@ -75,8 +86,27 @@ INSTANCE_TASKS_FUNCTION = FunctionSpec(
     # Renting may try several offers, each call retried with backoff against a slow provider.
     timeout_seconds=300,
     reads_provider_secret=True,
+    # Verifies a finished snapshot in S3 before a hibernation destroys the machine.
+    reads_snapshots=True,
+    boots_agents=True,
 )
-FUNCTIONS: tuple[FunctionSpec, ...] = (API_FUNCTION, AUTHORIZER_FUNCTION, INSTANCE_TASKS_FUNCTION)
+IDLE_CHECK_FUNCTION = FunctionSpec(
+    name="IdleCheck",
+    handler="schedules.idle_check.lambda_handler",
+    description="Hibernates serverless instances whose GPU stayed idle for their whole window",
+    timeout_seconds=120,
+    start_state_machines=True,
+    # It names the snapshot bucket to the hibernations it starts; the workflow does the reading.
+    reads_snapshots=True,
+)
+IDLE_CHECK_EVERY_MINUTES = 1
+"""How often the idle check runs (an EventBridge schedule; the local stack ticks it itself)."""
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    API_FUNCTION,
+    AUTHORIZER_FUNCTION,
+    INSTANCE_TASKS_FUNCTION,
+    IDLE_CHECK_FUNCTION,
+)
 
 STATE_MACHINES: tuple[StateMachineSpec, ...] = (
     StateMachineSpec(
@@ -186,6 +216,13 @@ API_ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/snapshots/{snapshot_id}"),
     Route("POST", "/api/instances/{instance_id}/hibernate"),
     Route("POST", "/api/instances/{instance_id}/wake"),
+    Route("POST", "/api/v1/serverless/enable"),
+    Route("POST", "/api/v1/serverless/disable"),
+    Route("GET", "/api/v1/serverless/status/{instance_id}"),
+    Route("POST", "/api/v1/serverless/pause/{instance_id}"),
+    Route("POST", "/api/v1/serverless/resume/{instance_id}"),
+    Route("GET", "/api/v1/instances/{instance_id}/metrics"),
+    Route("GET", "/api/metrics/hibernation/events"),
     # Unversioned routes of the older documents, with the shapes those documents show.
     Route("GET", "/api/machines"),
     Route("POST", "/api/instances"),

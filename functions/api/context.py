@@ -18,6 +18,7 @@ from dumont_core.errors import Forbidden, Unauthenticated
 from dumont_core.events import EventBridgePublisher
 from dumont_core.models import Principal
 from dumont_core.services.instances import InstanceService
+from dumont_core.services.serverless_factory import serverless_repository
 from dumont_core.settings import get_settings
 from dumont_core.workflows import StepFunctionsStarter
 
@@ -30,6 +31,7 @@ def instance_service() -> InstanceService:
         EventBridgePublisher.from_settings(settings),
         StepFunctionsStarter(None, settings),
         settings,
+        watches=serverless_repository(settings),
     )
 
 

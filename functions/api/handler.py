@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api import idempotency
 from api.context import json_response
-from api.routes import access, agent, instances, snapshots, teams
+from api.routes import access, agent, instances, serverless, snapshots, teams
 from api.schemas import ErrorBody, ErrorEnvelope
 from dumont_core.access.context import rate_from_context
 from dumont_core.access.service import RateWindow
@@ -29,6 +29,7 @@ app.include_router(access.router)
 app.include_router(teams.router)
 app.include_router(agent.router)
 app.include_router(snapshots.router)
+app.include_router(serverless.router)
 
 OPENAPI_TITLE = "Dumont Cloud API"
 OPENAPI_DESCRIPTION = (

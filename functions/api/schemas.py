@@ -10,6 +10,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from dumont_core.catalog import find_gpu_type, find_region, known_gpu_type_ids, known_region_ids
 from dumont_core.models import FailoverStrategy, Instance, InstanceEvent, InstanceStatus
 from dumont_core.services.instances import InstanceSpec
+from dumont_core.services.serverless import DEFAULT_GPU_THRESHOLD, serverless_state
 from dumont_core.settings import Settings
 
 SSH_KEY_PATTERN = (
@@ -103,8 +104,11 @@ class FailoverBlock(BaseModel):
 
 class ServerlessBlock(BaseModel):
     enabled: bool
-    idle_timeout_minutes: int | None
-    state: str | None = Field(description="Filled once the instance agent reports; null until then.")
+    idle_timeout_minutes: float | None
+    gpu_threshold: float | None = Field(description="GPU utilisation (%) under which the machine is idle")
+    state: str | None = Field(
+        description="active, idle, hibernating, hibernated or waking; null while serverless mode is off"
+    )
 
 
 class MetricsBlock(BaseModel):
@@ -113,6 +117,20 @@ class MetricsBlock(BaseModel):
     gpu_utilization: float | None = None
     gpu_memory_used_gb: float | None = None
     gpu_temperature: float | None = None
+    cpu_utilization: float | None = None
+    ram_used_gb: float | None = None
+    disk_used_gb: float | None = None
+
+
+def metrics_block(reading: dict[str, Any] | None) -> MetricsBlock:
+    values = reading or {}
+    return MetricsBlock(
+        **{
+            name: float(values[name])
+            for name in MetricsBlock.model_fields
+            if isinstance(values.get(name), int | float) and not isinstance(values.get(name), bool)
+        }
+    )
 
 
 class ProviderBlock(BaseModel):
@@ -287,9 +305,18 @@ def instance_detail(instance: Instance, now: datetime, settings: Settings) -> In
             last_failover=instance.last_failover_at,
         ),
         serverless=ServerlessBlock(
-            enabled=instance.auto_hibernate, idle_timeout_minutes=instance.idle_timeout_minutes, state=None
+            enabled=instance.auto_hibernate,
+            idle_timeout_minutes=instance.idle_timeout_minutes if instance.auto_hibernate else None,
+            gpu_threshold=(
+                instance.idle_gpu_threshold
+                if instance.idle_gpu_threshold is not None
+                else DEFAULT_GPU_THRESHOLD
+            )
+            if instance.auto_hibernate
+            else None,
+            state=serverless_state(instance),
         ),
-        metrics=MetricsBlock(),
+        metrics=metrics_block(instance.latest_metrics),
     )
 
 

@@ -20,6 +20,7 @@ from dumont_core.events import EventBridgePublisher
 from dumont_core.models import PowerAction
 from dumont_core.providers.factory import provider_from_settings
 from dumont_core.services.instance_workflow import InstanceRef, InstanceWorkflowSteps, failure_reason
+from dumont_core.services.serverless_factory import serverless_repository
 from dumont_core.services.snapshot_factory import snapshot_service
 from dumont_core.settings import get_settings
 
@@ -84,6 +85,7 @@ def workflow_steps() -> InstanceWorkflowSteps:
         EventBridgePublisher.from_settings(settings),
         provider_from_settings(settings),
         settings,
+        hibernations=serverless_repository(settings),
     )
 
 

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.components.layers import ARCHITECTURE, PIP_PYTHON_VERSION, RUNTIME
 from infra.components.nag import WILDCARD_RESOURCE, acknowledge, arn_finding
+from infra.components.snapshots import SNAPSHOT_BUCKET_ENV, SnapshotStorage
 from infra.topology import FUNCTIONS, FUNCTIONS_DIR, METRICS_NAMESPACE, SERVICE_NAME, FunctionSpec
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
@@ -29,6 +30,10 @@ VAST_API_KEY_SECRET_ARN_ENV = "VAST_API_KEY_SECRET_ARN"
 JWT_SECRET_ARN_ENV = "JWT_SECRET_ARN"
 DEFAULT_VAST_API_URL = "https://console.vast.ai"
 """Settings' default too; deploy with `-c vastApiUrl=...` to point elsewhere."""
+PUBLIC_API_URL_ENV = "PUBLIC_API_URL"
+AGENT_PACKAGE_ENV = "AGENT_PACKAGE"
+DEFAULT_AGENT_PACKAGE = "dumont-agent"
+"""Settings' default too; deploy with `-c agentPackage=...` to install another release or a wheel URL."""
 
 
 def table_resource(table: dynamodb.ITable) -> CfnElement:
@@ -96,9 +101,14 @@ class Functions(Construct):
         table: dynamodb.ITable,
         bus: events.IEventBus,
         layers: Sequence[lambda_.ILayerVersion],
+        snapshots: SnapshotStorage,
         vast_api_url: str | None = None,
+        agent_package: str | None = None,
     ) -> None:
+        """`agent_package` is the pip requirement (or wheel URL) a rented machine installs on first boot."""
         super().__init__(scope, construct_id)
+        self._snapshots = snapshots
+        self._agent_package = agent_package or DEFAULT_AGENT_PACKAGE
         self.provider_credentials = ProviderCredentials(self, "ProviderCredentials")
         self.token_signing = TokenSigningSecret(self, "TokenSigning")
         code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=["**/__pycache__", "**/*.pyc"])
@@ -182,7 +192,23 @@ class Functions(Construct):
             secret = self.provider_credentials.secret
             secret.grant_read(function)
             function.add_environment(VAST_API_KEY_SECRET_ARN_ENV, secret.secret_arn)
+        if spec.writes_snapshots:
+            self._snapshots.grant_read_write(role)
+        elif spec.reads_snapshots:
+            self._snapshots.grant_read(role)
+        if spec.reads_snapshots or spec.writes_snapshots:
+            function.add_environment(SNAPSHOT_BUCKET_ENV, self._snapshots.bucket.bucket_name)
+        if spec.boots_agents:
+            # PUBLIC_API_URL, the other half of what the first boot needs, is set by `point_agents_at`
+            # once the API exists.
+            function.add_environment(AGENT_PACKAGE_ENV, self._agent_package)
         return function
+
+    def point_agents_at(self, api_url: str) -> None:
+        """Tell the functions that rent machines where those machines' agents reach the API."""
+        for spec, function in self.all:
+            if spec.boots_agents:
+                function.add_environment(PUBLIC_API_URL_ENV, api_url)
 
     def __getitem__(self, spec: FunctionSpec) -> lambda_.Function:
         return self._by_name[spec.name]

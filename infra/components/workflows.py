@@ -21,6 +21,8 @@ class Workflows(Construct):
     """One STANDARD state machine per spec, each logging every event and traced with X-Ray.
 
     `starters` get StartExecution on every state machine and its ARN in the spec's environment variable.
+    `task_completers` may complete the tasks that wait for a task token (`lambda:invoke.waitForTaskToken`:
+    an agent's action), with SendTaskSuccess and SendTaskFailure.
     """
 
     def __init__(
@@ -30,6 +32,7 @@ class Workflows(Construct):
         *,
         tasks_function: lambda_.IFunction,
         starters: Sequence[lambda_.Function],
+        task_completers: Sequence[lambda_.Function] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.state_machines: dict[str, sfn.StateMachine] = {}
@@ -54,6 +57,37 @@ class Workflows(Construct):
                 machine.grant_start_execution(function)
                 function.add_environment(spec.arn_env_var, machine.state_machine_arn)
             self.state_machines[spec.name] = machine
+        self._let_complete_tasks(task_completers)
+
+    def _let_complete_tasks(self, functions: Sequence[lambda_.Function]) -> None:
+        roles = [function.role for function in functions if function.role is not None]
+        if len(roles) != len(functions):
+            raise ValueError("every task completer needs an execution role")
+        if not roles:
+            return
+        # A policy of its own, so that the acknowledgment below covers these actions only: the roles'
+        # own `Resource::*` acknowledgment is for X-Ray.
+        policy = iam.Policy(
+            self,
+            "CompleteTasksPolicy",
+            roles=roles,
+            statements=[
+                iam.PolicyStatement(
+                    sid="CompleteTasksWaitingForTheirToken",
+                    actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                    resources=["*"],
+                )
+            ],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "states:SendTaskSuccess and states:SendTaskFailure support no resource-level permissions "
+            "and require Resource '*'; a call is scoped by the task token it names instead. The tokens "
+            "stay in our table: an agent reports on an action by its id, and the API function completes "
+            "the task waiting for that action.",
+            WILDCARD_RESOURCE,
+        )
 
     def _state_machine(self, spec: StateMachineSpec, tasks_function: lambda_.IFunction) -> sfn.StateMachine:
         # Fails synthesis, naming the file, if an ASL file has a placeholder nobody fills.

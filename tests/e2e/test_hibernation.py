@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
-import os
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,53 +12,11 @@ import pytest
 
 from local_stack.embedded_aws import SNAPSHOT_BUCKET
 from local_stack.stack import LocalStack
-from tests.e2e.conftest import wait_for_status
+from tests.e2e.conftest import contents, eventually, fill_workspace, machine_of, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
 SNAPSHOT_WAIT_SECONDS = 60
-
-
-def machine_of(api: httpx.Client, instance_id: str) -> int:
-    instance = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
-    return int(instance["provider"]["instance_id"])
-
-
-def wait_for_agent(api: httpx.Client, instance_id: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        agents = api.get("/api/agent/instances").json()["instances"]
-        if any(agent["instance_id"] == instance_id and agent["health"] == "healthy" for agent in agents):
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"the agent of {instance_id} never reported")
-
-
-def eventually(condition: Callable[[], bool], seconds: float = 5) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def fill_workspace(workspace: Path) -> dict[str, str]:
-    """Text, binary and nested files; what each holds, by path."""
-    (workspace / "src" / "pkg").mkdir(parents=True, exist_ok=True)
-    (workspace / "src" / "pkg" / "train.py").write_text("import torch\n" * 500)
-    (workspace / "notes.md").write_text("# experiment 7\n" + "loss went down\n" * 2000)
-    (workspace / "weights.bin").write_bytes(os.urandom(5 * 1024 * 1024))
-    (workspace / "empty.txt").write_bytes(b"")
-    return contents(workspace)
-
-
-def contents(workspace: Path) -> dict[str, str]:
-    return {
-        path.relative_to(workspace).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(workspace.rglob("*"))
-        if path.is_file()
-    }
 
 
 def wait_for_snapshot(api: httpx.Client, snapshot_id: str) -> dict[str, Any]:
@@ -73,16 +27,6 @@ def wait_for_snapshot(api: httpx.Client, snapshot_id: str) -> dict[str, Any]:
             return snapshot
         time.sleep(0.2)
     raise AssertionError(f"snapshot {snapshot_id} never finished")
-
-
-@pytest.fixture
-def running_instance(api: httpx.Client, create_instance: Callable[..., str]) -> Iterator[str]:
-    instance_id = create_instance()
-    assert wait_for_status(api, instance_id, {"running", "failed"})["status"] == "running"
-    wait_for_agent(api, instance_id)
-    yield instance_id
-    wait_for_status(api, instance_id, {"running", "hibernated", "failed", "stopped"})
-    api.delete(f"/api/v1/instances/{instance_id}")
 
 
 def test_hibernate_destroys_the_machine_and_wake_brings_back_every_file(

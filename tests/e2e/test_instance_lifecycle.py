@@ -70,11 +70,20 @@ def test_full_lifecycle_through_the_provider(api: httpx.Client, stack: LocalStac
     assert running["uptime_seconds"] >= 0
     assert 0 < running["host_reliability_score"] <= 5
     assert running["failover"] == {"enabled": True, "strategy": "warmpool", "last_failover": None}
-    assert running["serverless"] == {"enabled": False, "idle_timeout_minutes": None, "state": None}
-    assert running["metrics"] == {
-        "gpu_utilization": None,
-        "gpu_memory_used_gb": None,
-        "gpu_temperature": None,
+    assert running["serverless"] == {
+        "enabled": False,
+        "idle_timeout_minutes": None,
+        "gpu_threshold": None,
+        "state": None,
+    }
+    # Null until the machine's agent reports, then its latest reading.
+    assert set(running["metrics"]) == {
+        "gpu_utilization",
+        "gpu_memory_used_gb",
+        "gpu_temperature",
+        "cpu_utilization",
+        "ram_used_gb",
+        "disk_used_gb",
     }
     assert running["provider"]["instance_id"] == str(machine["id"])
     assert SEED_004_BODY["ssh_key"] in (machine["onstart"] or ""), "the SSH key is installed on boot"

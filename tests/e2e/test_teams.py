@@ -94,6 +94,8 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("POST", "/api/v1/snapshots"): {"instance_id": "inst_0000000000000000"},
         ("POST", "/api/snapshots"): {"instance_id": "inst_0000000000000000"},
         ("POST", "/api/v1/snapshots/{snapshot_id}/restore"): {"instance_id": "inst_0000000000000000"},
+        ("POST", "/api/v1/serverless/enable"): {"instance_id": "inst_0000000000000000"},
+        ("POST", "/api/v1/serverless/disable"): {"instance_id": "inst_0000000000000000"},
     }
     return bodies.get((route.method, route.path))
 
@@ -223,11 +225,12 @@ def test_a_viewer_can_read(viewer: httpx.Client, team_resources: dict[str, str])
 
 
 @pytest.fixture(scope="module")
-def billing_only(
+def webhooks_only(
     api: httpx.Client, stack: LocalStack, team_resources: dict[str, str]
 ) -> Iterator[httpx.Client]:
-    name = f"billing-{secrets.token_hex(3)}"
-    made = api.post("/api/v1/roles", json={"name": name, "permissions": ["billing.view"]})
+    """A member whose only permission is one that none of these routes needs."""
+    name = f"hooks-{secrets.token_hex(3)}"
+    made = api.post("/api/v1/roles", json={"name": name, "permissions": ["webhooks.manage"]})
     assert made.status_code == 201, made.text
     email = register(stack)
     add_member(api, team_resources["team_id"], email, name)
@@ -237,9 +240,9 @@ def billing_only(
 
 @pytest.mark.parametrize("route", PROTECTED, ids=route_id)
 def test_every_route_checks_a_permission(
-    route: Route, billing_only: httpx.Client, team_resources: dict[str, str]
+    route: Route, webhooks_only: httpx.Client, team_resources: dict[str, str]
 ) -> None:
-    response = call(billing_only, route, team_resources)
+    response = call(webhooks_only, route, team_resources)
     assert response.status_code == 403, response.text
     assert response.json()["error"]["code"] == "FORBIDDEN"
 

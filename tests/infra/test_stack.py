@@ -11,15 +11,17 @@ from typing import Any
 import pytest
 from aws_cdk import Acknowledgment, App, DockerImage, Stack, Validations
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Annotations, Match
+from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from dumont_core.access.plans import PLANS
 from dumont_core.data import table
 from infra.components.api import STAGE_NAME
-from infra.components.functions import DEFAULT_VAST_API_URL
+from infra.components.functions import DEFAULT_AGENT_PACKAGE, DEFAULT_VAST_API_URL
 from infra.components.layers import CopyPackageBundling, PipInstallBundling, runtime_dependencies
 from infra.components.nag import MIN_REASON_LENGTH
+from infra.components.snapshots import ACCESS_LOG_PREFIX
+from infra.stack import build_app
 from infra.topology import (
     API_FUNCTION,
     API_ROUTES,
@@ -29,6 +31,7 @@ from infra.topology import (
     DOMAIN_EVENTS_QUEUE_NAME,
     EVENT_BUS_NAME,
     FUNCTIONS,
+    IDLE_CHECK_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
     REPO_ROOT,
     STATE_MACHINES,
@@ -37,7 +40,7 @@ from infra.topology import (
     USAGE_PLANS,
 )
 
-from .conftest import Synthesized
+from .conftest import SKIP_BUNDLING, Synthesized
 
 _PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 
@@ -158,6 +161,49 @@ def test_function_runtime_architecture_tracing_layers_and_environment(
         assert (machine.arn_env_var in env) is spec.start_state_machines
     assert (USAGE_PLAN_IDS_ENV in env) is (spec == API_FUNCTION)
     assert "PLAN_API_KEY_SECRET_ARNS" not in env
+    uses_snapshots = spec.reads_snapshots or spec.writes_snapshots
+    if uses_snapshots:
+        assert env["SNAPSHOT_BUCKET"] == {"Ref": _snapshot_bucket_id(synthesized)}
+    else:
+        assert "SNAPSHOT_BUCKET" not in env
+    assert ("PUBLIC_API_URL" in env) is ("AGENT_PACKAGE" in env) is spec.boots_agents
+    # Optional: the agents' heartbeat interval is the settings' default.
+    assert "AGENT_HEARTBEAT_SECONDS" not in env
+
+
+def test_snapshot_functions_are_the_api_and_the_instance_tasks() -> None:
+    assert [spec.name for spec in FUNCTIONS if spec.writes_snapshots] == [API_FUNCTION.name]
+    assert {spec.name for spec in FUNCTIONS if spec.reads_snapshots} >= {
+        API_FUNCTION.name,
+        INSTANCE_TASKS_FUNCTION.name,
+    }
+    assert [spec.name for spec in FUNCTIONS if spec.completes_workflow_tasks] == [API_FUNCTION.name]
+    assert [spec.name for spec in FUNCTIONS if spec.boots_agents] == [INSTANCE_TASKS_FUNCTION.name]
+
+
+def test_rented_machines_install_the_agent_and_reach_the_api_stage(synthesized: Synthesized) -> None:
+    from dumont_core.settings import Settings
+
+    _, props = _functions_by_handler(synthesized)[INSTANCE_TASKS_FUNCTION.handler]
+    env = props["Environment"]["Variables"]
+    api_id, _ = _only(synthesized.of_type("AWS::ApiGateway::RestApi"))
+    stage_id, _ = _only(synthesized.of_type("AWS::ApiGateway::Stage"))
+    assert _text(env["PUBLIC_API_URL"]) == (
+        f"https://<Ref {api_id}>.execute-api.<Ref AWS::Region>.<Ref AWS::URLSuffix>/<Ref {stage_id}>/"
+    )
+    assert env["PUBLIC_API_URL"] == synthesized.template.to_json()["Outputs"]["ApiUrl"]["Value"]
+    assert env["AGENT_PACKAGE"] == DEFAULT_AGENT_PACKAGE == Settings.model_fields["agent_package"].default
+
+
+def test_the_agent_package_comes_from_the_agent_package_context_value() -> None:
+    wheel = "https://downloads.example.com/dumont_agent-2.0.0-py3-none-any.whl"
+    built = build_app(context={**SKIP_BUNDLING, "agentPackage": wheel})
+    template = Template.from_stack(built.stack)
+    functions = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": INSTANCE_TASKS_FUNCTION.handler}}
+    )
+    (tasks,) = functions.values()
+    assert tasks["Properties"]["Environment"]["Variables"]["AGENT_PACKAGE"] == wheel
 
 
 def test_api_function_finds_each_plans_usage_plan_in_usage_plan_ids(synthesized: Synthesized) -> None:
@@ -229,6 +275,141 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
         }
     else:
         assert apigateway == {}
+
+    bucket_id = _snapshot_bucket_id(synthesized)
+    s3_grants = {
+        action: [_text(resource) for resource in _as_list(statement["Resource"])]
+        for statement in statements
+        for action in _actions(statement)
+        if action.startswith("s3:")
+    }
+    objects = [f"<GetAtt {bucket_id}.Arn>/teams/*"]
+    expected_s3: dict[str, list[str]] = {}
+    if spec.reads_snapshots or spec.writes_snapshots:
+        # HeadObject on a manifest needs GetObject; listing finds stored chunks and turns 403 into 404.
+        expected_s3 = {"s3:GetObject": objects, "s3:ListBucket": [f"<GetAtt {bucket_id}.Arn>"]}
+    if spec.writes_snapshots:
+        # Presigned PUTs and GETs act with these permissions; deletes remove snapshots and swept chunks.
+        expected_s3 |= {"s3:PutObject": objects, "s3:DeleteObject": objects}
+    assert s3_grants == expected_s3
+
+    completes = [
+        s for s in statements if {"states:SendTaskSuccess", "states:SendTaskFailure"} & set(_actions(s))
+    ]
+    if spec.completes_workflow_tasks:
+        # These actions take no resource-level permissions; the task token scopes each call.
+        assert [(sorted(_actions(s)), s["Resource"]) for s in completes] == [
+            (["states:SendTaskFailure", "states:SendTaskSuccess"], "*")
+        ]
+    else:
+        assert completes == []
+
+
+def _snapshot_bucket_id(synthesized: Synthesized) -> str:
+    logged = [
+        key
+        for key, bucket in synthesized.of_type("AWS::S3::Bucket").items()
+        if "LoggingConfiguration" in bucket["Properties"]
+    ]
+    assert len(logged) == 1, logged
+    return logged[0]
+
+
+def _access_log_bucket_id(synthesized: Synthesized) -> str:
+    snapshots = synthesized.of_type("AWS::S3::Bucket")[_snapshot_bucket_id(synthesized)]
+    destination: dict[str, str] = snapshots["Properties"]["LoggingConfiguration"]["DestinationBucketName"]
+    return destination["Ref"]
+
+
+def _bucket_policy_statements(synthesized: Synthesized, bucket_id: str) -> list[dict[str, Any]]:
+    (policy,) = [
+        policy
+        for policy in synthesized.of_type("AWS::S3::BucketPolicy").values()
+        if policy["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _denies_plain_http(statements: list[dict[str, Any]], bucket_id: str) -> bool:
+    return any(
+        statement["Effect"] == "Deny"
+        and statement["Action"] == "s3:*"
+        and statement["Principal"] == {"AWS": "*"}
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        and sorted(_text(r) for r in statement["Resource"])
+        == [f"<GetAtt {bucket_id}.Arn>", f"<GetAtt {bucket_id}.Arn>/*"]
+        for statement in statements
+    )
+
+
+# --- snapshot storage ----------------------------------------------------------------------------
+
+_ENCRYPTED_WITH_S3_KEYS = {
+    "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+}
+_ALL_PUBLIC_ACCESS_BLOCKED = {
+    "BlockPublicAcls": True,
+    "BlockPublicPolicy": True,
+    "IgnorePublicAcls": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+def test_snapshot_bucket_is_private_encrypted_tls_only_and_kept(synthesized: Synthesized) -> None:
+    buckets = synthesized.of_type("AWS::S3::Bucket")
+    assert len(buckets) == 2, "snapshots and their access logs"
+    bucket_id = _snapshot_bucket_id(synthesized)
+    bucket = buckets[bucket_id]
+    # It holds users' workspaces: deleting the stack or replacing the bucket must not delete them.
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    props = bucket["Properties"]
+    assert props["BucketEncryption"] == _ENCRYPTED_WITH_S3_KEYS
+    assert props["PublicAccessBlockConfiguration"] == _ALL_PUBLIC_ACCESS_BLOCKED
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert "CorsConfiguration" not in props, "agents use presigned URLs from servers, not browsers"
+    assert "BucketName" not in props, "bucket names are global: let CloudFormation choose"
+    assert props["LifecycleConfiguration"] == {
+        "Rules": [
+            {
+                "Id": "AbortIncompleteMultipartUploads",
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                "Status": "Enabled",
+            }
+        ]
+    }
+    statements = _bucket_policy_statements(synthesized, bucket_id)
+    assert _denies_plain_http(statements, bucket_id)
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"NumericLessThan": {"s3:TlsVersion": 1.2}}
+        for s in statements
+    )
+    # Nothing but denials: access comes from the functions' roles only.
+    assert {s["Effect"] for s in statements} == {"Deny"}
+
+
+def test_snapshot_bucket_access_is_logged_to_a_private_bucket(synthesized: Synthesized) -> None:
+    bucket_id = _snapshot_bucket_id(synthesized)
+    logs_id = _access_log_bucket_id(synthesized)
+    snapshots = synthesized.of_type("AWS::S3::Bucket")[bucket_id]
+    assert snapshots["Properties"]["LoggingConfiguration"]["LogFilePrefix"] == ACCESS_LOG_PREFIX
+    access_logs = synthesized.resources[logs_id]
+    assert access_logs["DeletionPolicy"] == "Retain"
+    props = access_logs["Properties"]
+    assert props["BucketEncryption"] == _ENCRYPTED_WITH_S3_KEYS
+    assert props["PublicAccessBlockConfiguration"] == _ALL_PUBLIC_ACCESS_BLOCKED
+    # Delivered under a bucket policy, so the log bucket keeps ACLs disabled.
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert "AccessControl" not in props
+    (expire,) = [rule for rule in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in rule]
+    assert expire["ExpirationInDays"] == 90
+    statements = _bucket_policy_statements(synthesized, logs_id)
+    assert _denies_plain_http(statements, logs_id)
+    (delivery,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Action"] == "s3:PutObject"
+    assert _text(delivery["Resource"]) == f"<GetAtt {logs_id}.Arn>/{ACCESS_LOG_PREFIX}*"
+    assert delivery["Condition"]["ArnLike"] == {"aws:SourceArn": {"Fn::GetAtt": [bucket_id, "Arn"]}}
 
 
 def _secret_id(synthesized: Synthesized, name_part: str) -> str:
@@ -312,9 +493,10 @@ def _machine_ids_by_env_var(synthesized: Synthesized) -> dict[str, str]:
     return {spec.arn_env_var: env[spec.arn_env_var]["Ref"] for spec in STATE_MACHINES}
 
 
-def test_the_five_state_machines_are_standard_logged_and_traced(synthesized: Synthesized) -> None:
+def test_the_eight_state_machines_are_standard_logged_and_traced(synthesized: Synthesized) -> None:
     machines = synthesized.of_type("AWS::StepFunctions::StateMachine")
-    assert len(machines) == len(STATE_MACHINES) == 5
+    assert len(machines) == len(STATE_MACHINES) == 8
+    assert {spec.name for spec in STATE_MACHINES} >= {"SnapshotInstance", "RestoreSnapshot", "WakeInstance"}
     assert sorted(_machine_ids_by_env_var(synthesized).values()) == sorted(machines)
     for machine in machines.values():
         props = machine["Properties"]
@@ -342,10 +524,11 @@ def test_state_machine_definition_is_filled_with_the_tasks_function_arn(
     assert "${" not in rendered
     for key, value in spec.substitutions.items():
         assert substitutions[key] == value
+    # Tasks that wait for an agent invoke the function too, and need the same permission.
     invoked = {
         state["Parameters"]["FunctionName"]
         for state in json.loads(rendered)["States"].values()
-        if state.get("Resource") == "arn:aws:states:::lambda:invoke"
+        if state.get("Resource", "").startswith("arn:aws:states:::lambda:invoke")
     }
     assert invoked == {f"<GetAtt {tasks_id}.Arn>"}
 
@@ -381,7 +564,11 @@ def test_bus_rule_queue_and_dead_letter_queue(synthesized: Synthesized) -> None:
                 enforced.update(queue["Ref"] for queue in policy["Properties"]["Queues"])
     assert enforced == {queue_id, dlq_id}
 
-    _, rule = _only(synthesized.of_type("AWS::Events::Rule"))
+    (rule,) = [
+        rule
+        for rule in synthesized.of_type("AWS::Events::Rule").values()
+        if "EventBusName" in rule["Properties"]
+    ]
     props = rule["Properties"]
     assert props["EventBusName"] == {"Ref": bus_id}
     assert props["EventPattern"] == {"source": [{"prefix": DOMAIN_EVENT_SOURCE_PREFIX}]}
@@ -457,9 +644,13 @@ def test_api_takes_usage_keys_from_the_authorizer_stage_logging_and_tracing(synt
     _only(synthesized.of_type("AWS::ApiGateway::Account"))
     validators = synthesized.of_type("AWS::ApiGateway::RequestValidator")
     assert [v["Properties"]["ValidateRequestParameters"] for v in validators.values()] == [True]
-    permissions = synthesized.of_type("AWS::Lambda::Permission")
+    permissions = [
+        permission
+        for permission in synthesized.of_type("AWS::Lambda::Permission").values()
+        if permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+    ]
     assert len(permissions) == 2, "one for the API function, one for the authorizer"
-    invoked = sorted(p["Properties"]["FunctionName"]["Fn::GetAtt"][0] for p in permissions.values())
+    invoked = sorted(p["Properties"]["FunctionName"]["Fn::GetAtt"][0] for p in permissions)
     assert invoked == sorted(
         _function_id(synthesized, spec.handler) for spec in (API_FUNCTION, AUTHORIZER_FUNCTION)
     )
@@ -538,6 +729,7 @@ def test_every_acknowledgment_names_a_rule_and_says_why(synthesized: Synthesized
         "AwsSolutions-IAM4",
         "AwsSolutions-IAM5",
         "AwsSolutions-L1",
+        "AwsSolutions-S1",
         "AwsSolutions-SMG4",
     }
     # Not blanket: nothing is acknowledged on the stack as a whole, nor on every resource.
@@ -561,6 +753,70 @@ def test_the_nag_check_does_catch_a_finding() -> None:
     assert rules["AwsSolutions-SQS4"] == ["Probe/Plain/Resource"]
 
 
+def _references(value: Any) -> set[str]:
+    """Logical ids `value` refers to through Ref, Fn::GetAtt or Fn::Sub."""
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= _references(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref":
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                found.add(item[0] if isinstance(item, list) else item.split(".")[0])
+            elif key == "Fn::Sub":
+                text, variables = (item, {}) if isinstance(item, str) else item
+                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+                found |= _references(variables)
+            else:
+                found |= _references(item)
+    return found
+
+
+def test_the_template_has_no_circular_dependencies(synthesized: Synthesized) -> None:
+    """CloudFormation rejects a circular template only when deploying; CDK does not look within a stack.
+
+    The tasks function's PUBLIC_API_URL names the API stage, whose methods must keep reaching the API
+    function by name (see PublicApi) for this to hold.
+    """
+    resources = synthesized.resources
+    depends_on: dict[str, set[str]] = {}
+    for key, resource in resources.items():
+        explicit = resource.get("DependsOn", [])
+        named = _references(resource.get("Properties", {})) | set(_as_list(explicit))
+        depends_on[key] = named & set(resources)
+    done: set[str] = set()
+
+    def visit(key: str, path: list[str]) -> None:
+        for dependency in sorted(depends_on[key]):
+            assert dependency not in path, " -> ".join([*path[path.index(dependency) :], dependency])
+            if dependency not in done:
+                visit(dependency, [*path, dependency])
+        done.add(key)
+
+    for key in sorted(resources):
+        if key not in done:
+            visit(key, [key])
+
+
+def test_the_task_completion_acknowledgment_covers_only_its_own_policy(synthesized: Synthesized) -> None:
+    completing = [
+        policy
+        for policy in synthesized.of_type("AWS::IAM::Policy").values()
+        if any(
+            "states:SendTaskSuccess" in _actions(s)
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        )
+    ]
+    (policy,) = completing
+    # Alone in its policy: the acknowledged `Resource::*` covers nothing else.
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert sorted(_actions(statement)) == ["states:SendTaskFailure", "states:SendTaskSuccess"]
+    acknowledged = [rule["id"] for rule in policy["Metadata"]["cdk_nag"]["rules_to_suppress"]]
+    assert acknowledged == ["AwsSolutions-IAM5[Resource::*]"]
+
+
 def test_repository_layout_assumptions() -> None:
     assert (REPO_ROOT / "cdk.json").is_file()
     assert json.loads((REPO_ROOT / "cdk.json").read_text())["app"] == ".venv/bin/python infra/app.py"
@@ -576,3 +832,17 @@ def test_gateway_errors_speak_the_api_error_envelope(synthesized: Synthesized) -
         body = json.loads(properties["ResponseTemplates"]["application/json"])
         assert body["success"] is False
         assert body["error"]["code"] and body["error"]["message"]
+
+
+def test_the_idle_check_runs_every_minute_and_may_start_hibernations(synthesized: Synthesized) -> None:
+    rules = [
+        rule
+        for rule in synthesized.of_type("AWS::Events::Rule").values()
+        if rule["Properties"].get("ScheduleExpression") == "rate(1 minute)"
+    ]
+    assert len(rules) == 1
+    idle_check_id, idle_check = _functions_by_handler(synthesized)[IDLE_CHECK_FUNCTION.handler]
+    (target,) = rules[0]["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [idle_check_id, "Arn"]}
+    environment = idle_check["Environment"]["Variables"]
+    assert {"SNAPSHOT_STATE_MACHINE_ARN", "SNAPSHOT_BUCKET", "TABLE_NAME"} <= set(environment)

@@ -108,7 +108,7 @@ class Instance(BaseModel):
     failover_enabled: bool = False
     failover_strategy: FailoverStrategy | None = None
     auto_hibernate: bool = False
-    idle_timeout_minutes: int | None = None
+    idle_timeout_minutes: float | None = None
 
     status: InstanceStatus
     status_reason: str | None = None

@@ -11,12 +11,12 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from dumont_core.agents.tokens import parse_agent_token, token_matches
 from dumont_core.aws_clients import aws_client
-from dumont_core.data.agents import ActionItem, AgentNotAccepted, AgentRepository
+from dumont_core.data.agents import METRIC_FIELDS, ActionItem, AgentNotAccepted, AgentRepository, MetricPoint
 from dumont_core.data.instances import InstanceRepository
 from dumont_core.errors import Conflict, NotFound, Unauthenticated
 from dumont_core.models import AGENT_STATES, Principal, utc_now
@@ -41,6 +41,52 @@ class AgentHealth:
     """healthy: reported within 3 heartbeat intervals; late: within 10; lost: longer ago;
     unknown: never reported."""
     gpu_utilization: float | None
+
+
+@dataclass(frozen=True)
+class Period:
+    span: timedelta
+    bucket: timedelta
+    hourly: bool
+    """Read from hourly rollups rather than from every sample."""
+
+
+PERIODS: dict[str, Period] = {
+    "1h": Period(timedelta(hours=1), timedelta(minutes=1), hourly=False),
+    "24h": Period(timedelta(hours=24), timedelta(minutes=15), hourly=False),
+    "7d": Period(timedelta(days=7), timedelta(hours=1), hourly=True),
+    "30d": Period(timedelta(days=30), timedelta(hours=6), hourly=True),
+}
+
+
+def downsample(points: list[MetricPoint], bucket: timedelta) -> list[MetricPoint]:
+    """Averages per bucket (weighted by the samples each point stands for); empty buckets are left out."""
+    seconds = bucket.total_seconds()
+    grouped: dict[float, list[MetricPoint]] = {}
+    for point in points:
+        start = point.timestamp.timestamp() // seconds * seconds
+        grouped.setdefault(start, []).append(point)
+    result = []
+    for start, members in sorted(grouped.items()):
+        values: dict[str, float | None] = {}
+        for field in METRIC_FIELDS:
+            weighted: list[tuple[float, int]] = []
+            for point in members:
+                value = point.values.get(field)
+                if value is not None:
+                    weighted.append((float(value), point.samples))
+            total = sum(weight for _, weight in weighted)
+            values[field] = (
+                round(sum(value * weight for value, weight in weighted) / total, 2) if total else None
+            )
+        result.append(
+            MetricPoint(
+                datetime.fromtimestamp(start, tz=members[0].timestamp.tzinfo),
+                values,
+                sum(p.samples for p in members),
+            )
+        )
+    return result
 
 
 @dataclass(frozen=True)
@@ -123,6 +169,19 @@ class AgentService:
         if intervals <= 3:
             return "healthy"
         return "late" if intervals <= 10 else "lost"
+
+    def metrics(self, principal: Principal, instance_id: str, period: str) -> list[MetricPoint]:
+        """The instance's readings over `period`, downsampled to at most a few hundred points."""
+        if self._instances.get(principal.team_id, instance_id) is None:
+            raise NotFound("INSTANCE_NOT_FOUND", f"Instance {instance_id} not found", instance_id=instance_id)
+        chosen = PERIODS[period]
+        until = self._clock()
+        since = until - chosen.span
+        if chosen.hourly:
+            points = self._agents.hourly(instance_id, since, until)
+        else:
+            points = self._agents.samples(instance_id, since, until)
+        return downsample(points, chosen.bucket)
 
     def queue_action(
         self, team_id: str, instance_id: str, action_type: str, params: dict[str, Any], task_token: str | None

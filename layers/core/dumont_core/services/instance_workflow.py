@@ -21,6 +21,7 @@ from aws_lambda_powertools import Logger
 from dumont_core.agents.tokens import agent_token_digest, new_agent_token
 from dumont_core.catalog import find_gpu_type
 from dumont_core.data.instances import InstanceRepository, StaleInstanceState
+from dumont_core.data.serverless import ServerlessRepository
 from dumont_core.events import EventPublisher
 from dumont_core.models import (
     POWER_ACTIONS,
@@ -150,12 +151,14 @@ class InstanceWorkflowSteps:
         provider: GpuProvider,
         settings: Settings,
         clock: Callable[[], datetime] = utc_now,
+        hibernations: ServerlessRepository | None = None,
     ) -> None:
         self._repository = repository
         self._publisher = publisher
         self._provider = provider
         self._settings = settings
         self._clock = clock
+        self._hibernations = hibernations
 
     # Provisioning ------------------------------------------------------------------------------
 
@@ -418,6 +421,10 @@ class InstanceWorkflowSteps:
                 )
             ],
         )
+        if self._hibernations is not None:
+            self._hibernations.record_hibernation(
+                instance.team_id, instance.instance_id, now, reason, savings_per_hour, snapshot_id
+            )
         return {"savings_per_hour": savings_per_hour}
 
     def abort_hibernation(
@@ -472,6 +479,10 @@ class InstanceWorkflowSteps:
             {"status": InstanceStatus.RUNNING, "status_reason": None, "hibernated_at": None},
             events,
         )
+        if self._hibernations is not None and instance.hibernated_at is not None:
+            self._hibernations.record_wake(
+                instance.team_id, instance.instance_id, instance.hibernated_at, self._clock()
+            )
         return {}
 
     def fail_wake(self, ref: InstanceRef, failure: dict[str, Any] | None) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from dumont_core.data.instances import InstanceRepository, StaleInstanceState
+from dumont_core.data.serverless import ServerlessRepository
 from dumont_core.errors import InstanceNotFound, InvalidState, ServiceUnavailable
 from dumont_core.events import EventPublisher
 from dumont_core.models import (
@@ -32,6 +33,8 @@ from dumont_core.workflows import Workflow, WorkflowStarter
 logger = Logger(child=True)
 
 DEFAULT_IDLE_TIMEOUT_MINUTES = 15
+# GPU utilisation (%) under which a serverless instance counts as idle.
+DEFAULT_GPU_THRESHOLD = 5.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,9 @@ class InstanceService:
         workflows: WorkflowStarter,
         settings: Settings,
         clock: Callable[[], datetime] = utc_now,
+        watches: ServerlessRepository | None = None,
     ) -> None:
+        self._watches = watches
         self._repository = repository
         self._publisher = publisher
         self._workflows = workflows
@@ -102,6 +107,7 @@ class InstanceService:
             failover_strategy=spec.failover_strategy if spec.failover_enabled else None,
             auto_hibernate=spec.auto_hibernate,
             idle_timeout_minutes=DEFAULT_IDLE_TIMEOUT_MINUTES if spec.auto_hibernate else None,
+            idle_gpu_threshold=DEFAULT_GPU_THRESHOLD if spec.auto_hibernate else None,
             status=InstanceStatus.STARTING,
             created_at=now,
             updated_at=now,
@@ -115,6 +121,8 @@ class InstanceService:
         )
         self._repository.create(instance, created)
         self._publisher.publish([created])
+        if instance.auto_hibernate and self._watches is not None:
+            self._watches.watch(instance.team_id, instance.instance_id)
         try:
             self._workflows.start(
                 Workflow.PROVISION,
