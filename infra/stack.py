@@ -22,8 +22,8 @@ from infra.components.workflows import Workflows
 from infra.topology import (
     API_FUNCTION,
     AUTHORIZER_FUNCTION,
-    IDLE_CHECK_EVERY_MINUTES,
-    IDLE_CHECK_FUNCTION,
+    HOUSEKEEPING_EVERY_MINUTES,
+    HOUSEKEEPING_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
 )
 
@@ -79,10 +79,10 @@ class DumontCloudStack(Stack):
         # whole window is hibernated. Missed runs are harmless: the next one sees the same window.
         events.Rule(
             self,
-            "IdleCheckSchedule",
-            description="Runs the serverless idle check",
-            schedule=events.Schedule.rate(Duration.minutes(IDLE_CHECK_EVERY_MINUTES)),
-            targets=[targets.LambdaFunction(self.functions[IDLE_CHECK_FUNCTION], retry_attempts=0)],
+            "HousekeepingSchedule",
+            description="Runs housekeeping: the serverless idle check and the chunk sweep",
+            schedule=events.Schedule.rate(Duration.minutes(HOUSEKEEPING_EVERY_MINUTES)),
+            targets=[targets.LambdaFunction(self.functions[HOUSEKEEPING_FUNCTION], retry_attempts=0)],
         )
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.url, description="Base URL of the REST API stage")

@@ -90,22 +90,21 @@ INSTANCE_TASKS_FUNCTION = FunctionSpec(
     reads_snapshots=True,
     boots_agents=True,
 )
-IDLE_CHECK_FUNCTION = FunctionSpec(
-    name="IdleCheck",
-    handler="schedules.idle_check.lambda_handler",
-    description="Hibernates serverless instances whose GPU stayed idle for their whole window",
-    timeout_seconds=120,
+HOUSEKEEPING_FUNCTION = FunctionSpec(
+    name="Housekeeping",
+    handler="schedules.housekeeping.lambda_handler",
+    description="Hibernates idle serverless instances; sweeps chunks no snapshot uses any more",
+    timeout_seconds=300,
     start_state_machines=True,
-    # It names the snapshot bucket to the hibernations it starts; the workflow does the reading.
-    reads_snapshots=True,
+    writes_snapshots=True,
 )
-IDLE_CHECK_EVERY_MINUTES = 1
-"""How often the idle check runs (an EventBridge schedule; the local stack ticks it itself)."""
+HOUSEKEEPING_EVERY_MINUTES = 1
+"""How often housekeeping runs (an EventBridge schedule; the local stack ticks it itself)."""
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     API_FUNCTION,
     AUTHORIZER_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
-    IDLE_CHECK_FUNCTION,
+    HOUSEKEEPING_FUNCTION,
 )
 
 STATE_MACHINES: tuple[StateMachineSpec, ...] = (

@@ -9,7 +9,7 @@ from typing import Any
 
 from dumont_core.access.factory import access_service
 from dumont_core.models import Principal
-from infra.topology import IDLE_CHECK_FUNCTION
+from infra.topology import HOUSEKEEPING_FUNCTION
 from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
 from local_stack.machine_agents import MachineAgents
@@ -34,7 +34,7 @@ class LocalStackConfig:
     agent_action_timeout_seconds: int = 600
     gpu_utilization: float = 0.0
     """The simulated GPUs' load until a test or the demo sets another."""
-    idle_check_seconds: float = 5.0
+    housekeeping_seconds: float = 5.0
     """How often the serverless idle check runs (every minute in AWS), so a demo window can be seconds."""
 
 
@@ -75,7 +75,7 @@ class LocalStack:
         self.bootstrap: BootstrapAccount | None = None
         self.front: ApiFront | None = None
         self.machine_agents = MachineAgents(self.marketplace, gpu_utilization=self.config.gpu_utilization)
-        self.idle_check: Schedule | None = None
+        self.housekeeping: Schedule | None = None
 
     @property
     def url(self) -> str:
@@ -124,14 +124,16 @@ class LocalStack:
         self.front.api_id = self.deployment.api_id
         self.front.start()
         self.machine_agents.start()
-        self.idle_check = Schedule(
-            self.aws.runtime.invoke, f"{STACK_PREFIX}{IDLE_CHECK_FUNCTION.name}", config.idle_check_seconds
+        self.housekeeping = Schedule(
+            self.aws.runtime.invoke,
+            f"{STACK_PREFIX}{HOUSEKEEPING_FUNCTION.name}",
+            config.housekeeping_seconds,
         ).start()
         return self
 
     def stop(self) -> None:
-        if self.idle_check is not None:
-            self.idle_check.stop()
+        if self.housekeeping is not None:
+            self.housekeeping.stop()
         self.machine_agents.stop()
         if self.front is not None:
             self.front.stop()

@@ -29,7 +29,7 @@ def stack() -> Iterator[LocalStack]:
         agent_heartbeat_seconds=1,
         # Long enough for a test workspace, short enough to see an agent that died time out.
         agent_action_timeout_seconds=12,
-        idle_check_seconds=1,
+        housekeeping_seconds=1,
     )
     with LocalStack(config) as running:
         yield running

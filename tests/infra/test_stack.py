@@ -31,7 +31,7 @@ from infra.topology import (
     DOMAIN_EVENTS_QUEUE_NAME,
     EVENT_BUS_NAME,
     FUNCTIONS,
-    IDLE_CHECK_FUNCTION,
+    HOUSEKEEPING_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
     REPO_ROOT,
     STATE_MACHINES,
@@ -171,8 +171,12 @@ def test_function_runtime_architecture_tracing_layers_and_environment(
     assert "AGENT_HEARTBEAT_SECONDS" not in env
 
 
-def test_snapshot_functions_are_the_api_and_the_instance_tasks() -> None:
-    assert [spec.name for spec in FUNCTIONS if spec.writes_snapshots] == [API_FUNCTION.name]
+def test_snapshot_functions_are_the_api_the_instance_tasks_and_housekeeping() -> None:
+    # The API deletes snapshots' objects; housekeeping sweeps the chunks no snapshot uses.
+    assert [spec.name for spec in FUNCTIONS if spec.writes_snapshots] == [
+        API_FUNCTION.name,
+        HOUSEKEEPING_FUNCTION.name,
+    ]
     assert {spec.name for spec in FUNCTIONS if spec.reads_snapshots} >= {
         API_FUNCTION.name,
         INSTANCE_TASKS_FUNCTION.name,
@@ -834,15 +838,15 @@ def test_gateway_errors_speak_the_api_error_envelope(synthesized: Synthesized) -
         assert body["error"]["code"] and body["error"]["message"]
 
 
-def test_the_idle_check_runs_every_minute_and_may_start_hibernations(synthesized: Synthesized) -> None:
+def test_housekeeping_runs_every_minute_and_may_start_hibernations(synthesized: Synthesized) -> None:
     rules = [
         rule
         for rule in synthesized.of_type("AWS::Events::Rule").values()
         if rule["Properties"].get("ScheduleExpression") == "rate(1 minute)"
     ]
     assert len(rules) == 1
-    idle_check_id, idle_check = _functions_by_handler(synthesized)[IDLE_CHECK_FUNCTION.handler]
+    housekeeping_id, housekeeping = _functions_by_handler(synthesized)[HOUSEKEEPING_FUNCTION.handler]
     (target,) = rules[0]["Properties"]["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": [idle_check_id, "Arn"]}
-    environment = idle_check["Environment"]["Variables"]
+    assert target["Arn"] == {"Fn::GetAtt": [housekeeping_id, "Arn"]}
+    environment = housekeeping["Environment"]["Variables"]
     assert {"SNAPSHOT_STATE_MACHINE_ARN", "SNAPSHOT_BUCKET", "TABLE_NAME"} <= set(environment)

@@ -4,6 +4,7 @@
 |------------|------------------|------------------------|
 | snapshot   | `TEAM#{team_id}` | `SNAPSHOT#{id}`        |
 | GC lease   | `TEAM#{team_id}` | `CHUNKGC`              |
+| to sweep   | `SWEEP`          | `{team_id}`            |
 
 S3, per team (chunks are shared by the team's snapshots, never across teams):
 
@@ -24,9 +25,10 @@ from botocore.exceptions import ClientError
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from dumont_core.aws_clients import aws_client
-from dumont_core.data.instances import TableItem
+from dumont_core.data.instances import TableItem, shared_connection
 
 PRESIGNED_URL_SECONDS = 3600
 
@@ -53,6 +55,12 @@ class SnapshotItem(TableItem):
     completed_at = UTCDateTimeAttribute(null=True)
 
 
+class SweepItem(TableItem):
+    """A team with deleted snapshots whose chunks the scheduled sweep has yet to look at."""
+
+    team_id = UnicodeAttribute()
+
+
 class LeaseItem(TableItem):
     holder = UnicodeAttribute()
     expires_at = TTLAttribute()
@@ -73,7 +81,7 @@ def _snapshot_key(snapshot_id: str) -> str:
 
 class SnapshotRepository:
     def __init__(self, table_name: str) -> None:
-        for model in (TableItem, SnapshotItem, LeaseItem):
+        for model in (TableItem, SnapshotItem, LeaseItem, SweepItem):
             model.Meta.table_name = table_name
 
     def create(self, snapshot: SnapshotItem) -> None:
@@ -105,7 +113,17 @@ class SnapshotRepository:
             raise
 
     def delete(self, snapshot: SnapshotItem) -> None:
-        snapshot.delete()
+        """Remove the record and mark its team for the chunk sweep, together."""
+        marker = SweepItem("SWEEP", snapshot.team_id, team_id=snapshot.team_id)
+        with TransactWrite(connection=shared_connection()) as transaction:
+            transaction.delete(snapshot)
+            transaction.save(marker)
+
+    def teams_to_sweep(self) -> list[str]:
+        return [item.team_id for item in SweepItem.query("SWEEP")]
+
+    def swept(self, team_id: str) -> None:
+        SweepItem("SWEEP", team_id).delete()
 
     # The sweep lease: chunk removal and snapshot completion never overlap within a team.
 

@@ -111,16 +111,16 @@ class ServerlessService:
             idle_gpu_threshold=gpu_threshold,
         )
         self._watches.watch(instance.team_id, instance.instance_id)
-        return self._status(updated)
+        return self.status_of(updated)
 
     def disable(self, principal: Principal, instance_id: str) -> ServerlessStatus:
         instance = self._instance(principal, instance_id)
         updated = self._change(instance, "disable serverless mode on", auto_hibernate=False)
         self._watches.unwatch(instance.team_id, instance.instance_id)
-        return self._status(updated)
+        return self.status_of(updated)
 
     def status(self, principal: Principal, instance_id: str) -> ServerlessStatus:
-        return self._status(self._instance(principal, instance_id))
+        return self.status_of(self._instance(principal, instance_id))
 
     def check_idle(self) -> list[str]:
         """Hibernate every watched instance idle for its whole window; the ids of those hibernated."""
@@ -194,7 +194,7 @@ class ServerlessService:
         except StaleInstanceState:
             raise InvalidState(instance.instance_id, action, "deleted", allowed) from None
 
-    def _status(self, instance: Instance) -> ServerlessStatus:
+    def status_of(self, instance: Instance) -> ServerlessStatus:
         gpu = (instance.latest_metrics or {}).get("gpu_utilization")
         return ServerlessStatus(
             instance_id=instance.instance_id,

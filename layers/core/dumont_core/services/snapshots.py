@@ -135,7 +135,7 @@ class SnapshotService:
             )
         self._snapshots.delete(snapshot)
         self._store.delete_snapshot_objects(principal.team_id, snapshot_id)
-        self.sweep(principal.team_id)
+        # Chunks no other snapshot uses go with the next scheduled sweep.
         return snapshot
 
     def restore(self, principal: Principal, snapshot_id: str, instance_id: str) -> SnapshotItem:
@@ -345,15 +345,29 @@ class SnapshotService:
                 InstanceEvent.of(EventType.SNAPSHOT_FAILED, instance, snapshot_id=snapshot_id, reason=reason),
             )
 
-    def sweep(self, team_id: str) -> int:
-        """Remove the team's chunks no snapshot uses; 0 while a snapshot is being taken."""
+    def sweep_pending(self) -> dict[str, int]:
+        """Sweep every team that deleted snapshots since the last run: team -> chunks removed.
+
+        A team with a snapshot in progress is left for a later run.
+        """
+        removed: dict[str, int] = {}
+        for team_id in self._snapshots.teams_to_sweep():
+            count = self.sweep(team_id)
+            if count is not None:
+                removed[team_id] = count
+                self._snapshots.swept(team_id)
+        return removed
+
+    def sweep(self, team_id: str) -> int | None:
+        """Remove the team's chunks no snapshot uses; None when it could not run now (a snapshot is being
+        taken, or another sweep holds the lease)."""
         holder = secrets.token_hex(8)
         if not self._snapshots.take_lease(team_id, holder, self._clock(), SWEEP_LEASE):
-            return 0
+            return None
         try:
             snapshots = self._snapshots.list_for_team(team_id)
             if any(snapshot.status in IN_PROGRESS for snapshot in snapshots):
-                return 0
+                return None
             used: set[str] = set()
             for snapshot in snapshots:
                 used.update(self._store.digests(team_id, snapshot.snapshot_id) or [])
