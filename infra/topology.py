@@ -48,6 +48,8 @@ class FunctionSpec:
     """Hands an agent's report on an action to the workflow task waiting for it by its task token."""
     boots_agents: bool = False
     """Rents machines whose first boot installs our agent, pointed at the API (PUBLIC_API_URL)."""
+    keeps_instance_logs: bool = False
+    """Writes the lines agents ship, and reads them back, in the instance log group."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ API_FUNCTION = FunctionSpec(
     reads_snapshots=True,
     writes_snapshots=True,
     completes_workflow_tasks=True,
+    keeps_instance_logs=True,
 )
 AUTHORIZER_FUNCTION = FunctionSpec(
     name="Authorizer",
@@ -79,6 +82,8 @@ AUTHORIZER_FUNCTION = FunctionSpec(
     timeout_seconds=10,
     reads_token_secret=True,
 )
+INSTANCE_LOG_GROUP_NAME = "/dumont/instances"
+"""CloudWatch Logs group of the machines' logs, one stream per instance (INSTANCE_LOG_GROUP)."""
 INSTANCE_TASKS_FUNCTION = FunctionSpec(
     name="InstanceTasks",
     handler="workflows.instance_tasks.lambda_handler",
@@ -221,6 +226,8 @@ API_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/serverless/pause/{instance_id}"),
     Route("POST", "/api/v1/serverless/resume/{instance_id}"),
     Route("GET", "/api/v1/instances/{instance_id}/metrics"),
+    Route("GET", "/api/v1/instances/{instance_id}/logs"),
+    Route("POST", "/api/agent/logs"),
     Route("GET", "/api/metrics/hibernation/events"),
     # Unversioned routes of the older documents, with the shapes those documents show.
     Route("GET", "/api/machines"),

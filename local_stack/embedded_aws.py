@@ -29,6 +29,7 @@ from infra.topology import (
     DOMAIN_EVENTS_QUEUE_NAME,
     EVENT_BUS_NAME,
     FUNCTIONS,
+    INSTANCE_LOG_GROUP_NAME,
     METRICS_NAMESPACE,
     SERVICE_NAME,
     STATE_MACHINES,
@@ -102,6 +103,7 @@ class EmbeddedAws:
             **{spec.arn_env_var: state_machine_arns[spec.name] for spec in STATE_MACHINES},
             "JWT_SECRET_ARN": self._token_secret(),
             "SNAPSHOT_BUCKET": self._snapshot_bucket(),
+            "INSTANCE_LOG_GROUP": self._instance_log_group(),
             USAGE_PLAN_IDS_ENV: json.dumps(usage_plan_ids),
             **extra_environment,
         }
@@ -183,6 +185,10 @@ class EmbeddedAws:
             )["stateMachineArn"]
             for spec in STATE_MACHINES
         }
+
+    def _instance_log_group(self) -> str:
+        self.client("logs").create_log_group(logGroupName=INSTANCE_LOG_GROUP_NAME)
+        return INSTANCE_LOG_GROUP_NAME
 
     def _snapshot_bucket(self) -> str:
         self.client("s3").create_bucket(Bucket=SNAPSHOT_BUCKET)

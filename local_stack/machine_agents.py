@@ -129,6 +129,10 @@ class MachineAgents:
         """The machine's workspace directory (what `/workspace` is on a real machine)."""
         return self._root / str(machine_id) / "workspace"
 
+    def machine_log(self, machine_id: int) -> Path:
+        """The machine's log file, which its agent ships (what `/var/log/…` is on a real machine)."""
+        return self._root / str(machine_id) / "machine.log"
+
     def set_gpu_utilization(self, machine_id: int | None, utilization: float) -> None:
         """The simulated GPU load of one machine, or, with None, of every machine from now on."""
         with self._lock:
@@ -189,11 +193,15 @@ class MachineAgents:
     def _launch(self, machine_id: int, gpu_name: str, environment: dict[str, str]) -> _RunningAgent:
         workspace = self.workspace(machine_id)
         workspace.mkdir(parents=True, exist_ok=True)
+        machine_log = self.machine_log(machine_id)
+        with machine_log.open("a") as log:
+            log.write(f"machine {machine_id} booted with a {gpu_name}\nstarting dumont-agent\n")
         config = AgentConfig.from_environment(
             {
                 **environment,
                 "DUMONT_WORKSPACE": str(workspace),
                 "DUMONT_AGENT_STATE": str(self._root / str(machine_id) / "agent-state"),
+                "DUMONT_LOG_FILES": str(machine_log),
             }
         )
         running = _RunningAgent(machine_id, workspace, SimulatedGpu(gpu_name, self._default_utilization))

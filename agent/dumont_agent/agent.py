@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from dumont_agent.host_metrics import HostMetrics
+from dumont_agent.logs import LogTail, log_files_from
 from dumont_agent.snapshot import Manifest, pack, restore
 from dumont_agent.snapshot_manifest import SnapshotError
 
@@ -41,6 +42,7 @@ class AgentConfig:
     workspace: Path
     state_dir: Path
     instance_id: str | None = None
+    log_files: tuple[Path, ...] = ()
     upload_workers: int = 8
     request_timeout_seconds: float = 60.0
 
@@ -57,6 +59,7 @@ class AgentConfig:
             workspace=workspace,
             state_dir=Path(values.get("DUMONT_AGENT_STATE", str(Path.home() / ".dumont-agent"))),
             instance_id=values.get("DUMONT_INSTANCE_ID") or None,
+            log_files=tuple(log_files_from(values.get("DUMONT_LOG_FILES"))),
             upload_workers=int(values.get("DUMONT_UPLOAD_WORKERS", "8")),
         )
 
@@ -90,6 +93,9 @@ class ApiClient:
         if error is not None:
             body["error"] = error[:4000]
         self._call("POST", f"/api/agent/actions/{action_id}", body)
+
+    def ship_logs(self, lines: list[dict[str, str]]) -> None:
+        self._call("POST", "/api/agent/logs", {"lines": lines})
 
     def plan_uploads(self, snapshot_id: str, chunks: list[dict[str, Any]]) -> dict[str, Any]:
         return self._call("POST", f"/api/agent/snapshots/{snapshot_id}/uploads", {"chunks": chunks})
@@ -137,6 +143,7 @@ class Agent:
     _busy: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
+    _logs: LogTail | None = None
 
     def run(self) -> None:
         """Heartbeat until told to stop; a failed heartbeat is retried at the next interval."""
@@ -161,6 +168,19 @@ class Agent:
                     continue
                 self._busy.add(action["id"])
             self._worker.submit(self.carry_out, action)
+        try:
+            self.ship_logs()
+        except Exception:
+            # Lines not shipped are read again next time only if still unread: a lost batch is lost,
+            # but heartbeats and actions never wait on logs.
+            logger.warning("Could not ship log lines", exc_info=True)
+
+    def ship_logs(self) -> None:
+        if self._logs is None:
+            self._logs = LogTail(list(self.config.log_files))
+        lines = self._logs.read()
+        if lines:
+            self.client.ship_logs(lines)
 
     def carry_out(self, action: dict[str, Any]) -> None:
         action_id, kind = str(action["id"]), str(action.get("type"))

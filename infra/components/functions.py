@@ -16,7 +16,14 @@ from constructs import Construct
 from infra.components.layers import ARCHITECTURE, PIP_PYTHON_VERSION, RUNTIME
 from infra.components.nag import WILDCARD_RESOURCE, acknowledge, arn_finding
 from infra.components.snapshots import SNAPSHOT_BUCKET_ENV, SnapshotStorage
-from infra.topology import FUNCTIONS, FUNCTIONS_DIR, METRICS_NAMESPACE, SERVICE_NAME, FunctionSpec
+from infra.topology import (
+    FUNCTIONS,
+    FUNCTIONS_DIR,
+    INSTANCE_LOG_GROUP_NAME,
+    METRICS_NAMESPACE,
+    SERVICE_NAME,
+    FunctionSpec,
+)
 
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 LOG_LEVEL = "INFO"
@@ -32,6 +39,7 @@ DEFAULT_VAST_API_URL = "https://console.vast.ai"
 """Settings' default too; deploy with `-c vastApiUrl=...` to point elsewhere."""
 PUBLIC_API_URL_ENV = "PUBLIC_API_URL"
 AGENT_PACKAGE_ENV = "AGENT_PACKAGE"
+INSTANCE_LOG_GROUP_ENV = "INSTANCE_LOG_GROUP"
 DEFAULT_AGENT_PACKAGE = "dumont-agent"
 """Settings' default too; deploy with `-c agentPackage=...` to install another release or a wheel URL."""
 
@@ -120,6 +128,14 @@ class Functions(Construct):
             EVENT_BUS_NAME_ENV: bus.event_bus_name,
             VAST_API_URL_ENV: vast_api_url or DEFAULT_VAST_API_URL,
         }
+        # The machines' logs, shipped by their agents: one stream per instance.
+        self.instance_logs = logs.LogGroup(
+            self,
+            "InstanceLogs",
+            log_group_name=INSTANCE_LOG_GROUP_NAME,
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
         self._by_name: dict[str, lambda_.Function] = {}
         for spec in FUNCTIONS:
             self._by_name[spec.name] = self._function(spec, code, layers, environment, table, bus)
@@ -198,6 +214,11 @@ class Functions(Construct):
             self._snapshots.grant_read(role)
         if spec.reads_snapshots or spec.writes_snapshots:
             function.add_environment(SNAPSHOT_BUCKET_ENV, self._snapshots.bucket.bucket_name)
+        if spec.keeps_instance_logs:
+            self.instance_logs.grant(
+                function, "logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"
+            )
+            function.add_environment(INSTANCE_LOG_GROUP_ENV, self.instance_logs.log_group_name)
         if spec.boots_agents:
             # PUBLIC_API_URL, the other half of what the first boot needs, is set by `point_agents_at`
             # once the API exists.

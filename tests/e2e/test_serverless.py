@@ -98,3 +98,30 @@ def test_metrics_come_from_heartbeats(api: httpx.Client, stack: LocalStack, runn
         )
     bad = api.get(f"/api/v1/instances/{running_instance}/metrics", params={"metrics": "gpu_util,disk"})
     assert bad.status_code == 400 and "disk" in bad.json()["error"]["message"]
+
+
+def test_the_machines_log_lines_reach_the_instance_logs(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    machine_log = stack.machine_agents.machine_log(machine_of(api, running_instance))
+    with machine_log.open("a") as log:
+        log.write("epoch 1: loss 0.93\nepoch 2: loss 0.71\n")
+    deadline = time.monotonic() + 15
+    messages: list[str] = []
+    while time.monotonic() < deadline:
+        answer = api.get(f"/api/v1/instances/{running_instance}/logs", params={"lines": 50})
+        assert answer.status_code == 200, answer.text
+        messages = [line["message"] for line in answer.json()["data"]["lines"]]
+        if any("epoch 2" in message for message in messages):
+            break
+        time.sleep(0.5)
+    assert [message for message in messages if "epoch" in message] == [
+        "machine.log: epoch 1: loss 0.93",
+        "machine.log: epoch 2: loss 0.71",
+    ]
+    last = api.get(f"/api/v1/instances/{running_instance}/logs", params={"lines": 1}).json()["data"]["lines"]
+    assert [line["message"] for line in last] == ["machine.log: epoch 2: loss 0.71"]
+    later = api.get(
+        f"/api/v1/instances/{running_instance}/logs", params={"since": "2999-01-01T00:00:00Z"}
+    ).json()["data"]["lines"]
+    assert later == []

@@ -32,6 +32,7 @@ from infra.topology import (
     EVENT_BUS_NAME,
     FUNCTIONS,
     HOUSEKEEPING_FUNCTION,
+    INSTANCE_LOG_GROUP_NAME,
     INSTANCE_TASKS_FUNCTION,
     REPO_ROOT,
     STATE_MACHINES,
@@ -238,7 +239,15 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
         if "dynamodb:PutItem" in _actions(statement):
             assert {"Fn::GetAtt": [table_id, "Arn"]} in statement["Resource"]
         if any(action.startswith("logs:") for action in _actions(statement)):
-            assert statement["Resource"] == {"Fn::GetAtt": [props["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}
+            # Its own log group; and, for the function that keeps them, the machines' log group.
+            own = {"Fn::GetAtt": [props["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}
+            machines = [
+                {"Fn::GetAtt": [key, "Arn"]}
+                for key, group in synthesized.of_type("AWS::Logs::LogGroup").items()
+                if group["Properties"].get("LogGroupName") == INSTANCE_LOG_GROUP_NAME
+            ]
+            allowed = [own, *machines] if spec.keeps_instance_logs else [own]
+            assert statement["Resource"] in allowed
 
     started = {
         statement["Resource"]["Ref"]
@@ -850,3 +859,29 @@ def test_housekeeping_runs_every_minute_and_may_start_hibernations(synthesized: 
     assert target["Arn"] == {"Fn::GetAtt": [housekeeping_id, "Arn"]}
     environment = housekeeping["Environment"]["Variables"]
     assert {"SNAPSHOT_STATE_MACHINE_ARN", "SNAPSHOT_BUCKET", "TABLE_NAME"} <= set(environment)
+
+
+def test_the_api_keeps_machines_logs_in_one_group_a_stream_per_instance(synthesized: Synthesized) -> None:
+    groups = [
+        group
+        for group in synthesized.of_type("AWS::Logs::LogGroup").values()
+        if group["Properties"].get("LogGroupName") == INSTANCE_LOG_GROUP_NAME
+    ]
+    assert len(groups) == 1 and groups[0]["Properties"]["RetentionInDays"] == 90
+    _, api = _functions_by_handler(synthesized)[API_FUNCTION.handler]
+    assert api["Environment"]["Variables"]["INSTANCE_LOG_GROUP"] == {
+        "Ref": next(
+            key
+            for key, group in synthesized.of_type("AWS::Logs::LogGroup").items()
+            if group["Properties"].get("LogGroupName") == INSTANCE_LOG_GROUP_NAME
+        )
+    }
+    role_id = api["Role"]["Fn::GetAtt"][0]
+    actions = {
+        action
+        for statement in _policy_statements_of_role(synthesized, role_id)
+        for action in (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+    }
+    assert {"logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"} <= actions

@@ -6,12 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.context import authorize, error_responses, json_response, ok_response
+from api.schemas import Envelope
 from dumont_core.agents.factory import agent_service
+from dumont_core.agents.logs import LogLine
 from dumont_core.agents.service import AGENT_PERMISSION
 from dumont_core.errors import Forbidden
 from dumont_core.services.snapshot_factory import snapshot_service
@@ -199,3 +201,64 @@ def plan_uploads(
 def plan_downloads(snapshot_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
     plan = snapshot_service().plan_downloads(authorize(router, AGENT_PERMISSION), snapshot_id)
     return json_response(DownloadPlanOut(manifest_url=plan.manifest_url, chunks=plan.chunks))
+
+
+class LogLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    timestamp: datetime
+    message: str = Field(max_length=32_000)
+
+
+class LogBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[LogLineIn] = Field(max_length=10_000)
+
+
+class LogsKept(BaseModel):
+    success: Literal[True] = True
+    kept: int
+
+
+class LogLineOut(BaseModel):
+    timestamp: datetime
+    message: str
+
+
+class InstanceLogsOut(BaseModel):
+    instance_id: str
+    lines: list[LogLineOut]
+
+
+@router.post(
+    "/api/agent/logs",
+    summary="Ship the machine's log lines",
+    responses={**ok_response(LogsKept, "Lines kept"), **error_responses(400, 401, 403)},
+    tags=["Agent"],
+)
+def ship_logs(body: Annotated[LogBatch, Body(embed=False)]) -> Response[str]:
+    lines = [LogLine(line.timestamp, line.message) for line in body.lines]
+    kept = agent_service().ship_logs(authorize(router, AGENT_PERMISSION), lines)
+    return json_response(LogsKept(kept=kept))
+
+
+@router.get(
+    "/api/v1/instances/<instance_id>/logs",
+    summary="An instance's logs",
+    description="What the agent shipped from the machine's logs, oldest first: the last `lines` lines, "
+    "from `since` on if given.",
+    responses={**ok_response(Envelope[InstanceLogsOut], "Log lines"), **error_responses(400, 401, 403, 404)},
+    tags=["Instances"],
+)
+def instance_logs(
+    instance_id: Annotated[str, Path(max_length=64)],
+    lines: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    since: Annotated[datetime | None, Query(description="ISO 8601, e.g. 2025-03-01T12:00:00Z")] = None,
+) -> Response[str]:
+    found = agent_service().logs(authorize(router, "instances.view"), instance_id, lines, since)
+    out = InstanceLogsOut(
+        instance_id=instance_id,
+        lines=[LogLineOut(timestamp=line.timestamp, message=line.message) for line in found],
+    )
+    return json_response(Envelope[InstanceLogsOut](data=out))

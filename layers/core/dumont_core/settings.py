@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     agent_package: str = Field(default="dumont-agent", alias="AGENT_PACKAGE")
     """What a machine's first boot installs with pip: a requirement or the URL of the agent's wheel."""
     agent_heartbeat_seconds: int = Field(default=60, ge=1, le=3600, alias="AGENT_HEARTBEAT_SECONDS")
+    instance_log_group: str = Field(default="/dumont/instances", alias="INSTANCE_LOG_GROUP")
+    """CloudWatch Logs group of the machines' logs; one stream per instance."""
     metric_retention_days: int = Field(default=35, ge=1, alias="METRIC_RETENTION_DAYS")
     """Long enough for the 30-day chart."""
     agent_action_timeout_seconds: int = Field(default=3600, ge=10, alias="AGENT_ACTION_TIMEOUT_SECONDS")

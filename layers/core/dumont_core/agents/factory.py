@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cache
 
+from dumont_core.agents.logs import InstanceLogs
 from dumont_core.agents.service import AgentService
 from dumont_core.data.agents import AgentRepository
 from dumont_core.data.instances import InstanceRepository
@@ -28,4 +29,5 @@ def agent_service() -> AgentService:
         InstanceRepository.from_settings(settings),
         agent_repository(settings),
         heartbeat_seconds=settings.agent_heartbeat_seconds,
+        logs=InstanceLogs(settings.instance_log_group),
     )

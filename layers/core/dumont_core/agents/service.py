@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from dumont_core.agents.logs import InstanceLogs, LogLine
 from dumont_core.agents.tokens import parse_agent_token, token_matches
 from dumont_core.aws_clients import aws_client
 from dumont_core.data.agents import METRIC_FIELDS, ActionItem, AgentNotAccepted, AgentRepository, MetricPoint
@@ -105,8 +106,10 @@ class AgentService:
         instances: InstanceRepository,
         agents: AgentRepository,
         heartbeat_seconds: int,
+        logs: InstanceLogs,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        self._logs = logs
         self._instances = instances
         self._agents = agents
         self._heartbeat_seconds = heartbeat_seconds
@@ -182,6 +185,17 @@ class AgentService:
         else:
             points = self._agents.samples(instance_id, since, until)
         return downsample(points, chosen.bucket)
+
+    def ship_logs(self, agent: Principal, lines: list[LogLine]) -> int:
+        """Keep the lines the agent read from its machine's logs."""
+        return self._logs.append(_instance_of(agent), lines)
+
+    def logs(
+        self, principal: Principal, instance_id: str, lines: int, since: datetime | None
+    ) -> list[LogLine]:
+        if self._instances.get(principal.team_id, instance_id) is None:
+            raise NotFound("INSTANCE_NOT_FOUND", f"Instance {instance_id} not found", instance_id=instance_id)
+        return self._logs.tail(instance_id, lines, since)
 
     def queue_action(
         self, team_id: str, instance_id: str, action_type: str, params: dict[str, Any], task_token: str | None
