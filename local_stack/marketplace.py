@@ -35,8 +35,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -334,6 +335,14 @@ def _ports_from_env(env: object) -> list[int]:
     return [int(match) for match in re.findall(r"-p\s+(?:\d+:)?(\d+)(?:/tcp)?", text)]
 
 
+class MachineRuntime(Protocol):
+    """What runs on the simulated machines: their agents, GPU load and disks."""
+
+    def set_gpu_utilization(self, machine_id: int | None, utilization: float) -> None: ...
+
+    def workspace(self, machine_id: int) -> Path: ...
+
+
 class LocalMarketplace:
     """A Vast.ai-compatible GPU marketplace served over HTTP from a daemon thread."""
 
@@ -380,6 +389,9 @@ class LocalMarketplace:
                 Rule("/_sim/offers/<int:offer_id>/withdraw", endpoint="sim_withdraw", methods=["POST"]),
                 Rule("/_sim/machines/<int:instance_id>/fail", endpoint="sim_fail_machine", methods=["POST"]),
                 Rule("/_sim/reset", endpoint="sim_reset", methods=["POST"]),
+                Rule("/_sim/machines/<int:instance_id>/gpu", endpoint="sim_gpu", methods=["POST"]),
+                Rule("/_sim/gpu", endpoint="sim_gpu_all", methods=["POST"]),
+                Rule("/_sim/machines/<int:instance_id>/workspace", endpoint="sim_workspace", methods=["GET"]),
             ]
         )
         self._offers: dict[int, _Offer] = {}
@@ -391,6 +403,8 @@ class LocalMarketplace:
         self._timing_rng = random.Random()
         self._last_walk_at = 0.0
         self._next_contract = 0
+        self.machine_runtime: MachineRuntime | None = None
+        """Set by the local stack: the agents, GPU load and disks of the simulated machines."""
         self.reset()
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -840,6 +854,25 @@ class LocalMarketplace:
         )
         return {"success": True}
 
+    def _machine_control(self, endpoint: str, machine_id: int | None, body: Json) -> Response:
+        """What runs on the machines (their agents, GPU load and disks), when the local stack attaches it."""
+        machines = self.machine_runtime
+        if machines is None:
+            return _json_response(404, {"success": False, "error": "no machine runtime is attached"})
+        if endpoint == "sim_workspace" and machine_id is not None:
+            return _json_response(200, {"path": str(machines.workspace(machine_id))})
+        utilization = body.get("utilization")
+        if (
+            isinstance(utilization, bool)
+            or not isinstance(utilization, int | float)
+            or not 0 <= utilization <= 100
+        ):
+            return _json_response(
+                400, {"success": False, "error": "utilization must be a number from 0 to 100"}
+            )
+        machines.set_gpu_utilization(machine_id, float(utilization))
+        return _json_response(200, {"success": True})
+
     def _control(self, endpoint: str, args: Mapping[str, Any], request: Request) -> Response:
         raw = request.get_data()
         # Lenient on purpose: `curl -d '{...}'` sends a form content type, and this is a demo aid.
@@ -868,6 +901,8 @@ class LocalMarketplace:
             self.fail_machine(
                 args["instance_id"], offline=bool(body.get("offline", False)), message=body.get("message")
             )
+        elif endpoint in ("sim_gpu", "sim_gpu_all", "sim_workspace"):
+            return self._machine_control(endpoint, args.get("instance_id"), body)
         elif endpoint == "sim_reset":
             self.reset()
         return _json_response(200, {"success": True})

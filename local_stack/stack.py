@@ -75,6 +75,7 @@ class LocalStack:
         self.bootstrap: BootstrapAccount | None = None
         self.front: ApiFront | None = None
         self.machine_agents = MachineAgents(self.marketplace, gpu_utilization=self.config.gpu_utilization)
+        self.marketplace.machine_runtime = self.machine_agents
         self.housekeeping: Schedule | None = None
 
     @property

@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -131,17 +131,13 @@ class RestoreResult:
 # Packing ----------------------------------------------------------------------------------------------
 
 
-class _Identity(NamedTuple):
-    """What must not change between walking a file and reading it, or the copy could be torn."""
+_Identity = tuple[int, int, int, int]
+"""Device, inode, size and mtime: what must not change between walking a file and reading it, or the
+copy could be torn."""
 
-    device: int
-    inode: int
-    size: int
-    mtime_ns: int
 
-    @classmethod
-    def of(cls, status: os.stat_result) -> _Identity:
-        return cls(status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+def _identity(status: os.stat_result) -> _Identity:
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
 
 
 class _Member(NamedTuple):
@@ -155,6 +151,8 @@ class _Member(NamedTuple):
 
 @dataclass
 class _PieceJob:
+    """A piece of a large file: read, hashed, compressed and written by a worker."""
+
     path: str
     relative: str
     identity: _Identity
@@ -163,32 +161,43 @@ class _PieceJob:
 
     def run(self, store: _ChunkStore) -> str:
         piece = _reading_buffer(self.length)
-        with _opened(self.path, self.relative, self.identity) as descriptor:
+        descriptor = _open_unchanged(self.path, self.relative, self.identity)
+        try:
             _read_exactly(descriptor, piece, self.offset, self.relative)
             _check_unchanged(descriptor, self.relative, self.identity)
+        finally:
+            os.close(descriptor)
         return store.put(piece)
 
 
 @dataclass
 class _BundleJob:
-    members: list[_Member] = field(default_factory=list)
-    size: int = 0
-    """Bytes of the tar stream so far, without its end-of-archive blocks."""
+    """A tar stream of small files, read by the walking thread (see `_read_bundle`)."""
+
+    data: bytearray
 
     def run(self, store: _ChunkStore) -> str:
-        bundle = _reading_buffer(self.size + len(_END_OF_ARCHIVE))
-        position = 0
-        for member in self.members:
-            # The buffer is reused: the zeros of padding and end of archive are written, not assumed.
-            header_offset = member.data_offset - len(member.header)
-            bundle[position:header_offset] = _ZEROS[: header_offset - position]
-            bundle[header_offset : member.data_offset] = member.header
-            position = member.data_offset + member.identity.size
-            with _opened(member.path, member.relative, member.identity) as descriptor:
-                _read_exactly(descriptor, bundle[member.data_offset : position], 0, member.relative)
-                _check_unchanged(descriptor, member.relative, member.identity)
-        bundle[position:] = _ZEROS[: len(bundle) - position]
-        return store.put(bundle)
+        return store.put(memoryview(self.data))
+
+
+def _read_bundle(members: list[_Member], size: int) -> bytearray:
+    """The tar stream of `members`: `size` bytes of headers, contents and padding, then the end of archive.
+
+    This runs on the thread that walks, not on the workers: small files cost a handful of system calls
+    each, and a worker going back and forth between them and the GIL would wait on the others for every
+    one. The workers get the work that runs without the GIL: hashing, compressing, writing.
+    """
+    bundle = bytearray(size + len(_END_OF_ARCHIVE))  # zeros: the padding and end of archive are ready
+    view = memoryview(bundle)
+    for path, relative, identity, header, data_offset in members:
+        view[data_offset - len(header) : data_offset] = header
+        descriptor = _open_unchanged(path, relative, identity)
+        try:
+            _read_exactly(descriptor, view[data_offset : data_offset + identity[2]], 0, relative)
+            _check_unchanged(descriptor, relative, identity)
+        finally:
+            os.close(descriptor)
+    return bundle
 
 
 _thread_buffers = threading.local()
@@ -219,8 +228,8 @@ def _changed(relative: str) -> WorkspaceChanged:
     )
 
 
-@contextlib.contextmanager
-def _opened(path: str, relative: str, identity: _Identity) -> Iterator[int]:
+def _open_unchanged(path: str, relative: str, identity: _Identity) -> int:
+    """A descriptor of the file the walk saw, not of what may have been put in its place since."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError) as error:
@@ -231,13 +240,14 @@ def _opened(path: str, relative: str, identity: _Identity) -> Iterator[int]:
         raise
     try:
         _check_unchanged(descriptor, relative, identity)
-        yield descriptor
-    finally:
+    except BaseException:
         os.close(descriptor)
+        raise
+    return descriptor
 
 
 def _check_unchanged(descriptor: int, relative: str, identity: _Identity) -> None:
-    if _Identity.of(os.fstat(descriptor)) != identity:
+    if _identity(os.fstat(descriptor)) != identity:
         raise _changed(relative)
 
 
@@ -298,7 +308,9 @@ class _Planner:
         self.drafts: list[Entry | _FileDraft] = []
         self.skipped: list[str] = []
         self.job_count = 0
-        self._bundle = _BundleJob()
+        self._members: list[_Member] = []
+        self._bundle_size = 0
+        """Bytes of the open bundle's tar stream so far, without its end-of-archive blocks."""
         self._bundle_number = self._next_job_number()
 
     def _next_job_number(self) -> int:
@@ -335,8 +347,8 @@ class _Planner:
                 yield from self._file(path, relative, status)
             else:
                 self.skipped.append(relative)
-        if self._bundle.members:
-            yield self._bundle_number, self._bundle
+        if self._members:
+            yield self._close_bundle()
 
     @staticmethod
     def _listing(directory: str, relative: str) -> list[tuple[str, str]]:
@@ -348,10 +360,11 @@ class _Planner:
     def _file(
         self, path: str, relative: str, status: os.stat_result
     ) -> Iterator[tuple[int, _PieceJob | _BundleJob]]:
-        identity = _Identity.of(status)
-        size = identity.size
+        identity = _identity(status)
+        size = status.st_size
         spans: list[tuple[int, int, int]] = []
-        self.drafts.append(_FileDraft(relative, stat.S_IMODE(status.st_mode), identity.mtime_ns, size, spans))
+        mode = stat.S_IMODE(status.st_mode)
+        self.drafts.append(_FileDraft(relative, mode, status.st_mtime_ns, size, spans))
         if size >= SMALL_FILE_BYTES:
             for offset in range(0, size, CHUNK_BYTES):
                 length = min(CHUNK_BYTES, size - offset)
@@ -359,16 +372,19 @@ class _Planner:
                 spans.append((number, 0, length))
                 yield number, _PieceJob(path, relative, identity, offset, length)
         elif size > 0:
-            bundle = self._bundle
-            header = tar_header(relative, size, stat.S_IMODE(status.st_mode))
-            data_offset = bundle.size + len(header)
-            bundle.members.append(_Member(path, relative, identity, header, data_offset))
-            bundle.size = data_offset + size + (-size % _TAR_BLOCK)
+            header = tar_header(relative, size, mode)
+            data_offset = self._bundle_size + len(header)
+            self._members.append(_Member(path, relative, identity, header, data_offset))
+            self._bundle_size = data_offset + size + (-size % _TAR_BLOCK)
             spans.append((self._bundle_number, data_offset, size))
-            if _ends_bundle(relative) or bundle.size >= BUNDLE_TARGET_BYTES:
-                yield self._bundle_number, bundle
-                self._bundle = _BundleJob()
-                self._bundle_number = self._next_job_number()
+            if _ends_bundle(relative) or self._bundle_size >= BUNDLE_TARGET_BYTES:
+                yield self._close_bundle()
+
+    def _close_bundle(self) -> tuple[int, _BundleJob]:
+        job = self._bundle_number, _BundleJob(_read_bundle(self._members, self._bundle_size))
+        self._members, self._bundle_size = [], 0
+        self._bundle_number = self._next_job_number()
+        return job
 
 
 class _ChunkStore:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -146,11 +147,38 @@ def rate_limited(rate: RateWindow) -> dict[str, Any]:
     }
 
 
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def json_sent_as_form(event: dict[str, Any]) -> None:
+    """`curl -d '{…}'` labels a JSON body as a form; read such a body as the JSON it is."""
+    body = event.get("body")
+    if not isinstance(body, str) or event.get("isBase64Encoded") or not body.lstrip().startswith(("{", "[")):
+        return
+    for key in ("headers", "multiValueHeaders"):
+        headers = event.get(key) or {}
+        for name, value in list(headers.items()):
+            values = value if isinstance(value, list) else [value]
+            if name.lower() == "content-type" and any(
+                str(item).startswith(FORM_CONTENT_TYPE) for item in values
+            ):
+                try:
+                    json.loads(body)
+                except ValueError:
+                    return
+                headers[name] = (
+                    [content_types.APPLICATION_JSON]
+                    if isinstance(value, list)
+                    else content_types.APPLICATION_JSON
+                )
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
+    json_sent_as_form(event)
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     rate = rate_from_context(authorizer)
     if rate is None:

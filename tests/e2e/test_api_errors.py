@@ -177,3 +177,18 @@ def test_idempotent_create_retries_rent_one_machine(api: httpx.Client) -> None:
     too_long = {"Idempotency-Key": "k" * 256}
     assert_error(api.post("/api/v1/instances", json=body, headers=too_long), 400, "VALIDATION_ERROR")
     api.delete(f"/api/v1/instances/{first.json()['data']['id']}")
+
+
+def test_json_sent_with_curls_default_form_content_type_is_read_as_json(api: httpx.Client) -> None:
+    response = api.post(
+        "/api/v1/snapshots",
+        content=b'{"instance_id": "inst_doesnotexist"}',
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_error(response, 404, "INSTANCE_NOT_FOUND")
+    garbage = api.post(
+        "/api/v1/snapshots",
+        content=b"instance_id=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert garbage.status_code == 400
