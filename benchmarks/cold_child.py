@@ -46,6 +46,9 @@ class LambdaContext:
 
 def list_instances_event() -> dict[str, Any]:
     """What API Gateway sends for `GET /api/v1/instances` with a valid API key."""
+    # Imported here: the baseline process imports nothing of ours.
+    from dumont_core.access.permissions import ADMIN, SYSTEM_ROLES
+
     now = time.time()
     headers = {"Accept": "application/json", "Host": "api.local", "X-API-Key": "dumont_sk_cold_start"}
     return {
@@ -79,6 +82,11 @@ def list_instances_event() -> dict[str, Any]:
                 "team_id": BENCH_TEAM,
                 "role": "admin",
                 "plan": "free",
+                "permissions": " ".join(sorted(SYSTEM_ROLES[ADMIN])),
+                "rate_limit": 60,
+                "rate_remaining": 59,
+                "rate_reset": int(now) // 60 * 60 + 60,
+                "rate_limited": "false",
             },
         },
         "body": None,

@@ -88,6 +88,8 @@ BUNDLE_TARGET_BYTES = 4 * 1024 * 1024
 BUNDLE_BOUNDARY_BELOW = 8
 """A bundle ends after a file whose sha256(path) starts with a byte below this: 8/256, 1 file in 32."""
 CHUNKS_IN_FLIGHT_PER_WORKER = 2
+QUEUED_PIECES_PER_WORKER = 256
+"""Pieces of large files waiting for a worker: a few hundred bytes each, as they are read when run."""
 
 logger = logging.getLogger(__name__)
 
@@ -446,24 +448,26 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
+def _worker_count(workers: int | None) -> int:
+    count = workers if workers is not None else os.cpu_count() or 1
+    if count < 1:
+        raise ValueError(f"workers must be at least 1, not {count}")
+    return count
+
+
 class _Pipeline:
-    """A thread pool that holds at most `CHUNKS_IN_FLIGHT_PER_WORKER` tasks per worker submitted and not
-    yet finished, so at most that many chunks are in memory however large the workspace is."""
+    """A thread pool that holds at most `limit` tasks submitted and not yet finished: `submit` waits
+    for room, which bounds the memory the tasks hold however large the workspace is."""
 
-    def __init__(self, workers: int | None) -> None:
-        count = workers if workers is not None else os.cpu_count() or 1
-        if count < 1:
-            raise ValueError(f"workers must be at least 1, not {count}")
-        self._executor = ThreadPoolExecutor(max_workers=count, thread_name_prefix="snapshot")
-        self._limit = CHUNKS_IN_FLIGHT_PER_WORKER * count
-        self._pending: set[Future[Any]] = set()
+    def __init__(self, workers: int, limit: int, name: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._limit = limit
+        self._pending: set[Future[None]] = set()
 
-    def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
+    def submit(self, function: Callable[..., None], *args: Any) -> None:
         while len(self._pending) >= self._limit:
             self._collect(FIRST_COMPLETED)
-        future = self._executor.submit(function, *args)
-        self._pending.add(future)
-        return future
+        self._pending.add(self._executor.submit(function, *args))
 
     def finish(self) -> None:
         """Wait for every task; raise the first error among them."""
@@ -503,15 +507,24 @@ def pack(
         staging.mkdir(parents=True, exist_ok=True)
         staging_status = staging.stat()
         planner = _Planner(workspace, (staging_status.st_dev, staging_status.st_ino))
-        futures: dict[int, Future[Any]] = {}
-        pipeline = _Pipeline(workers)
+        count = _worker_count(workers)
+        # A queued piece holds no data (its worker reads it), so many may wait while the walk goes on
+        # to read small files, which keeps every core busy. A bundle holds its data once it is read.
+        pieces = _Pipeline(count, QUEUED_PIECES_PER_WORKER * count, "snapshot-piece")
+        bundles = _Pipeline(count, CHUNKS_IN_FLIGHT_PER_WORKER * count, "snapshot-bundle")
+        digests: dict[int, str] = {}
+
+        def run(number: int, job: _PieceJob | _BundleJob) -> None:
+            digests[number] = job.run(store)
+
         try:
             for number, job in planner.jobs():
-                futures[number] = pipeline.submit(job.run, store)
-            pipeline.finish()
+                (pieces if isinstance(job, _PieceJob) else bundles).submit(run, number, job)
+            pieces.finish()
+            bundles.finish()
         finally:
-            pipeline.close()
-        digests = {number: future.result() for number, future in futures.items()}
+            pieces.close()
+            bundles.close()
     except BaseException as error:
         store.remove_created()
         converted = _snapshot_error(error, f"packing {workspace} into {staging}")
@@ -642,7 +655,8 @@ def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, 
                 writes[span.chunk].append(_SpanWrite(path, file_offset, span.offset, span.length, None))
                 file_offset += span.length
 
-    pipeline = _Pipeline(workers)
+    count = _worker_count(workers)
+    pipeline = _Pipeline(count, CHUNKS_IN_FLIGHT_PER_WORKER * count, "snapshot-restore")
     try:
         for chunk, chunk_writes in zip(manifest.chunks, writes, strict=True):
             pipeline.submit(_restore_chunk, chunk, chunk_writes, fetch)

@@ -150,11 +150,9 @@ def status(instance_id: InstanceId) -> Response[str]:
     tags=["Serverless"],
 )
 def pause(instance_id: InstanceId) -> Response[str]:
-    principal = authorize(router, "instances.operate")
-    snapshot_service().hibernate(principal, instance_id, "paused")
-    return json_response(
-        Envelope[ServerlessOut](data=_out(serverless_service().status(principal, instance_id)))
-    )
+    # The answer is built from the instance as hibernating left it: no second read.
+    instance, _ = snapshot_service().hibernate(authorize(router, "instances.operate"), instance_id, "paused")
+    return json_response(Envelope[ServerlessOut](data=_out(serverless_service().status_of(instance))))
 
 
 @router.post(
@@ -164,11 +162,8 @@ def pause(instance_id: InstanceId) -> Response[str]:
     tags=["Serverless"],
 )
 def resume(instance_id: InstanceId) -> Response[str]:
-    principal = authorize(router, "instances.operate")
-    snapshot_service().wake(principal, instance_id)
-    return json_response(
-        Envelope[ServerlessOut](data=_out(serverless_service().status(principal, instance_id)))
-    )
+    instance = snapshot_service().wake(authorize(router, "instances.operate"), instance_id)
+    return json_response(Envelope[ServerlessOut](data=_out(serverless_service().status_of(instance))))
 
 
 @router.get(
