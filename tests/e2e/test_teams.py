@@ -91,6 +91,7 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("POST", "/api/agent/status"): {"gpu_utilization": 10},
         ("POST", "/api/agent/actions/{action_id}"): {"status": "running"},
         ("POST", "/api/agent/snapshots/{snapshot_id}/uploads"): {"chunks": []},
+        ("POST", "/api/agent/logs"): {"lines": []},
         ("POST", "/api/v1/snapshots"): {"instance_id": "inst_0000000000000000"},
         ("POST", "/api/snapshots"): {"instance_id": "inst_0000000000000000"},
         ("POST", "/api/v1/snapshots/{snapshot_id}/restore"): {"instance_id": "inst_0000000000000000"},
