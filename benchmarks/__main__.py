@@ -1,6 +1,8 @@
-"""`python -m benchmarks` (`make bench`): cold start and DynamoDB requests per API request.
+"""`python -m benchmarks` (`make bench`): cold start, DynamoDB requests per API request, and workspace
+snapshots against tar | lz4.
 
-Exits 1 when a route breaks its DynamoDB target (or was not measured), so regressions are noticed.
+Exits 1 when a route breaks its DynamoDB target (or was not measured), or snapshots miss theirs, so
+regressions are noticed.
 """
 
 from __future__ import annotations
@@ -12,12 +14,18 @@ import sys
 import time
 import warnings
 
-from benchmarks import cold_start, dynamodb_requests
+from benchmarks import cold_start, dynamodb_requests, snapshots
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="cold starts of each process (default 5)")
+    parser.add_argument(
+        "--snapshot-gib",
+        type=float,
+        default=1.0,
+        help="size of the snapshot benchmark's workspace (default 1.0)",
+    )
     args = parser.parse_args(argv)
     # The HTTP servers of the local stack log every request; the report is all that should show.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -36,8 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     report, within_targets = dynamodb_requests.render(dynamodb_requests.measure())
     print(report, flush=True)
     print(flush=True)
+    report, snapshots_within_targets = snapshots.render(snapshots.measure(gib=args.snapshot_gib))
+    print(report, flush=True)
+    print(flush=True)
     print(f"Done in {time.perf_counter() - started:.0f} s.", flush=True)
-    return 0 if within_targets else 1
+    return 0 if within_targets and snapshots_within_targets else 1
 
 
 if __name__ == "__main__":

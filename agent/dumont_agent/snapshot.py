@@ -16,8 +16,13 @@ uploaded again, and every byte restored is checked against the digest it was sto
   bytes of which chunks make up the content.
 
 No network I/O happens here: `pack` writes frames into a staging directory for the caller to upload,
-and `restore` asks the caller's `fetch` for each frame. Hashing and LZ4 release the GIL, so both run
-on a thread pool with a bounded number of chunks in flight.
+and `restore` asks the caller's `fetch` for each frame. Hashing and LZ4 release the GIL, so they run on
+`workers` threads; the walking thread reads the small files, the workers read the pieces of large ones.
+A few chunks per worker at most are in memory, however large the workspace.
+
+Not kept: owners and groups (restored files belong to whoever restores them), hard links (each path
+gets a copy), extended attributes, ACLs and holes in sparse files. Sockets, FIFOs and device nodes are
+skipped and listed in `PackResult.skipped`.
 """
 
 from __future__ import annotations
@@ -94,9 +99,10 @@ QUEUED_PIECES_PER_WORKER = 256
 logger = logging.getLogger(__name__)
 
 _SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+_PACK_UNDONE = "the chunks this pack staged were removed again"
+_RESTORE_UNDONE = "the workspace was left as it was"
 _TAR_BLOCK = 512
 _END_OF_ARCHIVE = bytes(2 * _TAR_BLOCK)
-_ZEROS = bytes(_TAR_BLOCK + len(_END_OF_ARCHIVE))  # the most padding a bundle needs in one place
 
 
 @dataclass(frozen=True)
@@ -261,31 +267,33 @@ def tar_header(name: str, size: int, mode: int) -> bytes:
     """
     encoded = name.encode("utf-8", "surrogateescape")
     if len(encoded) <= 100 and encoded.isascii() and size < 8**11:
-        header = bytearray(_USTAR_TEMPLATE)
-        header[0 : len(encoded)] = encoded
-        header[100:108] = b"%07o\0" % mode
-        header[124:136] = b"%011o\0" % size
-        header[148:156] = b"%06o\0 " % sum(header)
-        return bytes(header)
+        mode_field = b"%07o\0" % mode
+        size_field = b"%011o\0" % size
+        checksum = _USTAR_CONSTANT_SUM + sum(encoded) + sum(mode_field) + sum(size_field)
+        return b"".join(
+            (
+                encoded,
+                bytes(100 - len(encoded)),
+                mode_field,
+                _USTAR_OWNER,
+                size_field,
+                _USTAR_MTIME,
+                b"%06o\0 " % checksum,
+                _USTAR_REST,
+            )
+        )
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = size, mode, 0
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
-def _ustar_template() -> bytes:
-    header = bytearray(_TAR_BLOCK)
-    header[108:116] = b"0000000\0"  # uid
-    header[116:124] = b"0000000\0"  # gid
-    header[136:148] = b"00000000000\0"  # mtime
-    header[148:156] = b" " * 8  # the checksum is summed with its own field as spaces
-    header[156:157] = tarfile.REGTYPE
-    header[257:265] = tarfile.POSIX_MAGIC
-    header[329:337] = b"0000000\0"  # devmajor
-    header[337:345] = b"0000000\0"  # devminor
-    return bytes(header)
-
-
-_USTAR_TEMPLATE = _ustar_template()
+# The fields of a ustar header (offsets 0-512) that are the same for every file of a bundle.
+_USTAR_OWNER = b"0000000\0" * 2  # uid and gid, 108-124
+_USTAR_MTIME = b"00000000000\0"  # 136-148
+# 156-512: type, link name, magic and version; the rest (user and group names, device, prefix) is empty.
+_USTAR_REST = tarfile.REGTYPE + bytes(100) + tarfile.POSIX_MAGIC + bytes(247)
+_USTAR_CONSTANT_SUM = sum(_USTAR_OWNER) + sum(_USTAR_MTIME) + sum(b" " * 8) + sum(_USTAR_REST)
+"""The checksum is summed over the header with its own field as eight spaces."""
 
 
 def _ends_bundle(relative: str) -> bool:
@@ -527,7 +535,7 @@ def pack(
             bundles.close()
     except BaseException as error:
         store.remove_created()
-        converted = _snapshot_error(error, f"packing {workspace} into {staging}")
+        converted = _snapshot_error(error, f"packing {workspace} into {staging}", _PACK_UNDONE)
         if converted is error:
             raise
         raise converted from error
@@ -557,16 +565,15 @@ def pack(
     )
 
 
-def _snapshot_error(error: BaseException, doing: str) -> BaseException:
+def _snapshot_error(error: BaseException, doing: str, outcome: str) -> BaseException:
     """What a caller should see: SnapshotError for whatever the disk or the data did, anything else as is."""
     if isinstance(error, SnapshotError) or not isinstance(error, OSError):
         return error
     if error.errno in _SPACE_ERRNOS:
         return NotEnoughSpace(
-            f"no space left on the device while {doing} ({error}); what was written was removed again. "
-            "Free some space and try again"
+            f"no space left on the device while {doing} ({error}); {outcome}. Free some space and try again"
         )
-    return SnapshotError(f"{doing} failed: {error}")
+    return SnapshotError(f"{doing} failed ({error}); {outcome}")
 
 
 # Restoring --------------------------------------------------------------------------------------------
@@ -603,7 +610,7 @@ def restore(
         target.parent.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(target.parent).free
     except OSError as error:
-        raise _snapshot_error(error, doing) from error
+        raise _snapshot_error(error, doing, _RESTORE_UNDONE) from error
     if free < manifest.total_bytes:
         raise NotEnoughSpace(
             f"restoring needs {manifest.total_bytes:,} bytes free next to {target}, only {free:,} are; "
@@ -612,13 +619,13 @@ def restore(
     try:
         restoring = Path(tempfile.mkdtemp(prefix=f".{target.name}.restoring-", dir=target.parent))
     except OSError as error:
-        raise _snapshot_error(error, doing) from error
+        raise _snapshot_error(error, doing, _RESTORE_UNDONE) from error
     try:
         _restore_tree(manifest, fetch, str(restoring), workers)
         _swap_into_place(restoring, target)
     except BaseException as error:
         _remove_tree(restoring)
-        converted = _snapshot_error(error, doing + "; the workspace was left as it was")
+        converted = _snapshot_error(error, doing, _RESTORE_UNDONE)
         if converted is error:
             raise
         raise converted from error
@@ -756,7 +763,7 @@ def _swap_into_place(restored: Path, target: Path) -> None:
         except OSError as undo_error:
             raise SnapshotError(
                 f"could not put the restored workspace in place ({error}) nor the old one back "
-                f"({undo_error}): the old workspace is at {replaced}, the restored one at {restored}"
+                f"({undo_error}): the old workspace is at {replaced}; move it back to {target}"
             ) from error
         raise
     _remove_tree(replaced)

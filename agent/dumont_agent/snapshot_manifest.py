@@ -1,5 +1,5 @@
 """What a workspace snapshot is made of: its manifest, the chunks it names, and the errors of packing
-and restoring. `dumont_agent.snapshot` packs and restores; everything here is re-exported there.
+and restoring. `dumont_agent.snapshot` packs and restores, and re-exports the public names of this module.
 
 A manifest arrives from object storage when a machine wakes, so it is treated as untrusted data:
 `Manifest.from_bytes` and `Manifest.check` refuse anything `restore` could not apply safely.
@@ -232,27 +232,28 @@ def _manifest_from_document(parsed: object) -> Manifest:
     )
 
 
-def _entry_from_document(parsed: object) -> Entry:
-    item: dict[str, Any] = _typed(parsed, dict, "an entry")
-    kind = _typed(item["type"], str, "an entry's type")
-    path = _typed(item["path"], str, "an entry's path")
-    mode = _typed(item["mode"], int, "an entry's mode")
-    mtime_ns = _typed(item["mtime_ns"], int, "an entry's mtime_ns")
+def _entry_from_document(item: Any) -> Entry:
+    # Runs once per file of the workspace: the checks are inline, `type(x) is int` also refuses bools.
+    path, kind, mode, mtime_ns = item["path"], item["type"], item["mode"], item["mtime_ns"]
+    if type(path) is not str or type(mode) is not int or type(mtime_ns) is not int:
+        raise TypeError(f"an entry needs a string path and integer mode and mtime_ns: {item!r:.200}")
     if kind == FILE:
-        spans = tuple(
-            Span(
-                _typed(chunk, int, "a span's chunk"),
-                _typed(offset, int, "a span's offset"),
-                _typed(length, int, "a span's length"),
-            )
-            for chunk, offset, length in _typed(item["spans"], list, "a file's spans")
-        )
-        return Entry(path, FILE, mode, mtime_ns, size=_typed(item["size"], int, "a file's size"), spans=spans)
+        size = item["size"]
+        if type(size) is not int:
+            raise TypeError(f"the size of {path!r} is not an integer")
+        return Entry(path, FILE, mode, mtime_ns, size=size, spans=tuple(map(_span, item["spans"])))
     if kind == DIRECTORY:
         return Entry(path, DIRECTORY, mode, mtime_ns)
     if kind == SYMLINK:
         return Entry(path, SYMLINK, mode, mtime_ns, target=_typed(item["target"], str, "a symlink's target"))
     raise ValueError(f"unknown entry type {kind!r} at {path!r}")
+
+
+def _span(item: Any) -> Span:
+    chunk, offset, length = item
+    if type(chunk) is not int or type(offset) is not int or type(length) is not int:
+        raise TypeError(f"a span must be three integers, not {item!r:.100}")
+    return Span(chunk, offset, length)
 
 
 def _check_chunks(chunks: Sequence[ChunkRef]) -> None:
@@ -267,16 +268,15 @@ def _check_chunks(chunks: Sequence[ChunkRef]) -> None:
             raise SnapshotError(f"manifest refused: chunk {chunk.digest} has an impossible size {chunk.size}")
 
 
-def path_parts(path: str) -> list[str]:
-    """The components of a manifest path, or SnapshotError if it could name anything outside its root."""
+def _check_path(path: str) -> None:
+    """SnapshotError unless `path` is relative and plain: nothing it names can be outside its root."""
     parts = path.split("/")
-    if "\x00" in path or any(part in ("", ".", "..") for part in parts):
+    if "" in parts or "." in parts or ".." in parts or "\x00" in path:
         raise SnapshotError(
             f"manifest refused: the path {path!r} is not a plain relative path inside the workspace "
             "(absolute paths, '..', '.' and empty components are not allowed); the manifest is damaged "
             "or was not made by pack"
         )
-    return parts
 
 
 def _check_entries(entries: Sequence[Entry], chunks: Sequence[ChunkRef]) -> None:
@@ -285,8 +285,8 @@ def _check_entries(entries: Sequence[Entry], chunks: Sequence[ChunkRef]) -> None
     directories = {ROOT}
     seen = {ROOT}
     for entry in entries[1:]:
-        parts = path_parts(entry.path)
-        parent = "/".join(parts[:-1]) or ROOT
+        _check_path(entry.path)
+        parent = entry.path.rpartition("/")[0] or ROOT
         # Parents must be directories listed earlier: nothing can be written through a symlink or a file.
         if parent not in directories:
             raise SnapshotError(
@@ -303,8 +303,10 @@ def _check_entries(entries: Sequence[Entry], chunks: Sequence[ChunkRef]) -> None
         elif entry.kind == SYMLINK:
             if not entry.target or "\x00" in entry.target:
                 raise SnapshotError(f"manifest refused: the symlink {entry.path!r} has no usable target")
-        else:
+        elif entry.kind == FILE:
             _check_spans(entry, chunks)
+        else:
+            raise SnapshotError(f"manifest refused: {entry.path!r} is of unknown type {entry.kind!r}")
 
 
 def _check_spans(entry: Entry, chunks: Sequence[ChunkRef]) -> None:
