@@ -190,5 +190,4 @@ def test_a_corrupted_snapshot_is_refused_on_wake_and_the_instance_stays_hibernat
     instance = wait_for_status(api, running_instance, {"running", "hibernated", "failed"}, timeout=90)
     assert instance["status"] == "hibernated"
     assert "wake failed" in instance["status_reason"] and "corrupt" in instance["status_reason"].lower()
-    assert answer["snapshot_id"]
     assert [machine for machine in stack.marketplace.machines() if machine["label"] == running_instance] == []
