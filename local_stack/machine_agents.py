@@ -31,7 +31,8 @@ GPU_MEMORY_BYTES = 24 * 1024**3
 
 
 class SimulatedGpu:
-    """Enough of the NVIDIA management library for the agent's readings, with a settable load."""
+    """Enough of the NVIDIA management library (under its own names) for the agent's readings, with a
+    settable load."""
 
     NVML_TEMPERATURE_GPU = 0
 
@@ -39,7 +40,7 @@ class SimulatedGpu:
         self.name = name
         self.utilization = utilization
 
-    def nvmlDeviceGetCount(self) -> int:  # the library's names
+    def nvmlDeviceGetCount(self) -> int:
         return 1
 
     def nvmlDeviceGetHandleByIndex(self, index: int) -> int:
