@@ -31,13 +31,13 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from dumont_core.aws_clients import aws_client
 from dumont_core.data import table
-from dumont_core.data.instances import TableItem, condition_failed, shared_connection
+from dumont_core.data.instances import TableItem, condition_failed, shared_connection, write_refused
 
 
 class AlreadyExists(Exception):
@@ -364,8 +364,8 @@ class AccessRepository:
         role.PK, role.SK = team_key(team_id), f"ROLE#{role.name}"
         try:
             role.save(condition=RoleItem.PK.does_not_exist())
-        except Exception as error:
-            if _refused(error):
+        except PutError as error:
+            if write_refused(error):
                 raise AlreadyExists(role.name) from None
             raise
 
@@ -395,7 +395,7 @@ class AccessRepository:
                 },
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if write_refused(error):
                 return False
             raise
         return True
@@ -412,7 +412,7 @@ class AccessRepository:
                 ReturnValues="UPDATED_OLD",
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if write_refused(error):
                 return None
             raise
         entry = answer.get("Attributes", {}).get("api_keys", {}).get("M", {}).get(key_id, {}).get("M", {})
@@ -482,7 +482,7 @@ class AccessRepository:
             )
             raw, admitted = answer["Attributes"], True
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not write_refused(error):
                 raise
             old_item: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
             raw, admitted = old_item, False
@@ -519,8 +519,3 @@ def _model_or_none(model: Any) -> Any:
         return model.get()
     except DoesNotExist:
         return None
-
-
-def _refused(error: Exception) -> bool:
-    cause = getattr(error, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"

@@ -28,7 +28,13 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from dumont_core.data.instances import InstanceItem, TableItem, condition_failed, shared_connection
+from dumont_core.data.instances import (
+    InstanceItem,
+    TableItem,
+    condition_failed,
+    shared_connection,
+    write_refused,
+)
 from dumont_core.models import AGENT_STATES
 
 # What a chart can show, as reported in heartbeats.
@@ -221,7 +227,7 @@ class AgentRepository:
         try:
             action.update(actions=actions, condition=ActionItem.status.is_in(*expected))
         except UpdateError as error_:
-            if getattr(error_, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if write_refused(error_):
                 return False
             raise
         return True

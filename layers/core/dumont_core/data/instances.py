@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -47,6 +48,16 @@ def condition_failed(error: TransactWriteError) -> bool:
         reason is not None and reason.code == "ConditionalCheckFailed"
         for reason in error.cancellation_reasons
     )
+
+
+CONDITION_REFUSED = "ConditionalCheckFailedException"
+
+
+def write_refused(error: Exception) -> bool:
+    """Whether a single write (pynamodb's or boto3's) was refused because its condition did not hold."""
+    if isinstance(error, ClientError):
+        return bool(error.response.get("Error", {}).get("Code") == CONDITION_REFUSED)
+    return getattr(error, "cause_response_code", None) == CONDITION_REFUSED
 
 
 class TableItem(Model):

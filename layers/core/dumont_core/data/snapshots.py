@@ -23,12 +23,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from dumont_core.aws_clients import aws_client
-from dumont_core.data.instances import TableItem, shared_connection
+from dumont_core.data.instances import TableItem, shared_connection, write_refused
 
 PRESIGNED_URL_SECONDS = 3600
 
@@ -108,7 +108,7 @@ class SnapshotRepository:
         try:
             snapshot.update(actions=actions, condition=SnapshotItem.status.is_in(*expected))
         except UpdateError as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if write_refused(error):
                 raise StaleSnapshotState(snapshot.snapshot_id) from None
             raise
 
@@ -141,7 +141,7 @@ class SnapshotRepository:
                 condition=LeaseItem.PK.does_not_exist() | (LeaseItem.expires_epoch < int(now.timestamp()))
             )
         except PutError as error:
-            if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+            if write_refused(error):
                 return False
             raise
         return True
@@ -156,8 +156,8 @@ class SnapshotRepository:
     def release_lease(self, team_id: str, holder: str) -> None:
         try:
             LeaseItem(_team_key(team_id), "CHUNKGC").delete(condition=LeaseItem.holder == holder)
-        except Exception as error:
-            if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+        except DeleteError as error:
+            if not write_refused(error):
                 raise
 
 
