@@ -21,6 +21,7 @@ from dumont_core.data.agents import METRIC_FIELDS, ActionItem, AgentNotAccepted,
 from dumont_core.data.instances import InstanceRepository
 from dumont_core.errors import Conflict, NotFound, Unauthenticated
 from dumont_core.models import AGENT_STATES, Principal, utc_now
+from dumont_core.services.instances import team_instance
 
 AGENT_ROLE = "agent"
 AGENT_PERMISSION = "agent.report"
@@ -175,8 +176,7 @@ class AgentService:
 
     def metrics(self, principal: Principal, instance_id: str, period: str) -> list[MetricPoint]:
         """The instance's readings over `period`, downsampled to at most a few hundred points."""
-        if self._instances.get(principal.team_id, instance_id) is None:
-            raise NotFound("INSTANCE_NOT_FOUND", f"Instance {instance_id} not found", instance_id=instance_id)
+        team_instance(self._instances, principal, instance_id)
         chosen = PERIODS[period]
         until = self._clock()
         since = until - chosen.span
@@ -193,8 +193,7 @@ class AgentService:
     def logs(
         self, principal: Principal, instance_id: str, lines: int, since: datetime | None
     ) -> list[LogLine]:
-        if self._instances.get(principal.team_id, instance_id) is None:
-            raise NotFound("INSTANCE_NOT_FOUND", f"Instance {instance_id} not found", instance_id=instance_id)
+        team_instance(self._instances, principal, instance_id)
         return self._logs.tail(instance_id, lines, since)
 
     def queue_action(

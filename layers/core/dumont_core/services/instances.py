@@ -61,6 +61,14 @@ class InstancePage:
     total: int
 
 
+def team_instance(instances: InstanceRepository, principal: Principal, instance_id: str) -> Instance:
+    """The caller's team's instance; InstanceNotFound for any other, so teams never learn of each other's."""
+    instance = instances.get(principal.team_id, instance_id)
+    if instance is None:
+        raise InstanceNotFound(instance_id)
+    return instance
+
+
 def new_instance_id() -> str:
     return f"inst_{secrets.token_hex(8)}"
 
@@ -136,10 +144,7 @@ class InstanceService:
         return instance
 
     def get(self, principal: Principal, instance_id: str) -> Instance:
-        instance = self._repository.get(principal.team_id, instance_id)
-        if instance is None:
-            raise InstanceNotFound(instance_id)
-        return instance
+        return team_instance(self._repository, principal, instance_id)
 
     def list_page(
         self,

@@ -17,9 +17,9 @@ from aws_lambda_powertools import Logger
 from dumont_core.data.agents import AgentRepository, MetricPoint
 from dumont_core.data.instances import InstanceRepository, StaleInstanceState
 from dumont_core.data.serverless import ServerlessRepository
-from dumont_core.errors import InvalidState, NotFound
+from dumont_core.errors import InvalidState
 from dumont_core.models import DELETABLE_STATES, Instance, InstanceStatus, Principal, utc_now
-from dumont_core.services.instances import DEFAULT_GPU_THRESHOLD, DEFAULT_IDLE_TIMEOUT_MINUTES
+from dumont_core.services.instances import DEFAULT_GPU_THRESHOLD, DEFAULT_IDLE_TIMEOUT_MINUTES, team_instance
 from dumont_core.services.snapshots import SnapshotService
 
 logger = Logger(child=True)
@@ -102,7 +102,7 @@ class ServerlessService:
     def enable(
         self, principal: Principal, instance_id: str, idle_timeout_minutes: float, gpu_threshold: float
     ) -> ServerlessStatus:
-        instance = self._instance(principal, instance_id)
+        instance = team_instance(self._instances, principal, instance_id)
         updated = self._change(
             instance,
             "enable serverless mode on",
@@ -114,13 +114,13 @@ class ServerlessService:
         return self.status_of(updated)
 
     def disable(self, principal: Principal, instance_id: str) -> ServerlessStatus:
-        instance = self._instance(principal, instance_id)
+        instance = team_instance(self._instances, principal, instance_id)
         updated = self._change(instance, "disable serverless mode on", auto_hibernate=False)
         self._watches.unwatch(instance.team_id, instance.instance_id)
         return self.status_of(updated)
 
     def status(self, principal: Principal, instance_id: str) -> ServerlessStatus:
-        return self.status_of(self._instance(principal, instance_id))
+        return self.status_of(team_instance(self._instances, principal, instance_id))
 
     def check_idle(self) -> list[str]:
         """Hibernate every watched instance idle for its whole window; the ids of those hibernated."""
@@ -176,12 +176,6 @@ class ServerlessService:
             logger.info("Hibernating an idle instance", extra={"instance_id": instance.instance_id})
             return True
         return False
-
-    def _instance(self, principal: Principal, instance_id: str) -> Instance:
-        instance = self._instances.get(principal.team_id, instance_id)
-        if instance is None:
-            raise NotFound("INSTANCE_NOT_FOUND", f"Instance {instance_id} not found", instance_id=instance_id)
-        return instance
 
     def _change(self, instance: Instance, action: str, **changes: object) -> Instance:
         allowed = sorted(status.value for status in DELETABLE_STATES)

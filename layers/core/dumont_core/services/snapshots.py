@@ -21,6 +21,7 @@ from dumont_core.data.snapshots import SnapshotItem, SnapshotRepository, Snapsho
 from dumont_core.errors import Conflict, InvalidState, NotFound, ServiceUnavailable, ValidationFailed
 from dumont_core.events import EventPublisher
 from dumont_core.models import EventType, Instance, InstanceEvent, InstanceStatus, Principal, utc_now
+from dumont_core.services.instances import team_instance
 from dumont_core.workflows import Workflow, WorkflowStarter
 
 logger = Logger(child=True)
@@ -96,7 +97,7 @@ class SnapshotService:
                 f"compression {compression!r} is not offered; use lz4",
                 details={"fields": [{"field": "compression", "message": "must be lz4"}]},
             )
-        instance = self._instance(principal, instance_id)
+        instance = team_instance(self._instances, principal, instance_id)
         if instance.status != InstanceStatus.RUNNING:
             raise InvalidState(instance_id, "snapshot", instance.status.value, [InstanceStatus.RUNNING.value])
         snapshot = self._new_snapshot(instance, name, compression, purpose="manual")
@@ -145,7 +146,7 @@ class SnapshotService:
                 f"Snapshot {snapshot_id} is {snapshot.status}; only a completed snapshot can be restored",
                 details={"snapshot_id": snapshot_id, "status": snapshot.status},
             )
-        instance = self._instance(principal, instance_id)
+        instance = team_instance(self._instances, principal, instance_id)
         if instance.status != InstanceStatus.RUNNING:
             raise InvalidState(instance_id, "restore", instance.status.value, [InstanceStatus.RUNNING.value])
         payload = {**self._workflow_input(instance), "snapshot": {"snapshot_id": snapshot_id}}
@@ -158,7 +159,7 @@ class SnapshotService:
 
     def hibernate(self, principal: Principal, instance_id: str, reason: str) -> tuple[Instance, SnapshotItem]:
         """Snapshot the workspace, then destroy the machine; the machine stays if the snapshot fails."""
-        instance = self._instance(principal, instance_id)
+        instance = team_instance(self._instances, principal, instance_id)
         return self.hibernate_instance(instance, reason)
 
     def hibernate_instance(self, instance: Instance, reason: str) -> tuple[Instance, SnapshotItem]:
@@ -200,7 +201,7 @@ class SnapshotService:
 
     def wake(self, principal: Principal, instance_id: str) -> Instance:
         """Rent a matching machine, restore the last snapshot onto it, and run again."""
-        instance = self._instance(principal, instance_id)
+        instance = team_instance(self._instances, principal, instance_id)
         allowed = [InstanceStatus.HIBERNATED.value]
         if instance.status != InstanceStatus.HIBERNATED or instance.last_snapshot_id is None:
             raise InvalidState(instance_id, "wake", instance.status.value, allowed)
@@ -378,12 +379,6 @@ class SnapshotService:
             self._snapshots.release_lease(team_id, holder)
 
     # Helpers ----------------------------------------------------------------------------------------
-
-    def _instance(self, principal: Principal, instance_id: str) -> Instance:
-        instance = self._instances.get(principal.team_id, instance_id)
-        if instance is None:
-            raise NotFound("INSTANCE_NOT_FOUND", f"Instance {instance_id} not found", instance_id=instance_id)
-        return instance
 
     def _agent_snapshot(
         self, agent: Principal, snapshot_id: str, *, any_instance: bool = False
