@@ -20,8 +20,10 @@ from typing import Any
 import boto3
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
+from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.stepfunctions.responses import StepFunctionResponse
 
 from dumont_core.data.table import create_table_request
 from infra.topology import (
@@ -64,6 +66,7 @@ class EmbeddedAws:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         LambdaSimpleBackend.invoke = _bound_invoke(self.runtime)  # type: ignore[method-assign]
         _make_dynamodb_requests_atomic()
+        _keep_task_failure_causes()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint_url = f"http://{host}:{port}"
@@ -221,6 +224,24 @@ class EmbeddedAws:
 
 SNAPSHOT_BUCKET = "dumont-snapshots"
 _dynamodb_lock = threading.Lock()
+
+
+def _keep_task_failure_causes() -> None:
+    """Step Functions hands a task failed with SendTaskFailure on with its `cause`, which is where our
+    agents put their reason; moto's handler reads only the error name, so it is taught the cause too."""
+    if getattr(StepFunctionResponse.send_task_failure, "_keeps_cause", False):
+        return
+
+    def send_task_failure(handler: StepFunctionResponse) -> EmptyResult:
+        handler.stepfunction_backend.send_task_failure(  # type: ignore[call-arg]
+            handler._get_param("taskToken"),
+            error=handler._get_param("error"),
+            cause=handler._get_param("cause"),
+        )
+        return EmptyResult()
+
+    send_task_failure._keeps_cause = True  # type: ignore[attr-defined]
+    StepFunctionResponse.send_task_failure = send_task_failure  # type: ignore[method-assign,assignment]
 
 
 def _make_dynamodb_requests_atomic() -> None:

@@ -106,10 +106,7 @@ def run_step(request: StepInput) -> dict[str, Any]:
         case "finish_wake":
             return steps.finish_wake(ref)
         case "fail_wake":
-            failure = request.failure
-            if request.snapshot is not None:
-                failure = agent_service().explain(failure, ref.instance_id, request.snapshot.snapshot_id)
-            return steps.fail_wake(ref, failure)
+            return steps.fail_wake(ref, request.failure)
         case "fail_provisioning":
             return steps.fail_provisioning(ref, request.failure)
         case "destroy_machine":
@@ -143,7 +140,6 @@ def run_snapshot_step(request: StepInput, ref: InstanceRef) -> dict[str, Any]:
     snapshot = request.snapshot
     if snapshot is None:
         raise ValueError(f"{request.step} needs the snapshot")
-    failure = agent_service().explain(request.failure, ref.instance_id, snapshot.snapshot_id)
     match request.step:
         case "queue_agent_action":
             if request.action_type is None:
@@ -155,15 +151,17 @@ def run_snapshot_step(request: StepInput, ref: InstanceRef) -> dict[str, Any]:
         case "finish_snapshot":
             return snapshot_service().finish_snapshot(ref.team_id, snapshot.snapshot_id, request.result or {})
         case "fail_snapshot":
-            snapshot_service().fail_snapshot(ref.team_id, snapshot.snapshot_id, failure_reason(failure))
+            snapshot_service().fail_snapshot(
+                ref.team_id, snapshot.snapshot_id, failure_reason(request.failure)
+            )
             return {}
         case "complete_hibernation":
             reason = snapshot.reason or "hibernation requested"
             return workflow_steps().complete_hibernation(ref, snapshot.snapshot_id, reason)
         case "abort_hibernation":
-            return workflow_steps().abort_hibernation(ref, snapshot.snapshot_id, failure)
+            return workflow_steps().abort_hibernation(ref, snapshot.snapshot_id, request.failure)
         case _:
-            return workflow_steps().record_restore_failure(ref, snapshot.snapshot_id, failure)
+            return workflow_steps().record_restore_failure(ref, snapshot.snapshot_id, request.failure)
 
 
 @logger.inject_lambda_context(correlation_id_path="instance.instance_id")

@@ -217,25 +217,6 @@ class AgentService:
         )
         return action_id
 
-    def explain(
-        self, failure: dict[str, Any] | None, instance_id: str, snapshot_id: str
-    ) -> dict[str, Any] | None:
-        """The workflow's failure, with the agent's own words when the failure came from the agent.
-
-        A task failed through SendTaskFailure carries the agent's reason as its cause; where that is
-        lost on the way (some Step Functions emulations drop it), it is read back from the action.
-        """
-        if not failure or failure.get("Error") != ACTION_FAILED_ERROR or failure.get("Cause"):
-            return failure
-        reported = [
-            action
-            for action in self._agents.actions(instance_id)
-            if action.status == "failed" and (action.params or {}).get("snapshot_id") == snapshot_id
-        ]
-        if not reported:
-            return failure
-        return {**failure, "Cause": reported[-1].error or ""}
-
     def report(
         self,
         agent: Principal,

@@ -199,9 +199,6 @@ class AgentRepository:
             )
         )
 
-    def actions(self, instance_id: str) -> list[ActionItem]:
-        return list(ActionItem.query(_instance_key(instance_id), ActionItem.SK.startswith("ACTION#")))
-
     def action(self, instance_id: str, action_id: str) -> ActionItem | None:
         try:
             return ActionItem.get(_instance_key(instance_id), f"ACTION#{action_id}")
