@@ -10,7 +10,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from dumont_core.catalog import find_gpu_type, find_region, known_gpu_type_ids, known_region_ids
 from dumont_core.models import FailoverStrategy, Instance, InstanceEvent, InstanceStatus
 from dumont_core.services.instances import InstanceSpec
-from dumont_core.services.serverless import DEFAULT_GPU_THRESHOLD, serverless_state
+from dumont_core.services.serverless import serverless_status
 from dumont_core.settings import Settings
 
 SSH_KEY_PATTERN = (
@@ -273,6 +273,7 @@ def instance_summary(instance: Instance) -> InstanceSummary:
 
 def instance_detail(instance: Instance, now: datetime, settings: Settings) -> InstanceDetail:
     gpu = find_gpu_type(instance.gpu_type)
+    serverless = serverless_status(instance)
     reachable = instance.status == InstanceStatus.RUNNING and instance.ip_address is not None
     ssh_command = (
         f"ssh -p {instance.ssh_port} root@{instance.ip_address}" if reachable and instance.ssh_port else None
@@ -305,16 +306,10 @@ def instance_detail(instance: Instance, now: datetime, settings: Settings) -> In
             last_failover=instance.last_failover_at,
         ),
         serverless=ServerlessBlock(
-            enabled=instance.auto_hibernate,
-            idle_timeout_minutes=instance.idle_timeout_minutes if instance.auto_hibernate else None,
-            gpu_threshold=(
-                instance.idle_gpu_threshold
-                if instance.idle_gpu_threshold is not None
-                else DEFAULT_GPU_THRESHOLD
-            )
-            if instance.auto_hibernate
-            else None,
-            state=serverless_state(instance),
+            enabled=serverless.enabled,
+            idle_timeout_minutes=serverless.idle_timeout_minutes,
+            gpu_threshold=serverless.gpu_threshold,
+            state=serverless.state,
         ),
         metrics=metrics_block(instance.latest_metrics),
     )

@@ -14,7 +14,12 @@ from api.context import authorize, error_responses, json_response, ok_response
 from api.schemas import Envelope
 from dumont_core.agents.factory import agent_service
 from dumont_core.errors import ValidationFailed
-from dumont_core.services.serverless import DEFAULT_GPU_THRESHOLD, DEFAULT_IDLE_MINUTES, ServerlessStatus
+from dumont_core.services.serverless import (
+    DEFAULT_GPU_THRESHOLD,
+    DEFAULT_IDLE_MINUTES,
+    ServerlessStatus,
+    serverless_status,
+)
 from dumont_core.services.serverless_factory import serverless_service
 from dumont_core.services.snapshot_factory import snapshot_service
 
@@ -151,7 +156,7 @@ def status(instance_id: InstanceId) -> Response[str]:
 def pause(instance_id: InstanceId) -> Response[str]:
     # The answer is built from the instance as hibernating left it: no second read.
     instance, _ = snapshot_service().hibernate(authorize(router, "instances.operate"), instance_id, "paused")
-    return json_response(Envelope[ServerlessOut](data=_out(serverless_service().status_of(instance))))
+    return json_response(Envelope[ServerlessOut](data=_out(serverless_status(instance))))
 
 
 @router.post(
@@ -162,7 +167,7 @@ def pause(instance_id: InstanceId) -> Response[str]:
 )
 def resume(instance_id: InstanceId) -> Response[str]:
     instance = snapshot_service().wake(authorize(router, "instances.operate"), instance_id)
-    return json_response(Envelope[ServerlessOut](data=_out(serverless_service().status_of(instance))))
+    return json_response(Envelope[ServerlessOut](data=_out(serverless_status(instance))))
 
 
 @router.get(

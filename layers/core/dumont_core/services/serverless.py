@@ -52,18 +52,29 @@ class HibernationRecord:
     """What hibernation saved so far: the hourly price times the hours hibernated."""
 
 
-def serverless_state(instance: Instance) -> str | None:
-    if not instance.auto_hibernate:
-        return None
-    if instance.status == InstanceStatus.RUNNING:
-        gpu = (instance.latest_metrics or {}).get("gpu_utilization")
-        threshold = (
-            instance.idle_gpu_threshold if instance.idle_gpu_threshold is not None else DEFAULT_GPU_THRESHOLD
-        )
-        return "idle" if isinstance(gpu, int | float) and gpu < threshold else "active"
-    if instance.status in (InstanceStatus.HIBERNATING, InstanceStatus.HIBERNATED, InstanceStatus.WAKING):
-        return instance.status.value
-    return instance.status.value
+def gpu_threshold_of(instance: Instance) -> float:
+    return instance.idle_gpu_threshold if instance.idle_gpu_threshold is not None else DEFAULT_GPU_THRESHOLD
+
+
+def serverless_status(instance: Instance) -> ServerlessStatus:
+    """Serverless mode as the instance's record and its agent's last reading show it."""
+    enabled = instance.auto_hibernate
+    gpu = (instance.latest_metrics or {}).get("gpu_utilization")
+    reading = float(gpu) if isinstance(gpu, int | float) and not isinstance(gpu, bool) else None
+    state: str | None = None
+    if enabled and instance.status == InstanceStatus.RUNNING:
+        state = "idle" if reading is not None and reading < gpu_threshold_of(instance) else "active"
+    elif enabled:
+        state = instance.status.value
+    return ServerlessStatus(
+        instance_id=instance.instance_id,
+        enabled=enabled,
+        idle_timeout_minutes=instance.idle_timeout_minutes if enabled else None,
+        gpu_threshold=gpu_threshold_of(instance) if enabled else None,
+        state=state,
+        gpu_utilization=reading,
+        last_heartbeat=instance.last_heartbeat_at,
+    )
 
 
 def is_idle(
@@ -111,16 +122,16 @@ class ServerlessService:
             idle_gpu_threshold=gpu_threshold,
         )
         self._watches.watch(instance.team_id, instance.instance_id)
-        return self.status_of(updated)
+        return serverless_status(updated)
 
     def disable(self, principal: Principal, instance_id: str) -> ServerlessStatus:
         instance = team_instance(self._instances, principal, instance_id)
         updated = self._change(instance, "disable serverless mode on", auto_hibernate=False)
         self._watches.unwatch(instance.team_id, instance.instance_id)
-        return self.status_of(updated)
+        return serverless_status(updated)
 
     def status(self, principal: Principal, instance_id: str) -> ServerlessStatus:
-        return self.status_of(team_instance(self._instances, principal, instance_id))
+        return serverless_status(team_instance(self._instances, principal, instance_id))
 
     def check_idle(self) -> list[str]:
         """Hibernate every watched instance idle for its whole window; the ids of those hibernated."""
@@ -161,9 +172,7 @@ class ServerlessService:
     def _hibernate_if_idle(self, instance: Instance) -> bool:
         now = self._clock()
         minutes = instance.idle_timeout_minutes or DEFAULT_IDLE_MINUTES
-        threshold = (
-            instance.idle_gpu_threshold if instance.idle_gpu_threshold is not None else DEFAULT_GPU_THRESHOLD
-        )
+        threshold = gpu_threshold_of(instance)
         window_start = now - timedelta(minutes=minutes)
         if instance.running_since is None or instance.running_since > window_start:
             return False
@@ -187,24 +196,6 @@ class ServerlessService:
             )
         except StaleInstanceState:
             raise InvalidState(instance.instance_id, action, "deleted", allowed) from None
-
-    def status_of(self, instance: Instance) -> ServerlessStatus:
-        gpu = (instance.latest_metrics or {}).get("gpu_utilization")
-        return ServerlessStatus(
-            instance_id=instance.instance_id,
-            enabled=instance.auto_hibernate,
-            idle_timeout_minutes=instance.idle_timeout_minutes if instance.auto_hibernate else None,
-            gpu_threshold=(
-                instance.idle_gpu_threshold
-                if instance.idle_gpu_threshold is not None
-                else DEFAULT_GPU_THRESHOLD
-            )
-            if instance.auto_hibernate
-            else None,
-            state=serverless_state(instance),
-            gpu_utilization=float(gpu) if isinstance(gpu, int | float) else None,
-            last_heartbeat=instance.last_heartbeat_at,
-        )
 
 
 def _window_text(minutes: float) -> str:
