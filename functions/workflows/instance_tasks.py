@@ -7,7 +7,7 @@ reaches Step Functions with its class name as the error, which the ASL retries o
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import event_parser
@@ -43,7 +43,20 @@ class SnapshotInput(BaseModel):
     reason: str | None = None
 
 
+SnapshotStep = Literal[
+    "queue_agent_action",
+    "finish_snapshot",
+    "fail_snapshot",
+    "complete_hibernation",
+    "abort_hibernation",
+    "record_restore_failure",
+]
+"""The steps of the snapshot workflows; each carries the snapshot it is about."""
+SNAPSHOT_STEPS = frozenset(get_args(SnapshotStep))
+
+
 class StepInput(BaseModel):
+    # A Literal inside a Literal flattens: `step` is any one of these names or of SnapshotStep.
     step: Literal[
         "choose_offers",
         "rent_machine",
@@ -54,14 +67,9 @@ class StepInput(BaseModel):
         "fail_power_action",
         "destroy_machine",
         "fail_destroy",
-        "queue_agent_action",
-        "finish_snapshot",
-        "fail_snapshot",
-        "complete_hibernation",
-        "abort_hibernation",
-        "record_restore_failure",
         "finish_wake",
         "fail_wake",
+        SnapshotStep,
     ]
     instance: InstanceRefInput
     candidates: list[dict[str, Any]] = []
@@ -122,18 +130,6 @@ def run_step(request: StepInput) -> dict[str, Any]:
             return steps.check_power_action(ref, request.action)
         case _:
             return steps.fail_power_action(ref, request.action, request.failure)
-
-
-SNAPSHOT_STEPS = frozenset(
-    {
-        "queue_agent_action",
-        "finish_snapshot",
-        "fail_snapshot",
-        "complete_hibernation",
-        "abort_hibernation",
-        "record_restore_failure",
-    }
-)
 
 
 def run_snapshot_step(request: StepInput, ref: InstanceRef) -> dict[str, Any]:
