@@ -418,7 +418,7 @@ class AccessRepository:
         entry = answer.get("Attributes", {}).get("api_keys", {}).get("M", {}).get(key_id, {}).get("M", {})
         return {name: value.get("S") for name, value in entry.items()}
 
-    def seat_with_key_use(self, team_id: str, account_id: str) -> SeatUse | None:
+    def seat_with_key_use(self, team_id: str, account_id: str) -> tuple[SeatItem, dict[str, datetime]] | None:
         """A seat and when each of its keys was last used, for listing keys (no counting)."""
         raw = (
             aws_client("dynamodb")
@@ -430,7 +430,7 @@ class AccessRepository:
         )
         if raw is None:
             return None
-        return SeatUse(SeatItem.from_raw_data(raw), _key_last_used(raw), 0, 0, 0, 0, admitted=True)
+        return SeatItem.from_raw_data(raw), _key_last_used(raw)
 
     # the request path
 

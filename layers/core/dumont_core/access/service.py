@@ -283,12 +283,13 @@ class AccessService:
         return NewApiKey(key=key, view=_key_view(key_id, entry, None))
 
     def list_api_keys(self, principal: Principal) -> list[ApiKeyView]:
-        use = self._repository.seat_with_key_use(principal.team_id, principal.account_id)
-        if use is None:
+        found = self._repository.seat_with_key_use(principal.team_id, principal.account_id)
+        if found is None:
             raise Unauthenticated("You are no longer a member of this team")
+        seat, last_used = found
         views = [
-            _key_view(key_id, dict(entry), use.key_last_used.get(key_id))
-            for key_id, entry in use.seat.api_keys.as_dict().items()
+            _key_view(key_id, dict(entry), last_used.get(key_id))
+            for key_id, entry in seat.api_keys.as_dict().items()
         ]
         return sorted(views, key=lambda view: view.created_at)
 
