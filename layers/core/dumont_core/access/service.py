@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -207,14 +208,13 @@ class AccessService:
         account = AccountItem(account_id=account_id, email=email, default_team_id=team_id, created_at=now)
         team = TeamItem(team_id=team_id, name="Personal", plan=plan, created_by=account_id, created_at=now)
         seat = self._new_seat(team, account_id, email, ADMIN, None)
-        try:
-            self._repository.create_account(account, hash_password(password), team, seat)
-        except AlreadyExists:
-            self._retire_usage_key(seat)
-            raise Conflict("An account with this email already exists", details={"field": "email"}) from None
-        except Exception:
-            self._retire_usage_key(seat)
-            raise
+        with self._usage_key_kept_if_stored(seat):
+            try:
+                self._repository.create_account(account, hash_password(password), team, seat)
+            except AlreadyExists:
+                raise Conflict(
+                    "An account with this email already exists", details={"field": "email"}
+                ) from None
         return Account(account_id, team_id, email, team.plan, now)
 
     def login(self, email: str, password: str, team_id: str | None = None) -> IssuedToken:
@@ -319,11 +319,8 @@ class AccessService:
             created_at=self._clock(),
         )
         seat = self._new_seat(team, principal.account_id, caller.email, ADMIN, None)
-        try:
+        with self._usage_key_kept_if_stored(seat):
             self._repository.create_team(team, seat)
-        except Exception:
-            self._retire_usage_key(seat)
-            raise
         return self._team_view(seat, principal)
 
     def team(self, principal: Principal, team_id: str) -> TeamDetail:
@@ -351,14 +348,13 @@ class AccessService:
                 email=email,
             )
         seat = self._new_seat(team, login.account_id, email.lower(), role, custom_permissions)
-        try:
-            self._repository.add_seat(seat, is_admin=role == ADMIN)
-        except AlreadyExists:
-            self._retire_usage_key(seat)
-            raise Conflict(f"{email} is already a member of this team", details={"email": email}) from None
-        except Exception:
-            self._retire_usage_key(seat)
-            raise
+        with self._usage_key_kept_if_stored(seat):
+            try:
+                self._repository.add_seat(seat, is_admin=role == ADMIN)
+            except AlreadyExists:
+                raise Conflict(
+                    f"{email} is already a member of this team", details={"email": email}
+                ) from None
         return MemberView(seat.account_id, seat.email, seat.role, seat.joined_at)
 
     def change_member_role(
@@ -450,6 +446,15 @@ class AccessService:
             joined_at=self._clock(),
             api_keys={},
         )
+
+    @contextmanager
+    def _usage_key_kept_if_stored(self, seat: SeatItem) -> Iterator[None]:
+        """The seat's API Gateway key was made before the seat is stored; if storing fails, it goes."""
+        try:
+            yield
+        except BaseException:
+            self._retire_usage_key(seat)
+            raise
 
     def _retire_usage_key(self, seat: SeatItem) -> None:
         if seat.usage_key_id:
