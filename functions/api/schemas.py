@@ -122,15 +122,8 @@ class MetricsBlock(BaseModel):
     disk_used_gb: float | None = None
 
 
-def metrics_block(reading: dict[str, Any] | None) -> MetricsBlock:
-    values = reading or {}
-    return MetricsBlock(
-        **{
-            name: float(values[name])
-            for name in MetricsBlock.model_fields
-            if isinstance(values.get(name), int | float) and not isinstance(values.get(name), bool)
-        }
-    )
+def metrics_block(instance: Instance) -> MetricsBlock:
+    return MetricsBlock(**{name: instance.latest_reading(name) for name in MetricsBlock.model_fields})
 
 
 class ProviderBlock(BaseModel):
@@ -311,7 +304,7 @@ def instance_detail(instance: Instance, now: datetime, settings: Settings) -> In
             gpu_threshold=serverless.gpu_threshold,
             state=serverless.state,
         ),
-        metrics=metrics_block(instance.latest_metrics),
+        metrics=metrics_block(instance),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -30,6 +31,12 @@ class Principal(BaseModel):
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions
+
+
+def reading_value(reading: Mapping[str, Any] | None, name: str) -> float | None:
+    """A number an agent reported under `name`; None when it reported none (or not a number)."""
+    value = (reading or {}).get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 class InstanceStatus(StrEnum):
@@ -146,6 +153,9 @@ class Instance(BaseModel):
     """Serverless mode: GPU utilisation (percent) under which the machine counts as idle."""
     hibernated_at: datetime | None = None
     last_snapshot_id: str | None = None
+
+    def latest_reading(self, name: str) -> float | None:
+        return reading_value(self.latest_metrics, name)
 
     def current_interval_seconds(self, now: datetime) -> float:
         current = (now - self.running_since).total_seconds() if self.running_since else 0.0

@@ -151,15 +151,13 @@ class AgentService:
         for instance in self._instances.list_for_team(principal.team_id):
             if instance.status not in AGENT_STATES:
                 continue
-            metrics = instance.latest_metrics or {}
-            gpu = metrics.get("gpu_utilization")
             answers.append(
                 AgentHealth(
                     instance_id=instance.instance_id,
                     status=instance.status.value,
                     last_heartbeat=instance.last_heartbeat_at,
                     health=self._health(instance.last_heartbeat_at, now),
-                    gpu_utilization=float(gpu) if isinstance(gpu, int | float) else None,
+                    gpu_utilization=instance.latest_reading("gpu_utilization"),
                 )
             )
         return answers

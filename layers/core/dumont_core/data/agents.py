@@ -35,7 +35,7 @@ from dumont_core.data.instances import (
     shared_connection,
     write_refused,
 )
-from dumont_core.models import AGENT_STATES
+from dumont_core.models import AGENT_STATES, reading_value
 
 # What a chart can show, as reported in heartbeats.
 METRIC_FIELDS = ("gpu_utilization", "gpu_memory_used_gb", "cpu_utilization", "ram_used_gb")
@@ -98,10 +98,6 @@ def _rollup_key(hour: datetime) -> str:
     return f"METRICH#{hour.isoformat()}"
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 class AgentRepository:
     def __init__(self, table_name: str, *, metric_retention: timedelta, action_retention: timedelta) -> None:
         for model in (TableItem, InstanceItem, MetricSampleItem, HourlyRollupItem, ActionItem):
@@ -119,7 +115,7 @@ class AgentRepository:
         Refused (AgentNotAccepted) unless the instance is in a state in which its machine runs.
         """
         instance = InstanceItem(f"TEAM#{team_id}", f"INSTANCE#{instance_id}")
-        values = {field: _number(reading.get(field)) for field in METRIC_FIELDS}
+        values = {field: reading_value(reading, field) for field in METRIC_FIELDS}
         expires = now + self._metric_retention
         sample = MetricSampleItem(
             _instance_key(instance_id), _sample_key(now), timestamp=now, expires_at=expires

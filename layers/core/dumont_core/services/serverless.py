@@ -59,8 +59,7 @@ def gpu_threshold_of(instance: Instance) -> float:
 def serverless_status(instance: Instance) -> ServerlessStatus:
     """Serverless mode as the instance's record and its agent's last reading show it."""
     enabled = instance.auto_hibernate
-    gpu = (instance.latest_metrics or {}).get("gpu_utilization")
-    reading = float(gpu) if isinstance(gpu, int | float) and not isinstance(gpu, bool) else None
+    reading = instance.latest_reading("gpu_utilization")
     state: str | None = None
     if enabled and instance.status == InstanceStatus.RUNNING:
         state = "idle" if reading is not None and reading < gpu_threshold_of(instance) else "active"
