@@ -22,7 +22,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from benchmarks.cold_child import MODES, RESULT_PREFIX
 from benchmarks.report import heading, legend, milliseconds, table
-from dumont_core.data.table import create_table_request
+from dumont_core.platform.table import create_table_request
 from infra.topology import CORE_LAYER_DIR, FUNCTIONS_DIR, REPO_ROOT
 
 REGION = "us-east-1"

@@ -7,8 +7,10 @@ machines from the same ASL files and substitutions, the same table and bus.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from dumont_core.access.plans import PLANS
 
@@ -33,6 +35,8 @@ class FunctionSpec:
     name: str
     handler: str
     """Module path relative to `functions/`, as Lambda's handler setting spells it."""
+    settings: str
+    """The settings model its handler checks at cold start (in `dumont_core.platform.settings`)."""
     description: str
     memory_mb: int = 512
     timeout_seconds: int = 29
@@ -65,6 +69,7 @@ class StateMachineSpec:
 API_FUNCTION = FunctionSpec(
     name="Api",
     handler="api.handler.lambda_handler",
+    settings="ApiSettings",
     description="Every REST route of the Dumont Cloud API",
     memory_mb=1024,
     start_state_machines=True,
@@ -77,6 +82,7 @@ API_FUNCTION = FunctionSpec(
 AUTHORIZER_FUNCTION = FunctionSpec(
     name="Authorizer",
     handler="authorizer.handler.lambda_handler",
+    settings="AuthorizerSettings",
     description="Resolves a bearer token or API key to the calling account, team, role and plan",
     memory_mb=512,
     timeout_seconds=10,
@@ -87,6 +93,7 @@ INSTANCE_LOG_GROUP_NAME = "/dumont/instances"
 INSTANCE_TASKS_FUNCTION = FunctionSpec(
     name="InstanceTasks",
     handler="workflows.instance_tasks.lambda_handler",
+    settings="InstanceTasksSettings",
     description="Steps of the instance workflows: choose offers, talk to the provider, record state",
     # Renting may try several offers, each call retried with backoff against a slow provider.
     timeout_seconds=300,
@@ -98,6 +105,7 @@ INSTANCE_TASKS_FUNCTION = FunctionSpec(
 HOUSEKEEPING_FUNCTION = FunctionSpec(
     name="Housekeeping",
     handler="schedules.housekeeping.lambda_handler",
+    settings="HousekeepingSettings",
     description="Hibernates idle serverless instances; sweeps chunks no snapshot uses any more",
     timeout_seconds=300,
     start_state_machines=True,
@@ -170,71 +178,42 @@ def render_asl(spec: StateMachineSpec, tasks_function_arn: str) -> str:
     return text
 
 
+OPENAPI_FILE = FUNCTIONS_DIR / "api" / "openapi.json"
+"""The API's OpenAPI document, written from the routes by `make openapi` and checked against them by
+the tests: the one list of routes, which API Gateway deploys too."""
+PERMISSION_EXTENSION = "x-dumont-permission"
+CALLER_EXTENSION = "x-dumont-caller"
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
     path: str
-    public: bool = False
-    """Public routes need no credentials (documentation, health)."""
+    caller: Literal["anyone", "member", "agent"] = "member"
+    """Who calls it: `anyone` needs no credentials (documentation, health, login); a `member`'s requests
+    are counted against their plan, in API Gateway too (an API key is required, which the authorizer
+    names); an `agent` is an instance's agent, authorized but counted against no plan."""
+
+    @property
+    def public(self) -> bool:
+        return self.caller == "anyone"
+
+    @property
+    def metered(self) -> bool:
+        return self.caller == "member"
 
 
-# Every route API Gateway exposes; all of them go to the API function.
-API_ROUTES: tuple[Route, ...] = (
-    Route("GET", "/health", public=True),
-    Route("GET", "/docs", public=True),
-    Route("GET", "/openapi.json", public=True),
-    Route("POST", "/api/v1/auth/register", public=True),
-    Route("POST", "/api/v1/auth/login", public=True),
-    Route("POST", "/api/auth/login", public=True),
-    Route("GET", "/api/v1/api-keys"),
-    Route("POST", "/api/v1/api-keys"),
-    Route("DELETE", "/api/v1/api-keys/{key_id}"),
-    Route("GET", "/api/v1/teams"),
-    Route("POST", "/api/v1/teams"),
-    Route("GET", "/api/v1/teams/{team_id}"),
-    Route("GET", "/api/v1/teams/{team_id}/members"),
-    Route("POST", "/api/v1/teams/{team_id}/members"),
-    Route("PATCH", "/api/v1/teams/{team_id}/members/{account_id}"),
-    Route("DELETE", "/api/v1/teams/{team_id}/members/{account_id}"),
-    Route("GET", "/api/v1/roles"),
-    Route("POST", "/api/v1/roles"),
-    Route("GET", "/api/v1/instances"),
-    Route("POST", "/api/v1/instances"),
-    Route("GET", "/api/v1/instances/{instance_id}"),
-    Route("DELETE", "/api/v1/instances/{instance_id}"),
-    Route("POST", "/api/v1/instances/{instance_id}/start"),
-    Route("POST", "/api/v1/instances/{instance_id}/stop"),
-    Route("POST", "/api/v1/instances/{instance_id}/reboot"),
-    Route("GET", "/api/v1/instances/{instance_id}/events"),
-    Route("POST", "/api/agent/status"),
-    Route("POST", "/api/agent/actions/{action_id}"),
-    Route("GET", "/api/agent/instances"),
-    Route("POST", "/api/agent/snapshots/{snapshot_id}/uploads"),
-    Route("GET", "/api/agent/snapshots/{snapshot_id}/downloads"),
-    Route("POST", "/api/v1/snapshots"),
-    Route("GET", "/api/v1/snapshots"),
-    Route("GET", "/api/v1/snapshots/{snapshot_id}"),
-    Route("DELETE", "/api/v1/snapshots/{snapshot_id}"),
-    Route("POST", "/api/v1/snapshots/{snapshot_id}/restore"),
-    Route("POST", "/api/snapshots"),
-    Route("GET", "/api/snapshots/{snapshot_id}"),
-    Route("POST", "/api/instances/{instance_id}/hibernate"),
-    Route("POST", "/api/instances/{instance_id}/wake"),
-    Route("POST", "/api/v1/serverless/enable"),
-    Route("POST", "/api/v1/serverless/disable"),
-    Route("GET", "/api/v1/serverless/status/{instance_id}"),
-    Route("POST", "/api/v1/serverless/pause/{instance_id}"),
-    Route("POST", "/api/v1/serverless/resume/{instance_id}"),
-    Route("GET", "/api/v1/instances/{instance_id}/metrics"),
-    Route("GET", "/api/v1/instances/{instance_id}/logs"),
-    Route("POST", "/api/agent/logs"),
-    Route("GET", "/api/metrics/hibernation/events"),
-    # Unversioned routes of the older documents, with the shapes those documents show.
-    Route("GET", "/api/machines"),
-    Route("POST", "/api/instances"),
-    Route("GET", "/api/instances/{instance_id}"),
-    Route("DELETE", "/api/instances/{instance_id}"),
-)
+def routes_of(document: dict[str, Any]) -> tuple[Route, ...]:
+    """Every operation of an OpenAPI document, as API Gateway deploys it."""
+    return tuple(
+        Route(method.upper(), path, operation.get(CALLER_EXTENSION, "member"))
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+    )
+
+
+API_ROUTES: tuple[Route, ...] = routes_of(json.loads(OPENAPI_FILE.read_text()))
+"""Every route API Gateway exposes; all of them go to the API function."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from dumont_core.data.table import create_table_request
+from dumont_core.platform.table import create_table_request
 from infra.topology import (
     DOMAIN_EVENT_SOURCE_PREFIX,
     DOMAIN_EVENTS_QUEUE_NAME,

@@ -57,7 +57,7 @@ OPERATIONS = ("search", "create", "list", "show", "manage", "reboot", "destroy")
 @dataclass(frozen=True)
 class _GpuModel:
     gpu_name: str
-    """Vast's spelling, as in `dumont_core.catalog`."""
+    """Vast's spelling, as in `dumont_core.providers.catalog`."""
     gpu_ram_mb: int
     price_per_gpu: tuple[float, float]
     gpu_counts: tuple[int, ...]

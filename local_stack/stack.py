@@ -7,8 +7,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from dumont_core.access.factory import access_service
-from dumont_core.models import Principal
+from dumont_core import composition
+from dumont_core.platform.identity import Principal
 from infra.topology import HOUSEKEEPING_FUNCTION
 from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
@@ -50,7 +50,7 @@ class BootstrapAccount:
 
 def create_bootstrap_account() -> BootstrapAccount:
     """An account to start with, made through the same service that registers users."""
-    access = access_service()
+    access = composition.access()
     password = secrets.token_urlsafe(12)
     # On the largest plan, so a developer's own scripts are not throttled; sign-ups get the free plan.
     account = access.register(BOOTSTRAP_EMAIL, password, plan="enterprise")
@@ -121,6 +121,8 @@ class LocalStack:
                 "POWERTOOLS_METRICS_DISABLED": "true",
             }
         )
+        # The functions read their settings from the environment just deployed, as on a first cold start.
+        composition.reset()
         self.bootstrap = create_bootstrap_account()
         self.front.api_id = self.deployment.api_id
         self.front.start()

@@ -3,56 +3,61 @@
 A retried create with the same key and body answers what the first one answered, without renting
 a second machine; the same key with a different body is refused. Records live in the single
 table under their own partition and expire through the table's TTL after a day.
+
+Powertools' idempotency utility brings boto3 along; it is loaded by the first request that carries a
+key, so no other request pays for it at cold start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dumont_core.data.table import PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
-from dumont_core.errors import Conflict, ValidationFailed
-from dumont_core.settings import get_settings
+from dumont_core.platform.errors import Conflict, ValidationFailed
+from dumont_core.platform.settings import TableSettings, load_settings
+from dumont_core.platform.table import IDEMPOTENCY_PARTITION, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 RETENTION_SECONDS = 24 * 3600
 
-
-@cache
-def _persistence() -> DynamoDBPersistenceLayer:
-    return DynamoDBPersistenceLayer(
-        table_name=get_settings().table_name,
-        key_attr=PARTITION_KEY,
-        sort_key_attr=SORT_KEY,
-        static_pk_value="IDEMPOTENCY#api",
-        expiry_attr=TTL_ATTRIBUTE,
-    )
-
-
-_CONFIG = IdempotencyConfig(
-    event_key_jmespath="[team_id, route, key]",
-    payload_validation_jmespath="body",
-    expires_after_seconds=RETENTION_SECONDS,
-    raise_on_no_idempotency_key=True,
-)
+_invocation: dict[str, LambdaContext] = {}
 
 
 def register_lambda_context(context: LambdaContext) -> None:
     """Lets an in-progress record expire with the invocation if the function times out."""
-    _CONFIG.register_lambda_context(context)
+    _invocation["context"] = context
+
+
+@cache
+def _persistence() -> DynamoDBPersistenceLayer:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(
+        table_name=load_settings(TableSettings).table_name,
+        key_attr=PARTITION_KEY,
+        sort_key_attr=SORT_KEY,
+        static_pk_value=IDEMPOTENCY_PARTITION,
+        expiry_attr=TTL_ATTRIBUTE,
+    )
+
+
+@cache
+def _config() -> IdempotencyConfig:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="[team_id, route, key]",
+        payload_validation_jmespath="body",
+        expires_after_seconds=RETENTION_SECONDS,
+        raise_on_no_idempotency_key=True,
+    )
 
 
 def validated_key(raw: str | None) -> str | None:
@@ -73,8 +78,17 @@ def run_once(
     """`action()`'s result; with a key, the stored result of the first request that used it."""
     if key is None:
         return action()
+    from aws_lambda_powertools.utilities.idempotency import idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
 
-    @idempotent_function(data_keyword_argument="request", config=_CONFIG, persistence_store=_persistence())
+    config = _config()
+    if "context" in _invocation:
+        config.register_lambda_context(_invocation["context"])
+
+    @idempotent_function(data_keyword_argument="request", config=config, persistence_store=_persistence())
     def once(request: dict[str, Any]) -> dict[str, Any]:
         return action()
 

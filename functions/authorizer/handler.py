@@ -9,26 +9,29 @@ request over the limit is let through marked as such, so the API answers 429 wit
 without running it. Anything else is refused with API Gateway's 401 (`Unauthorized`).
 """
 
-from __future__ import annotations
+from dumont_core.platform.coldstart import long_lived
 
-from collections.abc import Mapping
-from typing import Any
+with long_lived():
+    from collections.abc import Mapping
+    from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerRequestEvent,
-    APIGatewayAuthorizerResponse,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+        APIGatewayAuthorizerRequestEvent,
+        APIGatewayAuthorizerResponse,
+    )
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dumont_core.access.context import principal_context, rate_context
-from dumont_core.access.factory import access_service
-from dumont_core.agents.factory import agent_service
-from dumont_core.agents.tokens import looks_like_agent_token
-from dumont_core.models import Principal
+    from dumont_core import composition
+    from dumont_core.access.context import principal_context, rate_context
+    from dumont_core.instances.agent_tokens import looks_like_agent_token
+    from dumont_core.platform.identity import Principal
+    from dumont_core.platform.observability import observed
+    from dumont_core.platform.settings import AuthorizerSettings, load_settings
 
-logger = Logger()
-tracer = Tracer()
+    logger = Logger()
+    # Checked at cold start: a missing variable stops the function before its first request.
+    load_settings(AuthorizerSettings)
 
 # API Gateway answers 401 when an authorizer raises exactly this.
 UNAUTHORIZED = "Unauthorized"
@@ -44,8 +47,7 @@ def credential_from(headers: Mapping[str, str] | None) -> str | None:
     return api_key or None
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@observed(logger)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerRequestEvent(event)
     credential = credential_from(request.headers)
@@ -54,9 +56,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     usage_key: str | None = None
     if credential and looks_like_agent_token(credential):
         # An instance's agent: scoped to that instance, and not counted against anyone's plan.
-        principal = agent_service().authenticate(credential)
+        principal = composition.agents().authenticate(credential)
     elif credential:
-        admission = access_service().admit(credential)
+        admission = composition.access().admit(credential)
         if admission is not None:
             principal, usage_key = admission.principal, admission.usage_key
             rate = rate_context(admission.rate)

@@ -1,26 +1,28 @@
 """Runs on a schedule: hibernate idle serverless instances, and sweep chunks no snapshot uses any more."""
 
-from __future__ import annotations
+from dumont_core.platform.coldstart import long_lived
 
-from typing import Any
+with long_lived():
+    from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.typing import LambdaContext
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from dumont_core.services.serverless_factory import serverless_service
-from dumont_core.services.snapshot_factory import snapshot_service
+    from dumont_core import composition
+    from dumont_core.platform.observability import observed
+    from dumont_core.platform.settings import HousekeepingSettings, load_settings
 
-logger = Logger()
-tracer = Tracer()
+    logger = Logger()
+    # Checked at cold start: a missing variable stops the function before its first run.
+    load_settings(HousekeepingSettings)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
+@observed(logger)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    hibernating = serverless_service().check_idle()
+    hibernating = composition.serverless().check_idle()
     if hibernating:
         logger.info("Idle instances hibernating", extra={"instances": hibernating})
-    swept = snapshot_service().sweep_pending()
+    swept = composition.snapshot_steps().sweep_pending()
     if swept:
         logger.info("Swept unused chunks", extra={"chunks_by_team": swept})
     return {"hibernating": hibernating, "swept": swept}

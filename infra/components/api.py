@@ -201,7 +201,8 @@ class PublicApi(Construct):
             method = resource.add_method(
                 route.method,
                 integration,
-                api_key_required=not route.public,
+                # An agent's requests carry no member's API Gateway key: its authorizer answer names none.
+                api_key_required=route.metered,
                 authorizer=None if route.public else authorizer,
                 authorization_type=apigw.AuthorizationType.NONE
                 if route.public

@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from dumont_core.data.table import TTL_ATTRIBUTE, create_table_request
+from dumont_core.platform.table import TTL_ATTRIBUTE, create_table_request
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,

@@ -28,7 +28,8 @@ from infra.topology import (
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 LOG_LEVEL = "INFO"
 
-# Names dumont_core.settings.Settings reads (its field aliases; the infra tests check they agree).
+# Names the settings models in dumont_core.platform.settings read (their field aliases; the infra tests
+# check they agree, and that each function is given every variable its settings model requires).
 # Not imported from there, so that synthesizing needs neither the runtime packages nor their types.
 TABLE_NAME_ENV = "TABLE_NAME"
 EVENT_BUS_NAME_ENV = "EVENT_BUS_NAME"
@@ -126,8 +127,8 @@ class Functions(Construct):
             "LOG_LEVEL": LOG_LEVEL,
             TABLE_NAME_ENV: table.table_name,
             EVENT_BUS_NAME_ENV: bus.event_bus_name,
-            VAST_API_URL_ENV: vast_api_url or DEFAULT_VAST_API_URL,
         }
+        self._vast_api_url = vast_api_url or DEFAULT_VAST_API_URL
         # The machines' logs, shipped by their agents: one stream per instance.
         self.instance_logs = logs.LogGroup(
             self,
@@ -208,6 +209,7 @@ class Functions(Construct):
             secret = self.provider_credentials.secret
             secret.grant_read(function)
             function.add_environment(VAST_API_KEY_SECRET_ARN_ENV, secret.secret_arn)
+            function.add_environment(VAST_API_URL_ENV, self._vast_api_url)
         if spec.writes_snapshots:
             self._snapshots.grant_read_write(role)
         elif spec.reads_snapshots:

@@ -1,6 +1,6 @@
 """The S3 bucket that keeps workspace snapshots, its access logs, and the grants to read and write it.
 
-Layout (see `dumont_core.data.snapshots`): everything lives under `teams/{team}/`, chunks in
+Layout (see `dumont_core.snapshots.store`): everything lives under `teams/{team}/`, chunks in
 `chunks/{sha256}` shared by the team's snapshots, and per snapshot a digest list and a manifest in
 `snapshots/{id}/`. Agents on rented machines never hold AWS credentials: they upload and download
 with URLs the API function presigns, which act with the API function's own permissions.

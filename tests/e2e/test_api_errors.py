@@ -135,7 +135,12 @@ def test_swagger_ui_and_openapi_document(api: httpx.Client) -> None:
     create = document["paths"]["/api/v1/instances"]["post"]
     assert {"201", "400"} <= set(create["responses"])
     schemas = document["components"]["schemas"]
-    assert "gpu_type" in schemas["CreateInstanceBody"]["properties"]
+    assert "gpu_type" in schemas["CreateInstanceRequest"]["properties"]
+    assert all(
+        "422" not in operation["responses"]
+        for path in document["paths"].values()
+        for operation in path.values()
+    )
 
 
 def test_the_openapi_document_tells_credentials_and_rate_limits(api: httpx.Client) -> None:
@@ -143,13 +148,13 @@ def test_the_openapi_document_tells_credentials_and_rate_limits(api: httpx.Clien
     description = document["info"]["description"]
     for credential in ("Authorization: Bearer <access token>", "Bearer dumont_sk_", "X-API-Key: dumont_sk_"):
         assert credential in description
-    public = {(route.method, route.path) for route in API_ROUTES if route.public}
+    metered = {(route.method, route.path) for route in API_ROUTES if route.metered}
     documented = 0
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
             success = next(code for code in responses if code.startswith("2"))
-            if (method.upper(), path) in public:
+            if (method.upper(), path) not in metered:
                 assert "429" not in responses, (method, path)
                 continue
             documented += 1
@@ -158,7 +163,7 @@ def test_the_openapi_document_tells_credentials_and_rate_limits(api: httpx.Clien
             ), (method, path)
             assert "Retry-After" in responses["429"]["headers"], (method, path)
             assert "403" in responses, (method, path)
-    assert documented == len([route for route in API_ROUTES if not route.public])
+    assert documented == len(metered)
 
 
 def test_idempotent_create_retries_rent_one_machine(api: httpx.Client) -> None:

@@ -15,7 +15,7 @@ from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from dumont_core.access.plans import PLANS
-from dumont_core.data import table
+from dumont_core.platform import table
 from infra.components.api import STAGE_NAME
 from infra.components.functions import DEFAULT_AGENT_PACKAGE, DEFAULT_VAST_API_URL
 from infra.components.layers import CopyPackageBundling, PipInstallBundling, runtime_dependencies
@@ -153,7 +153,9 @@ def test_function_runtime_architecture_tracing_layers_and_environment(
     table_id, _ = _only(synthesized.of_type("AWS::DynamoDB::Table"))
     assert env["TABLE_NAME"] == {"Ref": table_id}
     assert env["EVENT_BUS_NAME"]
-    assert env["VAST_API_URL"].startswith("https://")
+    assert ("VAST_API_URL" in env) == spec.reads_provider_secret, "only who rents machines reaches Vast.ai"
+    if spec.reads_provider_secret:
+        assert env["VAST_API_URL"].startswith("https://")
     assert env["POWERTOOLS_SERVICE_NAME"] == "dumont-cloud"
     assert env["POWERTOOLS_METRICS_NAMESPACE"] == "DumontCloud"
     assert env["LOG_LEVEL"] == "INFO"
@@ -187,7 +189,7 @@ def test_snapshot_functions_are_the_api_the_instance_tasks_and_housekeeping() ->
 
 
 def test_rented_machines_install_the_agent_and_reach_the_api_stage(synthesized: Synthesized) -> None:
-    from dumont_core.settings import Settings
+    from dumont_core.platform.settings import ProviderSettings
 
     _, props = _functions_by_handler(synthesized)[INSTANCE_TASKS_FUNCTION.handler]
     env = props["Environment"]["Variables"]
@@ -197,7 +199,11 @@ def test_rented_machines_install_the_agent_and_reach_the_api_stage(synthesized: 
         f"https://<Ref {api_id}>.execute-api.<Ref AWS::Region>.<Ref AWS::URLSuffix>/<Ref {stage_id}>/"
     )
     assert env["PUBLIC_API_URL"] == synthesized.template.to_json()["Outputs"]["ApiUrl"]["Value"]
-    assert env["AGENT_PACKAGE"] == DEFAULT_AGENT_PACKAGE == Settings.model_fields["agent_package"].default
+    assert (
+        env["AGENT_PACKAGE"]
+        == DEFAULT_AGENT_PACKAGE
+        == ProviderSettings.model_fields["agent_package"].default
+    )
 
 
 def test_the_agent_package_comes_from_the_agent_package_context_value() -> None:
@@ -471,19 +477,26 @@ def test_core_layer_bundles_dumont_core_under_python_without_byte_code(tmp_path:
     assert CopyPackageBundling(package).try_bundle(str(output), image=DockerImage.from_registry("unused"))
     bundled = output / "python" / "dumont_core"
     assert (bundled / "__init__.py").is_file()
-    assert (bundled / "data" / "table.py").is_file()
+    assert (bundled / "platform" / "table.py").is_file()
     assert not list(bundled.rglob("__pycache__"))
     assert not list(bundled.rglob("*.pyc"))
 
 
-def test_environment_variable_names_are_the_ones_settings_reads(synthesized: Synthesized) -> None:
-    from dumont_core.settings import Settings
+def test_each_function_is_given_what_its_settings_require_and_nothing_they_do_not_read(
+    synthesized: Synthesized,
+) -> None:
+    from dumont_core.platform import settings
 
-    aliases = {field.alias for field in Settings.model_fields.values()}
     powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
-    for _, props in _functions_by_handler(synthesized).values():
-        assert set(props["Environment"]["Variables"]) - powertools <= aliases
-    assert Settings.model_fields["vast_api_url"].default == DEFAULT_VAST_API_URL
+    by_handler = _functions_by_handler(synthesized)
+    for spec in FUNCTIONS:
+        model = getattr(settings, spec.settings)
+        given = set(by_handler[spec.handler][1]["Environment"]["Variables"]) - powertools
+        fields = model.model_fields.values()
+        required = {field.alias for field in fields if field.is_required()}
+        assert required <= given, f"{spec.name} lacks {sorted(required - given)}"
+        assert given <= {field.alias for field in fields}, f"{spec.name} is given what it never reads"
+    assert settings.ProviderSettings.model_fields["vast_api_url"].default == DEFAULT_VAST_API_URL
 
 
 # --- state machines ------------------------------------------------------------------------------
@@ -610,7 +623,7 @@ def _resource_paths(synthesized: Synthesized) -> dict[str, str]:
     return paths
 
 
-def test_one_method_per_route_with_api_keys_exactly_on_non_public_routes(synthesized: Synthesized) -> None:
+def test_one_method_per_route_authorized_and_metered_as_its_caller_needs(synthesized: Synthesized) -> None:
     paths = _resource_paths(synthesized)
     api_function_id, api_function = _functions_by_handler(synthesized)[API_FUNCTION.handler]
     api_function_name = api_function["FunctionName"]
@@ -626,12 +639,9 @@ def test_one_method_per_route_with_api_keys_exactly_on_non_public_routes(synthes
         props = method["Properties"]
         resource = props["ResourceId"]
         path = "/" if "Fn::GetAtt" in resource else paths[resource["Ref"]]
-        found[(props["HttpMethod"], path)] = props["ApiKeyRequired"]
-        if props["ApiKeyRequired"]:
-            assert props["AuthorizationType"] == "CUSTOM"
+        found[(props["HttpMethod"], path)] = (props["AuthorizationType"], props["ApiKeyRequired"])
+        if props["AuthorizationType"] == "CUSTOM":
             assert props["AuthorizerId"] == {"Ref": authorizer_id}
-        else:
-            assert props["AuthorizationType"] == "NONE"
         assert props["Integration"]["Type"] == "AWS_PROXY"
         # By name: a reference to the function would make the template circular (see PublicApi).
         assert _text(props["Integration"]["Uri"]).endswith(f":function:{api_function_name}/invocations")
@@ -639,7 +649,13 @@ def test_one_method_per_route_with_api_keys_exactly_on_non_public_routes(synthes
         for name in re.findall(r"\{(\w+)\}", path):
             assert props["RequestParameters"][f"method.request.path.{name}"] is True
             assert "RequestValidatorId" in props
-    assert found == {(route.method, route.path): not route.public for route in API_ROUTES}
+    # Members' requests count against their plan's usage plan through the key the authorizer names; an
+    # agent has no such key, so its routes must not require one or API Gateway would refuse them.
+    assert found == {
+        (route.method, route.path): ("NONE" if route.public else "CUSTOM", route.metered)
+        for route in API_ROUTES
+    }
+    assert found[("POST", "/api/agent/status")] == ("CUSTOM", False)
 
 
 def test_api_takes_usage_keys_from_the_authorizer_stage_logging_and_tracing(synthesized: Synthesized) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -11,29 +11,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from dumont_core.data.instances import InstanceRepository
-from dumont_core.data.table import create_table_request
-from dumont_core.events import InMemoryPublisher
-from dumont_core.settings import Settings
+from dumont_core.instances.metrics import MetricsRepository
+from dumont_core.instances.repository import InstanceRepository
+from dumont_core.platform.dynamodb import bind_table
+from dumont_core.platform.settings import ProviderSettings
+from dumont_core.platform.table import create_table_request
+from tests.fakes.clock import Clock
+from tests.fakes.events import InMemoryPublisher
 
 TABLE_NAME = "dumont-test"
 REGION = "us-east-1"
 EVENT_RETENTION = timedelta(days=90)
-START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    """A clock that only moves when the test says so."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, *, seconds: float = 0, minutes: float = 0, hours: float = 0) -> datetime:
-        self.now += timedelta(seconds=seconds, minutes=minutes, hours=hours)
-        return self.now
 
 
 @pytest.fixture
@@ -62,13 +50,18 @@ def _dynamodb_client() -> Any:
 def dynamodb_table(aws_env: None) -> Iterator[str]:
     with mock_aws():
         _dynamodb_client().create_table(**create_table_request(TABLE_NAME))
+        bind_table(TABLE_NAME)
         yield TABLE_NAME
 
 
 @pytest.fixture
 def repository(dynamodb_table: str) -> InstanceRepository:
-    # The constructor points the pynamodb models at the table.
-    return InstanceRepository(dynamodb_table, event_retention=EVENT_RETENTION)
+    return InstanceRepository(event_retention=EVENT_RETENTION)
+
+
+@pytest.fixture
+def readings(dynamodb_table: str) -> MetricsRepository:
+    return MetricsRepository(retention=timedelta(days=35))
 
 
 @pytest.fixture
@@ -82,12 +75,10 @@ def publisher() -> InMemoryPublisher:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings.model_validate(
+def settings() -> ProviderSettings:
+    return ProviderSettings.model_validate(
         {
-            "TABLE_NAME": TABLE_NAME,
             "BOOT_TIMEOUT_SECONDS": 600,
-            "BOOT_POLL_SECONDS": 10,
             "POWER_ACTION_TIMEOUT_SECONDS": 300,
             "MIN_HOST_RELIABILITY": 0.9,
             "SPOT_BID_MARGIN": 0.1,

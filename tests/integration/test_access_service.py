@@ -8,13 +8,18 @@ from typing import Any
 import boto3
 import pytest
 
-from dumont_core.access.repository import AccessRepository, seat_sort_key, team_key
-from dumont_core.access.service import AccessService, Admission
+from dumont_core.access.admission import AdmissionRepository
+from dumont_core.access.models import Admission
+from dumont_core.access.repository import AccessRepository, seat_key
+from dumont_core.access.seats import SeatMaker
+from dumont_core.access.service import AccessService
+from dumont_core.access.teams import TeamService
 from dumont_core.access.tokens import TokenSigner
 from dumont_core.access.usage_keys import ApiGatewayUsageKeys
-from dumont_core.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from dumont_core.models import Principal
-from tests.integration.conftest import REGION, TABLE_NAME, Clock
+from dumont_core.platform.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from dumont_core.platform.identity import Principal
+from tests.fakes.clock import Clock
+from tests.integration.conftest import REGION, TABLE_NAME
 
 PASSWORD = "correct horse battery"
 
@@ -32,8 +37,17 @@ def access(dynamodb_table: str, usage_plans: dict[str, str], clock: Clock) -> Ac
     clock.now = datetime.now(UTC)
     signer = TokenSigner("s" * 48, lifetime=timedelta(days=3))
     return AccessService(
-        AccessRepository(dynamodb_table), lambda: signer, ApiGatewayUsageKeys(usage_plans), clock=clock
+        repository=AccessRepository(),
+        admission=AdmissionRepository(),
+        seats=SeatMaker(usage_keys=ApiGatewayUsageKeys(usage_plans), clock=clock),
+        signer=lambda: signer,
+        clock=clock,
     )
+
+
+@pytest.fixture
+def teams(access: AccessService, clock: Clock) -> TeamService:
+    return TeamService(repository=access.repository, seats=access.seats, clock=clock)
 
 
 def owner_of(access: AccessService, email: str, plan: str = "free") -> tuple[Principal, str]:
@@ -54,7 +68,7 @@ def admitted(access: AccessService, credential: str) -> Admission:
 
 def seat_attributes(team_id: str, account_id: str) -> dict[str, Any]:
     item = boto3.client("dynamodb", region_name=REGION).get_item(
-        TableName=TABLE_NAME, Key={"PK": {"S": team_key(team_id)}, "SK": {"S": seat_sort_key(account_id)}}
+        TableName=TABLE_NAME, Key=seat_key(team_id, account_id)
     )["Item"]
     return dict(item)
 
@@ -62,7 +76,7 @@ def seat_attributes(team_id: str, account_id: str) -> dict[str, Any]:
 def set_day_limit(team_id: str, account_id: str, limit: int) -> None:
     boto3.client("dynamodb", region_name=REGION).update_item(
         TableName=TABLE_NAME,
-        Key={"PK": {"S": team_key(team_id)}, "SK": {"S": seat_sort_key(account_id)}},
+        Key=seat_key(team_id, account_id),
         UpdateExpression="SET day_limit = :limit",
         ExpressionAttributeValues={":limit": {"N": str(limit)}},
     )
@@ -134,55 +148,57 @@ def test_a_revoked_key_and_a_forged_key_are_refused_at_once(access: AccessServic
     assert access.list_api_keys(principal) == []
 
 
-def test_a_removed_member_and_a_changed_role_take_effect_on_the_next_request(access: AccessService) -> None:
+def test_a_removed_member_and_a_changed_role_take_effect_on_the_next_request(
+    access: AccessService, teams: TeamService
+) -> None:
     owner, _ = owner_of(access, "owner@example.com")
     access.register("member@example.com", PASSWORD)
-    member = access.add_member(owner, owner.team_id, "member@example.com", "viewer")
+    member = teams.add_member(owner, owner.team_id, "member@example.com", "viewer")
     token = access.login("member@example.com", PASSWORD, team_id=owner.team_id).access_token
     as_viewer = admitted(access, token).principal
     assert as_viewer.may("instances.view") and not as_viewer.may("instances.create")
     key = access.create_api_key(as_viewer, "reader").key
 
-    access.change_member_role(owner, owner.team_id, member.account_id, "developer")
+    teams.change_member_role(owner, owner.team_id, member.account_id, "developer")
     assert admitted(access, token).principal.may("instances.create")
     assert admitted(access, key).principal.role == "developer"
 
-    access.remove_member(owner, owner.team_id, member.account_id)
+    teams.remove_member(owner, owner.team_id, member.account_id)
     assert access.admit(token) is None
     assert access.admit(key) is None
     assert boto3.client("apigateway", region_name=REGION).get_api_keys()["items"], "owners keep theirs"
 
 
-def test_a_team_keeps_an_admin(access: AccessService) -> None:
+def test_a_team_keeps_an_admin(access: AccessService, teams: TeamService) -> None:
     owner, _ = owner_of(access, "solo@example.com")
     with pytest.raises(Conflict):
-        access.remove_member(owner, owner.team_id, owner.account_id)
+        teams.remove_member(owner, owner.team_id, owner.account_id)
     with pytest.raises(Conflict):
-        access.change_member_role(owner, owner.team_id, owner.account_id, "viewer")
+        teams.change_member_role(owner, owner.team_id, owner.account_id, "viewer")
 
 
-def test_members_are_managed_from_their_own_team_only(access: AccessService) -> None:
+def test_members_are_managed_from_their_own_team_only(access: AccessService, teams: TeamService) -> None:
     owner, _ = owner_of(access, "a@example.com")
     stranger, _ = owner_of(access, "b@example.com")
     with pytest.raises(NotFound) as not_found:
-        access.add_member(stranger, owner.team_id, "b@example.com", "admin")
+        teams.add_member(stranger, owner.team_id, "b@example.com", "admin")
     assert not_found.value.code == "TEAM_NOT_FOUND"
-    team = access.create_team(owner, "Second")
+    team = teams.create_team(owner, "Second")
     with pytest.raises(Forbidden):
-        access.add_member(owner, team.team_id, "b@example.com", "viewer")
+        teams.add_member(owner, team.team_id, "b@example.com", "viewer")
 
 
-def test_custom_roles_are_made_of_known_permissions(access: AccessService) -> None:
+def test_custom_roles_are_made_of_known_permissions(access: AccessService, teams: TeamService) -> None:
     owner, _ = owner_of(access, "roles@example.com")
-    role = access.create_role(owner, "operator", ["instances.view", "instances.operate"], None)
+    role = teams.create_role(owner, "operator", ["instances.view", "instances.operate"], None)
     assert role.permissions == ["instances.operate", "instances.view"]
-    assert [role.name for role in access.roles(owner)] == ["admin", "developer", "viewer", "operator"]
+    assert [role.name for role in teams.roles(owner)] == ["admin", "developer", "viewer", "operator"]
     with pytest.raises(Conflict):
-        access.create_role(owner, "operator", ["instances.view"], None)
+        teams.create_role(owner, "operator", ["instances.view"], None)
     with pytest.raises(Conflict):
-        access.create_role(owner, "viewer", ["instances.view"], None)
+        teams.create_role(owner, "viewer", ["instances.view"], None)
     with pytest.raises(ValidationFailed, match=r"Unknown permissions: instances\.explode"):
-        access.create_role(owner, "bad", ["instances.explode"], None)
+        teams.create_role(owner, "bad", ["instances.explode"], None)
 
 
 def test_each_member_gets_an_api_gateway_key_in_the_plan_usage_plan(

@@ -6,221 +6,53 @@ on demand. The clock only moves when a test moves it.
 
 from __future__ import annotations
 
-import itertools
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from dumont_core.data.instances import InstanceRepository, StaleInstanceState
-from dumont_core.errors import InvalidState, ServiceUnavailable
-from dumont_core.events import InMemoryPublisher
-from dumont_core.models import EventType, Instance, InstanceEvent, InstanceStatus, PowerAction, Principal
-from dumont_core.providers.base import (
-    GpuProvider,
-    Offer,
-    OfferUnavailable,
-    ProviderError,
-    ProviderMachine,
+from dumont_core.instances.metrics import MetricsRepository
+from dumont_core.instances.models import (
+    EventType,
+    Instance,
+    InstanceEvent,
+    InstanceSpec,
+    InstanceStatus,
+    PowerAction,
+    StaleInstanceState,
+)
+from dumont_core.instances.repository import InstanceRepository
+from dumont_core.instances.service import InstanceService
+from dumont_core.instances.step_support import (
+    BootTimedOut,
+    InstanceNoLongerWanted,
+    InstanceRef,
+    MachineFailed,
+    NoOfferAvailable,
+    PowerActionTimedOut,
+)
+from dumont_core.instances.steps import InstanceWorkflowSteps
+from dumont_core.platform.errors import InvalidState, ServiceUnavailable
+from dumont_core.platform.identity import Principal
+from dumont_core.platform.settings import ProviderSettings
+from dumont_core.platform.workflows import Workflow
+from dumont_core.providers.models import (
+    MachineRequest,
     ProviderMachineNotFound,
     ProviderMachineStatus,
     ProviderRequestRejected,
     ProviderThrottled,
     ProviderUnavailable,
 )
-from dumont_core.services.instance_workflow import (
-    BootTimedOut,
-    InstanceNoLongerWanted,
-    InstanceRef,
-    InstanceWorkflowSteps,
-    MachineFailed,
-    NoOfferAvailable,
-    PowerActionTimedOut,
-)
-from dumont_core.services.instances import InstanceService, InstanceSpec
-from dumont_core.settings import Settings
-from dumont_core.workflows import Workflow
-from tests.integration.conftest import Clock
+from tests.fakes.clock import Clock
+from tests.fakes.events import InMemoryPublisher
+from tests.fakes.provider import FakeMachine, FakeProvider, offer
+from tests.fakes.workflows import RecordingStarter
 
 PRINCIPAL = Principal(account_id="acct_1", team_id="team_1")
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8sPw4wYx0Zq5nN3J1e3rQvX2hQ2x0Y7d9c8f6k5j4h alice@laptop"
-
-
-# A fake marketplace ------------------------------------------------------------------------------
-
-
-def offer(
-    offer_id: int,
-    *,
-    gpu_name: str = "RTX 4090",
-    num_gpus: int = 1,
-    price: float = 0.50,
-    min_bid: float | None = 0.30,
-    reliability: float = 0.98,
-    region: str | None = "us-east",
-    disk_gb: float = 500,
-) -> Offer:
-    return Offer(
-        offer_id=offer_id,
-        gpu_name=gpu_name,
-        num_gpus=num_gpus,
-        gpu_memory_gb=24.0,
-        price_per_hour=price,
-        min_bid_per_hour=min_bid,
-        reliability=reliability,
-        geolocation=None,
-        region=region,
-        disk_space_gb=disk_gb,
-    )
-
-
-@dataclass
-class FakeMachine:
-    machine_id: str
-    offer: Offer
-    label: str
-    onstart_script: str | None
-    price_per_hour: float
-    status: ProviderMachineStatus = ProviderMachineStatus.PROVISIONING
-    status_message: str | None = None
-    ip_address: str | None = None
-    ssh_port: int | None = None
-    jupyter_port: int | None = None
-
-    def comes_up(self, ip: str = "203.0.113.7", ssh_port: int = 40022, jupyter_port: int = 48888) -> None:
-        self.status = ProviderMachineStatus.RUNNING
-        self.ip_address, self.ssh_port, self.jupyter_port = ip, ssh_port, jupyter_port
-
-
-@dataclass
-class FakeProvider:
-    """Offers and machines in memory. `fail_next(operation, error)` makes the next call fail."""
-
-    name: str = "fake"
-    offers: list[Offer] = field(default_factory=list)
-    machines: dict[str, FakeMachine] = field(default_factory=dict)
-    gone_offers: set[int] = field(default_factory=set)
-    searches: list[dict[str, Any]] = field(default_factory=list)
-    power_requests: list[tuple[str, str]] = field(default_factory=list)
-    destroyed: list[str] = field(default_factory=list)
-    on_create: Callable[[str], object] | None = None
-    """Runs after a machine is created, before create_machine returns (to race with the workflow)."""
-    _failures: dict[str, list[ProviderError]] = field(default_factory=dict)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
-
-    def fail_next(self, operation: str, error: ProviderError) -> None:
-        self._failures.setdefault(operation, []).append(error)
-
-    def _maybe_fail(self, operation: str) -> None:
-        queued = self._failures.get(operation)
-        if queued:
-            raise queued.pop(0)
-
-    def search_offers(
-        self, *, gpu_names: Sequence[str], min_reliability: float, min_disk_gb: float, limit: int
-    ) -> list[Offer]:
-        self._maybe_fail("search_offers")
-        self.searches.append({"gpu_names": tuple(gpu_names), "min_disk_gb": min_disk_gb, "limit": limit})
-        found = [
-            candidate
-            for candidate in self.offers
-            if candidate.gpu_name in gpu_names
-            and candidate.reliability >= min_reliability
-            and candidate.disk_space_gb >= min_disk_gb
-        ]
-        return sorted(found, key=lambda candidate: candidate.price_per_hour)[:limit]
-
-    def create_machine(
-        self,
-        *,
-        offer_id: int,
-        image: str,
-        disk_gb: float,
-        label: str,
-        onstart_script: str | None,
-        bid_per_hour: float | None,
-    ) -> str:
-        self._maybe_fail("create_machine")
-        rented = next((candidate for candidate in self.offers if candidate.offer_id == offer_id), None)
-        if rented is None or offer_id in self.gone_offers:
-            raise OfferUnavailable(f"offer {offer_id} is no longer available", status_code=404)
-        machine_id = str(next(self._ids))
-        self.machines[machine_id] = FakeMachine(
-            machine_id=machine_id,
-            offer=rented,
-            label=label,
-            onstart_script=onstart_script,
-            price_per_hour=bid_per_hour if bid_per_hour is not None else rented.price_per_hour,
-        )
-        self.gone_offers.add(offer_id)
-        if self.on_create is not None:
-            self.on_create(machine_id)
-        return machine_id
-
-    def _machine(self, machine_id: str) -> FakeMachine:
-        machine = self.machines.get(machine_id)
-        if machine is None:
-            raise ProviderMachineNotFound(f"no machine {machine_id}", status_code=404)
-        return machine
-
-    def get_machine(self, provider_instance_id: str) -> ProviderMachine:
-        self._maybe_fail("get_machine")
-        machine = self._machine(provider_instance_id)
-        return ProviderMachine(
-            provider_instance_id=machine.machine_id,
-            status=machine.status,
-            status_message=machine.status_message,
-            gpu_name=machine.offer.gpu_name,
-            num_gpus=machine.offer.num_gpus,
-            gpu_memory_gb=machine.offer.gpu_memory_gb,
-            price_per_hour=machine.price_per_hour,
-            reliability=machine.offer.reliability,
-            geolocation=machine.offer.geolocation,
-            ip_address=machine.ip_address,
-            ssh_port=machine.ssh_port,
-            jupyter_port=machine.jupyter_port,
-        )
-
-    def machine_ids_labelled(self, label: str) -> list[str]:
-        self._maybe_fail("machine_ids_labelled")
-        return [machine_id for machine_id, machine in self.machines.items() if machine.label == label]
-
-    def _power(self, operation: str, machine_id: str) -> None:
-        self._maybe_fail(operation)
-        self._machine(machine_id)
-        self.power_requests.append((operation, machine_id))
-
-    def start_machine(self, provider_instance_id: str) -> None:
-        self._power("start", provider_instance_id)
-
-    def stop_machine(self, provider_instance_id: str) -> None:
-        self._power("stop", provider_instance_id)
-
-    def reboot_machine(self, provider_instance_id: str) -> None:
-        self._power("reboot", provider_instance_id)
-        self.machines[provider_instance_id].status = ProviderMachineStatus.PROVISIONING
-
-    def destroy_machine(self, provider_instance_id: str) -> None:
-        self._maybe_fail("destroy_machine")
-        if self.machines.pop(provider_instance_id, None) is not None:
-            self.destroyed.append(provider_instance_id)
-
-
-@dataclass
-class RecordingStarter:
-    fail_with: Exception | None = None
-    started: list[tuple[Workflow, str, dict[str, Any]]] = field(default_factory=list)
-
-    def start(self, workflow: Workflow, execution_name: str, payload: dict[str, Any]) -> None:
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.started.append((workflow, execution_name, payload))
-
-
-def _typed_provider(provider: FakeProvider) -> GpuProvider:
-    return provider
 
 
 # Fixtures and helpers ----------------------------------------------------------------------------
@@ -249,12 +81,14 @@ def starter() -> RecordingStarter:
 @pytest.fixture
 def service(
     repository: InstanceRepository,
+    readings: MetricsRepository,
     publisher: InMemoryPublisher,
     starter: RecordingStarter,
-    settings: Settings,
     clock: Clock,
 ) -> InstanceService:
-    return InstanceService(repository, publisher, starter, settings, clock=clock)
+    return InstanceService(
+        repository=repository, readings=readings, publisher=publisher, workflows=starter, clock=clock
+    )
 
 
 @pytest.fixture
@@ -262,10 +96,12 @@ def steps(
     repository: InstanceRepository,
     publisher: InMemoryPublisher,
     provider: FakeProvider,
-    settings: Settings,
+    settings: ProviderSettings,
     clock: Clock,
 ) -> InstanceWorkflowSteps:
-    return InstanceWorkflowSteps(repository, publisher, _typed_provider(provider), settings, clock=clock)
+    return InstanceWorkflowSteps(
+        repository=repository, publisher=publisher, provider=provider, settings=settings, clock=clock
+    )
 
 
 def spec(**overrides: Any) -> InstanceSpec:
@@ -340,8 +176,8 @@ def test_choose_offers_keeps_the_requested_region_and_gpu_count_cheapest_first(
     first = candidates[0]
     assert first["bid_per_hour"] is None, "an offer without spot bids is rented on demand"
     assert candidates[1]["bid_per_hour"] == pytest.approx(0.44), "the host's minimum bid plus the margin"
-    assert provider.searches[-1]["gpu_names"] == ("RTX 4090",)
-    assert provider.searches[-1]["min_disk_gb"] == 200
+    assert provider.searches[-1].gpu_names == ("RTX 4090",)
+    assert provider.searches[-1].min_disk_gb == 200
 
 
 def test_choose_offers_takes_any_region_when_none_was_asked_for_and_at_most_offers_to_try(
@@ -991,7 +827,6 @@ def test_create_records_the_instance_and_starts_provisioning(
     repository: InstanceRepository,
     publisher: InMemoryPublisher,
     starter: RecordingStarter,
-    settings: Settings,
     clock: Clock,
 ) -> None:
     instance = service.create(PRINCIPAL, spec(region="eu-central", gpu_type="A100", auto_hibernate=True))
@@ -1005,10 +840,7 @@ def test_create_records_the_instance_and_starts_provisioning(
         (
             Workflow.PROVISION,
             f"{instance.instance_id}-provision",
-            {
-                "instance": {"team_id": "team_1", "instance_id": instance.instance_id},
-                "config": {"poll_seconds": settings.boot_poll_seconds},
-            },
+            {"instance": {"team_id": "team_1", "instance_id": instance.instance_id}},
         )
     ]
     (created,) = published(publisher, instance)
@@ -1113,12 +945,12 @@ def test_machines_rented_under_our_label_but_never_recorded_are_destroyed(
     candidates = steps.choose_offers(ref)["candidates"]
     # A first create whose answer was lost (a timeout after the provider rented the machine).
     lost = provider.create_machine(
-        offer_id=candidates[0]["offer_id"],
-        image=instance.image,
-        disk_gb=instance.disk_gb,
-        label=instance.instance_id,
-        onstart_script=None,
-        bid_per_hour=None,
+        MachineRequest(
+            offer_id=candidates[0]["offer_id"],
+            image=instance.image,
+            disk_gb=instance.disk_gb,
+            label=instance.instance_id,
+        )
     )
 
     rented = steps.rent_machine(ref, candidates[1:])["provider_instance_id"]

@@ -9,26 +9,25 @@ from typing import Any
 import boto3
 import pytest
 
-from dumont_core.data.instances import InstanceRepository
-from dumont_core.data.snapshots import SnapshotRepository, SnapshotStore
-from dumont_core.errors import NotFound
-from dumont_core.events import InMemoryPublisher
-from dumont_core.models import EventType, Instance, InstanceEvent, InstanceStatus, Principal
-from dumont_core.services.snapshots import ChunkPlan, SnapshotIncomplete, SnapshotService, SweepInProgress
-from dumont_core.workflows import Workflow
-from tests.integration.conftest import REGION, Clock
+from dumont_core.instances.metrics import MetricsRepository
+from dumont_core.instances.models import EventType, Instance, InstanceEvent, InstanceStatus
+from dumont_core.instances.repository import InstanceRepository
+from dumont_core.instances.service import InstanceService
+from dumont_core.platform.errors import NotFound
+from dumont_core.platform.identity import Principal
+from dumont_core.snapshots.models import ChunkPlan
+from dumont_core.snapshots.repository import SnapshotRepository
+from dumont_core.snapshots.service import SnapshotService
+from dumont_core.snapshots.steps import SnapshotIncomplete, SnapshotSteps, SweepInProgress
+from dumont_core.snapshots.store import SnapshotStore
+from tests.fakes.clock import Clock
+from tests.fakes.events import InMemoryPublisher
+from tests.fakes.workflows import RecordingStarter
+from tests.integration.conftest import REGION
 
 BUCKET = "snapshots-test"
 TEAM = "team_00000000000000aa"
 OWNER = Principal(account_id="acct_00000000000000aa", team_id=TEAM, role="admin")
-
-
-class RecordingStarter:
-    def __init__(self) -> None:
-        self.started: list[tuple[Workflow, dict[str, Any]]] = []
-
-    def start(self, workflow: Workflow, execution_name: str, payload: dict[str, Any]) -> None:
-        self.started.append((workflow, payload))
 
 
 def digest_of(content: bytes) -> str:
@@ -43,15 +42,31 @@ def s3(dynamodb_table: str) -> Any:
 
 
 @pytest.fixture
-def service(repository: InstanceRepository, s3: Any, clock: Clock) -> SnapshotService:
-    return SnapshotService(
-        repository,
-        SnapshotRepository("dumont-test"),
-        SnapshotStore(BUCKET),
-        InMemoryPublisher(),
-        RecordingStarter(),
-        workflow_config={"poll_seconds": 1, "agent_timeout_seconds": 60},
+def instances(repository: InstanceRepository, readings: MetricsRepository, clock: Clock) -> InstanceService:
+    return InstanceService(
+        repository=repository,
+        readings=readings,
+        publisher=InMemoryPublisher(),
+        workflows=RecordingStarter(),
         clock=clock,
+    )
+
+
+@pytest.fixture
+def service(instances: InstanceService, s3: Any, clock: Clock) -> SnapshotService:
+    return SnapshotService(
+        instances=instances,
+        snapshots=SnapshotRepository(),
+        store=SnapshotStore(BUCKET),
+        workflows=RecordingStarter(),
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def steps(instances: InstanceService, s3: Any, clock: Clock) -> SnapshotSteps:
+    return SnapshotSteps(
+        instances=instances, snapshots=SnapshotRepository(), store=SnapshotStore(BUCKET), clock=clock
     )
 
 
@@ -82,10 +97,12 @@ def agent_of(instance: Instance) -> Principal:
     )
 
 
-def take(service: SnapshotService, s3: Any, instance: Instance, chunks: list[bytes]) -> tuple[str, list[str]]:
+def take(
+    service: SnapshotService, steps: SnapshotSteps, s3: Any, instance: Instance, chunks: list[bytes]
+) -> tuple[str, list[str]]:
     """A snapshot of `chunks` as the agent would take it: plan, upload what is asked, finish."""
     snapshot = service.create(OWNER, instance.instance_id, None, "lz4")
-    plans = [ChunkPlan(digest_of(chunk), len(chunk), len(chunk)) for chunk in chunks]
+    plans = [ChunkPlan(digest=digest_of(chunk), size=len(chunk), stored_size=len(chunk)) for chunk in chunks]
     plan = service.plan_uploads(agent_of(instance), snapshot.snapshot_id, plans)
     uploaded = []
     for chunk in chunks:
@@ -95,7 +112,7 @@ def take(service: SnapshotService, s3: Any, instance: Instance, chunks: list[byt
     s3.put_object(
         Bucket=BUCKET, Key=SnapshotStore(BUCKET).manifest_key(TEAM, snapshot.snapshot_id), Body=b"{}"
     )
-    service.finish_snapshot(TEAM, snapshot.snapshot_id, {"size_bytes": 10, "stored_bytes": 5})
+    steps.finish_snapshot(TEAM, snapshot.snapshot_id, {"size_bytes": 10, "stored_bytes": 5})
     return snapshot.snapshot_id, uploaded
 
 
@@ -104,71 +121,77 @@ def stored(s3: Any) -> set[str]:
     return {item["Key"].rsplit("/", 1)[1] for item in listed}
 
 
-def test_only_chunks_s3_lacks_are_uploaded(service: SnapshotService, s3: Any, instance: Instance) -> None:
-    _, first = take(service, s3, instance, [b"alpha", b"beta"])
-    _, second = take(service, s3, instance, [b"alpha", b"gamma"])
+def test_only_chunks_s3_lacks_are_uploaded(
+    service: SnapshotService, steps: SnapshotSteps, s3: Any, instance: Instance
+) -> None:
+    _, first = take(service, steps, s3, instance, [b"alpha", b"beta"])
+    _, second = take(service, steps, s3, instance, [b"alpha", b"gamma"])
     assert first == [digest_of(b"alpha"), digest_of(b"beta")]
     assert second == [digest_of(b"gamma")]
 
 
 def test_a_deleted_snapshot_loses_only_the_chunks_no_other_snapshot_uses(
-    service: SnapshotService, s3: Any, instance: Instance
+    service: SnapshotService, steps: SnapshotSteps, s3: Any, instance: Instance
 ) -> None:
-    old, _ = take(service, s3, instance, [b"alpha", b"beta"])
-    take(service, s3, instance, [b"alpha", b"gamma"])
+    old, _ = take(service, steps, s3, instance, [b"alpha", b"beta"])
+    take(service, steps, s3, instance, [b"alpha", b"gamma"])
     service.delete(OWNER, old)
     assert stored(s3) == {digest_of(chunk) for chunk in (b"alpha", b"beta", b"gamma")}, "swept later"
 
-    assert service.sweep_pending() == {TEAM: 1}
+    assert steps.sweep_pending() == {TEAM: 1}
     assert stored(s3) == {digest_of(b"alpha"), digest_of(b"gamma")}
-    assert service.sweep_pending() == {}, "nothing left to sweep"
+    assert steps.sweep_pending() == {}, "nothing left to sweep"
 
 
 def test_no_sweep_while_a_snapshot_is_being_taken(
-    service: SnapshotService, s3: Any, instance: Instance
+    service: SnapshotService, steps: SnapshotSteps, s3: Any, instance: Instance
 ) -> None:
-    old, _ = take(service, s3, instance, [b"alpha", b"beta"])
+    old, _ = take(service, steps, s3, instance, [b"alpha", b"beta"])
     service.delete(OWNER, old)
     in_progress = service.create(OWNER, instance.instance_id, None, "lz4")
-    assert service.sweep_pending() == {}
+    assert steps.sweep_pending() == {}
     assert digest_of(b"beta") in stored(s3), "kept until no snapshot is in progress"
     service.fail_snapshot(TEAM, in_progress.snapshot_id, "the agent gave up")
-    assert service.sweep_pending() == {TEAM: 2}
+    assert steps.sweep_pending() == {TEAM: 2}
 
 
 def test_a_snapshot_missing_a_chunk_or_its_manifest_is_not_completed(
-    service: SnapshotService, s3: Any, instance: Instance
+    service: SnapshotService, steps: SnapshotSteps, s3: Any, instance: Instance
 ) -> None:
     snapshot = service.create(OWNER, instance.instance_id, None, "lz4")
     chunk = b"never uploaded"
-    service.plan_uploads(agent_of(instance), snapshot.snapshot_id, [ChunkPlan(digest_of(chunk), 14, 14)])
+    service.plan_uploads(
+        agent_of(instance),
+        snapshot.snapshot_id,
+        [ChunkPlan(digest=digest_of(chunk), size=14, stored_size=14)],
+    )
     with pytest.raises(SnapshotIncomplete, match="manifest"):
-        service.finish_snapshot(TEAM, snapshot.snapshot_id, {})
+        steps.finish_snapshot(TEAM, snapshot.snapshot_id, {})
     s3.put_object(
         Bucket=BUCKET, Key=SnapshotStore(BUCKET).manifest_key(TEAM, snapshot.snapshot_id), Body=b"{}"
     )
     with pytest.raises(SnapshotIncomplete, match="1 of 1 chunks are missing"):
-        service.finish_snapshot(TEAM, snapshot.snapshot_id, {})
+        steps.finish_snapshot(TEAM, snapshot.snapshot_id, {})
 
 
 def test_completing_waits_while_chunks_are_swept(
-    service: SnapshotService, s3: Any, instance: Instance, clock: Clock
+    service: SnapshotService, steps: SnapshotSteps, s3: Any, instance: Instance, clock: Clock
 ) -> None:
     snapshot = service.create(OWNER, instance.instance_id, None, "lz4")
     service.plan_uploads(agent_of(instance), snapshot.snapshot_id, [])
     s3.put_object(
         Bucket=BUCKET, Key=SnapshotStore(BUCKET).manifest_key(TEAM, snapshot.snapshot_id), Body=b"{}"
     )
-    repository = SnapshotRepository("dumont-test")
+    repository = SnapshotRepository()
     assert repository.take_lease(TEAM, "sweeper", clock(), timedelta(minutes=5))
     with pytest.raises(SweepInProgress):
-        service.finish_snapshot(TEAM, snapshot.snapshot_id, {})
+        steps.finish_snapshot(TEAM, snapshot.snapshot_id, {})
     repository.release_lease(TEAM, "sweeper")
-    assert service.finish_snapshot(TEAM, snapshot.snapshot_id, {}) == {"snapshot_id": snapshot.snapshot_id}
+    assert steps.finish_snapshot(TEAM, snapshot.snapshot_id, {}) == {"snapshot_id": snapshot.snapshot_id}
 
 
 def test_an_agent_sees_only_its_own_instances_snapshots(
-    service: SnapshotService, s3: Any, instance: Instance
+    service: SnapshotService, steps: SnapshotSteps, s3: Any, instance: Instance
 ) -> None:
     snapshot = service.create(OWNER, instance.instance_id, None, "lz4")
     stranger = Principal(account_id="acct_x", team_id=TEAM, role="agent", instance_id="inst_00000000000000bb")

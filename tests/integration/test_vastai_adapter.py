@@ -9,9 +9,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from dumont_core.catalog import region_for_geolocation
-from dumont_core.providers.base import (
+from dumont_core.providers.catalog import region_for_geolocation
+from dumont_core.providers.models import (
+    MachineRequest,
     Offer,
+    OfferQuery,
     OfferUnavailable,
     ProviderAuthenticationFailed,
     ProviderMachine,
@@ -56,10 +58,12 @@ def provider(marketplace: LocalMarketplace, sleeps: list[float]) -> Iterator[Vas
 
 def cheapest(provider: VastAiProvider, gpu_names: list[str] | None = None, **filters: float) -> Offer:
     offers = provider.search_offers(
-        gpu_names=gpu_names or ALL_GPUS,
-        min_reliability=filters.get("min_reliability", 0.8),
-        min_disk_gb=filters.get("min_disk_gb", 50),
-        limit=5,
+        OfferQuery(
+            gpu_names=gpu_names or ALL_GPUS,
+            min_reliability=filters.get("min_reliability", 0.8),
+            min_disk_gb=filters.get("min_disk_gb", 50),
+            limit=5,
+        )
     )
     assert offers, "the seeded market always has rentable offers"
     return offers[0]
@@ -69,12 +73,14 @@ def rent(
     provider: VastAiProvider, offer: Offer, bid_per_hour: float | None = None, label: str = "dumont-test"
 ) -> str:
     return provider.create_machine(
-        offer_id=offer.offer_id,
-        image="pytorch/pytorch:latest",
-        disk_gb=40,
-        label=label,
-        onstart_script="echo ready",
-        bid_per_hour=bid_per_hour,
+        MachineRequest(
+            offer_id=offer.offer_id,
+            image="pytorch/pytorch:latest",
+            disk_gb=40,
+            label=label,
+            onstart_script="echo ready",
+            bid_per_hour=bid_per_hour,
+        )
     )
 
 
@@ -95,12 +101,16 @@ def wait_for(
 
 
 def listed_ids(provider: VastAiProvider, gpu_names: list[str]) -> set[int]:
-    offers = provider.search_offers(gpu_names=gpu_names, min_reliability=0, min_disk_gb=0, limit=500)
+    offers = provider.search_offers(
+        OfferQuery(gpu_names=gpu_names, min_reliability=0, min_disk_gb=0, limit=500)
+    )
     return {offer.offer_id for offer in offers}
 
 
 def all_prices(provider: VastAiProvider) -> dict[int, float]:
-    offers = provider.search_offers(gpu_names=ALL_GPUS, min_reliability=0, min_disk_gb=0, limit=500)
+    offers = provider.search_offers(
+        OfferQuery(gpu_names=ALL_GPUS, min_reliability=0, min_disk_gb=0, limit=500)
+    )
     return {offer.offer_id: offer.price_per_hour for offer in offers}
 
 
@@ -115,7 +125,9 @@ def test_search_returns_only_matching_offers_cheapest_first(
     provider: VastAiProvider, marketplace: LocalMarketplace
 ) -> None:
     wanted = {"A100 SXM4", "A100 PCIE", "RTX 4090"}
-    offers = provider.search_offers(gpu_names=sorted(wanted), min_reliability=0.9, min_disk_gb=200, limit=100)
+    offers = provider.search_offers(
+        OfferQuery(gpu_names=sorted(wanted), min_reliability=0.9, min_disk_gb=200, limit=100)
+    )
 
     expected = {
         offer["id"]
@@ -133,13 +145,15 @@ def test_search_returns_only_matching_offers_cheapest_first(
         assert offer.min_bid_per_hour is not None and offer.min_bid_per_hour < offer.price_per_hour
 
     top_three = provider.search_offers(
-        gpu_names=sorted(wanted), min_reliability=0.9, min_disk_gb=200, limit=3
+        OfferQuery(gpu_names=sorted(wanted), min_reliability=0.9, min_disk_gb=200, limit=3)
     )
     assert [offer.offer_id for offer in top_three] == [offer.offer_id for offer in offers[:3]]
 
 
 def test_search_maps_hosts_to_our_regions_and_memory_to_gb(provider: VastAiProvider) -> None:
-    offers = provider.search_offers(gpu_names=ALL_GPUS, min_reliability=0.0, min_disk_gb=0, limit=500)
+    offers = provider.search_offers(
+        OfferQuery(gpu_names=ALL_GPUS, min_reliability=0.0, min_disk_gb=0, limit=500)
+    )
     for offer in offers:
         assert offer.region == region_for_geolocation(offer.geolocation)
     assert {offer.region for offer in offers} >= {
@@ -312,7 +326,7 @@ def test_the_marketplace_refuses_a_content_type_that_is_not_exactly_json(
 def test_a_wrong_key_is_authentication_failed(marketplace: LocalMarketplace, sleeps: list[float]) -> None:
     vast = VastAiProvider(marketplace.url, "not-the-key", sleep=sleeps.append)
     with vast, pytest.raises(ProviderAuthenticationFailed) as raised:
-        vast.search_offers(gpu_names=["RTX 4090"], min_reliability=0.9, min_disk_gb=1, limit=1)
+        vast.search_offers(OfferQuery(gpu_names=["RTX 4090"], min_reliability=0.9, min_disk_gb=1, limit=1))
     assert raised.value.status_code == 401
     assert "not-the-key" not in str(raised.value)
     assert [request["authorized"] for request in marketplace.requests_seen()] == [False]

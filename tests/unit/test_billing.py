@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dumont_core.models import Instance, InstanceStatus
+from dumont_core.instances.models import Instance, InstanceStatus
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 PRICE = 0.40

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dumont_core.catalog import (
+from dumont_core.providers.catalog import (
     find_gpu_type,
     find_region,
     gpu_type_for_provider_name,

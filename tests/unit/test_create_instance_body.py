@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from api.schemas import CreateInstanceBody
-from dumont_core.models import FailoverStrategy
+from api.instances.schemas import CreateInstanceRequest
+from dumont_core.instances.models import FailoverStrategy
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8sPw4wYx0Zq5nN3J1e3rQvX2hQ2x0Y7d9c8f6k5j4h alice@laptop"
 
@@ -16,12 +16,12 @@ SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8sPw4wYx0Zq5nN3J1e3rQvX2hQ2x0Y7
 def rejected_fields(body: dict[str, Any]) -> dict[str, str]:
     """The fields a body is rejected for, as the user spelled them, with pydantic's error type."""
     with pytest.raises(ValidationError) as caught:
-        CreateInstanceBody.model_validate(body)
+        CreateInstanceRequest.model_validate(body)
     return {".".join(str(part) for part in error["loc"]): error["type"] for error in caught.value.errors()}
 
 
 def test_the_short_spellings_of_the_older_documents_are_accepted() -> None:
-    body = CreateInstanceBody.model_validate(
+    body = CreateInstanceRequest.model_validate(
         {
             "gpu": "RTX 4090",
             "disk_size": 100,
@@ -41,7 +41,7 @@ def test_the_short_spellings_of_the_older_documents_are_accepted() -> None:
 
 
 def test_the_canonical_spellings_are_accepted() -> None:
-    body = CreateInstanceBody.model_validate(
+    body = CreateInstanceRequest.model_validate(
         {
             "gpu_type": "A100 SXM4",
             "disk_gb": 200,
@@ -65,7 +65,7 @@ def test_the_canonical_spellings_are_accepted() -> None:
 
 
 def test_only_the_gpu_is_required() -> None:
-    spec = CreateInstanceBody.model_validate({"gpu": "rtx_4090"}).to_spec()
+    spec = CreateInstanceRequest.model_validate({"gpu": "rtx_4090"}).to_spec()
 
     assert spec.gpu_type == "RTX_4090"
     assert spec.region is None
@@ -81,7 +81,7 @@ def test_a_missing_gpu_is_named() -> None:
 
 def test_an_unknown_gpu_is_named_with_the_choices() -> None:
     with pytest.raises(ValidationError) as caught:
-        CreateInstanceBody.model_validate({"gpu": "RTX 9090"})
+        CreateInstanceRequest.model_validate({"gpu": "RTX 9090"})
 
     (error,) = caught.value.errors()
     assert error["loc"] == ("gpu",)
@@ -100,7 +100,7 @@ def test_a_huge_disk_is_named() -> None:
 
 def test_an_unknown_region_is_named_with_the_choices() -> None:
     with pytest.raises(ValidationError) as caught:
-        CreateInstanceBody.model_validate({"gpu": "RTX 4090", "region": "mars-north"})
+        CreateInstanceRequest.model_validate({"gpu": "RTX 4090", "region": "mars-north"})
 
     (error,) = caught.value.errors()
     assert error["loc"] == ("region",)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast, get_args
@@ -11,28 +11,29 @@ from typing import Any, cast, get_args
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from dumont_core.catalog import known_gpu_type_ids, known_region_ids
-from dumont_core.data.instances import InstanceRepository, StaleInstanceState
-from dumont_core.data.snapshots import SnapshotItem, SnapshotRepository, SnapshotStore
-from dumont_core.errors import ServiceUnavailable
-from dumont_core.events import EVENT_SOURCE, InMemoryPublisher, bus_detail
-from dumont_core.models import EventType, Instance, InstanceEvent, PowerAction, Principal
-from dumont_core.providers.base import (
-    GpuProvider,
-    Offer,
-    ProviderError,
-    ProviderMachine,
-    ProviderMachineStatus,
-    ProviderRequestRejected,
-    ProviderUnavailable,
-)
-from dumont_core.services.instance_workflow import InstanceRef, InstanceWorkflowSteps, NoOfferAvailable
-from dumont_core.services.instances import InstanceService, InstanceSpec
-from dumont_core.services.snapshots import SnapshotService
-from dumont_core.settings import Settings
-from dumont_core.workflows import Workflow
+from dumont_core.instances.metrics import MetricsRepository
+from dumont_core.instances.models import EventType, InstanceEvent, InstanceSpec, PowerAction
+from dumont_core.instances.repository import InstanceRepository
+from dumont_core.instances.service import InstanceService
+from dumont_core.instances.step_support import InstanceRef, NoOfferAvailable
+from dumont_core.instances.steps import InstanceWorkflowSteps
+from dumont_core.platform.errors import ServiceUnavailable
+from dumont_core.platform.identity import Principal
+from dumont_core.platform.settings import ProviderSettings
+from dumont_core.platform.workflows import Workflow
+from dumont_core.providers.catalog import known_gpu_type_ids, known_region_ids
+from dumont_core.providers.models import ProviderMachineStatus, ProviderRequestRejected, ProviderUnavailable
+from dumont_core.snapshots.repository import SnapshotRepository
+from dumont_core.snapshots.service import SnapshotService
+from dumont_core.snapshots.steps import SnapshotSteps
+from dumont_core.snapshots.store import SnapshotStore
 from infra.topology import API_ROUTES, STATE_MACHINES_DIR, USAGE_PLANS
-from workflows.instance_tasks import StepInput
+from tests.fakes.events import InMemoryPublisher
+from tests.fakes.instances import MemoryInstances
+from tests.fakes.provider import FakeProvider, offer
+from tests.fakes.snapshots import MemorySnapshots
+from tests.fakes.workflows import RecordingStarter
+from workflows.steps import StepInput
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 DOMAIN_DIR = EVENTS_DIR / "domain"
@@ -135,128 +136,10 @@ def test_the_gpu_types_and_regions_in_the_schemas_are_those_of_the_catalog() -> 
 # What the code publishes -------------------------------------------------------------------------
 
 
-class MemoryRepository:
-    """The repository's contract in a dict: conditional transitions, events written with them."""
+class FailingStarter(RecordingStarter):
+    """Starts workflows until told to fail."""
 
-    def __init__(self) -> None:
-        self.instances: dict[str, Instance] = {}
-        self.events: list[InstanceEvent] = []
-
-    def get(self, team_id: str, instance_id: str) -> Instance | None:
-        instance = self.instances.get(instance_id)
-        return instance if instance is not None and instance.team_id == team_id else None
-
-    def create(self, instance: Instance, event: InstanceEvent) -> None:
-        self.instances[instance.instance_id] = instance
-        self.events.append(event)
-
-    def transition(
-        self,
-        instance: Instance,
-        *,
-        expected: Iterable[Any],
-        changes: Mapping[str, Any],
-        events: Iterable[InstanceEvent] = (),
-    ) -> Instance:
-        if self.instances[instance.instance_id].status not in set(expected):
-            raise StaleInstanceState(instance.instance_id)
-        updated = instance.model_copy(update=dict(changes))
-        self.instances[instance.instance_id] = updated
-        self.events.extend(events)
-        return updated
-
-    def add_event(self, event: InstanceEvent) -> None:
-        self.events.append(event)
-
-
-class MemorySnapshots:
-    """Snapshot records in a dict, and an S3 that holds every chunk a snapshot lists."""
-
-    def __init__(self) -> None:
-        self.items: dict[str, SnapshotItem] = {}
-
-    def create(self, snapshot: SnapshotItem) -> None:
-        self.items[snapshot.snapshot_id] = snapshot
-
-    def get(self, team_id: str, snapshot_id: str) -> SnapshotItem | None:
-        return self.items.get(snapshot_id)
-
-    def move(self, snapshot: SnapshotItem, *, expected: Iterable[str], **changes: Any) -> None:
-        for name, value in changes.items():
-            setattr(snapshot, name, value)
-
-    def lease_held(self, team_id: str, now: datetime) -> bool:
-        return False
-
-    def digests(self, team_id: str, snapshot_id: str) -> list[str]:
-        return ["a" * 64, "b" * 64]
-
-    def manifest_exists(self, team_id: str, snapshot_id: str) -> bool:
-        return True
-
-    def stored_chunks(self, team_id: str) -> set[str]:
-        return {"a" * 64, "b" * 64}
-
-
-class ScriptedProvider:
-    """One RTX 4090 offer in us-east and whatever machine state the test sets."""
-
-    name = "scripted"
-
-    def __init__(self) -> None:
-        self.status = ProviderMachineStatus.PROVISIONING
-        self.failures: dict[str, ProviderError] = {}
-        self.labels: dict[str, str] = {}
-
-    def _maybe_fail(self, operation: str) -> None:
-        if operation in self.failures:
-            raise self.failures.pop(operation)
-
-    def search_offers(
-        self, *, gpu_names: Sequence[str], min_reliability: float, min_disk_gb: float, limit: int
-    ) -> list[Offer]:
-        rtx = Offer(8812345, "RTX 4090", 1, 24.0, 0.5, 0.3, 0.98, "Virginia, US", "us-east", 500.0)
-        return [rtx] if rtx.gpu_name in gpu_names else []
-
-    def create_machine(
-        self,
-        *,
-        offer_id: int,
-        image: str,
-        disk_gb: float,
-        label: str,
-        onstart_script: str | None,
-        bid_per_hour: float | None,
-    ) -> str:
-        self.labels["20451877"] = label
-        return "20451877"
-
-    def machine_ids_labelled(self, label: str) -> list[str]:
-        return [machine_id for machine_id, labelled in self.labels.items() if labelled == label]
-
-    def get_machine(self, provider_instance_id: str) -> ProviderMachine:
-        return ProviderMachine(
-            provider_instance_id, self.status, None, "RTX 4090", 1, 24.0, 0.33, 0.98, "Virginia, US",
-            "203.0.113.7", 40022, 48888,
-        )  # fmt: skip
-
-    def start_machine(self, provider_instance_id: str) -> None:
-        self._maybe_fail("start")
-
-    def stop_machine(self, provider_instance_id: str) -> None:
-        self._maybe_fail("stop")
-
-    def reboot_machine(self, provider_instance_id: str) -> None:
-        self._maybe_fail("reboot")
-
-    def destroy_machine(self, provider_instance_id: str) -> None:
-        self._maybe_fail("destroy")
-        self.labels.pop(provider_instance_id, None)
-
-
-class FailingStarter:
-    def __init__(self) -> None:
-        self.fail = False
+    fail: bool = False
 
     def start(self, workflow: Workflow, execution_name: str, payload: dict[str, Any]) -> None:
         if self.fail:
@@ -275,21 +158,41 @@ def published_events() -> list[InstanceEvent]:
         now[0] += timedelta(seconds=30)
         return now[0]
 
-    repository = cast(InstanceRepository, MemoryRepository())
-    publisher, starter, provider = InMemoryPublisher(), FailingStarter(), ScriptedProvider()
-    settings = Settings.model_validate({"TABLE_NAME": "unused"})
-    service = InstanceService(repository, publisher, starter, settings, clock=clock)
-    steps = InstanceWorkflowSteps(repository, publisher, cast(GpuProvider, provider), settings, clock=clock)
+    repository = cast(InstanceRepository, MemoryInstances())
+    publisher, starter = InMemoryPublisher(), FailingStarter()
+    provider = FakeProvider(
+        offers=[offer(offer_id, region="us-east") for offer_id in (8812345, 8812346, 8812347)]
+    )
+    service = InstanceService(
+        repository=repository,
+        readings=MetricsRepository(retention=timedelta(days=1)),
+        publisher=publisher,
+        workflows=starter,
+        clock=clock,
+    )
+    steps = InstanceWorkflowSteps(
+        repository=repository,
+        publisher=publisher,
+        provider=provider,
+        settings=ProviderSettings(),
+        clock=clock,
+    )
     principal = Principal(account_id="acct_k3x9q2", team_id="team_k3x9q2")
+
+    def boot(ref: InstanceRef) -> str:
+        machine_id: str = steps.rent_machine(ref, steps.choose_offers(ref)["candidates"])[
+            "provider_instance_id"
+        ]
+        provider.machines[machine_id].comes_up()
+        steps.check_boot(ref, machine_id)
+        return machine_id
 
     # Provisioned, stopped, started, rebooted, a failed stop, deleted.
     instance = service.create(
         principal, InstanceSpec(gpu_type="RTX_4090", image="pytorch/pytorch:latest", disk_gb=50)
     )
-    ref = InstanceRef(instance.team_id, instance.instance_id)
-    machine_id = steps.rent_machine(ref, steps.choose_offers(ref)["candidates"])["provider_instance_id"]
-    provider.status = ProviderMachineStatus.RUNNING
-    steps.check_boot(ref, machine_id)
+    ref = InstanceRef(team_id=instance.team_id, instance_id=instance.instance_id)
+    machine = provider.machines[boot(ref)]
     for action, reached in (
         (PowerAction.STOP, ProviderMachineStatus.STOPPED),
         (PowerAction.START, ProviderMachineStatus.RUNNING),
@@ -297,10 +200,10 @@ def published_events() -> list[InstanceEvent]:
     ):
         service.request_power_action(principal, instance.instance_id, action)
         steps.request_power_action(ref, action)
-        provider.status = reached
+        machine.status = reached
         steps.check_power_action(ref, action)
     service.request_power_action(principal, instance.instance_id, PowerAction.STOP)
-    provider.failures["stop"] = ProviderRequestRejected("instance is locked")
+    provider.fail_next("stop", ProviderRequestRejected("instance is locked"))
     with pytest.raises(ProviderRequestRejected) as rejected:
         steps.request_power_action(ref, PowerAction.STOP)
     steps.fail_power_action(ref, PowerAction.STOP, failure(rejected.value))
@@ -314,7 +217,7 @@ def published_events() -> list[InstanceEvent]:
             gpu_type="H100", image="nvidia/cuda:12.4.1-runtime-ubuntu22.04", disk_gb=80, region="eu-west"
         ),
     )
-    unrentable_ref = InstanceRef(unrentable.team_id, unrentable.instance_id)
+    unrentable_ref = InstanceRef(team_id=unrentable.team_id, instance_id=unrentable.instance_id)
     with pytest.raises(NoOfferAvailable) as no_offer:
         steps.choose_offers(unrentable_ref)
     steps.fail_provisioning(unrentable_ref, failure(no_offer.value))
@@ -322,28 +225,21 @@ def published_events() -> list[InstanceEvent]:
     steps.fail_destroy(unrentable_ref, failure(ProviderUnavailable("Vast.ai answered 502")))
 
     # A snapshot, a hibernation that completes, one whose snapshot fails, and a wake that fails.
-    snapshots = MemorySnapshots()
+    memory = MemorySnapshots()
+    snapshot_records, snapshot_store = cast(SnapshotRepository, memory), cast(SnapshotStore, memory)
     snapshot_service = SnapshotService(
-        repository,
-        cast(SnapshotRepository, snapshots),
-        cast(SnapshotStore, snapshots),
-        publisher,
-        starter,
-        workflow_config={},
-        clock=clock,
+        instances=service, snapshots=snapshot_records, store=snapshot_store, workflows=starter, clock=clock
+    )
+    snapshot_steps = SnapshotSteps(
+        instances=service, snapshots=snapshot_records, store=snapshot_store, clock=clock
     )
     sleeper = service.create(
         principal, InstanceSpec(gpu_type="RTX_4090", image="pytorch/pytorch:latest", disk_gb=50)
     )
-    sleeper_ref = InstanceRef(sleeper.team_id, sleeper.instance_id)
-    provider.status = ProviderMachineStatus.PROVISIONING
-    machine_id = steps.rent_machine(sleeper_ref, steps.choose_offers(sleeper_ref)["candidates"])[
-        "provider_instance_id"
-    ]
-    provider.status = ProviderMachineStatus.RUNNING
-    steps.check_boot(sleeper_ref, machine_id)
+    sleeper_ref = InstanceRef(team_id=sleeper.team_id, instance_id=sleeper.instance_id)
+    boot(sleeper_ref)
     manual = snapshot_service.create(principal, sleeper.instance_id, "before upgrade", "lz4")
-    snapshot_service.finish_snapshot(
+    snapshot_steps.finish_snapshot(
         sleeper.team_id,
         manual.snapshot_id,
         {"size_bytes": 3_000_000, "stored_bytes": 1_000_000, "uploaded_bytes": 10},
@@ -373,7 +269,7 @@ def test_the_code_publishes_every_documented_event() -> None:
 
 def test_every_published_event_matches_its_schema() -> None:
     for event in published_events():
-        detail = bus_detail(event)
+        detail = event.bus_detail()
         problems = validation_problems(json.loads(json.dumps(detail)), schema_for(event.type.value))
         assert problems == [], f"{event.type.value}: {problems} in {detail}"
 
@@ -387,7 +283,7 @@ def test_a_detail_the_schema_does_not_describe_is_caught() -> None:
         details={"reason": "not documented for instance.stopped"},
     )
 
-    assert validation_problems(bus_detail(event), schema_for("instance.stopped")) != []
+    assert validation_problems(event.bus_detail(), schema_for("instance.stopped")) != []
 
 
 # Samples -----------------------------------------------------------------------------------------
@@ -431,7 +327,7 @@ def test_task_samples_parse_and_carry_what_the_state_machines_send(path: Path) -
 def test_the_eventbridge_sample_carries_a_documented_detail() -> None:
     sample = load_json(SAMPLES_DIR / "eventbridge-instance-ready.json")
 
-    assert sample["source"] == EVENT_SOURCE
+    assert sample["source"] == InstanceEvent.source
     assert sample["detail-type"] == sample["detail"]["event"]
     assert validation_problems(sample["detail"], schema_for(sample["detail-type"])) == []
 

@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from dumont_core.providers.base import (
+from dumont_core.providers.models import (
+    MachineRequest,
+    OfferQuery,
     OfferUnavailable,
     ProviderAuthenticationFailed,
     ProviderError,
@@ -61,12 +63,14 @@ def provider_for(handler: Any, sleeps: list[float] | None = None) -> VastAiProvi
 
 def rent(provider: VastAiProvider, bid_per_hour: float | None = None) -> str:
     return provider.create_machine(
-        offer_id=123,
-        image="pytorch/pytorch:2.3.0-cuda12.1-cudnn8-devel",
-        disk_gb=64,
-        label="dumont-m-01",
-        onstart_script="touch /root/ready",
-        bid_per_hour=bid_per_hour,
+        MachineRequest(
+            offer_id=123,
+            image="pytorch/pytorch:2.3.0-cuda12.1-cudnn8-devel",
+            disk_gb=64,
+            label="dumont-m-01",
+            onstart_script="touch /root/ready",
+            bid_per_hour=bid_per_hour,
+        )
     )
 
 
@@ -151,7 +155,7 @@ def test_an_html_502_is_unavailable_after_retries_and_quotes_the_page_text() -> 
     sleeps: list[float] = []
     with pytest.raises(ProviderUnavailable) as raised:
         provider_for(replay, sleeps).search_offers(
-            gpu_names=["RTX 4090"], min_reliability=0.9, min_disk_gb=100, limit=20
+            OfferQuery(gpu_names=["RTX 4090"], min_reliability=0.9, min_disk_gb=100, limit=20)
         )
     assert len(replay.requests) == 4
     assert sleeps == [1.0, 2.0, 4.0]
@@ -258,7 +262,9 @@ def test_a_non_json_success_is_a_provider_error_not_a_crash() -> None:
         return httpx.Response(200, content=b"<html>maintenance</html>")
 
     with pytest.raises(ProviderError) as raised:
-        provider_for(html).search_offers(gpu_names=["RTX 4090"], min_reliability=0.9, min_disk_gb=1, limit=5)
+        provider_for(html).search_offers(
+            OfferQuery(gpu_names=["RTX 4090"], min_reliability=0.9, min_disk_gb=1, limit=5)
+        )
     assert "maintenance" in raised.value.message
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dumont_core.access.service import RateWindow
-from dumont_core.models import Principal
+from dumont_core.access.models import RateWindow
+from dumont_core.platform.identity import Principal
 
 
 def principal_context(principal: Principal) -> dict[str, str]:

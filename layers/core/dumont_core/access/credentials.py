@@ -5,18 +5,25 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from dumont_core.access.models import ApiKeyParts
 
 API_KEY_PREFIX = "dumont_sk_"
 # Shown in listings so a person can tell keys apart; too short to help guess the rest.
 VISIBLE_KEY_CHARACTERS = len(API_KEY_PREFIX) + 8
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both failures take the same time.
-_UNKNOWN_ACCOUNT_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _unknown_account_hash() -> str:
+    """Verified against when the email is unknown, so both failures take the same time. Made on the
+    first login, not at import: no other request pays for a slow hash."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -25,22 +32,9 @@ def hash_password(password: str) -> str:
 
 def password_matches(password: str, stored_hash: str | None) -> bool:
     try:
-        return _hasher.verify(stored_hash or _UNKNOWN_ACCOUNT_HASH, password) and stored_hash is not None
+        return _hasher.verify(stored_hash or _unknown_account_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
-
-
-@dataclass(frozen=True)
-class ApiKeyParts:
-    """Which member's seat an API key belongs to, read from the key itself.
-
-    The ids in a key only say where to look; the key is accepted when the digest of the whole key
-    matches the digest stored in that seat.
-    """
-
-    key_id: str
-    team_id: str
-    account_id: str
 
 
 _ID_HEX = 16

@@ -33,3 +33,10 @@ SYSTEM_ROLE_DESCRIPTIONS: dict[str, str] = {
 
 def unknown_permissions(permissions: list[str]) -> list[str]:
     return sorted(set(permissions) - set(PERMISSIONS))
+
+
+def permissions_of(role: str, custom_permissions: list[str] | None) -> frozenset[str]:
+    """What a role grants: a system role's permissions, or the custom role's copied onto the seat."""
+    if role in SYSTEM_ROLES:
+        return SYSTEM_ROLES[role]
+    return frozenset(custom_permissions or ())

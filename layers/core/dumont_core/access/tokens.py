@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
 
+from dumont_core.access.models import IssuedToken
+
 ISSUER = "dumont-cloud"
 ALGORITHM = "HS256"
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    access_token: str
-    expires_in: int
 
 
 class TokenSigner:

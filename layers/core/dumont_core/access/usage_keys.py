@@ -8,16 +8,10 @@ never see it and never send it.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import Protocol
 
-from dumont_core.aws_clients import aws_client
-
-
-@dataclass(frozen=True)
-class UsageKey:
-    key_id: str
-    value: str
+from dumont_core.access.models import UsageKey
+from dumont_core.platform.aws import aws_client
 
 
 class UsageKeys(Protocol):

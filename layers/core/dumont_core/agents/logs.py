@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dumont_core.aws_clients import aws_client
+from dumont_core.agents.models import LogLine
+from dumont_core.platform.aws import aws_client
 
 # CloudWatch Logs takes at most 10,000 events and 1 MiB per call, each event counted 26 bytes larger.
 MAX_EVENTS_PER_CALL = 10_000
 MAX_BYTES_PER_CALL = 1_048_576 - 4_096
 EVENT_OVERHEAD_BYTES = 26
-
-
-@dataclass(frozen=True)
-class LogLine:
-    timestamp: datetime
-    message: str
 
 
 def _millis(moment: datetime) -> int:
@@ -59,7 +53,9 @@ class InstanceLogs:
         except aws_client("logs").exceptions.ResourceNotFoundException:
             return []
         return [
-            LogLine(datetime.fromtimestamp(event["timestamp"] / 1000, tz=UTC), event["message"])
+            LogLine(
+                timestamp=datetime.fromtimestamp(event["timestamp"] / 1000, tz=UTC), message=event["message"]
+            )
             for event in events[-lines:]
         ]
 

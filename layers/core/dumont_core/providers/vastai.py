@@ -6,35 +6,41 @@ speaks the same API; nothing here knows which one it is talking to.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
-from dumont_core.catalog import region_for_geolocation
-from dumont_core.providers.base import (
+from dumont_core.providers.models import (
+    MachineRequest,
     Offer,
+    OfferQuery,
     OfferUnavailable,
     ProviderAuthenticationFailed,
     ProviderError,
     ProviderMachine,
     ProviderMachineNotFound,
-    ProviderMachineStatus,
     ProviderRequestRejected,
     ProviderThrottled,
     ProviderUnavailable,
 )
+from dumont_core.providers.vastai_answers import (
+    JUPYTER_CONTAINER_PORT,
+    checked_id,
+    is_offer_gone,
+    json_object,
+    machine_from,
+    matches_id,
+    offer_from,
+    retry_after_seconds,
+)
 
 logger = logging.getLogger(__name__)
 
-JUPYTER_CONTAINER_PORT = 8888
-SSH_CONTAINER_PORT = 22
 
 # Vast's own CLI asks for this runtype when a user wants direct SSH (its spelling, "direc", is real).
 # Direct connections give us the host's public IP and a mapped port instead of Vast's shared proxy.
@@ -46,9 +52,6 @@ _PORT_ENV = {f"-p {JUPYTER_CONTAINER_PORT}:{JUPYTER_CONTAINER_PORT}": "1"}
 # back to the caller (Step Functions waits for free) by raising ProviderThrottled right away.
 _MAX_RETRY_AFTER_SECONDS = 30.0
 _MAX_QUOTED_CHARS = 300
-
-_STARTING_STATES = {None, "", "created", "loading", "scheduling", "creating", "starting"}
-_STOPPED_STATES = {"exited", "stopped", "inactive"}
 
 
 class VastAiProvider:
@@ -96,62 +99,51 @@ class VastAiProvider:
 
     # --- the GpuProvider contract -------------------------------------------------------------
 
-    def search_offers(
-        self, *, gpu_names: Sequence[str], min_reliability: float, min_disk_gb: float, limit: int
-    ) -> list[Offer]:
-        if not gpu_names or limit <= 0:
+    def search_offers(self, query: OfferQuery) -> list[Offer]:
+        if not query.gpu_names or query.limit <= 0:
             return []
-        query = {
-            "gpu_name": {"in": list(gpu_names)},
-            "reliability2": {"gte": min_reliability},
-            "disk_space": {"gte": min_disk_gb},
+        search = {
+            "gpu_name": {"in": list(query.gpu_names)},
+            "reliability2": {"gte": query.min_reliability},
+            "disk_space": {"gte": query.min_disk_gb},
             "rentable": {"eq": True},
             "rented": {"eq": False},
             # "bid" would make Vast show interruptible prices in `dph_total`; we want the on-demand
             # price there and read the spot floor from `min_bid`, which every offer carries.
             "type": "on-demand",
             "order": [["dph_total", "asc"]],
-            "limit": limit,
+            "limit": query.limit,
         }
         what = "searching offers"
-        response = self._send("POST", "/bundles/", query, what=what)
+        response = self._send("POST", "/bundles/", search, what=what)
         answer = self._read_success(response, what=what)
         raw_offers = answer.get("offers")
         if not isinstance(raw_offers, list):
             raise ProviderError(f"Vast.ai answered {what} without an offer list", status_code=200)
-        offers = [offer for raw in raw_offers if (offer := _offer_from(raw)) is not None]
+        offers = [offer for raw in raw_offers if (offer := offer_from(raw)) is not None]
         offers.sort(key=lambda offer: offer.price_per_hour)
-        return offers[:limit]
+        return offers[: query.limit]
 
-    def create_machine(
-        self,
-        *,
-        offer_id: int,
-        image: str,
-        disk_gb: float,
-        label: str,
-        onstart_script: str | None,
-        bid_per_hour: float | None,
-    ) -> str:
+    def create_machine(self, request: MachineRequest) -> str:
         body: dict[str, Any] = {
             "client_id": "me",
-            "image": image,
-            "disk": disk_gb,
-            "label": label,
+            "image": request.image,
+            "disk": request.disk_gb,
+            "label": request.label,
             "runtype": _RUNTYPE,
             "env": dict(_PORT_ENV),
             # Fail fast with 410 instead of leaving a paid-for contract waiting for GPUs that someone
             # else holds; the caller then simply tries the next offer.
             "cancel_unavail": True,
         }
-        if onstart_script is not None:
-            body["onstart"] = onstart_script
-        if bid_per_hour is not None:
+        if request.onstart_script is not None:
+            body["onstart"] = request.onstart_script
+        if request.bid_per_hour is not None:
             # Vast treats any `price` as a bid, so it must be absent for on-demand rentals.
-            body["price"] = bid_per_hour
-        what = f"renting offer {int(offer_id)}"
-        response = self._send("PUT", f"/asks/{int(offer_id)}/", body, what=what)
-        if _is_offer_gone(response):
+            body["price"] = request.bid_per_hour
+        what = f"renting offer {request.offer_id}"
+        response = self._send("PUT", f"/asks/{request.offer_id}/", body, what=what)
+        if is_offer_gone(response):
             raise OfferUnavailable(self._describe(response, what), status_code=response.status_code)
         answer = self._read_success(response, what=what)
         contract = answer.get("new_contract")
@@ -163,7 +155,7 @@ class VastAiProvider:
         return str(contract)
 
     def get_machine(self, provider_instance_id: str) -> ProviderMachine:
-        instance_id = _checked_id(provider_instance_id)
+        instance_id = checked_id(provider_instance_id)
         what = f"reading instance {instance_id}"
         response = self._send("GET", f"/instances/{instance_id}/", None, what=what)
         if response.status_code in (404, 410):
@@ -172,13 +164,13 @@ class VastAiProvider:
         instance = answer.get("instances")
         # A destroyed instance can also come back as 200 with `"instances": null`.
         if isinstance(instance, list):
-            instance = next((item for item in instance if _matches_id(item, instance_id)), None)
+            instance = next((item for item in instance if matches_id(item, instance_id)), None)
         if not isinstance(instance, dict) or not instance:
             raise ProviderMachineNotFound(
                 f"Vast.ai has no instance {instance_id} (it answered {what} with no instance)",
                 status_code=response.status_code,
             )
-        return _machine_from(instance_id, instance)
+        return machine_from(instance_id, instance)
 
     def machine_ids_labelled(self, label: str) -> list[str]:
         what = "listing instances"
@@ -199,7 +191,7 @@ class VastAiProvider:
         self._manage(provider_instance_id, "stopped")
 
     def reboot_machine(self, provider_instance_id: str) -> None:
-        instance_id = _checked_id(provider_instance_id)
+        instance_id = checked_id(provider_instance_id)
         what = f"rebooting instance {instance_id}"
         response = self._send("PUT", f"/instances/reboot/{instance_id}/", {}, what=what)
         if response.status_code in (404, 410):
@@ -207,7 +199,7 @@ class VastAiProvider:
         self._read_success(response, what=what)
 
     def destroy_machine(self, provider_instance_id: str) -> None:
-        instance_id = _checked_id(provider_instance_id)
+        instance_id = checked_id(provider_instance_id)
         what = f"destroying instance {instance_id}"
         response = self._send("DELETE", f"/instances/{instance_id}/", None, what=what)
         if response.status_code in (404, 410):
@@ -218,7 +210,7 @@ class VastAiProvider:
     # --- plumbing -----------------------------------------------------------------------------
 
     def _manage(self, provider_instance_id: str, state: str) -> None:
-        instance_id = _checked_id(provider_instance_id)
+        instance_id = checked_id(provider_instance_id)
         what = f"setting instance {instance_id} to {state}"
         response = self._send("PUT", f"/instances/{instance_id}/", {"state": state}, what=what)
         if response.status_code in (404, 410):
@@ -251,7 +243,7 @@ class VastAiProvider:
                 if response.status_code == 429:
                     failure = ProviderThrottled(
                         self._describe(response, what),
-                        retry_after_seconds=_retry_after_seconds(response),
+                        retry_after_seconds=retry_after_seconds(response),
                     )
                 elif response.status_code >= 500:
                     failure = ProviderUnavailable(
@@ -292,7 +284,7 @@ class VastAiProvider:
             raise ProviderRequestRejected(self._describe(response, what), status_code=status)
         if not 200 <= status < 300:
             raise ProviderError(self._describe(response, what), status_code=status)
-        answer = _json_object(response)
+        answer = json_object(response)
         if answer is None:
             raise ProviderError(
                 f"Vast.ai answered {what} with something that is not a JSON object: {self._quote(response)}",
@@ -308,7 +300,7 @@ class VastAiProvider:
 
     def _quote(self, response: httpx.Response) -> str:
         """What the provider said, in its own words, short and with our key never echoed back."""
-        answer = _json_object(response)
+        answer = json_object(response)
         if answer is not None:
             parts: list[str] = []
             for field in ("error", "msg", "detail", "message"):
@@ -326,154 +318,3 @@ class VastAiProvider:
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        parsed = json.loads(response.content)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _is_offer_gone(response: httpx.Response) -> bool:
-    """Whether a rent attempt failed because the offer is taken or withdrawn."""
-    if response.status_code in (404, 410):
-        return True
-    # Older answers say it with a 400, or a 200 carrying `"success": false`.
-    answer = _json_object(response) or {}
-    said = f"{answer.get('error', '')} {answer.get('msg', '')}"
-    return answer.get("success") is False and "no_such_ask" in said
-
-
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _checked_id(provider_instance_id: str) -> int:
-    # Vast ids are integers; anything else would be spliced into the URL path.
-    text = str(provider_instance_id).strip()
-    if not text.isdigit():
-        raise ProviderRequestRejected(f"{provider_instance_id!r} is not a Vast.ai instance id")
-    return int(text)
-
-
-def _matches_id(item: object, instance_id: int) -> bool:
-    return isinstance(item, dict) and _as_int(item.get("id")) == instance_id
-
-
-def _as_float(value: object) -> float | None:
-    # bool is an int subclass, but `true` is never a number Vast meant to send.
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def _as_int(value: object) -> int | None:
-    number = _as_float(value)
-    return int(number) if number is not None else None
-
-
-def _as_str(value: object) -> str | None:
-    # `public_ipaddr` can arrive with a trailing newline.
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _gb_from_mb(megabytes: object) -> float | None:
-    mb = _as_float(megabytes)
-    # Vast reports usable memory (an RTX 4090 shows 24564 MB); one decimal makes that the 24 GB
-    # users ask for rather than 23.99.
-    return round(mb / 1024, 1) if mb is not None else None
-
-
-def _offer_from(raw: object) -> Offer | None:
-    if not isinstance(raw, dict):
-        return None
-    offer_id = _as_int(raw.get("id"))
-    price = _as_float(raw.get("dph_total"))
-    gpu_name = _as_str(raw.get("gpu_name"))
-    if offer_id is None or price is None or gpu_name is None:
-        logger.warning("Skipping a Vast.ai offer without id, price or GPU name: %r", raw.get("id"))
-        return None
-    geolocation = _as_str(raw.get("geolocation"))
-    return Offer(
-        offer_id=offer_id,
-        gpu_name=gpu_name,
-        num_gpus=_as_int(raw.get("num_gpus")) or 1,
-        gpu_memory_gb=_gb_from_mb(raw.get("gpu_ram")) or 0.0,
-        price_per_hour=price,
-        min_bid_per_hour=_as_float(raw.get("min_bid")),
-        reliability=_as_float(raw.get("reliability2", raw.get("reliability"))) or 0.0,
-        geolocation=geolocation,
-        region=region_for_geolocation(geolocation),
-        disk_space_gb=_as_float(raw.get("disk_space")) or 0.0,
-    )
-
-
-def _status_of(instance: Mapping[str, Any]) -> ProviderMachineStatus:
-    actual = instance.get("actual_status")
-    intended = instance.get("intended_status")
-    if actual == "running":
-        return ProviderMachineStatus.RUNNING
-    if actual == "offline":
-        return ProviderMachineStatus.FAILED
-    if actual in _STOPPED_STATES:
-        # An exited container nobody asked to stop has crashed, been outbid or lost its host.
-        return ProviderMachineStatus.STOPPED if intended == "stopped" else ProviderMachineStatus.FAILED
-    if actual in _STARTING_STATES:
-        if intended == "stopped" and actual in (None, "", "created"):
-            return ProviderMachineStatus.STOPPED
-        return ProviderMachineStatus.PROVISIONING
-    # A state Vast added after this was written: report it as in progress rather than as broken, so
-    # callers keep watching instead of tearing a healthy machine down.
-    return ProviderMachineStatus.PROVISIONING
-
-
-def _host_port(ports: object, container_port: int) -> int | None:
-    if not isinstance(ports, dict):
-        return None
-    bindings = ports.get(f"{container_port}/tcp")
-    if not isinstance(bindings, list):
-        return None
-    for binding in bindings:
-        if isinstance(binding, dict) and (port := _as_int(binding.get("HostPort"))) is not None:
-            return port
-    return None
-
-
-def _machine_from(instance_id: int, instance: Mapping[str, Any]) -> ProviderMachine:
-    status = _status_of(instance)
-    status_message = _as_str(instance.get("status_msg"))
-    if status is ProviderMachineStatus.FAILED and status_message is None:
-        status_message = f"actual_status={instance.get('actual_status')!r}"
-    ports = instance.get("ports")
-    return ProviderMachine(
-        provider_instance_id=str(instance_id),
-        status=status,
-        status_message=status_message,
-        gpu_name=_as_str(instance.get("gpu_name")),
-        num_gpus=_as_int(instance.get("num_gpus")),
-        gpu_memory_gb=_gb_from_mb(instance.get("gpu_ram")),
-        price_per_hour=_as_float(instance.get("dph_total")),
-        reliability=_as_float(instance.get("reliability2", instance.get("reliability"))),
-        geolocation=_as_str(instance.get("geolocation")),
-        ip_address=_as_str(instance.get("public_ipaddr")),
-        ssh_port=_host_port(ports, SSH_CONTAINER_PORT),
-        jupyter_port=_host_port(ports, JUPYTER_CONTAINER_PORT),
-    )

@@ -1,0 +1,157 @@
+"""Accounts and logging in (`/api/v1/auth/…`, `/api/auth/login`) and API keys (`/api/v1/api-keys…`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from pydantic import AliasChoices, Field
+
+from api.responses import json_response
+from api.routing import Caller, DomainRoutes
+from api.schemas import EMAIL_PATTERN, Envelope, RequestBody, View
+from dumont_core import composition
+
+routes = DomainRoutes(tag="Access")
+
+
+class CredentialsRequest(RequestBody):
+    email: str = Field(max_length=254, pattern=EMAIL_PATTERN, examples=["user@example.com"])
+    password: str = Field(min_length=8, max_length=256)
+
+
+class LoginRequest(CredentialsRequest):
+    team_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The team the token acts in; your own team when left out.",
+        examples=["team_3f9c2d41a8b7e605"],
+    )
+
+
+class RegisteredAccountView(View):
+    account_id: str
+    team_id: str
+    email: str
+    plan: str
+
+
+class AccessTokenView(View):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class NewApiKeyRequest(RequestBody):
+    name: str = Field(min_length=1, max_length=64, description="What the key is for, e.g. `ci`.")
+
+
+class ApiKeyView(View):
+    id: str = Field(validation_alias=AliasChoices("id", "key_id"))
+    name: str
+    prefix: str = Field(description="The first characters of the key, to tell keys apart.")
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class CreatedApiKeyView(ApiKeyView):
+    key: str = Field(description="The whole key. It is shown this once and never again.")
+
+
+@routes.operation(
+    "POST",
+    "/api/v1/auth/register",
+    "Create an account",
+    answer=Envelope[RegisteredAccountView],
+    answered="The new account",
+    status=201,
+    permission=None,
+    errors=(400, 409),
+)
+def register(body: Annotated[CredentialsRequest, Body(embed=False)]) -> Response[str]:
+    account = composition.access().register(body.email, body.password)
+    return json_response(
+        Envelope[RegisteredAccountView](data=RegisteredAccountView.model_validate(account)), 201
+    )
+
+
+def _login(body: LoginRequest) -> Response[str]:
+    issued = composition.access().login(body.email, body.password, body.team_id)
+    return json_response(AccessTokenView.model_validate(issued))
+
+
+def _login_operation(path: str, summary: str, **more: Any) -> Any:
+    return routes.operation(
+        "POST",
+        path,
+        summary,
+        answer=AccessTokenView,
+        answered="An access token",
+        permission=None,
+        errors=(400, 401, 404),
+        **more,
+    )
+
+
+@_login_operation(
+    "/api/v1/auth/login",
+    "Log in",
+    description="Answers a bearer token for the `Authorization` header, acting in your own team or in "
+    "`team_id`. A wrong password and an unknown email get the same 401.",
+)
+def login(body: Annotated[LoginRequest, Body(embed=False)]) -> Response[str]:
+    return _login(body)
+
+
+@_login_operation("/api/auth/login", "Log in (unversioned)", tag="Unversioned")
+def login_unversioned(body: Annotated[LoginRequest, Body(embed=False)]) -> Response[str]:
+    return _login(body)
+
+
+@routes.operation(
+    "POST",
+    "/api/v1/api-keys",
+    "Create an API key",
+    description="The whole key is in this answer only; we keep just a digest of it. The key acts in "
+    "the team your credential acts in, with your role there (whatever it is when the key is used).",
+    answer=Envelope[CreatedApiKeyView],
+    answered="The new key",
+    status=201,
+    permission="api_keys.manage",
+    errors=(400, 409),
+)
+def create_api_key(caller: Caller, body: Annotated[NewApiKeyRequest, Body(embed=False)]) -> Response[str]:
+    created = composition.access().create_api_key(caller, body.name)
+    view = CreatedApiKeyView.model_validate({**created.view.model_dump(), "key": created.key})
+    return json_response(Envelope[CreatedApiKeyView](data=view), 201)
+
+
+@routes.operation(
+    "GET",
+    "/api/v1/api-keys",
+    "List API keys",
+    answer=Envelope[list[ApiKeyView]],
+    answered="Your keys in this team, oldest first",
+    permission="api_keys.manage",
+)
+def list_api_keys(caller: Caller) -> Response[str]:
+    keys = composition.access().list_api_keys(caller)
+    return json_response(Envelope[list[ApiKeyView]].model_validate({"data": keys}))
+
+
+@routes.operation(
+    "DELETE",
+    "/api/v1/api-keys/{key_id}",
+    "Revoke an API key",
+    description="The key stops working at once.",
+    answer=Envelope[ApiKeyView],
+    answered="The revoked key",
+    permission="api_keys.manage",
+    errors=(404,),
+)
+def revoke_api_key(caller: Caller, key_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+    revoked = composition.access().revoke_api_key(caller, key_id)
+    return json_response(Envelope[ApiKeyView](data=ApiKeyView.model_validate(revoked)))

@@ -1,0 +1,72 @@
+"""The health check, and the API's own documentation: the committed OpenAPI document and Swagger UI."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from api.routing import DomainRoutes
+from api.schemas import View
+
+OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.json"
+"""Written by `make openapi` from the routes; a test fails when the routes and the file drift apart."""
+
+routes = DomainRoutes(tag="Documentation")
+
+
+class HealthView(View):
+    status: str
+
+
+@routes.operation("GET", "/health", "Health check", answer=HealthView, permission=None, answered="Up")
+def health() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body='{"status":"ok"}')
+
+
+@cache
+def _committed_document() -> dict[str, object]:
+    document: dict[str, object] = json.loads(OPENAPI_FILE.read_text())
+    return document
+
+
+def served_document() -> str:
+    """The committed document, with the server this request came through: behind API Gateway the
+    routes live under the stage (`/v1/...`), and Swagger UI must call them there."""
+    event = routes.current_event
+    context_path = str((event.raw_event.get("requestContext") or {}).get("path") or "")
+    base = context_path[: -len(event.path)] if event.path and context_path.endswith(event.path) else ""
+    return json.dumps({**_committed_document(), "servers": [{"url": base or "/"}]})
+
+
+@routes.operation(
+    "GET",
+    "/openapi.json",
+    "The OpenAPI document",
+    answer=dict,
+    permission=None,
+    answered="This API in OpenAPI 3",
+)
+def openapi() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=served_document())
+
+
+@routes.operation(
+    "GET", "/docs", "Swagger UI", answer=str, permission=None, answered="An HTML page", media_type="text/html"
+)
+def swagger_ui() -> Response[str]:
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+    assets = Path(swagger_ui.__file__).parent
+    html = generate_swagger_html(
+        served_document().replace("</", "<\\/"),
+        (assets / "swagger-ui-bundle.min.js").read_text(),
+        (assets / "swagger-ui.min.css").read_text(),
+        "",
+        None,
+        False,
+    )
+    return Response(status_code=200, content_type="text/html", body=html)

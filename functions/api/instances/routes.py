@@ -1,0 +1,242 @@
+"""`/api/v1/instances…`: an instance's life, its timeline, its metrics and its logs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+
+from api.idempotency import IDEMPOTENCY_HEADER, run_once, validated_key
+from api.instances.schemas import (
+    METRIC_NAMES,
+    CreatedInstanceView,
+    CreateInstanceRequest,
+    EventListView,
+    InstanceDetailView,
+    InstanceLogsView,
+    InstanceView,
+    MetricsPointView,
+    MetricsSeriesView,
+    canonical_gpu_type,
+    instance_detail,
+)
+from api.responses import json_response
+from api.routing import Caller, DomainRoutes
+from api.schemas import Envelope, InstanceId, ListEnvelope, PageView
+from dumont_core import composition
+from dumont_core.instances.models import Instance, InstanceStatus, PowerAction
+from dumont_core.platform.clock import utc_now
+from dumont_core.platform.errors import ValidationFailed
+from dumont_core.platform.settings import WorkflowSettings, load_settings
+
+routes = DomainRoutes(tag="Instances")
+
+
+def invalid_field(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, details={"fields": [{"field": field, "message": message}]})
+
+
+def detail(instance: Instance, status_code: int = 200) -> Response[str]:
+    return json_response(Envelope[InstanceDetailView](data=instance_detail(instance, utc_now())), status_code)
+
+
+def once(caller: Caller, route: str, body: CreateInstanceRequest, action: Any) -> dict[str, Any]:
+    """`action()`'s answer, or the first answer given to this `Idempotency-Key` and body."""
+    key = validated_key(routes.current_event.headers.get(IDEMPOTENCY_HEADER))
+    return run_once(
+        team_id=caller.team_id, route=route, key=key, body=body.model_dump(mode="json"), action=action
+    )
+
+
+@routes.operation(
+    "GET",
+    "/api/v1/instances",
+    "List instances",
+    description="Your team's instances, newest first. Deleted instances are listed only with status=deleted.",
+    answer=ListEnvelope[InstanceView],
+    answered="A page of instances",
+    permission="instances.view",
+    errors=(400,),
+)
+def list_instances(
+    caller: Caller,
+    status: Annotated[InstanceStatus | None, Query(description="Only instances in this status")] = None,
+    gpu_type: Annotated[str | None, Query(description="Only instances of this GPU type")] = None,
+    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
+) -> Response[str]:
+    try:
+        gpu_filter = canonical_gpu_type(gpu_type) if gpu_type else None
+    except ValueError as error:
+        raise invalid_field("gpu_type", str(error)) from None
+    found = composition.instances().list_page(
+        caller, status=status, gpu_type=gpu_filter, page=page, per_page=per_page
+    )
+    return json_response(
+        ListEnvelope[InstanceView](
+            data=[InstanceView.model_validate(instance) for instance in found.items],
+            meta=PageView.model_validate(found),
+        )
+    )
+
+
+@routes.operation(
+    "POST",
+    "/api/v1/instances",
+    "Create an instance",
+    description="Rents the cheapest matching GPU and boots it. Poll the instance until `running`. "
+    "Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 h "
+    "answer the first response instead of renting another machine.",
+    answer=Envelope[CreatedInstanceView],
+    answered="Provisioning started",
+    status=201,
+    permission="instances.create",
+    errors=(400, 409),
+)
+def create_instance(
+    caller: Caller, body: Annotated[CreateInstanceRequest, Body(embed=False)]
+) -> Response[str]:
+    def create() -> dict[str, Any]:
+        instance = composition.instances().create(caller, body.to_spec())
+        ready = load_settings(WorkflowSettings).estimated_ready_seconds
+        created = CreatedInstanceView(
+            id=instance.instance_id, status=instance.status, estimated_ready_seconds=ready
+        )
+        return created.model_dump(mode="json")
+
+    created = CreatedInstanceView.model_validate(once(caller, "create_instance", body, create))
+    return json_response(Envelope[CreatedInstanceView](data=created), 201)
+
+
+@routes.operation(
+    "GET",
+    "/api/v1/instances/{instance_id}",
+    "Get an instance",
+    answer=Envelope[InstanceDetailView],
+    answered="The instance",
+    permission="instances.view",
+    errors=(404,),
+)
+def get_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    return detail(composition.instances().get(caller, instance_id))
+
+
+def _power_action(caller: Caller, instance_id: str, action: PowerAction) -> Response[str]:
+    return detail(composition.instances().request_power_action(caller, instance_id, action), 202)
+
+
+def _change(method: Literal["POST", "DELETE"], path: str, summary: str, permission: str, **more: Any) -> Any:
+    return routes.operation(
+        method,
+        path,
+        summary,
+        answer=Envelope[InstanceDetailView],
+        answered="Accepted; the instance moves on",
+        status=202,
+        permission=permission,
+        errors=(404, 409),
+        **more,
+    )
+
+
+@_change("POST", "/api/v1/instances/{instance_id}/start", "Start a stopped instance", "instances.operate")
+def start_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    return _power_action(caller, instance_id, PowerAction.START)
+
+
+@_change("POST", "/api/v1/instances/{instance_id}/stop", "Stop a running instance", "instances.operate")
+def stop_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    return _power_action(caller, instance_id, PowerAction.STOP)
+
+
+@_change("POST", "/api/v1/instances/{instance_id}/reboot", "Reboot a running instance", "instances.operate")
+def reboot_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    return _power_action(caller, instance_id, PowerAction.REBOOT)
+
+
+@_change(
+    "DELETE",
+    "/api/v1/instances/{instance_id}",
+    "Destroy an instance",
+    "instances.delete",
+    description="Destroys the machine at the provider; the instance ends `deleted`.",
+)
+def delete_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    return detail(composition.instances().delete(caller, instance_id), 202)
+
+
+@routes.operation(
+    "GET",
+    "/api/v1/instances/{instance_id}/events",
+    "What happened to an instance",
+    answer=Envelope[EventListView],
+    answered="Events, oldest first",
+    permission="instances.view",
+    errors=(404,),
+)
+def list_instance_events(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    events = composition.instances().events(caller, instance_id)
+    listing = EventListView.model_validate({"instance_id": instance_id, "events": events})
+    return json_response(Envelope[EventListView](data=listing))
+
+
+@routes.operation(
+    "GET",
+    "/api/v1/instances/{instance_id}/metrics",
+    "An instance's metrics",
+    description="From the agent's heartbeats: 1-minute points over 1h, 15-minute over 24h, hourly over 7d, "
+    "6-hourly over 30d.",
+    answer=MetricsSeriesView,
+    answered="Points, oldest first",
+    permission="instances.view",
+    errors=(400, 404),
+)
+def instance_metrics(
+    caller: Caller,
+    instance_id: InstanceId,
+    period: Annotated[Literal["1h", "24h", "7d", "30d"], Query()] = "24h",
+    metrics: Annotated[
+        str, Query(max_length=100, description="Any of gpu_util, gpu_mem, cpu, ram, comma-separated")
+    ] = "gpu_util,gpu_mem,cpu,ram",
+) -> Response[str]:
+    wanted = [name.strip() for name in metrics.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in METRIC_NAMES]
+    if unknown or not wanted:
+        problem = f"unknown metrics: {', '.join(unknown)}" if unknown else "name at least one metric"
+        raise ValidationFailed(
+            f"{problem}; choose from {', '.join(METRIC_NAMES)}",
+            details={"fields": [{"field": "metrics", "message": problem}]},
+        )
+    points = composition.instances().metrics(caller, instance_id, period)
+    fields = {METRIC_NAMES[name] for name in wanted}
+    data = [
+        MetricsPointView(
+            timestamp=point.timestamp, **{key: value for key, value in point.values.items() if key in fields}
+        )
+        for point in points
+    ]
+    return json_response(MetricsSeriesView(instance_id=instance_id, period=period, data=data))
+
+
+@routes.operation(
+    "GET",
+    "/api/v1/instances/{instance_id}/logs",
+    "An instance's logs",
+    description="What the agent shipped from the machine's logs, oldest first: the last `lines` lines, "
+    "from `since` on if given.",
+    answer=Envelope[InstanceLogsView],
+    answered="Log lines",
+    permission="instances.view",
+    errors=(400, 404),
+)
+def instance_logs(
+    caller: Caller,
+    instance_id: InstanceId,
+    lines: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    since: Annotated[datetime | None, Query(description="ISO 8601, e.g. 2025-03-01T12:00:00Z")] = None,
+) -> Response[str]:
+    found = composition.agents().read_logs(caller, instance_id, lines, since)
+    listing = InstanceLogsView.model_validate({"instance_id": instance_id, "lines": found})
+    return json_response(Envelope[InstanceLogsView](data=listing))

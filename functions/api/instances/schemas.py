@@ -1,0 +1,261 @@
+"""Requests and answers of the instance routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
+
+from api.schemas import RequestBody, View
+from dumont_core.instances.models import FailoverStrategy, Instance, InstanceSpec, InstanceStatus
+from dumont_core.platform.settings import PresentationSettings, load_settings
+from dumont_core.providers.catalog import find_gpu_type, find_region, known_gpu_type_ids, known_region_ids
+from dumont_core.serverless.models import ServerlessStatus, serverless_status
+
+SSH_KEY_PATTERN = (
+    r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com)"
+    r" [A-Za-z0-9+/=]+( [^\r\n'\"]{0,200})?$"
+)
+IMAGE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$"
+METRIC_NAMES = {
+    "gpu_util": "gpu_utilization",
+    "gpu_mem": "gpu_memory_used_gb",
+    "cpu": "cpu_utilization",
+    "ram": "ram_used_gb",
+}
+
+
+def canonical_gpu_type(value: str) -> str:
+    gpu = find_gpu_type(value)
+    if gpu is None:
+        raise ValueError(f"unknown GPU type {value!r}; choose one of {', '.join(known_gpu_type_ids())}")
+    return gpu.id
+
+
+def canonical_region(value: str) -> str:
+    region = find_region(value)
+    if region is None:
+        raise ValueError(f"unknown region {value!r}; choose one of {', '.join(known_region_ids())}")
+    return region.id
+
+
+class CreateInstanceRequest(RequestBody):
+    """Accepts the spellings of every API document: `gpu`/`gpu_type`, `disk_size`/`disk_gb`,
+    `"RTX 4090"`/`"RTX_4090"`/`RTX4090`, `US-East`/`us-east`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+
+    gpu_type: str = Field(
+        validation_alias=AliasChoices("gpu_type", "gpu"),
+        description="GPU type, e.g. RTX_4090, A100, H100 (any common spelling).",
+        examples=["RTX_4090"],
+    )
+    region: str | None = Field(
+        default=None, description="Region, e.g. us-east, us-west, eu-central. Any region when omitted."
+    )
+    image: str = Field(
+        default="pytorch/pytorch:latest",
+        max_length=512,
+        pattern=IMAGE_PATTERN,
+        description="Container image the machine boots.",
+    )
+    disk_gb: int = Field(
+        default=50,
+        ge=10,
+        le=4096,
+        validation_alias=AliasChoices("disk_gb", "disk_size"),
+        description="Disk size in GB.",
+    )
+    num_gpus: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="GPUs the machine has at least; the cheapest such machine is rented.",
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    failover_enabled: bool = False
+    failover_strategy: FailoverStrategy | None = None
+    ssh_key: str | None = Field(default=None, max_length=4096, pattern=SSH_KEY_PATTERN)
+    auto_hibernate: bool = Field(default=False, description="Hibernate the machine when it stays idle.")
+
+    _gpu = field_validator("gpu_type")(canonical_gpu_type)
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        return None if value is None else canonical_region(value)
+
+    def to_spec(self) -> InstanceSpec:
+        failover = self.failover_enabled or self.failover_strategy is not None
+        return InstanceSpec(
+            gpu_type=self.gpu_type,
+            region=self.region,
+            image=self.image,
+            disk_gb=self.disk_gb,
+            num_gpus=self.num_gpus,
+            name=self.name,
+            ssh_key=self.ssh_key,
+            failover_enabled=failover,
+            failover_strategy=self.failover_strategy
+            or (FailoverStrategy.SNAPSHOT if self.failover_enabled else None),
+            auto_hibernate=self.auto_hibernate,
+        )
+
+
+class FailoverView(View):
+    enabled: bool
+    strategy: FailoverStrategy | None
+    last_failover: datetime | None
+
+
+class ServerlessView(View):
+    enabled: bool
+    idle_timeout_minutes: float | None
+    gpu_threshold: float | None = Field(description="GPU utilisation (%) under which the machine is idle")
+    state: str | None = Field(
+        description="active, idle, hibernating, hibernated or waking; null while serverless mode is off"
+    )
+
+
+class ServerlessStatusView(ServerlessView):
+    instance_id: str
+    gpu_utilization: float | None
+    last_heartbeat: datetime | None
+
+
+class MetricsView(View):
+    """Latest values the instance agent reported; null until it reports."""
+
+    gpu_utilization: float | None = None
+    gpu_memory_used_gb: float | None = None
+    gpu_temperature: float | None = None
+    cpu_utilization: float | None = None
+    ram_used_gb: float | None = None
+    disk_used_gb: float | None = None
+
+
+class ProviderView(View):
+    name: str
+    instance_id: str | None
+
+
+class InstanceView(View):
+    id: str = Field(validation_alias=AliasChoices("id", "instance_id"))
+    name: str | None
+    gpu_type: str
+    status: InstanceStatus
+    ip_address: str | None
+    ssh_port: int | None
+    created_at: datetime
+    cost_per_hour: float | None
+    region: str | None
+
+
+class InstanceDetailView(InstanceView):
+    gpu_name: str
+    gpu_memory_gb: float | None
+    num_gpus: int
+    status_reason: str | None
+    ssh_command: str | None
+    jupyter_url: str | None
+    image: str
+    disk_gb: int
+    updated_at: datetime
+    uptime_seconds: int
+    cost_accumulated: float
+    host_reliability_score: float | None = Field(
+        description="Host reliability on a 0-5 scale (the provider's 0-1 score times 5)."
+    )
+    provider: ProviderView
+    failover: FailoverView
+    serverless: ServerlessView
+    metrics: MetricsView
+
+
+class CreatedInstanceView(View):
+    id: str
+    status: InstanceStatus
+    estimated_ready_seconds: int
+
+
+class EventView(View):
+    type: str
+    timestamp: datetime
+    details: dict[str, Any]
+
+
+class EventListView(View):
+    instance_id: str
+    events: list[EventView]
+
+
+class MetricsPointView(View):
+    timestamp: datetime
+    gpu_utilization: float | None = None
+    gpu_memory_used_gb: float | None = None
+    cpu_utilization: float | None = None
+    ram_used_gb: float | None = None
+
+
+class MetricsSeriesView(View):
+    success: Literal[True] = True
+    instance_id: str
+    period: str
+    data: list[MetricsPointView]
+
+
+class LogLineView(View):
+    timestamp: datetime
+    message: str
+
+
+class InstanceLogsView(View):
+    instance_id: str
+    lines: list[LogLineView]
+
+
+def serverless_view(status: ServerlessStatus) -> ServerlessStatusView:
+    return ServerlessStatusView.model_validate(status)
+
+
+def instance_detail(instance: Instance, now: datetime) -> InstanceDetailView:
+    gpu = find_gpu_type(instance.gpu_type)
+    reachable = instance.status == InstanceStatus.RUNNING and instance.ip_address is not None
+    ssh_command = (
+        f"ssh -p {instance.ssh_port} root@{instance.ip_address}" if reachable and instance.ssh_port else None
+    )
+    jupyter_url: str | None = None
+    jupyter_domain = load_settings(PresentationSettings).jupyter_domain
+    if reachable and jupyter_domain:
+        jupyter_url = f"https://{instance.instance_id}.{jupyter_domain}:8888"
+    elif reachable and instance.jupyter_port:
+        jupyter_url = f"http://{instance.ip_address}:{instance.jupyter_port}"
+    reliability = instance.host_reliability
+    return InstanceDetailView.model_validate(
+        {
+            **InstanceView.model_validate(instance).model_dump(),
+            "gpu_name": gpu.full_name if gpu else instance.gpu_type,
+            "gpu_memory_gb": instance.gpu_memory_gb,
+            "num_gpus": instance.num_gpus,
+            "status_reason": instance.status_reason,
+            "ssh_command": ssh_command,
+            "jupyter_url": jupyter_url,
+            "image": instance.image,
+            "disk_gb": instance.disk_gb,
+            "updated_at": instance.updated_at,
+            "uptime_seconds": instance.uptime_seconds_at(now),
+            "cost_accumulated": instance.cost_accumulated_at(now),
+            "host_reliability_score": round(reliability * 5, 2) if reliability is not None else None,
+            "provider": ProviderView(name=instance.provider, instance_id=instance.provider_instance_id),
+            "failover": FailoverView(
+                enabled=instance.failover_enabled,
+                strategy=instance.failover_strategy,
+                last_failover=instance.last_failover_at,
+            ),
+            "serverless": ServerlessView.model_validate(serverless_status(instance)),
+            "metrics": MetricsView(
+                **{name: instance.latest_reading(name) for name in MetricsView.model_fields}
+            ),
+        }
+    )

@@ -1,0 +1,191 @@
+"""The instance routes of the older API documents (`/api/machines`, `/api/instances…`), answering in
+the shapes those documents show, and hibernation and waking, which only they describe."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from pydantic import AliasChoices, Field
+
+from api.instances.routes import once
+from api.instances.schemas import CreateInstanceRequest, InstanceDetailView, instance_detail
+from api.responses import json_response
+from api.routing import Caller, DomainRoutes
+from api.schemas import InstanceId, View
+from dumont_core import composition
+from dumont_core.instances.models import Instance, InstanceStatus
+from dumont_core.platform.clock import utc_now
+from dumont_core.platform.settings import WorkflowSettings, load_settings
+from dumont_core.providers.catalog import find_gpu_type
+
+routes = DomainRoutes(tag="Unversioned")
+
+
+class MachineView(View):
+    id: str = Field(validation_alias=AliasChoices("id", "instance_id"))
+    name: str | None
+    gpu_name: str
+    status: InstanceStatus
+    cost_per_hour: float | None
+    region: str | None
+
+
+class MachineListView(View):
+    machines: list[MachineView]
+
+
+class CreatedMachineView(View):
+    id: str
+    instance_id: str
+    status: Literal["creating"]
+    gpu_name: str
+    ip: str | None
+    estimated_ready: datetime
+
+
+class TerminatingView(View):
+    message: str
+    final_cost: float
+
+
+class HibernatingView(View):
+    message: str
+    status: str
+    snapshot_id: str
+    savings_per_hour: float = Field(description="What the machine costs per hour; not billed once hibernated")
+
+
+class WakingView(View):
+    message: str
+    status: str
+    estimated_ready: datetime
+
+
+def machine(instance: Instance) -> MachineView:
+    """The older documents name a machine's GPU as the provider does (`RTX 4090`)."""
+    gpu = find_gpu_type(instance.gpu_type)
+    gpu_name = instance.gpu_name or (gpu.provider_names[0] if gpu else instance.gpu_type)
+    return MachineView.model_validate({**instance.model_dump(), "gpu_name": gpu_name})
+
+
+def estimated_ready(after: datetime, boots: int = 1) -> datetime:
+    return after + timedelta(seconds=load_settings(WorkflowSettings).estimated_ready_seconds * boots)
+
+
+@routes.operation(
+    "GET",
+    "/api/machines",
+    "List machines (unversioned)",
+    answer=MachineListView,
+    answered="Your machines",
+    permission="instances.view",
+)
+def list_machines(caller: Caller) -> Response[str]:
+    instances = composition.instances().list_all(caller)
+    return json_response(MachineListView(machines=[machine(instance) for instance in instances]))
+
+
+@routes.operation(
+    "POST",
+    "/api/instances",
+    "Create an instance (unversioned)",
+    answer=CreatedMachineView,
+    answered="Provisioning started",
+    status=201,
+    permission="instances.create",
+    errors=(400,),
+)
+def create_instance(
+    caller: Caller, body: Annotated[CreateInstanceRequest, Body(embed=False)]
+) -> Response[str]:
+    def create() -> dict[str, Any]:
+        instance = composition.instances().create(caller, body.to_spec())
+        created = CreatedMachineView(
+            id=instance.instance_id,
+            instance_id=instance.instance_id,
+            status="creating",
+            gpu_name=machine(instance).gpu_name,
+            ip=None,
+            estimated_ready=estimated_ready(instance.created_at),
+        )
+        return created.model_dump(mode="json")
+
+    created = CreatedMachineView.model_validate(once(caller, "legacy_create_instance", body, create))
+    return json_response(created, 201)
+
+
+@routes.operation(
+    "GET",
+    "/api/instances/{instance_id}",
+    "Get an instance (unversioned)",
+    answer=InstanceDetailView,
+    answered="The instance",
+    permission="instances.view",
+    errors=(404,),
+)
+def get_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    return json_response(instance_detail(composition.instances().get(caller, instance_id), utc_now()))
+
+
+@routes.operation(
+    "DELETE",
+    "/api/instances/{instance_id}",
+    "Terminate an instance (unversioned)",
+    answer=TerminatingView,
+    answered="Termination started",
+    permission="instances.delete",
+    errors=(404, 409),
+)
+def terminate_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    instance = composition.instances().delete(caller, instance_id)
+    final_cost = instance.cost_accumulated_at(utc_now())
+    return json_response(
+        TerminatingView(message=f"Instance {instance_id} terminating", final_cost=final_cost)
+    )
+
+
+@routes.operation(
+    "POST",
+    "/api/instances/{instance_id}/hibernate",
+    "Hibernate an instance",
+    description="Snapshots the workspace, verifies it, then destroys the machine: nothing is billed until "
+    "it wakes. If the snapshot fails the machine keeps running and the instance says why.",
+    answer=HibernatingView,
+    answered="Hibernating",
+    permission="instances.operate",
+    errors=(404, 409),
+    tag="Hibernation",
+)
+def hibernate(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    instance, snapshot = composition.snapshots().hibernate(caller, instance_id, "hibernation requested")
+    return json_response(
+        HibernatingView(
+            message="Instance hibernating: its workspace is being saved, then the machine is released",
+            status=instance.status.value,
+            snapshot_id=snapshot.snapshot_id,
+            savings_per_hour=round(instance.cost_per_hour or 0.0, 4),
+        )
+    )
+
+
+@routes.operation(
+    "POST",
+    "/api/instances/{instance_id}/wake",
+    "Wake a hibernated instance",
+    description="Rents a matching machine, restores the workspace onto it, and runs again with the same id.",
+    answer=WakingView,
+    answered="Waking",
+    permission="instances.operate",
+    errors=(404, 409),
+    tag="Hibernation",
+)
+def wake(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    instance = composition.snapshots().wake(caller, instance_id)
+    # Waking boots a machine and then restores the workspace onto it.
+    ready = estimated_ready(utc_now(), boots=2)
+    return json_response(
+        WakingView(message="Instance waking up", status=instance.status.value, estimated_ready=ready)
+    )

@@ -1,0 +1,99 @@
+"""What every request goes through, whatever its route: JSON sent as a form read as JSON, the plan's
+rate limit (429 before anything runs, the `X-RateLimit-*` headers on every answer), and the caller's
+authorization for the route's permission."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
+from api.routing import PERMISSION_EXTENSION
+from api.schemas import ErrorEnvelope, ErrorView
+from dumont_core.access.context import principal_from_context
+from dumont_core.access.models import RateWindow
+from dumont_core.platform.clock import utc_now
+from dumont_core.platform.errors import Forbidden, RateLimited, Unauthenticated
+
+logger = Logger(child=True)
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def json_sent_as_form(event: dict[str, Any]) -> None:
+    """`curl -d '{…}'` labels a JSON body as a form; read such a body as the JSON it is."""
+    body = event.get("body")
+    if not isinstance(body, str) or event.get("isBase64Encoded") or not body.lstrip().startswith(("{", "[")):
+        return
+    for key in ("headers", "multiValueHeaders"):
+        headers = event.get(key) or {}
+        for name, value in list(headers.items()):
+            values = value if isinstance(value, list) else [value]
+            if name.lower() == "content-type" and any(
+                str(item).startswith(FORM_CONTENT_TYPE) for item in values
+            ):
+                try:
+                    json.loads(body)
+                except ValueError:
+                    return
+                json_type = content_types.APPLICATION_JSON
+                headers[name] = [json_type] if isinstance(value, list) else json_type
+
+
+def rate_limit_headers(rate: RateWindow) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(rate.limit),
+        "X-RateLimit-Remaining": str(rate.remaining),
+        "X-RateLimit-Reset": str(rate.reset_at),
+    }
+
+
+def rate_limited_answer(rate: RateWindow) -> dict[str, Any]:
+    """429 with Retry-After: over the limit, nothing runs (the authorizer counted nothing)."""
+    retry_after = rate.retry_after(utc_now())
+    logger.info("Request refused", extra={"code": RateLimited.code, "retry_after": retry_after})
+    envelope = ErrorEnvelope(
+        error=ErrorView(
+            code=RateLimited.code,
+            message=f"Your plan allows {rate.limit} requests in this window; retry in {retry_after} s",
+            details={"limit": rate.limit, "retry_after": retry_after, "reset": rate.reset_at},
+        )
+    )
+    return {
+        "statusCode": RateLimited.http_status,
+        "multiValueHeaders": {
+            "Content-Type": [content_types.APPLICATION_JSON],
+            "Retry-After": [str(retry_after)],
+        },
+        "body": envelope.model_dump_json(),
+        "isBase64Encoded": False,
+    }
+
+
+def with_rate_limit_headers(answer: dict[str, Any], rate: RateWindow) -> dict[str, Any]:
+    headers = answer.setdefault("multiValueHeaders", {})
+    for name, value in rate_limit_headers(rate).items():
+        headers[name] = [value]
+    return answer
+
+
+def authorize(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Let the call through if the route is public, or the caller's role grants its permission; the
+    admitted caller is what `routing.Caller` hands the route."""
+    route = app.context.get("_route")
+    permission = (getattr(route, "openapi_extensions", None) or {}).get(PERMISSION_EXTENSION)
+    if permission is not None:
+        authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+        principal = principal_from_context(authorizer)
+        if principal is None:
+            raise Unauthenticated("Send an access token or API key")
+        if not principal.may(permission):
+            raise Forbidden(
+                f"Your role {principal.role} in this team does not allow this (needs {permission})",
+                details={"permission": permission, "role": principal.role},
+            )
+        app.append_context(principal=principal)
+    return next_middleware(app)

@@ -1,0 +1,124 @@
+"""How a route is declared, once: its method and path, who may call it, what it answers and how it can
+fail. From that one declaration come the Powertools route, its OpenAPI operation, the authorization the
+middleware applies, and (through the committed OpenAPI document) the route API Gateway deploys.
+
+Every route module builds its routes with `DomainRoutes`; `DOMAINS` says which module serves which
+URLs, so the handler imports only the module a request needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from aws_lambda_powertools.event_handler import Request
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from api.responses import documented_responses
+from dumont_core.agents.models import AGENT_PERMISSION
+from dumont_core.platform.identity import Principal
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
+
+PERMISSION_EXTENSION = "x-dumont-permission"
+"""What the caller's role must grant; absent on public routes."""
+CALLER_EXTENSION = "x-dumont-caller"
+"""`anyone` (public), `member` (a team member; counted against their plan) or `agent` (an instance's
+agent; not counted): what API Gateway asks of the request before our code runs."""
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An access token from `POST /api/v1/auth/login`, or an API key `dumont_sk_…`",
+    },
+    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "`dumont_sk_…`"},
+}
+
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "api.instances.routes": ("/api/v1/instances",),
+    "api.instances.unversioned": ("/api/instances", "/api/machines"),
+    "api.snapshots.routes": ("/api/v1/snapshots", "/api/snapshots"),
+    "api.serverless.routes": ("/api/v1/serverless", "/api/metrics/hibernation"),
+    "api.agents.routes": ("/api/agent",),
+    "api.access.routes": ("/api/v1/auth", "/api/auth", "/api/v1/api-keys"),
+    "api.teams.routes": ("/api/v1/teams", "/api/v1/roles"),
+    "api.documentation.routes": ("/health", "/docs", "/openapi.json"),
+}
+"""Route module -> the URL prefixes it serves, whole path segments each. The handler imports the module
+of a request's URL, and no other."""
+
+
+def module_serving(path: str) -> str | None:
+    """The route module serving `path`, or None when no module serves it."""
+    for module, prefixes in DOMAINS.items():
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes):
+            return module
+    return None
+
+
+def caller_kind(permission: str | None) -> Literal["anyone", "member", "agent"]:
+    if permission is None:
+        return "anyone"
+    return "agent" if permission == AGENT_PERMISSION else "member"
+
+
+def the_caller(request: Request) -> Principal:
+    """The caller, as the authorization middleware admitted them for this route."""
+    principal: Principal = request.context["principal"]
+    return principal
+
+
+Caller = Annotated[Principal, Depends(the_caller)]
+"""A route parameter receiving the authorized caller."""
+
+
+class DomainRoutes(APIGatewayRouter):
+    """The routes of one domain, all under one OpenAPI tag."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__()
+        self.tag = tag
+
+    def operation(
+        self,
+        method: Method,
+        path: str,
+        summary: str,
+        *,
+        answer: type,
+        permission: str | None,
+        status: int = 200,
+        answered: str | None = None,
+        errors: tuple[int, ...] = (),
+        description: str | None = None,
+        tag: str | None = None,
+        media_type: str = "application/json",
+    ) -> Callable[[HandlerT], HandlerT]:
+        """Declare a route. `permission` None makes it public; otherwise the caller must be admitted by
+        the authorizer and hold the permission, and it can answer 401 and 403 besides `errors`."""
+        kind = caller_kind(permission)
+        if kind != "anyone":
+            errors = (401, 403, *errors)
+        extensions: dict[str, Any] = {CALLER_EXTENSION: kind}
+        if permission is not None:
+            extensions[PERMISSION_EXTENSION] = permission
+        return self.route(
+            path.replace("{", "<").replace("}", ">"),
+            method,
+            summary=summary,
+            description=description,
+            responses=documented_responses(
+                answer,
+                answered or summary,
+                status,
+                tuple(set(errors)),
+                metered=kind == "member",
+                media_type=media_type,
+            ),
+            tags=[tag or self.tag],
+            security=SECURITY if kind != "anyone" else None,
+            openapi_extensions=extensions,
+        )

@@ -1,0 +1,136 @@
+"""Serverless mode (`/api/v1/serverless/…`) and the hibernation history (`/api/metrics/hibernation/…`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from pydantic import Field
+
+from api.instances.schemas import ServerlessStatusView
+from api.responses import json_response
+from api.routing import Caller, DomainRoutes
+from api.schemas import Envelope, InstanceId, RequestBody, View
+from dumont_core import composition
+from dumont_core.instances.models import DEFAULT_GPU_THRESHOLD, DEFAULT_IDLE_TIMEOUT_MINUTES
+from dumont_core.serverless.models import HibernationRecord, ServerlessStatus
+
+routes = DomainRoutes(tag="Serverless")
+
+
+class InstanceRequest(RequestBody):
+    instance_id: str = Field(max_length=64)
+
+
+class EnableRequest(InstanceRequest):
+    idle_timeout_minutes: float = Field(
+        default=DEFAULT_IDLE_TIMEOUT_MINUTES,
+        ge=0.05,
+        le=7 * 24 * 60,
+        description="How long the GPU must stay idle before the instance hibernates (fractions for demos)",
+    )
+    gpu_threshold: float = Field(
+        default=DEFAULT_GPU_THRESHOLD, ge=0, le=100, description="GPU utilisation (%) under which it is idle"
+    )
+
+
+class HibernationView(View, HibernationRecord):
+    """A hibernation: when the machine was given back and why, and what it has saved."""
+
+
+class HibernationHistoryView(View):
+    events: list[HibernationView]
+    total_savings: float
+
+
+def answer(status: ServerlessStatus) -> Response[str]:
+    return json_response(Envelope[ServerlessStatusView](data=ServerlessStatusView.model_validate(status)))
+
+
+@routes.operation(
+    "POST",
+    "/api/v1/serverless/enable",
+    "Turn serverless mode on",
+    description="The instance hibernates by itself once its GPU stayed under `gpu_threshold` for "
+    "`idle_timeout_minutes`, counted from heartbeats: a machine that stops reporting never counts as idle.",
+    answer=Envelope[ServerlessStatusView],
+    answered="Serverless mode on",
+    permission="instances.operate",
+    errors=(400, 404, 409),
+)
+def enable(caller: Caller, body: Annotated[EnableRequest, Body(embed=False)]) -> Response[str]:
+    service = composition.serverless()
+    return answer(service.enable(caller, body.instance_id, body.idle_timeout_minutes, body.gpu_threshold))
+
+
+@routes.operation(
+    "POST",
+    "/api/v1/serverless/disable",
+    "Turn serverless mode off",
+    answer=Envelope[ServerlessStatusView],
+    answered="Serverless mode off",
+    permission="instances.operate",
+    errors=(400, 404, 409),
+)
+def disable(caller: Caller, body: Annotated[InstanceRequest, Body(embed=False)]) -> Response[str]:
+    return answer(composition.serverless().disable(caller, body.instance_id))
+
+
+@routes.operation(
+    "GET",
+    "/api/v1/serverless/status/{instance_id}",
+    "Serverless status",
+    answer=Envelope[ServerlessStatusView],
+    answered="The instance's serverless state",
+    permission="instances.view",
+    errors=(404,),
+)
+def status(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    return answer(composition.serverless().status(caller, instance_id))
+
+
+@routes.operation(
+    "POST",
+    "/api/v1/serverless/pause/{instance_id}",
+    "Pause (hibernate) now",
+    answer=Envelope[ServerlessStatusView],
+    answered="Hibernating",
+    permission="instances.operate",
+    errors=(404, 409),
+)
+def pause(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    return answer(composition.serverless().pause(caller, instance_id))
+
+
+@routes.operation(
+    "POST",
+    "/api/v1/serverless/resume/{instance_id}",
+    "Resume (wake)",
+    answer=Envelope[ServerlessStatusView],
+    answered="Waking",
+    permission="instances.operate",
+    errors=(404, 409),
+)
+def resume(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    return answer(composition.serverless().resume(caller, instance_id))
+
+
+@routes.operation(
+    "GET",
+    "/api/metrics/hibernation/events",
+    "Hibernation history",
+    description="Every hibernation of your team's instances in the last `days` days, newest first, and what "
+    "they saved.",
+    answer=HibernationHistoryView,
+    answered="Hibernations",
+    permission="billing.view",
+    errors=(400,),
+    tag="Hibernation",
+)
+def hibernation_events(caller: Caller, days: Annotated[int, Query(ge=1, le=365)] = 7) -> Response[str]:
+    records = composition.serverless().hibernations(caller, days)
+    history = HibernationHistoryView.model_validate(
+        {"events": records, "total_savings": round(sum(record.saved for record in records), 2)}
+    )
+    return json_response(history)

@@ -1,0 +1,92 @@
+"""Agent actions in the single table (layout in `platform.table`): what an instance's agent is asked to
+do, kept under the instance's partition and expiring after a week."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.attributes import JSONAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
+
+from dumont_core.agents.models import ActionStatus, AgentAction
+from dumont_core.platform import table
+from dumont_core.platform.dynamodb import TableItem, get_item, write_refused
+
+
+class ActionItem(TableItem):
+    action_id = UnicodeAttribute()
+    instance_id = UnicodeAttribute()
+    team_id = UnicodeAttribute()
+    action_type = UnicodeAttribute()
+    status = UnicodeAttribute()
+    params = JSONAttribute()
+    task_token = UnicodeAttribute(null=True)
+    result = JSONAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+_ACTION_FIELDS = tuple(AgentAction.model_fields)
+
+
+def _key(instance_id: str, action_id: str) -> tuple[str, str]:
+    return table.instance_key(instance_id), table.action_key(action_id)
+
+
+def _to_action(item: ActionItem) -> AgentAction:
+    return AgentAction.model_validate({field: getattr(item, field) for field in _ACTION_FIELDS})
+
+
+class ActionRepository:
+    def __init__(self, *, retention: timedelta) -> None:
+        self._retention = retention
+
+    def add(self, action: AgentAction) -> None:
+        item = ActionItem(
+            *_key(action.instance_id, action.action_id),
+            expires_at=action.created_at + self._retention,
+            **action.model_dump(),
+        )
+        item.save(condition=ActionItem.PK.does_not_exist())
+
+    def pending(self, instance_id: str) -> list[AgentAction]:
+        items = ActionItem.query(
+            table.instance_key(instance_id),
+            ActionItem.SK.startswith(table.ACTION_PREFIX),
+            filter_condition=ActionItem.status == "pending",
+        )
+        return [_to_action(item) for item in items]
+
+    def get(self, instance_id: str, action_id: str) -> AgentAction | None:
+        item = get_item(ActionItem, *_key(instance_id, action_id))
+        return None if item is None else _to_action(item)
+
+    def move(
+        self,
+        action: AgentAction,
+        *,
+        expected: tuple[ActionStatus, ...],
+        status: ActionStatus,
+        now: datetime,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> bool:
+        """Move an action on if it is still in one of the `expected` states; False if it was not."""
+        actions: list[Action] = [ActionItem.status.set(status), ActionItem.updated_at.set(now)]
+        if result is not None:
+            actions.append(ActionItem.result.set(result))
+        if error is not None:
+            actions.append(ActionItem.error.set(error))
+        try:
+            ActionItem(*_key(action.instance_id, action.action_id)).update(
+                actions=actions, condition=ActionItem.PK.exists() & ActionItem.status.is_in(*expected)
+            )
+        except UpdateError as refused:
+            if write_refused(refused):
+                return False
+            raise
+        return True

@@ -1,0 +1,296 @@
+"""The composition root: every service of every domain, made once per process from the environment's
+settings, on first use, and replaceable in tests.
+
+Handlers ask this module for services (`composition.instances()`), never build them. A test replaces
+one with `overridden(instances=fake)`, or starts afresh after changing the environment with `reset()`.
+Adding a domain adds its factory here. Each factory imports its domain itself: a request loads the
+domains it uses and no others, which is most of a cold start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from dumont_core.platform.dynamodb import bind_table
+from dumont_core.platform.settings import (
+    AgentSettings,
+    InstanceLogSettings,
+    ProviderSettings,
+    SnapshotSettings,
+    TableSettings,
+    TokenSettings,
+    UsagePlanSettings,
+    load_settings,
+)
+
+if TYPE_CHECKING:
+    from dumont_core.access.seats import SeatMaker
+    from dumont_core.access.service import AccessService
+    from dumont_core.access.teams import TeamService
+    from dumont_core.access.tokens import TokenSigner
+    from dumont_core.agents.service import AgentService
+    from dumont_core.instances.repository import InstanceRepository
+    from dumont_core.instances.service import InstanceService
+    from dumont_core.instances.steps import InstanceWorkflowSteps
+    from dumont_core.platform.events import EventPublisher
+    from dumont_core.platform.workflows import WorkflowStarter
+    from dumont_core.providers.models import GpuProvider
+    from dumont_core.serverless.ledger import HibernationLedger
+    from dumont_core.serverless.repository import ServerlessRepository
+    from dumont_core.serverless.service import ServerlessService
+    from dumont_core.snapshots.service import SnapshotService
+    from dumont_core.snapshots.steps import SnapshotSteps
+    from dumont_core.snapshots.store import SnapshotStore
+
+ServiceT = TypeVar("ServiceT")
+ACTION_RETENTION = timedelta(days=7)
+HIBERNATION_RECORD_RETENTION = timedelta(days=400)
+
+_overrides: dict[str, Any] = {}
+_made: dict[str, Callable[[], Any]] = {}
+
+
+def provided(factory: Callable[[], ServiceT]) -> Callable[[], ServiceT]:
+    """`factory`, made once per process, unless a test put something in its place."""
+    made = cache(factory)
+    _made[factory.__name__] = made
+
+    def provide() -> ServiceT:
+        replacement: ServiceT | None = _overrides.get(factory.__name__)
+        return replacement if replacement is not None else made()
+
+    provide.__name__ = provide.__qualname__ = factory.__name__
+    provide.__doc__ = factory.__doc__
+    return provide
+
+
+@contextmanager
+def overridden(**replacements: Any) -> Iterator[None]:
+    """Serve `replacements` (by factory name) instead of what the factories make, for a while."""
+    unknown = set(replacements) - set(_made)
+    if unknown:
+        raise KeyError(f"no such service: {', '.join(sorted(unknown))}")
+    saved = dict(_overrides)
+    _overrides.update(replacements)
+    try:
+        yield
+    finally:
+        _overrides.clear()
+        _overrides.update(saved)
+
+
+def reset() -> None:
+    """Forget everything made so far, and the settings read: what comes next reads the environment again."""
+    for made in _made.values():
+        made.cache_clear()  # type: ignore[attr-defined]
+    load_settings.cache_clear()
+
+
+# platform
+
+
+@provided
+def table() -> TableSettings:
+    """The table's settings, with every item type bound to the table."""
+    settings = load_settings(TableSettings)
+    bind_table(settings.table_name)
+    return settings
+
+
+@provided
+def publisher() -> EventPublisher:
+    from dumont_core.platform.events import EventBridgePublisher
+
+    return EventBridgePublisher(table().event_bus_name)
+
+
+@provided
+def workflows() -> WorkflowStarter:
+    from dumont_core.platform.workflows import StepFunctionsStarter
+
+    return StepFunctionsStarter()
+
+
+@provided
+def gpu_provider() -> GpuProvider:
+    from dumont_core.platform.secrets import read_secret
+    from dumont_core.providers.vastai import VastAiProvider
+
+    settings = load_settings(ProviderSettings)
+    if settings.vast_api_key is not None:
+        api_key = settings.vast_api_key.get_secret_value()
+    elif settings.vast_api_key_secret_arn:
+        api_key = read_secret(settings.vast_api_key_secret_arn)
+    else:
+        raise RuntimeError("Set VAST_API_KEY or VAST_API_KEY_SECRET_ARN to reach the GPU provider")
+    return VastAiProvider(
+        settings.vast_api_url,
+        api_key,
+        timeout_seconds=settings.provider_timeout_seconds,
+        max_attempts=settings.provider_max_attempts,
+        backoff_seconds=settings.provider_backoff_seconds,
+    )
+
+
+# instances
+
+
+@provided
+def instance_repository() -> InstanceRepository:
+    from dumont_core.instances.repository import InstanceRepository
+
+    return InstanceRepository(event_retention=timedelta(days=table().event_retention_days))
+
+
+@provided
+def instances() -> InstanceService:
+    from dumont_core.instances.metrics import MetricsRepository
+    from dumont_core.instances.service import InstanceService
+
+    retention = timedelta(days=load_settings(AgentSettings).metric_retention_days)
+    return InstanceService(
+        repository=instance_repository(),
+        readings=MetricsRepository(retention=retention),
+        publisher=publisher(),
+        workflows=workflows(),
+        idle_watch=hibernation_ledger(),
+    )
+
+
+@provided
+def instance_steps() -> InstanceWorkflowSteps:
+    from dumont_core.instances.steps import InstanceWorkflowSteps
+
+    return InstanceWorkflowSteps(
+        repository=instance_repository(),
+        publisher=publisher(),
+        provider=gpu_provider(),
+        settings=load_settings(ProviderSettings),
+        hibernations=hibernation_ledger(),
+    )
+
+
+# agents
+
+
+@provided
+def agents() -> AgentService:
+    from dumont_core.agents.logs import InstanceLogs
+    from dumont_core.agents.repository import ActionRepository
+    from dumont_core.agents.service import AgentService
+
+    return AgentService(
+        instances=instances(),
+        actions=ActionRepository(retention=ACTION_RETENTION),
+        logs=InstanceLogs(load_settings(InstanceLogSettings).instance_log_group),
+        heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
+    )
+
+
+# snapshots
+
+
+@provided
+def snapshot_store() -> SnapshotStore:
+    from dumont_core.snapshots.store import SnapshotStore
+
+    return SnapshotStore(load_settings(SnapshotSettings).snapshot_bucket)
+
+
+@provided
+def snapshots() -> SnapshotService:
+    from dumont_core.snapshots.repository import SnapshotRepository
+    from dumont_core.snapshots.service import SnapshotService
+
+    return SnapshotService(
+        instances=instances(), snapshots=SnapshotRepository(), store=snapshot_store(), workflows=workflows()
+    )
+
+
+@provided
+def snapshot_steps() -> SnapshotSteps:
+    from dumont_core.snapshots.repository import SnapshotRepository
+    from dumont_core.snapshots.steps import SnapshotSteps
+
+    return SnapshotSteps(instances=instances(), snapshots=SnapshotRepository(), store=snapshot_store())
+
+
+# serverless
+
+
+@provided
+def serverless_repository() -> ServerlessRepository:
+    from dumont_core.serverless.repository import ServerlessRepository
+
+    table()
+    return ServerlessRepository(record_retention=HIBERNATION_RECORD_RETENTION)
+
+
+@provided
+def hibernation_ledger() -> HibernationLedger:
+    from dumont_core.serverless.ledger import HibernationLedger
+
+    return HibernationLedger(repository=serverless_repository())
+
+
+@provided
+def serverless() -> ServerlessService:
+    from dumont_core.serverless.service import ServerlessService
+
+    return ServerlessService(
+        instances=instances(),
+        snapshots=snapshots(),
+        repository=serverless_repository(),
+        heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
+    )
+
+
+# access
+
+
+def token_signer() -> TokenSigner:
+    """Made for each token signed or verified: the secret is re-read once its cache expires, so a rotated
+    one is picked up without a redeploy."""
+    from dumont_core.access.tokens import TokenSigner
+    from dumont_core.platform.secrets import read_secret
+
+    settings = load_settings(TokenSettings)
+    return TokenSigner(
+        read_secret(settings.jwt_secret_arn), lifetime=timedelta(minutes=settings.access_token_minutes)
+    )
+
+
+@provided
+def seat_maker() -> SeatMaker:
+    from dumont_core.access.seats import SeatMaker
+    from dumont_core.access.usage_keys import ApiGatewayUsageKeys
+
+    return SeatMaker(usage_keys=ApiGatewayUsageKeys(load_settings(UsagePlanSettings).usage_plan_ids))
+
+
+@provided
+def access() -> AccessService:
+    from dumont_core.access.admission import AdmissionRepository
+    from dumont_core.access.repository import AccessRepository
+    from dumont_core.access.service import AccessService
+
+    table()
+    return AccessService(
+        repository=AccessRepository(),
+        admission=AdmissionRepository(),
+        seats=seat_maker(),
+        signer=token_signer,
+    )
+
+
+@provided
+def teams() -> TeamService:
+    from dumont_core.access.repository import AccessRepository
+    from dumont_core.access.teams import TeamService
+
+    table()
+    return TeamService(repository=AccessRepository(), seats=seat_maker())

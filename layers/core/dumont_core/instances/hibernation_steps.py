@@ -1,0 +1,117 @@
+"""The instance's side of hibernating and waking: the machine is destroyed only once the workspace's
+snapshot is complete and verified, and a hibernated instance runs again on a new machine with its
+workspace restored. The snapshot itself is the snapshots domain's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dumont_core.instances.models import EventType, InstanceEvent, InstanceStatus
+from dumont_core.instances.step_support import MACHINE_GONE, InstanceRef, StepSupport, failure_reason
+
+
+class HibernationSteps(StepSupport):
+    def complete_hibernation(self, ref: InstanceRef, snapshot_id: str, reason: str) -> dict[str, Any]:
+        """The snapshot is complete and verified: destroy the machine; nothing is billed from now."""
+        instance = self._load(ref, InstanceStatus.HIBERNATING)
+        self._release(instance)
+        now = self.clock()
+        savings_per_hour = round(instance.cost_per_hour or 0.0, 4)
+        self._finish(
+            instance,
+            [InstanceStatus.HIBERNATING],
+            {
+                "status": InstanceStatus.HIBERNATED,
+                "status_reason": reason,
+                "provider_instance_id": None,
+                "hibernated_at": now,
+                "last_snapshot_id": snapshot_id,
+                **instance.billing_stopped_at(now),
+                **MACHINE_GONE,
+            },
+            [
+                InstanceEvent.of(
+                    EventType.HIBERNATED,
+                    instance,
+                    snapshot_id=snapshot_id,
+                    reason=reason,
+                    savings_per_hour=savings_per_hour,
+                )
+            ],
+        )
+        if self.hibernations is not None:
+            self.hibernations.record_hibernation(
+                instance.team_id, instance.instance_id, now, reason, savings_per_hour, snapshot_id
+            )
+        return {"savings_per_hour": savings_per_hour}
+
+    def abort_hibernation(
+        self, ref: InstanceRef, snapshot_id: str | None, failure: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The snapshot failed: the machine was never touched and runs on."""
+        instance = self._load_if(ref, InstanceStatus.HIBERNATING)
+        if instance is None:
+            return {}
+        reason = failure_reason(failure)
+        self._finish(
+            instance,
+            [InstanceStatus.HIBERNATING],
+            {"status": InstanceStatus.RUNNING, "status_reason": f"hibernation failed: {reason}"},
+            [InstanceEvent.of(EventType.HIBERNATE_FAILED, instance, snapshot_id=snapshot_id, reason=reason)],
+        )
+        return {}
+
+    def record_restore_failure(
+        self, ref: InstanceRef, snapshot_id: str, failure: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        instance = self.repository.get(ref.team_id, ref.instance_id)
+        if instance is None:
+            return {}
+        event = InstanceEvent.of(
+            EventType.ACTION_FAILED,
+            instance,
+            action="restore",
+            snapshot_id=snapshot_id,
+            reason=failure_reason(failure),
+        )
+        self.repository.add_event(event)
+        self.publisher.publish([event])
+        return {}
+
+    def finish_wake(self, ref: InstanceRef) -> dict[str, Any]:
+        instance = self._load(ref, InstanceStatus.WAKING)
+        events = self._running_events(
+            instance, [EventType.STARTED, EventType.READY], instance.ip_address, instance.ssh_port
+        )
+        self._finish(
+            instance,
+            [InstanceStatus.WAKING],
+            {"status": InstanceStatus.RUNNING, "status_reason": None, "hibernated_at": None},
+            events,
+        )
+        if self.hibernations is not None and instance.hibernated_at is not None:
+            self.hibernations.record_wake(
+                instance.team_id, instance.instance_id, instance.hibernated_at, self.clock()
+            )
+        return {}
+
+    def fail_wake(self, ref: InstanceRef, failure: dict[str, Any] | None) -> dict[str, Any]:
+        """Waking failed: give back what was rented; the workspace stays safe in its snapshot."""
+        instance = self._load_if(ref, InstanceStatus.WAKING)
+        if instance is None:
+            return {}
+        self._release(instance)
+        reason = failure_reason(failure)
+        self._finish(
+            instance,
+            [InstanceStatus.WAKING],
+            {
+                "status": InstanceStatus.HIBERNATED,
+                "status_reason": f"wake failed: {reason}",
+                "provider_instance_id": None,
+                **instance.billing_stopped_at(self.clock()),
+                **MACHINE_GONE,
+            },
+            [InstanceEvent.of(EventType.ACTION_FAILED, instance, action="wake", reason=reason)],
+        )
+        return {}

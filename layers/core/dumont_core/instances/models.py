@@ -1,0 +1,241 @@
+"""Instances: what they are, the rules of their lifecycle, the events they go through, and the
+readings their agents report."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from dumont_core.platform.events import DomainEvent
+from dumont_core.platform.models import DomainModel
+
+# What a chart can show, as reported in heartbeats.
+METRIC_FIELDS = ("gpu_utilization", "gpu_memory_used_gb", "cpu_utilization", "ram_used_gb")
+DEFAULT_IDLE_TIMEOUT_MINUTES = 15.0
+DEFAULT_GPU_THRESHOLD = 5.0
+"""GPU utilisation (%) under which a serverless instance counts as idle."""
+
+
+def reading_value(reading: Mapping[str, Any] | None, name: str) -> float | None:
+    """A number an agent reported under `name`; None when it reported none (or not a number)."""
+    value = (reading or {}).get(name)
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+class StaleInstanceState(Exception):
+    """The instance was not in any of the expected states when we tried to change it."""
+
+
+class InstanceStatus(StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    REBOOTING = "rebooting"
+    DELETING = "deleting"
+    DELETED = "deleted"
+    FAILED = "failed"
+    HIBERNATING = "hibernating"
+    """The workspace is being snapshotted; the machine runs until the snapshot is verified."""
+    HIBERNATED = "hibernated"
+    """The machine is gone and nothing is billed; the workspace is safe in a snapshot."""
+    WAKING = "waking"
+    """A new machine is being rented and the workspace restored onto it."""
+
+
+class FailoverStrategy(StrEnum):
+    WARMPOOL = "warmpool"
+    """Keep a paused spare machine ready to take over."""
+    CPU_STANDBY = "cpu_standby"
+    """Fall back to a CPU machine holding the workspace until a GPU is back."""
+    SNAPSHOT = "snapshot"
+    """Restore the last snapshot on a new GPU."""
+
+
+class PowerAction(StrEnum):
+    START = "start"
+    STOP = "stop"
+    REBOOT = "reboot"
+
+
+# For each action: the states it may start from, the state it moves the instance to at once,
+# and the state it ends in when the provider has done it.
+POWER_ACTIONS: dict[PowerAction, tuple[frozenset[InstanceStatus], InstanceStatus, InstanceStatus]] = {
+    PowerAction.START: (frozenset({InstanceStatus.STOPPED}), InstanceStatus.STARTING, InstanceStatus.RUNNING),
+    PowerAction.STOP: (frozenset({InstanceStatus.RUNNING}), InstanceStatus.STOPPING, InstanceStatus.STOPPED),
+    PowerAction.REBOOT: (
+        frozenset({InstanceStatus.RUNNING}),
+        InstanceStatus.REBOOTING,
+        InstanceStatus.RUNNING,
+    ),
+}
+DELETABLE_STATES: frozenset[InstanceStatus] = frozenset(
+    set(InstanceStatus) - {InstanceStatus.DELETING, InstanceStatus.DELETED}
+)
+# States in which the provider bills GPU time.
+BILLED_STATES: frozenset[InstanceStatus] = frozenset(
+    {InstanceStatus.RUNNING, InstanceStatus.REBOOTING, InstanceStatus.STOPPING, InstanceStatus.HIBERNATING}
+)
+# States in which a machine runs our agent, so it may report in.
+AGENT_STATES: frozenset[InstanceStatus] = frozenset(
+    {
+        InstanceStatus.STARTING,
+        InstanceStatus.RUNNING,
+        InstanceStatus.REBOOTING,
+        InstanceStatus.HIBERNATING,
+        InstanceStatus.WAKING,
+    }
+)
+
+
+class Instance(DomainModel):
+    instance_id: str
+    account_id: str
+    team_id: str
+    name: str | None = None
+    gpu_type: str
+    num_gpus: int = 1
+    requested_region: str | None = None
+    image: str
+    disk_gb: int
+    ssh_key: str | None = None
+    failover_enabled: bool = False
+    failover_strategy: FailoverStrategy | None = None
+    auto_hibernate: bool = False
+    idle_timeout_minutes: float | None = None
+
+    status: InstanceStatus
+    status_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    provider: str = "vastai"
+    provider_instance_id: str | None = None
+    offer_id: int | None = None
+    region: str | None = None
+    """Where the machine actually runs; the requested region until a host is chosen."""
+    gpu_name: str | None = None
+    gpu_memory_gb: float | None = None
+    ip_address: str | None = None
+    ssh_port: int | None = None
+    jupyter_port: int | None = None
+    cost_per_hour: float | None = None
+    host_reliability: float | None = None
+    """The provider's host reliability, 0..1."""
+
+    running_since: datetime | None = None
+    """Start of the current billed interval; None while not billed."""
+    billed_seconds: float = 0.0
+    """Billed time accumulated before the current interval."""
+    closed_cost: float = 0.0
+    """What the intervals before the current one cost, each at the price it ran at."""
+    last_failover_at: datetime | None = None
+
+    agent_token_digest: str | None = None
+    """SHA-256 of the token the machine's agent authenticates with; the token itself is never kept."""
+    last_heartbeat_at: datetime | None = None
+    latest_metrics: dict[str, Any] | None = None
+    """The agent's last reading (GPU, CPU, RAM, disk), as it reported it."""
+    idle_gpu_threshold: float | None = None
+    """Serverless mode: GPU utilisation (percent) under which the machine counts as idle."""
+    hibernated_at: datetime | None = None
+    last_snapshot_id: str | None = None
+
+    def latest_reading(self, name: str) -> float | None:
+        return reading_value(self.latest_metrics, name)
+
+    def current_interval_seconds(self, now: datetime) -> float:
+        current = (now - self.running_since).total_seconds() if self.running_since else 0.0
+        return max(current, 0.0)
+
+    def billed_seconds_at(self, now: datetime) -> float:
+        return self.billed_seconds + self.current_interval_seconds(now)
+
+    def cost_accumulated_at(self, now: datetime) -> float:
+        current_cost = (self.cost_per_hour or 0.0) * self.current_interval_seconds(now) / 3600
+        return round(self.closed_cost + current_cost, 4)
+
+    def billing_stopped_at(self, now: datetime) -> dict[str, Any]:
+        """The changes that close the current billed interval at `now`."""
+        return {
+            "billed_seconds": self.billed_seconds_at(now),
+            "closed_cost": self.cost_accumulated_at(now),
+            "running_since": None,
+        }
+
+    def uptime_seconds_at(self, now: datetime) -> int:
+        if self.status != InstanceStatus.RUNNING or self.running_since is None:
+            return 0
+        return max(int((now - self.running_since).total_seconds()), 0)
+
+
+class EventType(StrEnum):
+    CREATED = "instance.created"
+    READY = "instance.ready"
+    STARTED = "instance.started"
+    STOPPED = "instance.stopped"
+    REBOOTED = "instance.rebooted"
+    DELETED = "instance.deleted"
+    FAILED = "instance.failed"
+    ACTION_FAILED = "instance.action_failed"
+    HIBERNATED = "instance.hibernated"
+    HIBERNATE_FAILED = "instance.hibernate_failed"
+    SNAPSHOT_COMPLETED = "snapshot.completed"
+    SNAPSHOT_FAILED = "snapshot.failed"
+
+
+class InstanceEvent(DomainEvent):
+    """Something that happened to an instance: kept on its timeline and published on the bus."""
+
+    source: ClassVar[str] = "dumont.instances"
+
+    type: EventType
+    instance_id: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        return {"instance_id": self.instance_id, **self.details}
+
+    @classmethod
+    def of(cls, event_type: EventType, instance: Instance, **details: Any) -> InstanceEvent:
+        return cls(
+            type=event_type,
+            instance_id=instance.instance_id,
+            account_id=instance.account_id,
+            team_id=instance.team_id,
+            details={key: value for key, value in details.items() if value is not None},
+        )
+
+
+class InstanceSpec(DomainModel):
+    """A validated request for a new instance, in canonical spellings."""
+
+    gpu_type: str
+    image: str
+    disk_gb: int
+    region: str | None = None
+    num_gpus: int = 1
+    name: str | None = None
+    ssh_key: str | None = None
+    failover_enabled: bool = False
+    failover_strategy: FailoverStrategy | None = None
+    auto_hibernate: bool = False
+
+
+class InstancePage(DomainModel):
+    items: list[Instance]
+    page: int
+    per_page: int
+    total: int
+
+
+class MetricPoint(DomainModel):
+    """Readings at one time, or averaged over a bucket of `samples` readings."""
+
+    timestamp: datetime
+    values: dict[str, float | None]
+    samples: int

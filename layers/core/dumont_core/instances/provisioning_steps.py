@@ -1,0 +1,232 @@
+"""Renting a machine for an instance (or for a hibernated one waking up), and destroying it."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from dumont_core.instances.agent_tokens import agent_token_digest, new_agent_token
+from dumont_core.instances.models import (
+    EventType,
+    Instance,
+    InstanceEvent,
+    InstanceStatus,
+    StaleInstanceState,
+)
+from dumont_core.instances.step_support import (
+    MACHINE_GONE,
+    BootTimedOut,
+    InstanceNoLongerWanted,
+    InstanceRef,
+    MachineFailed,
+    NoOfferAvailable,
+    StepSupport,
+    failure_reason,
+    machine_fields,
+)
+from dumont_core.platform.settings import ProviderSettings
+from dumont_core.providers.catalog import find_gpu_type
+from dumont_core.providers.models import MachineRequest, OfferQuery, OfferUnavailable, ProviderMachineStatus
+
+logger = Logger(child=True)
+
+AGENT_WORKSPACE = "/workspace"
+AGENT_LOG = "/var/log/dumont-agent.log"
+
+
+def onstart_script(instance: Instance, agent_token: str | None, settings: ProviderSettings) -> str | None:
+    """What the machine runs on first boot: authorise the user's SSH key, then install and start our
+    agent, which reports in with the instance's own token."""
+    lines = []
+    if instance.ssh_key:
+        key = shlex.quote(instance.ssh_key)
+        lines.append(f"mkdir -p ~/.ssh && chmod 700 ~/.ssh && echo {key} >> ~/.ssh/authorized_keys")
+    if agent_token and settings.public_api_url:
+        environment = " ".join(
+            f"{name}={shlex.quote(value)}"
+            for name, value in (
+                ("DUMONT_API_URL", settings.public_api_url),
+                ("DUMONT_AGENT_TOKEN", agent_token),
+                ("DUMONT_INSTANCE_ID", instance.instance_id),
+                ("DUMONT_WORKSPACE", AGENT_WORKSPACE),
+            )
+        )
+        lines.append(f"python3 -m pip install --quiet {shlex.quote(settings.agent_package)}")
+        lines.append(f"{environment} nohup dumont-agent >> {AGENT_LOG} 2>&1 &")
+    return "\n".join(lines) + "\n" if lines else None
+
+
+def _renting_status(waking: bool) -> InstanceStatus:
+    return InstanceStatus.WAKING if waking else InstanceStatus.STARTING
+
+
+class ProvisioningSteps(StepSupport):
+    def choose_offers(self, ref: InstanceRef, *, waking: bool = False) -> dict[str, Any]:
+        instance = self._load(ref, _renting_status(waking))
+        gpu = find_gpu_type(instance.gpu_type)
+        if gpu is None:
+            raise NoOfferAvailable(f"{instance.gpu_type} is not a GPU type we rent")
+        settings = self.settings
+        offers = self.provider.search_offers(
+            OfferQuery(
+                gpu_names=gpu.provider_names,
+                min_reliability=settings.min_host_reliability,
+                min_disk_gb=instance.disk_gb,
+                limit=settings.offers_to_try * 10,
+            )
+        )
+        matching = [
+            offer
+            for offer in offers
+            if offer.num_gpus >= instance.num_gpus
+            and (instance.requested_region is None or offer.region == instance.requested_region)
+        ]
+        if not matching:
+            where = f" in {instance.requested_region}" if instance.requested_region else ""
+            raise NoOfferAvailable(
+                f"No {instance.gpu_type} offer{where} with {instance.disk_gb} GB disk and host "
+                f"reliability of at least {settings.min_host_reliability:.2f} is available right now"
+            )
+        candidates = [
+            {
+                "offer_id": offer.offer_id,
+                "bid_per_hour": round(offer.min_bid_per_hour * (1 + settings.spot_bid_margin), 4)
+                if offer.min_bid_per_hour is not None
+                else None,
+                "price_per_hour": offer.price_per_hour,
+                "region": offer.region,
+                "gpu_name": offer.gpu_name,
+                "gpu_memory_gb": offer.gpu_memory_gb,
+                "reliability": offer.reliability,
+            }
+            for offer in matching[: settings.offers_to_try]
+        ]
+        return {"candidates": candidates}
+
+    def rent_machine(
+        self, ref: InstanceRef, candidates: list[dict[str, Any]], *, waking: bool = False
+    ) -> dict[str, Any]:
+        instance = self._load(ref, _renting_status(waking))
+        if instance.provider_instance_id:
+            # A retry of this step after it had recorded its machine: keep that one, rent no other.
+            self._destroy_labelled(instance.instance_id, keep=instance.provider_instance_id)
+            return {"provider_instance_id": instance.provider_instance_id}
+        agent_token = new_agent_token(instance.team_id, instance.instance_id)
+        for candidate in candidates:
+            try:
+                machine_id = self.provider.create_machine(
+                    MachineRequest(
+                        offer_id=int(candidate["offer_id"]),
+                        image=instance.image,
+                        disk_gb=instance.disk_gb,
+                        label=instance.instance_id,
+                        onstart_script=onstart_script(instance, agent_token, self.settings),
+                        bid_per_hour=candidate.get("bid_per_hour"),
+                    )
+                )
+            except OfferUnavailable as gone:
+                logger.info("Offer gone, trying the next", extra={"offer": candidate, "reason": gone.message})
+                continue
+            self._record_rented(instance, machine_id, candidate, agent_token_digest(agent_token))
+            # A create that timed out or failed after the provider had acted, then retried, may
+            # have rented a second machine under our label: only the recorded one stays.
+            self._destroy_labelled(instance.instance_id, keep=machine_id)
+            return {"provider_instance_id": machine_id}
+        raise NoOfferAvailable(f"All {len(candidates)} matching offers were taken before we could rent one")
+
+    def _record_rented(
+        self, instance: Instance, machine_id: str, candidate: dict[str, Any], token_digest: str
+    ) -> None:
+        price = candidate.get("bid_per_hour") or candidate.get("price_per_hour")
+        try:
+            self.repository.transition(
+                instance,
+                expected=[instance.status],
+                changes={
+                    "provider_instance_id": machine_id,
+                    "offer_id": int(candidate["offer_id"]),
+                    "region": candidate.get("region") or instance.requested_region,
+                    "gpu_name": candidate.get("gpu_name"),
+                    "gpu_memory_gb": candidate.get("gpu_memory_gb"),
+                    "host_reliability": candidate.get("reliability"),
+                    "cost_per_hour": price,
+                    "agent_token_digest": token_digest,
+                    "updated_at": self.clock(),
+                },
+            )
+        except StaleInstanceState:
+            # Deleted while we were renting: nobody else knows this machine, so it goes now.
+            self._destroy_quietly(machine_id)
+            raise InstanceNoLongerWanted(instance.instance_id) from None
+        except Exception:
+            self._destroy_quietly(machine_id)
+            raise
+
+    def check_boot(self, ref: InstanceRef, machine_id: str, *, waking: bool = False) -> dict[str, str]:
+        instance = self._load(ref, _renting_status(waking))
+        machine = self.provider.get_machine(machine_id)
+        now = self.clock()
+        if machine.status == ProviderMachineStatus.RUNNING and waking:
+            # Billed from now; the instance runs again once its workspace is restored.
+            self._finish(
+                instance, [InstanceStatus.WAKING], {**machine_fields(machine), "running_since": now}, []
+            )
+            return {"state": "running"}
+        if machine.status == ProviderMachineStatus.RUNNING:
+            self._record_running(instance, machine, now, [EventType.STARTED, EventType.READY])
+            return {"state": "running"}
+        if machine.status == ProviderMachineStatus.FAILED:
+            raise MachineFailed(
+                f"The machine failed while booting: {machine.status_message or 'no reason given'}"
+            )
+        # A waking instance has been rented, and last changed, when its machine was.
+        booting_since = instance.updated_at if waking else instance.created_at
+        if (now - booting_since).total_seconds() > self.settings.boot_timeout_seconds:
+            raise BootTimedOut(f"The machine was not running after {self.settings.boot_timeout_seconds} s")
+        return {"state": "pending"}
+
+    def fail_provisioning(self, ref: InstanceRef, failure: dict[str, Any] | None) -> dict[str, Any]:
+        instance = self.repository.get(ref.team_id, ref.instance_id)
+        if instance is None:
+            return {"destroyed": None}
+        # Raises on transient provider errors so the workflow retries: no orphan is left, not even
+        # a machine whose creation answer was lost before it could be recorded.
+        self._release(instance)
+        reason = failure_reason(failure)
+        if instance.status == InstanceStatus.STARTING:
+            self._finish(
+                instance,
+                [InstanceStatus.STARTING],
+                {"status": InstanceStatus.FAILED, "status_reason": reason, **MACHINE_GONE},
+                [InstanceEvent.of(EventType.FAILED, instance, reason=reason)],
+            )
+        return {"destroyed": instance.provider_instance_id}
+
+    def destroy_machine(self, ref: InstanceRef) -> dict[str, Any]:
+        instance = self._load(ref, InstanceStatus.DELETING)
+        self._release(instance)
+        now = self.clock()
+        billing = instance.billing_stopped_at(now)
+        final_cost = instance.model_copy(update=billing).cost_accumulated_at(now)
+        self._finish(
+            instance,
+            [InstanceStatus.DELETING],
+            {"status": InstanceStatus.DELETED, "status_reason": None, **billing, **MACHINE_GONE},
+            [InstanceEvent.of(EventType.DELETED, instance, final_cost=final_cost)],
+        )
+        return {"final_cost": final_cost}
+
+    def fail_destroy(self, ref: InstanceRef, failure: dict[str, Any] | None) -> dict[str, Any]:
+        instance = self._load_if(ref, InstanceStatus.DELETING)
+        if instance is None:
+            return {}
+        reason = failure_reason(failure)
+        self._finish(
+            instance,
+            [InstanceStatus.DELETING],
+            {"status": InstanceStatus.FAILED, "status_reason": f"delete failed: {reason}"},
+            [InstanceEvent.of(EventType.ACTION_FAILED, instance, action="delete", reason=reason)],
+        )
+        return {}

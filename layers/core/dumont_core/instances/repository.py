@@ -1,0 +1,234 @@
+"""Instances and their timelines in the single table (layout in `platform.table`).
+
+Every state change is a conditional write: the expected current states are part of the write, so
+two workflows racing on one instance can never overwrite each other silently.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from dumont_core.instances.models import Instance, InstanceEvent, InstanceStatus, StaleInstanceState
+from dumont_core.platform import table
+from dumont_core.platform.dynamodb import (
+    IndexedItem,
+    TableItem,
+    condition_failed,
+    get_item,
+    shared_connection,
+    stored_value,
+)
+
+
+class InstanceItem(IndexedItem):
+    instance_id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    team_id = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    gpu_type = UnicodeAttribute()
+    num_gpus = NumberAttribute()
+    requested_region = UnicodeAttribute(null=True)
+    image = UnicodeAttribute()
+    disk_gb = NumberAttribute()
+    ssh_key = UnicodeAttribute(null=True)
+    failover_enabled = BooleanAttribute()
+    failover_strategy = UnicodeAttribute(null=True)
+    auto_hibernate = BooleanAttribute()
+    idle_timeout_minutes = NumberAttribute(null=True)
+
+    status = UnicodeAttribute()
+    status_reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    provider = UnicodeAttribute()
+    provider_instance_id = UnicodeAttribute(null=True)
+    offer_id = NumberAttribute(null=True)
+    region = UnicodeAttribute(null=True)
+    gpu_name = UnicodeAttribute(null=True)
+    gpu_memory_gb = NumberAttribute(null=True)
+    ip_address = UnicodeAttribute(null=True)
+    ssh_port = NumberAttribute(null=True)
+    jupyter_port = NumberAttribute(null=True)
+    cost_per_hour = NumberAttribute(null=True)
+    host_reliability = NumberAttribute(null=True)
+    running_since = UTCDateTimeAttribute(null=True)
+    billed_seconds = NumberAttribute()
+    closed_cost = NumberAttribute(default=0.0)
+    last_failover_at = UTCDateTimeAttribute(null=True)
+    agent_token_digest = UnicodeAttribute(null=True)
+    last_heartbeat_at = UTCDateTimeAttribute(null=True)
+    latest_metrics = JSONAttribute(null=True)
+    idle_gpu_threshold = NumberAttribute(null=True)
+    hibernated_at = UTCDateTimeAttribute(null=True)
+    last_snapshot_id = UnicodeAttribute(null=True)
+
+
+class InstanceEventItem(TableItem):
+    type = UnicodeAttribute()
+    instance_id = UnicodeAttribute()
+    account_id = UnicodeAttribute()
+    team_id = UnicodeAttribute()
+    timestamp = UTCDateTimeAttribute()
+    details = JSONAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+_INSTANCE_FIELDS = tuple(Instance.model_fields)
+
+
+def instance_item_key(team_id: str, instance_id: str) -> InstanceItem:
+    """The instance's item by its keys alone, to update without reading it first."""
+    return InstanceItem(table.team_key(team_id), table.instance_key(instance_id))
+
+
+class InstanceRepository:
+    def __init__(self, *, event_retention: timedelta) -> None:
+        self._event_retention = event_retention
+
+    # Reads -------------------------------------------------------------------------------------
+
+    def get(self, team_id: str, instance_id: str) -> Instance | None:
+        item = get_item(
+            InstanceItem, table.team_key(team_id), table.instance_key(instance_id), consistent=True
+        )
+        return None if item is None else self._to_instance(item)
+
+    def list_for_team(
+        self,
+        team_id: str,
+        *,
+        status: InstanceStatus | None = None,
+        gpu_type: str | None = None,
+        include_deleted: bool = False,
+    ) -> list[Instance]:
+        """A team's instances, newest first, in one query (DynamoDB pages followed transparently)."""
+        condition: Condition | None = None
+        if status is not None:
+            condition = InstanceItem.status == status.value
+        elif not include_deleted:
+            condition = InstanceItem.status != InstanceStatus.DELETED.value
+        if gpu_type is not None:
+            gpu_condition = InstanceItem.gpu_type == gpu_type
+            condition = gpu_condition if condition is None else condition & gpu_condition
+        items = InstanceItem.query(
+            table.team_key(team_id),
+            InstanceItem.SK.startswith(table.INSTANCE_PREFIX),
+            filter_condition=condition,
+        )
+        instances = [self._to_instance(item) for item in items]
+        instances.sort(key=lambda instance: instance.created_at, reverse=True)
+        return instances
+
+    def list_events(self, instance_id: str) -> list[InstanceEvent]:
+        items = InstanceEventItem.query(
+            table.instance_key(instance_id), InstanceEventItem.SK.startswith(table.EVENT_PREFIX)
+        )
+        return [
+            InstanceEvent(
+                type=item.type,
+                instance_id=item.instance_id,
+                account_id=item.account_id,
+                team_id=item.team_id,
+                timestamp=item.timestamp,
+                details=item.details or {},
+            )
+            for item in items
+        ]
+
+    # Writes ------------------------------------------------------------------------------------
+
+    def create(self, instance: Instance, event: InstanceEvent) -> None:
+        """Store a new instance and its first event together, or neither."""
+        item = self._to_item(instance)
+        with TransactWrite(connection=shared_connection()) as transaction:
+            transaction.save(item, condition=InstanceItem.PK.does_not_exist())
+            transaction.save(self._event_item(event))
+
+    def transition(
+        self,
+        instance: Instance,
+        *,
+        expected: Iterable[InstanceStatus],
+        changes: Mapping[str, Any],
+        events: Iterable[InstanceEvent] = (),
+    ) -> Instance:
+        """Apply `changes` if the instance is still in one of the `expected` states.
+
+        The events are written in the same transaction, so the timeline never shows a change that
+        did not happen. Raises StaleInstanceState when the instance moved on meanwhile.
+        """
+        unknown = set(changes) - set(_INSTANCE_FIELDS)
+        if unknown or "updated_at" not in changes:
+            raise ValueError(f"changes must be instance fields and include updated_at: {sorted(changes)}")
+        updated = instance.model_copy(update=dict(changes))
+        actions = []
+        for field, value in changes.items():
+            attribute = getattr(InstanceItem, field)
+            stored = stored_value(value)
+            actions.append(attribute.remove() if stored is None else attribute.set(stored))
+        expected_values = [status.value for status in expected]
+        condition = InstanceItem.PK.exists() & InstanceItem.status.is_in(*expected_values)
+        try:
+            with TransactWrite(connection=shared_connection()) as transaction:
+                transaction.update(
+                    instance_item_key(instance.team_id, instance.instance_id),
+                    actions=actions,
+                    condition=condition,
+                )
+                for event in events:
+                    transaction.save(self._event_item(event))
+        except TransactWriteError as error:
+            if condition_failed(error):
+                raise StaleInstanceState(instance.instance_id) from error
+            raise
+        return updated
+
+    def add_event(self, event: InstanceEvent) -> None:
+        """An event about the instance that changes none of its fields (a snapshot finished)."""
+        self._event_item(event).save()
+
+    # Mapping -----------------------------------------------------------------------------------
+
+    def _to_item(self, instance: Instance) -> InstanceItem:
+        values = {field: stored_value(getattr(instance, field)) for field in _INSTANCE_FIELDS}
+        return InstanceItem(
+            table.team_key(instance.team_id),
+            table.instance_key(instance.instance_id),
+            GSI1PK=table.instance_key(instance.instance_id),
+            GSI1SK=table.INSTANCE_INDEX_RECORD,
+            **values,
+        )
+
+    @staticmethod
+    def _to_instance(item: InstanceItem) -> Instance:
+        return Instance.model_validate({field: getattr(item, field) for field in _INSTANCE_FIELDS})
+
+    def _event_item(self, event: InstanceEvent) -> InstanceEventItem:
+        # The random suffix keeps two events of the same microsecond apart.
+        return InstanceEventItem(
+            table.instance_key(event.instance_id),
+            table.event_key(event.timestamp, uuid.uuid4().hex[:8]),
+            type=event.type.value,
+            instance_id=event.instance_id,
+            account_id=event.account_id,
+            team_id=event.team_id,
+            timestamp=event.timestamp,
+            details=event.details,
+            expires_at=event.timestamp + self._event_retention,
+        )

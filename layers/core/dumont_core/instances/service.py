@@ -1,0 +1,246 @@
+"""What users and the other domains ask of instances. Each change a user asks for is recorded, then
+carried out by a workflow; every change of an instance is written here, with its events."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger
+
+from dumont_core.instances.metrics import HeartbeatRefused, MetricsRepository, downsample
+from dumont_core.instances.models import (
+    DEFAULT_GPU_THRESHOLD,
+    DEFAULT_IDLE_TIMEOUT_MINUTES,
+    DELETABLE_STATES,
+    POWER_ACTIONS,
+    EventType,
+    Instance,
+    InstanceEvent,
+    InstancePage,
+    InstanceSpec,
+    InstanceStatus,
+    MetricPoint,
+    PowerAction,
+    StaleInstanceState,
+)
+from dumont_core.instances.repository import InstanceRepository
+from dumont_core.platform.clock import Clock, utc_now
+from dumont_core.platform.errors import InstanceNotFound, InvalidState, ServiceUnavailable, Unauthenticated
+from dumont_core.platform.events import EventPublisher
+from dumont_core.platform.identity import Principal
+from dumont_core.platform.workflows import Workflow, WorkflowStarter, workflow_payload
+
+logger = Logger(child=True)
+
+# Chart periods: how far back, how wide a point, and whether read from hourly rollups.
+METRIC_PERIODS: dict[str, tuple[timedelta, timedelta, bool]] = {
+    "1h": (timedelta(hours=1), timedelta(minutes=1), False),
+    "24h": (timedelta(hours=24), timedelta(minutes=15), False),
+    "7d": (timedelta(days=7), timedelta(hours=1), True),
+    "30d": (timedelta(days=30), timedelta(hours=6), True),
+}
+
+
+class IdleWatch(Protocol):
+    """Whoever hibernates idle instances (serverless mode) and must hear of those created with it."""
+
+    def watch(self, team_id: str, instance_id: str) -> None: ...
+
+
+def new_instance_id() -> str:
+    return f"inst_{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InstanceService:
+    repository: InstanceRepository
+    readings: MetricsRepository
+    publisher: EventPublisher
+    workflows: WorkflowStarter
+    idle_watch: IdleWatch | None = None
+    clock: Clock = utc_now
+
+    # What users ask -----------------------------------------------------------------------------
+
+    def create(self, principal: Principal, spec: InstanceSpec) -> Instance:
+        now = self.clock()
+        instance = Instance(
+            instance_id=new_instance_id(),
+            account_id=principal.account_id,
+            team_id=principal.team_id,
+            name=spec.name,
+            gpu_type=spec.gpu_type,
+            num_gpus=spec.num_gpus,
+            requested_region=spec.region,
+            region=spec.region,
+            image=spec.image,
+            disk_gb=spec.disk_gb,
+            ssh_key=spec.ssh_key,
+            failover_enabled=spec.failover_enabled,
+            failover_strategy=spec.failover_strategy if spec.failover_enabled else None,
+            auto_hibernate=spec.auto_hibernate,
+            idle_timeout_minutes=DEFAULT_IDLE_TIMEOUT_MINUTES if spec.auto_hibernate else None,
+            idle_gpu_threshold=DEFAULT_GPU_THRESHOLD if spec.auto_hibernate else None,
+            status=InstanceStatus.STARTING,
+            created_at=now,
+            updated_at=now,
+        )
+        created = InstanceEvent.of(
+            EventType.CREATED,
+            instance,
+            gpu_type=instance.gpu_type,
+            region=instance.region,
+            image=instance.image,
+        )
+        self.repository.create(instance, created)
+        self.publisher.publish([created])
+        if instance.auto_hibernate and self.idle_watch is not None:
+            self.idle_watch.watch(instance.team_id, instance.instance_id)
+        try:
+            self.workflows.start(
+                Workflow.PROVISION,
+                f"{instance.instance_id}-provision",
+                workflow_payload(instance.team_id, instance.instance_id),
+            )
+        except Exception as error:
+            logger.exception("Could not start provisioning", extra={"instance_id": instance.instance_id})
+            self._fail_unstarted(instance, "provisioning could not be started")
+            raise ServiceUnavailable("Provisioning could not be started; please try again") from error
+        return instance
+
+    def get(self, principal: Principal, instance_id: str) -> Instance:
+        """The caller's team's instance; InstanceNotFound for any other: teams never learn of each other's."""
+        instance = self.repository.get(principal.team_id, instance_id)
+        if instance is None:
+            raise InstanceNotFound(instance_id)
+        return instance
+
+    def list_page(
+        self,
+        principal: Principal,
+        *,
+        status: InstanceStatus | None,
+        gpu_type: str | None,
+        page: int,
+        per_page: int,
+    ) -> InstancePage:
+        instances = self.repository.list_for_team(principal.team_id, status=status, gpu_type=gpu_type)
+        start = (page - 1) * per_page
+        return InstancePage(
+            items=instances[start : start + per_page], page=page, per_page=per_page, total=len(instances)
+        )
+
+    def list_all(self, principal: Principal) -> list[Instance]:
+        return self.repository.list_for_team(principal.team_id)
+
+    def events(self, principal: Principal, instance_id: str) -> list[InstanceEvent]:
+        self.get(principal, instance_id)
+        return self.repository.list_events(instance_id)
+
+    def request_power_action(self, principal: Principal, instance_id: str, action: PowerAction) -> Instance:
+        allowed, interim, _ = POWER_ACTIONS[action]
+        return self._begin_change(
+            principal, instance_id, action.value, allowed, interim, Workflow(action.value)
+        )
+
+    def delete(self, principal: Principal, instance_id: str) -> Instance:
+        return self._begin_change(
+            principal, instance_id, "delete", DELETABLE_STATES, InstanceStatus.DELETING, Workflow.DESTROY
+        )
+
+    def metrics(self, principal: Principal, instance_id: str, period: str) -> list[MetricPoint]:
+        """The instance's readings over `period`, downsampled to at most a few hundred points."""
+        self.get(principal, instance_id)
+        span, bucket, hourly = METRIC_PERIODS[period]
+        until = self.clock()
+        read = self.readings.hourly if hourly else self.readings.samples
+        return downsample(read(instance_id, until - span, until), bucket)
+
+    # What the other domains ask -------------------------------------------------------------------
+
+    def find(self, team_id: str, instance_id: str) -> Instance | None:
+        return self.repository.get(team_id, instance_id)
+
+    def list_for_team(self, team_id: str) -> list[Instance]:
+        return self.repository.list_for_team(team_id)
+
+    def transition(
+        self,
+        instance: Instance,
+        *,
+        expected: Iterable[InstanceStatus],
+        changes: Mapping[str, Any],
+        events: list[InstanceEvent] | None = None,
+    ) -> Instance:
+        """Apply `changes` (updated now) if the instance is still in one of the `expected` states, with
+        its events on the timeline and the bus. StaleInstanceState when it moved on meanwhile."""
+        events = events or []
+        updated = self.repository.transition(
+            instance, expected=expected, changes={**changes, "updated_at": self.clock()}, events=events
+        )
+        if events:
+            self.publisher.publish(events)
+        return updated
+
+    def record_event(self, event: InstanceEvent) -> None:
+        """An event about the instance that changes none of its fields (a snapshot finished)."""
+        self.repository.add_event(event)
+        self.publisher.publish([event])
+
+    def record_heartbeat(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> None:
+        try:
+            self.readings.record_heartbeat(team_id, instance_id, reading, self.clock())
+        except HeartbeatRefused:
+            raise Unauthenticated("This instance no longer runs an agent") from None
+
+    def metric_samples(self, instance_id: str, since: datetime, until: datetime) -> list[MetricPoint]:
+        return self.readings.samples(instance_id, since, until)
+
+    # Helpers --------------------------------------------------------------------------------------
+
+    def _begin_change(
+        self,
+        principal: Principal,
+        instance_id: str,
+        action: str,
+        allowed: frozenset[InstanceStatus],
+        interim: InstanceStatus,
+        workflow: Workflow,
+    ) -> Instance:
+        instance = self.get(principal, instance_id)
+        allowed_names = sorted(status.value for status in allowed)
+        if instance.status not in allowed:
+            raise InvalidState(instance_id, action, instance.status.value, allowed_names)
+        try:
+            updated = self.transition(
+                instance, expected=allowed, changes={"status": interim, "status_reason": None}
+            )
+        except StaleInstanceState:
+            current = self.get(principal, instance_id)
+            raise InvalidState(instance_id, action, current.status.value, allowed_names) from None
+        execution = f"{instance_id}-{action}-{secrets.token_hex(4)}"
+        try:
+            self.workflows.start(workflow, execution, workflow_payload(updated.team_id, updated.instance_id))
+        except Exception as error:
+            logger.exception("Could not start workflow", extra={"instance_id": instance_id, "action": action})
+            with contextlib.suppress(StaleInstanceState):
+                self.transition(updated, expected=[updated.status], changes={"status": instance.status})
+            raise ServiceUnavailable(
+                f"Could not {action} the instance right now; please try again"
+            ) from error
+        return updated
+
+    def _fail_unstarted(self, instance: Instance, reason: str) -> None:
+        failed = InstanceEvent.of(EventType.FAILED, instance, reason=reason)
+        with contextlib.suppress(StaleInstanceState):
+            self.transition(
+                instance,
+                expected=[InstanceStatus.STARTING],
+                changes={"status": InstanceStatus.FAILED, "status_reason": reason},
+                events=[failed],
+            )

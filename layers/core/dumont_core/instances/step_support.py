@@ -1,0 +1,220 @@
+"""What every step of the instance workflows shares (ASL files in `infra/statemachines/`).
+
+Each step reads the instance, talks to the provider, and records the outcome with a conditional
+write. A step that finds the instance no longer in the state it works on raises
+InstanceNoLongerWanted, and the workflow ends quietly: whoever changed the instance owns it now.
+Exception class names are the ASL error names the state machines catch and retry on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger
+
+from dumont_core.instances.models import (
+    EventType,
+    Instance,
+    InstanceEvent,
+    InstanceStatus,
+    StaleInstanceState,
+)
+from dumont_core.instances.repository import InstanceRepository
+from dumont_core.platform.clock import Clock, utc_now
+from dumont_core.platform.events import EventPublisher
+from dumont_core.platform.models import DomainModel
+from dumont_core.platform.settings import ProviderSettings
+from dumont_core.providers.models import GpuProvider, ProviderError, ProviderMachine, ProviderMachineNotFound
+
+logger = Logger(child=True)
+
+MACHINE_GONE: dict[str, Any] = {"ip_address": None, "ssh_port": None, "jupyter_port": None}
+"""What an instance keeps of a machine once the machine is gone."""
+
+
+class WorkflowStepError(Exception):
+    """A step's failure that the workflow handles by name."""
+
+
+class InstanceNoLongerWanted(WorkflowStepError):
+    pass
+
+
+class NoOfferAvailable(WorkflowStepError):
+    pass
+
+
+class BootTimedOut(WorkflowStepError):
+    pass
+
+
+class MachineFailed(WorkflowStepError):
+    pass
+
+
+class PowerActionTimedOut(WorkflowStepError):
+    pass
+
+
+class InstanceRef(DomainModel):
+    team_id: str
+    instance_id: str
+
+
+class HibernationLog(Protocol):
+    """Whoever keeps the record of hibernations (serverless mode's history of what they saved)."""
+
+    def record_hibernation(
+        self,
+        team_id: str,
+        instance_id: str,
+        hibernated_at: datetime,
+        reason: str,
+        savings_per_hour: float,
+        snapshot_id: str,
+    ) -> None: ...
+
+    def record_wake(
+        self, team_id: str, instance_id: str, hibernated_at: datetime, woke_at: datetime
+    ) -> None: ...
+
+
+def failure_reason(failure: dict[str, Any] | None) -> str:
+    """A person-readable reason from a Step Functions Catch result `{"Error", "Cause"}`."""
+    if not failure:
+        return "unknown failure"
+    error = str(failure.get("Error") or "Error")
+    cause = failure.get("Cause")
+    message: str | None = None
+    if isinstance(cause, str):
+        try:
+            parsed = json.loads(cause)
+            message = parsed.get("errorMessage") if isinstance(parsed, dict) else None
+        except json.JSONDecodeError:
+            message = cause
+    return f"{error}: {message}" if message else error
+
+
+def machine_fields(machine: ProviderMachine) -> dict[str, Any]:
+    """What we keep on the instance of what the provider reports about its machine."""
+    fields: dict[str, Any] = {
+        "ip_address": machine.ip_address,
+        "ssh_port": machine.ssh_port,
+        "jupyter_port": machine.jupyter_port,
+    }
+    if machine.price_per_hour is not None:
+        fields["cost_per_hour"] = round(machine.price_per_hour, 4)
+    if machine.gpu_memory_gb is not None:
+        fields["gpu_memory_gb"] = machine.gpu_memory_gb
+    if machine.reliability is not None:
+        fields["host_reliability"] = machine.reliability
+    if machine.gpu_name is not None:
+        fields["gpu_name"] = machine.gpu_name
+    return fields
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepSupport:
+    repository: InstanceRepository
+    publisher: EventPublisher
+    provider: GpuProvider
+    settings: ProviderSettings
+    hibernations: HibernationLog | None = None
+    clock: Clock = utc_now
+
+    def _load(self, ref: InstanceRef, expected: InstanceStatus) -> Instance:
+        instance = self.repository.get(ref.team_id, ref.instance_id)
+        if instance is None or instance.status != expected:
+            state = instance.status.value if instance else "missing"
+            raise InstanceNoLongerWanted(f"{ref.instance_id} is {state}, not {expected.value}")
+        return instance
+
+    def _load_if(self, ref: InstanceRef, expected: InstanceStatus) -> Instance | None:
+        """The instance if it is still `expected`; a failure path finding it moved on has nothing to do."""
+        instance = self.repository.get(ref.team_id, ref.instance_id)
+        return instance if instance is not None and instance.status == expected else None
+
+    @staticmethod
+    def _machine_id(instance: Instance) -> str:
+        if not instance.provider_instance_id:
+            raise MachineFailed(f"{instance.instance_id} has no machine at the provider")
+        return instance.provider_instance_id
+
+    def _record_running(
+        self,
+        instance: Instance,
+        machine: ProviderMachine,
+        now: datetime,
+        event_types: list[EventType],
+        *,
+        keep_billing: bool = False,
+    ) -> None:
+        running_since = instance.running_since if keep_billing and instance.running_since else now
+        changes = {
+            "status": InstanceStatus.RUNNING,
+            "status_reason": None,
+            **machine_fields(machine),
+            "running_since": running_since,
+        }
+        events = self._running_events(instance, event_types, machine.ip_address, machine.ssh_port)
+        self._finish(instance, [instance.status], changes, events)
+
+    @staticmethod
+    def _running_events(
+        instance: Instance, event_types: list[EventType], ip: str | None, ssh_port: int | None
+    ) -> list[InstanceEvent]:
+        """The events of an instance (re)starting on a machine reachable at `ip` and `ssh_port`."""
+        return [
+            InstanceEvent.of(
+                event_type,
+                instance,
+                gpu_type=instance.gpu_type,
+                region=instance.region,
+                ip=ip,
+                ssh_port=ssh_port,
+            )
+            for event_type in event_types
+        ]
+
+    def _finish(
+        self,
+        instance: Instance,
+        expected: list[InstanceStatus],
+        changes: dict[str, Any],
+        events: list[InstanceEvent],
+    ) -> None:
+        try:
+            self.repository.transition(
+                instance, expected=expected, changes={**changes, "updated_at": self.clock()}, events=events
+            )
+        except StaleInstanceState:
+            raise InstanceNoLongerWanted(instance.instance_id) from None
+        self.publisher.publish(events)
+
+    def _release(self, instance: Instance) -> None:
+        """Destroy the instance's machine, and any other rented under its label."""
+        if instance.provider_instance_id:
+            self._destroy(instance.provider_instance_id)
+        self._destroy_labelled(instance.instance_id)
+
+    def _destroy(self, machine_id: str) -> None:
+        with contextlib.suppress(ProviderMachineNotFound):
+            self.provider.destroy_machine(machine_id)
+
+    def _destroy_labelled(self, instance_id: str, *, keep: str | None = None) -> None:
+        for machine_id in self.provider.machine_ids_labelled(instance_id):
+            if machine_id != keep:
+                logger.warning(
+                    "Destroying a machine rented for us but never recorded", extra={"machine_id": machine_id}
+                )
+                self._destroy(machine_id)
+
+    def _destroy_quietly(self, machine_id: str) -> None:
+        try:
+            self._destroy(machine_id)
+        except ProviderError:
+            logger.exception("Could not destroy a machine nobody owns", extra={"machine_id": machine_id})

@@ -1,0 +1,1 @@
+"""What every domain stands on: settings, errors, the table, AWS clients, events, workflows, logging."""

@@ -1,0 +1,35 @@
+"""AWS clients made once per process, on first use.
+
+botocore, not boto3: the functions need clients only, and boto3 adds its resource layer and S3
+transfer manager to every cold start. Creating clients from one session is not thread-safe; a Lambda
+invocation runs one request at a time, but the local stack runs many handlers in threads of one
+process, so creation is serialised here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cache
+from typing import Any
+
+_creating = threading.Lock()
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
+
+
+def aws_client(service: str) -> Any:
+    # Keyed by the configured endpoint too: a process that points AWS elsewhere (the local stack
+    # starting after code that talked to another AWS) gets clients for where AWS now is.
+    return _client_for(service, configured_endpoint())
+
+
+def configured_endpoint() -> str | None:
+    return os.environ.get(ENDPOINT_VARIABLE)
+
+
+@cache
+def _client_for(service: str, endpoint: str | None) -> Any:
+    import botocore.session
+
+    with _creating:
+        return botocore.session.get_session().create_client(service)

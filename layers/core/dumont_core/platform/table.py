@@ -1,0 +1,160 @@
+"""The single DynamoDB table: its keys and indexes, every item type's keys, and the functions that build
+them. Shared by the CDK app, the local stack and every repository; it imports nothing beyond the
+standard library, so synthesizing the stack needs no runtime package.
+
+Item types (access patterns first: a request is one or two key reads or queries, never a Scan):
+
+| item               | PK                       | SK                                      |
+|--------------------|--------------------------|-----------------------------------------|
+| instance           | `TEAM#{team_id}`         | `INSTANCE#{instance_id}`                |
+| instance event     | `INSTANCE#{instance_id}` | `EVENT#{timestamp}#{random}`            |
+| metric sample      | `INSTANCE#{instance_id}` | `METRIC#{timestamp}`                    |
+| hourly rollup      | `INSTANCE#{instance_id}` | `METRICH#{hour}`                        |
+| agent action       | `INSTANCE#{instance_id}` | `ACTION#{action_id}`                    |
+| login              | `EMAIL#{email}`          | `EMAIL`                                 |
+| account            | `ACCOUNT#{account_id}`   | `ACCOUNT`                               |
+| team               | `TEAM#{team_id}`         | `TEAM`                                  |
+| seat (a member)    | `TEAM#{team_id}`         | `MEMBER#{account_id}`                   |
+| custom role        | `TEAM#{team_id}`         | `ROLE#{name}`                           |
+| snapshot           | `TEAM#{team_id}`         | `SNAPSHOT#{snapshot_id}`                |
+| chunk sweep lease  | `TEAM#{team_id}`         | `CHUNKGC`                               |
+| team to sweep      | `SWEEP`                  | `{team_id}`                             |
+| hibernation record | `TEAM#{team_id}`         | `HIBERNATION#{timestamp}#{instance_id}` |
+| serverless watch   | `SERVERLESS#{0..7}`      | `{team_id}#{instance_id}`               |
+| idempotency record | `IDEMPOTENCY#api`        | Powertools' hash of the request         |
+
+GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
+`ACCOUNT#{account_id}#TEAMS` / `TEAM#{team_id}`.
+
+- a team's instances, snapshots, members or roles: Query PK=`TEAM#…`, SK begins_with the kind;
+- one item of a team: GetItem;
+- an instance's timeline, metrics or actions: Query PK=`INSTANCE#…`, SK begins_with the kind;
+- an instance by id alone (workflows, agents): Query GSI1 on `INSTANCE#{id}`;
+- the teams of an account: Query GSI1 on `ACCOUNT#{id}#TEAMS`.
+Events, samples, rollups, actions, hibernation records, leases and idempotency records expire through
+the TTL attribute.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+PARTITION_KEY = "PK"
+SORT_KEY = "SK"
+GSI1_NAME = "GSI1"
+GSI1_PARTITION_KEY = "GSI1PK"
+GSI1_SORT_KEY = "GSI1SK"
+TTL_ATTRIBUTE = "expires_at"
+
+KEY_ATTRIBUTES: tuple[str, ...] = (PARTITION_KEY, SORT_KEY, GSI1_PARTITION_KEY, GSI1_SORT_KEY)
+
+# Fixed sort keys and partitions.
+TEAM_RECORD = "TEAM"
+ACCOUNT_RECORD = "ACCOUNT"
+LOGIN_RECORD = "EMAIL"
+INSTANCE_INDEX_RECORD = "INSTANCE"
+SWEEP_LEASE_RECORD = "CHUNKGC"
+SWEEP_PARTITION = "SWEEP"
+IDEMPOTENCY_PARTITION = "IDEMPOTENCY#api"
+WATCH_PARTITIONS = 8
+
+
+def team_key(team_id: str) -> str:
+    return f"TEAM#{team_id}"
+
+
+def instance_key(instance_id: str) -> str:
+    """An instance's partition (timeline, metrics, actions), its sort key in its team, its GSI1 key."""
+    return f"INSTANCE#{instance_id}"
+
+
+def account_key(account_id: str) -> str:
+    return f"ACCOUNT#{account_id}"
+
+
+def login_key(email: str) -> str:
+    return f"EMAIL#{email.lower()}"
+
+
+def teams_of_account_key(account_id: str) -> str:
+    return f"ACCOUNT#{account_id}#TEAMS"
+
+
+def member_key(account_id: str) -> str:
+    return f"MEMBER#{account_id}"
+
+
+def role_key(name: str) -> str:
+    return f"ROLE#{name}"
+
+
+def snapshot_key(snapshot_id: str) -> str:
+    return f"SNAPSHOT#{snapshot_id}"
+
+
+def event_key(timestamp: datetime, suffix: str) -> str:
+    return f"EVENT#{timestamp.isoformat()}#{suffix}"
+
+
+def metric_key(timestamp: datetime) -> str:
+    return f"METRIC#{timestamp.isoformat()}"
+
+
+def rollup_key(hour: datetime) -> str:
+    return f"METRICH#{hour.isoformat()}"
+
+
+def action_key(action_id: str) -> str:
+    return f"ACTION#{action_id}"
+
+
+def hibernation_key(hibernated_at: datetime, instance_id: str) -> str:
+    return f"HIBERNATION#{hibernated_at.isoformat()}#{instance_id}"
+
+
+def hibernations_since(since: datetime) -> str:
+    """The lower bound of a range over a team's hibernation records from `since` on."""
+    return f"HIBERNATION#{since.isoformat()}"
+
+
+def watch_partition(bucket: int) -> str:
+    return f"SERVERLESS#{bucket}"
+
+
+def watch_key(team_id: str, instance_id: str) -> str:
+    return f"{team_id}#{instance_id}"
+
+
+# Prefixes of the sort keys above, for begins_with queries.
+INSTANCE_PREFIX = instance_key("")
+MEMBER_PREFIX = member_key("")
+ROLE_PREFIX = role_key("")
+SNAPSHOT_PREFIX = snapshot_key("")
+EVENT_PREFIX = "EVENT#"
+ACTION_PREFIX = action_key("")
+HIBERNATION_RANGE_END = "HIBERNATION#~"
+"""Sorts after every hibernation record's key: the upper bound of a range over them."""
+
+
+def create_table_request(table_name: str) -> dict[str, Any]:
+    """Arguments for DynamoDB `CreateTable` (on-demand), as the local stack and tests create it."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in KEY_ATTRIBUTES],
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": GSI1_NAME,
+                "KeySchema": [
+                    {"AttributeName": GSI1_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": GSI1_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }

@@ -1,0 +1,44 @@
+"""Instances kept in a dict, with the repository's contract: conditional transitions, events written with
+them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dumont_core.instances.models import Instance, InstanceEvent, StaleInstanceState
+
+
+class MemoryInstances:
+    def __init__(self) -> None:
+        self.instances: dict[str, Instance] = {}
+        self.events: list[InstanceEvent] = []
+
+    def get(self, team_id: str, instance_id: str) -> Instance | None:
+        instance = self.instances.get(instance_id)
+        return instance if instance is not None and instance.team_id == team_id else None
+
+    def list_for_team(self, team_id: str, **_filters: Any) -> list[Instance]:
+        return [instance for instance in self.instances.values() if instance.team_id == team_id]
+
+    def create(self, instance: Instance, event: InstanceEvent) -> None:
+        self.instances[instance.instance_id] = instance
+        self.events.append(event)
+
+    def transition(
+        self,
+        instance: Instance,
+        *,
+        expected: Iterable[Any],
+        changes: Mapping[str, Any],
+        events: Iterable[InstanceEvent] = (),
+    ) -> Instance:
+        if self.instances[instance.instance_id].status not in set(expected):
+            raise StaleInstanceState(instance.instance_id)
+        updated = instance.model_copy(update=dict(changes))
+        self.instances[instance.instance_id] = updated
+        self.events.extend(events)
+        return updated
+
+    def add_event(self, event: InstanceEvent) -> None:
+        self.events.append(event)

@@ -1,0 +1,19 @@
+"""Workflows recorded instead of started, or refusing to start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dumont_core.platform.workflows import Workflow
+
+
+@dataclass
+class RecordingStarter:
+    fail_with: Exception | None = None
+    started: list[tuple[Workflow, str, dict[str, Any]]] = field(default_factory=list)
+
+    def start(self, workflow: Workflow, execution_name: str, payload: dict[str, Any]) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.started.append((workflow, execution_name, payload))
