@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest bench synth clean
+.PHONY: install run test lint typecheck pytest bench synth openapi clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,8 @@ test: lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m api.openapi --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -35,6 +37,10 @@ pytest: $(STAMP)
 ## Cold start and DynamoDB requests per API request, measured against baselines in the same run.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+## Write functions/api/openapi.json from the routes (commit it; `make test` fails when it is out of date).
+openapi: $(STAMP)
+	$(BIN)/python -m api.openapi
 
 ## Synthesize the CloudFormation template into cdk.out/ (offline, no AWS account, no Docker).
 synth: $(STAMP)

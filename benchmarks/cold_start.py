@@ -23,9 +23,10 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from benchmarks.cold_child import MODES, RESULT_PREFIX
 from benchmarks.report import heading, legend, milliseconds, table
 from dumont_core.platform.table import create_table_request
-from infra.topology import CORE_LAYER_DIR, FUNCTIONS_DIR, REPO_ROOT
+from infra.topology import CORE_LAYER_DIR, FUNCTIONS_DIR, REPO_ROOT, STATE_MACHINES
 
 REGION = "us-east-1"
+ACCOUNT = "123456789012"
 # Not the local stack's table name: moto's backends are shared by every server in this process.
 TABLE_NAME = "DumontBench-ColdStart"
 CHILD_TIMEOUT_SECONDS = 60
@@ -76,6 +77,14 @@ def child_environment(endpoint_url: str) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "AWS_EC2_METADATA_DISABLED": "true",
         "TABLE_NAME": TABLE_NAME,
+        # The rest of what the API function is deployed with; the request measured needs none of it, but
+        # the function checks its settings at cold start, as it does in AWS.
+        **{
+            spec.arn_env_var: f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:DumontCloud-{spec.name}"
+            for spec in STATE_MACHINES
+        },
+        "JWT_SECRET_ARN": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:DumontCloud-TokenSigning-AbCdEf",
+        "SNAPSHOT_BUCKET": "dumontcloud-snapshots",
         "POWERTOOLS_SERVICE_NAME": "dumont-cloud",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.responses import documented_responses
-from dumont_core.agents.models import AGENT_PERMISSION
+from dumont_core.access.permissions import AGENT_PERMISSION
 from dumont_core.platform.identity import Principal
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]

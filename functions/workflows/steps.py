@@ -6,13 +6,17 @@ reaches Step Functions with its class name as the error, which the ASL retries o
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
 from dumont_core import composition
 from dumont_core.instances.models import PowerAction
 from dumont_core.instances.step_support import InstanceRef, failure_reason
+
+if TYPE_CHECKING:
+    from dumont_core.instances.steps import InstanceWorkflowSteps
 
 
 class MachineInput(BaseModel):
@@ -34,7 +38,6 @@ SnapshotStep = Literal[
     "record_restore_failure",
 ]
 """The steps of the snapshot workflows; each carries the snapshot it is about."""
-SNAPSHOT_STEPS = frozenset(get_args(SnapshotStep))
 
 
 class StepInput(BaseModel):
@@ -67,67 +70,74 @@ class StepInput(BaseModel):
     result: dict[str, Any] | None = None
 
 
-def run_step(request: StepInput) -> dict[str, Any]:
-    if request.step in SNAPSHOT_STEPS:
-        return run_snapshot_step(request)
-    steps, ref = composition.instance_steps(), request.instance
-    match request.step:
-        case "choose_offers":
-            return steps.choose_offers(ref, waking=request.waking)
-        case "rent_machine":
-            return steps.rent_machine(ref, request.candidates, waking=request.waking)
-        case "check_boot":
-            if request.machine is None:
-                raise ValueError("check_boot needs the rented machine")
-            return steps.check_boot(ref, request.machine.provider_instance_id, waking=request.waking)
-        case "finish_wake":
-            return steps.finish_wake(ref)
-        case "fail_wake":
-            return steps.fail_wake(ref, request.failure)
-        case "fail_provisioning":
-            return steps.fail_provisioning(ref, request.failure)
-        case "destroy_machine":
-            return steps.destroy_machine(ref)
-        case "fail_destroy":
-            return steps.fail_destroy(ref, request.failure)
+def _machine(request: StepInput) -> str:
+    if request.machine is None:
+        raise ValueError(f"{request.step} needs the rented machine")
+    return request.machine.provider_instance_id
+
+
+def _action(request: StepInput) -> PowerAction:
     if request.action is None:
         raise ValueError(f"{request.step} needs an action")
-    match request.step:
-        case "request_power_action":
-            return steps.request_power_action(ref, request.action)
-        case "check_power_action":
-            return steps.check_power_action(ref, request.action)
-        case _:
-            return steps.fail_power_action(ref, request.action, request.failure)
+    return request.action
 
 
-def run_snapshot_step(request: StepInput) -> dict[str, Any]:
-    snapshot, ref = request.snapshot, request.instance
-    if snapshot is None:
+def _snapshot(request: StepInput) -> SnapshotInput:
+    if request.snapshot is None:
         raise ValueError(f"{request.step} needs the snapshot")
-    match request.step:
-        case "queue_agent_action":
-            if request.action_type is None:
-                raise ValueError("queue_agent_action needs the action type")
-            action_id = composition.agents().queue_action(
-                ref.team_id, ref.instance_id, request.action_type, request.params, request.task_token
-            )
-            return {"action_id": action_id}
-        case "finish_snapshot":
-            return composition.snapshot_steps().finish_snapshot(
-                ref.team_id, snapshot.snapshot_id, request.result or {}
-            )
-        case "fail_snapshot":
-            composition.snapshots().fail_snapshot(
-                ref.team_id, snapshot.snapshot_id, failure_reason(request.failure)
-            )
-            return {}
-        case "complete_hibernation":
-            reason = snapshot.reason or "hibernation requested"
-            return composition.instance_steps().complete_hibernation(ref, snapshot.snapshot_id, reason)
-        case "abort_hibernation":
-            return composition.instance_steps().abort_hibernation(ref, snapshot.snapshot_id, request.failure)
-        case _:
-            return composition.instance_steps().record_restore_failure(
-                ref, snapshot.snapshot_id, request.failure
-            )
+    return request.snapshot
+
+
+def _queue_agent_action(request: StepInput) -> dict[str, Any]:
+    if request.action_type is None:
+        raise ValueError("queue_agent_action needs the action type")
+    _snapshot(request)
+    ref = request.instance
+    action_id = composition.agents().queue_action(
+        ref.team_id, ref.instance_id, request.action_type, request.params, request.task_token
+    )
+    return {"action_id": action_id}
+
+
+def _fail_snapshot(request: StepInput) -> dict[str, Any]:
+    reason = failure_reason(request.failure)
+    composition.snapshots().fail_snapshot(request.instance.team_id, _snapshot(request).snapshot_id, reason)
+    return {}
+
+
+def _steps() -> InstanceWorkflowSteps:
+    return composition.instance_steps()
+
+
+STEPS: dict[str, Callable[[StepInput], dict[str, Any]]] = {
+    "choose_offers": lambda r: _steps().choose_offers(r.instance, waking=r.waking),
+    "rent_machine": lambda r: _steps().rent_machine(r.instance, r.candidates, waking=r.waking),
+    "check_boot": lambda r: _steps().check_boot(r.instance, _machine(r), waking=r.waking),
+    "fail_provisioning": lambda r: _steps().fail_provisioning(r.instance, r.failure),
+    "request_power_action": lambda r: _steps().request_power_action(r.instance, _action(r)),
+    "check_power_action": lambda r: _steps().check_power_action(r.instance, _action(r)),
+    "fail_power_action": lambda r: _steps().fail_power_action(r.instance, _action(r), r.failure),
+    "destroy_machine": lambda r: _steps().destroy_machine(r.instance),
+    "fail_destroy": lambda r: _steps().fail_destroy(r.instance, r.failure),
+    "finish_wake": lambda r: _steps().finish_wake(r.instance),
+    "fail_wake": lambda r: _steps().fail_wake(r.instance, r.failure),
+    "queue_agent_action": _queue_agent_action,
+    "finish_snapshot": lambda r: composition.snapshot_steps().finish_snapshot(
+        r.instance.team_id, _snapshot(r).snapshot_id, r.result or {}
+    ),
+    "fail_snapshot": _fail_snapshot,
+    "complete_hibernation": lambda r: _steps().complete_hibernation(
+        r.instance, _snapshot(r).snapshot_id, _snapshot(r).reason or "hibernation requested"
+    ),
+    "abort_hibernation": lambda r: _steps().abort_hibernation(
+        r.instance, _snapshot(r).snapshot_id, r.failure
+    ),
+    "record_restore_failure": lambda r: _steps().record_restore_failure(
+        r.instance, _snapshot(r).snapshot_id, r.failure
+    ),
+}
+"""Every step, by the name the state machines call it with, and what it runs."""
+
+
+def run_step(request: StepInput) -> dict[str, Any]:
+    return STEPS[request.step](request)

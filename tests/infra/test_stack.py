@@ -225,6 +225,34 @@ def test_api_function_finds_each_plans_usage_plan_in_usage_plan_ids(synthesized:
     assert sorted(usage_plan_ids) == sorted(PLANS) == ["enterprise", "free", "pro"]
 
 
+def _log_groups_it_may_write(synthesized: Synthesized, spec: Any, props: dict[str, Any]) -> list[Any]:
+    """Its own log group; and, for the function that keeps them, the machines' log group."""
+    own = {"Fn::GetAtt": [props["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}
+    machines = [
+        {"Fn::GetAtt": [key, "Arn"]}
+        for key, group in synthesized.of_type("AWS::Logs::LogGroup").items()
+        if group["Properties"].get("LogGroupName") == INSTANCE_LOG_GROUP_NAME
+    ]
+    return [own, *machines] if spec.keeps_instance_logs else [own]
+
+
+def _assert_reads_only_its_secrets(
+    synthesized: Synthesized, spec: Any, props: dict[str, Any], statements: list[dict[str, Any]]
+) -> None:
+    read_secrets = [s["Resource"] for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
+    expected = []
+    env = props["Environment"]["Variables"]
+    if spec.reads_token_secret:
+        token_secret_id = _secret_id(synthesized, "TokenSigning")
+        expected.append({"Ref": token_secret_id})
+        assert env["JWT_SECRET_ARN"] == {"Ref": token_secret_id}
+    if spec.reads_provider_secret:
+        secret_id = _secret_id(synthesized, "VastApiKey")
+        expected.append({"Ref": secret_id})
+        assert env["VAST_API_KEY_SECRET_ARN"] == {"Ref": secret_id}
+    assert sorted(map(str, read_secrets)) == sorted(map(str, expected))
+
+
 @pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
 def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec: Any) -> None:
     _, props = _functions_by_handler(synthesized)[spec.handler]
@@ -235,8 +263,6 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
 
     table_id, _ = _only(synthesized.of_type("AWS::DynamoDB::Table"))
     bus_id, _ = _only(synthesized.of_type("AWS::Events::EventBus"))
-    secret_id = _secret_id(synthesized, "VastApiKey")
-    token_secret_id = _secret_id(synthesized, "TokenSigning")
     assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "events:PutEvents"} <= actions
     assert all("*" not in action for action in actions if not action.startswith("xray:"))
     for statement in statements:
@@ -245,15 +271,7 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
         if "dynamodb:PutItem" in _actions(statement):
             assert {"Fn::GetAtt": [table_id, "Arn"]} in statement["Resource"]
         if any(action.startswith("logs:") for action in _actions(statement)):
-            # Its own log group; and, for the function that keeps them, the machines' log group.
-            own = {"Fn::GetAtt": [props["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}
-            machines = [
-                {"Fn::GetAtt": [key, "Arn"]}
-                for key, group in synthesized.of_type("AWS::Logs::LogGroup").items()
-                if group["Properties"].get("LogGroupName") == INSTANCE_LOG_GROUP_NAME
-            ]
-            allowed = [own, *machines] if spec.keeps_instance_logs else [own]
-            assert statement["Resource"] in allowed
+            assert statement["Resource"] in _log_groups_it_may_write(synthesized, spec, props)
 
     started = {
         statement["Resource"]["Ref"]
@@ -264,16 +282,7 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
         assert started == set(synthesized.of_type("AWS::StepFunctions::StateMachine"))
     else:
         assert not started
-    read_secrets = [s["Resource"] for s in statements if "secretsmanager:GetSecretValue" in _actions(s)]
-    expected = []
-    env = props["Environment"]["Variables"]
-    if spec.reads_token_secret:
-        expected.append({"Ref": token_secret_id})
-        assert env["JWT_SECRET_ARN"] == {"Ref": token_secret_id}
-    if spec.reads_provider_secret:
-        expected.append({"Ref": secret_id})
-        assert env["VAST_API_KEY_SECRET_ARN"] == {"Ref": secret_id}
-    assert sorted(map(str, read_secrets)) == sorted(map(str, expected))
+    _assert_reads_only_its_secrets(synthesized, spec, props, statements)
 
     apigateway = {
         action: sorted(_text(resource) for resource in _as_list(statement["Resource"]))

@@ -14,7 +14,8 @@ from api.responses import json_response
 from api.routing import Caller, DomainRoutes
 from api.schemas import RequestBody, View
 from dumont_core import composition
-from dumont_core.agents.models import AGENT_PERMISSION, AgentHealth, LogLine
+from dumont_core.access.permissions import AGENT_PERMISSION
+from dumont_core.agents.models import AgentHealth, LogLine
 from dumont_core.platform.errors import Forbidden
 from dumont_core.snapshots.models import ChunkPlan
 

@@ -24,6 +24,7 @@ from dumont_core.platform.settings import (
     TableSettings,
     TokenSettings,
     UsagePlanSettings,
+    forget_settings,
     load_settings,
 )
 
@@ -87,7 +88,7 @@ def reset() -> None:
     """Forget everything made so far, and the settings read: what comes next reads the environment again."""
     for made in _made.values():
         made.cache_clear()  # type: ignore[attr-defined]
-    load_settings.cache_clear()
+    forget_settings()
 
 
 # platform

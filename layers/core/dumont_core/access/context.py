@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dumont_core.access.models import RateWindow
+from dumont_core.access.rates import RateWindow
 from dumont_core.platform.identity import Principal
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dumont_core.access.rates import RateWindow
 from dumont_core.platform.identity import Principal
 from dumont_core.platform.models import DomainModel
 
@@ -130,19 +131,6 @@ class RoleView(DomainModel):
     description: str | None
     permissions: list[str]
     system: bool
-
-
-class RateWindow(DomainModel):
-    """What the `X-RateLimit-*` headers report: the window closest to its limit."""
-
-    limit: int
-    remaining: int
-    reset_at: int
-    """Epoch second at which the window starts over."""
-    limited: bool
-
-    def retry_after(self, now: datetime) -> int:
-        return max(1, self.reset_at - int(now.timestamp()))
 
 
 class Admission(DomainModel):

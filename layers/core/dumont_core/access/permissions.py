@@ -18,6 +18,9 @@ PERMISSIONS: dict[str, str] = {
 }
 
 ADMIN, DEVELOPER, VIEWER = "admin", "developer", "viewer"
+AGENT_ROLE = "agent"
+AGENT_PERMISSION = "agent.report"
+"""What an instance's agent may do, and all it may do: report on its own instance."""
 
 SYSTEM_ROLES: dict[str, frozenset[str]] = {
     ADMIN: frozenset(PERMISSIONS),

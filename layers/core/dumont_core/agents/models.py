@@ -7,8 +7,6 @@ from typing import Any, Literal
 
 from dumont_core.platform.models import DomainModel
 
-AGENT_ROLE = "agent"
-AGENT_PERMISSION = "agent.report"
 ACTION_FAILED_ERROR = "AgentActionFailed"
 """The error a workflow waiting for a failed action sees (an ASL error name)."""
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dumont_core.access.permissions import AGENT_PERMISSION, AGENT_ROLE
 from dumont_core.agents.logs import InstanceLogs
 from dumont_core.agents.models import (
     ACTION_FAILED_ERROR,
-    AGENT_PERMISSION,
-    AGENT_ROLE,
     ActionStatus,
     AgentAction,
     AgentHealth,

@@ -32,7 +32,7 @@ class SettingsError(RuntimeError):
 class EnvironmentSettings(BaseModel):
     """A group of settings, each field read from the environment variable its alias names."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class TableSettings(EnvironmentSettings):
@@ -159,10 +159,25 @@ def settings_from(model: type[SettingsT], environment: Mapping[str, str]) -> Set
         raise SettingsError(_explain(model, error)) from None
 
 
+_loaded: list[EnvironmentSettings] = []
+
+
 @cache
 def load_settings(model: type[SettingsT]) -> SettingsT:
-    """`model` read from this process's environment, once."""
-    return settings_from(model, os.environ)
+    """`model` read from this process's environment, once. A group of settings that a model already
+    loaded includes (a function's own model includes every group it uses) is that same object."""
+    for loaded in _loaded:
+        if isinstance(loaded, model):
+            return loaded
+    settings = settings_from(model, os.environ)
+    _loaded.append(settings)
+    return settings
+
+
+def forget_settings() -> None:
+    """Read the environment again on the next load (after it changed, as on a new cold start)."""
+    _loaded.clear()
+    load_settings.cache_clear()
 
 
 def _explain(model: type[EnvironmentSettings], error: ValidationError) -> str:

@@ -1,0 +1,63 @@
+"""The routes, their OpenAPI document and the deployed route table come from one declaration each."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+import pytest
+
+from api import openapi
+from api.documentation.routes import OPENAPI_FILE
+from api.routing import CALLER_EXTENSION, DOMAINS, PERMISSION_EXTENSION, module_serving
+from dumont_core.access.permissions import AGENT_PERMISSION, PERMISSIONS
+from infra.topology import API_ROUTES, routes_of
+
+DOCUMENT = openapi.document()
+OPERATIONS = [
+    (method.upper(), path, operation)
+    for path, operations in DOCUMENT["paths"].items()
+    for method, operation in operations.items()
+]
+
+
+def test_the_committed_openapi_document_is_the_one_the_routes_make() -> None:
+    committed = OPENAPI_FILE.read_text()
+    assert committed == openapi.rendered(DOCUMENT), "run `make openapi` and commit functions/api/openapi.json"
+
+
+def test_api_gateway_deploys_exactly_the_documented_operations() -> None:
+    assert routes_of(json.loads(OPENAPI_FILE.read_text())) == API_ROUTES
+    assert {(route.method, route.path) for route in API_ROUTES} == {
+        (method, path) for method, path, _ in OPERATIONS
+    }
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), OPERATIONS, ids=lambda value: str(value)[:60])
+def test_every_operation_says_who_may_call_it(method: str, path: str, operation: dict[str, object]) -> None:
+    caller = operation[CALLER_EXTENSION]
+    permission = operation.get(PERMISSION_EXTENSION)
+    if caller == "anyone":
+        assert permission is None and "security" not in operation
+    elif caller == "agent":
+        assert permission == AGENT_PERMISSION
+    else:
+        assert caller == "member" and permission in PERMISSIONS
+        assert "429" in operation["responses"]  # type: ignore[operator]
+    if caller != "anyone":
+        assert {"401", "403"} <= set(operation["responses"])  # type: ignore[arg-type]
+
+
+def test_each_route_is_served_by_the_module_that_declares_it() -> None:
+    for module in DOMAINS:
+        routes = importlib.import_module(module).routes
+        declared = {rule.replace("<", "{").replace(">", "}") for rule, *_ in routes._routes}
+        assert declared, f"{module} declares no route"
+        for path in declared:
+            assert module_serving(path) == module, path
+
+
+def test_a_path_no_module_serves_is_nobodys() -> None:
+    assert module_serving("/api/v1/instancesx") is None
+    assert module_serving("/nothing/here") is None
+    assert module_serving("/api/v1/instances/inst_1/events") == "api.instances.routes"
