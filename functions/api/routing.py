@@ -8,8 +8,9 @@ URLs, so the handler imports only the module a request needs.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.depends import Depends
@@ -59,6 +60,20 @@ def module_serving(path: str) -> str | None:
     return None
 
 
+def answer_description(answer: Any) -> str:
+    """What a success answer holds, from the docstring of the view it is or wraps (in an envelope, or a
+    list)."""
+    described = answer
+    while True:
+        metadata = getattr(described, "__pydantic_generic_metadata__", None) or {}
+        inner = metadata.get("args") or get_args(described)
+        if not inner:
+            break
+        described = inner[0]
+    doc = inspect.getdoc(described) if getattr(described, "__module__", "").startswith("api.") else None
+    return doc.split("\n\n")[0].replace("\n", " ") if doc else "Done"
+
+
 def caller_kind(permission: str | None) -> Literal["anyone", "member", "agent"]:
     if permission is None:
         return "anyone"
@@ -86,39 +101,49 @@ class DomainRoutes(APIGatewayRouter):
         self,
         method: Method,
         path: str,
-        summary: str,
-        *,
         answer: type,
         permission: str | None,
+        *,
         status: int = 200,
         answered: str | None = None,
         errors: tuple[int, ...] = (),
-        description: str | None = None,
         tag: str | None = None,
         media_type: str = "application/json",
     ) -> Callable[[HandlerT], HandlerT]:
-        """Declare a route. `permission` None makes it public; otherwise the caller must be admitted by
-        the authorizer and hold the permission, and it can answer 401 and 403 besides `errors`."""
+        """Declare the route the decorated function serves. Its docstring documents it: the first line
+        is the summary, the paragraphs after it the description. `permission` None makes it public;
+        otherwise the caller must be admitted by the authorizer and hold the permission, and the route
+        can answer 401 and 403 besides `errors`."""
         kind = caller_kind(permission)
         if kind != "anyone":
             errors = (401, 403, *errors)
         extensions: dict[str, Any] = {CALLER_EXTENSION: kind}
         if permission is not None:
             extensions[PERMISSION_EXTENSION] = permission
-        return self.route(
-            path.replace("{", "<").replace("}", ">"),
-            method,
-            summary=summary,
-            description=description,
-            responses=documented_responses(
-                answer,
-                answered or summary,
-                status,
-                tuple(set(errors)),
-                metered=kind == "member",
-                media_type=media_type,
-            ),
-            tags=[tag or self.tag],
-            security=SECURITY if kind != "anyone" else None,
-            openapi_extensions=extensions,
-        )
+
+        def register(handler: HandlerT) -> HandlerT:
+            summary, _, description = inspect.cleandoc(handler.__doc__ or "").partition("\n\n")
+            if not summary:
+                raise ValueError(
+                    f"{handler.__name__} needs a docstring: its first line is the route's summary"
+                )
+            declared = self.route(
+                path.replace("{", "<").replace("}", ">"),
+                method,
+                summary=" ".join(summary.split()),
+                description=" ".join(description.split()) or None,
+                responses=documented_responses(
+                    answer,
+                    answered or answer_description(answer),
+                    status,
+                    tuple(set(errors)),
+                    metered=kind == "member",
+                    media_type=media_type,
+                ),
+                tags=[tag or self.tag],
+                security=SECURITY if kind != "anyone" else None,
+                openapi_extensions=extensions,
+            )
+            return declared(handler)
+
+        return register

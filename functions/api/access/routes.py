@@ -32,6 +32,8 @@ class LoginRequest(CredentialsRequest):
 
 
 class RegisteredAccountView(View):
+    """The new account and its own team."""
+
     account_id: str
     team_id: str
     email: str
@@ -39,6 +41,8 @@ class RegisteredAccountView(View):
 
 
 class AccessTokenView(View):
+    """A bearer token for the `Authorization` header."""
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
@@ -49,6 +53,8 @@ class NewApiKeyRequest(RequestBody):
 
 
 class ApiKeyView(View):
+    """An API key, as listings show it: never the key itself."""
+
     id: str = Field(validation_alias=AliasChoices("id", "key_id"))
     name: str
     prefix: str = Field(description="The first characters of the key, to tell keys apart.")
@@ -58,20 +64,16 @@ class ApiKeyView(View):
 
 
 class CreatedApiKeyView(ApiKeyView):
+    """The new key, shown this once."""
+
     key: str = Field(description="The whole key. It is shown this once and never again.")
 
 
 @routes.operation(
-    "POST",
-    "/api/v1/auth/register",
-    "Create an account",
-    answer=Envelope[RegisteredAccountView],
-    answered="The new account",
-    status=201,
-    permission=None,
-    errors=(400, 409),
+    "POST", "/api/v1/auth/register", Envelope[RegisteredAccountView], None, status=201, errors=(400, 409)
 )
 def register(body: Annotated[CredentialsRequest, Body(embed=False)]) -> Response[str]:
+    """Create an account"""
     account = composition.access().register(body.email, body.password)
     return json_response(
         Envelope[RegisteredAccountView](data=RegisteredAccountView.model_validate(account)), 201
@@ -83,75 +85,52 @@ def _login(body: LoginRequest) -> Response[str]:
     return json_response(AccessTokenView.model_validate(issued))
 
 
-def _login_operation(path: str, summary: str, **more: Any) -> Any:
-    return routes.operation(
-        "POST",
-        path,
-        summary,
-        answer=AccessTokenView,
-        answered="An access token",
-        permission=None,
-        errors=(400, 401, 404),
-        **more,
-    )
+def _login_operation(path: str, **more: Any) -> Any:
+    return routes.operation("POST", path, AccessTokenView, None, errors=(400, 401, 404), **more)
 
 
-@_login_operation(
-    "/api/v1/auth/login",
-    "Log in",
-    description="Answers a bearer token for the `Authorization` header, acting in your own team or in "
-    "`team_id`. A wrong password and an unknown email get the same 401.",
-)
+@_login_operation("/api/v1/auth/login")
 def login(body: Annotated[LoginRequest, Body(embed=False)]) -> Response[str]:
+    """Log in
+
+    Answers a bearer token for the `Authorization` header, acting in your own team or in `team_id`. A
+    wrong password and an unknown email get the same 401.
+    """
     return _login(body)
 
 
-@_login_operation("/api/auth/login", "Log in (unversioned)", tag="Unversioned")
+@_login_operation("/api/auth/login", tag="Unversioned")
 def login_unversioned(body: Annotated[LoginRequest, Body(embed=False)]) -> Response[str]:
+    """Log in (unversioned)"""
     return _login(body)
 
 
 @routes.operation(
-    "POST",
-    "/api/v1/api-keys",
-    "Create an API key",
-    description="The whole key is in this answer only; we keep just a digest of it. The key acts in "
-    "the team your credential acts in, with your role there (whatever it is when the key is used).",
-    answer=Envelope[CreatedApiKeyView],
-    answered="The new key",
-    status=201,
-    permission="api_keys.manage",
-    errors=(400, 409),
+    "POST", "/api/v1/api-keys", Envelope[CreatedApiKeyView], "api_keys.manage", status=201, errors=(400, 409)
 )
 def create_api_key(caller: Caller, body: Annotated[NewApiKeyRequest, Body(embed=False)]) -> Response[str]:
+    """Create an API key
+
+    The whole key is in this answer only; we keep just a digest of it. The key acts in the team your
+    credential acts in, with your role there (whatever it is when the key is used)."""
     created = composition.access().create_api_key(caller, body.name)
     view = CreatedApiKeyView.model_validate({**created.view.model_dump(), "key": created.key})
     return json_response(Envelope[CreatedApiKeyView](data=view), 201)
 
 
-@routes.operation(
-    "GET",
-    "/api/v1/api-keys",
-    "List API keys",
-    answer=Envelope[list[ApiKeyView]],
-    answered="Your keys in this team, oldest first",
-    permission="api_keys.manage",
-)
+@routes.operation("GET", "/api/v1/api-keys", Envelope[list[ApiKeyView]], "api_keys.manage")
 def list_api_keys(caller: Caller) -> Response[str]:
+    """List API keys"""
     keys = composition.access().list_api_keys(caller)
     return json_response(Envelope[list[ApiKeyView]].model_validate({"data": keys}))
 
 
 @routes.operation(
-    "DELETE",
-    "/api/v1/api-keys/{key_id}",
-    "Revoke an API key",
-    description="The key stops working at once.",
-    answer=Envelope[ApiKeyView],
-    answered="The revoked key",
-    permission="api_keys.manage",
-    errors=(404,),
+    "DELETE", "/api/v1/api-keys/{key_id}", Envelope[ApiKeyView], "api_keys.manage", errors=(404,)
 )
 def revoke_api_key(caller: Caller, key_id: Annotated[str, Path(max_length=64)]) -> Response[str]:
+    """Revoke an API key
+
+    The key stops working at once."""
     revoked = composition.access().revoke_api_key(caller, key_id)
     return json_response(Envelope[ApiKeyView](data=ApiKeyView.model_validate(revoked)))

@@ -59,6 +59,8 @@ class HeartbeatRequest(RequestBody):
 
 
 class HeartbeatView(View):
+    """When to report next, and what to do."""
+
     success: Literal[True] = True
     next_heartbeat_in_seconds: int
     actions: list[dict[str, Any]] = Field(
@@ -74,6 +76,8 @@ class ActionReportRequest(RequestBody):
 
 
 class AcceptedView(View):
+    """Recorded."""
+
     success: Literal[True] = True
 
 
@@ -82,6 +86,8 @@ class AgentView(View, AgentHealth):
 
 
 class AgentListView(View):
+    """The agents of your team's running machines."""
+
     instances: list[AgentView]
 
 
@@ -96,11 +102,15 @@ class UploadRequest(RequestBody):
 
 
 class UploadPlanView(View):
+    """Where to upload the chunks S3 lacks, and the manifest."""
+
     uploads: dict[str, str] = Field(description="digest -> presigned PUT URL, for the chunks S3 lacks")
     manifest_url: str
 
 
 class DownloadPlanView(View):
+    """Where to download the manifest and every chunk."""
+
     manifest_url: str
     chunks: dict[str, str] = Field(description="digest -> presigned GET URL")
 
@@ -115,22 +125,18 @@ class LogBatchRequest(RequestBody):
 
 
 class LogsKeptView(View):
+    """How many lines were kept."""
+
     success: Literal[True] = True
     kept: int
 
 
-@routes.operation(
-    "POST",
-    "/api/agent/status",
-    "Agent heartbeat",
-    description="Sent by the agent on each machine with `Authorization: Bearer dumont_ag_…`. Answers when "
-    "to report next and the actions to carry out.",
-    answer=HeartbeatView,
-    answered="Reading kept",
-    permission=AGENT_PERMISSION,
-    errors=(400,),
-)
+@routes.operation("POST", "/api/agent/status", HeartbeatView, AGENT_PERMISSION, errors=(400,))
 def heartbeat(agent: Caller, body: Annotated[HeartbeatRequest, Body(embed=False)]) -> Response[str]:
+    """Agent heartbeat
+
+    Sent by the agent on each machine with `Authorization: Bearer dumont_ag_…`. Answers when to report
+    next and the actions to carry out."""
     if body.instance_id is not None and body.instance_id != agent.instance_id:
         raise Forbidden(
             f"This agent token belongs to {agent.instance_id}, not {body.instance_id}",
@@ -141,33 +147,24 @@ def heartbeat(agent: Caller, body: Annotated[HeartbeatRequest, Body(embed=False)
 
 
 @routes.operation(
-    "POST",
-    "/api/agent/actions/{action_id}",
-    "Report on an action",
-    description="`running` when the agent starts it; `completed` with its result, or `failed` with a reason.",
-    answer=AcceptedView,
-    answered="Recorded",
-    permission=AGENT_PERMISSION,
-    errors=(400, 404, 409),
+    "POST", "/api/agent/actions/{action_id}", AcceptedView, AGENT_PERMISSION, errors=(400, 404, 409)
 )
 def report_action(
     agent: Caller, action_id: ActionId, body: Annotated[ActionReportRequest, Body(embed=False)]
 ) -> Response[str]:
+    """Report on an action
+
+    `running` when the agent starts it; `completed` with its result, or `failed` with a reason."""
     composition.agents().report(agent, action_id, body.status, body.result, body.error)
     return json_response(AcceptedView())
 
 
-@routes.operation(
-    "GET",
-    "/api/agent/instances",
-    "Your machines' agents",
-    description="Health from the age of the last heartbeat: healthy within 3 intervals, late within 10, "
-    "then lost; unknown before the first.",
-    answer=AgentListView,
-    answered="Agents of running machines",
-    permission="instances.view",
-)
+@routes.operation("GET", "/api/agent/instances", AgentListView, "instances.view")
 def agent_instances(caller: Caller) -> Response[str]:
+    """Your machines' agents
+
+    Health from the age of the last heartbeat: healthy within 3 intervals, late within 10, then lost;
+    unknown before the first."""
     agents = composition.agents().health(caller)
     return json_response(AgentListView.model_validate({"instances": agents}))
 
@@ -175,17 +172,17 @@ def agent_instances(caller: Caller) -> Response[str]:
 @routes.operation(
     "POST",
     "/api/agent/snapshots/{snapshot_id}/uploads",
-    "Where to upload a snapshot's chunks",
-    description="The agent lists every chunk of the snapshot; the answer has upload URLs for those S3 does "
-    "not hold yet, and for the manifest.",
-    answer=UploadPlanView,
-    answered="Upload URLs",
-    permission=AGENT_PERMISSION,
+    UploadPlanView,
+    AGENT_PERMISSION,
     errors=(400, 404, 409),
 )
 def plan_uploads(
     agent: Caller, snapshot_id: AgentSnapshotId, body: Annotated[UploadRequest, Body(embed=False)]
 ) -> Response[str]:
+    """Where to upload a snapshot's chunks
+
+    The agent lists every chunk of the snapshot; the answer has upload URLs for those S3 does not hold
+    yet, and for the manifest."""
     chunks = [ChunkPlan.model_validate(chunk.model_dump()) for chunk in body.chunks]
     plan = composition.snapshots().plan_uploads(agent, snapshot_id, chunks)
     return json_response(UploadPlanView.model_validate(plan))
@@ -194,26 +191,18 @@ def plan_uploads(
 @routes.operation(
     "GET",
     "/api/agent/snapshots/{snapshot_id}/downloads",
-    "Where to download a snapshot from",
-    answer=DownloadPlanView,
-    answered="Download URLs",
-    permission=AGENT_PERMISSION,
+    DownloadPlanView,
+    AGENT_PERMISSION,
     errors=(404, 409),
 )
 def plan_downloads(agent: Caller, snapshot_id: AgentSnapshotId) -> Response[str]:
+    """Where to download a snapshot from"""
     plan = composition.snapshots().plan_downloads(agent, snapshot_id)
     return json_response(DownloadPlanView.model_validate(plan))
 
 
-@routes.operation(
-    "POST",
-    "/api/agent/logs",
-    "Ship the machine's log lines",
-    answer=LogsKeptView,
-    answered="Lines kept",
-    permission=AGENT_PERMISSION,
-    errors=(400,),
-)
+@routes.operation("POST", "/api/agent/logs", LogsKeptView, AGENT_PERMISSION, errors=(400,))
 def ship_logs(agent: Caller, body: Annotated[LogBatchRequest, Body(embed=False)]) -> Response[str]:
+    """Ship the machine's log lines"""
     lines = [LogLine.model_validate(line.model_dump()) for line in body.lines]
     return json_response(LogsKeptView(kept=composition.agents().ship_logs(agent, lines)))

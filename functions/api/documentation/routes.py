@@ -18,11 +18,14 @@ routes = DomainRoutes(tag="Documentation")
 
 
 class HealthView(View):
+    """The API is up."""
+
     status: str
 
 
-@routes.operation("GET", "/health", "Health check", answer=HealthView, permission=None, answered="Up")
+@routes.operation("GET", "/health", HealthView, None)
 def health() -> Response[str]:
+    """Health check"""
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body='{"status":"ok"}')
 
 
@@ -41,22 +44,15 @@ def served_document() -> str:
     return json.dumps({**_committed_document(), "servers": [{"url": base or "/"}]})
 
 
-@routes.operation(
-    "GET",
-    "/openapi.json",
-    "The OpenAPI document",
-    answer=dict,
-    permission=None,
-    answered="This API in OpenAPI 3",
-)
+@routes.operation("GET", "/openapi.json", dict, None, answered="This API, in OpenAPI 3")
 def openapi() -> Response[str]:
+    """The OpenAPI document"""
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=served_document())
 
 
-@routes.operation(
-    "GET", "/docs", "Swagger UI", answer=str, permission=None, answered="An HTML page", media_type="text/html"
-)
+@routes.operation("GET", "/docs", str, None, answered="An HTML page", media_type="text/html")
 def swagger_ui() -> Response[str]:
+    """Swagger UI"""
     from aws_lambda_powertools.event_handler.openapi import swagger_ui
     from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
 

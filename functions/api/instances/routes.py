@@ -50,16 +50,7 @@ def once(caller: Caller, route: str, body: CreateInstanceRequest, action: Any) -
     )
 
 
-@routes.operation(
-    "GET",
-    "/api/v1/instances",
-    "List instances",
-    description="Your team's instances, newest first. Deleted instances are listed only with status=deleted.",
-    answer=ListEnvelope[InstanceView],
-    answered="A page of instances",
-    permission="instances.view",
-    errors=(400,),
-)
+@routes.operation("GET", "/api/v1/instances", ListEnvelope[InstanceView], "instances.view", errors=(400,))
 def list_instances(
     caller: Caller,
     status: Annotated[InstanceStatus | None, Query(description="Only instances in this status")] = None,
@@ -67,6 +58,9 @@ def list_instances(
     page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
     per_page: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
 ) -> Response[str]:
+    """List instances
+
+    Your team's instances, newest first. Deleted instances are listed only with status=deleted."""
     try:
         gpu_filter = canonical_gpu_type(gpu_type) if gpu_type else None
     except ValueError as error:
@@ -85,19 +79,20 @@ def list_instances(
 @routes.operation(
     "POST",
     "/api/v1/instances",
-    "Create an instance",
-    description="Rents the cheapest matching GPU and boots it. Poll the instance until `running`. "
-    "Send an `Idempotency-Key` header to make retries safe: the same key and body within 24 h "
-    "answer the first response instead of renting another machine.",
-    answer=Envelope[CreatedInstanceView],
-    answered="Provisioning started",
+    Envelope[CreatedInstanceView],
+    "instances.create",
     status=201,
-    permission="instances.create",
     errors=(400, 409),
 )
 def create_instance(
     caller: Caller, body: Annotated[CreateInstanceRequest, Body(embed=False)]
 ) -> Response[str]:
+    """Create an instance
+
+    Rents the cheapest matching GPU and boots it. Poll the instance until `running`. Send an
+    `Idempotency-Key` header to make retries safe: the same key and body within 24 h answer the first
+    response instead of renting another machine."""
+
     def create() -> dict[str, Any]:
         instance = composition.instances().create(caller, body.to_spec())
         ready = load_settings(WorkflowSettings).estimated_ready_seconds
@@ -111,15 +106,10 @@ def create_instance(
 
 
 @routes.operation(
-    "GET",
-    "/api/v1/instances/{instance_id}",
-    "Get an instance",
-    answer=Envelope[InstanceDetailView],
-    answered="The instance",
-    permission="instances.view",
-    errors=(404,),
+    "GET", "/api/v1/instances/{instance_id}", Envelope[InstanceDetailView], "instances.view", errors=(404,)
 )
 def get_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Get an instance"""
     return detail(composition.instances().get(caller, instance_id))
 
 
@@ -127,71 +117,52 @@ def _power_action(caller: Caller, instance_id: str, action: PowerAction) -> Resp
     return detail(composition.instances().request_power_action(caller, instance_id, action), 202)
 
 
-def _change(method: Literal["POST", "DELETE"], path: str, summary: str, permission: str, **more: Any) -> Any:
+def _change(method: Literal["POST", "DELETE"], path: str, permission: str) -> Any:
+    """A route that asks for a change of the instance and answers it as the change begins."""
     return routes.operation(
-        method,
-        path,
-        summary,
-        answer=Envelope[InstanceDetailView],
-        answered="Accepted; the instance moves on",
-        status=202,
-        permission=permission,
-        errors=(404, 409),
-        **more,
+        method, path, Envelope[InstanceDetailView], permission, status=202, errors=(404, 409)
     )
 
 
-@_change("POST", "/api/v1/instances/{instance_id}/start", "Start a stopped instance", "instances.operate")
+@_change("POST", "/api/v1/instances/{instance_id}/start", "instances.operate")
 def start_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Start a stopped instance"""
     return _power_action(caller, instance_id, PowerAction.START)
 
 
-@_change("POST", "/api/v1/instances/{instance_id}/stop", "Stop a running instance", "instances.operate")
+@_change("POST", "/api/v1/instances/{instance_id}/stop", "instances.operate")
 def stop_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Stop a running instance"""
     return _power_action(caller, instance_id, PowerAction.STOP)
 
 
-@_change("POST", "/api/v1/instances/{instance_id}/reboot", "Reboot a running instance", "instances.operate")
+@_change("POST", "/api/v1/instances/{instance_id}/reboot", "instances.operate")
 def reboot_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Reboot a running instance"""
     return _power_action(caller, instance_id, PowerAction.REBOOT)
 
 
-@_change(
-    "DELETE",
-    "/api/v1/instances/{instance_id}",
-    "Destroy an instance",
-    "instances.delete",
-    description="Destroys the machine at the provider; the instance ends `deleted`.",
-)
+@_change("DELETE", "/api/v1/instances/{instance_id}", "instances.delete")
 def delete_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Destroy an instance
+
+    Destroys the machine at the provider; the instance ends `deleted`.
+    """
     return detail(composition.instances().delete(caller, instance_id), 202)
 
 
 @routes.operation(
-    "GET",
-    "/api/v1/instances/{instance_id}/events",
-    "What happened to an instance",
-    answer=Envelope[EventListView],
-    answered="Events, oldest first",
-    permission="instances.view",
-    errors=(404,),
+    "GET", "/api/v1/instances/{instance_id}/events", Envelope[EventListView], "instances.view", errors=(404,)
 )
 def list_instance_events(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """What happened to an instance"""
     events = composition.instances().events(caller, instance_id)
     listing = EventListView.model_validate({"instance_id": instance_id, "events": events})
     return json_response(Envelope[EventListView](data=listing))
 
 
 @routes.operation(
-    "GET",
-    "/api/v1/instances/{instance_id}/metrics",
-    "An instance's metrics",
-    description="From the agent's heartbeats: 1-minute points over 1h, 15-minute over 24h, hourly over 7d, "
-    "6-hourly over 30d.",
-    answer=MetricsSeriesView,
-    answered="Points, oldest first",
-    permission="instances.view",
-    errors=(400, 404),
+    "GET", "/api/v1/instances/{instance_id}/metrics", MetricsSeriesView, "instances.view", errors=(400, 404)
 )
 def instance_metrics(
     caller: Caller,
@@ -201,6 +172,10 @@ def instance_metrics(
         str, Query(max_length=100, description="Any of gpu_util, gpu_mem, cpu, ram, comma-separated")
     ] = "gpu_util,gpu_mem,cpu,ram",
 ) -> Response[str]:
+    """An instance's metrics
+
+    From the agent's heartbeats: 1-minute points over 1h, 15-minute over 24h, hourly over 7d, 6-hourly
+    over 30d."""
     wanted = [name.strip() for name in metrics.split(",") if name.strip()]
     unknown = [name for name in wanted if name not in METRIC_NAMES]
     if unknown or not wanted:
@@ -223,12 +198,8 @@ def instance_metrics(
 @routes.operation(
     "GET",
     "/api/v1/instances/{instance_id}/logs",
-    "An instance's logs",
-    description="What the agent shipped from the machine's logs, oldest first: the last `lines` lines, "
-    "from `since` on if given.",
-    answer=Envelope[InstanceLogsView],
-    answered="Log lines",
-    permission="instances.view",
+    Envelope[InstanceLogsView],
+    "instances.view",
     errors=(400, 404),
 )
 def instance_logs(
@@ -237,6 +208,10 @@ def instance_logs(
     lines: Annotated[int, Query(ge=1, le=10_000)] = 100,
     since: Annotated[datetime | None, Query(description="ISO 8601, e.g. 2025-03-01T12:00:00Z")] = None,
 ) -> Response[str]:
+    """An instance's logs
+
+    What the agent shipped from the machine's logs, oldest first: the last `lines` lines, from `since` on
+    if given."""
     found = composition.agents().read_logs(caller, instance_id, lines, since)
     listing = InstanceLogsView.model_validate({"instance_id": instance_id, "lines": found})
     return json_response(Envelope[InstanceLogsView](data=listing))

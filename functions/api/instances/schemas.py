@@ -119,6 +119,8 @@ class ServerlessView(View):
 
 
 class ServerlessStatusView(ServerlessView):
+    """The instance's serverless mode and its GPU's last reading."""
+
     instance_id: str
     gpu_utilization: float | None
     last_heartbeat: datetime | None
@@ -141,6 +143,8 @@ class ProviderView(View):
 
 
 class InstanceView(View):
+    """An instance, as lists show it."""
+
     id: str = Field(validation_alias=AliasChoices("id", "instance_id"))
     name: str | None
     gpu_type: str
@@ -153,6 +157,8 @@ class InstanceView(View):
 
 
 class InstanceDetailView(InstanceView):
+    """An instance, all of it: how to reach it, what it costs, and its modes."""
+
     gpu_name: str
     gpu_memory_gb: float | None
     num_gpus: int
@@ -174,6 +180,8 @@ class InstanceDetailView(InstanceView):
 
 
 class CreatedInstanceView(View):
+    """The new instance, starting."""
+
     id: str
     status: InstanceStatus
     estimated_ready_seconds: int
@@ -186,6 +194,8 @@ class EventView(View):
 
 
 class EventListView(View):
+    """What happened to the instance, oldest first."""
+
     instance_id: str
     events: list[EventView]
 
@@ -199,6 +209,8 @@ class MetricsPointView(View):
 
 
 class MetricsSeriesView(View):
+    """The instance's readings over the period, oldest first."""
+
     success: Literal[True] = True
     instance_id: str
     period: str
@@ -211,6 +223,8 @@ class LogLineView(View):
 
 
 class InstanceLogsView(View):
+    """The instance's log lines, oldest first."""
+
     instance_id: str
     lines: list[LogLineView]
 

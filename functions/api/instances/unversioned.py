@@ -34,10 +34,14 @@ class MachineView(View):
 
 
 class MachineListView(View):
+    """Your team's machines."""
+
     machines: list[MachineView]
 
 
 class CreatedMachineView(View):
+    """The new machine, being created."""
+
     id: str
     instance_id: str
     status: Literal["creating"]
@@ -47,11 +51,15 @@ class CreatedMachineView(View):
 
 
 class TerminatingView(View):
+    """The instance is being terminated; what it cost."""
+
     message: str
     final_cost: float
 
 
 class HibernatingView(View):
+    """The instance is hibernating: its workspace is being saved, then the machine released."""
+
     message: str
     status: str
     snapshot_id: str
@@ -59,6 +67,8 @@ class HibernatingView(View):
 
 
 class WakingView(View):
+    """The instance is waking up."""
+
     message: str
     status: str
     estimated_ready: datetime
@@ -75,32 +85,19 @@ def estimated_ready(after: datetime, boots: int = 1) -> datetime:
     return after + timedelta(seconds=load_settings(WorkflowSettings).estimated_ready_seconds * boots)
 
 
-@routes.operation(
-    "GET",
-    "/api/machines",
-    "List machines (unversioned)",
-    answer=MachineListView,
-    answered="Your machines",
-    permission="instances.view",
-)
+@routes.operation("GET", "/api/machines", MachineListView, "instances.view")
 def list_machines(caller: Caller) -> Response[str]:
+    """List machines (unversioned)"""
     instances = composition.instances().list_all(caller)
     return json_response(MachineListView(machines=[machine(instance) for instance in instances]))
 
 
-@routes.operation(
-    "POST",
-    "/api/instances",
-    "Create an instance (unversioned)",
-    answer=CreatedMachineView,
-    answered="Provisioning started",
-    status=201,
-    permission="instances.create",
-    errors=(400,),
-)
+@routes.operation("POST", "/api/instances", CreatedMachineView, "instances.create", status=201, errors=(400,))
 def create_instance(
     caller: Caller, body: Annotated[CreateInstanceRequest, Body(embed=False)]
 ) -> Response[str]:
+    """Create an instance (unversioned)"""
+
     def create() -> dict[str, Any]:
         instance = composition.instances().create(caller, body.to_spec())
         created = CreatedMachineView(
@@ -117,29 +114,17 @@ def create_instance(
     return json_response(created, 201)
 
 
-@routes.operation(
-    "GET",
-    "/api/instances/{instance_id}",
-    "Get an instance (unversioned)",
-    answer=InstanceDetailView,
-    answered="The instance",
-    permission="instances.view",
-    errors=(404,),
-)
+@routes.operation("GET", "/api/instances/{instance_id}", InstanceDetailView, "instances.view", errors=(404,))
 def get_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Get an instance (unversioned)"""
     return json_response(instance_detail(composition.instances().get(caller, instance_id), utc_now()))
 
 
 @routes.operation(
-    "DELETE",
-    "/api/instances/{instance_id}",
-    "Terminate an instance (unversioned)",
-    answer=TerminatingView,
-    answered="Termination started",
-    permission="instances.delete",
-    errors=(404, 409),
+    "DELETE", "/api/instances/{instance_id}", TerminatingView, "instances.delete", errors=(404, 409)
 )
 def terminate_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Terminate an instance (unversioned)"""
     instance = composition.instances().delete(caller, instance_id)
     final_cost = instance.cost_accumulated_at(utc_now())
     return json_response(
@@ -150,16 +135,16 @@ def terminate_instance(caller: Caller, instance_id: InstanceId) -> Response[str]
 @routes.operation(
     "POST",
     "/api/instances/{instance_id}/hibernate",
-    "Hibernate an instance",
-    description="Snapshots the workspace, verifies it, then destroys the machine: nothing is billed until "
-    "it wakes. If the snapshot fails the machine keeps running and the instance says why.",
-    answer=HibernatingView,
-    answered="Hibernating",
-    permission="instances.operate",
+    HibernatingView,
+    "instances.operate",
     errors=(404, 409),
     tag="Hibernation",
 )
 def hibernate(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Hibernate an instance
+
+    Snapshots the workspace, verifies it, then destroys the machine: nothing is billed until it wakes. If
+    the snapshot fails the machine keeps running and the instance says why."""
     instance, snapshot = composition.snapshots().hibernate(caller, instance_id, "hibernation requested")
     return json_response(
         HibernatingView(
@@ -174,15 +159,15 @@ def hibernate(caller: Caller, instance_id: InstanceId) -> Response[str]:
 @routes.operation(
     "POST",
     "/api/instances/{instance_id}/wake",
-    "Wake a hibernated instance",
-    description="Rents a matching machine, restores the workspace onto it, and runs again with the same id.",
-    answer=WakingView,
-    answered="Waking",
-    permission="instances.operate",
+    WakingView,
+    "instances.operate",
     errors=(404, 409),
     tag="Hibernation",
 )
 def wake(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Wake a hibernated instance
+
+    Rents a matching machine, restores the workspace onto it, and runs again with the same id."""
     instance = composition.snapshots().wake(caller, instance_id)
     # Waking boots a machine and then restores the workspace onto it.
     ready = estimated_ready(utc_now(), boots=2)

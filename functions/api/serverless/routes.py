@@ -40,6 +40,8 @@ class HibernationView(View, HibernationRecord):
 
 
 class HibernationHistoryView(View):
+    """Hibernations, newest first, and what they saved."""
+
     events: list[HibernationView]
     total_savings: float
 
@@ -51,15 +53,16 @@ def answer(status: ServerlessStatus) -> Response[str]:
 @routes.operation(
     "POST",
     "/api/v1/serverless/enable",
-    "Turn serverless mode on",
-    description="The instance hibernates by itself once its GPU stayed under `gpu_threshold` for "
-    "`idle_timeout_minutes`, counted from heartbeats: a machine that stops reporting never counts as idle.",
-    answer=Envelope[ServerlessStatusView],
-    answered="Serverless mode on",
-    permission="instances.operate",
+    Envelope[ServerlessStatusView],
+    "instances.operate",
     errors=(400, 404, 409),
 )
 def enable(caller: Caller, body: Annotated[EnableRequest, Body(embed=False)]) -> Response[str]:
+    """Turn serverless mode on
+
+    The instance hibernates by itself once its GPU stayed under `gpu_threshold` for
+    `idle_timeout_minutes`, counted from heartbeats: a machine that stops reporting never counts as
+    idle."""
     service = composition.serverless()
     return answer(service.enable(caller, body.instance_id, body.idle_timeout_minutes, body.gpu_threshold))
 
@@ -67,68 +70,63 @@ def enable(caller: Caller, body: Annotated[EnableRequest, Body(embed=False)]) ->
 @routes.operation(
     "POST",
     "/api/v1/serverless/disable",
-    "Turn serverless mode off",
-    answer=Envelope[ServerlessStatusView],
-    answered="Serverless mode off",
-    permission="instances.operate",
+    Envelope[ServerlessStatusView],
+    "instances.operate",
     errors=(400, 404, 409),
 )
 def disable(caller: Caller, body: Annotated[InstanceRequest, Body(embed=False)]) -> Response[str]:
+    """Turn serverless mode off"""
     return answer(composition.serverless().disable(caller, body.instance_id))
 
 
 @routes.operation(
     "GET",
     "/api/v1/serverless/status/{instance_id}",
-    "Serverless status",
-    answer=Envelope[ServerlessStatusView],
-    answered="The instance's serverless state",
-    permission="instances.view",
+    Envelope[ServerlessStatusView],
+    "instances.view",
     errors=(404,),
 )
 def status(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Serverless status"""
     return answer(composition.serverless().status(caller, instance_id))
 
 
 @routes.operation(
     "POST",
     "/api/v1/serverless/pause/{instance_id}",
-    "Pause (hibernate) now",
-    answer=Envelope[ServerlessStatusView],
-    answered="Hibernating",
-    permission="instances.operate",
+    Envelope[ServerlessStatusView],
+    "instances.operate",
     errors=(404, 409),
 )
 def pause(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Pause (hibernate) now"""
     return answer(composition.serverless().pause(caller, instance_id))
 
 
 @routes.operation(
     "POST",
     "/api/v1/serverless/resume/{instance_id}",
-    "Resume (wake)",
-    answer=Envelope[ServerlessStatusView],
-    answered="Waking",
-    permission="instances.operate",
+    Envelope[ServerlessStatusView],
+    "instances.operate",
     errors=(404, 409),
 )
 def resume(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """Resume (wake)"""
     return answer(composition.serverless().resume(caller, instance_id))
 
 
 @routes.operation(
     "GET",
     "/api/metrics/hibernation/events",
-    "Hibernation history",
-    description="Every hibernation of your team's instances in the last `days` days, newest first, and what "
-    "they saved.",
-    answer=HibernationHistoryView,
-    answered="Hibernations",
-    permission="billing.view",
+    HibernationHistoryView,
+    "billing.view",
     errors=(400,),
     tag="Hibernation",
 )
 def hibernation_events(caller: Caller, days: Annotated[int, Query(ge=1, le=365)] = 7) -> Response[str]:
+    """Hibernation history
+
+    Every hibernation of your team's instances in the last `days` days, newest first, and what they saved."""
     records = composition.serverless().hibernations(caller, days)
     history = HibernationHistoryView.model_validate(
         {"events": records, "total_savings": round(sum(record.saved for record in records), 2)}

@@ -27,37 +27,31 @@ routes = DomainRoutes(tag="Snapshots")
 @routes.operation(
     "POST",
     "/api/v1/snapshots",
-    "Take a snapshot",
-    description="The instance's agent packs its workspace into LZ4-compressed, content-addressed chunks and "
-    "uploads those S3 does not hold yet. The snapshot moves `compressing → uploading → verifying → "
-    "completed` (or `failed`, with `status_reason`); the machine is never stopped for it.",
-    answer=Envelope[SnapshotView],
-    answered="Snapshot started",
+    Envelope[SnapshotView],
+    "snapshots.manage",
     status=202,
-    permission="snapshots.manage",
     errors=(400, 404, 409),
 )
 def create_snapshot(caller: Caller, body: Annotated[NewSnapshotRequest, Body(embed=False)]) -> Response[str]:
+    """Take a snapshot
+
+    The instance's agent packs its workspace into LZ4-compressed, content-addressed chunks and uploads
+    those S3 does not hold yet. The snapshot moves `compressing → uploading → verifying → completed` (or
+    `failed`, with `status_reason`); the machine is never stopped for it."""
     snapshot = composition.snapshots().create(caller, body.instance_id, body.name, body.compression)
     return json_response(Envelope[SnapshotView](data=snapshot_view(snapshot)), 202)
 
 
-@routes.operation(
-    "GET",
-    "/api/v1/snapshots",
-    "List snapshots",
-    description="Your team's snapshots, newest first.",
-    answer=ListEnvelope[SnapshotView],
-    answered="A page of snapshots",
-    permission="snapshots.view",
-    errors=(400,),
-)
+@routes.operation("GET", "/api/v1/snapshots", ListEnvelope[SnapshotView], "snapshots.view", errors=(400,))
 def list_snapshots(
     caller: Caller,
     instance_id: Annotated[str | None, Query(max_length=64, description="Only this instance's")] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response[str]:
+    """List snapshots
+
+    Your team's snapshots, newest first."""
     snapshots = composition.snapshots().list_snapshots(caller, instance_id)
     start = (page - 1) * per_page
     return json_response(
@@ -69,31 +63,22 @@ def list_snapshots(
 
 
 @routes.operation(
-    "GET",
-    "/api/v1/snapshots/{snapshot_id}",
-    "Get a snapshot",
-    answer=Envelope[SnapshotView],
-    answered="The snapshot",
-    permission="snapshots.view",
-    errors=(404,),
+    "GET", "/api/v1/snapshots/{snapshot_id}", Envelope[SnapshotView], "snapshots.view", errors=(404,)
 )
 def get_snapshot(caller: Caller, snapshot_id: SnapshotId) -> Response[str]:
+    """Get a snapshot"""
     snapshot = composition.snapshots().get(caller, snapshot_id)
     return json_response(Envelope[SnapshotView](data=snapshot_view(snapshot)))
 
 
 @routes.operation(
-    "DELETE",
-    "/api/v1/snapshots/{snapshot_id}",
-    "Delete a snapshot",
-    description="Chunks that another snapshot of your team still uses are kept. The snapshot holding a "
-    "hibernated instance's workspace cannot be deleted (409).",
-    answer=Envelope[SnapshotView],
-    answered="The deleted snapshot",
-    permission="snapshots.manage",
-    errors=(404, 409),
+    "DELETE", "/api/v1/snapshots/{snapshot_id}", Envelope[SnapshotView], "snapshots.manage", errors=(404, 409)
 )
 def delete_snapshot(caller: Caller, snapshot_id: SnapshotId) -> Response[str]:
+    """Delete a snapshot
+
+    Chunks that another snapshot of your team still uses are kept. The snapshot holding a hibernated
+    instance's workspace cannot be deleted (409)."""
     snapshot = composition.snapshots().delete(caller, snapshot_id)
     return json_response(Envelope[SnapshotView](data=snapshot_view(snapshot)))
 
@@ -101,18 +86,18 @@ def delete_snapshot(caller: Caller, snapshot_id: SnapshotId) -> Response[str]:
 @routes.operation(
     "POST",
     "/api/v1/snapshots/{snapshot_id}/restore",
-    "Restore a snapshot onto an instance",
-    description="The instance's agent downloads every chunk and checks its SHA-256 before it touches the "
-    "workspace: a corrupted snapshot is refused, and the workspace is left as it was.",
-    answer=Envelope[SnapshotView],
-    answered="Restore started",
+    Envelope[SnapshotView],
+    "snapshots.manage",
     status=202,
-    permission="snapshots.manage",
     errors=(400, 404, 409),
 )
 def restore_snapshot(
     caller: Caller, snapshot_id: SnapshotId, body: Annotated[RestoreRequest, Body(embed=False)]
 ) -> Response[str]:
+    """Restore a snapshot onto an instance
+
+    The instance's agent downloads every chunk and checks its SHA-256 before it touches the workspace: a
+    corrupted snapshot is refused, and the workspace is left as it was."""
     snapshot = composition.snapshots().restore(caller, snapshot_id, body.instance_id)
     return json_response(Envelope[SnapshotView](data=snapshot_view(snapshot)), 202)
 
@@ -120,17 +105,16 @@ def restore_snapshot(
 @routes.operation(
     "POST",
     "/api/snapshots",
-    "Take a snapshot (unversioned)",
-    answer=CreatedSnapshotSummaryView,
-    answered="Snapshot started",
+    CreatedSnapshotSummaryView,
+    "snapshots.manage",
     status=202,
-    permission="snapshots.manage",
     errors=(400, 404, 409),
     tag="Unversioned",
 )
 def create_snapshot_unversioned(
     caller: Caller, body: Annotated[NewSnapshotRequest, Body(embed=False)]
 ) -> Response[str]:
+    """Take a snapshot (unversioned)"""
     snapshot = composition.snapshots().create(caller, body.instance_id, body.name, body.compression)
     started = CreatedSnapshotSummaryView(
         snapshot_id=snapshot.snapshot_id, status=snapshot.status, estimated_size=None
@@ -141,12 +125,11 @@ def create_snapshot_unversioned(
 @routes.operation(
     "GET",
     "/api/snapshots/{snapshot_id}",
-    "Get a snapshot (unversioned)",
-    answer=SnapshotSummaryView,
-    answered="The snapshot",
-    permission="snapshots.view",
+    SnapshotSummaryView,
+    "snapshots.view",
     errors=(404,),
     tag="Unversioned",
 )
 def get_snapshot_unversioned(caller: Caller, snapshot_id: SnapshotId) -> Response[str]:
+    """Get a snapshot (unversioned)"""
     return json_response(snapshot_summary(composition.snapshots().get(caller, snapshot_id)))

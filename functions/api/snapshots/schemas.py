@@ -24,6 +24,8 @@ class RestoreRequest(RequestBody):
 
 
 class SnapshotView(View):
+    """A snapshot of an instance's workspace."""
+
     id: str = Field(validation_alias=AliasChoices("id", "snapshot_id"))
     instance_id: str
     name: str | None

@@ -32,6 +32,8 @@ RoleName = Annotated[
 
 
 class TeamView(View):
+    """A team you belong to, and your role in it."""
+
     id: str = Field(validation_alias=AliasChoices("id", "team_id"))
     name: str
     plan: str
@@ -40,6 +42,8 @@ class TeamView(View):
 
 
 class MemberView(View):
+    """A member of a team."""
+
     account_id: str
     email: str
     role: str
@@ -47,11 +51,15 @@ class MemberView(View):
 
 
 class TeamDetailView(TeamView):
+    """A team and its members."""
+
     created_at: datetime
     members: list[MemberView]
 
 
 class RoleView(View):
+    """A role and its permissions."""
+
     name: str
     description: str | None
     permissions: list[str]
@@ -86,47 +94,27 @@ def team_view(team: Team) -> TeamView:
     return TeamView.model_validate(team)
 
 
-@routes.operation(
-    "GET",
-    "/api/v1/teams",
-    "List your teams",
-    description="Every team you are a member of, with your role in each; the team your credential acts "
-    "in comes first.",
-    answer=Envelope[list[TeamView]],
-    answered="Your teams",
-    permission="team.view",
-)
+@routes.operation("GET", "/api/v1/teams", Envelope[list[TeamView]], "team.view")
 def list_teams(caller: Caller) -> Response[str]:
+    """List your teams
+
+    Every team you are a member of, with your role in each; the team your credential acts in comes first."""
     teams = composition.teams().teams_of(caller)
     return json_response(Envelope[list[TeamView]](data=[team_view(team) for team in teams]))
 
 
-@routes.operation(
-    "POST",
-    "/api/v1/teams",
-    "Create a team",
-    description="You become its admin. Log in with its `team_id` to act in it.",
-    answer=Envelope[TeamView],
-    answered="The new team",
-    status=201,
-    permission="teams.create",
-    errors=(400,),
-)
+@routes.operation("POST", "/api/v1/teams", Envelope[TeamView], "teams.create", status=201, errors=(400,))
 def create_team(caller: Caller, body: Annotated[NewTeamRequest, Body(embed=False)]) -> Response[str]:
+    """Create a team
+
+    You become its admin. Log in with its `team_id` to act in it."""
     team = composition.teams().create_team(caller, body.name)
     return json_response(Envelope[TeamView](data=team_view(team)), 201)
 
 
-@routes.operation(
-    "GET",
-    "/api/v1/teams/{team_id}",
-    "Get a team and its members",
-    answer=Envelope[TeamDetailView],
-    answered="The team",
-    permission="team.view",
-    errors=(404,),
-)
+@routes.operation("GET", "/api/v1/teams/{team_id}", Envelope[TeamDetailView], "team.view", errors=(404,))
 def get_team(caller: Caller, team_id: TeamId) -> Response[str]:
+    """Get a team and its members"""
     detail = composition.teams().team(caller, team_id)
     view = TeamDetailView.model_validate(
         {**team_view(detail.team).model_dump(), "created_at": detail.created_at, "members": detail.members}
@@ -135,15 +123,10 @@ def get_team(caller: Caller, team_id: TeamId) -> Response[str]:
 
 
 @routes.operation(
-    "GET",
-    "/api/v1/teams/{team_id}/members",
-    "List a team's members",
-    answer=Envelope[list[MemberView]],
-    answered="Members, first joined first",
-    permission="team.view",
-    errors=(404,),
+    "GET", "/api/v1/teams/{team_id}/members", Envelope[list[MemberView]], "team.view", errors=(404,)
 )
 def list_members(caller: Caller, team_id: TeamId) -> Response[str]:
+    """List a team's members"""
     detail = composition.teams().team(caller, team_id)
     return json_response(Envelope[list[MemberView]].model_validate({"data": detail.members}))
 
@@ -151,18 +134,18 @@ def list_members(caller: Caller, team_id: TeamId) -> Response[str]:
 @routes.operation(
     "POST",
     "/api/v1/teams/{team_id}/members",
-    "Add a member",
-    description="Adds a registered account with a role (default `developer`). Needs `team.manage`, with a "
-    "credential acting in this team.",
-    answer=Envelope[MemberView],
-    answered="The new member",
+    Envelope[MemberView],
+    "team.manage",
     status=201,
-    permission="team.manage",
     errors=(400, 404, 409),
 )
 def add_member(
     caller: Caller, team_id: TeamId, body: Annotated[NewMemberRequest, Body(embed=False)]
 ) -> Response[str]:
+    """Add a member
+
+    Adds a registered account with a role (default `developer`). Needs `team.manage`, with a credential
+    acting in this team."""
     member = composition.teams().add_member(caller, team_id, body.email, body.role)
     return json_response(Envelope[MemberView](data=MemberView.model_validate(member)), 201)
 
@@ -170,12 +153,8 @@ def add_member(
 @routes.operation(
     "PATCH",
     "/api/v1/teams/{team_id}/members/{account_id}",
-    "Change a member's role",
-    description="Takes effect on the member's next request, whatever credential they use. A team keeps "
-    "at least one admin.",
-    answer=Envelope[MemberView],
-    answered="The member",
-    permission="team.manage",
+    Envelope[MemberView],
+    "team.manage",
     errors=(400, 404, 409),
 )
 def change_member_role(
@@ -184,6 +163,10 @@ def change_member_role(
     account_id: AccountId,
     body: Annotated[RoleChangeRequest, Body(embed=False)],
 ) -> Response[str]:
+    """Change a member's role
+
+    Takes effect on the member's next request, whatever credential they use. A team keeps at least one
+    admin."""
     member = composition.teams().change_member_role(caller, team_id, account_id, body.role)
     return json_response(Envelope[MemberView](data=MemberView.model_validate(member)))
 
@@ -191,44 +174,31 @@ def change_member_role(
 @routes.operation(
     "DELETE",
     "/api/v1/teams/{team_id}/members/{account_id}",
-    "Remove a member",
-    description="Their tokens and API keys stop working in this team at once. A team keeps at least one "
-    "admin.",
-    answer=Envelope[MemberView],
-    answered="The removed member",
-    permission="team.manage",
+    Envelope[MemberView],
+    "team.manage",
     errors=(404, 409),
 )
 def remove_member(caller: Caller, team_id: TeamId, account_id: AccountId) -> Response[str]:
+    """Remove a member
+
+    Their tokens and API keys stop working in this team at once. A team keeps at least one admin."""
     member = composition.teams().remove_member(caller, team_id, account_id)
     return json_response(Envelope[MemberView](data=MemberView.model_validate(member)))
 
 
-@routes.operation(
-    "GET",
-    "/api/v1/roles",
-    "List roles",
-    description="The system roles and the roles your team made, with their permissions.",
-    answer=Envelope[list[RoleView]],
-    answered="Roles",
-    permission="team.view",
-)
+@routes.operation("GET", "/api/v1/roles", Envelope[list[RoleView]], "team.view")
 def list_roles(caller: Caller) -> Response[str]:
+    """List roles
+
+    The system roles and the roles your team made, with their permissions."""
     roles = composition.teams().roles(caller)
     return json_response(Envelope[list[RoleView]].model_validate({"data": roles}))
 
 
-@routes.operation(
-    "POST",
-    "/api/v1/roles",
-    "Create a role",
-    description="A role of your team, made of permissions; give it to members by name.",
-    answer=Envelope[RoleView],
-    answered="The new role",
-    status=201,
-    permission="team.manage",
-    errors=(400, 409),
-)
+@routes.operation("POST", "/api/v1/roles", Envelope[RoleView], "team.manage", status=201, errors=(400, 409))
 def create_role(caller: Caller, body: Annotated[NewRoleRequest, Body(embed=False)]) -> Response[str]:
+    """Create a role
+
+    A role of your team, made of permissions; give it to members by name."""
     role = composition.teams().create_role(caller, body.name, body.permissions, body.description)
     return json_response(Envelope[RoleView](data=RoleView.model_validate(role)), 201)
