@@ -120,50 +120,27 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     HOUSEKEEPING_FUNCTION,
 )
 
+
+def _state_machine(workflow: str, name: str, asl: str, **substitutions: str) -> StateMachineSpec:
+    """The state machine that carries out `workflow`, which functions find through the variable
+    `<WORKFLOW>_STATE_MACHINE_ARN` (the names `WorkflowSettings` reads)."""
+    return StateMachineSpec(
+        name=name,
+        asl_file=STATE_MACHINES_DIR / f"{asl}.asl.json",
+        arn_env_var=f"{workflow.upper()}_STATE_MACHINE_ARN",
+        substitutions=substitutions,
+    )
+
+
 STATE_MACHINES: tuple[StateMachineSpec, ...] = (
-    StateMachineSpec(
-        name="ProvisionInstance",
-        asl_file=STATE_MACHINES_DIR / "provision_instance.asl.json",
-        arn_env_var="PROVISION_STATE_MACHINE_ARN",
-    ),
-    StateMachineSpec(
-        name="StartInstance",
-        asl_file=STATE_MACHINES_DIR / "instance_power_action.asl.json",
-        arn_env_var="START_STATE_MACHINE_ARN",
-        substitutions={"PowerAction": "start"},
-    ),
-    StateMachineSpec(
-        name="StopInstance",
-        asl_file=STATE_MACHINES_DIR / "instance_power_action.asl.json",
-        arn_env_var="STOP_STATE_MACHINE_ARN",
-        substitutions={"PowerAction": "stop"},
-    ),
-    StateMachineSpec(
-        name="RebootInstance",
-        asl_file=STATE_MACHINES_DIR / "instance_power_action.asl.json",
-        arn_env_var="REBOOT_STATE_MACHINE_ARN",
-        substitutions={"PowerAction": "reboot"},
-    ),
-    StateMachineSpec(
-        name="DestroyInstance",
-        asl_file=STATE_MACHINES_DIR / "destroy_instance.asl.json",
-        arn_env_var="DESTROY_STATE_MACHINE_ARN",
-    ),
-    StateMachineSpec(
-        name="SnapshotInstance",
-        asl_file=STATE_MACHINES_DIR / "snapshot_instance.asl.json",
-        arn_env_var="SNAPSHOT_STATE_MACHINE_ARN",
-    ),
-    StateMachineSpec(
-        name="RestoreSnapshot",
-        asl_file=STATE_MACHINES_DIR / "restore_snapshot.asl.json",
-        arn_env_var="RESTORE_STATE_MACHINE_ARN",
-    ),
-    StateMachineSpec(
-        name="WakeInstance",
-        asl_file=STATE_MACHINES_DIR / "wake_instance.asl.json",
-        arn_env_var="WAKE_STATE_MACHINE_ARN",
-    ),
+    _state_machine("provision", "ProvisionInstance", "provision_instance"),
+    _state_machine("start", "StartInstance", "instance_power_action", PowerAction="start"),
+    _state_machine("stop", "StopInstance", "instance_power_action", PowerAction="stop"),
+    _state_machine("reboot", "RebootInstance", "instance_power_action", PowerAction="reboot"),
+    _state_machine("destroy", "DestroyInstance", "destroy_instance"),
+    _state_machine("snapshot", "SnapshotInstance", "snapshot_instance"),
+    _state_machine("restore", "RestoreSnapshot", "restore_snapshot"),
+    _state_machine("wake", "WakeInstance", "wake_instance"),
 )
 
 

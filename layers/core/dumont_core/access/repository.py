@@ -153,7 +153,7 @@ class AccessRepository:
             default_team_id=account.default_team_id,
         )
         account_item = AccountItem(
-            table.account_key(account.account_id), table.ACCOUNT_RECORD, **account.model_dump()
+            table.key("ACCOUNT", account.account_id), table.ACCOUNT_RECORD, **account.model_dump()
         )
         try:
             with TransactWrite(connection=shared_connection()) as transaction:
@@ -282,7 +282,7 @@ class AccessRepository:
     # roles
 
     def create_role(self, team_id: str, role: Role) -> None:
-        item = RoleItem(table.team_key(team_id), table.role_key(role.name), **role.model_dump())
+        item = RoleItem(table.team_key(team_id), table.key("ROLE", role.name), **role.model_dump())
         try:
             item.save(condition=RoleItem.PK.does_not_exist())
         except PutError as error:
@@ -291,7 +291,7 @@ class AccessRepository:
             raise
 
     def role(self, team_id: str, name: str) -> Role | None:
-        item = get_item(RoleItem, table.team_key(team_id), table.role_key(name))
+        item = get_item(RoleItem, table.team_key(team_id), table.key("ROLE", name))
         return None if item is None else to_model(Role, item)
 
     def roles(self, team_id: str) -> list[Role]:

@@ -34,7 +34,7 @@ _ACTION_FIELDS = tuple(AgentAction.model_fields)
 
 
 def _key(instance_id: str, action_id: str) -> tuple[str, str]:
-    return table.instance_key(instance_id), table.action_key(action_id)
+    return table.instance_key(instance_id), table.key("ACTION", action_id)
 
 
 def _to_action(item: ActionItem) -> AgentAction:

@@ -17,7 +17,7 @@ class HibernationSteps(StepSupport):
         self._release(instance)
         now = self.clock()
         savings_per_hour = round(instance.cost_per_hour or 0.0, 4)
-        self._finish(
+        hibernated = self._finish(
             instance,
             [InstanceStatus.HIBERNATING],
             {
@@ -40,9 +40,7 @@ class HibernationSteps(StepSupport):
             ],
         )
         if self.hibernations is not None:
-            self.hibernations.record_hibernation(
-                instance.team_id, instance.instance_id, now, reason, savings_per_hour, snapshot_id
-            )
+            self.hibernations.hibernated(hibernated)
         return {"savings_per_hour": savings_per_hour}
 
     def abort_hibernation(
@@ -89,10 +87,8 @@ class HibernationSteps(StepSupport):
             {"status": InstanceStatus.RUNNING, "status_reason": None, "hibernated_at": None},
             events,
         )
-        if self.hibernations is not None and instance.hibernated_at is not None:
-            self.hibernations.record_wake(
-                instance.team_id, instance.instance_id, instance.hibernated_at, self.clock()
-            )
+        if self.hibernations is not None:
+            self.hibernations.woke(instance, self.clock())
         return {}
 
     def fail_wake(self, ref: InstanceRef, failure: dict[str, Any] | None) -> dict[str, Any]:

@@ -223,7 +223,7 @@ class InstanceRepository:
         # The random suffix keeps two events of the same microsecond apart.
         return InstanceEventItem(
             table.instance_key(event.instance_id),
-            table.event_key(event.timestamp, uuid.uuid4().hex[:8]),
+            table.key("EVENT", event.timestamp, uuid.uuid4().hex[:8]),
             type=event.type.value,
             instance_id=event.instance_id,
             account_id=event.account_id,

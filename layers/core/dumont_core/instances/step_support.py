@@ -68,19 +68,11 @@ class InstanceRef(DomainModel):
 class HibernationLog(Protocol):
     """Whoever keeps the record of hibernations (serverless mode's history of what they saved)."""
 
-    def record_hibernation(
-        self,
-        team_id: str,
-        instance_id: str,
-        hibernated_at: datetime,
-        reason: str,
-        savings_per_hour: float,
-        snapshot_id: str,
-    ) -> None: ...
+    def hibernated(self, instance: Instance) -> None:
+        """`instance` has just hibernated: its machine is gone, its workspace is in `last_snapshot_id`."""
 
-    def record_wake(
-        self, team_id: str, instance_id: str, hibernated_at: datetime, woke_at: datetime
-    ) -> None: ...
+    def woke(self, instance: Instance, woke_at: datetime) -> None:
+        """`instance`, hibernated since its `hibernated_at`, runs again."""
 
 
 def failure_reason(failure: dict[str, Any] | None) -> str:
@@ -186,14 +178,15 @@ class StepSupport:
         expected: list[InstanceStatus],
         changes: dict[str, Any],
         events: list[InstanceEvent],
-    ) -> None:
+    ) -> Instance:
         try:
-            self.repository.transition(
+            changed = self.repository.transition(
                 instance, expected=expected, changes={**changes, "updated_at": self.clock()}, events=events
             )
         except StaleInstanceState:
             raise InstanceNoLongerWanted(instance.instance_id) from None
         self.publisher.publish(events)
+        return changed
 
     def _release(self, instance: Instance) -> None:
         """Destroy the instance's machine, and any other rented under its label."""

@@ -60,80 +60,45 @@ IDEMPOTENCY_PARTITION = "IDEMPOTENCY#api"
 WATCH_PARTITIONS = 8
 
 
+def key(*parts: object) -> str:
+    """A key made of its kind and its values: `key("TEAM", team_id)` is `TEAM#{team_id}`. Times are
+    written in ISO 8601, which sorts as time does."""
+    return "#".join(part.isoformat() if isinstance(part, datetime) else str(part) for part in parts)
+
+
 def team_key(team_id: str) -> str:
-    return f"TEAM#{team_id}"
+    return key("TEAM", team_id)
 
 
 def instance_key(instance_id: str) -> str:
     """An instance's partition (timeline, metrics, actions), its sort key in its team, its GSI1 key."""
-    return f"INSTANCE#{instance_id}"
-
-
-def account_key(account_id: str) -> str:
-    return f"ACCOUNT#{account_id}"
+    return key("INSTANCE", instance_id)
 
 
 def login_key(email: str) -> str:
-    return f"EMAIL#{email.lower()}"
+    return key("EMAIL", email.lower())
 
 
 def teams_of_account_key(account_id: str) -> str:
-    return f"ACCOUNT#{account_id}#TEAMS"
+    return key("ACCOUNT", account_id, "TEAMS")
 
 
 def member_key(account_id: str) -> str:
-    return f"MEMBER#{account_id}"
-
-
-def role_key(name: str) -> str:
-    return f"ROLE#{name}"
-
-
-def snapshot_key(snapshot_id: str) -> str:
-    return f"SNAPSHOT#{snapshot_id}"
-
-
-def event_key(timestamp: datetime, suffix: str) -> str:
-    return f"EVENT#{timestamp.isoformat()}#{suffix}"
-
-
-def metric_key(timestamp: datetime) -> str:
-    return f"METRIC#{timestamp.isoformat()}"
-
-
-def rollup_key(hour: datetime) -> str:
-    return f"METRICH#{hour.isoformat()}"
-
-
-def action_key(action_id: str) -> str:
-    return f"ACTION#{action_id}"
-
-
-def hibernation_key(hibernated_at: datetime, instance_id: str) -> str:
-    return f"HIBERNATION#{hibernated_at.isoformat()}#{instance_id}"
-
-
-def hibernations_since(since: datetime) -> str:
-    """The lower bound of a range over a team's hibernation records from `since` on."""
-    return f"HIBERNATION#{since.isoformat()}"
+    return key("MEMBER", account_id)
 
 
 def watch_partition(bucket: int) -> str:
-    return f"SERVERLESS#{bucket}"
+    return key("SERVERLESS", bucket)
 
 
-def watch_key(team_id: str, instance_id: str) -> str:
-    return f"{team_id}#{instance_id}"
-
-
-# Prefixes of the sort keys above, for begins_with queries.
+# Prefixes of the sort keys, for begins_with queries.
 INSTANCE_PREFIX = instance_key("")
 MEMBER_PREFIX = member_key("")
-ROLE_PREFIX = role_key("")
-SNAPSHOT_PREFIX = snapshot_key("")
-EVENT_PREFIX = "EVENT#"
-ACTION_PREFIX = action_key("")
-HIBERNATION_RANGE_END = "HIBERNATION#~"
+ROLE_PREFIX = key("ROLE", "")
+SNAPSHOT_PREFIX = key("SNAPSHOT", "")
+EVENT_PREFIX = key("EVENT", "")
+ACTION_PREFIX = key("ACTION", "")
+HIBERNATION_RANGE_END = key("HIBERNATION", "~")
 """Sorts after every hibernation record's key: the upper bound of a range over them."""
 
 

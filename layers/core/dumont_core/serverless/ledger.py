@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dumont_core.instances.models import Instance
 from dumont_core.serverless.models import Hibernation
 from dumont_core.serverless.repository import ServerlessRepository
 
@@ -21,25 +22,22 @@ class HibernationLedger:
     def watch(self, team_id: str, instance_id: str) -> None:
         self.repository.watch(team_id, instance_id)
 
-    def record_hibernation(
-        self,
-        team_id: str,
-        instance_id: str,
-        hibernated_at: datetime,
-        reason: str,
-        savings_per_hour: float,
-        snapshot_id: str,
-    ) -> None:
+    def hibernated(self, instance: Instance) -> None:
+        if instance.hibernated_at is None or instance.last_snapshot_id is None:
+            return
         self.repository.record_hibernation(
             Hibernation(
-                team_id=team_id,
-                instance_id=instance_id,
-                hibernated_at=hibernated_at,
-                reason=reason,
-                savings_per_hour=savings_per_hour,
-                snapshot_id=snapshot_id,
+                team_id=instance.team_id,
+                instance_id=instance.instance_id,
+                hibernated_at=instance.hibernated_at,
+                reason=instance.status_reason or "hibernated",
+                savings_per_hour=round(instance.cost_per_hour or 0.0, 4),
+                snapshot_id=instance.last_snapshot_id,
             )
         )
 
-    def record_wake(self, team_id: str, instance_id: str, hibernated_at: datetime, woke_at: datetime) -> None:
-        self.repository.record_wake(team_id, instance_id, hibernated_at, woke_at)
+    def woke(self, instance: Instance, woke_at: datetime) -> None:
+        if instance.hibernated_at is not None:
+            self.repository.record_wake(
+                instance.team_id, instance.instance_id, instance.hibernated_at, woke_at
+            )

@@ -35,7 +35,7 @@ class HibernationItem(TableItem):
 
 def _watch(team_id: str, instance_id: str) -> WatchItem:
     bucket = hashlib.sha256(instance_id.encode()).digest()[0] % table.WATCH_PARTITIONS
-    return WatchItem(table.watch_partition(bucket), table.watch_key(team_id, instance_id))
+    return WatchItem(table.watch_partition(bucket), table.key(team_id, instance_id))
 
 
 class ServerlessRepository:
@@ -60,7 +60,7 @@ class ServerlessRepository:
     def record_hibernation(self, hibernation: Hibernation) -> None:
         HibernationItem(
             table.team_key(hibernation.team_id),
-            table.hibernation_key(hibernation.hibernated_at, hibernation.instance_id),
+            table.key("HIBERNATION", hibernation.hibernated_at, hibernation.instance_id),
             instance_id=hibernation.instance_id,
             hibernated_at=hibernation.hibernated_at,
             reason=hibernation.reason,
@@ -71,7 +71,9 @@ class ServerlessRepository:
 
     def record_wake(self, team_id: str, instance_id: str, hibernated_at: datetime, woke_at: datetime) -> None:
         """Note when a hibernated instance woke; nothing happens when its record has expired."""
-        record = HibernationItem(table.team_key(team_id), table.hibernation_key(hibernated_at, instance_id))
+        record = HibernationItem(
+            table.team_key(team_id), table.key("HIBERNATION", hibernated_at, instance_id)
+        )
         try:
             record.update(
                 actions=[HibernationItem.woke_at.set(woke_at)], condition=HibernationItem.PK.exists()
@@ -83,7 +85,7 @@ class ServerlessRepository:
     def hibernations(self, team_id: str, since: datetime) -> list[Hibernation]:
         items = HibernationItem.query(
             table.team_key(team_id),
-            HibernationItem.SK.between(table.hibernations_since(since), table.HIBERNATION_RANGE_END),
+            HibernationItem.SK.between(table.key("HIBERNATION", since), table.HIBERNATION_RANGE_END),
         )
         return [
             Hibernation(

@@ -59,7 +59,7 @@ _SNAPSHOT_FIELDS = tuple(Snapshot.model_fields)
 
 
 def _key(team_id: str, snapshot_id: str) -> tuple[str, str]:
-    return table.team_key(team_id), table.snapshot_key(snapshot_id)
+    return table.team_key(team_id), table.key("SNAPSHOT", snapshot_id)
 
 
 def _to_snapshot(item: SnapshotItem) -> Snapshot:
