@@ -10,11 +10,9 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pynamodb.attributes import (
-    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
-    UTCDateTimeAttribute,
 )
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -25,14 +23,17 @@ from dumont_core.platform import table
 from dumont_core.platform.aws import aws_client
 from dumont_core.platform.dynamodb import (
     IndexedItem,
-    TableItem,
     bound_table,
     condition_failed,
     get_item,
+    item_type,
     shared_connection,
+    to_model,
     write_refused,
 )
 from dumont_core.platform.models import DomainModel
+
+ModelT = TypeVar("ModelT", bound=DomainModel)
 
 
 class AlreadyExists(Exception):
@@ -43,30 +44,7 @@ class ConcurrentChange(Exception):
     """The item changed between our read and our write; the caller may read again and retry."""
 
 
-class LoginItem(TableItem):
-    account_id = UnicodeAttribute()
-    password_hash = UnicodeAttribute()
-    default_team_id = UnicodeAttribute()
-
-
-class AccountItem(TableItem):
-    account_id = UnicodeAttribute()
-    email = UnicodeAttribute()
-    default_team_id = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-
-
-class TeamItem(TableItem):
-    team_id = UnicodeAttribute()
-    name = UnicodeAttribute()
-    plan = UnicodeAttribute()
-    created_by = UnicodeAttribute()
-    created_at = UTCDateTimeAttribute()
-    admin_count = NumberAttribute(default=0)
-    """Kept so the last admin can never be removed or demoted."""
-
-
-class _TeamsOfAccount(GlobalSecondaryIndex["SeatItem"]):
+class _TeamsOfAccount(GlobalSecondaryIndex[Any]):
     class Meta:
         index_name = table.GSI1_NAME
         projection = AllProjection()
@@ -75,40 +53,15 @@ class _TeamsOfAccount(GlobalSecondaryIndex["SeatItem"]):
     GSI1SK = UnicodeAttribute(range_key=True)
 
 
-class SeatItem(IndexedItem):
-    teams_of_account = _TeamsOfAccount()
-
-    team_id = UnicodeAttribute()
-    team_name = UnicodeAttribute()
-    account_id = UnicodeAttribute()
-    email = UnicodeAttribute()
-    role = UnicodeAttribute()
-    custom_permissions = ListAttribute[str](null=True)
-    plan = UnicodeAttribute()
-    minute_limit = NumberAttribute()
-    day_limit = NumberAttribute(null=True)
-    usage_key_id = UnicodeAttribute(null=True)
-    usage_key = UnicodeAttribute(null=True)
-    joined_at = UTCDateTimeAttribute()
-    api_keys = MapAttribute[str, Any](default=dict)
-
-
-class RoleItem(TableItem):
-    name = UnicodeAttribute()
-    description = UnicodeAttribute(null=True)
-    permissions = ListAttribute[str]()
-    created_at = UTCDateTimeAttribute()
-
-
-ModelT = TypeVar("ModelT", bound=DomainModel)
-
-
-def to_model(model: type[ModelT], item: TableItem) -> ModelT:
-    """The domain model an item holds, field by field."""
-    values = {field: getattr(item, field) for field in model.model_fields}
-    if isinstance(values.get("api_keys"), MapAttribute):
-        values["api_keys"] = values["api_keys"].as_dict()
-    return model.model_validate(values)
+LoginItem = item_type(Login)
+AccountItem = item_type(Account)
+# The admin count is kept so the last admin can never be removed or demoted.
+TeamItem = item_type(Team, admin_count=NumberAttribute(default=0))
+# Keys are a map, so that one is added or removed in place, in the request that checks the limit.
+SeatItem = item_type(
+    Seat, base=IndexedItem, teams_of_account=_TeamsOfAccount(), api_keys=MapAttribute(default=dict)
+)
+RoleItem = item_type(Role)
 
 
 def seat_from_raw(raw: dict[str, Any]) -> Seat:
@@ -121,7 +74,7 @@ def seat_key(team_id: str, account_id: str) -> dict[str, Any]:
     return {"PK": {"S": table.team_key(team_id)}, "SK": {"S": table.member_key(account_id)}}
 
 
-def _seat_item(seat: Seat) -> SeatItem:
+def _seat_item(seat: Seat) -> Any:
     return SeatItem(
         table.team_key(seat.team_id),
         table.member_key(seat.account_id),
@@ -131,11 +84,11 @@ def _seat_item(seat: Seat) -> SeatItem:
     )
 
 
-def _team_item(team: Team, admins: int) -> TeamItem:
+def _team_item(team: Team, admins: int) -> Any:
     return TeamItem(table.team_key(team.team_id), table.TEAM_RECORD, admin_count=admins, **team.model_dump())
 
 
-def _team_record(team_id: str) -> TeamItem:
+def _team_record(team_id: str) -> Any:
     return TeamItem(table.team_key(team_id), table.TEAM_RECORD)
 
 
@@ -300,6 +253,7 @@ class AccessRepository:
 
 
 def _found(model: type[ModelT], pending: Any) -> ModelT | None:
+    """What a transactional get found, or None."""
     try:
         return to_model(model, pending.get())
     except DoesNotExist:

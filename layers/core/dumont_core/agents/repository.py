@@ -6,39 +6,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import JSONAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import TTLAttribute
 from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.update import Action
 
 from dumont_core.agents.models import ActionStatus, AgentAction
 from dumont_core.platform import table
-from dumont_core.platform.dynamodb import TableItem, get_item, write_refused
+from dumont_core.platform.dynamodb import get_item, item_type, to_model, write_refused
 
-
-class ActionItem(TableItem):
-    action_id = UnicodeAttribute()
-    instance_id = UnicodeAttribute()
-    team_id = UnicodeAttribute()
-    action_type = UnicodeAttribute()
-    status = UnicodeAttribute()
-    params = JSONAttribute()
-    task_token = UnicodeAttribute(null=True)
-    result = JSONAttribute(null=True)
-    error = UnicodeAttribute(null=True)
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    expires_at = TTLAttribute()
-
-
-_ACTION_FIELDS = tuple(AgentAction.model_fields)
+ActionItem = item_type(AgentAction, expires_at=TTLAttribute())
 
 
 def _key(instance_id: str, action_id: str) -> tuple[str, str]:
     return table.instance_key(instance_id), table.key("ACTION", action_id)
 
 
-def _to_action(item: ActionItem) -> AgentAction:
-    return AgentAction.model_validate({field: getattr(item, field) for field in _ACTION_FIELDS})
+def _to_action(item: Any) -> AgentAction:
+    return to_model(AgentAction, item)
 
 
 class ActionRepository:

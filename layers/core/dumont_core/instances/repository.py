@@ -11,14 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.attributes import (
-    BooleanAttribute,
-    JSONAttribute,
-    NumberAttribute,
-    TTLAttribute,
-    UnicodeAttribute,
-    UTCDateTimeAttribute,
-)
+from pynamodb.attributes import NumberAttribute, TTLAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
@@ -27,72 +20,22 @@ from dumont_core.instances.models import Instance, InstanceEvent, InstanceStatus
 from dumont_core.platform import table
 from dumont_core.platform.dynamodb import (
     IndexedItem,
-    TableItem,
     condition_failed,
     get_item,
+    item_type,
     shared_connection,
     stored_value,
+    to_model,
 )
 
-
-class InstanceItem(IndexedItem):
-    instance_id = UnicodeAttribute()
-    account_id = UnicodeAttribute()
-    team_id = UnicodeAttribute()
-    name = UnicodeAttribute(null=True)
-    gpu_type = UnicodeAttribute()
-    num_gpus = NumberAttribute()
-    requested_region = UnicodeAttribute(null=True)
-    image = UnicodeAttribute()
-    disk_gb = NumberAttribute()
-    ssh_key = UnicodeAttribute(null=True)
-    failover_enabled = BooleanAttribute()
-    failover_strategy = UnicodeAttribute(null=True)
-    auto_hibernate = BooleanAttribute()
-    idle_timeout_minutes = NumberAttribute(null=True)
-
-    status = UnicodeAttribute()
-    status_reason = UnicodeAttribute(null=True)
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-
-    provider = UnicodeAttribute()
-    provider_instance_id = UnicodeAttribute(null=True)
-    offer_id = NumberAttribute(null=True)
-    region = UnicodeAttribute(null=True)
-    gpu_name = UnicodeAttribute(null=True)
-    gpu_memory_gb = NumberAttribute(null=True)
-    ip_address = UnicodeAttribute(null=True)
-    ssh_port = NumberAttribute(null=True)
-    jupyter_port = NumberAttribute(null=True)
-    cost_per_hour = NumberAttribute(null=True)
-    host_reliability = NumberAttribute(null=True)
-    running_since = UTCDateTimeAttribute(null=True)
-    billed_seconds = NumberAttribute()
-    closed_cost = NumberAttribute(default=0.0)
-    last_failover_at = UTCDateTimeAttribute(null=True)
-    agent_token_digest = UnicodeAttribute(null=True)
-    last_heartbeat_at = UTCDateTimeAttribute(null=True)
-    latest_metrics = JSONAttribute(null=True)
-    idle_gpu_threshold = NumberAttribute(null=True)
-    hibernated_at = UTCDateTimeAttribute(null=True)
-    last_snapshot_id = UnicodeAttribute(null=True)
-
-
-class InstanceEventItem(TableItem):
-    type = UnicodeAttribute()
-    instance_id = UnicodeAttribute()
-    account_id = UnicodeAttribute()
-    team_id = UnicodeAttribute()
-    timestamp = UTCDateTimeAttribute()
-    details = JSONAttribute()
-    expires_at = TTLAttribute(null=True)
+InstanceItem = item_type(Instance, base=IndexedItem, closed_cost=NumberAttribute(default=0.0))
+InstanceEventItem = item_type(InstanceEvent, expires_at=TTLAttribute(null=True))
 
 
 _INSTANCE_FIELDS = tuple(Instance.model_fields)
 
 
-def instance_item_key(team_id: str, instance_id: str) -> InstanceItem:
+def instance_item_key(team_id: str, instance_id: str) -> Any:
     """The instance's item by its keys alone, to update without reading it first."""
     return InstanceItem(table.team_key(team_id), table.instance_key(instance_id))
 
@@ -139,17 +82,7 @@ class InstanceRepository:
         items = InstanceEventItem.query(
             table.instance_key(instance_id), InstanceEventItem.SK.startswith(table.EVENT_PREFIX)
         )
-        return [
-            InstanceEvent(
-                type=item.type,
-                instance_id=item.instance_id,
-                account_id=item.account_id,
-                team_id=item.team_id,
-                timestamp=item.timestamp,
-                details=item.details or {},
-            )
-            for item in items
-        ]
+        return [to_model(InstanceEvent, item) for item in items]
 
     # Writes ------------------------------------------------------------------------------------
 
@@ -205,7 +138,7 @@ class InstanceRepository:
 
     # Mapping -----------------------------------------------------------------------------------
 
-    def _to_item(self, instance: Instance) -> InstanceItem:
+    def _to_item(self, instance: Instance) -> Any:
         values = {field: stored_value(getattr(instance, field)) for field in _INSTANCE_FIELDS}
         return InstanceItem(
             table.team_key(instance.team_id),
@@ -216,19 +149,14 @@ class InstanceRepository:
         )
 
     @staticmethod
-    def _to_instance(item: InstanceItem) -> Instance:
-        return Instance.model_validate({field: getattr(item, field) for field in _INSTANCE_FIELDS})
+    def _to_instance(item: Any) -> Instance:
+        return to_model(Instance, item)
 
-    def _event_item(self, event: InstanceEvent) -> InstanceEventItem:
+    def _event_item(self, event: InstanceEvent) -> Any:
         # The random suffix keeps two events of the same microsecond apart.
         return InstanceEventItem(
             table.instance_key(event.instance_id),
             table.key("EVENT", event.timestamp, uuid.uuid4().hex[:8]),
-            type=event.type.value,
-            instance_id=event.instance_id,
-            account_id=event.account_id,
-            team_id=event.team_id,
-            timestamp=event.timestamp,
-            details=event.details,
             expires_at=event.timestamp + self._event_retention,
+            **event.model_dump(),
         )

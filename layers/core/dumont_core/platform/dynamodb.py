@@ -7,11 +7,22 @@ the composition root (`bind_table`); a process works with one table, and no repo
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from types import NoneType, UnionType
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from botocore.exceptions import ClientError
-from pynamodb.attributes import UnicodeAttribute
+from pydantic import BaseModel
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.models import Model
@@ -39,6 +50,50 @@ class IndexedItem(TableItem):
 
 
 ItemT = TypeVar("ItemT", bound=TableItem)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_ATTRIBUTES: dict[Any, type[Attribute[Any]]] = {
+    bool: BooleanAttribute,
+    int: NumberAttribute,
+    float: NumberAttribute,
+    datetime: UTCDateTimeAttribute,
+    dict: JSONAttribute,
+    list: ListAttribute,
+}
+
+
+def _attribute_for(annotation: Any) -> Attribute[Any]:
+    """The attribute that stores a field: strings, literals and string enums as strings, numbers as
+    numbers, times in UTC, mappings as JSON, lists as lists; optional fields may be absent."""
+    null = False
+    if get_origin(annotation) in (Union, UnionType) and NoneType in get_args(annotation):
+        null = True
+        annotation = next(arg for arg in get_args(annotation) if arg is not NoneType)
+    origin = get_origin(annotation) or annotation
+    if origin is Literal or (isinstance(origin, type) and issubclass(origin, str)):
+        return UnicodeAttribute(null=null)
+    return _ATTRIBUTES[origin](null=null)
+
+
+def item_type(model: type[ModelT], *, base: type[TableItem] = TableItem, **attributes: Any) -> Any:
+    """The item type that stores `model` in the table: one attribute per field, so the two cannot drift
+    apart. `attributes` adds what only the table holds (expiry, index keys) and overrides a field's
+    attribute where the table needs another (a map updated in place)."""
+    fields = {name: _attribute_for(field.annotation) for name, field in model.model_fields.items()}
+    return type(f"{model.__name__}Item", (base,), {"__module__": model.__module__, **fields, **attributes})
+
+
+def to_model(model: type[ModelT], item: TableItem, **known: Any) -> ModelT:
+    """The model an item holds, field by field; `known` fills fields that items written before the field
+    existed lack."""
+    values = {field: _plain(getattr(item, field)) for field in model.model_fields}
+    return model.model_validate(
+        {**values, **{name: value for name, value in known.items() if values[name] is None}}
+    )
+
+
+def _plain(value: Any) -> Any:
+    return value.as_dict() if hasattr(value, "as_dict") else value
 
 
 def bind_table(table_name: str) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 
 from dumont_core.platform import table
-from dumont_core.platform.dynamodb import TableItem, write_refused
+from dumont_core.platform.dynamodb import TableItem, item_type, to_model, write_refused
 from dumont_core.serverless.models import Hibernation, WatchedInstance
 
 
@@ -23,14 +23,7 @@ class WatchItem(TableItem):
     instance_id = UnicodeAttribute()
 
 
-class HibernationItem(TableItem):
-    instance_id = UnicodeAttribute()
-    hibernated_at = UTCDateTimeAttribute()
-    woke_at = UTCDateTimeAttribute(null=True)
-    reason = UnicodeAttribute()
-    savings_per_hour = NumberAttribute()
-    snapshot_id = UnicodeAttribute()
-    expires_at = TTLAttribute()
+HibernationItem = item_type(Hibernation, expires_at=TTLAttribute())
 
 
 def _watch(team_id: str, instance_id: str) -> WatchItem:
@@ -61,12 +54,8 @@ class ServerlessRepository:
         HibernationItem(
             table.team_key(hibernation.team_id),
             table.key("HIBERNATION", hibernation.hibernated_at, hibernation.instance_id),
-            instance_id=hibernation.instance_id,
-            hibernated_at=hibernation.hibernated_at,
-            reason=hibernation.reason,
-            savings_per_hour=hibernation.savings_per_hour,
-            snapshot_id=hibernation.snapshot_id,
             expires_at=hibernation.hibernated_at + self._record_retention,
+            **hibernation.model_dump(),
         ).save()
 
     def record_wake(self, team_id: str, instance_id: str, hibernated_at: datetime, woke_at: datetime) -> None:
@@ -87,15 +76,5 @@ class ServerlessRepository:
             table.team_key(team_id),
             HibernationItem.SK.between(table.key("HIBERNATION", since), table.HIBERNATION_RANGE_END),
         )
-        return [
-            Hibernation(
-                team_id=team_id,
-                instance_id=item.instance_id,
-                hibernated_at=item.hibernated_at,
-                woke_at=item.woke_at,
-                reason=item.reason,
-                savings_per_hour=float(item.savings_per_hour),
-                snapshot_id=item.snapshot_id,
-            )
-            for item in items
-        ]
+        # Records written before they held their team are read with the team they were found under.
+        return [to_model(Hibernation, item, team_id=team_id) for item in items]

@@ -8,35 +8,23 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from dumont_core.platform import table
-from dumont_core.platform.dynamodb import TableItem, get_item, shared_connection, write_refused
+from dumont_core.platform.dynamodb import (
+    TableItem,
+    get_item,
+    item_type,
+    shared_connection,
+    to_model,
+    write_refused,
+)
 from dumont_core.snapshots.models import Snapshot, SnapshotStatus
 
-
-class SnapshotItem(TableItem):
-    snapshot_id = UnicodeAttribute()
-    instance_id = UnicodeAttribute()
-    account_id = UnicodeAttribute()
-    team_id = UnicodeAttribute()
-    name = UnicodeAttribute(null=True)
-    compression = UnicodeAttribute()
-    purpose = UnicodeAttribute()
-    status = UnicodeAttribute()
-    status_reason = UnicodeAttribute(null=True)
-    size_bytes = NumberAttribute(null=True)
-    stored_bytes = NumberAttribute(null=True)
-    uploaded_bytes = NumberAttribute(null=True)
-    file_count = NumberAttribute(null=True)
-    chunk_count = NumberAttribute(null=True)
-    upload_seconds = NumberAttribute(null=True)
-    created_at = UTCDateTimeAttribute()
-    updated_at = UTCDateTimeAttribute()
-    completed_at = UTCDateTimeAttribute(null=True)
+SnapshotItem = item_type(Snapshot)
 
 
 class SweepItem(TableItem):
@@ -55,15 +43,12 @@ class StaleSnapshotState(Exception):
     pass
 
 
-_SNAPSHOT_FIELDS = tuple(Snapshot.model_fields)
-
-
 def _key(team_id: str, snapshot_id: str) -> tuple[str, str]:
     return table.team_key(team_id), table.key("SNAPSHOT", snapshot_id)
 
 
-def _to_snapshot(item: SnapshotItem) -> Snapshot:
-    return Snapshot.model_validate({field: getattr(item, field) for field in _SNAPSHOT_FIELDS})
+def _to_snapshot(item: Any) -> Snapshot:
+    return to_model(Snapshot, item)
 
 
 def _lease(team_id: str) -> LeaseItem:
