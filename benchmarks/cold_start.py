@@ -30,6 +30,8 @@ ACCOUNT = "123456789012"
 # Not the local stack's table name: moto's backends are shared by every server in this process.
 TABLE_NAME = "DumontBench-ColdStart"
 CHILD_TIMEOUT_SECONDS = 60
+TARGET_RATIO = 1.5
+"""The API Lambda's cold start may take at most this many times the bare boto3 process (median wall)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,10 @@ class ColdStartResult:
 
     def ratio(self, attribute: str) -> float:
         return self.median("api", attribute) / self.median("baseline", attribute)
+
+    @property
+    def within_target(self) -> bool:
+        return self.ratio("wall_seconds") <= TARGET_RATIO
 
 
 def child_environment(endpoint_url: str) -> dict[str, str]:
@@ -199,6 +205,7 @@ def render(result: ColdStartResult) -> str:
             "",
             f"  Cold start ratio (API / baseline, median wall times): {result.ratio('wall_seconds'):.2f}x"
             f"; without interpreter start-up and exit (import+first): {result.ratio('lambda_seconds'):.2f}x",
+            f"  {'ok' if result.within_target else 'TOO SLOW'}: at most {TARGET_RATIO}x the baseline",
             "",
             legend(explanations),
         ]
