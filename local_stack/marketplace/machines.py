@@ -38,6 +38,52 @@ class Machine:
         """Replace whatever was in progress: the latest request wins, as on a real host."""
         self.transitions = sorted(((now + delay, changes) for delay, changes in steps), key=lambda s: s[0])
 
+    def boot(self, now: float, seconds: float, *, failure: str | None) -> None:
+        """Pull the image and run it; with a `failure`, exit at the end of the boot instead."""
+        if failure is None:
+            ending: Json = {"actual_status": "running", "status_msg": "success, running " + self.image}
+        else:
+            ending = {"actual_status": "exited", "status_msg": failure}
+        loading = {"actual_status": "loading", "status_msg": "Loading image"}
+        self.schedule(now, (seconds * 0.25, loading), (seconds, ending))
+
+    def ask_for(self, state: str) -> bool:
+        """Take `state` ("running" or "stopped") as the one wanted; whether the container has to move."""
+        already_there = (
+            self.intended_status == "stopped"
+            if state == "stopped"
+            else self.intended_status == "running" and self.actual_status in (None, "loading", "running")
+        )
+        self.intended_status = self.cur_state = state
+        # Nothing moves on a host that is offline, and asking twice changes nothing.
+        return self.actual_status != "offline" and not already_there
+
+    def stop(self, now: float, seconds: float) -> None:
+        self.status_msg = "Stopping container"
+        self.schedule(now, (seconds, {"actual_status": "exited", "status_msg": "Exited (0)"}))
+
+    def start(self, now: float, seconds: float) -> None:
+        self.actual_status, self.status_msg = "loading", "Starting container"
+        self.schedule(now, (seconds, {"actual_status": "running", "status_msg": "success, running"}))
+
+    @property
+    def can_reboot(self) -> bool:
+        return self.intended_status != "stopped" and self.actual_status != "offline"
+
+    def reboot(self, now: float, seconds: float) -> None:
+        self.actual_status, self.status_msg = "loading", "Rebooting"
+        self.schedule(now, (seconds, {"actual_status": "running", "status_msg": "success, running"}))
+
+    def break_down(self, *, offline: bool, message: str | None) -> None:
+        """Fail now, whatever was in progress: the host goes offline, or the container exits."""
+        self.transitions.clear()
+        if offline:
+            self.actual_status = "offline"
+            self.status_msg = message or "Host is offline: lost contact with the machine"
+        else:
+            self.actual_status = "exited"
+            self.status_msg = message or "Instance stopped: outbid by a higher priority contract"
+
     def as_json(self) -> Json:
         running = self.actual_status == "running"
         offer = self.offer

@@ -1,75 +1,30 @@
-"""A local GPU marketplace that speaks the Vast.ai REST API.
-
-The real `VastAiProvider` talks to this server on the local stack and in tests, so the adapter we ship
-is the code under test. Everything is simulated in memory: hosts in several countries offering the
-GPU types we rent, prices that drift, machines that take a few seconds to boot, and failures that can
-be injected on purpose (from Python or with curl against `/_sim/...`).
-
-Time is read from the `clock` given at construction and state moves forward lazily whenever someone
-looks, so tests can drive it with a fake clock and nothing runs in the background except the server.
-
-Control endpoints (no API key needed, JSON bodies optional):
-
-    GET  /_sim/machines                   every current machine, as `show instance` renders it
-    GET  /_sim/offers                     every offer, rented and withdrawn ones included
-    GET  /_sim/requests                   API requests seen (method, path, content type, status...)
-    POST /_sim/fail_next_creates          {"count": 2, "status": 429, "body": {...}, "retry_after": 1}
-    POST /_sim/fail_next_calls            same, plus "operation": search|create|show|list|manage|...
-    POST /_sim/fail_next_boots            {"count": 1, "message": "..."}
-    POST /_sim/clear_failures             forget injected failures not yet delivered
-    POST /_sim/offers/<id>/withdraw       the offer disappears; renting it answers 404 no_such_ask
-    POST /_sim/machines/<id>/fail         {"offline": false, "message": "..."}
-    POST /_sim/reset                      back to the freshly seeded market
-"""
+"""The local marketplace as one server: the Vast.ai API and the simulation's control endpoints on one
+port, served from a daemon thread, with the same controls for Python callers."""
 
 from __future__ import annotations
 
-import hmac
-import json
 import logging
-import math
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from local_stack.marketplace.answers import ApiError, Json, json_response
-from local_stack.marketplace.machines import Machine, published_ports
-from local_stack.marketplace.offers import Offer, seeded_offers
-from local_stack.marketplace.search import matching_offers
+from local_stack.marketplace.answers import Json, json_response
+from local_stack.marketplace.api import VastApi, api_rules
+from local_stack.marketplace.control import MachineRuntime, control_response, control_rules
+from local_stack.marketplace.market import BOOT_FAILURE_MESSAGE, SimulatedMarket
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 logger = logging.getLogger(__name__)
-
-OPERATIONS = ("search", "create", "list", "show", "manage", "reboot", "destroy")
-
-_BOOT_FAILURE_MESSAGE = (
-    "Error response from daemon: failed to create task for container: nvidia-container-cli: "
-    "initialization error: nvml error: driver/library version mismatch"
-)
-_MAX_BID = 128.0
-_MAX_WALK_STEPS = 1000
-_MAX_RECORDED_REQUESTS = 1000
-
-
-@dataclass
-class _InjectedFailure:
-    operation: str
-    remaining: int
-    status: int
-    body: Json | str | None
-    retry_after: float | None
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -77,19 +32,8 @@ class _QuietHandler(WSGIRequestHandler):
         logger.debug("%s %s -> %s", self.command, self.path, code)
 
 
-class MachineRuntime(Protocol):
-    """What runs on the simulated machines: their agents, GPU load and disks."""
-
-    def set_gpu_utilization(self, machine_id: int | None, utilization: float) -> None: ...
-
-    def workspace(self, machine_id: int) -> Path: ...
-
-
 class LocalMarketplace:
     """A Vast.ai-compatible GPU marketplace served over HTTP from a daemon thread."""
-
-    price_step_seconds = 10.0
-    """How often prices take one step of their random walk."""
 
     def __init__(
         self,
@@ -103,51 +47,19 @@ class LocalMarketplace:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.host = host
-        self.api_key = api_key
         self._requested_port = port
-        self._seed = seed if seed is not None else random.randrange(2**32)
-        self._boot_seconds = boot_seconds
-        self._action_seconds = action_seconds
-        self._clock = clock
-        self._lock = threading.RLock()
+        self._market = SimulatedMarket(
+            seed=seed if seed is not None else random.randrange(2**32),
+            boot_seconds=boot_seconds,
+            action_seconds=action_seconds,
+            clock=clock,
+        )
+        self._api = VastApi(self._market, api_key)
+        self._url_map = Map([*api_rules(), *control_rules()])
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self._url_map = Map(
-            [
-                Rule("/api/v0/bundles/", endpoint="search", methods=["POST", "GET"]),
-                Rule("/api/v0/asks/<int:offer_id>/", endpoint="create", methods=["PUT"]),
-                Rule("/api/v0/instances/", endpoint="list", methods=["GET"]),
-                Rule("/api/v0/instances/<int:instance_id>/", endpoint="show", methods=["GET"]),
-                Rule("/api/v0/instances/<int:instance_id>/", endpoint="manage", methods=["PUT"]),
-                Rule("/api/v0/instances/<int:instance_id>/", endpoint="destroy", methods=["DELETE"]),
-                Rule("/api/v0/instances/reboot/<int:instance_id>/", endpoint="reboot", methods=["PUT"]),
-                Rule("/_sim/machines", endpoint="sim_machines", methods=["GET"]),
-                Rule("/_sim/offers", endpoint="sim_offers", methods=["GET"]),
-                Rule("/_sim/requests", endpoint="sim_requests", methods=["GET"]),
-                Rule("/_sim/fail_next_creates", endpoint="sim_fail_creates", methods=["POST"]),
-                Rule("/_sim/fail_next_calls", endpoint="sim_fail_calls", methods=["POST"]),
-                Rule("/_sim/fail_next_boots", endpoint="sim_fail_boots", methods=["POST"]),
-                Rule("/_sim/clear_failures", endpoint="sim_clear_failures", methods=["POST"]),
-                Rule("/_sim/offers/<int:offer_id>/withdraw", endpoint="sim_withdraw", methods=["POST"]),
-                Rule("/_sim/machines/<int:instance_id>/fail", endpoint="sim_fail_machine", methods=["POST"]),
-                Rule("/_sim/reset", endpoint="sim_reset", methods=["POST"]),
-                Rule("/_sim/machines/<int:instance_id>/gpu", endpoint="sim_gpu", methods=["POST"]),
-                Rule("/_sim/gpu", endpoint="sim_gpu_all", methods=["POST"]),
-                Rule("/_sim/machines/<int:instance_id>/workspace", endpoint="sim_workspace", methods=["GET"]),
-            ]
-        )
-        self._offers: dict[int, Offer] = {}
-        self._machines: dict[int, Machine] = {}
-        self._injected: list[_InjectedFailure] = []
-        self._failing_boots: list[str] = []
-        self._requests: list[Json] = []
-        self._walk_rng = random.Random()
-        self._timing_rng = random.Random()
-        self._last_walk_at = 0.0
-        self._next_contract = 0
         self.machine_runtime: MachineRuntime | None = None
         """Set by the local stack: the agents, GPU load and disks of the simulated machines."""
-        self.reset()
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -187,6 +99,10 @@ class LocalMarketplace:
         self.stop()
 
     @property
+    def api_key(self) -> str:
+        return self._api.api_key
+
+    @property
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("the marketplace is not running; call start() first")
@@ -201,33 +117,19 @@ class LocalMarketplace:
 
     def reset(self) -> None:
         """Back to the freshly seeded market: no machines, no injected failures, initial prices."""
-        with self._lock:
-            rng = random.Random(self._seed)
-            self._offers = seeded_offers(rng)
-            self._walk_rng = random.Random(self._seed + 1)
-            self._timing_rng = random.Random(self._seed + 2)
-            self._last_walk_at = self._clock()
-            self._next_contract = 21_000_000 + rng.randrange(1_000_000)
-            self._machines.clear()
-            self._injected.clear()
-            self._failing_boots.clear()
-            self._requests.clear()
+        self._market.reset()
+        self._api.reset()
 
     def machines(self) -> list[Json]:
-        with self._lock:
-            self._advance()
-            return [machine.as_json() for machine in self._machines.values()]
+        return self._market.machines()
 
     def offers(self) -> list[Json]:
         """Every offer, rented and withdrawn ones included, at today's on-demand prices."""
-        with self._lock:
-            self._advance()
-            return [offer.as_json() for offer in self._offers.values()]
+        return self._market.offers()
 
     def requests_seen(self) -> list[Json]:
         """API requests received so far, oldest first (the API key itself is never recorded)."""
-        with self._lock:
-            return [dict(entry) for entry in self._requests]
+        return self._api.requests_seen()
 
     def fail_next_creates(
         self, count: int, status: int, body: Json | str | None = None, *, retry_after: float | None = None
@@ -245,62 +147,24 @@ class LocalMarketplace:
         retry_after: float | None = None,
     ) -> None:
         """The next `count` calls of `operation` (one of OPERATIONS, or "any") answer `status`."""
-        if operation not in (*OPERATIONS, "any"):
-            raise ValueError(f"operation must be one of {[*OPERATIONS, 'any']}, not {operation!r}")
-        if count < 1 or not 100 <= status <= 599:
-            raise ValueError("count must be positive and status a valid HTTP status")
-        with self._lock:
-            self._injected.append(_InjectedFailure(operation, count, status, body, retry_after))
+        self._api.fail_next_calls(operation, count, status, body, retry_after)
 
-    def fail_next_boots(self, count: int = 1, message: str = _BOOT_FAILURE_MESSAGE) -> None:
+    def fail_next_boots(self, count: int = 1, message: str = BOOT_FAILURE_MESSAGE) -> None:
         """The next `count` machines created exit during boot with `message` as their status."""
-        with self._lock:
-            self._failing_boots.extend([message] * count)
+        self._market.fail_next_boots(count, message)
 
     def clear_injected_failures(self) -> None:
         """Forget failures injected but not yet delivered (answers and boots alike)."""
-        with self._lock:
-            self._injected.clear()
-            self._failing_boots.clear()
+        self._api.clear_injected_failures()
+        self._market.clear_failing_boots()
 
     def withdraw_offer(self, offer_id: int) -> None:
         """The host takes the offer off the market: it leaves search results and renting it fails."""
-        with self._lock:
-            if offer_id not in self._offers:
-                raise KeyError(f"no offer {offer_id}")
-            self._offers[offer_id].withdrawn = True
+        self._market.withdraw_offer(offer_id)
 
     def fail_machine(self, instance_id: int, *, offline: bool = False, message: str | None = None) -> None:
         """Break a machine now: its host goes offline, or its container exits (as when outbid)."""
-        with self._lock:
-            self._advance()
-            machine = self._machines.get(instance_id)
-            if machine is None:
-                raise KeyError(f"no machine {instance_id}")
-            machine.transitions.clear()
-            if offline:
-                machine.actual_status = "offline"
-                machine.status_msg = message or "Host is offline: lost contact with the machine"
-            else:
-                machine.actual_status = "exited"
-                machine.status_msg = message or "Instance stopped: outbid by a higher priority contract"
-
-    # --- the simulated market -----------------------------------------------------------------
-
-    def _advance(self) -> None:
-        """Bring prices and machines up to the clock's present. Call with the lock held."""
-        now = self._clock()
-        steps = math.floor((now - self._last_walk_at) / self.price_step_seconds)
-        if steps > 0:
-            self._last_walk_at += steps * self.price_step_seconds
-            for _ in range(min(steps, _MAX_WALK_STEPS)):
-                for offer in self._offers.values():
-                    offer.take_price_step(self._walk_rng)
-        for machine in self._machines.values():
-            machine.apply_due(now)
-
-    def _delay(self, bounds: tuple[float, float]) -> float:
-        return self._timing_rng.uniform(*bounds)
+        self._market.fail_machine(instance_id, offline=offline, message=message)
 
     # --- HTTP ---------------------------------------------------------------------------------
 
@@ -318,294 +182,7 @@ class LocalMarketplace:
             return exc.get_response(request.environ)
         if endpoint.startswith("sim_"):
             try:
-                return self._control(endpoint, args, request)
+                return control_response(self, endpoint, args, request)
             except (KeyError, ValueError, TypeError) as exc:
                 return json_response(400, {"success": False, "error": "invalid_args", "msg": str(exc)})
-        response = self._api(endpoint, args, request)
-        with self._lock:
-            self._requests.append(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "operation": endpoint,
-                    "content_type": request.headers.get("Content-Type"),
-                    "authorized": self._authorized(request),
-                    "body": _parsed_or_raw(request.get_data()),
-                    "status": response.status_code,
-                }
-            )
-            del self._requests[:-_MAX_RECORDED_REQUESTS]
-        return response
-
-    def _authorized(self, request: Request) -> bool:
-        given = request.headers.get("Authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {self.api_key}".encode())
-
-    def _api(self, operation: str, args: Mapping[str, Any], request: Request) -> Response:
-        if not self._authorized(request):
-            return json_response(
-                401, {"success": False, "error": "invalid_user_key", "msg": "Invalid or missing API key."}
-            )
-        raw = request.get_data()
-        if raw and request.headers.get("Content-Type") != "application/json":
-            return json_response(
-                415,
-                {
-                    "success": False,
-                    "error": "unsupported_media_type",
-                    "msg": "Content-Type must be exactly application/json, "
-                    f"got {request.headers.get('Content-Type')!r}",
-                },
-            )
-        injected = self._take_injected_failure(operation)
-        if injected is not None:
-            return injected
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            return json_response(400, {"success": False, "error": "invalid_json", "msg": "Body is not JSON"})
-        if not isinstance(body, dict):
-            return json_response(
-                400, {"success": False, "error": "invalid_json", "msg": "Body must be a JSON object"}
-            )
-        try:
-            if operation == "search" and request.method == "GET":
-                body = self._query_from_url(request)
-            with self._lock:
-                self._advance()
-                answer = self._handle(operation, args, body)
-        except ApiError as exc:
-            return json_response(exc.status, exc.body)
-        return json_response(200, answer)
-
-    def _take_injected_failure(self, operation: str) -> Response | None:
-        with self._lock:
-            for failure in self._injected:
-                if failure.operation in (operation, "any"):
-                    failure.remaining -= 1
-                    if failure.remaining == 0:
-                        self._injected.remove(failure)
-                    break
-            else:
-                return None
-        headers = {"Retry-After": f"{failure.retry_after:g}"} if failure.retry_after is not None else {}
-        if isinstance(failure.body, str):
-            return Response(failure.body, status=failure.status, mimetype="text/html", headers=headers)
-        body = failure.body if failure.body is not None else _default_failure_body(failure.status)
-        return json_response(failure.status, body, headers=headers)
-
-    @staticmethod
-    def _query_from_url(request: Request) -> Json:
-        # Older clients send the query as `?q=<json>` on a GET.
-        try:
-            query = json.loads(request.args.get("q", "{}"))
-        except ValueError as exc:
-            raise ApiError(400, "invalid_args", "q is not JSON") from exc
-        return query if isinstance(query, dict) else {}
-
-    def _handle(self, operation: str, args: Mapping[str, Any], body: Json) -> Json:
-        if operation == "search":
-            return self._search(body)
-        if operation == "create":
-            return self._create(args["offer_id"], body)
-        if operation == "list":
-            return {"instances": [machine.as_json() for machine in self._machines.values()]}
-        machine = self._machines.get(args["instance_id"])
-        if machine is None:
-            instance_id = args["instance_id"]
-            raise ApiError(404, "no_such_instance", f"Instance {instance_id} not found.")
-        if operation == "show":
-            return {"instances": machine.as_json()}
-        if operation == "manage":
-            return self._manage(machine, body)
-        if operation == "reboot":
-            return self._reboot(machine)
-        if operation == "destroy":
-            del self._machines[machine.id]
-            machine.offer.rented = False
-            return {"success": True}
-        raise AssertionError(f"unrouted operation {operation}")
-
-    def _search(self, query: Json) -> Json:
-        return {"offers": matching_offers(list(self._offers.values()), query)}
-
-    def _create(self, offer_id: int, body: Json) -> Json:
-        offer = self._offers.get(offer_id)
-        if offer is None or offer.rented or offer.withdrawn:
-            raise ApiError(
-                404, "no_such_ask", f"Instance type by id {offer_id} is not available.", ask_id=offer_id
-            )
-        image = body.get("image")
-        if not isinstance(image, str) or not image:
-            raise ApiError(400, "invalid_args", "image is required", ask_id=offer_id)
-        disk = body.get("disk", 10.0)
-        if isinstance(disk, bool) or not isinstance(disk, int | float) or not 0 < disk <= offer.disk_space:
-            raise ApiError(
-                400, "invalid_args", f"disk must be between 0 and {offer.disk_space:g} GB", ask_id=offer_id
-            )
-        label = body.get("label")
-        if label is not None and (not isinstance(label, str) or len(label) > 1024):
-            raise ApiError(400, "invalid_args", "label must be a string of at most 1024 characters")
-        price = body.get("price")
-        if price is not None:
-            if (
-                isinstance(price, bool)
-                or not isinstance(price, int | float)
-                or not 0.001 <= price <= _MAX_BID
-            ):
-                raise ApiError(400, "invalid_price", f"price must be between 0.001 and {_MAX_BID:g}")
-            if price < offer.min_bid:
-                raise ApiError(
-                    400,
-                    "invalid_price",
-                    f"Bid {price:g} $/hr is below the minimum bid of {offer.min_bid:.4f} $/hr",
-                    ask_id=offer_id,
-                )
-        onstart = body.get("onstart")
-        runtype = body.get("runtype")
-        now = self._clock()
-        self._next_contract += 1 + self._timing_rng.randrange(50)
-        container_ports = published_ports(body.get("env"))
-        host_ports = self._timing_rng.sample(range(20_000, 65_000), k=len(container_ports))
-        machine = Machine(
-            id=self._next_contract,
-            offer=offer,
-            image=image,
-            disk=float(disk),
-            label=label,
-            onstart=onstart if isinstance(onstart, str) else None,
-            runtype=runtype if isinstance(runtype, str) else None,
-            is_bid=price is not None,
-            dph_total=float(price) if price is not None else offer.price,
-            start_date=time.time(),
-            host_ports={f"{port}/tcp": host for port, host in zip(container_ports, host_ports, strict=True)},
-        )
-        boot = self._delay(self._boot_seconds)
-        if self._failing_boots:
-            ending: Json = {"actual_status": "exited", "status_msg": self._failing_boots.pop(0)}
-        else:
-            ending = {"actual_status": "running", "status_msg": "success, running " + image}
-        machine.schedule(
-            now, (boot * 0.25, {"actual_status": "loading", "status_msg": "Loading image"}), (boot, ending)
-        )
-        offer.rented = True
-        self._machines[machine.id] = machine
-        return {"success": True, "new_contract": machine.id}
-
-    def _manage(self, machine: Machine, body: Json) -> Json:
-        state, label = body.get("state"), body.get("label")
-        if state is None and label is None:
-            raise ApiError(400, "invalid_args", "state or label is required")
-        if label is not None:
-            if not isinstance(label, str) or len(label) > 1024:
-                raise ApiError(400, "invalid_args", "label must be a string of at most 1024 characters")
-            machine.label = label
-        if state is None:
-            return {"success": True}
-        if state not in ("running", "stopped"):
-            raise ApiError(400, "invalid_args", f"state must be running or stopped, not {state!r}")
-        now = self._clock()
-        already_there = (
-            machine.intended_status == "stopped"
-            if state == "stopped"
-            else machine.intended_status == "running"
-            and machine.actual_status in (None, "loading", "running")
-        )
-        machine.intended_status = machine.cur_state = state
-        # Nothing moves on a host that is offline, and asking twice changes nothing.
-        if machine.actual_status == "offline" or already_there:
-            return {"success": True}
-        delay = self._delay(self._action_seconds)
-        if state == "stopped":
-            machine.status_msg = "Stopping container"
-            machine.schedule(now, (delay, {"actual_status": "exited", "status_msg": "Exited (0)"}))
-        else:
-            machine.actual_status, machine.status_msg = "loading", "Starting container"
-            machine.schedule(now, (delay, {"actual_status": "running", "status_msg": "success, running"}))
-        return {"success": True}
-
-    def _reboot(self, machine: Machine) -> Json:
-        if machine.intended_status == "stopped" or machine.actual_status == "offline":
-            raise ApiError(
-                400, "invalid_state", f"Instance {machine.id} is not running; start it instead of rebooting."
-            )
-        delay = self._delay(self._action_seconds)
-        machine.actual_status, machine.status_msg = "loading", "Rebooting"
-        machine.schedule(
-            self._clock(), (delay, {"actual_status": "running", "status_msg": "success, running"})
-        )
-        return {"success": True}
-
-    def _machine_control(self, endpoint: str, machine_id: int | None, body: Json) -> Response:
-        """What runs on the machines (their agents, GPU load and disks), when the local stack attaches it."""
-        machines = self.machine_runtime
-        if machines is None:
-            return json_response(404, {"success": False, "error": "no machine runtime is attached"})
-        if endpoint == "sim_workspace" and machine_id is not None:
-            return json_response(200, {"path": str(machines.workspace(machine_id))})
-        utilization = body.get("utilization")
-        if (
-            isinstance(utilization, bool)
-            or not isinstance(utilization, int | float)
-            or not 0 <= utilization <= 100
-        ):
-            return json_response(
-                400, {"success": False, "error": "utilization must be a number from 0 to 100"}
-            )
-        machines.set_gpu_utilization(machine_id, float(utilization))
-        return json_response(200, {"success": True})
-
-    def _control(self, endpoint: str, args: Mapping[str, Any], request: Request) -> Response:
-        raw = request.get_data()
-        # Lenient on purpose: `curl -d '{...}'` sends a form content type, and this is a demo aid.
-        body: Json = json.loads(raw) if raw.strip() else {}
-        if endpoint == "sim_machines":
-            return json_response(200, {"machines": self.machines()})
-        if endpoint == "sim_offers":
-            return json_response(200, {"offers": self.offers()})
-        if endpoint == "sim_requests":
-            return json_response(200, {"requests": self.requests_seen()})
-        if endpoint in ("sim_gpu", "sim_gpu_all", "sim_workspace"):
-            return self._machine_control(endpoint, args.get("instance_id"), body)
-        self._change(endpoint, args, body)
-        return json_response(200, {"success": True})
-
-    def _change(self, endpoint: str, args: Mapping[str, Any], body: Json) -> None:
-        """Inject or clear failures, or put the market back as seeded."""
-        if endpoint in ("sim_fail_creates", "sim_fail_calls"):
-            self.fail_next_calls(
-                "create" if endpoint == "sim_fail_creates" else str(body.get("operation", "any")),
-                int(body.get("count", 1)),
-                int(body["status"]),
-                body.get("body"),
-                retry_after=float(body["retry_after"]) if body.get("retry_after") is not None else None,
-            )
-        elif endpoint == "sim_fail_boots":
-            self.fail_next_boots(int(body.get("count", 1)), str(body.get("message", _BOOT_FAILURE_MESSAGE)))
-        elif endpoint == "sim_clear_failures":
-            self.clear_injected_failures()
-        elif endpoint == "sim_withdraw":
-            self.withdraw_offer(args["offer_id"])
-        elif endpoint == "sim_fail_machine":
-            self.fail_machine(
-                args["instance_id"], offline=bool(body.get("offline", False)), message=body.get("message")
-            )
-        elif endpoint == "sim_reset":
-            self.reset()
-
-
-def _default_failure_body(status: int) -> Json:
-    if status == 429:
-        return {"detail": "API requests too frequent endpoint threshold=4.0"}
-    if status == 410:
-        return {"success": False, "error": "no_such_ask", "msg": "Instance type is no longer available."}
-    return {"success": False, "error": "server_error", "msg": f"Simulated failure ({status})"}
-
-
-def _parsed_or_raw(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw.decode(errors="replace")
+        return self._api.respond(endpoint, args, request)

@@ -1,0 +1,201 @@
+"""The Vast.ai REST API over the simulated market: its routes and the answers' shapes, the API key,
+the JSON it insists on, failures injected into its answers, and a record of the requests it saw."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from local_stack.marketplace.answers import ApiError, Json, json_response
+from local_stack.marketplace.market import SimulatedMarket
+
+OPERATIONS = ("search", "create", "list", "show", "manage", "reboot", "destroy")
+
+
+def api_rules() -> list[Rule]:
+    """One rule an operation, the operation its endpoint; new ones each time, as a rule joins one map."""
+    return [
+        Rule("/api/v0/bundles/", endpoint="search", methods=["POST", "GET"]),
+        Rule("/api/v0/asks/<int:offer_id>/", endpoint="create", methods=["PUT"]),
+        Rule("/api/v0/instances/", endpoint="list", methods=["GET"]),
+        Rule("/api/v0/instances/<int:instance_id>/", endpoint="show", methods=["GET"]),
+        Rule("/api/v0/instances/<int:instance_id>/", endpoint="manage", methods=["PUT"]),
+        Rule("/api/v0/instances/<int:instance_id>/", endpoint="destroy", methods=["DELETE"]),
+        Rule("/api/v0/instances/reboot/<int:instance_id>/", endpoint="reboot", methods=["PUT"]),
+    ]
+
+
+_MAX_RECORDED_REQUESTS = 1000
+
+
+@dataclass
+class _InjectedFailure:
+    operation: str
+    remaining: int
+    status: int
+    body: Json | str | None
+    retry_after: float | None
+
+
+class VastApi:
+    """Answers Vast's API operations from a simulated market, for callers holding the API key."""
+
+    def __init__(self, market: SimulatedMarket, api_key: str) -> None:
+        self.api_key = api_key
+        self._market = market
+        self._lock = threading.Lock()
+        self._injected: list[_InjectedFailure] = []
+        self._requests: list[Json] = []
+
+    def respond(self, operation: str, args: Mapping[str, Any], request: Request) -> Response:
+        """Answer one request for `operation` and record it."""
+        response = self._answer(operation, args, request)
+        with self._lock:
+            self._requests.append(
+                {
+                    "method": request.method,
+                    "path": request.path,
+                    "operation": operation,
+                    "content_type": request.headers.get("Content-Type"),
+                    "authorized": self._authorized(request),
+                    "body": _parsed_or_raw(request.get_data()),
+                    "status": response.status_code,
+                }
+            )
+            del self._requests[:-_MAX_RECORDED_REQUESTS]
+        return response
+
+    def requests_seen(self) -> list[Json]:
+        """API requests received so far, oldest first (the API key itself is never recorded)."""
+        with self._lock:
+            return [dict(entry) for entry in self._requests]
+
+    def fail_next_calls(
+        self, operation: str, count: int, status: int, body: Json | str | None, retry_after: float | None
+    ) -> None:
+        """The next `count` calls of `operation` (one of OPERATIONS, or "any") answer `status`."""
+        if operation not in (*OPERATIONS, "any"):
+            raise ValueError(f"operation must be one of {[*OPERATIONS, 'any']}, not {operation!r}")
+        if count < 1 or not 100 <= status <= 599:
+            raise ValueError("count must be positive and status a valid HTTP status")
+        with self._lock:
+            self._injected.append(_InjectedFailure(operation, count, status, body, retry_after))
+
+    def clear_injected_failures(self) -> None:
+        with self._lock:
+            self._injected.clear()
+
+    def reset(self) -> None:
+        """Forget injected failures and the requests seen."""
+        with self._lock:
+            self._injected.clear()
+            self._requests.clear()
+
+    def _authorized(self, request: Request) -> bool:
+        given = request.headers.get("Authorization", "")
+        return hmac.compare_digest(given.encode(), f"Bearer {self.api_key}".encode())
+
+    def _answer(self, operation: str, args: Mapping[str, Any], request: Request) -> Response:
+        if not self._authorized(request):
+            return json_response(
+                401, {"success": False, "error": "invalid_user_key", "msg": "Invalid or missing API key."}
+            )
+        raw = request.get_data()
+        if raw and request.headers.get("Content-Type") != "application/json":
+            return json_response(
+                415,
+                {
+                    "success": False,
+                    "error": "unsupported_media_type",
+                    "msg": "Content-Type must be exactly application/json, "
+                    f"got {request.headers.get('Content-Type')!r}",
+                },
+            )
+        injected = self._take_injected_failure(operation)
+        if injected is not None:
+            return injected
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            return json_response(400, {"success": False, "error": "invalid_json", "msg": "Body is not JSON"})
+        if not isinstance(body, dict):
+            return json_response(
+                400, {"success": False, "error": "invalid_json", "msg": "Body must be a JSON object"}
+            )
+        try:
+            if operation == "search" and request.method == "GET":
+                body = _query_from_url(request)
+            answer = self._operate(operation, args, body)
+        except ApiError as exc:
+            return json_response(exc.status, exc.body)
+        return json_response(200, answer)
+
+    def _take_injected_failure(self, operation: str) -> Response | None:
+        with self._lock:
+            for failure in self._injected:
+                if failure.operation in (operation, "any"):
+                    failure.remaining -= 1
+                    if failure.remaining == 0:
+                        self._injected.remove(failure)
+                    break
+            else:
+                return None
+        headers = {"Retry-After": f"{failure.retry_after:g}"} if failure.retry_after is not None else {}
+        if isinstance(failure.body, str):
+            return Response(failure.body, status=failure.status, mimetype="text/html", headers=headers)
+        body = failure.body if failure.body is not None else _default_failure_body(failure.status)
+        return json_response(failure.status, body, headers=headers)
+
+    def _operate(self, operation: str, args: Mapping[str, Any], body: Json) -> Json:
+        market = self._market
+        if operation == "search":
+            return {"offers": market.search(body)}
+        if operation == "create":
+            return {"success": True, "new_contract": market.rent(args["offer_id"], body)}
+        if operation == "list":
+            return {"instances": market.machines()}
+        instance_id = args["instance_id"]
+        if operation == "show":
+            return {"instances": market.show(instance_id)}
+        if operation == "manage":
+            market.manage(instance_id, body)
+        elif operation == "reboot":
+            market.reboot(instance_id)
+        elif operation == "destroy":
+            market.destroy(instance_id)
+        else:
+            raise AssertionError(f"unrouted operation {operation}")
+        return {"success": True}
+
+
+def _query_from_url(request: Request) -> Json:
+    # Older clients send the query as `?q=<json>` on a GET.
+    try:
+        query = json.loads(request.args.get("q", "{}"))
+    except ValueError as exc:
+        raise ApiError(400, "invalid_args", "q is not JSON") from exc
+    return query if isinstance(query, dict) else {}
+
+
+def _default_failure_body(status: int) -> Json:
+    if status == 429:
+        return {"detail": "API requests too frequent endpoint threshold=4.0"}
+    if status == 410:
+        return {"success": False, "error": "no_such_ask", "msg": "Instance type is no longer available."}
+    return {"success": False, "error": "server_error", "msg": f"Simulated failure ({status})"}
+
+
+def _parsed_or_raw(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")

@@ -1,0 +1,258 @@
+"""The simulated market: offers whose prices drift, machines rented from them that boot, stop, start
+and break, and the checks Vast makes before it does any of that.
+
+Time is read from the `clock` given at construction and state moves forward lazily whenever someone
+looks, so tests can drive it with a fake clock and nothing runs in the background.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from local_stack.marketplace.answers import ApiError, Json
+from local_stack.marketplace.machines import Machine, published_ports
+from local_stack.marketplace.offers import Offer, seeded_offers
+from local_stack.marketplace.search import matching_offers
+
+BOOT_FAILURE_MESSAGE = (
+    "Error response from daemon: failed to create task for container: nvidia-container-cli: "
+    "initialization error: nvml error: driver/library version mismatch"
+)
+_MAX_BID = 128.0
+_MAX_WALK_STEPS = 1000
+
+
+class _RentalTerms(NamedTuple):
+    image: str
+    disk: float
+    label: str | None
+    bid: float | None
+    """The price offered for an interruptible machine; None rents it on demand."""
+
+    @classmethod
+    def asked_of(cls, offer: Offer, body: Json) -> _RentalTerms:
+        """What a create-instance body asks of `offer`, refused the way Vast refuses it."""
+        image = body.get("image")
+        if not isinstance(image, str) or not image:
+            raise ApiError(400, "invalid_args", "image is required", ask_id=offer.id)
+        disk = body.get("disk", 10.0)
+        if isinstance(disk, bool) or not isinstance(disk, int | float) or not 0 < disk <= offer.disk_space:
+            raise ApiError(
+                400, "invalid_args", f"disk must be between 0 and {offer.disk_space:g} GB", ask_id=offer.id
+            )
+        label = body.get("label")
+        if label is not None and (not isinstance(label, str) or len(label) > 1024):
+            raise ApiError(400, "invalid_args", "label must be a string of at most 1024 characters")
+        price = body.get("price")
+        if price is not None:
+            if (
+                isinstance(price, bool)
+                or not isinstance(price, int | float)
+                or not 0.001 <= price <= _MAX_BID
+            ):
+                raise ApiError(400, "invalid_price", f"price must be between 0.001 and {_MAX_BID:g}")
+            if price < offer.min_bid:
+                raise ApiError(
+                    400,
+                    "invalid_price",
+                    f"Bid {price:g} $/hr is below the minimum bid of {offer.min_bid:.4f} $/hr",
+                    ask_id=offer.id,
+                )
+        return cls(image, float(disk), label, float(price) if price is not None else None)
+
+
+class SimulatedMarket:
+    """Vast's operations on offers and machines held in memory, safe to call from many threads."""
+
+    price_step_seconds = 10.0
+    """How often prices take one step of their random walk."""
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        boot_seconds: tuple[float, float],
+        action_seconds: tuple[float, float],
+        clock: Callable[[], float],
+    ) -> None:
+        self._seed = seed
+        self._boot_seconds = boot_seconds
+        self._action_seconds = action_seconds
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._offers: dict[int, Offer] = {}
+        self._machines: dict[int, Machine] = {}
+        self._failing_boots: list[str] = []
+        self._walk_rng = random.Random()
+        self._timing_rng = random.Random()
+        self._last_walk_at = 0.0
+        self._next_contract = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the market as seeded: no machines, no failing boots, initial prices."""
+        with self._lock:
+            rng = random.Random(self._seed)
+            self._offers = seeded_offers(rng)
+            self._walk_rng = random.Random(self._seed + 1)
+            self._timing_rng = random.Random(self._seed + 2)
+            self._last_walk_at = self._clock()
+            self._next_contract = 21_000_000 + rng.randrange(1_000_000)
+            self._machines.clear()
+            self._failing_boots.clear()
+
+    # --- inspection and failure injection -----------------------------------------------------
+
+    def machines(self) -> list[Json]:
+        with self._up_to_date():
+            return [machine.as_json() for machine in self._machines.values()]
+
+    def offers(self) -> list[Json]:
+        """Every offer, rented and withdrawn ones included, at today's on-demand prices."""
+        with self._up_to_date():
+            return [offer.as_json() for offer in self._offers.values()]
+
+    def fail_next_boots(self, count: int, message: str) -> None:
+        """The next `count` machines created exit during boot with `message` as their status."""
+        with self._lock:
+            self._failing_boots.extend([message] * count)
+
+    def clear_failing_boots(self) -> None:
+        with self._lock:
+            self._failing_boots.clear()
+
+    def withdraw_offer(self, offer_id: int) -> None:
+        """The host takes the offer off the market: it leaves search results and renting it fails."""
+        with self._lock:
+            if offer_id not in self._offers:
+                raise KeyError(f"no offer {offer_id}")
+            self._offers[offer_id].withdrawn = True
+
+    def fail_machine(self, instance_id: int, *, offline: bool, message: str | None) -> None:
+        """Break a machine now: its host goes offline, or its container exits (as when outbid)."""
+        with self._up_to_date():
+            machine = self._machines.get(instance_id)
+            if machine is None:
+                raise KeyError(f"no machine {instance_id}")
+            machine.break_down(offline=offline, message=message)
+
+    # --- Vast's operations, refused with the errors Vast answers ------------------------------
+
+    def search(self, query: Json) -> list[Json]:
+        with self._up_to_date():
+            return matching_offers(list(self._offers.values()), query)
+
+    def rent(self, offer_id: int, body: Json) -> int:
+        """Create a machine from an offer as Vast's create-instance body asks; its contract id."""
+        with self._up_to_date():
+            offer = self._offers.get(offer_id)
+            if offer is None or offer.rented or offer.withdrawn:
+                raise ApiError(
+                    404, "no_such_ask", f"Instance type by id {offer_id} is not available.", ask_id=offer_id
+                )
+            terms = _RentalTerms.asked_of(offer, body)
+            onstart = body.get("onstart")
+            runtype = body.get("runtype")
+            now = self._clock()
+            self._next_contract += 1 + self._timing_rng.randrange(50)
+            container_ports = published_ports(body.get("env"))
+            host_ports = self._timing_rng.sample(range(20_000, 65_000), k=len(container_ports))
+            machine = Machine(
+                id=self._next_contract,
+                offer=offer,
+                image=terms.image,
+                disk=terms.disk,
+                label=terms.label,
+                onstart=onstart if isinstance(onstart, str) else None,
+                runtype=runtype if isinstance(runtype, str) else None,
+                is_bid=terms.bid is not None,
+                dph_total=terms.bid if terms.bid is not None else offer.price,
+                start_date=time.time(),
+                host_ports={
+                    f"{port}/tcp": host for port, host in zip(container_ports, host_ports, strict=True)
+                },
+            )
+            boot_seconds = self._delay(self._boot_seconds)
+            failure = self._failing_boots.pop(0) if self._failing_boots else None
+            machine.boot(now, boot_seconds, failure=failure)
+            offer.rented = True
+            self._machines[machine.id] = machine
+            return machine.id
+
+    def show(self, instance_id: int) -> Json:
+        with self._up_to_date():
+            return self._machine(instance_id).as_json()
+
+    def manage(self, instance_id: int, body: Json) -> None:
+        """Relabel a machine, or stop or start it, as Vast's manage-instance body asks."""
+        with self._up_to_date():
+            machine = self._machine(instance_id)
+            state, label = body.get("state"), body.get("label")
+            if state is None and label is None:
+                raise ApiError(400, "invalid_args", "state or label is required")
+            if label is not None:
+                if not isinstance(label, str) or len(label) > 1024:
+                    raise ApiError(400, "invalid_args", "label must be a string of at most 1024 characters")
+                machine.label = label
+            if state is None:
+                return
+            if state not in ("running", "stopped"):
+                raise ApiError(400, "invalid_args", f"state must be running or stopped, not {state!r}")
+            now = self._clock()
+            if not machine.ask_for(state):
+                return
+            seconds = self._delay(self._action_seconds)
+            if state == "stopped":
+                machine.stop(now, seconds)
+            else:
+                machine.start(now, seconds)
+
+    def reboot(self, instance_id: int) -> None:
+        with self._up_to_date():
+            machine = self._machine(instance_id)
+            if not machine.can_reboot:
+                raise ApiError(
+                    400,
+                    "invalid_state",
+                    f"Instance {machine.id} is not running; start it instead of rebooting.",
+                )
+            seconds = self._delay(self._action_seconds)
+            machine.reboot(self._clock(), seconds)
+
+    def destroy(self, instance_id: int) -> None:
+        with self._up_to_date():
+            machine = self._machine(instance_id)
+            del self._machines[machine.id]
+            machine.offer.rented = False
+
+    # --- the passing of time ------------------------------------------------------------------
+
+    @contextmanager
+    def _up_to_date(self) -> Iterator[None]:
+        """Hold the lock, with prices and machines brought up to the clock's present."""
+        with self._lock:
+            now = self._clock()
+            steps = math.floor((now - self._last_walk_at) / self.price_step_seconds)
+            if steps > 0:
+                self._last_walk_at += steps * self.price_step_seconds
+                for _ in range(min(steps, _MAX_WALK_STEPS)):
+                    for offer in self._offers.values():
+                        offer.take_price_step(self._walk_rng)
+            for machine in self._machines.values():
+                machine.apply_due(now)
+            yield
+
+    def _machine(self, instance_id: int) -> Machine:
+        machine = self._machines.get(instance_id)
+        if machine is None:
+            raise ApiError(404, "no_such_instance", f"Instance {instance_id} not found.")
+        return machine
+
+    def _delay(self, bounds: tuple[float, float]) -> float:
+        return self._timing_rng.uniform(*bounds)
