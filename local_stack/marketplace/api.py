@@ -13,7 +13,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from local_stack.marketplace.answers import ApiError, Json, json_response
+from local_stack.marketplace.json_bodies import ApiError, Json, error_body, json_response
 from local_stack.marketplace.market import SimulatedMarket
 
 OPERATIONS = ("search", "create", "list", "show", "manage", "reboot", "destroy")
@@ -103,39 +103,26 @@ class VastApi:
         return hmac.compare_digest(given.encode(), f"Bearer {self.api_key}".encode())
 
     def _answer(self, operation: str, args: Mapping[str, Any], request: Request) -> Response:
-        if not self._authorized(request):
-            return json_response(
-                401, {"success": False, "error": "invalid_user_key", "msg": "Invalid or missing API key."}
-            )
-        raw = request.get_data()
-        if raw and request.headers.get("Content-Type") != "application/json":
-            return json_response(
-                415,
-                {
-                    "success": False,
-                    "error": "unsupported_media_type",
-                    "msg": "Content-Type must be exactly application/json, "
-                    f"got {request.headers.get('Content-Type')!r}",
-                },
-            )
-        injected = self._take_injected_failure(operation)
-        if injected is not None:
-            return injected
         try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            return json_response(400, {"success": False, "error": "invalid_json", "msg": "Body is not JSON"})
-        if not isinstance(body, dict):
-            return json_response(
-                400, {"success": False, "error": "invalid_json", "msg": "Body must be a JSON object"}
-            )
-        try:
+            if not self._authorized(request):
+                raise ApiError(401, "invalid_user_key", "Invalid or missing API key.")
+            raw = request.get_data()
+            content_type = request.headers.get("Content-Type")
+            if raw and content_type != "application/json":
+                raise ApiError(
+                    415,
+                    "unsupported_media_type",
+                    f"Content-Type must be exactly application/json, got {content_type!r}",
+                )
+            injected = self._take_injected_failure(operation)
+            if injected is not None:
+                return injected
+            body = _json_object(raw)
             if operation == "search" and request.method == "GET":
                 body = _query_from_url(request)
-            answer = self._operate(operation, args, body)
+            return json_response(200, self._operate(operation, args, body))
         except ApiError as exc:
             return json_response(exc.status, exc.body)
-        return json_response(200, answer)
 
     def _take_injected_failure(self, operation: str) -> Response | None:
         with self._lock:
@@ -175,6 +162,16 @@ class VastApi:
         return {"success": True}
 
 
+def _json_object(raw: bytes) -> Json:
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError as exc:
+        raise ApiError(400, "invalid_json", "Body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "Body must be a JSON object")
+    return body
+
+
 def _query_from_url(request: Request) -> Json:
     # Older clients send the query as `?q=<json>` on a GET.
     try:
@@ -188,8 +185,8 @@ def _default_failure_body(status: int) -> Json:
     if status == 429:
         return {"detail": "API requests too frequent endpoint threshold=4.0"}
     if status == 410:
-        return {"success": False, "error": "no_such_ask", "msg": "Instance type is no longer available."}
-    return {"success": False, "error": "server_error", "msg": f"Simulated failure ({status})"}
+        return error_body("no_such_ask", "Instance type is no longer available.")
+    return error_body("server_error", f"Simulated failure ({status})")
 
 
 def _parsed_or_raw(raw: bytes) -> Any:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from local_stack.marketplace.answers import Json, json_response
+from local_stack.marketplace.json_bodies import Json, is_number, json_response
 from local_stack.marketplace.market import BOOT_FAILURE_MESSAGE
 
 if TYPE_CHECKING:
@@ -114,11 +114,7 @@ def _machine_control(
     if endpoint == "sim_workspace" and machine_id is not None:
         return json_response(200, {"path": str(machines.workspace(machine_id))})
     utilization = body.get("utilization")
-    if (
-        isinstance(utilization, bool)
-        or not isinstance(utilization, int | float)
-        or not 0 <= utilization <= 100
-    ):
+    if not is_number(utilization) or not 0 <= utilization <= 100:
         return json_response(400, {"success": False, "error": "utilization must be a number from 0 to 100"})
     machines.set_gpu_utilization(machine_id, float(utilization))
     return json_response(200, {"success": True})

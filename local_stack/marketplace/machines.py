@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from local_stack.marketplace.answers import Json
+from local_stack.marketplace.json_bodies import Json
 from local_stack.marketplace.offers import Offer
 
 
@@ -62,17 +62,14 @@ class Machine:
         self.status_msg = "Stopping container"
         self.schedule(now, (seconds, {"actual_status": "exited", "status_msg": "Exited (0)"}))
 
-    def start(self, now: float, seconds: float) -> None:
-        self.actual_status, self.status_msg = "loading", "Starting container"
+    def start(self, now: float, seconds: float, status_msg: str = "Starting container") -> None:
+        """Load the container and run it; a reboot does the same under its own status message."""
+        self.actual_status, self.status_msg = "loading", status_msg
         self.schedule(now, (seconds, {"actual_status": "running", "status_msg": "success, running"}))
 
     @property
     def can_reboot(self) -> bool:
         return self.intended_status != "stopped" and self.actual_status != "offline"
-
-    def reboot(self, now: float, seconds: float) -> None:
-        self.actual_status, self.status_msg = "loading", "Rebooting"
-        self.schedule(now, (seconds, {"actual_status": "running", "status_msg": "success, running"}))
 
     def break_down(self, *, offline: bool, message: str | None) -> None:
         """Fail now, whatever was in progress: the host goes offline, or the container exits."""

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from local_stack.marketplace.answers import ApiError, Json
+from local_stack.marketplace.json_bodies import ApiError, Json, is_number
 from local_stack.marketplace.machines import Machine, published_ports
 from local_stack.marketplace.offers import Offer, seeded_offers
 from local_stack.marketplace.search import matching_offers
@@ -25,6 +25,7 @@ BOOT_FAILURE_MESSAGE = (
     "initialization error: nvml error: driver/library version mismatch"
 )
 _MAX_BID = 128.0
+_MAX_LABEL_LENGTH = 1024
 _MAX_WALK_STEPS = 1000
 
 
@@ -42,20 +43,14 @@ class _RentalTerms(NamedTuple):
         if not isinstance(image, str) or not image:
             raise ApiError(400, "invalid_args", "image is required", ask_id=offer.id)
         disk = body.get("disk", 10.0)
-        if isinstance(disk, bool) or not isinstance(disk, int | float) or not 0 < disk <= offer.disk_space:
+        if not is_number(disk) or not 0 < disk <= offer.disk_space:
             raise ApiError(
                 400, "invalid_args", f"disk must be between 0 and {offer.disk_space:g} GB", ask_id=offer.id
             )
-        label = body.get("label")
-        if label is not None and (not isinstance(label, str) or len(label) > 1024):
-            raise ApiError(400, "invalid_args", "label must be a string of at most 1024 characters")
+        label = _checked_label(body.get("label"))
         price = body.get("price")
         if price is not None:
-            if (
-                isinstance(price, bool)
-                or not isinstance(price, int | float)
-                or not 0.001 <= price <= _MAX_BID
-            ):
+            if not is_number(price) or not 0.001 <= price <= _MAX_BID:
                 raise ApiError(400, "invalid_price", f"price must be between 0.001 and {_MAX_BID:g}")
             if price < offer.min_bid:
                 raise ApiError(
@@ -65,6 +60,12 @@ class _RentalTerms(NamedTuple):
                     ask_id=offer.id,
                 )
         return cls(image, float(disk), label, float(price) if price is not None else None)
+
+
+def _checked_label(label: object) -> str | None:
+    if label is None or (isinstance(label, str) and len(label) <= _MAX_LABEL_LENGTH):
+        return label
+    raise ApiError(400, "invalid_args", f"label must be a string of at most {_MAX_LABEL_LENGTH} characters")
 
 
 class SimulatedMarket:
@@ -197,9 +198,7 @@ class SimulatedMarket:
             if state is None and label is None:
                 raise ApiError(400, "invalid_args", "state or label is required")
             if label is not None:
-                if not isinstance(label, str) or len(label) > 1024:
-                    raise ApiError(400, "invalid_args", "label must be a string of at most 1024 characters")
-                machine.label = label
+                machine.label = _checked_label(label)
             if state is None:
                 return
             if state not in ("running", "stopped"):
@@ -223,7 +222,7 @@ class SimulatedMarket:
                     f"Instance {machine.id} is not running; start it instead of rebooting.",
                 )
             seconds = self._delay(self._action_seconds)
-            machine.reboot(self._clock(), seconds)
+            machine.start(self._clock(), seconds, status_msg="Rebooting")
 
     def destroy(self, instance_id: int) -> None:
         with self._up_to_date():

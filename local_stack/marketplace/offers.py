@@ -7,7 +7,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from local_stack.marketplace.answers import Json
+from local_stack.marketplace.json_bodies import Json
 
 
 @dataclass(frozen=True)

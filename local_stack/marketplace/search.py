@@ -7,7 +7,7 @@ import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from local_stack.marketplace.answers import ApiError, Json
+from local_stack.marketplace.json_bodies import ApiError, Json
 from local_stack.marketplace.offers import Offer
 
 _DEFAULT_SEARCH_LIMIT = 64

@@ -16,9 +16,9 @@ from werkzeug.routing import Map
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from local_stack.marketplace.answers import Json, json_response
 from local_stack.marketplace.api import VastApi, api_rules
 from local_stack.marketplace.control import MachineRuntime, control_response, control_rules
+from local_stack.marketplace.json_bodies import Json, error_body, json_response
 from local_stack.marketplace.market import BOOT_FAILURE_MESSAGE, SimulatedMarket
 
 if TYPE_CHECKING:
@@ -178,11 +178,11 @@ class LocalMarketplace:
             if exc.code in (404, 405):
                 error = "not_found" if exc.code == 404 else "method_not_allowed"
                 message = f"{request.method} {request.path} is not part of this API"
-                return json_response(exc.code, {"success": False, "error": error, "msg": message})
+                return json_response(exc.code, error_body(error, message))
             return exc.get_response(request.environ)
         if endpoint.startswith("sim_"):
             try:
                 return control_response(self, endpoint, args, request)
             except (KeyError, ValueError, TypeError) as exc:
-                return json_response(400, {"success": False, "error": "invalid_args", "msg": str(exc)})
+                return json_response(400, error_body("invalid_args", str(exc)))
         return self._api.respond(endpoint, args, request)
