@@ -60,6 +60,8 @@ def test_every_function_checks_only_what_it_uses() -> None:
 def test_a_group_of_settings_is_the_functions_own_settings_once_loaded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for field in ApiSettings.model_fields.values():
+        monkeypatch.delenv(str(field.alias), raising=False)
     for name, value in API_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
     forget_settings()
