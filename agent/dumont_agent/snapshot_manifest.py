@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import lz4.frame
 
@@ -31,26 +31,31 @@ class SnapshotError(Exception):
     """Packing or restoring a workspace failed; the message says what to do about it."""
 
 
-class CorruptChunk(SnapshotError):
+class _ChunkFailure(SnapshotError):
+    """One chunk failed a restore, which left the workspace as it was; `digest` names the chunk."""
+
+    happened: ClassVar[str]
+    remedy: ClassVar[str]
+
+    def __init__(self, digest: str, reason: str) -> None:
+        super().__init__(
+            f"chunk {digest} {self.happened} ({reason}); the workspace was left as it was. {self.remedy}"
+        )
+        self.digest = digest
+
+
+class CorruptChunk(_ChunkFailure):
     """A chunk's frame does not decode, or its content does not have the digest it is stored under."""
 
-    def __init__(self, digest: str, reason: str) -> None:
-        super().__init__(
-            f"chunk {digest} is corrupt ({reason}); the workspace was left as it was. Upload the chunk "
-            "again from a copy that verifies, or restore an older snapshot"
-        )
-        self.digest = digest
+    happened = "is corrupt"
+    remedy = "Upload the chunk again from a copy that verifies, or restore an older snapshot"
 
 
-class MissingChunk(SnapshotError):
+class MissingChunk(_ChunkFailure):
     """Fetching a chunk failed."""
 
-    def __init__(self, digest: str, reason: str) -> None:
-        super().__init__(
-            f"chunk {digest} could not be fetched ({reason}); the workspace was left as it was. "
-            "Check that the snapshot's chunks are all stored, then restore again"
-        )
-        self.digest = digest
+    happened = "could not be fetched"
+    remedy = "Check that the snapshot's chunks are all stored, then restore again"
 
 
 class NotEnoughSpace(SnapshotError):
