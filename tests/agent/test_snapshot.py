@@ -16,7 +16,6 @@ from pathlib import Path
 import lz4.frame
 import pytest
 
-from dumont_agent import snapshot
 from dumont_agent.snapshot import (
     ChunkRef,
     CorruptChunk,
@@ -27,8 +26,12 @@ from dumont_agent.snapshot import (
     SnapshotError,
     Span,
     WorkspaceChanged,
+    bundles,
+    chunks,
     pack,
     restore,
+    restoring,
+    walk,
 )
 
 KIB = 1024
@@ -38,9 +41,9 @@ NON_UTF8_NAME = os.fsdecode(b"caf\xe9.txt")
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(snapshot, "CHUNK_BYTES", 64 * KIB)
-    monkeypatch.setattr(snapshot, "SMALL_FILE_BYTES", 16 * KIB)
-    monkeypatch.setattr(snapshot, "BUNDLE_TARGET_BYTES", 32 * KIB)
+    monkeypatch.setattr(walk, "CHUNK_BYTES", 64 * KIB)
+    monkeypatch.setattr(walk, "SMALL_FILE_BYTES", 16 * KIB)
+    monkeypatch.setattr(bundles, "BUNDLE_TARGET_BYTES", 32 * KIB)
 
 
 def write(path: Path, data: bytes, mode: int = 0o644, mtime_ns: int = MTIME_NS) -> None:
@@ -145,7 +148,7 @@ def test_small_files_are_bundled_into_tar_streams(workspace: Path, tmp_path: Pat
     bundled = {
         entry.path: entry
         for entry in manifest.entries
-        if entry.kind == "file" and 0 < entry.size < snapshot.SMALL_FILE_BYTES
+        if entry.kind == "file" and 0 < entry.size < walk.SMALL_FILE_BYTES
     }
     bundle_numbers = {entry.spans[0].chunk for entry in bundled.values()}
     assert 1 < len(bundle_numbers) < len(bundled)
@@ -177,7 +180,7 @@ def test_bundle_headers_are_what_tarfile_writes(name: str, size: int, mode: int)
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = size, mode, 0
 
-    assert snapshot.tar_header(name, size, mode) == info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    assert bundles.tar_header(name, size, mode) == info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
 def test_packing_twice_gives_the_same_chunks(workspace: Path, tmp_path: Path) -> None:
@@ -224,13 +227,13 @@ def test_known_chunks_are_hashed_but_not_compressed_again(
 ) -> None:
     first = pack(workspace, tmp_path / "first")
     compressed: list[int] = []
-    original = snapshot.compress_chunk
+    original = chunks.compress_chunk
 
     def counting_compress(data: bytes) -> bytes:
         compressed.append(len(data))
         return original(data)
 
-    monkeypatch.setattr(snapshot, "compress_chunk", counting_compress)
+    monkeypatch.setattr(chunks, "compress_chunk", counting_compress)
     with_sizes = pack(
         workspace, tmp_path / "second", known=first.manifest.digests, known_sizes=first.manifest.stored_sizes
     )
@@ -372,7 +375,7 @@ def test_a_manifest_whose_spans_do_not_fit_its_chunks_is_refused(tmp_path: Path)
 def test_running_out_of_space_while_packing_removes_what_was_staged(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = snapshot._write_atomically
+    original = chunks._write_atomically
     writes: list[Path] = []
 
     def disk_full_after_two(path: Path, data: bytes) -> None:
@@ -381,7 +384,7 @@ def test_running_out_of_space_while_packing_removes_what_was_staged(
         writes.append(path)
         original(path, data)
 
-    monkeypatch.setattr(snapshot, "_write_atomically", disk_full_after_two)
+    monkeypatch.setattr(chunks, "_write_atomically", disk_full_after_two)
     staging = tmp_path / "staging"
 
     with pytest.raises(NotEnoughSpace, match="no space left"):
@@ -402,7 +405,7 @@ def test_running_out_of_space_while_restoring_leaves_the_workspace_untouched(
     def disk_full(descriptor: int, content: memoryview, offset: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(snapshot, "_write_all", disk_full)
+    monkeypatch.setattr(restoring, "_write_all", disk_full)
     with pytest.raises(NotEnoughSpace):
         restore(packed.manifest, fetch_from(tmp_path / "staging"), target)
 
@@ -413,14 +416,14 @@ def test_running_out_of_space_while_restoring_leaves_the_workspace_untouched(
 def test_a_file_changing_while_it_is_packed_fails_the_pack(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = snapshot._PieceJob.run
+    original = walk.PieceJob.run
 
-    def run_after_a_write(job: snapshot._PieceJob, store: snapshot._ChunkStore) -> str:
+    def run_after_a_write(job: walk.PieceJob, store: chunks.ChunkStore) -> str:
         with Path(job.path).open("ab") as file:
             file.write(b"still training")
         return original(job, store)
 
-    monkeypatch.setattr(snapshot._PieceJob, "run", run_after_a_write)
+    monkeypatch.setattr(walk.PieceJob, "run", run_after_a_write)
     with pytest.raises(WorkspaceChanged, match="changed while it was being packed"):
         pack(workspace, tmp_path / "staging")
     assert list((tmp_path / "staging").iterdir()) == []
