@@ -22,8 +22,7 @@ import httpx
 
 from dumont_agent.host_metrics import HostMetrics
 from dumont_agent.logs import LogTail, log_files_from
-from dumont_agent.snapshot import Manifest, pack, restore
-from dumont_agent.snapshot_manifest import SnapshotError
+from dumont_agent.snapshot import Manifest, SnapshotError, pack, restore
 
 logger = logging.getLogger("dumont_agent")
 

@@ -135,14 +135,14 @@ def test_an_upload_cut_midway_fails_the_snapshot_and_the_machine_keeps_running(
 def test_a_full_disk_fails_the_snapshot_with_a_clear_reason(
     api: httpx.Client, stack: LocalStack, running_instance: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dumont_agent.snapshot as engine
+    from dumont_agent.snapshot import chunks
 
     def disk_full(*_: Any, **__: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     machine = machine_of(api, running_instance)
     before = fill_workspace(stack.machine_agents.workspace(machine))
-    monkeypatch.setattr(engine, "_write_atomically", disk_full)
+    monkeypatch.setattr(chunks, "_write_atomically", disk_full)
     created = api.post("/api/v1/snapshots", json={"instance_id": running_instance})
     snapshot = wait_for_snapshot(api, created.json()["data"]["id"])
     monkeypatch.undo()

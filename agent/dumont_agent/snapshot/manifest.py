@@ -1,5 +1,4 @@
-"""What a workspace snapshot is made of: its manifest, the chunks it names, and the errors of packing
-and restoring. `dumont_agent.snapshot` packs and restores, and re-exports the public names of this module.
+"""What a workspace snapshot is made of: its manifest and the chunks it names.
 
 A manifest arrives from object storage when a machine wakes, so it is treated as untrusted data:
 `Manifest.from_bytes` and `Manifest.check` refuse anything `restore` could not apply safely.
@@ -15,6 +14,8 @@ from typing import Any, Literal, NamedTuple
 
 import lz4.frame
 
+from dumont_agent.snapshot.errors import SnapshotError
+
 FORMAT_VERSION = 1
 FILE: Literal["file"] = "file"
 DIRECTORY: Literal["dir"] = "dir"
@@ -25,40 +26,6 @@ ROOT = "."
 MAX_CHUNK_BYTES = 64 * 1024 * 1024
 """Larger than any chunk `pack` makes; a manifest naming a larger one is refused before any download."""
 _HEX_DIGITS = frozenset("0123456789abcdef")
-
-
-class SnapshotError(Exception):
-    """Packing or restoring a workspace failed; the message says what to do about it."""
-
-
-class CorruptChunk(SnapshotError):
-    """A chunk's frame does not decode, or its content does not have the digest it is stored under."""
-
-    def __init__(self, digest: str, reason: str) -> None:
-        super().__init__(
-            f"chunk {digest} is corrupt ({reason}); the workspace was left as it was. Upload the chunk "
-            "again from a copy that verifies, or restore an older snapshot"
-        )
-        self.digest = digest
-
-
-class MissingChunk(SnapshotError):
-    """Fetching a chunk failed."""
-
-    def __init__(self, digest: str, reason: str) -> None:
-        super().__init__(
-            f"chunk {digest} could not be fetched ({reason}); the workspace was left as it was. "
-            "Check that the snapshot's chunks are all stored, then restore again"
-        )
-        self.digest = digest
-
-
-class NotEnoughSpace(SnapshotError):
-    """The disk filled up while staging chunks or restoring; what was written is removed again."""
-
-
-class WorkspaceChanged(SnapshotError):
-    """A file changed while it was being packed, so the snapshot would hold a torn copy of it."""
 
 
 def compress_chunk(data: bytes | bytearray | memoryview) -> bytes:

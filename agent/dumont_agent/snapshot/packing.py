@@ -1,0 +1,123 @@
+"""Packing: a workspace into a manifest and the LZ4 frames of its chunks, staged for the caller to upload.
+
+The walking thread reads the small files into bundles; `workers` threads read the pieces of large files
+and hash, compress and stage every chunk. A few chunks per worker at most are in memory, however large
+the workspace.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dumont_agent.snapshot.chunks import ChunkStore
+from dumont_agent.snapshot.errors import failing_as_snapshot_error
+from dumont_agent.snapshot.manifest import FILE, ChunkRef, Entry, Manifest, Span, new_manifest
+from dumont_agent.snapshot.pipeline import CHUNKS_IN_FLIGHT_PER_WORKER, Pipeline
+from dumont_agent.snapshot.walk import BundleJob, FileDraft, PieceJob, Planner
+
+QUEUED_PIECES_PER_WORKER = 256
+"""Pieces of large files waiting for a worker: a few hundred bytes each, as they are read when run."""
+
+_PACK_UNDONE = "the chunks this pack staged were removed again"
+
+
+@dataclass(frozen=True)
+class PackResult:
+    manifest: Manifest
+    written: list[ChunkRef]
+    """Chunks whose frames this pack wrote to staging (not in `known`), in manifest order."""
+    seconds: float
+    skipped: tuple[str, ...] = ()
+    """Sockets, FIFOs and device nodes: not data, so not in the snapshot."""
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes of every chunk of the snapshot as stored, written now or before."""
+        return sum(chunk.stored_size for chunk in self.manifest.chunks)
+
+    @property
+    def written_bytes(self) -> int:
+        return sum(chunk.stored_size for chunk in self.written)
+
+    @property
+    def compression_ratio(self) -> float:
+        stored = self.stored_bytes
+        return self.manifest.total_bytes / stored if stored else 1.0
+
+
+def pack(
+    workspace: Path,
+    staging: Path,
+    *,
+    known: Collection[str] = (),
+    known_sizes: Mapping[str, int] | None = None,
+    workers: int | None = None,
+) -> PackResult:
+    """Snapshot `workspace`: write the LZ4 frame of every chunk not in `known` to `staging / digest`.
+
+    Chunks in `known` (digests already stored) are only hashed; their stored size comes from
+    `known_sizes` (`Manifest.stored_sizes` of the previous snapshot), and only the chunks missing from it
+    are compressed again, to learn their size. `staging` may be inside the workspace: it is not packed.
+    The workspace must not change meanwhile; a file that does raises WorkspaceChanged.
+
+    On any failure the frames this call wrote are removed again; a full disk raises NotEnoughSpace.
+    """
+    started = time.perf_counter()
+    workspace, staging = Path(workspace), Path(staging)
+    store = ChunkStore(staging, known, known_sizes or {})
+    digests: dict[int, str] = {}
+
+    def run(number: int, job: PieceJob | BundleJob) -> None:
+        digests[number] = job.run(store)
+
+    with failing_as_snapshot_error(
+        f"packing {workspace} into {staging}", _PACK_UNDONE, undo=store.remove_created
+    ):
+        staging.mkdir(parents=True, exist_ok=True)
+        staging_status = staging.stat()
+        planner = Planner(workspace, (staging_status.st_dev, staging_status.st_ino))
+        # A queued piece holds no data (its worker reads it), so many may wait while the walk goes on
+        # to read small files, which keeps every core busy. A bundle holds its data once it is read.
+        with (
+            Pipeline(workers, QUEUED_PIECES_PER_WORKER, "snapshot-piece") as pieces,
+            Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-bundle") as bundles,
+        ):
+            for number, job in planner.jobs():
+                (pieces if isinstance(job, PieceJob) else bundles).submit(run, number, job)
+            pieces.finish()
+            bundles.finish()
+
+    manifest = _manifest(planner.drafts, digests, store.refs)
+    chunk_numbers = {chunk.digest: number for number, chunk in enumerate(manifest.chunks)}
+    return PackResult(
+        manifest=manifest,
+        written=sorted(store.written, key=lambda ref: chunk_numbers[ref.digest]),
+        seconds=time.perf_counter() - started,
+        skipped=tuple(planner.skipped),
+    )
+
+
+def _manifest(
+    drafts: list[Entry | FileDraft], digests: Mapping[int, str], refs: Mapping[str, ChunkRef]
+) -> Manifest:
+    """The entries with their spans in chunks numbered in the order the files first use them."""
+    chunk_numbers: dict[str, int] = {}
+    chunks: list[ChunkRef] = []
+    entries: list[Entry] = []
+    for draft in drafts:
+        if isinstance(draft, Entry):
+            entries.append(draft)
+            continue
+        spans = []
+        for job_number, offset, length in draft.spans:
+            digest = digests[job_number]
+            chunk = chunk_numbers.get(digest)
+            if chunk is None:
+                chunk = chunk_numbers[digest] = len(chunks)
+                chunks.append(refs[digest])
+            spans.append(Span(chunk, offset, length))
+        entries.append(Entry(draft.path, FILE, draft.mode, draft.mtime_ns, draft.size, spans=tuple(spans)))
+    return new_manifest(entries, chunks)

@@ -1,0 +1,69 @@
+"""A second snapshot stages only the chunks that are not stored yet, and compresses no more than it must."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from dumont_agent.snapshot import chunks, pack, restore
+from tests.unit.agent.snapshot.conftest import KIB, fetch_from, tree, write
+
+
+def test_a_second_pack_writes_only_the_chunks_that_changed(tmp_path: Path) -> None:
+    workspace = tmp_path / "workspace"
+    rng = random.Random(2)
+    for index in range(300):
+        write(workspace / f"src/module_{index:03d}.py", rng.randbytes(rng.randrange(100, 3000)))
+    write(workspace / "weights.bin", rng.randbytes(640 * KIB))
+    first = pack(workspace, tmp_path / "first")
+
+    with (workspace / "src/module_150.py").open("ab") as file:
+        file.write(b"# two more KiB, so the file grows\n" * 60)
+    with (workspace / "weights.bin").open("r+b") as file:
+        file.seek(300 * KIB)
+        file.write(b"fine-tuned")
+    second = pack(
+        workspace,
+        tmp_path / "second",
+        known=first.manifest.digests,
+        known_sizes=first.manifest.stored_sizes,
+    )
+
+    assert len(second.written) == 2  # the changed file's bundle, and the changed piece of the large file
+    assert second.written_bytes < first.written_bytes * 0.1
+    assert sorted(path.name for path in (tmp_path / "second").iterdir()) == sorted(
+        chunk.digest for chunk in second.written
+    )
+    assert second.stored_bytes == sum(chunk.stored_size for chunk in second.manifest.chunks)
+    expected = tree(workspace)
+    restore(second.manifest, fetch_from(tmp_path / "first", tmp_path / "second"), tmp_path / "restored")
+    assert tree(tmp_path / "restored") == expected
+
+
+def test_known_chunks_are_hashed_but_not_compressed_again(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = pack(workspace, tmp_path / "first")
+    compressed: list[int] = []
+    original = chunks.compress_chunk
+
+    def counting_compress(data: bytes) -> bytes:
+        compressed.append(len(data))
+        return original(data)
+
+    monkeypatch.setattr(chunks, "compress_chunk", counting_compress)
+    with_sizes = pack(
+        workspace, tmp_path / "second", known=first.manifest.digests, known_sizes=first.manifest.stored_sizes
+    )
+    assert compressed == []
+    assert with_sizes.written == []
+    assert not (tmp_path / "second").exists() or not any((tmp_path / "second").iterdir())
+    assert with_sizes.manifest.chunks == first.manifest.chunks
+
+    # Without their sizes, known chunks are compressed to learn them, but still not written.
+    without_sizes = pack(workspace, tmp_path / "third", known=set(first.manifest.digests))
+    assert len(compressed) == len(first.manifest.chunks)
+    assert without_sizes.written == []
+    assert without_sizes.manifest.chunks == first.manifest.chunks

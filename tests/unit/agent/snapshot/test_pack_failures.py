@@ -1,0 +1,49 @@
+"""A pack that fails says why and leaves no chunk of its own staged."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from dumont_agent.snapshot import NotEnoughSpace, WorkspaceChanged, chunks, pack, walk
+
+
+def test_running_out_of_space_while_packing_removes_what_was_staged(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = chunks._write_atomically
+    writes: list[Path] = []
+
+    def disk_full_after_two(path: Path, data: bytes) -> None:
+        if len(writes) >= 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        writes.append(path)
+        original(path, data)
+
+    monkeypatch.setattr(chunks, "_write_atomically", disk_full_after_two)
+    staging = tmp_path / "staging"
+
+    with pytest.raises(NotEnoughSpace, match="no space left"):
+        pack(workspace, staging)
+
+    assert len(writes) == 2
+    assert list(staging.iterdir()) == []
+
+
+def test_a_file_changing_while_it_is_packed_fails_the_pack(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = walk.PieceJob.run
+
+    def run_after_a_write(job: walk.PieceJob, store: chunks.ChunkStore) -> str:
+        with Path(job.path).open("ab") as file:
+            file.write(b"still training")
+        return original(job, store)
+
+    monkeypatch.setattr(walk.PieceJob, "run", run_after_a_write)
+    with pytest.raises(WorkspaceChanged, match="changed while it was being packed"):
+        pack(workspace, tmp_path / "staging")
+    assert list((tmp_path / "staging").iterdir()) == []

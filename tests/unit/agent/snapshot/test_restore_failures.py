@@ -1,0 +1,95 @@
+"""A restore that fails says why and leaves the workspace as it was, or absent if it was absent."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from dumont_agent.snapshot import CorruptChunk, MissingChunk, NotEnoughSpace, pack, restore, restoring
+from tests.unit.agent.snapshot.conftest import fetch_from, tree, write
+
+
+def flip_a_byte(frame: Path) -> None:
+    data = bytearray(frame.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    frame.write_bytes(bytes(data))
+
+
+def other_chunks_frame(frame: Path) -> None:
+    others = sorted(path for path in frame.parent.iterdir() if path != frame)
+    frame.write_bytes(others[0].read_bytes())
+
+
+def not_lz4(frame: Path) -> None:
+    frame.write_bytes(b"<html>503 Service Unavailable</html>")
+
+
+@pytest.mark.parametrize("damage", [flip_a_byte, other_chunks_frame, not_lz4])
+def test_a_corrupt_chunk_fails_the_restore_and_leaves_the_workspace_untouched(
+    workspace: Path, tmp_path: Path, damage: Callable[[Path], None]
+) -> None:
+    packed = pack(workspace, tmp_path / "staging")
+    target = tmp_path / "target"
+    write(target / "work.txt", b"what the user has now")
+    before = tree(target)
+    largest = max(packed.manifest.chunks, key=lambda chunk: chunk.size)
+    damage(tmp_path / "staging" / largest.digest)
+
+    with pytest.raises(CorruptChunk) as raised:
+        restore(packed.manifest, fetch_from(tmp_path / "staging"), target)
+
+    assert raised.value.digest == largest.digest
+    assert largest.digest in str(raised.value)
+    assert tree(target) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["staging", "target", "workspace"]
+
+
+def test_a_chunk_that_cannot_be_fetched_fails_the_restore(workspace: Path, tmp_path: Path) -> None:
+    packed = pack(workspace, tmp_path / "staging")
+    missing = packed.manifest.chunks[-1].digest
+    (tmp_path / "staging" / missing).unlink()
+    target = tmp_path / "target"
+    write(target / "work.txt", b"what the user has now")
+    before = tree(target)
+
+    with pytest.raises(MissingChunk) as raised:
+        restore(packed.manifest, fetch_from(tmp_path / "staging"), target)
+
+    assert raised.value.digest == missing
+    assert tree(target) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["staging", "target", "workspace"]
+
+
+def test_a_missing_target_is_not_created_when_the_restore_fails(workspace: Path, tmp_path: Path) -> None:
+    packed = pack(workspace, tmp_path / "staging")
+
+    def unreachable(digest: str) -> bytes:
+        raise ConnectionError("object storage unreachable")
+
+    with pytest.raises(MissingChunk, match="object storage unreachable"):
+        restore(packed.manifest, unreachable, tmp_path / "target")
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["staging", "workspace"]
+
+
+def test_running_out_of_space_while_restoring_leaves_the_workspace_untouched(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    packed = pack(workspace, tmp_path / "staging")
+    target = tmp_path / "target"
+    write(target / "work.txt", b"what the user has now")
+    before = tree(target)
+
+    def disk_full(descriptor: int, content: memoryview, offset: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(restoring, "_write_all", disk_full)
+    with pytest.raises(NotEnoughSpace):
+        restore(packed.manifest, fetch_from(tmp_path / "staging"), target)
+
+    assert tree(target) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["staging", "target", "workspace"]

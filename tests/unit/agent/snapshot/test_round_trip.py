@@ -1,0 +1,70 @@
+"""What comes back from a restore is byte for byte what was packed, and packing is deterministic."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dumont_agent.snapshot import Manifest, pack, restore
+from tests.unit.agent.snapshot.conftest import fetch_from, tree, write
+
+
+def test_a_restored_workspace_is_identical_to_the_packed_one(workspace: Path, tmp_path: Path) -> None:
+    expected = tree(workspace)
+    packed = pack(workspace, tmp_path / "staging", workers=3)
+    manifest = Manifest.from_bytes(packed.manifest.to_bytes())
+
+    restored = restore(manifest, fetch_from(tmp_path / "staging"), tmp_path / "restored", workers=3)
+
+    assert tree(tmp_path / "restored") == expected
+    assert restored.files == manifest.file_count == sum(1 for kind, *_ in expected.values() if kind == "file")
+    assert restored.bytes == manifest.total_bytes
+    assert len(manifest.digests) == len(set(manifest.digests)) == len(packed.written)
+    assert {path.name for path in (tmp_path / "staging").iterdir()} == set(manifest.digests)
+    assert packed.stored_bytes == sum(path.stat().st_size for path in (tmp_path / "staging").iterdir())
+    assert packed.compression_ratio == manifest.total_bytes / packed.stored_bytes
+
+
+def test_restore_replaces_an_existing_workspace_entirely(workspace: Path, tmp_path: Path) -> None:
+    expected = tree(workspace)
+    packed = pack(workspace, tmp_path / "staging")
+    target = tmp_path / "target"
+    write(target / "stale.txt", b"from before the snapshot")
+    write(target / "notes.md", b"older notes")
+
+    restore(packed.manifest, fetch_from(tmp_path / "staging"), target)
+
+    assert tree(target) == expected
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["staging", "target", "workspace"]
+
+
+def test_packing_twice_gives_the_same_chunks(workspace: Path, tmp_path: Path) -> None:
+    first = pack(workspace, tmp_path / "first", workers=1)
+    second = pack(workspace, tmp_path / "second", workers=4)
+
+    assert first.manifest.chunks == second.manifest.chunks
+    assert first.manifest.entries == second.manifest.entries
+
+
+def test_special_files_and_the_staging_directory_are_not_packed(workspace: Path, tmp_path: Path) -> None:
+    os.mkfifo(workspace / "pipe")
+    staging = workspace / ".snapshot-staging"
+
+    packed = pack(workspace, staging)
+
+    assert packed.skipped == ("pipe",)
+    paths = {entry.path for entry in packed.manifest.entries}
+    assert "pipe" not in paths
+    assert not any(path.startswith(".snapshot-staging") for path in paths)
+
+
+def test_an_empty_workspace_packs_and_restores(tmp_path: Path) -> None:
+    (tmp_path / "workspace").mkdir()
+
+    packed = pack(tmp_path / "workspace", tmp_path / "staging")
+    restored = restore(packed.manifest, fetch_from(tmp_path / "staging"), tmp_path / "restored")
+
+    assert packed.manifest.chunks == []
+    assert packed.compression_ratio == 1.0
+    assert restored.files == 0
+    assert list((tmp_path / "restored").iterdir()) == []
