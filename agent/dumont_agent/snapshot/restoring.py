@@ -96,9 +96,23 @@ def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, 
     for entry in entries[1:]:
         if entry.kind == DIRECTORY:
             os.mkdir(os.path.join(root, entry.path), 0o700)
+    writes, pieced = _plan_writes(manifest, root)
+    with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-restore") as pipeline:
+        for chunk, chunk_writes in zip(manifest.chunks, writes, strict=True):
+            pipeline.submit(_restore_chunk, chunk, chunk_writes, fetch)
+        pipeline.finish()
+    for path, entry in pieced:
+        os.chmod(path, entry.mode)
+        os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
+    _finish_links_and_directories(entries, root)
+
+
+def _plan_writes(manifest: Manifest, root: str) -> tuple[list[list[_SpanWrite]], list[tuple[str, Entry]]]:
+    """What each chunk writes where, and the files written in pieces (finished once all are written).
+    Empty files are written here and now: no chunk holds anything of theirs."""
     writes: list[list[_SpanWrite]] = [[] for _ in manifest.chunks]
     pieced: list[tuple[str, Entry]] = []
-    for entry in entries:
+    for entry in manifest.entries:
         if entry.kind != FILE:
             continue
         path = os.path.join(root, entry.path)
@@ -117,15 +131,10 @@ def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, 
             for span in entry.spans:
                 writes[span.chunk].append(_SpanWrite(path, file_offset, span.offset, span.length, None))
                 file_offset += span.length
+    return writes, pieced
 
-    with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-restore") as pipeline:
-        for chunk, chunk_writes in zip(manifest.chunks, writes, strict=True):
-            pipeline.submit(_restore_chunk, chunk, chunk_writes, fetch)
-        pipeline.finish()
 
-    for path, entry in pieced:
-        os.chmod(path, entry.mode)
-        os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
+def _finish_links_and_directories(entries: list[Entry], root: str) -> None:
     for entry in entries:
         if entry.kind == SYMLINK:
             path = os.path.join(root, entry.path)
