@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from api.routing import PERMISSION_EXTENSION
 from api.schemas import ErrorEnvelope, ErrorView
 from dumont_core.access.context import principal_from_context
-from dumont_core.access.models import RateWindow
+from dumont_core.access.rates import RateWindow
 from dumont_core.platform.clock import utc_now
 from dumont_core.platform.errors import Forbidden, RateLimited, Unauthenticated
 
