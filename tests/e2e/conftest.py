@@ -6,27 +6,24 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from local_stack.stack import LocalStack, LocalStackConfig
+from local_stack.stack import FAST_STACK, LocalStack
 
 TERMINAL_WAIT_SECONDS = 60
 
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
-    config = LocalStackConfig(
-        port=0,
-        boot_seconds=(0.3, 0.8),
-        action_seconds=(0.2, 0.5),
-        poll_seconds=1,
+    config = replace(
+        FAST_STACK,
         boot_timeout_seconds=30,
         seed=1234,
-        agent_heartbeat_seconds=1,
         # Long enough for a test workspace, short enough to see an agent that died time out.
         agent_action_timeout_seconds=12,
         housekeeping_seconds=1,
