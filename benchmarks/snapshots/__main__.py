@@ -1,0 +1,26 @@
+"""`python -m benchmarks.snapshots`: the snapshot benchmark alone."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from benchmarks.snapshots import __doc__ as description
+from benchmarks.snapshots import measure, render
+from benchmarks.snapshots.measurement import ROUNDS
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.snapshots", description=description)
+    parser.add_argument(
+        "--gib", type=float, default=1.0, help="size of the generated workspace (default 1.0)"
+    )
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"runs of each (default {ROUNDS})")
+    args = parser.parse_args(argv)
+    report, within_targets = render(measure(args.gib, args.rounds))
+    print(report, flush=True)
+    return 0 if within_targets else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The timed runs of ours and of `tar | lz4` on one workspace: what each does in its round, in a
+scratch directory, and how they alternate; reading the workspace into the page cache before them, and
+the digest that compares a restored tree with the original after them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.snapshots.workspace import MIB, Workspace
+from dumont_agent.snapshot import Manifest, PackResult, pack, restore
+
+
+class ScratchRuns:
+    """What each run of ours and of the baseline does, given its round number, in `scratch`.
+
+    Restoring, ours and the baseline alike, reads what the last round of packing left.
+    """
+
+    def __init__(self, scratch: Path, workspace: Workspace, rounds: int) -> None:
+        self.scratch = scratch
+        self.workspace = workspace
+        self.last = rounds - 1
+        self.packed: list[PackResult] = []
+
+    def staging(self, round_number: int) -> Path:
+        return self.scratch / f"staging-{round_number}"
+
+    def archive(self, round_number: int) -> Path:
+        return self.scratch / f"workspace-{round_number}.tar.lz4"
+
+    def restored(self, round_number: int) -> Path:
+        return self.scratch / f"restored-{round_number}"
+
+    def pack_ours(self, round_number: int) -> None:
+        result = pack(self.workspace.root, self.staging(round_number))
+        (self.staging(round_number) / "manifest").write_bytes(result.manifest.to_bytes())
+        self.packed.append(result)
+
+    def pack_baseline(self, round_number: int) -> None:
+        _shell("tar -c -C {} . | lz4 -1 -q > {}", self.workspace.root, self.archive(round_number))
+
+    def drop_previous_round(self, round_number: int) -> None:
+        _remove(self.staging(round_number - 1))
+        _remove(self.archive(round_number - 1))
+
+    def restore_ours(self, round_number: int) -> None:
+        manifest = Manifest.from_bytes((self.staging(self.last) / "manifest").read_bytes())
+        restore(manifest, self._fetch, self.restored(round_number))
+
+    def restore_baseline(self, round_number: int) -> None:
+        untarred = self.scratch / f"untarred-{round_number}"
+        untarred.mkdir()
+        _shell("lz4 -d -q -c {} | tar -x -C {}", self.archive(self.last), untarred)
+
+    def _fetch(self, digest: str) -> bytes:
+        return (self.staging(self.last) / digest).read_bytes()
+
+
+def alternate(
+    rounds: int,
+    ours: Callable[[int], None],
+    baseline: Callable[[int], None],
+    between_rounds: Callable[[int], None] | None = None,
+) -> tuple[list[float], list[float]]:
+    """Seconds of each run of `ours` and of `baseline`, given the round number.
+
+    They alternate, and which goes first alternates too. Restored trees are not deleted between rounds:
+    after thousands of files are deleted, ext4 is slower to create new ones for a minute or more (it
+    skips recently deleted inodes), which would tax whichever run came next."""
+    ours_seconds: list[float] = []
+    baseline_seconds: list[float] = []
+    order = [(ours, ours_seconds), (baseline, baseline_seconds)]
+    for round_number in range(rounds):
+        if round_number and between_rounds is not None:
+            between_rounds(round_number)
+        for action, seconds in order if round_number % 2 == 0 else reversed(order):
+            seconds.append(_timed(action, round_number))
+    return ours_seconds, baseline_seconds
+
+
+def read_everything(root: Path) -> None:
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            with path.open("rb") as file:
+                while file.read(8 * MIB):
+                    pass
+
+
+def tree_digest(root: Path) -> str:
+    """Paths, kinds, modes, mtimes, symlink targets and contents of a tree, in one digest."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        status = path.lstat()
+        digest.update(f"{path.relative_to(root)} {status.st_mode:o} {status.st_mtime_ns}\n".encode())
+        if path.is_symlink():
+            digest.update(str(path.readlink()).encode())
+        elif path.is_file():
+            with path.open("rb") as file:
+                while block := file.read(8 * MIB):
+                    digest.update(block)
+    return digest.hexdigest()
+
+
+def _timed(action: Callable[[int], None], round_number: int) -> float:
+    os.sync()  # what earlier runs wrote is on disk: no run pays for another's writeback
+    started = time.perf_counter()
+    action(round_number)
+    return time.perf_counter() - started
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _shell(command: str, *paths: Path) -> None:
+    """Run a pipeline; `{}` in `command` stand for `paths`, quoted."""
+    quoted = command.format(*(shlex.quote(str(path)) for path in paths))
+    subprocess.run(["bash", "-o", "pipefail", "-c", quoted], check=True)
