@@ -44,6 +44,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from local_stack.serving import ServerThreads
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
@@ -369,7 +371,7 @@ class LocalMarketplace:
         self._clock = clock
         self._lock = threading.RLock()
         self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: ServerThreads | None = None
         self._url_map = Map(
             [
                 Rule("/api/v0/bundles/", endpoint="search", methods=["POST", "GET"]),
@@ -417,24 +419,16 @@ class LocalMarketplace:
             self.host, self._requested_port, self._wsgi, threaded=True, request_handler=_QuietHandler
         )
         # A short poll interval keeps stop() quick; it is how often shutdown requests are noticed.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="local-marketplace",
-            daemon=True,
-        )
-        self._thread.start()
+        self._threads = ServerThreads(self._server, "local-marketplace", poll_interval=0.05)
+        self._threads.start()
         logger.info("Local GPU marketplace listening on %s", self.url)
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server, self._thread = None, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        threads = self._threads
+        self._server, self._threads = None, None
+        if threads is not None:
+            threads.stop()
 
     def __enter__(self) -> LocalMarketplace:
         return self.start()
