@@ -83,7 +83,7 @@ def wait_for_agent(api: httpx.Client, instance_id: str) -> None:
     raise AssertionError(f"the agent of {instance_id} never reported")
 
 
-def eventually(condition: Callable[[], bool], seconds: float = 5) -> bool:
+def eventually(condition: Callable[[], bool], seconds: float = 30) -> bool:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
