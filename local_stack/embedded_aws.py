@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +23,10 @@ from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.core.responses import EmptyResult
 from moto.dynamodb.responses import DynamoHandler
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.stepfunctions.parser.utils import TMP_THREADS
 from moto.stepfunctions.responses import StepFunctionResponse
+from werkzeug.serving import make_server
 
 from dumont_core.platform.table import create_table_request
 from infra.topology import (
@@ -40,6 +43,9 @@ from infra.topology import (
     render_asl,
 )
 from local_stack.lambda_runtime import LocalLambdaRuntime
+from local_stack.serving import ServerThreads
+
+logger = logging.getLogger(__name__)
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -55,7 +61,8 @@ class Deployment:
 
 class EmbeddedAws:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._host, self._port = host, port
+        self._threads: ServerThreads | None = None
         self.runtime = LocalLambdaRuntime(STACK_PREFIX, REGION, ACCOUNT_ID)
         self.endpoint_url = ""
 
@@ -67,9 +74,18 @@ class EmbeddedAws:
         LambdaSimpleBackend.invoke = _bound_invoke(self.runtime)  # type: ignore[method-assign]
         _make_dynamodb_requests_atomic()
         _keep_task_failure_causes()
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.endpoint_url = f"http://{host}:{port}"
+        # moto's own threaded server, served by us so that stopping it ends its connections' threads too.
+        server = make_server(
+            self._host,
+            self._port,
+            DomainDispatcherApplication(create_backend_app),
+            threaded=True,
+            request_handler=MotoRequestHandler,
+        )
+        self._threads = ServerThreads(server, "moto")
+        self._threads.start()
+        host, port = server.server_address[:2]
+        self.endpoint_url = f"http://{host!s}:{port}"
         os.environ.update(
             {
                 "AWS_ENDPOINT_URL": self.endpoint_url,
@@ -82,8 +98,28 @@ class EmbeddedAws:
             }
         )
 
-    def stop(self) -> None:
-        self._server.stop()
+    def stop(self, timeout: float = 10) -> None:
+        """Stop the workflows still running, then the server; wait up to `timeout` s for their threads."""
+        if self._threads is None:
+            return
+        deadline = time.monotonic() + timeout
+        self._stop_executions()
+        self._threads.stop(timeout)
+        self._threads = None
+        # moto runs each execution, and each of its waits, in threads it keeps in this list.
+        for thread in list(TMP_THREADS):
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        running = [thread.name for thread in TMP_THREADS if thread.is_alive()]
+        if running:
+            logger.warning("Step Functions threads still running after %s s: %s", timeout, running)
+
+    def _stop_executions(self) -> None:
+        """A workflow left running would go on calling our handlers and AWS after the stack is gone."""
+        sfn = self.client("stepfunctions")
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
+            for execution in listed["executions"]:
+                sfn.stop_execution(executionArn=execution["executionArn"], cause="the local stack stopped")
 
     def client(self, service: str) -> Any:
         make_client: Any = boto3.client  # any service by name; typed clients come from the stubs

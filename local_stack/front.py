@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra.topology import API_FUNCTION, API_ROUTES, AUTHORIZER_FUNCTION, Route
 from local_stack.lambda_runtime import FunctionError
+from local_stack.serving import ServerThreads
 
 STAGE = "prod"
 
@@ -64,7 +64,7 @@ class ApiFront:
         self._region = region
         self._routes = [_compile(route) for route in API_ROUTES]
         self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
-        self._thread: threading.Thread | None = None
+        self._threads = ServerThreads(self._server, "api-front")
 
     @property
     def url(self) -> str:
@@ -72,12 +72,10 @@ class ApiFront:
         return f"http://{host!s}:{port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="api-front", daemon=True)
-        self._thread.start()
+        self._threads.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._threads.stop()
 
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)

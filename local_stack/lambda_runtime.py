@@ -8,6 +8,7 @@ function error whose `errorType` is the exception class name, exactly as in AWS.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import threading
@@ -19,10 +20,17 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from infra.topology import FUNCTIONS
+from infra.topology import API_FUNCTION, FUNCTIONS
 
 Handler = Callable[[Any, Any], Any]
 logger = Logger(service="local-lambda")
+
+ONE_AT_A_TIME = frozenset({API_FUNCTION.name})
+"""Functions whose handler keeps the request it is answering in module state: the API's Powertools
+resolver holds the current event on its module-level `app`. Lambda runs one invocation at a time in an
+execution environment, so requests never share it there; here every request runs in a thread of one
+process, so these functions' invocations take turns, or one request would be answered with another's
+principal or route."""
 
 
 @dataclass
@@ -55,6 +63,7 @@ class LocalLambdaRuntime:
         self._account_id = account_id
         self._handlers: dict[str, Handler] = {}
         self._lock = threading.Lock()
+        self._turns = {self.deployed_name(name): threading.Lock() for name in ONE_AT_A_TIME}
 
     def deployed_name(self, spec_name: str) -> str:
         return f"{self._prefix}{spec_name}"
@@ -79,7 +88,8 @@ class LocalLambdaRuntime:
         """Run the handler; raises FunctionError with Lambda's error payload if it raised."""
         handler, context = self._handler(function_name)
         try:
-            return handler(event, context)
+            with self._turns.get(function_name) or contextlib.nullcontext():
+                return handler(event, context)
         except Exception as error:
             payload = {
                 "errorType": type(error).__name__,

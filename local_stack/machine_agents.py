@@ -13,6 +13,7 @@ import shlex
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,6 +28,8 @@ from local_stack.marketplace import LocalMarketplace
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.25
+STOP_SECONDS = 10
+"""How long stopping waits for the agents to finish what they are doing."""
 GPU_MEMORY_BYTES = 24 * 1024**3
 
 
@@ -107,6 +110,8 @@ class MachineAgents:
         self._root = Path(tempfile.mkdtemp(prefix="dumont-machines-"))
         self._default_utilization = gpu_utilization
         self._agents: dict[int, _RunningAgent] = {}
+        self._stopping: list[_RunningAgent] = []
+        """Agents of machines that stopped running, told to stop and perhaps still finishing."""
         self._killed: set[int] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -118,12 +123,18 @@ class MachineAgents:
         return self
 
     def stop(self) -> None:
+        """Stop watching and stop every agent, waiting for each (within a bound) so none reports after."""
+        deadline = time.monotonic() + STOP_SECONDS
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=STOP_SECONDS)
         with self._lock:
-            for running in self._agents.values():
+            agents = [*self._agents.values(), *self._stopping]
+            for running in agents:
                 running.stop.set()
+        for running in agents:
+            if running.thread is not None:
+                running.thread.join(timeout=max(0.0, deadline - time.monotonic()))
         shutil.rmtree(self._root, ignore_errors=True)
 
     def workspace(self, machine_id: int) -> Path:
@@ -171,12 +182,17 @@ class MachineAgents:
     def _reconcile(self) -> None:
         machines = {machine["id"]: machine for machine in self._marketplace.machines()}
         with self._lock:
+            self._stopping = [
+                running for running in self._stopping if running.thread and running.thread.is_alive()
+            ]
             for machine_id in list(self._agents):
                 machine = machines.get(machine_id)
                 if machine_id in self._killed and machine is not None:
                     continue
                 if machine is None or machine["actual_status"] != "running":
-                    self._agents.pop(machine_id).stop.set()
+                    stopped = self._agents.pop(machine_id)
+                    stopped.stop.set()
+                    self._stopping.append(stopped)
                 if machine is None:
                     # Destroyed: its disk goes with it.
                     shutil.rmtree(self._root / str(machine_id), ignore_errors=True)

@@ -19,6 +19,9 @@ class Schedule:
         self._seconds = seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"schedule-{function_name}", daemon=True)
+        self._ran = threading.Condition()
+        self._started = 0
+        self._finished = 0
 
     def start(self) -> Schedule:
         self._thread.start()
@@ -29,8 +32,18 @@ class Schedule:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
+    def wait_for_next_run(self, timeout: float) -> bool:
+        """Wait until a run that starts after this call has finished; False if none did within `timeout` s.
+
+        What a scheduled run decides is seen once it ran, however slowly the machine goes."""
+        with self._ran:
+            wanted = self._started + 1
+            return self._ran.wait_for(lambda: self._finished >= wanted, timeout=timeout)
+
     def _run(self) -> None:
         while not self._stop.wait(self._seconds):
+            with self._ran:
+                self._started += 1
             try:
                 self._invoke(
                     self._function_name,
@@ -38,3 +51,6 @@ class Schedule:
                 )
             except Exception:
                 logger.exception("Scheduled run of %s failed", self._function_name)
+            with self._ran:
+                self._finished += 1
+                self._ran.notify_all()

@@ -66,7 +66,13 @@ class AgentConfig:
 class ApiClient:
     """The agent's side of the API, with retries for what is worth retrying."""
 
-    def __init__(self, config: AgentConfig, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        transport: httpx.BaseTransport | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self._stop = stop or threading.Event()
         self._api = httpx.Client(
             base_url=config.api_url,
             headers={"Authorization": f"Bearer {config.token}"},
@@ -113,8 +119,9 @@ class ApiClient:
         answer: dict[str, Any] = response.json()
         return answer
 
-    @staticmethod
-    def _with_retries(send: Callable[[], httpx.Response], what: str, attempts: int = 5) -> httpx.Response:
+    def _with_retries(
+        self, send: Callable[[], httpx.Response], what: str, attempts: int = 5
+    ) -> httpx.Response:
         delay = 0.5
         for attempt in range(1, attempts + 1):
             try:
@@ -127,7 +134,9 @@ class ApiClient:
                     if response.is_error:
                         raise AgentError(f"{what}: {response.status_code} {response.text[:300]}")
                     return response
-            time.sleep(delay)
+            # A stopped agent tries no more: it must not go on calling an API that may be gone.
+            if self._stop.wait(delay):
+                raise AgentError(f"{what}: the agent is stopping")
             delay = min(delay * 2, 8.0)
         raise AgentError(f"{what}: gave up")
 
@@ -315,12 +324,13 @@ def run_agent(
     metrics: HostMetrics | None = None,
     transport: httpx.BaseTransport | None = None,
 ) -> None:
-    client = ApiClient(config, transport)
+    stop = stop or threading.Event()
+    client = ApiClient(config, transport, stop)
     agent = Agent(
         config=config,
         client=client,
         metrics=metrics or HostMetrics(config.workspace),
-        stop=stop or threading.Event(),
+        stop=stop,
     )
     try:
         agent.run()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -20,6 +19,7 @@ from local_stack.marketplace.api import VastApi, api_rules
 from local_stack.marketplace.control import MachineRuntime, control_response, control_rules
 from local_stack.marketplace.json_bodies import Json, error_body, json_response
 from local_stack.marketplace.market import BOOT_FAILURE_MESSAGE, SimulatedMarket
+from local_stack.serving import ServerThreads
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -57,7 +57,7 @@ class LocalMarketplace:
         self._api = VastApi(self._market, api_key)
         self._url_map = Map([*api_rules(), *control_rules()])
         self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: ServerThreads | None = None
         self.machine_runtime: MachineRuntime | None = None
         """Set by the local stack: the agents, GPU load and disks of the simulated machines."""
 
@@ -71,24 +71,16 @@ class LocalMarketplace:
             self.host, self._requested_port, self._wsgi, threaded=True, request_handler=_QuietHandler
         )
         # A short poll interval keeps stop() quick; it is how often shutdown requests are noticed.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="local-marketplace",
-            daemon=True,
-        )
-        self._thread.start()
+        self._threads = ServerThreads(self._server, "local-marketplace", poll_interval=0.05)
+        self._threads.start()
         logger.info("Local GPU marketplace listening on %s", self.url)
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server, self._thread = None, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
+        threads = self._threads
+        self._server, self._threads = None, None
+        if threads is not None:
+            threads.stop()
 
     def __enter__(self) -> LocalMarketplace:
         return self.start()

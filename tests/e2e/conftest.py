@@ -1,4 +1,4 @@
-"""One local stack for the whole e2e session, driven over HTTP as a client would."""
+"""One local stack for all the e2e tests, driven over HTTP as a client would."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from local_stack.stack import FAST_STACK, LocalStack
 TERMINAL_WAIT_SECONDS = 60
 
 
-@pytest.fixture(scope="session")
+# The stack lives as long as the e2e tests and no longer: its threads run our handlers in this process,
+# and a scheduled sweep or an agent left running would act on the AWS that the tests after them mock.
+@pytest.fixture(scope="package")
 def stack() -> Iterator[LocalStack]:
     config = replace(
         FAST_STACK,
@@ -32,7 +34,7 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(stack: LocalStack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.url, headers={"X-API-Key": stack.api_key}, timeout=30) as client:
         yield client
@@ -78,7 +80,7 @@ def wait_for_agent(api: httpx.Client, instance_id: str) -> None:
     raise AssertionError(f"the agent of {instance_id} never reported")
 
 
-def eventually(condition: Callable[[], bool], seconds: float = 5) -> bool:
+def eventually(condition: Callable[[], bool], seconds: float = 30) -> bool:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
