@@ -20,6 +20,11 @@ ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
 def aws_client(service: str) -> Any:
     # Keyed by the configured endpoint too: a process that points AWS elsewhere (the local stack
     # starting after code that talked to another AWS) gets clients for where AWS now is.
+    if service == "dynamodb":
+        # The one the table's items use: making a client is most of a cold start's first request.
+        from dumont_core.platform.dynamodb import shared_connection
+
+        return shared_connection().client
     return _client_for(service, configured_endpoint())
 
 
@@ -29,7 +34,13 @@ def configured_endpoint() -> str | None:
 
 @cache
 def _client_for(service: str, endpoint: str | None) -> Any:
+    with _creating:
+        return _session(endpoint).create_client(service)
+
+
+@cache
+def _session(endpoint: str | None) -> Any:
+    """One botocore session: each loads the endpoint rules and service models again."""
     import botocore.session
 
-    with _creating:
-        return botocore.session.get_session().create_client(service)
+    return botocore.session.get_session()

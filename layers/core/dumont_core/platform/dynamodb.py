@@ -23,7 +23,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.models import Model
 
@@ -40,6 +40,15 @@ class TableItem(Model):
 
     PK = UnicodeAttribute(hash_key=True)
     SK = UnicodeAttribute(range_key=True)
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        # pynamodb gives every item type a connection, and so a botocore client, of its own; making a
+        # client is most of a cold start's first request, so they all share one. (The connections stay
+        # apart: each knows its own item type's indexes.)
+        connection = super()._get_connection()
+        connection.connection._client = shared_connection().client
+        return connection
 
 
 class IndexedItem(TableItem):
@@ -97,8 +106,14 @@ def _plain(value: Any) -> Any:
 
 
 def bind_table(table_name: str) -> None:
-    """Point every item type at `table_name`."""
+    """Point every item type at `table_name`, and at wherever AWS is now (the local stack and the tests
+    start AWS more than once in a process)."""
     TableItem.Meta.table_name = table_name
+    pending: list[type[Model]] = [TableItem]
+    while pending:
+        item_type = pending.pop()
+        item_type._connection = None
+        pending.extend(item_type.__subclasses__())
 
 
 def bound_table() -> str:
