@@ -39,8 +39,20 @@ def resolver_for(module: str | None) -> APIGatewayRestResolver:
         return resolver(importlib.import_module(module).routes)
 
 
+_served: list[str] = []
+
+
 @observed(logger, correlation_id_path=correlation_paths.API_GATEWAY_REST, metrics=metrics)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if _served:
+        return handle(event, context)
+    # The first request makes what lives as long as the process: AWS clients, validators, caches.
+    with long_lived():
+        _served.append(context.aws_request_id)
+        return handle(event, context)
+
+
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
     json_sent_as_form(event)
     app = resolver_for(module_serving(str(event.get("path") or "")))
