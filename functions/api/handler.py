@@ -4,7 +4,7 @@ A request is served by the route module of its URL (`routing.DOMAINS`), imported
 that needs it: a cold start loads one domain, not all of them.
 """
 
-from dumont_core.platform.coldstart import long_lived
+from dumont_core.platform.coldstart import first_call_long_lived, long_lived
 
 with long_lived():
     import importlib
@@ -39,20 +39,9 @@ def resolver_for(module: str | None) -> APIGatewayRestResolver:
         return resolver(importlib.import_module(module).routes)
 
 
-_served: list[str] = []
-
-
+@first_call_long_lived
 @observed(logger, correlation_id_path=correlation_paths.API_GATEWAY_REST, metrics=metrics)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if _served:
-        return handle(event, context)
-    # The first request makes what lives as long as the process: AWS clients, validators, caches.
-    with long_lived():
-        _served.append(context.aws_request_id)
-        return handle(event, context)
-
-
-def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
     json_sent_as_form(event)
     app = resolver_for(module_serving(str(event.get("path") or "")))

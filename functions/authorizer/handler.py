@@ -9,7 +9,7 @@ request over the limit is let through marked as such, so the API answers 429 wit
 without running it. Anything else is refused with API Gateway's 401 (`Unauthorized`).
 """
 
-from dumont_core.platform.coldstart import long_lived
+from dumont_core.platform.coldstart import first_call_long_lived, long_lived
 
 with long_lived():
     from collections.abc import Mapping
@@ -47,6 +47,7 @@ def credential_from(headers: Mapping[str, str] | None) -> str | None:
     return api_key or None
 
 
+@first_call_long_lived
 @observed(logger)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = APIGatewayAuthorizerRequestEvent(event)

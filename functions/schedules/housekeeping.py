@@ -1,6 +1,6 @@
 """Runs on a schedule: hibernate idle serverless instances, and sweep chunks no snapshot uses any more."""
 
-from dumont_core.platform.coldstart import long_lived
+from dumont_core.platform.coldstart import first_call_long_lived, long_lived
 
 with long_lived():
     from typing import Any
@@ -17,6 +17,7 @@ with long_lived():
     load_settings(HousekeepingSettings)
 
 
+@first_call_long_lived
 @observed(logger)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     hibernating = composition.serverless().check_idle()

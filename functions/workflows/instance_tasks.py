@@ -1,6 +1,6 @@
 """Lambda entry point for every step of the instance state machines (see `workflows.steps`)."""
 
-from dumont_core.platform.coldstart import long_lived
+from dumont_core.platform.coldstart import first_call_long_lived, long_lived
 
 with long_lived():
     from typing import Any
@@ -18,6 +18,7 @@ with long_lived():
     load_settings(InstanceTasksSettings)
 
 
+@first_call_long_lived
 @observed(logger, correlation_id_path="instance.instance_id")
 @event_parser(model=StepInput)
 def lambda_handler(event: StepInput, context: LambdaContext) -> dict[str, Any]:

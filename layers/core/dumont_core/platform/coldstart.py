@@ -9,8 +9,12 @@ imports in it, and load the rest of a domain the same way on the first request t
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
+from typing import Any, TypeVar
+
+HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
 
 @contextmanager
@@ -23,3 +27,20 @@ def long_lived() -> Iterator[None]:
         if was_enabled:
             gc.enable()
         gc.freeze()
+
+
+def first_call_long_lived(handler: HandlerT) -> HandlerT:
+    """`handler`, its first call run within `long_lived()`: the first call makes what lives as long as
+    the process too (AWS clients, validators, caches)."""
+    called = False
+
+    @wraps(handler)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        nonlocal called
+        if called:
+            return handler(*args, **kwargs)
+        called = True
+        with long_lived():
+            return handler(*args, **kwargs)
+
+    return call  # type: ignore[return-value]
