@@ -164,7 +164,9 @@ class ApiFront:
             "requestContext": {
                 "resourcePath": route.path,
                 "httpMethod": request.method,
-                "path": f"/{STAGE}{request.path}",
+                # Served at the root, as API Gateway serves a stage through a custom domain: the path the
+                # caller sent is the whole path (behind the default endpoint it starts with the stage).
+                "path": request.path,
                 "stage": STAGE,
                 "requestId": str(uuid.uuid4()),
                 "extendedRequestId": str(uuid.uuid4()),
