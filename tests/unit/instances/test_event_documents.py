@@ -27,7 +27,7 @@ from dumont_core.snapshots.repository import SnapshotRepository
 from dumont_core.snapshots.service import SnapshotService
 from dumont_core.snapshots.steps import SnapshotSteps
 from dumont_core.snapshots.store import SnapshotStore
-from infra.topology import API_ROUTES, STATE_MACHINES_DIR, USAGE_PLANS
+from infra.topology import API_ROUTES, REPO_ROOT, STATE_MACHINES_DIR, USAGE_PLANS
 from tests.fakes.events import InMemoryPublisher
 from tests.fakes.instances import MemoryInstances
 from tests.fakes.provider import FakeProvider, offer
@@ -35,7 +35,7 @@ from tests.fakes.snapshots import MemorySnapshots
 from tests.fakes.workflows import RecordingStarter
 from workflows.steps import StepInput
 
-EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+EVENTS_DIR = REPO_ROOT / "events"
 DOMAIN_DIR = EVENTS_DIR / "domain"
 SAMPLES_DIR = EVENTS_DIR / "samples"
 TASK_SAMPLES_DIR = SAMPLES_DIR / "tasks"

@@ -23,7 +23,7 @@ from dumont_core.providers.models import (
 )
 from dumont_core.providers.vastai import VastAiProvider
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "vastai"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vastai"
 API_KEY = "vast-test-key-0123456789abcdef"
 
 
