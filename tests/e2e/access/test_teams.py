@@ -12,41 +12,10 @@ import pytest
 
 from infra.topology import API_ROUTES, Route
 from local_stack.stack import LocalStack
+from tests.e2e.access.conftest import PASSWORD, add_member, current_team, login, new_member, register
 from tests.e2e.conftest import wait_for_status
-from tests.e2e.test_access import bearer
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "a long enough password"
-
-
-def register(stack: LocalStack) -> str:
-    email = f"member-{secrets.token_hex(4)}@example.com"
-    with httpx.Client(base_url=stack.url) as anonymous:
-        response = anonymous.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 201, response.text
-    return email
-
-
-def login(stack: LocalStack, email: str, team_id: str | None = None) -> httpx.Client:
-    body: dict[str, Any] = {"email": email, "password": PASSWORD}
-    if team_id:
-        body["team_id"] = team_id
-    with httpx.Client(base_url=stack.url) as anonymous:
-        response = anonymous.post("/api/v1/auth/login", json=body)
-    assert response.status_code == 200, response.text
-    return httpx.Client(base_url=stack.url, headers=bearer(response.json()["access_token"]), timeout=30)
-
-
-def current_team(client: httpx.Client) -> str:
-    teams = client.get("/api/v1/teams").json()["data"]
-    return str(next(team["id"] for team in teams if team["current"]))
-
-
-def add_member(admin: httpx.Client, team_id: str, email: str, role: str) -> str:
-    response = admin.post(f"/api/v1/teams/{team_id}/members", json={"email": email, "role": role})
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["account_id"])
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +78,20 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str]) -> httpx.Respo
 PROTECTED = [route for route in API_ROUTES if not route.public]
 WRITES = [route for route in PROTECTED if route.method != "GET"]
 # Agent routes take only an instance's agent token, which no tenant holds; agents are kept to their
-# own instance in tests/e2e/test_agent.py.
+# own instance in tests/e2e/agents/test_agent.py.
 WITH_IDS = [route for route in PROTECTED if "{" in route.path and not route.path.startswith("/api/agent/")]
 
 
 def route_id(route: Route) -> str:
     return f"{route.method} {route.path}"
+
+
+def answer(client: httpx.Client, route: Route, ids: dict[str, str], status: int) -> dict[str, Any]:
+    """What `route` answers `client`, once checked that it answers with `status`."""
+    response = call(client, route, ids)
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def test_a_team_admin_adds_a_member_changes_their_role_and_removes_them(stack: LocalStack) -> None:
@@ -203,9 +180,7 @@ def test_logging_in_to_a_team_you_are_not_in_is_404(stack: LocalStack, api: http
 
 @pytest.fixture(scope="module")
 def viewer(api: httpx.Client, stack: LocalStack, team_resources: dict[str, str]) -> Iterator[httpx.Client]:
-    email = register(stack)
-    add_member(api, team_resources["team_id"], email, "viewer")
-    with login(stack, email, team_resources["team_id"]) as client:
+    with new_member(stack, api, team_resources["team_id"], "viewer") as client:
         yield client
 
 
@@ -213,9 +188,7 @@ def viewer(api: httpx.Client, stack: LocalStack, team_resources: dict[str, str])
 def test_a_viewer_is_refused_every_write(
     route: Route, viewer: httpx.Client, team_resources: dict[str, str], api: httpx.Client
 ) -> None:
-    response = call(viewer, route, team_resources)
-    assert response.status_code == 403, response.text
-    assert response.json()["error"]["code"] == "FORBIDDEN"
+    assert answer(viewer, route, team_resources, 403)["error"]["code"] == "FORBIDDEN"
     instance = api.get(f"/api/v1/instances/{team_resources['instance_id']}").json()["data"]
     assert instance["status"] not in {"deleting", "deleted", "stopping"}
 
@@ -233,9 +206,7 @@ def webhooks_only(
     name = f"hooks-{secrets.token_hex(3)}"
     made = api.post("/api/v1/roles", json={"name": name, "permissions": ["webhooks.manage"]})
     assert made.status_code == 201, made.text
-    email = register(stack)
-    add_member(api, team_resources["team_id"], email, name)
-    with login(stack, email, team_resources["team_id"]) as client:
+    with new_member(stack, api, team_resources["team_id"], name) as client:
         yield client
 
 
@@ -243,9 +214,7 @@ def webhooks_only(
 def test_every_route_checks_a_permission(
     route: Route, webhooks_only: httpx.Client, team_resources: dict[str, str]
 ) -> None:
-    response = call(webhooks_only, route, team_resources)
-    assert response.status_code == 403, response.text
-    assert response.json()["error"]["code"] == "FORBIDDEN"
+    assert answer(webhooks_only, route, team_resources, 403)["error"]["code"] == "FORBIDDEN"
 
 
 @pytest.fixture(scope="module")
@@ -258,10 +227,9 @@ def stranger(stack: LocalStack) -> Iterator[httpx.Client]:
 def test_another_tenant_gets_404_on_every_route_naming_my_resources(
     route: Route, stranger: httpx.Client, team_resources: dict[str, str], api: httpx.Client
 ) -> None:
-    response = call(stranger, route, team_resources)
-    assert response.status_code == 404, response.text
-    assert response.json()["error"]["code"].endswith("NOT_FOUND")
-    assert "data" not in response.json(), "nothing of the resource is shown"
+    refused = answer(stranger, route, team_resources, 404)
+    assert refused["error"]["code"].endswith("NOT_FOUND")
+    assert "data" not in refused, "nothing of the resource is shown"
     assert api.get(f"/api/v1/instances/{team_resources['instance_id']}").status_code == 200
 
 

@@ -11,6 +11,7 @@ import jwt
 import pytest
 
 from local_stack.stack import LocalStack
+from tests.e2e.access.conftest import bearer
 from tests.e2e.conftest import wait_for_status
 
 pytestmark = pytest.mark.e2e
@@ -29,10 +30,6 @@ def register_and_login(stack: LocalStack) -> tuple[str, str]:
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 3600
     return email, str(body["access_token"])
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def signing_secret(stack: LocalStack) -> str:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from local_stack.stack import LocalStack
-from tests.e2e.test_teams import current_team, login, register
+from tests.e2e.access.conftest import current_team, login, register
 
 pytestmark = pytest.mark.e2e
 
