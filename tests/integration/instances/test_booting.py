@@ -1,0 +1,94 @@
+"""Waiting for a rented machine to boot, and giving it back when it does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from dumont_core.instances.models import EventType, InstanceStatus
+from dumont_core.instances.step_support import BootTimedOut, MachineFailed
+from dumont_core.providers.models import ProviderMachineStatus, ProviderUnavailable
+from tests.integration.instances.conftest import Cloud, ref_of, step_failure
+
+
+def test_check_boot_waits_for_the_machine_then_records_how_to_reach_it(cloud: Cloud) -> None:
+    instance = cloud.create(region="us-east")
+    ref = ref_of(instance)
+    machine_id = cloud.rent(instance)
+
+    cloud.clock.advance(seconds=30)
+    assert cloud.steps.check_boot(ref, machine_id) == {"state": "pending"}
+    assert cloud.stored(instance).status == InstanceStatus.STARTING
+    assert cloud.timeline(instance) == ["instance.created"]
+
+    cloud.provider.machines[machine_id].comes_up(ip="198.51.100.4", ssh_port=41022, jupyter_port=41888)
+    booted_at = cloud.clock.advance(seconds=30)
+    assert cloud.steps.check_boot(ref, machine_id) == {"state": "running"}
+
+    running = cloud.stored(instance)
+    assert running.status == InstanceStatus.RUNNING
+    assert (running.ip_address, running.ssh_port, running.jupyter_port) == ("198.51.100.4", 41022, 41888)
+    assert running.cost_per_hour == pytest.approx(0.33)
+    assert running.running_since == booted_at
+    assert cloud.timeline(instance) == ["instance.created", "instance.started", "instance.ready"]
+    events = cloud.published(instance)
+    assert [event.type for event in events] == [EventType.CREATED, EventType.STARTED, EventType.READY]
+    assert events[-1].details == {
+        "gpu_type": "RTX_4090",
+        "region": "us-east",
+        "ip": "198.51.100.4",
+        "ssh_port": 41022,
+    }
+
+    cloud.clock.advance(minutes=30)
+    assert running.cost_accumulated_at(cloud.clock()) == pytest.approx(0.165)
+    assert running.uptime_seconds_at(cloud.clock()) == 1800
+
+
+def test_boot_timeout_fails_provisioning_and_destroys_the_machine(cloud: Cloud) -> None:
+    instance = cloud.create()
+    ref = ref_of(instance)
+    machine_id = cloud.rent(instance)
+
+    cloud.clock.advance(seconds=599)
+    assert cloud.steps.check_boot(ref, machine_id) == {"state": "pending"}
+    cloud.clock.advance(seconds=2)
+    with pytest.raises(BootTimedOut) as caught:
+        cloud.steps.check_boot(ref, machine_id)
+
+    assert cloud.steps.fail_provisioning(ref, step_failure(caught.value)) == {"destroyed": machine_id}
+    assert cloud.provider.machines == {}
+    failed = cloud.stored(instance)
+    assert failed.status == InstanceStatus.FAILED
+    assert failed.status_reason == "BootTimedOut: The machine was not running after 600 s"
+    assert failed.cost_accumulated_at(cloud.clock()) == 0.0, "a machine that never ran is not billed"
+    assert cloud.published(instance)[-1].type == EventType.FAILED
+
+
+def test_a_machine_failing_to_boot_fails_provisioning_with_the_providers_reason(cloud: Cloud) -> None:
+    instance = cloud.create()
+    ref = ref_of(instance)
+    machine_id = cloud.rent(instance)
+    cloud.provider.machines[machine_id].status = ProviderMachineStatus.FAILED
+    cloud.provider.machines[machine_id].status_message = "image pull failed: manifest unknown"
+
+    with pytest.raises(MachineFailed, match="image pull failed"):
+        cloud.steps.check_boot(ref, machine_id)
+    # The provider is briefly unavailable: the cleanup raises so that the workflow retries it.
+    cloud.provider.fail_next("destroy_machine", ProviderUnavailable("502 from the provider", status_code=502))
+    failure = step_failure(
+        MachineFailed("The machine failed while booting: image pull failed: manifest unknown")
+    )
+    with pytest.raises(ProviderUnavailable):
+        cloud.steps.fail_provisioning(ref, failure)
+    assert machine_id in cloud.provider.machines
+    assert cloud.stored(instance).status == InstanceStatus.STARTING
+
+    cloud.steps.fail_provisioning(ref, failure)
+
+    assert cloud.provider.machines == {}
+    failed = cloud.stored(instance)
+    assert failed.status == InstanceStatus.FAILED
+    assert failed.status_reason is not None and "image pull failed: manifest unknown" in failed.status_reason
+    assert failed.ip_address is None
+    assert cloud.timeline(instance) == ["instance.created", "instance.failed"]
+    assert cloud.published(instance)[-1].details["reason"] == failed.status_reason
