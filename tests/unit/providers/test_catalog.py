@@ -13,29 +13,38 @@ from dumont_core.providers.catalog import (
     region_for_geolocation,
 )
 
-
-@pytest.mark.parametrize(
-    ("spelling", "gpu_id"),
-    [
-        ("RTX 4090", "RTX_4090"),
-        ("RTX4090", "RTX_4090"),
-        ("rtx_4090", "RTX_4090"),
-        ("rtx-4090", "RTX_4090"),
-        ("RTX_4090", "RTX_4090"),
-        ("NVIDIA GeForce RTX 4090", "RTX_4090"),
-        ("GeForce RTX 4090", "RTX_4090"),
-        ("  rtx 4090 ", "RTX_4090"),
-        ("RTX 3090", "RTX_3090"),
-        ("A100 SXM4", "A100"),
-        ("A100 PCIE", "A100"),
-        ("a100", "A100"),
-        ("H100 SXM", "H100"),
-        ("H100 NVL", "H100"),
-        ("RTX A6000", "RTX_A6000"),
-        ("Tesla T4", "T4"),
-        ("A10", "A10"),
+GPU_SPELLINGS = {
+    "RTX_4090": [
+        "RTX 4090",
+        "RTX4090",
+        "rtx_4090",
+        "rtx-4090",
+        "RTX_4090",
+        "NVIDIA GeForce RTX 4090",
+        "GeForce RTX 4090",
+        "  rtx 4090 ",
     ],
-)
+    "RTX_3090": ["RTX 3090"],
+    "A100": ["A100 SXM4", "A100 PCIE", "a100"],
+    "H100": ["H100 SXM", "H100 NVL"],
+    "RTX_A6000": ["RTX A6000"],
+    "T4": ["Tesla T4"],
+    "A10": ["A10"],
+}
+REGION_SPELLINGS = {
+    "us-east": ["us-east", "US-East", "us_east", "US EAST"],
+    "eu-central": [" eu-central "],
+    "eu-west": ["EU_West"],
+    "asia-southeast": ["asia-southeast"],
+}
+
+
+def spelled(spellings: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """Each spelling with the id it resolves to."""
+    return [(spelling, canonical) for canonical, each in spellings.items() for spelling in each]
+
+
+@pytest.mark.parametrize(("spelling", "gpu_id"), spelled(GPU_SPELLINGS))
 def test_gpu_spellings_resolve_to_the_canonical_id(spelling: str, gpu_id: str) -> None:
     gpu = find_gpu_type(spelling)
 
@@ -67,18 +76,7 @@ def test_provider_names_map_back_to_our_gpu_types() -> None:
             assert found is not None and found.id == gpu_id, provider_name
 
 
-@pytest.mark.parametrize(
-    ("spelling", "region_id"),
-    [
-        ("us-east", "us-east"),
-        ("US-East", "us-east"),
-        ("us_east", "us-east"),
-        ("US EAST", "us-east"),
-        (" eu-central ", "eu-central"),
-        ("EU_West", "eu-west"),
-        ("asia-southeast", "asia-southeast"),
-    ],
-)
+@pytest.mark.parametrize(("spelling", "region_id"), spelled(REGION_SPELLINGS))
 def test_region_spellings_resolve_to_the_canonical_id(spelling: str, region_id: str) -> None:
     region = find_region(spelling)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 import pytest
@@ -25,6 +27,7 @@ from dumont_core.providers.vastai import VastAiProvider
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "vastai"
 API_KEY = "vast-test-key-0123456789abcdef"
+E = TypeVar("E", bound=ProviderError)
 
 
 def recording(name: str) -> dict[str, Any]:
@@ -74,44 +77,83 @@ def rent(provider: VastAiProvider, bid_per_hour: float | None = None) -> str:
     )
 
 
-@pytest.mark.parametrize(
-    ("fixture", "quoted"),
-    [
-        ("create_404_no_such_ask", "Instance type by id 123 is not available."),
-        ("create_404_no_such_ask_invalid_args", "no_such_ask Instance type by id 123 is not available."),
-        ("create_410_no_longer_available", "Instance type 123 is no longer available."),
-    ],
-)
-def test_a_taken_offer_is_offer_unavailable_at_once(fixture: str, quoted: str) -> None:
-    replay = Replay(recording(fixture))
+def show(provider: VastAiProvider) -> object:
+    return provider.get_machine("1234567")
+
+
+def search(provider: VastAiProvider) -> object:
+    return provider.search_offers(
+        OfferQuery(gpu_names=["RTX 4090"], min_reliability=0.9, min_disk_gb=100, limit=20)
+    )
+
+
+@dataclass
+class Failure(Generic[E]):
+    error: E
+    requests: list[httpx.Request]
+    sleeps: list[float]
+
+
+def failure_of(
+    raised_as: type[E], call: Callable[[VastAiProvider], object], *records: dict[str, Any]
+) -> Failure[E]:
+    """What `call` raised against the recordings replayed in turn, the requests it sent and its waits."""
+    replay = Replay(*records)
     sleeps: list[float] = []
-    with pytest.raises(OfferUnavailable) as raised:
-        rent(provider_for(replay, sleeps))
-    assert quoted in raised.value.message
-    assert raised.value.status_code == recording(fixture)["response"]["status"]
-    assert len(replay.requests) == 1, "a taken offer stays taken: retrying only wastes the rate limit"
-    assert sleeps == []
+    with pytest.raises(raised_as) as raised:
+        call(provider_for(replay, sleeps))
+    return Failure(raised.value, replay.requests, sleeps)
+
+
+REFUSED_AT_ONCE: list[tuple[Callable[[VastAiProvider], object], str, type[ProviderError], str]] = [
+    (rent, "create_404_no_such_ask", OfferUnavailable, "Instance type by id 123 is not available."),
+    (
+        rent,
+        "create_404_no_such_ask_invalid_args",
+        OfferUnavailable,
+        "no_such_ask Instance type by id 123 is not available.",
+    ),
+    (rent, "create_410_no_longer_available", OfferUnavailable, "Instance type 123 is no longer available."),
+    (show, "unauthorized_401", ProviderAuthenticationFailed, "Invalid user key"),
+    (
+        show,
+        "unauthorized_401_detail",
+        ProviderAuthenticationFailed,
+        "Authentication credentials were not provided.",
+    ),
+]
+"""Recorded answers that retrying cannot change: how each is asked for, and what it raises quoting."""
+
+
+@pytest.mark.parametrize(
+    ("call", "fixture", "raised_as", "quoted"),
+    REFUSED_AT_ONCE,
+    ids=[fixture for _, fixture, _, _ in REFUSED_AT_ONCE],
+)
+def test_a_taken_offer_or_a_refused_key_is_raised_at_once_quoting_vast_but_not_the_key(
+    call: Callable[[VastAiProvider], object], fixture: str, raised_as: type[ProviderError], quoted: str
+) -> None:
+    failure = failure_of(raised_as, call, recording(fixture))
+    assert quoted in failure.error.message
+    assert failure.error.status_code == recording(fixture)["response"]["status"]
+    assert API_KEY not in str(failure.error)
+    assert len(failure.requests) == 1, "retrying a taken offer or a wrong key only wastes the rate limit"
+    assert failure.sleeps == []
 
 
 def test_429_without_retry_after_backs_off_exponentially_then_throttles() -> None:
-    replay = Replay(recording("rate_limited_429"))
-    sleeps: list[float] = []
-    with pytest.raises(ProviderThrottled) as raised:
-        rent(provider_for(replay, sleeps))
-    assert len(replay.requests) == 4
-    assert sleeps == [1.0, 2.0, 4.0]
-    assert raised.value.retry_after_seconds is None
-    assert "API requests too frequent endpoint threshold=4.0" in raised.value.message
-    assert raised.value.code == "ProviderThrottled" and raised.value.transient
+    failure = failure_of(ProviderThrottled, rent, recording("rate_limited_429"))
+    assert len(failure.requests) == 4
+    assert failure.sleeps == [1.0, 2.0, 4.0]
+    assert failure.error.retry_after_seconds is None
+    assert "API requests too frequent endpoint threshold=4.0" in failure.error.message
+    assert failure.error.code == "ProviderThrottled" and failure.error.transient
 
 
 def test_429_with_retry_after_waits_as_told() -> None:
-    replay = Replay(recording("rate_limited_429_retry_after"))
-    sleeps: list[float] = []
-    with pytest.raises(ProviderThrottled) as raised:
-        rent(provider_for(replay, sleeps))
-    assert sleeps == [2.0, 2.0, 2.0]
-    assert raised.value.retry_after_seconds == 2.0
+    failure = failure_of(ProviderThrottled, rent, recording("rate_limited_429_retry_after"))
+    assert failure.sleeps == [2.0, 2.0, 2.0]
+    assert failure.error.retry_after_seconds == 2.0
 
 
 def test_429_then_success_returns_the_new_machine() -> None:
@@ -124,44 +166,19 @@ def test_429_then_success_returns_the_new_machine() -> None:
 def test_a_retry_after_longer_than_we_may_sleep_is_handed_back_to_the_caller() -> None:
     record = recording("rate_limited_429_retry_after")
     record["response"]["headers"]["Retry-After"] = "3600"
-    replay = Replay(record)
-    sleeps: list[float] = []
-    with pytest.raises(ProviderThrottled) as raised:
-        rent(provider_for(replay, sleeps))
-    assert sleeps == []
-    assert len(replay.requests) == 1
-    assert raised.value.retry_after_seconds == 3600.0
-
-
-@pytest.mark.parametrize(
-    ("fixture", "quoted"),
-    [
-        ("unauthorized_401", "Invalid user key"),
-        ("unauthorized_401_detail", "Authentication credentials were not provided."),
-    ],
-)
-def test_401_is_authentication_failed_without_retry_or_key(fixture: str, quoted: str) -> None:
-    replay = Replay(recording(fixture))
-    sleeps: list[float] = []
-    with pytest.raises(ProviderAuthenticationFailed) as raised:
-        provider_for(replay, sleeps).get_machine("1234567")
-    assert quoted in raised.value.message
-    assert API_KEY not in str(raised.value)
-    assert len(replay.requests) == 1 and sleeps == []
+    failure = failure_of(ProviderThrottled, rent, record)
+    assert failure.sleeps == []
+    assert len(failure.requests) == 1
+    assert failure.error.retry_after_seconds == 3600.0
 
 
 def test_an_html_502_is_unavailable_after_retries_and_quotes_the_page_text() -> None:
-    replay = Replay(recording("bad_gateway_502"))
-    sleeps: list[float] = []
-    with pytest.raises(ProviderUnavailable) as raised:
-        provider_for(replay, sleeps).search_offers(
-            OfferQuery(gpu_names=["RTX 4090"], min_reliability=0.9, min_disk_gb=100, limit=20)
-        )
-    assert len(replay.requests) == 4
-    assert sleeps == [1.0, 2.0, 4.0]
-    assert "502 Bad Gateway" in raised.value.message
-    assert "<" not in raised.value.message
-    assert raised.value.status_code == 502
+    failure = failure_of(ProviderUnavailable, search, recording("bad_gateway_502"))
+    assert len(failure.requests) == 4
+    assert failure.sleeps == [1.0, 2.0, 4.0]
+    assert "502 Bad Gateway" in failure.error.message
+    assert "<" not in failure.error.message
+    assert failure.error.status_code == 502
 
 
 def test_an_instance_answered_as_null_is_not_found() -> None:
