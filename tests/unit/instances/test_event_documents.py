@@ -33,7 +33,7 @@ from tests.fakes.instances import MemoryInstances
 from tests.fakes.provider import FakeProvider, offer
 from tests.fakes.snapshots import MemorySnapshots
 from tests.fakes.workflows import RecordingStarter
-from workflows.steps import StepInput
+from workflows.steps import STEPS, StepInput
 
 EVENTS_DIR = REPO_ROOT / "events"
 DOMAIN_DIR = EVENTS_DIR / "domain"
@@ -301,11 +301,13 @@ def asl_task_payloads() -> dict[str, set[str]]:
     return payloads
 
 
-def test_there_is_a_task_sample_for_every_step() -> None:
-    steps = set(get_args(StepInput.model_fields["step"].annotation))
+def test_every_step_has_a_task_sample_a_payload_in_the_state_machines_and_one_runner() -> None:
+    step_names = get_args(StepInput.model_fields["step"].annotation)
+    steps = set(step_names)
 
     assert {path.stem for path in TASK_SAMPLES_DIR.glob("*.json")} == steps
     assert set(asl_task_payloads()) == steps
+    assert sorted(STEPS) == sorted(step_names), "a step the state machines call runs exactly one function"
 
 
 @pytest.mark.parametrize("path", sorted(TASK_SAMPLES_DIR.glob("*.json")), ids=lambda path: path.stem)
