@@ -1,0 +1,29 @@
+"""Rules the code keeps by itself: no source file grows past what a person reads in one sitting."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+MAX_LINES = 400
+REPO = Path(__file__).resolve().parents[2]
+
+
+def source_files() -> list[Path]:
+    tracked = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return [REPO / name for name in tracked if (REPO / name).is_file()]
+
+
+def test_no_source_file_is_longer_than_400_lines() -> None:
+    too_long = {
+        str(path.relative_to(REPO)): lines
+        for path in source_files()
+        if (lines := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert too_long == {}, f"split these by what they do (at most {MAX_LINES} lines each)"
