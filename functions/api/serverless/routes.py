@@ -6,44 +6,16 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
-from pydantic import Field
 
 from api.instances.schemas import ServerlessStatusView
 from api.responses import json_response
 from api.routing import Caller, DomainRoutes
-from api.schemas import Envelope, InstanceId, RequestBody, View
+from api.schemas import Envelope, InstanceId
+from api.serverless.schemas import EnableRequest, HibernationHistoryView, InstanceRequest
 from dumont_core import composition
-from dumont_core.instances.models import DEFAULT_GPU_THRESHOLD, DEFAULT_IDLE_TIMEOUT_MINUTES
-from dumont_core.serverless.models import HibernationRecord, ServerlessStatus
+from dumont_core.serverless.models import ServerlessStatus
 
 routes = DomainRoutes(tag="Serverless")
-
-
-class InstanceRequest(RequestBody):
-    instance_id: str = Field(max_length=64)
-
-
-class EnableRequest(InstanceRequest):
-    idle_timeout_minutes: float = Field(
-        default=DEFAULT_IDLE_TIMEOUT_MINUTES,
-        ge=0.05,
-        le=7 * 24 * 60,
-        description="How long the GPU must stay idle before the instance hibernates (fractions for demos)",
-    )
-    gpu_threshold: float = Field(
-        default=DEFAULT_GPU_THRESHOLD, ge=0, le=100, description="GPU utilisation (%) under which it is idle"
-    )
-
-
-class HibernationView(View, HibernationRecord):
-    """A hibernation: when the machine was given back and why, and what it has saved."""
-
-
-class HibernationHistoryView(View):
-    """Hibernations, newest first, and what they saved."""
-
-    events: list[HibernationView]
-    total_savings: float
 
 
 def answer(status: ServerlessStatus) -> Response[str]:
