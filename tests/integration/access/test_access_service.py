@@ -32,9 +32,10 @@ def usage_plans(dynamodb_table: str) -> dict[str, str]:
 
 @pytest.fixture
 def access(dynamodb_table: str, usage_plans: dict[str, str], clock: Clock) -> AccessService:
-    # Token expiry is checked against the real clock, so the test clock starts now, and tokens
-    # outlive the day the tests move it through.
-    clock.now = datetime.now(UTC)
+    # Token expiry is checked against the real clock, so the test clock starts today, and tokens
+    # outlive the day the tests move it through. It starts at midnight: a test moving a few minutes
+    # on from the real time would cross into a new daily window just before midnight.
+    clock.now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     signer = TokenSigner("s" * 48, lifetime=timedelta(days=3))
     return AccessService(
         repository=AccessRepository(),
