@@ -10,7 +10,7 @@ import pytest
 
 from infra.topology import DOMAIN_EVENTS_QUEUE_NAME
 from local_stack.stack import LocalStack
-from tests.e2e.conftest import wait_for_status
+from tests.e2e.conftest import eventually, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -204,17 +204,19 @@ def test_domain_events_reach_the_bus(api: httpx.Client, stack: LocalStack, creat
     queue_url = sqs.get_queue_url(QueueName=DOMAIN_EVENTS_QUEUE_NAME)["QueueUrl"]
     seen: list[str] = []
     wanted = {"instance.created", "instance.started", "instance.ready"}
-    # The queue holds the events of every test before this one too: read until it is empty, however many.
-    while not wanted <= set(seen):
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            break
-        for message in messages:
+
+    def drain() -> bool:
+        # The queue holds the events of every test before this one too, and the last event of this
+        # one is published just after the status it announces is written: read until all arrived.
+        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
             envelope = json.loads(message["Body"])
             if envelope["detail"]["data"]["instance_id"] == instance_id:
                 assert envelope["source"] == "dumont.instances"
                 assert envelope["detail-type"] == envelope["detail"]["event"]
                 seen.append(envelope["detail"]["event"])
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return wanted <= set(seen)
+
+    eventually(drain)
     assert wanted <= set(seen)
     api.delete(f"/api/v1/instances/{instance_id}")
