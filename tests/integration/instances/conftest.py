@@ -6,7 +6,6 @@ on demand. The clock only moves when a test moves it.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,12 +35,6 @@ def spec(**overrides: Any) -> InstanceSpec:
 
 def ref_of(instance: Instance) -> InstanceRef:
     return InstanceRef(team_id=instance.team_id, instance_id=instance.instance_id)
-
-
-def step_failure(error: Exception) -> dict[str, Any]:
-    """What a Step Functions Catch puts in `$.failure` for a Lambda task that raised `error`."""
-    cause = {"errorMessage": str(error), "errorType": type(error).__name__, "stackTrace": []}
-    return {"Error": type(error).__name__, "Cause": json.dumps(cause)}
 
 
 @dataclass

@@ -7,7 +7,8 @@ import pytest
 from dumont_core.instances.models import EventType, InstanceStatus
 from dumont_core.instances.step_support import BootTimedOut, MachineFailed
 from dumont_core.providers.models import ProviderMachineStatus, ProviderUnavailable
-from tests.integration.instances.conftest import Cloud, ref_of, step_failure
+from tests.fakes.workflows import step_failure
+from tests.integration.instances.conftest import Cloud, ref_of
 
 
 def test_check_boot_waits_for_the_machine_then_records_how_to_reach_it(cloud: Cloud) -> None:

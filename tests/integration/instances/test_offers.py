@@ -7,7 +7,8 @@ import pytest
 from dumont_core.instances.models import InstanceStatus
 from dumont_core.instances.step_support import NoOfferAvailable
 from dumont_core.providers.models import MachineRequest, ProviderThrottled, ProviderUnavailable
-from tests.integration.instances.conftest import SSH_KEY, Cloud, ref_of, step_failure
+from tests.fakes.workflows import step_failure
+from tests.integration.instances.conftest import SSH_KEY, Cloud, ref_of
 
 # Choosing offers ---------------------------------------------------------------------------------
 

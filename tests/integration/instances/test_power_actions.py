@@ -13,7 +13,8 @@ from dumont_core.providers.models import (
     ProviderRequestRejected,
     ProviderUnavailable,
 )
-from tests.integration.instances.conftest import Cloud, Provisioned, ref_of, step_failure
+from tests.fakes.workflows import step_failure
+from tests.integration.instances.conftest import Cloud, Provisioned, ref_of
 
 
 def stop(cloud: Cloud, booted: Provisioned) -> None:

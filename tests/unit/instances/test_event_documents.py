@@ -20,7 +20,6 @@ from dumont_core.instances.steps import InstanceWorkflowSteps
 from dumont_core.platform.errors import ServiceUnavailable
 from dumont_core.platform.identity import Principal
 from dumont_core.platform.settings import ProviderSettings
-from dumont_core.platform.workflows import Workflow
 from dumont_core.providers.catalog import known_gpu_type_ids, known_region_ids
 from dumont_core.providers.models import ProviderMachineStatus, ProviderRequestRejected, ProviderUnavailable
 from dumont_core.snapshots.repository import SnapshotRepository
@@ -32,7 +31,7 @@ from tests.fakes.events import InMemoryPublisher
 from tests.fakes.instances import MemoryInstances
 from tests.fakes.provider import FakeProvider, offer
 from tests.fakes.snapshots import MemorySnapshots
-from tests.fakes.workflows import RecordingStarter
+from tests.fakes.workflows import RecordingStarter, step_failure
 from workflows.steps import STEPS, StepInput
 
 EVENTS_DIR = REPO_ROOT / "events"
@@ -136,20 +135,6 @@ def test_the_gpu_types_and_regions_in_the_schemas_are_those_of_the_catalog() -> 
 # What the code publishes -------------------------------------------------------------------------
 
 
-class FailingStarter(RecordingStarter):
-    """Starts workflows until told to fail."""
-
-    fail: bool = False
-
-    def start(self, workflow: Workflow, execution_name: str, payload: dict[str, Any]) -> None:
-        if self.fail:
-            raise RuntimeError("Step Functions is unavailable")
-
-
-def failure(error: Exception) -> dict[str, Any]:
-    return {"Error": type(error).__name__, "Cause": json.dumps({"errorMessage": str(error)})}
-
-
 def published_events() -> list[InstanceEvent]:
     """Drive every lifecycle path of the real service and workflow steps, and return what they published."""
     now = [datetime(2025, 3, 1, 12, 0, tzinfo=UTC)]
@@ -159,7 +144,7 @@ def published_events() -> list[InstanceEvent]:
         return now[0]
 
     repository = cast(InstanceRepository, MemoryInstances())
-    publisher, starter = InMemoryPublisher(), FailingStarter()
+    publisher, starter = InMemoryPublisher(), RecordingStarter()
     provider = FakeProvider(
         offers=[offer(offer_id, region="us-east") for offer_id in (8812345, 8812346, 8812347)]
     )
@@ -206,7 +191,7 @@ def published_events() -> list[InstanceEvent]:
     provider.fail_next("stop", ProviderRequestRejected("instance is locked"))
     with pytest.raises(ProviderRequestRejected) as rejected:
         steps.request_power_action(ref, PowerAction.STOP)
-    steps.fail_power_action(ref, PowerAction.STOP, failure(rejected.value))
+    steps.fail_power_action(ref, PowerAction.STOP, step_failure(rejected.value))
     service.delete(principal, instance.instance_id)
     steps.destroy_machine(ref)
 
@@ -220,9 +205,9 @@ def published_events() -> list[InstanceEvent]:
     unrentable_ref = InstanceRef(team_id=unrentable.team_id, instance_id=unrentable.instance_id)
     with pytest.raises(NoOfferAvailable) as no_offer:
         steps.choose_offers(unrentable_ref)
-    steps.fail_provisioning(unrentable_ref, failure(no_offer.value))
+    steps.fail_provisioning(unrentable_ref, step_failure(no_offer.value))
     service.delete(principal, unrentable.instance_id)
-    steps.fail_destroy(unrentable_ref, failure(ProviderUnavailable("Vast.ai answered 502")))
+    steps.fail_destroy(unrentable_ref, step_failure(ProviderUnavailable("Vast.ai answered 502")))
 
     # A snapshot, a hibernation that completes, one whose snapshot fails, and a wake that fails.
     memory = MemorySnapshots()
@@ -254,10 +239,10 @@ def published_events() -> list[InstanceEvent]:
     )
     steps.complete_hibernation(sleeper_ref, taken.snapshot_id, "Low GPU utilization (<5%) for 15 minutes")
     snapshot_service.wake(principal, sleeper.instance_id)
-    steps.fail_wake(sleeper_ref, failure(NoOfferAvailable("No RTX_4090 offer is available right now")))
+    steps.fail_wake(sleeper_ref, step_failure(NoOfferAvailable("No RTX_4090 offer is available right now")))
 
     # Provisioning that could not even be started.
-    starter.fail = True
+    starter.fail_with = RuntimeError("Step Functions is unavailable")
     with pytest.raises(ServiceUnavailable):
         service.create(principal, InstanceSpec(gpu_type="A100", image="pytorch/pytorch:latest", disk_gb=50))
     return publisher.published
