@@ -34,13 +34,19 @@ def configured_endpoint() -> str | None:
 
 @cache
 def _client_for(service: str, endpoint: str | None) -> Any:
-    with _creating:
-        return _session(endpoint).create_client(service)
+    with creating_clients():
+        return aws_session(endpoint).create_client(service)
+
+
+def creating_clients() -> threading.Lock:
+    """Held while a client is made from the shared session."""
+    return _creating
 
 
 @cache
-def _session(endpoint: str | None) -> Any:
-    """One botocore session: each loads the endpoint rules and service models again."""
+def aws_session(endpoint: str | None) -> Any:
+    """One botocore session for every client, DynamoDB's too: each session loads the endpoint rules and
+    service models again."""
     import botocore.session
 
     return botocore.session.get_session()

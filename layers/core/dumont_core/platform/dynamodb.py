@@ -27,7 +27,7 @@ from pynamodb.connection import Connection, TableConnection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.models import Model
 
-from dumont_core.platform.aws import configured_endpoint
+from dumont_core.platform.aws import aws_session, configured_endpoint, creating_clients
 
 CONDITION_REFUSED = "ConditionalCheckFailedException"
 
@@ -125,9 +125,24 @@ def shared_connection() -> Connection:
     return _connection_for(configured_endpoint())
 
 
+class _SessionSharingConnection(Connection):
+    """pynamodb makes a botocore session per connection and thread; the process's one serves instead."""
+
+    def __init__(self, endpoint: str | None) -> None:
+        super().__init__()
+        self._endpoint = endpoint
+
+    @property
+    def session(self) -> Any:
+        return aws_session(self._endpoint)
+
+
 @cache
 def _connection_for(endpoint: str | None) -> Connection:
-    return Connection()
+    connection = _SessionSharingConnection(endpoint)
+    with creating_clients():
+        connection.client  # noqa: B018 - made now, under the lock that serialises client creation
+    return connection
 
 
 def get_item(item_type: type[ItemT], partition: str, sort: str, *, consistent: bool = False) -> ItemT | None:
