@@ -18,6 +18,7 @@ from dumont_core.access.credentials import (
     password_matches,
     visible_prefix,
 )
+from dumont_core.access.errors import no_longer_a_member, team_not_found
 from dumont_core.access.models import (
     Account,
     Admission,
@@ -43,10 +44,6 @@ MAX_API_KEYS_PER_MEMBER = 20
 
 def api_key_not_found(key_id: str) -> NotFound:
     return NotFound("API_KEY_NOT_FOUND", f"API key {key_id} not found", key_id=key_id)
-
-
-def team_not_found(team_id: str) -> NotFound:
-    return NotFound("TEAM_NOT_FOUND", f"Team {team_id} not found", team_id=team_id)
 
 
 def rate_window(use: SeatUse) -> RateWindow:
@@ -168,7 +165,7 @@ class AccessService:
         }
         seat = self.repository.seat(principal.team_id, principal.account_id)
         if seat is None:
-            raise Unauthenticated("You are no longer a member of this team")
+            raise no_longer_a_member()
         if not self.admission.add_api_key(seat, key_id, entry, MAX_API_KEYS_PER_MEMBER):
             raise Conflict(
                 f"You already have {MAX_API_KEYS_PER_MEMBER} API keys in this team; revoke one first",
@@ -179,7 +176,7 @@ class AccessService:
     def list_api_keys(self, principal: Principal) -> list[ApiKeyView]:
         found = self.admission.seat_with_key_use(principal.team_id, principal.account_id)
         if found is None:
-            raise Unauthenticated("You are no longer a member of this team")
+            raise no_longer_a_member()
         seat, last_used = found
         views = [
             _key_view(key_id, dict(entry), last_used.get(key_id)) for key_id, entry in seat.api_keys.items()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dumont_core.access.credentials import new_id
+from dumont_core.access.errors import no_longer_a_member, team_not_found
 from dumont_core.access.models import MemberView, Role, RoleView, Seat, Team, TeamDetail, TeamView
 from dumont_core.access.permissions import (
     ADMIN,
@@ -16,9 +17,8 @@ from dumont_core.access.permissions import (
 from dumont_core.access.plans import DEFAULT_PLAN
 from dumont_core.access.repository import AccessRepository, AlreadyExists, ConcurrentChange
 from dumont_core.access.seats import SeatMaker
-from dumont_core.access.service import team_not_found
 from dumont_core.platform.clock import Clock, utc_now
-from dumont_core.platform.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from dumont_core.platform.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dumont_core.platform.identity import Principal
 
 
@@ -68,7 +68,7 @@ class TeamService:
     def create_team(self, principal: Principal, name: str) -> TeamView:
         caller = self.repository.seat(principal.team_id, principal.account_id)
         if caller is None:
-            raise Unauthenticated("You are no longer a member of this team")
+            raise no_longer_a_member()
         team = Team(
             team_id=new_id("team"),
             name=name,
@@ -99,7 +99,7 @@ class TeamService:
         custom_permissions = self._permissions_for_role(team_id, role)
         caller, team, login = self.repository.seats_and_email_owner(team_id, principal.account_id, email)
         if caller is None or team is None:
-            raise Unauthenticated("You are no longer a member of this team")
+            raise no_longer_a_member()
         if login is None:
             raise NotFound(
                 "ACCOUNT_NOT_FOUND",
