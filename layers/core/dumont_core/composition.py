@@ -29,11 +29,15 @@ from dumont_core.platform.settings import (
 )
 
 if TYPE_CHECKING:
+    from dumont_core.access.admission import AdmissionRepository
+    from dumont_core.access.repository import AccessRepository
     from dumont_core.access.seats import SeatMaker
     from dumont_core.access.service import AccessService
     from dumont_core.access.teams import TeamService
     from dumont_core.access.tokens import TokenSigner
+    from dumont_core.agents.repository import ActionRepository
     from dumont_core.agents.service import AgentService
+    from dumont_core.instances.metrics import MetricsRepository
     from dumont_core.instances.repository import InstanceRepository
     from dumont_core.instances.service import InstanceService
     from dumont_core.instances.steps import InstanceWorkflowSteps
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
     from dumont_core.serverless.ledger import HibernationLedger
     from dumont_core.serverless.repository import ServerlessRepository
     from dumont_core.serverless.service import ServerlessService
+    from dumont_core.snapshots.repository import SnapshotRepository
     from dumont_core.snapshots.service import SnapshotService
     from dumont_core.snapshots.steps import SnapshotSteps
     from dumont_core.snapshots.store import SnapshotStore
@@ -67,6 +72,19 @@ def provided(factory: Callable[[], ServiceT]) -> Callable[[], ServiceT]:
     provide.__name__ = provide.__qualname__ = factory.__name__
     provide.__doc__ = factory.__doc__
     return provide
+
+
+def repository(factory: Callable[[], ServiceT]) -> Callable[[], ServiceT]:
+    """A repository's factory: provided, and made only once the table is bound, whichever service asks
+    first and whatever a test put in place of the others."""
+
+    def make() -> ServiceT:
+        table()
+        return factory()
+
+    make.__name__ = factory.__name__
+    make.__doc__ = factory.__doc__
+    return provided(make)
 
 
 @contextmanager
@@ -140,22 +158,27 @@ def gpu_provider() -> GpuProvider:
 # instances
 
 
-@provided
+@repository
 def instance_repository() -> InstanceRepository:
     from dumont_core.instances.repository import InstanceRepository
 
     return InstanceRepository(event_retention=timedelta(days=table().event_retention_days))
 
 
+@repository
+def metrics_repository() -> MetricsRepository:
+    from dumont_core.instances.metrics import MetricsRepository
+
+    return MetricsRepository(retention=timedelta(days=load_settings(AgentSettings).metric_retention_days))
+
+
 @provided
 def instances() -> InstanceService:
-    from dumont_core.instances.metrics import MetricsRepository
     from dumont_core.instances.service import InstanceService
 
-    retention = timedelta(days=load_settings(AgentSettings).metric_retention_days)
     return InstanceService(
         repository=instance_repository(),
-        readings=MetricsRepository(retention=retention),
+        readings=metrics_repository(),
         publisher=publisher(),
         workflows=workflows(),
         idle_watch=hibernation_ledger(),
@@ -178,15 +201,21 @@ def instance_steps() -> InstanceWorkflowSteps:
 # agents
 
 
+@repository
+def action_repository() -> ActionRepository:
+    from dumont_core.agents.repository import ActionRepository
+
+    return ActionRepository(retention=ACTION_RETENTION)
+
+
 @provided
 def agents() -> AgentService:
     from dumont_core.agents.logs import InstanceLogs
-    from dumont_core.agents.repository import ActionRepository
     from dumont_core.agents.service import AgentService
 
     return AgentService(
         instances=instances(),
-        actions=ActionRepository(retention=ACTION_RETENTION),
+        actions=action_repository(),
         logs=InstanceLogs(load_settings(InstanceLogSettings).instance_log_group),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
     )
@@ -202,32 +231,36 @@ def snapshot_store() -> SnapshotStore:
     return SnapshotStore(load_settings(SnapshotSettings).snapshot_bucket)
 
 
+@repository
+def snapshot_repository() -> SnapshotRepository:
+    from dumont_core.snapshots.repository import SnapshotRepository
+
+    return SnapshotRepository()
+
+
 @provided
 def snapshots() -> SnapshotService:
-    from dumont_core.snapshots.repository import SnapshotRepository
     from dumont_core.snapshots.service import SnapshotService
 
     return SnapshotService(
-        instances=instances(), snapshots=SnapshotRepository(), store=snapshot_store(), workflows=workflows()
+        instances=instances(), snapshots=snapshot_repository(), store=snapshot_store(), workflows=workflows()
     )
 
 
 @provided
 def snapshot_steps() -> SnapshotSteps:
-    from dumont_core.snapshots.repository import SnapshotRepository
     from dumont_core.snapshots.steps import SnapshotSteps
 
-    return SnapshotSteps(instances=instances(), snapshots=SnapshotRepository(), store=snapshot_store())
+    return SnapshotSteps(instances=instances(), snapshots=snapshot_repository(), store=snapshot_store())
 
 
 # serverless
 
 
-@provided
+@repository
 def serverless_repository() -> ServerlessRepository:
     from dumont_core.serverless.repository import ServerlessRepository
 
-    table()
     return ServerlessRepository(record_retention=HIBERNATION_RECORD_RETENTION)
 
 
@@ -273,16 +306,27 @@ def seat_maker() -> SeatMaker:
     return SeatMaker(usage_keys=ApiGatewayUsageKeys(load_settings(UsagePlanSettings).usage_plan_ids))
 
 
+@repository
+def access_repository() -> AccessRepository:
+    from dumont_core.access.repository import AccessRepository
+
+    return AccessRepository()
+
+
+@repository
+def admission_repository() -> AdmissionRepository:
+    from dumont_core.access.admission import AdmissionRepository
+
+    return AdmissionRepository()
+
+
 @provided
 def access() -> AccessService:
-    from dumont_core.access.admission import AdmissionRepository
-    from dumont_core.access.repository import AccessRepository
     from dumont_core.access.service import AccessService
 
-    table()
     return AccessService(
-        repository=AccessRepository(),
-        admission=AdmissionRepository(),
+        repository=access_repository(),
+        admission=admission_repository(),
         seats=seat_maker(),
         signer=token_signer,
     )
@@ -290,8 +334,6 @@ def access() -> AccessService:
 
 @provided
 def teams() -> TeamService:
-    from dumont_core.access.repository import AccessRepository
     from dumont_core.access.teams import TeamService
 
-    table()
-    return TeamService(repository=AccessRepository(), seats=seat_maker())
+    return TeamService(repository=access_repository(), seats=seat_maker())

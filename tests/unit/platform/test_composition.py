@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from dumont_core import composition
+from dumont_core.platform.dynamodb import bind_table, bound_table
 from dumont_core.platform.settings import HousekeepingSettings, load_settings
-from tests.unit.platform.test_settings import API_ENVIRONMENT
+from tests.unit.platform.conftest import API_ENVIRONMENT
 
 
-@pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for name, value in {**API_ENVIRONMENT, "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    composition.reset()
-    yield
-    composition.reset()
-
-
-@pytest.mark.usefixtures("environment")
+@pytest.mark.usefixtures("api_environment")
 def test_each_service_is_made_once_and_shares_what_it_stands_on() -> None:
     assert composition.instances() is composition.instances()
     assert composition.snapshots().instances is composition.instances()
@@ -29,8 +19,8 @@ def test_each_service_is_made_once_and_shares_what_it_stands_on() -> None:
     assert composition.teams().seats is composition.access().seats
 
 
-@pytest.mark.usefixtures("environment")
-def test_a_test_can_put_a_service_of_its_own_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("api_environment")
+def test_a_test_can_put_a_service_of_its_own_in_place() -> None:
     replacement = object()
     with composition.overridden(snapshots=replacement):
         assert composition.snapshots() is replacement
@@ -42,7 +32,15 @@ def test_a_test_can_put_a_service_of_its_own_in_place(monkeypatch: pytest.Monkey
         pass
 
 
-@pytest.mark.usefixtures("environment")
+@pytest.mark.usefixtures("api_environment")
+def test_the_table_is_bound_before_any_repository_is_made_whatever_was_put_in_place() -> None:
+    bind_table("unbound")
+    with composition.overridden(instances=object()):
+        composition.snapshots()
+    assert bound_table() == API_ENVIRONMENT["TABLE_NAME"]
+
+
+@pytest.mark.usefixtures("api_environment")
 def test_reset_reads_the_environment_again(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings(HousekeepingSettings).snapshot_bucket == "dumont-snapshots"
     monkeypatch.setenv("SNAPSHOT_BUCKET", "another-bucket")

@@ -10,21 +10,10 @@ from dumont_core.platform.settings import (
     SettingsError,
     TableSettings,
     WorkflowSettings,
-    forget_settings,
     load_settings,
     settings_from,
 )
-
-ARNS = {
-    f"{name}_STATE_MACHINE_ARN": f"arn:aws:states:us-east-1:123456789012:stateMachine:{name.title()}"
-    for name in ("PROVISION", "START", "STOP", "REBOOT", "DESTROY", "SNAPSHOT", "RESTORE", "WAKE")
-}
-API_ENVIRONMENT = {
-    "TABLE_NAME": "DumontCloud-Table",
-    "SNAPSHOT_BUCKET": "dumont-snapshots",
-    "JWT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:signing-AbCdEf",
-    **ARNS,
-}
+from tests.unit.platform.conftest import API_ENVIRONMENT
 
 
 def test_a_missing_variable_is_named_with_what_it_is_for() -> None:
@@ -57,18 +46,9 @@ def test_every_function_checks_only_what_it_uses() -> None:
         settings_from(ApiSettings, housekeeping)
 
 
-def test_a_group_of_settings_is_the_functions_own_settings_once_loaded(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    for field in ApiSettings.model_fields.values():
-        monkeypatch.delenv(str(field.alias), raising=False)
-    for name, value in API_ENVIRONMENT.items():
-        monkeypatch.setenv(name, value)
-    forget_settings()
-    try:
-        api = load_settings(ApiSettings)
-        assert load_settings(TableSettings) is api
-        assert load_settings(WorkflowSettings) is api
-        assert api.usage_plan_ids == {} and api.boot_poll_seconds == 10
-    finally:
-        forget_settings()
+@pytest.mark.usefixtures("api_environment")
+def test_a_group_of_settings_is_the_functions_own_settings_once_loaded() -> None:
+    api = load_settings(ApiSettings)
+    assert load_settings(TableSettings) is api
+    assert load_settings(WorkflowSettings) is api
+    assert api.usage_plan_ids == {} and api.boot_poll_seconds == 10

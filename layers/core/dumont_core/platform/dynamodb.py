@@ -106,14 +106,10 @@ def _plain(value: Any) -> Any:
 
 
 def bind_table(table_name: str) -> None:
-    """Point every item type at `table_name`, and at wherever AWS is now (the local stack and the tests
-    start AWS more than once in a process)."""
+    """Point every item type at `table_name`: they share `TableItem.Meta`, and pynamodb makes an item
+    type's connection again when the table it names changes. (Wherever AWS is now, the local stack and
+    the tests start it more than once in a process, is `TableItem._get_connection`'s part.)"""
     TableItem.Meta.table_name = table_name
-    pending: list[type[Model]] = [TableItem]
-    while pending:
-        item_type = pending.pop()
-        item_type._connection = None
-        pending.extend(item_type.__subclasses__())
 
 
 def bound_table() -> str:
