@@ -97,7 +97,7 @@ class AdmissionRepository:
             if write_refused(error):
                 return None
             raise
-        entry = answer.get("Attributes", {}).get("api_keys", {}).get("M", {}).get(key_id, {}).get("M", {})
+        entry = _key_entry(answer.get("Attributes", {}), key_id)
         return {name: value.get("S") for name, value in entry.items()}
 
     def seat_with_key_use(self, team_id: str, account_id: str) -> tuple[Seat, dict[str, datetime]] | None:
@@ -170,7 +170,6 @@ class AdmissionRepository:
         self._stale.remember(seat_id, _stale_counter_names(raw, minute, day))
         return SeatUse(
             seat=seat_from_raw(raw),
-            key_last_used=_key_last_used(raw),
             minute=minute,
             minute_count=int(raw.get(minute_name, {}).get("N", "0")),
             day=day,
@@ -179,9 +178,14 @@ class AdmissionRepository:
         )
 
 
+def _key_entry(raw: Mapping[str, Any], key_id: str) -> Mapping[str, Any]:
+    """One API key's entry in a seat as DynamoDB answers it; empty when the seat has no such key."""
+    entry: Mapping[str, Any] = raw.get("api_keys", {}).get("M", {}).get(key_id, {}).get("M", {})
+    return entry
+
+
 def _stored_digest(raw: Mapping[str, Any], key_id: str) -> str | None:
-    entry = raw.get("api_keys", {}).get("M", {}).get(key_id, {}).get("M", {})
-    digest = entry.get("digest", {}).get("S")
+    digest = _key_entry(raw, key_id).get("digest", {}).get("S")
     return str(digest) if digest is not None else None
 
 

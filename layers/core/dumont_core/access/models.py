@@ -79,7 +79,6 @@ class SeatUse(DomainModel):
     """A seat as one request found it, and that request's place in the seat's counters."""
 
     seat: Seat
-    key_last_used: dict[str, datetime]
     minute: int
     minute_count: int
     day: int
