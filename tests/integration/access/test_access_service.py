@@ -40,7 +40,7 @@ def access(dynamodb_table: str, usage_plans: dict[str, str], clock: Clock) -> Ac
     return AccessService(
         repository=AccessRepository(),
         admission=AdmissionRepository(),
-        seats=SeatMaker(usage_keys=ApiGatewayUsageKeys(usage_plans), clock=clock),
+        seats=SeatMaker(usage_keys=ApiGatewayUsageKeys(usage_plans)),
         signer=lambda: signer,
         clock=clock,
     )

@@ -5,20 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 from dumont_core.access.models import Seat, Team
 from dumont_core.access.plans import PLANS
 from dumont_core.access.usage_keys import UsageKeys
-from dumont_core.platform.clock import Clock, utc_now
 
 
 @dataclass(frozen=True, kw_only=True)
 class SeatMaker:
     usage_keys: UsageKeys
-    clock: Clock = utc_now
 
     def new_seat(
-        self, team: Team, account_id: str, email: str, role: str, custom_permissions: list[str] | None
+        self,
+        team: Team,
+        account_id: str,
+        email: str,
+        role: str,
+        custom_permissions: list[str] | None,
+        joined_at: datetime,
     ) -> Seat:
         """A seat on the team's plan, with an API Gateway key of its own in that plan's usage plan."""
         plan = PLANS[team.plan]
@@ -35,7 +40,7 @@ class SeatMaker:
             day_limit=plan.requests_per_day,
             usage_key_id=usage_key.key_id if usage_key else None,
             usage_key=usage_key.value if usage_key else None,
-            joined_at=self.clock(),
+            joined_at=joined_at,
             api_keys={},
         )
 

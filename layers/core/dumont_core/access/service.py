@@ -99,7 +99,7 @@ class AccessService:
         email = email.lower()
         account = Account(account_id=account_id, email=email, default_team_id=team_id, created_at=now)
         team = Team(team_id=team_id, name="Personal", plan=plan, created_by=account_id, created_at=now)
-        seat = self.seats.new_seat(team, account_id, email, ADMIN, None)
+        seat = self.seats.new_seat(team, account_id, email, ADMIN, None, joined_at=now)
         with self.seats.kept_if_stored(seat):
             try:
                 self.repository.create_account(account, hash_password(password), team, seat)

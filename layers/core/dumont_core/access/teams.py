@@ -69,14 +69,15 @@ class TeamService:
         caller = self.repository.seat(principal.team_id, principal.account_id)
         if caller is None:
             raise no_longer_a_member()
+        now = self.clock()
         team = Team(
             team_id=new_id("team"),
             name=name,
             plan=DEFAULT_PLAN,
             created_by=principal.account_id,
-            created_at=self.clock(),
+            created_at=now,
         )
-        seat = self.seats.new_seat(team, principal.account_id, caller.email, ADMIN, None)
+        seat = self.seats.new_seat(team, principal.account_id, caller.email, ADMIN, None, joined_at=now)
         with self.seats.kept_if_stored(seat):
             self.repository.create_team(team, seat)
         return _team_view(seat, principal)
@@ -106,7 +107,9 @@ class TeamService:
                 f"No account is registered with {email}; ask them to register first",
                 email=email,
             )
-        seat = self.seats.new_seat(team, login.account_id, email.lower(), role, custom_permissions)
+        seat = self.seats.new_seat(
+            team, login.account_id, email.lower(), role, custom_permissions, joined_at=self.clock()
+        )
         with self.seats.kept_if_stored(seat):
             try:
                 self.repository.add_seat(seat, is_admin=role == ADMIN)
