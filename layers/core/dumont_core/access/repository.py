@@ -139,24 +139,23 @@ class AccessRepository:
         ]
 
     def team_with_members(self, team_id: str) -> tuple[Team | None, list[Seat]]:
-        """The team and its seats: one Query over the team's partition."""
-        team: Team | None = None
+        """The team and its seats: a GetItem and one Query over the seats alone, since the team's
+        partition also holds its instances, snapshots and a year of hibernation records."""
+        item = get_item(TeamItem, table.team_key(team_id), table.TEAM_RECORD)
         seats: list[Seat] = []
         request: dict[str, Any] = {
             "TableName": bound_table(),
-            "KeyConditionExpression": "PK = :team",
-            "ExpressionAttributeValues": {":team": {"S": table.team_key(team_id)}},
+            "KeyConditionExpression": "PK = :team AND begins_with(SK, :member)",
+            "ExpressionAttributeValues": {
+                ":team": {"S": table.team_key(team_id)},
+                ":member": {"S": table.MEMBER_PREFIX},
+            },
         }
         while True:
             page = aws_client("dynamodb").query(**request)
-            for raw in page["Items"]:
-                sort_key = raw["SK"]["S"]
-                if sort_key == table.TEAM_RECORD:
-                    team = to_model(Team, TeamItem.from_raw_data(raw))
-                elif sort_key.startswith(table.MEMBER_PREFIX):
-                    seats.append(seat_from_raw(raw))
+            seats.extend(seat_from_raw(raw) for raw in page["Items"])
             if "LastEvaluatedKey" not in page:
-                return team, seats
+                return (to_model(Team, item) if item else None), seats
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def seats_and_email_owner(
