@@ -158,7 +158,6 @@ def render_asl(spec: StateMachineSpec, tasks_function_arn: str) -> str:
 OPENAPI_FILE = FUNCTIONS_DIR / "api" / "openapi.json"
 """The API's OpenAPI document, written from the routes by `make openapi` and checked against them by
 the tests: the one list of routes, which API Gateway deploys too."""
-PERMISSION_EXTENSION = "x-dumont-permission"
 CALLER_EXTENSION = "x-dumont-caller"
 
 

@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.openapi", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if openapi.json differs from the routes")
     args = parser.parse_args(argv)
-    text = rendered(document())
+    built = document()
+    text = rendered(built)
     if args.check:
         current = OPENAPI_FILE.read_text() if OPENAPI_FILE.exists() else ""
         if current != text:
@@ -70,12 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     OPENAPI_FILE.write_text(text)
-    print(f"wrote {OPENAPI_FILE.name}: {len(built_paths(text))} paths")
+    print(f"wrote {OPENAPI_FILE.name}: {len(built['paths'])} paths")
     return 0
-
-
-def built_paths(text: str) -> list[str]:
-    return list(json.loads(text)["paths"])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from api.schemas import RequestBody, View
 from dumont_core.instances.models import FailoverStrategy, Instance, InstanceSpec, InstanceStatus
 from dumont_core.platform.settings import PresentationSettings, load_settings
 from dumont_core.providers.catalog import find_gpu_type, find_region, known_gpu_type_ids, known_region_ids
-from dumont_core.serverless.models import ServerlessStatus, serverless_status
+from dumont_core.serverless.models import serverless_status
 
 SSH_KEY_PATTERN = (
     r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com)"
@@ -227,10 +227,6 @@ class InstanceLogsView(View):
 
     instance_id: str
     lines: list[LogLineView]
-
-
-def serverless_view(status: ServerlessStatus) -> ServerlessStatusView:
-    return ServerlessStatusView.model_validate(status)
 
 
 def instance_detail(instance: Instance, now: datetime) -> InstanceDetailView:
