@@ -16,7 +16,6 @@ with long_lived():
     from aws_lambda_powertools.logging import correlation_paths
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from api import idempotency
     from api.app import resolver
     from api.middleware import json_sent_as_form, rate_limited_answer, with_rate_limit_headers
     from api.routing import module_serving
@@ -42,7 +41,6 @@ def resolver_for(module: str | None) -> APIGatewayRestResolver:
 @first_call_long_lived
 @observed(logger, correlation_id_path=correlation_paths.API_GATEWAY_REST, metrics=metrics)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    idempotency.register_lambda_context(context)
     json_sent_as_form(event)
     app = resolver_for(module_serving(str(event.get("path") or "")))
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from pydantic import BaseModel
 
 from dumont_core.platform.errors import Conflict, ValidationFailed
 from dumont_core.platform.settings import TableSettings, load_settings
@@ -26,13 +27,6 @@ if TYPE_CHECKING:
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 RETENTION_SECONDS = 24 * 3600
-
-_invocation: dict[str, LambdaContext] = {}
-
-
-def register_lambda_context(context: LambdaContext) -> None:
-    """Lets an in-progress record expire with the invocation if the function times out."""
-    _invocation["context"] = context
 
 
 @cache
@@ -60,7 +54,7 @@ def _config() -> IdempotencyConfig:
     )
 
 
-def validated_key(raw: str | None) -> str | None:
+def _validated_key(raw: str | None) -> str | None:
     if raw is None:
         return None
     key = raw.strip()
@@ -72,10 +66,10 @@ def validated_key(raw: str | None) -> str | None:
     return key
 
 
-def run_once(
-    *, team_id: str, route: str, key: str | None, body: dict[str, Any], action: Callable[[], dict[str, Any]]
-) -> dict[str, Any]:
-    """`action()`'s result; with a key, the stored result of the first request that used it."""
+def once(team_id: str, route: str, body: BaseModel, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`action()`'s answer; with an `Idempotency-Key` header, the stored answer of the first request of
+    the team's to this route that sent the key (with the same body)."""
+    key = _validated_key(BaseRouter.current_event.headers.get(IDEMPOTENCY_HEADER))
     if key is None:
         return action()
     from aws_lambda_powertools.utilities.idempotency import idempotent_function
@@ -85,15 +79,16 @@ def run_once(
     )
 
     config = _config()
-    if "context" in _invocation:
-        config.register_lambda_context(_invocation["context"])
+    # An in-progress record then expires with the invocation if the function times out.
+    config.register_lambda_context(BaseRouter.lambda_context)
 
     @idempotent_function(data_keyword_argument="request", config=config, persistence_store=_persistence())
     def once(request: dict[str, Any]) -> dict[str, Any]:
         return action()
 
     try:
-        result: dict[str, Any] = once(request={"team_id": team_id, "route": route, "key": key, "body": body})
+        request = {"team_id": team_id, "route": route, "key": key, "body": body.model_dump(mode="json")}
+        result: dict[str, Any] = once(request=request)
     except IdempotencyValidationError:
         raise Conflict(
             f"This {IDEMPOTENCY_HEADER} was already used with a different request body",

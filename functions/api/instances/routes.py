@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from api.idempotency import IDEMPOTENCY_HEADER, run_once, validated_key
+from api.idempotency import once
 from api.instances.schemas import (
     METRIC_NAMES,
     CreatedInstanceView,
@@ -40,14 +40,6 @@ def invalid_field(field: str, message: str) -> ValidationFailed:
 
 def detail(instance: Instance, status_code: int = 200) -> Response[str]:
     return json_response(Envelope[InstanceDetailView](data=instance_detail(instance, utc_now())), status_code)
-
-
-def once(caller: Caller, route: str, body: CreateInstanceRequest, action: Any) -> dict[str, Any]:
-    """`action()`'s answer, or the first answer given to this `Idempotency-Key` and body."""
-    key = validated_key(routes.current_event.headers.get(IDEMPOTENCY_HEADER))
-    return run_once(
-        team_id=caller.team_id, route=route, key=key, body=body.model_dump(mode="json"), action=action
-    )
 
 
 @routes.operation("GET", "/api/v1/instances", ListEnvelope[InstanceView], "instances.view", errors=(400,))
@@ -101,7 +93,7 @@ def create_instance(
         )
         return created.model_dump(mode="json")
 
-    created = CreatedInstanceView.model_validate(once(caller, "create_instance", body, create))
+    created = CreatedInstanceView.model_validate(once(caller.team_id, "create_instance", body, create))
     return json_response(Envelope[CreatedInstanceView](data=created), 201)
 
 

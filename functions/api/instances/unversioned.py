@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import AliasChoices, Field
 
-from api.instances.routes import once
+from api.idempotency import once
 from api.instances.schemas import CreateInstanceRequest, InstanceDetailView, instance_detail
 from api.responses import json_response
 from api.routing import Caller, DomainRoutes
@@ -110,7 +110,7 @@ def create_instance(
         )
         return created.model_dump(mode="json")
 
-    created = CreatedMachineView.model_validate(once(caller, "legacy_create_instance", body, create))
+    created = CreatedMachineView.model_validate(once(caller.team_id, "legacy_create_instance", body, create))
     return json_response(created, 201)
 
 

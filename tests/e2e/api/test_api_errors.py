@@ -184,6 +184,20 @@ def test_idempotent_create_retries_rent_one_machine(api: httpx.Client) -> None:
     api.delete(f"/api/v1/instances/{first.json()['data']['id']}")
 
 
+def test_the_unversioned_create_keeps_its_own_idempotency_keys(api: httpx.Client) -> None:
+    body = {"gpu_type": "RTX_3090", "disk_gb": 40}
+    headers = {"Idempotency-Key": "retry-me-unversioned"}
+    first = api.post("/api/instances", json=body, headers=headers)
+    second = api.post("/api/instances", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["instance_id"] == second.json()["instance_id"]
+    # The same key on the versioned route is another request: keys are kept per route.
+    versioned = api.post("/api/v1/instances", json=body, headers=headers)
+    assert versioned.status_code == 201 and versioned.json()["data"]["id"] != first.json()["instance_id"]
+    for instance_id in (first.json()["instance_id"], versioned.json()["data"]["id"]):
+        api.delete(f"/api/v1/instances/{instance_id}")
+
+
 def test_json_sent_with_curls_default_form_content_type_is_read_as_json(api: httpx.Client) -> None:
     response = api.post(
         "/api/v1/snapshots",
