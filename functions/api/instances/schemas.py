@@ -242,18 +242,13 @@ def instance_detail(instance: Instance, now: datetime) -> InstanceDetailView:
     elif reachable and instance.jupyter_port:
         jupyter_url = f"http://{instance.ip_address}:{instance.jupyter_port}"
     reliability = instance.host_reliability
+    # The fields of the same name come from the instance itself; these are worked out or reshaped.
     return InstanceDetailView.model_validate(
         {
-            **InstanceView.model_validate(instance).model_dump(),
+            **instance.model_dump(),
             "gpu_name": gpu.full_name if gpu else instance.gpu_type,
-            "gpu_memory_gb": instance.gpu_memory_gb,
-            "num_gpus": instance.num_gpus,
-            "status_reason": instance.status_reason,
             "ssh_command": ssh_command,
             "jupyter_url": jupyter_url,
-            "image": instance.image,
-            "disk_gb": instance.disk_gb,
-            "updated_at": instance.updated_at,
             "uptime_seconds": instance.uptime_seconds_at(now),
             "cost_accumulated": instance.cost_accumulated_at(now),
             "host_reliability_score": round(reliability * 5, 2) if reliability is not None else None,

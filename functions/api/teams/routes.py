@@ -55,7 +55,7 @@ def get_team(caller: Caller, team_id: TeamId) -> Response[str]:
     """Get a team and its members"""
     detail = composition.teams().team(caller, team_id)
     view = TeamDetailView.model_validate(
-        {**team_view(detail.team).model_dump(), "created_at": detail.created_at, "members": detail.members}
+        {**detail.team.model_dump(), "created_at": detail.created_at, "members": detail.members}
     )
     return json_response(Envelope[TeamDetailView](data=view))
 
