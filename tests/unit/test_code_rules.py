@@ -5,24 +5,25 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from infra.topology import REPO_ROOT
+
 MAX_LINES = 400
-REPO = Path(__file__).resolve().parents[2]
 
 
 def source_files() -> list[Path]:
     tracked = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
-        cwd=REPO,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    return [REPO / name for name in tracked if (REPO / name).is_file()]
+    return [REPO_ROOT / name for name in tracked if (REPO_ROOT / name).is_file()]
 
 
 def test_no_source_file_is_longer_than_400_lines() -> None:
     too_long = {
-        str(path.relative_to(REPO)): lines
+        str(path.relative_to(REPO_ROOT)): lines
         for path in source_files()
         if (lines := len(path.read_text().splitlines())) > MAX_LINES
     }

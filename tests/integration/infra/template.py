@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from aws_cdk import cx_api
 from aws_cdk.assertions import Template
 
 from infra.stack import DumontCloudApp
+from infra.topology import INSTANCE_LOG_GROUP_NAME
 
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
 
@@ -22,13 +24,23 @@ class Synthesized:
     template: Template
     assembly: cx_api.CloudAssembly
 
-    @property
+    @cached_property
     def resources(self) -> dict[str, dict[str, Any]]:
+        """Read once: each read is a round trip through jsii. Tests only read it."""
         resources: dict[str, dict[str, Any]] = self.template.to_json()["Resources"]
         return resources
 
     def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {key: value for key, value in self.resources.items() if value["Type"] == resource_type}
+
+    def instance_log_group(self) -> tuple[str, dict[str, Any]]:
+        """The machines' log group, with its logical id."""
+        (found,) = (
+            (key, group)
+            for key, group in self.of_type("AWS::Logs::LogGroup").items()
+            if group["Properties"].get("LogGroupName") == INSTANCE_LOG_GROUP_NAME
+        )
+        return found
 
     def only(self, resource_type: str) -> tuple[str, dict[str, Any]]:
         """The one resource of `resource_type`, with its logical id."""

@@ -13,7 +13,6 @@ from infra.topology import (
     API_FUNCTION,
     FUNCTIONS,
     HOUSEKEEPING_FUNCTION,
-    INSTANCE_LOG_GROUP_NAME,
     INSTANCE_TASKS_FUNCTION,
     STATE_MACHINES,
     USAGE_PLAN_IDS_ENV,
@@ -111,12 +110,8 @@ def test_the_agent_package_comes_from_the_agent_package_context_value() -> None:
 def _log_groups_it_may_write(synthesized: Synthesized, spec: Any, props: dict[str, Any]) -> list[Any]:
     """Its own log group; and, for the function that keeps them, the machines' log group."""
     own = {"Fn::GetAtt": [props["LoggingConfig"]["LogGroup"]["Ref"], "Arn"]}
-    machines = [
-        {"Fn::GetAtt": [key, "Arn"]}
-        for key, group in synthesized.of_type("AWS::Logs::LogGroup").items()
-        if group["Properties"].get("LogGroupName") == INSTANCE_LOG_GROUP_NAME
-    ]
-    return [own, *machines] if spec.keeps_instance_logs else [own]
+    machines = {"Fn::GetAtt": [synthesized.instance_log_group()[0], "Arn"]}
+    return [own, machines] if spec.keeps_instance_logs else [own]
 
 
 def _assert_reads_only_its_secrets(
@@ -248,26 +243,12 @@ def test_housekeeping_runs_every_minute_and_may_start_hibernations(synthesized: 
 
 
 def test_the_api_keeps_machines_logs_in_one_group_a_stream_per_instance(synthesized: Synthesized) -> None:
-    groups = [
-        group
-        for group in synthesized.of_type("AWS::Logs::LogGroup").values()
-        if group["Properties"].get("LogGroupName") == INSTANCE_LOG_GROUP_NAME
-    ]
-    assert len(groups) == 1 and groups[0]["Properties"]["RetentionInDays"] == 90
+    group_id, group = synthesized.instance_log_group()
+    assert group["Properties"]["RetentionInDays"] == 90
     _, api = synthesized.functions_by_handler()[API_FUNCTION.handler]
-    assert api["Environment"]["Variables"]["INSTANCE_LOG_GROUP"] == {
-        "Ref": next(
-            key
-            for key, group in synthesized.of_type("AWS::Logs::LogGroup").items()
-            if group["Properties"].get("LogGroupName") == INSTANCE_LOG_GROUP_NAME
-        )
-    }
+    assert api["Environment"]["Variables"]["INSTANCE_LOG_GROUP"] == {"Ref": group_id}
     role_id = api["Role"]["Fn::GetAtt"][0]
     actions = {
-        action
-        for statement in synthesized.role_statements(role_id)
-        for action in (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
+        action for statement in synthesized.role_statements(role_id) for action in actions_of(statement)
     }
     assert {"logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"} <= actions
