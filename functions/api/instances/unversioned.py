@@ -151,7 +151,7 @@ def hibernate(caller: Caller, instance_id: InstanceId) -> Response[str]:
             message="Instance hibernating: its workspace is being saved, then the machine is released",
             status=instance.status.value,
             snapshot_id=snapshot.snapshot_id,
-            savings_per_hour=round(instance.cost_per_hour or 0.0, 4),
+            savings_per_hour=instance.savings_per_hour,
         )
     )
 

@@ -84,7 +84,7 @@ class AgentService:
                 health=self._health(instance.last_heartbeat_at, now),
                 gpu_utilization=instance.latest_reading("gpu_utilization"),
             )
-            for instance in self.instances.list_for_team(principal.team_id)
+            for instance in self.instances.list_all(principal)
             if instance.status in AGENT_STATES
         ]
 

@@ -16,7 +16,7 @@ class HibernationSteps(StepSupport):
         instance = self._load(ref, InstanceStatus.HIBERNATING)
         self._release(instance)
         now = self.clock()
-        savings_per_hour = round(instance.cost_per_hour or 0.0, 4)
+        savings_per_hour = instance.savings_per_hour
         hibernated = self._finish(
             instance,
             [InstanceStatus.HIBERNATING],

@@ -76,10 +76,6 @@ POWER_ACTIONS: dict[PowerAction, tuple[frozenset[InstanceStatus], InstanceStatus
 DELETABLE_STATES: frozenset[InstanceStatus] = frozenset(
     set(InstanceStatus) - {InstanceStatus.DELETING, InstanceStatus.DELETED}
 )
-# States in which the provider bills GPU time.
-BILLED_STATES: frozenset[InstanceStatus] = frozenset(
-    {InstanceStatus.RUNNING, InstanceStatus.REBOOTING, InstanceStatus.STOPPING, InstanceStatus.HIBERNATING}
-)
 # States in which a machine runs our agent, so it may report in.
 AGENT_STATES: frozenset[InstanceStatus] = frozenset(
     {
@@ -151,6 +147,11 @@ class Instance(DomainModel):
     def current_interval_seconds(self, now: datetime) -> float:
         current = (now - self.running_since).total_seconds() if self.running_since else 0.0
         return max(current, 0.0)
+
+    @property
+    def savings_per_hour(self) -> float:
+        """What hibernating it saves each hour: the price of the machine it gives back."""
+        return round(self.cost_per_hour or 0.0, 4)
 
     def billed_seconds_at(self, now: datetime) -> float:
         return self.billed_seconds + self.current_interval_seconds(now)

@@ -166,9 +166,6 @@ class InstanceService:
     def find(self, team_id: str, instance_id: str) -> Instance | None:
         return self.repository.get(team_id, instance_id)
 
-    def list_for_team(self, team_id: str) -> list[Instance]:
-        return self.repository.list_for_team(team_id)
-
     def transition(
         self,
         instance: Instance,

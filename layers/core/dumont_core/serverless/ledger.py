@@ -31,7 +31,7 @@ class HibernationLedger:
                 instance_id=instance.instance_id,
                 hibernated_at=instance.hibernated_at,
                 reason=instance.status_reason or "hibernated",
-                savings_per_hour=round(instance.cost_per_hour or 0.0, 4),
+                savings_per_hour=instance.savings_per_hour,
                 snapshot_id=instance.last_snapshot_id,
             )
         )
