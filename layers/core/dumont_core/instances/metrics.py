@@ -59,7 +59,7 @@ class MetricsRepository:
         values = {field: reading_value(reading, field) for field in METRIC_FIELDS}
         expires = now + self._retention
         partition = table.instance_key(instance_id)
-        sample = MetricSampleItem(partition, table.key("METRIC", now), timestamp=now, expires_at=expires)
+        sample = MetricSampleItem(partition, table.metric_sample_key(now), timestamp=now, expires_at=expires)
         for field, value in values.items():
             setattr(sample, field, value)
         hour = now.replace(minute=0, second=0, microsecond=0)
@@ -86,7 +86,7 @@ class MetricsRepository:
                 )
                 transaction.save(sample)
                 transaction.update(
-                    HourlyRollupItem(partition, table.key("METRICH", hour)), actions=rollup_actions
+                    HourlyRollupItem(partition, table.hourly_rollup_key(hour)), actions=rollup_actions
                 )
         except TransactWriteError as error:
             if condition_failed(error):
@@ -96,7 +96,7 @@ class MetricsRepository:
     def samples(self, instance_id: str, since: datetime, until: datetime) -> list[MetricPoint]:
         items = MetricSampleItem.query(
             table.instance_key(instance_id),
-            MetricSampleItem.SK.between(table.key("METRIC", since), table.key("METRIC", until)),
+            MetricSampleItem.SK.between(table.metric_sample_key(since), table.metric_sample_key(until)),
         )
         return [
             MetricPoint(
@@ -110,7 +110,7 @@ class MetricsRepository:
     def hourly(self, instance_id: str, since: datetime, until: datetime) -> list[MetricPoint]:
         items = HourlyRollupItem.query(
             table.instance_key(instance_id),
-            HourlyRollupItem.SK.between(table.key("METRICH", since), table.key("METRICH", until)),
+            HourlyRollupItem.SK.between(table.hourly_rollup_key(since), table.hourly_rollup_key(until)),
         )
         points = []
         for item in items:

@@ -91,6 +91,24 @@ def watch_partition(bucket: int) -> str:
     return key("SERVERLESS", bucket)
 
 
+def metric_sample_key(at: datetime) -> str:
+    """A sample's sort key; a range of them is a range of times."""
+    return key("METRIC", at)
+
+
+def hourly_rollup_key(hour: datetime) -> str:
+    return key("METRICH", hour)
+
+
+def hibernation_key(hibernated_at: datetime, instance_id: str) -> str:
+    return key("HIBERNATION", hibernated_at, instance_id)
+
+
+def hibernations_from(since: datetime) -> str:
+    """Sorts before the key of every hibernation record from `since` on: the lower bound of a range."""
+    return key("HIBERNATION", since)
+
+
 # Prefixes of the sort keys, for begins_with queries.
 INSTANCE_PREFIX = instance_key("")
 MEMBER_PREFIX = member_key("")

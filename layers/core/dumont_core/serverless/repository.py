@@ -53,16 +53,14 @@ class ServerlessRepository:
     def record_hibernation(self, hibernation: Hibernation) -> None:
         HibernationItem(
             table.team_key(hibernation.team_id),
-            table.key("HIBERNATION", hibernation.hibernated_at, hibernation.instance_id),
+            table.hibernation_key(hibernation.hibernated_at, hibernation.instance_id),
             expires_at=hibernation.hibernated_at + self._record_retention,
             **hibernation.model_dump(),
         ).save()
 
     def record_wake(self, team_id: str, instance_id: str, hibernated_at: datetime, woke_at: datetime) -> None:
         """Note when a hibernated instance woke; nothing happens when its record has expired."""
-        record = HibernationItem(
-            table.team_key(team_id), table.key("HIBERNATION", hibernated_at, instance_id)
-        )
+        record = HibernationItem(table.team_key(team_id), table.hibernation_key(hibernated_at, instance_id))
         try:
             record.update(
                 actions=[HibernationItem.woke_at.set(woke_at)], condition=HibernationItem.PK.exists()
@@ -74,7 +72,7 @@ class ServerlessRepository:
     def hibernations(self, team_id: str, since: datetime) -> list[Hibernation]:
         items = HibernationItem.query(
             table.team_key(team_id),
-            HibernationItem.SK.between(table.key("HIBERNATION", since), table.HIBERNATION_RANGE_END),
+            HibernationItem.SK.between(table.hibernations_from(since), table.HIBERNATION_RANGE_END),
         )
         # Records written before they held their team are read with the team they were found under.
         return [to_model(Hibernation, item, team_id=team_id) for item in items]
