@@ -190,8 +190,7 @@ def instance_steps() -> InstanceWorkflowSteps:
     from dumont_core.instances.steps import InstanceWorkflowSteps
 
     return InstanceWorkflowSteps(
-        repository=instance_repository(),
-        publisher=publisher(),
+        instances=instances(),
         provider=gpu_provider(),
         settings=load_settings(ProviderSettings),
         hibernations=hibernation_ledger(),

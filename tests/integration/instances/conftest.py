@@ -126,13 +126,12 @@ def cloud(
     clock: Clock,
 ) -> Cloud:
     starter = RecordingStarter()
+    service = InstanceService(
+        repository=repository, readings=readings, publisher=publisher, workflows=starter, clock=clock
+    )
     return Cloud(
-        service=InstanceService(
-            repository=repository, readings=readings, publisher=publisher, workflows=starter, clock=clock
-        ),
-        steps=InstanceWorkflowSteps(
-            repository=repository, publisher=publisher, provider=provider, settings=settings, clock=clock
-        ),
+        service=service,
+        steps=InstanceWorkflowSteps(instances=service, provider=provider, settings=settings, clock=clock),
         provider=provider,
         repository=repository,
         publisher=publisher,

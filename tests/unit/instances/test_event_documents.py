@@ -156,8 +156,7 @@ def published_events() -> list[InstanceEvent]:
         clock=clock,
     )
     steps = InstanceWorkflowSteps(
-        repository=repository,
-        publisher=publisher,
+        instances=service,
         provider=provider,
         settings=ProviderSettings(),
         clock=clock,

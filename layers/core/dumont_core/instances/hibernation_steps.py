@@ -62,7 +62,7 @@ class HibernationSteps(StepSupport):
     def record_restore_failure(
         self, ref: InstanceRef, snapshot_id: str, failure: dict[str, Any] | None
     ) -> dict[str, Any]:
-        instance = self.repository.get(ref.team_id, ref.instance_id)
+        instance = self.instances.find(ref.team_id, ref.instance_id)
         if instance is None:
             return {}
         event = InstanceEvent.of(
@@ -72,8 +72,7 @@ class HibernationSteps(StepSupport):
             snapshot_id=snapshot_id,
             reason=failure_reason(failure),
         )
-        self.repository.add_event(event)
-        self.publisher.publish([event])
+        self.instances.record_event(event)
         return {}
 
     def finish_wake(self, ref: InstanceRef) -> dict[str, Any]:

@@ -82,7 +82,7 @@ class PowerSteps(StepSupport):
     ) -> dict[str, Any]:
         """Put the instance in the state its machine is really in, and say what went wrong."""
         _, interim, _ = POWER_ACTIONS[action]
-        instance = self.repository.get(ref.team_id, ref.instance_id)
+        instance = self.instances.find(ref.team_id, ref.instance_id)
         if instance is None or instance.status != interim:
             return {"status": instance.status.value if instance else None}
         reason = failure_reason(failure)

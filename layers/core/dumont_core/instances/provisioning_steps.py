@@ -141,7 +141,7 @@ class ProvisioningSteps(StepSupport):
     ) -> None:
         price = candidate.get("bid_per_hour") or candidate.get("price_per_hour")
         try:
-            self.repository.transition(
+            self.instances.transition(
                 instance,
                 expected=[instance.status],
                 changes={
@@ -153,7 +153,6 @@ class ProvisioningSteps(StepSupport):
                     "host_reliability": candidate.get("reliability"),
                     "cost_per_hour": price,
                     "agent_token_digest": token_digest,
-                    "updated_at": self.clock(),
                 },
             )
         except StaleInstanceState:
@@ -188,7 +187,7 @@ class ProvisioningSteps(StepSupport):
         return {"state": "pending"}
 
     def fail_provisioning(self, ref: InstanceRef, failure: dict[str, Any] | None) -> dict[str, Any]:
-        instance = self.repository.get(ref.team_id, ref.instance_id)
+        instance = self.instances.find(ref.team_id, ref.instance_id)
         if instance is None:
             return {"destroyed": None}
         # Raises on transient provider errors so the workflow retries: no orphan is left, not even

@@ -23,9 +23,8 @@ from dumont_core.instances.models import (
     InstanceStatus,
     StaleInstanceState,
 )
-from dumont_core.instances.repository import InstanceRepository
+from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
-from dumont_core.platform.events import EventPublisher
 from dumont_core.platform.models import DomainModel
 from dumont_core.platform.settings import ProviderSettings
 from dumont_core.providers.models import GpuProvider, ProviderError, ProviderMachine, ProviderMachineNotFound
@@ -111,15 +110,15 @@ def machine_fields(machine: ProviderMachine) -> dict[str, Any]:
 
 @dataclass(frozen=True, kw_only=True)
 class StepSupport:
-    repository: InstanceRepository
-    publisher: EventPublisher
+    instances: InstanceService
+    """Every change of an instance goes through its service, with its events."""
     provider: GpuProvider
     settings: ProviderSettings
     hibernations: HibernationLog | None = None
     clock: Clock = utc_now
 
     def _load(self, ref: InstanceRef, expected: InstanceStatus) -> Instance:
-        instance = self.repository.get(ref.team_id, ref.instance_id)
+        instance = self.instances.find(ref.team_id, ref.instance_id)
         if instance is None or instance.status != expected:
             state = instance.status.value if instance else "missing"
             raise InstanceNoLongerWanted(f"{ref.instance_id} is {state}, not {expected.value}")
@@ -127,7 +126,7 @@ class StepSupport:
 
     def _load_if(self, ref: InstanceRef, expected: InstanceStatus) -> Instance | None:
         """The instance if it is still `expected`; a failure path finding it moved on has nothing to do."""
-        instance = self.repository.get(ref.team_id, ref.instance_id)
+        instance = self.instances.find(ref.team_id, ref.instance_id)
         return instance if instance is not None and instance.status == expected else None
 
     @staticmethod
@@ -180,13 +179,9 @@ class StepSupport:
         events: list[InstanceEvent],
     ) -> Instance:
         try:
-            changed = self.repository.transition(
-                instance, expected=expected, changes={**changes, "updated_at": self.clock()}, events=events
-            )
+            return self.instances.transition(instance, expected=expected, changes=changes, events=events)
         except StaleInstanceState:
             raise InstanceNoLongerWanted(instance.instance_id) from None
-        self.publisher.publish(events)
-        return changed
 
     def _release(self, instance: Instance) -> None:
         """Destroy the instance's machine, and any other rented under its label."""
