@@ -62,17 +62,14 @@ class HibernationSteps(StepSupport):
     def record_restore_failure(
         self, ref: InstanceRef, snapshot_id: str, failure: dict[str, Any] | None
     ) -> dict[str, Any]:
-        instance = self.instances.find(ref.team_id, ref.instance_id)
-        if instance is None:
-            return {}
-        event = InstanceEvent.of(
+        self.instances.record_event(
+            ref.team_id,
+            ref.instance_id,
             EventType.ACTION_FAILED,
-            instance,
             action="restore",
             snapshot_id=snapshot_id,
             reason=failure_reason(failure),
         )
-        self.instances.record_event(event)
         return {}
 
     def finish_wake(self, ref: InstanceRef) -> dict[str, Any]:

@@ -184,8 +184,13 @@ class InstanceService:
             self.publisher.publish(events)
         return updated
 
-    def record_event(self, event: InstanceEvent) -> None:
-        """An event about the instance that changes none of its fields (a snapshot finished)."""
+    def record_event(self, team_id: str, instance_id: str, event_type: EventType, **details: Any) -> None:
+        """An event about the instance that changes none of its fields (a snapshot finished); nothing
+        when the instance is gone."""
+        instance = self.repository.get(team_id, instance_id)
+        if instance is None:
+            return
+        event = InstanceEvent.of(event_type, instance, **details)
         self.repository.add_event(event)
         self.publisher.publish([event])
 

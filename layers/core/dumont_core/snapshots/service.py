@@ -17,7 +17,6 @@ from aws_lambda_powertools import Logger
 from dumont_core.instances.models import (
     EventType,
     Instance,
-    InstanceEvent,
     InstanceStatus,
     StaleInstanceState,
 )
@@ -244,11 +243,9 @@ class SnapshotService:
             self.snapshots.move(
                 snapshot, expected=IN_PROGRESS, status="failed", status_reason=reason, updated_at=self.clock()
             )
-        instance = self.instances.find(team_id, snapshot.instance_id)
-        if instance is not None:
-            self.instances.record_event(
-                InstanceEvent.of(EventType.SNAPSHOT_FAILED, instance, snapshot_id=snapshot_id, reason=reason)
-            )
+        self.instances.record_event(
+            team_id, snapshot.instance_id, EventType.SNAPSHOT_FAILED, snapshot_id=snapshot_id, reason=reason
+        )
 
     # Helpers ----------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from dumont_core.instances.models import EventType, InstanceEvent
+from dumont_core.instances.models import EventType
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.snapshots.models import IN_PROGRESS
@@ -69,19 +69,16 @@ class SnapshotSteps:
             completed_at=self.clock(),
             updated_at=self.clock(),
         )
-        instance = self.instances.find(team_id, snapshot.instance_id)
-        if instance is not None:
-            self.instances.record_event(
-                InstanceEvent.of(
-                    EventType.SNAPSHOT_COMPLETED,
-                    instance,
-                    snapshot_id=snapshot_id,
-                    size_bytes=size,
-                    stored_bytes=stored,
-                    uploaded_bytes=uploaded,
-                    compression_ratio=round(size / stored, 2) if stored else 1.0,
-                )
-            )
+        self.instances.record_event(
+            team_id,
+            snapshot.instance_id,
+            EventType.SNAPSHOT_COMPLETED,
+            snapshot_id=snapshot_id,
+            size_bytes=size,
+            stored_bytes=stored,
+            uploaded_bytes=uploaded,
+            compression_ratio=round(size / stored, 2) if stored else 1.0,
+        )
         return {"snapshot_id": snapshot_id}
 
     def sweep_pending(self) -> dict[str, int]:
