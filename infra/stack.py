@@ -25,6 +25,8 @@ from infra.topology import (
     HOUSEKEEPING_EVERY_MINUTES,
     HOUSEKEEPING_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
+    RECONCILER_EVERY_MINUTES,
+    RECONCILER_FUNCTION,
 )
 
 STACK_NAME = "DumontCloud"
@@ -35,7 +37,9 @@ class DumontCloudStack(Stack):
 
     - `vastApiUrl`: the Vast.ai API the instance workflows talk to (default https://console.vast.ai);
     - `agentPackage`: what a rented machine's first boot `pip install`s as our agent: a requirement
-      such as `dumont-agent==1.2.0` or the URL of a wheel (default `dumont-agent`).
+      such as `dumont-agent==1.2.0` or the URL of a wheel (default `dumont-agent`);
+    - `machineLabelPrefix`: names this deployment in the labels of the machines it rents (default
+      `dumont`); two deployments renting with one provider account need different ones.
     """
 
     def __init__(self, scope: Construct, construct_id: str = STACK_NAME, **kwargs: Any) -> None:
@@ -55,6 +59,7 @@ class DumontCloudStack(Stack):
             snapshots=self.snapshots,
             vast_api_url=self.node.try_get_context("vastApiUrl"),
             agent_package=self.node.try_get_context("agentPackage"),
+            machine_label_prefix=self.node.try_get_context("machineLabelPrefix"),
         )
         self.workflows = Workflows(
             self,
@@ -83,6 +88,14 @@ class DumontCloudStack(Stack):
             description="Runs housekeeping: the serverless idle check and the chunk sweep",
             schedule=events.Schedule.rate(Duration.minutes(HOUSEKEEPING_EVERY_MINUTES)),
             targets=[targets.LambdaFunction(self.functions[HOUSEKEEPING_FUNCTION], retry_attempts=0)],
+        )
+        # No machine is left rented behind our back: a missed run is caught up by the next.
+        events.Rule(
+            self,
+            "ReconcilerSchedule",
+            description="Runs the reconciler: destroys machines no instance owns any more",
+            schedule=events.Schedule.rate(Duration.minutes(RECONCILER_EVERY_MINUTES)),
+            targets=[targets.LambdaFunction(self.functions[RECONCILER_FUNCTION], retry_attempts=0)],
         )
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.url, description="Base URL of the REST API stage")

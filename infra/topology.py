@@ -113,11 +113,23 @@ HOUSEKEEPING_FUNCTION = FunctionSpec(
 )
 HOUSEKEEPING_EVERY_MINUTES = 1
 """How often housekeeping runs (an EventBridge schedule; the local stack ticks it itself)."""
+RECONCILER_FUNCTION = FunctionSpec(
+    name="Reconciler",
+    handler="schedules.reconciler.lambda_handler",
+    settings="ReconcilerSettings",
+    description="Destroys the machines rented under our labels that no instance owns any more",
+    # A pass lists the machines, reads each one's record, and may destroy a few, each with retries.
+    timeout_seconds=120,
+    reads_provider_secret=True,
+)
+RECONCILER_EVERY_MINUTES = 1
+"""How often the reconciler runs (an EventBridge schedule; the local stack ticks it itself)."""
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     API_FUNCTION,
     AUTHORIZER_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
     HOUSEKEEPING_FUNCTION,
+    RECONCILER_FUNCTION,
 )
 
 

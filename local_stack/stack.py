@@ -9,7 +9,7 @@ from typing import Any
 
 from dumont_core import composition
 from dumont_core.platform.identity import Principal
-from infra.topology import HOUSEKEEPING_FUNCTION
+from infra.topology import HOUSEKEEPING_FUNCTION, RECONCILER_FUNCTION
 from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
 from local_stack.machine_agents import MachineAgents
@@ -36,6 +36,8 @@ class LocalStackConfig:
     """The simulated GPUs' load until a test or the demo sets another."""
     housekeeping_seconds: float = 5.0
     """How often the serverless idle check runs (every minute in AWS), so a demo window can be seconds."""
+    reconciler_seconds: float = 5.0
+    """How often the reconciler destroys orphaned machines (every minute in AWS)."""
 
 
 FAST_STACK = LocalStackConfig(
@@ -84,6 +86,7 @@ class LocalStack:
         self.machine_agents = MachineAgents(self.marketplace, gpu_utilization=self.config.gpu_utilization)
         self.marketplace.machine_runtime = self.machine_agents
         self.housekeeping: Schedule | None = None
+        self.reconciler: Schedule | None = None
 
     @property
     def url(self) -> str:
@@ -139,11 +142,15 @@ class LocalStack:
             f"{STACK_PREFIX}{HOUSEKEEPING_FUNCTION.name}",
             config.housekeeping_seconds,
         ).start()
+        self.reconciler = Schedule(
+            self.aws.runtime.invoke, f"{STACK_PREFIX}{RECONCILER_FUNCTION.name}", config.reconciler_seconds
+        ).start()
         return self
 
     def stop(self) -> None:
-        if self.housekeeping is not None:
-            self.housekeeping.stop()
+        for schedule in (self.housekeeping, self.reconciler):
+            if schedule is not None:
+                schedule.stop()
         self.machine_agents.stop()
         if self.front is not None:
             self.front.stop()

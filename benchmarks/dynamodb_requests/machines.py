@@ -35,7 +35,7 @@ HEARTBEAT: dict[str, Any] = {
 def machine_of(stack: LocalStack, instance_id: str) -> dict[str, Any]:
     """The marketplace machine the instance runs on now."""
     for machine in stack.marketplace.machines():
-        if machine["label"] == instance_id and machine["actual_status"] == "running":
+        if str(machine["label"]).endswith(f":{instance_id}") and machine["actual_status"] == "running":
             return machine
     raise RuntimeError(f"no running machine carries {instance_id}")
 

@@ -43,6 +43,10 @@ AGENT_PACKAGE_ENV = "AGENT_PACKAGE"
 INSTANCE_LOG_GROUP_ENV = "INSTANCE_LOG_GROUP"
 DEFAULT_AGENT_PACKAGE = "dumont-agent"
 """Settings' default too; deploy with `-c agentPackage=...` to install another release or a wheel URL."""
+MACHINE_LABEL_PREFIX_ENV = "MACHINE_LABEL_PREFIX"
+DEFAULT_MACHINE_LABEL_PREFIX = "dumont"
+"""Settings' default too; deploy with `-c machineLabelPrefix=...` when another deployment rents with the
+same provider account."""
 
 
 def table_resource(table: dynamodb.ITable) -> CfnElement:
@@ -113,11 +117,14 @@ class Functions(Construct):
         snapshots: SnapshotStorage,
         vast_api_url: str | None = None,
         agent_package: str | None = None,
+        machine_label_prefix: str | None = None,
     ) -> None:
-        """`agent_package` is the pip requirement (or wheel URL) a rented machine installs on first boot."""
+        """`agent_package` is the pip requirement (or wheel URL) a rented machine installs on first boot;
+        `machine_label_prefix` names this deployment in the labels of the machines it rents."""
         super().__init__(scope, construct_id)
         self._snapshots = snapshots
         self._agent_package = agent_package or DEFAULT_AGENT_PACKAGE
+        self._machine_label_prefix = machine_label_prefix or DEFAULT_MACHINE_LABEL_PREFIX
         self.provider_credentials = ProviderCredentials(self, "ProviderCredentials")
         self.token_signing = TokenSigningSecret(self, "TokenSigning")
         code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=["**/__pycache__", "**/*.pyc"])
@@ -210,6 +217,7 @@ class Functions(Construct):
             secret.grant_read(function)
             function.add_environment(VAST_API_KEY_SECRET_ARN_ENV, secret.secret_arn)
             function.add_environment(VAST_API_URL_ENV, self._vast_api_url)
+            function.add_environment(MACHINE_LABEL_PREFIX_ENV, self._machine_label_prefix)
         if spec.writes_snapshots:
             self._snapshots.grant_read_write(role)
         elif spec.reads_snapshots:

@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from dumont_core.instances.machine_labels import owner_of
+from dumont_core.platform.settings import DEFAULT_MACHINE_LABEL_PREFIX
 from local_stack.stack import FAST_STACK, LocalStack
 
 TERMINAL_WAIT_SECONDS = 60
@@ -29,6 +31,7 @@ def stack() -> Iterator[LocalStack]:
         # Long enough for a test workspace, short enough to see an agent that died time out.
         agent_action_timeout_seconds=12,
         housekeeping_seconds=1,
+        reconciler_seconds=1,
     )
     with LocalStack(config) as running:
         yield running
@@ -78,6 +81,16 @@ def wait_for_agent(api: httpx.Client, instance_id: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"the agent of {instance_id} never reported")
+
+
+def machines_for(stack: LocalStack, instance_id: str) -> list[dict[str, Any]]:
+    """The marketplace's machines rented for the instance, whatever their state."""
+    return [
+        machine
+        for machine in stack.marketplace.machines()
+        if (owner := owner_of(machine["label"], DEFAULT_MACHINE_LABEL_PREFIX))
+        and owner.instance_id == instance_id
+    ]
 
 
 def eventually(condition: Callable[[], bool], seconds: float = 30) -> bool:

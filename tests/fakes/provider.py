@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from dumont_core.providers.models import (
     MachineRequest,
@@ -55,6 +56,7 @@ class FakeMachine:
     ip_address: str | None = None
     ssh_port: int | None = None
     jupyter_port: int | None = None
+    started_at: datetime | None = None
 
     def comes_up(self, ip: str = "203.0.113.7", ssh_port: int = 40022, jupyter_port: int = 48888) -> None:
         self.status = ProviderMachineStatus.RUNNING
@@ -74,6 +76,8 @@ class FakeProvider:
     destroyed: list[str] = field(default_factory=list)
     on_create: Callable[[str], object] | None = None
     """Runs after a machine is created, before create_machine returns (to race with the workflow)."""
+    clock: Callable[[], datetime] | None = None
+    """When set, each machine remembers when it was rented."""
     _failures: dict[str, list[ProviderError]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
 
@@ -112,6 +116,7 @@ class FakeProvider:
             price_per_hour=request.bid_per_hour
             if request.bid_per_hour is not None
             else rented.price_per_hour,
+            started_at=self.clock() if self.clock is not None else None,
         )
         self.gone_offers.add(offer_id)
         if self.on_create is not None:
@@ -126,7 +131,10 @@ class FakeProvider:
 
     def get_machine(self, provider_instance_id: str) -> ProviderMachine:
         self._maybe_fail("get_machine")
-        machine = self._machine(provider_instance_id)
+        return self._describe(self._machine(provider_instance_id))
+
+    @staticmethod
+    def _describe(machine: FakeMachine) -> ProviderMachine:
         return ProviderMachine(
             provider_instance_id=machine.machine_id,
             status=machine.status,
@@ -140,7 +148,13 @@ class FakeProvider:
             ip_address=machine.ip_address,
             ssh_port=machine.ssh_port,
             jupyter_port=machine.jupyter_port,
+            label=machine.label,
+            started_at=machine.started_at,
         )
+
+    def list_machines(self) -> list[ProviderMachine]:
+        self._maybe_fail("list_machines")
+        return [self._describe(machine) for machine in self.machines.values()]
 
     def machine_ids_labelled(self, label: str) -> list[str]:
         self._maybe_fail("machine_ids_labelled")

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from dumont_core.agents.repository import ActionRepository
     from dumont_core.agents.service import AgentService
     from dumont_core.instances.metrics import MetricsRepository
+    from dumont_core.instances.reconciler import MachineReconciler
     from dumont_core.instances.repository import InstanceRepository
     from dumont_core.instances.service import InstanceService
     from dumont_core.instances.steps import InstanceWorkflowSteps
@@ -194,6 +195,15 @@ def instance_steps() -> InstanceWorkflowSteps:
         provider=gpu_provider(),
         settings=load_settings(ProviderSettings),
         hibernations=hibernation_ledger(),
+    )
+
+
+@provided
+def reconciler() -> MachineReconciler:
+    from dumont_core.instances.reconciler import MachineReconciler
+
+    return MachineReconciler(
+        instances=instances(), provider=gpu_provider(), settings=load_settings(ProviderSettings)
     )
 
 

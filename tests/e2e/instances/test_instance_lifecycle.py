@@ -10,7 +10,7 @@ import pytest
 
 from infra.topology import DOMAIN_EVENTS_QUEUE_NAME
 from local_stack.stack import LocalStack
-from tests.e2e.conftest import eventually, wait_for_status
+from tests.e2e.conftest import eventually, machines_for, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ SEED_004_BODY = {
 
 
 def machine_of(stack: LocalStack, instance_id: str) -> dict | None:
-    labelled = [machine for machine in stack.marketplace.machines() if machine["label"] == instance_id]
+    labelled = machines_for(stack, instance_id)
     assert len(labelled) <= 1, f"more than one machine rented for {instance_id}: {labelled}"
     return labelled[0] if labelled else None
 

@@ -9,13 +9,9 @@ import httpx
 import pytest
 
 from local_stack.stack import LocalStack
-from tests.e2e.conftest import wait_for_status
+from tests.e2e.conftest import eventually, machines_for, wait_for_status
 
 pytestmark = pytest.mark.e2e
-
-
-def machines_for(stack: LocalStack, instance_id: str) -> list[dict]:
-    return [machine for machine in stack.marketplace.machines() if machine["label"] == instance_id]
 
 
 def test_machine_failing_to_boot_is_destroyed_and_instance_failed(
@@ -83,3 +79,53 @@ def wait_until_no_machine(stack: LocalStack, instance_id: str, timeout: float = 
     while machines_for(stack, instance_id):
         assert time.monotonic() < deadline, f"machine of {instance_id} was left rented"
         time.sleep(0.2)
+
+
+def test_a_machine_rented_after_its_instance_was_deleted_is_destroyed_by_the_reconciler(
+    api: httpx.Client, stack: LocalStack, create_instance: Callable[..., str]
+) -> None:
+    # The rent is throttled for a while; the delete completes meanwhile, finding no machine yet;
+    # the rent then succeeds, and the provider refuses to destroy the machine nobody wants.
+    stack.marketplace.fail_next_creates(1, 429, {"detail": "API requests too frequent"}, retry_after=3)
+    stack.marketplace.fail_next_calls("destroy", 4, 500, {"success": False, "error": "server_error"})
+    try:
+        instance_id = create_instance()
+        assert eventually(lambda: rent_answered(stack, instance_id, 429)), "the rent was never throttled"
+        assert api.delete(f"/api/v1/instances/{instance_id}").status_code == 202
+        assert wait_for_status(api, instance_id, {"deleted", "failed"})["status"] == "deleted"
+        assert eventually(lambda: rent_answered(stack, instance_id, 200)), (
+            "the throttled rent never succeeded"
+        )
+        # The provisioning workflow gives the machine up to the reconciler and says so on the instance,
+        # unless the reconciler, running meanwhile, already took the provider's refusals.
+        assert eventually(
+            lambda: (
+                not machines_for(stack, instance_id)
+                or "destroyed automatically" in (status_reason(api, instance_id) or "")
+            )
+        )
+    finally:
+        stack.marketplace.clear_injected_failures()
+    assert stack.reconciler is not None
+    for _ in range(2):
+        assert stack.reconciler.wait_for_next_run(30), "the reconciler stopped running"
+    assert machines_for(stack, instance_id) == [], "no machine is left rented within two reconciler passes"
+    events = api.get(f"/api/v1/instances/{instance_id}/events").json()["data"]["events"]
+    (orphan,) = [event for event in events if event["type"] == "instance.orphan_destroyed"]
+    assert orphan["details"]["reason"] == "its instance is deleted"
+    assert orphan["details"]["lived_seconds"] >= 0 and orphan["details"]["cost"] >= 0
+
+
+def rent_answered(stack: LocalStack, instance_id: str, status: int) -> bool:
+    """Whether the marketplace answered `status` to renting a machine for the instance."""
+    return any(
+        request["operation"] == "create"
+        and request["status"] == status
+        and str(request["body"].get("label", "")).endswith(f":{instance_id}")
+        for request in stack.marketplace.requests_seen()
+    )
+
+
+def status_reason(api: httpx.Client, instance_id: str) -> str | None:
+    reason: str | None = api.get(f"/api/v1/instances/{instance_id}").json()["data"]["status_reason"]
+    return reason

@@ -12,7 +12,7 @@ import pytest
 
 from local_stack.embedded_aws import SNAPSHOT_BUCKET
 from local_stack.stack import LocalStack
-from tests.e2e.conftest import contents, eventually, fill_workspace, machine_of, wait_for_status
+from tests.e2e.conftest import contents, eventually, fill_workspace, machine_of, machines_for, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -190,4 +190,4 @@ def test_a_corrupted_snapshot_is_refused_on_wake_and_the_instance_stays_hibernat
     instance = wait_for_status(api, running_instance, {"running", "hibernated", "failed"}, timeout=90)
     assert instance["status"] == "hibernated"
     assert "wake failed" in instance["status_reason"] and "corrupt" in instance["status_reason"].lower()
-    assert [machine for machine in stack.marketplace.machines() if machine["label"] == running_instance] == []
+    assert machines_for(stack, running_instance) == []

@@ -14,6 +14,7 @@ from infra.topology import (
     FUNCTIONS,
     HOUSEKEEPING_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
+    RECONCILER_FUNCTION,
     STATE_MACHINES,
     USAGE_PLAN_IDS_ENV,
 )
@@ -228,18 +229,37 @@ def test_each_function_is_given_what_its_settings_require_and_nothing_they_do_no
     assert settings.ProviderSettings.model_fields["vast_api_url"].default == DEFAULT_VAST_API_URL
 
 
-def test_housekeeping_runs_every_minute_and_may_start_hibernations(synthesized: Synthesized) -> None:
+def scheduled_every_minute(synthesized: Synthesized) -> list[str]:
+    """The logical ids of the functions an every-minute schedule invokes."""
     rules = [
         rule
         for rule in synthesized.of_type("AWS::Events::Rule").values()
         if rule["Properties"].get("ScheduleExpression") == "rate(1 minute)"
     ]
-    assert len(rules) == 1
-    housekeeping_id, housekeeping = synthesized.functions_by_handler()[HOUSEKEEPING_FUNCTION.handler]
-    (target,) = rules[0]["Properties"]["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": [housekeeping_id, "Arn"]}
+    return [target["Arn"]["Fn::GetAtt"][0] for rule in rules for target in rule["Properties"]["Targets"]]
+
+
+def test_housekeeping_and_the_reconciler_run_every_minute(synthesized: Synthesized) -> None:
+    scheduled = scheduled_every_minute(synthesized)
+    by_handler = synthesized.functions_by_handler()
+    housekeeping_id, housekeeping = by_handler[HOUSEKEEPING_FUNCTION.handler]
+    reconciler_id, reconciler = by_handler[RECONCILER_FUNCTION.handler]
+    assert sorted(scheduled) == sorted([housekeeping_id, reconciler_id])
     environment = housekeeping["Environment"]["Variables"]
     assert {"SNAPSHOT_STATE_MACHINE_ARN", "SNAPSHOT_BUCKET", "TABLE_NAME"} <= set(environment)
+    environment = reconciler["Environment"]["Variables"]
+    assert {"VAST_API_KEY_SECRET_ARN", "VAST_API_URL", "TABLE_NAME"} <= set(environment)
+    assert environment["MACHINE_LABEL_PREFIX"] == "dumont"
+
+
+def test_the_machine_label_prefix_comes_from_the_machine_label_prefix_context_value() -> None:
+    built = build_app(context={**SKIP_BUNDLING, "machineLabelPrefix": "dumont-staging"})
+    template = Template.from_stack(built.stack)
+    for spec in (RECONCILER_FUNCTION, INSTANCE_TASKS_FUNCTION):
+        (function,) = template.find_resources(
+            "AWS::Lambda::Function", {"Properties": {"Handler": spec.handler}}
+        ).values()
+        assert function["Properties"]["Environment"]["Variables"]["MACHINE_LABEL_PREFIX"] == "dumont-staging"
 
 
 def test_the_api_keeps_machines_logs_in_one_group_a_stream_per_instance(synthesized: Synthesized) -> None:

@@ -11,14 +11,16 @@ from typing import Any
 
 import pytest
 
+from dumont_core.instances.machine_labels import machine_label
 from dumont_core.instances.metrics import MetricsRepository
 from dumont_core.instances.models import Instance, InstanceEvent, InstanceSpec, PowerAction
+from dumont_core.instances.reconciler import MachineReconciler
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
 from dumont_core.instances.step_support import InstanceRef
 from dumont_core.instances.steps import InstanceWorkflowSteps
 from dumont_core.platform.identity import Principal
-from dumont_core.platform.settings import ProviderSettings
+from dumont_core.platform.settings import DEFAULT_MACHINE_LABEL_PREFIX, ProviderSettings
 from tests.fakes.clock import Clock
 from tests.fakes.events import InMemoryPublisher
 from tests.fakes.provider import FakeMachine, FakeProvider, offer
@@ -59,6 +61,7 @@ class Cloud:
     publisher: InMemoryPublisher
     starter: RecordingStarter
     clock: Clock
+    reconciler: MachineReconciler
 
     def create(self, **overrides: Any) -> Instance:
         return self.service.create(PRINCIPAL, spec(**overrides))
@@ -93,6 +96,10 @@ class Cloud:
         found = self.repository.get(instance.team_id, instance.instance_id)
         assert found is not None
         return found
+
+    def label(self, instance: Instance) -> str:
+        """What the machines rented for `instance` are labelled with at the provider."""
+        return machine_label(DEFAULT_MACHINE_LABEL_PREFIX, instance.team_id, instance.instance_id)
 
     def timeline(self, instance: Instance) -> list[str]:
         return [event.type.value for event in self.repository.list_events(instance.instance_id)]
@@ -129,6 +136,7 @@ def cloud(
     service = InstanceService(
         repository=repository, readings=readings, publisher=publisher, workflows=starter, clock=clock
     )
+    provider.clock = clock
     return Cloud(
         service=service,
         steps=InstanceWorkflowSteps(instances=service, provider=provider, settings=settings, clock=clock),
@@ -137,4 +145,5 @@ def cloud(
         publisher=publisher,
         starter=starter,
         clock=clock,
+        reconciler=MachineReconciler(instances=service, provider=provider, settings=settings, clock=clock),
     )

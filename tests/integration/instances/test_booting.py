@@ -74,15 +74,9 @@ def test_a_machine_failing_to_boot_fails_provisioning_with_the_providers_reason(
 
     with pytest.raises(MachineFailed, match="image pull failed"):
         cloud.steps.check_boot(ref, machine_id)
-    # The provider is briefly unavailable: the cleanup raises so that the workflow retries it.
-    cloud.provider.fail_next("destroy_machine", ProviderUnavailable("502 from the provider", status_code=502))
     failure = step_failure(
         MachineFailed("The machine failed while booting: image pull failed: manifest unknown")
     )
-    with pytest.raises(ProviderUnavailable):
-        cloud.steps.fail_provisioning(ref, failure)
-    assert machine_id in cloud.provider.machines
-    assert cloud.stored(instance).status == InstanceStatus.STARTING
 
     cloud.steps.fail_provisioning(ref, failure)
 
@@ -93,3 +87,31 @@ def test_a_machine_failing_to_boot_fails_provisioning_with_the_providers_reason(
     assert failed.ip_address is None
     assert cloud.timeline(instance) == ["instance.created", "instance.failed"]
     assert cloud.published(instance)[-1].details["reason"] == failed.status_reason
+
+
+def test_a_failed_provisioning_whose_machine_the_provider_keeps_leaves_it_to_the_reconciler(
+    cloud: Cloud,
+) -> None:
+    instance = cloud.create()
+    ref = ref_of(instance)
+    machine_id = cloud.rent(instance)
+    cloud.provider.machines[machine_id].status = ProviderMachineStatus.FAILED
+    # The provider refuses the destroy even after the client's retries.
+    cloud.provider.fail_next("destroy_machine", ProviderUnavailable("502 from the provider", status_code=502))
+
+    cloud.steps.fail_provisioning(ref, step_failure(MachineFailed("The machine failed while booting")))
+
+    failed = cloud.stored(instance)
+    assert failed.status == InstanceStatus.FAILED
+    assert failed.provider_instance_id is None, "the failed instance no longer holds the machine"
+    assert failed.status_reason == (
+        "MachineFailed: The machine failed while booting; the provider did not destroy machine "
+        f"{machine_id} yet (ProviderUnavailable); it will be destroyed automatically"
+    )
+    assert machine_id in cloud.provider.machines
+
+    report = cloud.reconciler.reconcile()
+
+    assert report.destroyed == [machine_id]
+    assert cloud.provider.machines == {}
+    assert cloud.timeline(instance)[-1] == "instance.orphan_destroyed"

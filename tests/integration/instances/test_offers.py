@@ -71,7 +71,7 @@ def test_rent_machine_moves_past_gone_offers_and_records_what_it_rented(cloud: C
     machine = cloud.provider.machines[result["provider_instance_id"]]
     assert list(cloud.provider.machines) == [machine.machine_id], "exactly one machine rented"
     assert machine.offer.offer_id == 3
-    assert machine.label == instance.instance_id
+    assert machine.label == cloud.label(instance)
     assert machine.onstart_script is not None and SSH_KEY in machine.onstart_script
     rented = cloud.stored(instance)
     assert rented.status == InstanceStatus.STARTING
@@ -127,7 +127,7 @@ def test_machines_rented_under_our_label_but_never_recorded_are_destroyed(cloud:
             offer_id=candidates[0]["offer_id"],
             image=instance.image,
             disk_gb=instance.disk_gb,
-            label=instance.instance_id,
+            label=cloud.label(instance),
         )
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -198,3 +199,18 @@ def test_machines_are_found_by_their_label(provider: VastAiProvider) -> None:
     assert provider.machine_ids_labelled("inst_label_b") == [other]
     provider.destroy_machine(first)
     assert provider.machine_ids_labelled("inst_label_a") == []
+
+
+def test_listing_machines_tells_each_ones_label_price_and_rental_time(provider: VastAiProvider) -> None:
+    before = datetime.now(UTC)
+    ours = rent(provider, cheapest(provider, ["RTX 4090"]), label="dumont:team_a:inst_a")
+    unlabelled = rent(provider, cheapest(provider, ["RTX 4090"]), label="")
+
+    listed = {machine.provider_instance_id: machine for machine in provider.list_machines()}
+
+    assert {ours, unlabelled} <= set(listed)
+    assert listed[ours].label == "dumont:team_a:inst_a"
+    assert listed[unlabelled].label is None
+    started_at = listed[ours].started_at
+    assert started_at is not None and before - timedelta(seconds=5) <= started_at <= datetime.now(UTC)
+    assert listed[ours].price_per_hour is not None and listed[ours].price_per_hour > 0

@@ -11,8 +11,10 @@ from typing import Any, cast, get_args
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from dumont_core.instances.machine_labels import machine_label
 from dumont_core.instances.metrics import MetricsRepository
 from dumont_core.instances.models import EventType, InstanceEvent, InstanceSpec, PowerAction
+from dumont_core.instances.reconciler import MachineReconciler
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
 from dumont_core.instances.step_support import InstanceRef, NoOfferAvailable
@@ -21,7 +23,12 @@ from dumont_core.platform.errors import ServiceUnavailable
 from dumont_core.platform.identity import Principal
 from dumont_core.platform.settings import ProviderSettings
 from dumont_core.providers.catalog import known_gpu_type_ids, known_region_ids
-from dumont_core.providers.models import ProviderMachineStatus, ProviderRequestRejected, ProviderUnavailable
+from dumont_core.providers.models import (
+    MachineRequest,
+    ProviderMachineStatus,
+    ProviderRequestRejected,
+    ProviderUnavailable,
+)
 from dumont_core.snapshots.repository import SnapshotRepository
 from dumont_core.snapshots.service import SnapshotService
 from dumont_core.snapshots.steps import SnapshotSteps
@@ -207,6 +214,15 @@ def published_events() -> list[InstanceEvent]:
     steps.fail_provisioning(unrentable_ref, step_failure(no_offer.value))
     service.delete(principal, unrentable.instance_id)
     steps.fail_destroy(unrentable_ref, step_failure(ProviderUnavailable("Vast.ai answered 502")))
+    # A machine rented for it all the same, which the reconciler finds and destroys.
+    provider.clock = clock
+    label = machine_label(ProviderSettings().machine_label_prefix, unrentable.team_id, unrentable.instance_id)
+    provider.create_machine(
+        MachineRequest(offer_id=8812347, image="pytorch/pytorch:latest", disk_gb=80, label=label)
+    )
+    MachineReconciler(
+        instances=service, provider=provider, settings=ProviderSettings(), clock=clock
+    ).reconcile()
 
     # A snapshot, a hibernation that completes, one whose snapshot fails, and a wake that fails.
     memory = MemorySnapshots()

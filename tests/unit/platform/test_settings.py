@@ -7,6 +7,7 @@ import pytest
 from dumont_core.platform.settings import (
     ApiSettings,
     HousekeepingSettings,
+    ReconcilerSettings,
     SettingsError,
     TableSettings,
     WorkflowSettings,
@@ -44,6 +45,15 @@ def test_every_function_checks_only_what_it_uses() -> None:
     assert settings_from(HousekeepingSettings, housekeeping).snapshot_bucket == "dumont-snapshots"
     with pytest.raises(SettingsError, match="JWT_SECRET_ARN is not set"):
         settings_from(ApiSettings, housekeeping)
+
+
+@pytest.mark.parametrize("prefix", ["", "Dumont", "dumont:prod", "dumont prod", "x" * 33])
+def test_a_machine_label_prefix_that_could_not_tell_our_machines_apart_is_refused(prefix: str) -> None:
+    environment = {"TABLE_NAME": "dumont", "MACHINE_LABEL_PREFIX": prefix}
+
+    with pytest.raises(SettingsError, match="MACHINE_LABEL_PREFIX is invalid"):
+        settings_from(ReconcilerSettings, environment)
+    assert settings_from(ReconcilerSettings, {"TABLE_NAME": "dumont"}).machine_label_prefix == "dumont"
 
 
 @pytest.mark.usefixtures("api_environment")

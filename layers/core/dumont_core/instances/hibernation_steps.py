@@ -7,7 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from dumont_core.instances.models import EventType, InstanceEvent, InstanceStatus
-from dumont_core.instances.step_support import MACHINE_GONE, InstanceRef, StepSupport, failure_reason
+from dumont_core.instances.step_support import (
+    MACHINE_GONE,
+    InstanceRef,
+    StepSupport,
+    failure_reason,
+    with_note,
+)
 
 
 class HibernationSteps(StepSupport):
@@ -92,14 +98,14 @@ class HibernationSteps(StepSupport):
         instance = self._load_if(ref, InstanceStatus.WAKING)
         if instance is None:
             return {}
-        self._release(instance)
+        left = self._release_or_leave(instance)
         reason = failure_reason(failure)
         self._finish(
             instance,
             [InstanceStatus.WAKING],
             {
                 "status": InstanceStatus.HIBERNATED,
-                "status_reason": f"wake failed: {reason}",
+                "status_reason": with_note(f"wake failed: {reason}", left),
                 "provider_instance_id": None,
                 **instance.billing_stopped_at(self.clock()),
                 **MACHINE_GONE,

@@ -76,6 +76,8 @@ POWER_ACTIONS: dict[PowerAction, tuple[frozenset[InstanceStatus], InstanceStatus
 DELETABLE_STATES: frozenset[InstanceStatus] = frozenset(
     set(InstanceStatus) - {InstanceStatus.DELETING, InstanceStatus.DELETED}
 )
+# States in which a machine is being rented for the instance and may not be recorded on it yet.
+RENTING_STATES: frozenset[InstanceStatus] = frozenset({InstanceStatus.STARTING, InstanceStatus.WAKING})
 # States in which a machine runs our agent, so it may report in.
 AGENT_STATES: frozenset[InstanceStatus] = frozenset(
     {
@@ -187,6 +189,7 @@ class EventType(StrEnum):
     HIBERNATE_FAILED = "instance.hibernate_failed"
     SNAPSHOT_COMPLETED = "snapshot.completed"
     SNAPSHOT_FAILED = "snapshot.failed"
+    ORPHAN_DESTROYED = "instance.orphan_destroyed"
 
 
 class InstanceEvent(DomainEvent):
@@ -203,11 +206,18 @@ class InstanceEvent(DomainEvent):
 
     @classmethod
     def of(cls, event_type: EventType, instance: Instance, **details: Any) -> InstanceEvent:
+        return cls.about(event_type, instance.instance_id, instance.account_id, instance.team_id, **details)
+
+    @classmethod
+    def about(
+        cls, event_type: EventType, instance_id: str, account_id: str, team_id: str, **details: Any
+    ) -> InstanceEvent:
+        """An event about an instance known by its ids alone; details that are None are left out."""
         return cls(
             type=event_type,
-            instance_id=instance.instance_id,
-            account_id=instance.account_id,
-            team_id=instance.team_id,
+            instance_id=instance_id,
+            account_id=account_id,
+            team_id=team_id,
             details={key: value for key, value in details.items() if value is not None},
         )
 

@@ -24,7 +24,9 @@ from dumont_core.instances.step_support import (
     NoOfferAvailable,
     StepSupport,
     failure_reason,
+    left_to_reconciler,
     machine_fields,
+    with_note,
 )
 from dumont_core.platform.settings import ProviderSettings
 from dumont_core.providers.catalog import find_gpu_type
@@ -111,7 +113,7 @@ class ProvisioningSteps(StepSupport):
         instance = self._load(ref, _renting_status(waking))
         if instance.provider_instance_id:
             # A retry of this step after it had recorded its machine: keep that one, rent no other.
-            self._destroy_labelled(instance.instance_id, keep=instance.provider_instance_id)
+            self._destroy_labelled(instance, keep=instance.provider_instance_id)
             return {"provider_instance_id": instance.provider_instance_id}
         agent_token = new_agent_token(instance.team_id, instance.instance_id)
         for candidate in candidates:
@@ -121,7 +123,7 @@ class ProvisioningSteps(StepSupport):
                         offer_id=int(candidate["offer_id"]),
                         image=instance.image,
                         disk_gb=instance.disk_gb,
-                        label=instance.instance_id,
+                        label=self._label(instance),
                         onstart_script=onstart_script(instance, agent_token, self.settings),
                         bid_per_hour=candidate.get("bid_per_hour"),
                     )
@@ -132,7 +134,7 @@ class ProvisioningSteps(StepSupport):
             self._record_rented(instance, machine_id, candidate, agent_token_digest(agent_token))
             # A create that timed out or failed after the provider had acted, then retried, may
             # have rented a second machine under our label: only the recorded one stays.
-            self._destroy_labelled(instance.instance_id, keep=machine_id)
+            self._destroy_labelled(instance, keep=machine_id)
             return {"provider_instance_id": machine_id}
         raise NoOfferAvailable(f"All {len(candidates)} matching offers were taken before we could rent one")
 
@@ -156,11 +158,13 @@ class ProvisioningSteps(StepSupport):
                 },
             )
         except StaleInstanceState:
-            # Deleted while we were renting: nobody else knows this machine, so it goes now.
-            self._destroy_quietly(machine_id)
+            # Deleted while we were renting: nobody else knows this machine, so it goes now (or, if
+            # the provider will not destroy it yet, with the reconciler's next passes).
+            self._destroy_or_leave(instance, machine_id)
             raise InstanceNoLongerWanted(instance.instance_id) from None
         except Exception:
-            self._destroy_quietly(machine_id)
+            # The step fails and is retried; the retry's label sweep finds this machine if it stays.
+            self._destroy_or_leave(instance, machine_id)
             raise
 
     def check_boot(self, ref: InstanceRef, machine_id: str, *, waking: bool = False) -> dict[str, str]:
@@ -190,42 +194,47 @@ class ProvisioningSteps(StepSupport):
         instance = self.instances.find(ref.team_id, ref.instance_id)
         if instance is None:
             return {"destroyed": None}
-        # Raises on transient provider errors so the workflow retries: no orphan is left, not even
-        # a machine whose creation answer was lost before it could be recorded.
-        self._release(instance)
+        # A machine the provider will not destroy now, the instance no longer holds: the reconciler
+        # finds it under the instance's label and destroys it once the provider lets it.
+        left = self._release_or_leave(instance)
         reason = failure_reason(failure)
         if instance.status == InstanceStatus.STARTING:
             self._finish(
                 instance,
                 [InstanceStatus.STARTING],
-                {"status": InstanceStatus.FAILED, "status_reason": reason, **MACHINE_GONE},
+                {
+                    "status": InstanceStatus.FAILED,
+                    "status_reason": with_note(reason, left),
+                    "provider_instance_id": None,
+                    **MACHINE_GONE,
+                },
                 [InstanceEvent.of(EventType.FAILED, instance, reason=reason)],
             )
         return {"destroyed": instance.provider_instance_id}
 
     def destroy_machine(self, ref: InstanceRef) -> dict[str, Any]:
         instance = self._load(ref, InstanceStatus.DELETING)
+        # Raises on provider errors: the workflow retries, then leaves the machine to the reconciler.
         self._release(instance)
+        return {"final_cost": self._deleted(instance, status_reason=None)}
+
+    def fail_destroy(self, ref: InstanceRef, failure: dict[str, Any] | None) -> dict[str, Any]:
+        """The provider would not destroy the machine, however often asked: the instance is deleted as
+        its user asked, and the reconciler destroys the machine as soon as the provider lets it."""
+        instance = self._load_if(ref, InstanceStatus.DELETING)
+        if instance is None:
+            return {}
+        note = left_to_reconciler(instance.provider_instance_id, failure_reason(failure))
+        return {"final_cost": self._deleted(instance, status_reason=note)}
+
+    def _deleted(self, instance: Instance, *, status_reason: str | None) -> float:
         now = self.clock()
         billing = instance.billing_stopped_at(now)
         final_cost = instance.model_copy(update=billing).cost_accumulated_at(now)
         self._finish(
             instance,
             [InstanceStatus.DELETING],
-            {"status": InstanceStatus.DELETED, "status_reason": None, **billing, **MACHINE_GONE},
+            {"status": InstanceStatus.DELETED, "status_reason": status_reason, **billing, **MACHINE_GONE},
             [InstanceEvent.of(EventType.DELETED, instance, final_cost=final_cost)],
         )
-        return {"final_cost": final_cost}
-
-    def fail_destroy(self, ref: InstanceRef, failure: dict[str, Any] | None) -> dict[str, Any]:
-        instance = self._load_if(ref, InstanceStatus.DELETING)
-        if instance is None:
-            return {}
-        reason = failure_reason(failure)
-        self._finish(
-            instance,
-            [InstanceStatus.DELETING],
-            {"status": InstanceStatus.FAILED, "status_reason": f"delete failed: {reason}"},
-            [InstanceEvent.of(EventType.ACTION_FAILED, instance, action="delete", reason=reason)],
-        )
-        return {}
+        return final_cost

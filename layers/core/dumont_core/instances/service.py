@@ -52,6 +52,10 @@ class IdleWatch(Protocol):
     def watch(self, team_id: str, instance_id: str) -> None: ...
 
 
+UNKNOWN_ACCOUNT = "unknown"
+"""The account of an event about an instance of which no record exists."""
+
+
 def new_instance_id() -> str:
     return f"inst_{secrets.token_hex(8)}"
 
@@ -188,11 +192,20 @@ class InstanceService:
         """An event about the instance that changes none of its fields (a snapshot finished); nothing
         when the instance is gone."""
         instance = self.repository.get(team_id, instance_id)
-        if instance is None:
+        if instance is not None:
+            self._add_event(InstanceEvent.of(event_type, instance, **details))
+
+    def record_orphan_destroyed(self, team_id: str, instance_id: str, **details: Any) -> None:
+        """A machine rented for the instance outlived its use and was destroyed: on the instance's
+        timeline and the bus, or on the bus alone, for its team, when no record of the instance exists."""
+        instance = self.repository.get(team_id, instance_id)
+        if instance is not None:
+            self._add_event(InstanceEvent.of(EventType.ORPHAN_DESTROYED, instance, **details))
             return
-        event = InstanceEvent.of(event_type, instance, **details)
-        self.repository.add_event(event)
-        self.publisher.publish([event])
+        orphan = InstanceEvent.about(
+            EventType.ORPHAN_DESTROYED, instance_id, UNKNOWN_ACCOUNT, team_id, **details
+        )
+        self.publisher.publish([orphan])
 
     def record_heartbeat(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> None:
         try:
@@ -236,6 +249,10 @@ class InstanceService:
                 f"Could not {action} the instance right now; please try again"
             ) from error
         return updated
+
+    def _add_event(self, event: InstanceEvent) -> None:
+        self.repository.add_event(event)
+        self.publisher.publish([event])
 
     def _fail_unstarted(self, instance: Instance, reason: str) -> None:
         failed = InstanceEvent.of(EventType.FAILED, instance, reason=reason)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
+from dumont_core.instances.machine_labels import machine_label
 from dumont_core.instances.models import (
     EventType,
     Instance,
@@ -183,26 +184,66 @@ class StepSupport:
         except StaleInstanceState:
             raise InstanceNoLongerWanted(instance.instance_id) from None
 
+    def _label(self, instance: Instance) -> str:
+        return machine_label(self.settings.machine_label_prefix, instance.team_id, instance.instance_id)
+
     def _release(self, instance: Instance) -> None:
-        """Destroy the instance's machine, and any other rented under its label."""
+        """Destroy the instance's machine, and any other rented under its label. Raises when the
+        provider fails, so the workflow tries again."""
         if instance.provider_instance_id:
             self._destroy(instance.provider_instance_id)
-        self._destroy_labelled(instance.instance_id)
+        self._destroy_labelled(instance)
+
+    def _release_or_leave(self, instance: Instance) -> str | None:
+        """Destroy what was rented for the instance, as `_release` does; when the provider will not,
+        even after the client's retries, the reconciler destroys it later: what to tell the user then."""
+        try:
+            self._release(instance)
+        except ProviderError as error:
+            return self._left_to_reconciler(instance, instance.provider_instance_id, error)
+        return None
+
+    def _destroy_or_leave(self, instance: Instance, machine_id: str) -> None:
+        """Destroy a machine rented for an instance that no longer wants it; when the provider will not,
+        leave it to the reconciler and say so on the instance."""
+        try:
+            self._destroy(machine_id)
+        except ProviderError as error:
+            note = self._left_to_reconciler(instance, machine_id, error)
+            current = self.instances.find(instance.team_id, instance.instance_id)
+            if current is not None:
+                with contextlib.suppress(StaleInstanceState):
+                    self.instances.transition(
+                        current, expected=[current.status], changes={"status_reason": note}
+                    )
 
     def _destroy(self, machine_id: str) -> None:
         with contextlib.suppress(ProviderMachineNotFound):
             self.provider.destroy_machine(machine_id)
 
-    def _destroy_labelled(self, instance_id: str, *, keep: str | None = None) -> None:
-        for machine_id in self.provider.machine_ids_labelled(instance_id):
+    def _destroy_labelled(self, instance: Instance, *, keep: str | None = None) -> None:
+        for machine_id in self.provider.machine_ids_labelled(self._label(instance)):
             if machine_id != keep:
                 logger.warning(
                     "Destroying a machine rented for us but never recorded", extra={"machine_id": machine_id}
                 )
                 self._destroy(machine_id)
 
-    def _destroy_quietly(self, machine_id: str) -> None:
-        try:
-            self._destroy(machine_id)
-        except ProviderError:
-            logger.exception("Could not destroy a machine nobody owns", extra={"machine_id": machine_id})
+    @staticmethod
+    def _left_to_reconciler(instance: Instance, machine_id: str | None, error: ProviderError) -> str:
+        logger.warning(
+            "The provider would not destroy a machine; the reconciler will",
+            extra={"instance_id": instance.instance_id, "machine_id": machine_id, "reason": error.message},
+        )
+        return left_to_reconciler(machine_id, error.code)
+
+
+def left_to_reconciler(machine_id: str | None, reason: str) -> str:
+    """What a status reason tells of a machine the provider would not destroy."""
+    machine = f"machine {machine_id}" if machine_id else "a machine rented for it"
+    return f"the provider did not destroy {machine} yet ({reason}); it will be destroyed automatically"
+
+
+def with_note(reason: str, note: str | None) -> str:
+    """A status reason with what the user should also know, when there is something."""
+    return f"{reason}; {note}" if note else reason

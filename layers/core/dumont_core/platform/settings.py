@@ -23,6 +23,7 @@ SECRET_CACHE_SECONDS = 300
 DEFAULT_VAST_API_URL = "https://console.vast.ai"
 DEFAULT_AGENT_PACKAGE = "dumont-agent"
 DEFAULT_INSTANCE_LOG_GROUP = "/dumont/instances"
+DEFAULT_MACHINE_LABEL_PREFIX = "dumont"
 
 
 class SettingsError(RuntimeError):
@@ -77,6 +78,11 @@ class ProviderSettings(EnvironmentSettings):
     """Where the agents on rented machines reach the API; no agent is installed when unset."""
     agent_package: str = Field(default=DEFAULT_AGENT_PACKAGE, alias="AGENT_PACKAGE")
     """What a machine's first boot installs with pip: a requirement or the URL of the agent's wheel."""
+    machine_label_prefix: str = Field(
+        default=DEFAULT_MACHINE_LABEL_PREFIX, pattern=r"^[a-z][a-z0-9-]{0,31}$", alias="MACHINE_LABEL_PREFIX"
+    )
+    """Names this deployment in the labels of the machines it rents; two deployments renting with
+    one provider account need different ones, or each would destroy the other's machines."""
 
 
 class AgentSettings(EnvironmentSettings):
@@ -146,6 +152,10 @@ class InstanceTasksSettings(TableSettings, ProviderSettings, AgentSettings, Snap
 
 class HousekeepingSettings(TableSettings, WorkflowSettings, AgentSettings, SnapshotSettings):
     """The scheduled idle check and chunk sweep."""
+
+
+class ReconcilerSettings(TableSettings, ProviderSettings, AgentSettings):
+    """The scheduled reconciler of the machines rented and the instances' records."""
 
 
 SettingsT = TypeVar("SettingsT", bound=EnvironmentSettings)

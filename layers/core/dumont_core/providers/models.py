@@ -3,6 +3,7 @@ what is offered, the machines we rent, what can go wrong, and the operations (`G
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -51,7 +52,8 @@ class MachineRequest(DomainModel):
     image: str
     disk_gb: float
     label: str
-    """Our instance id: how a machine whose creation answer was lost is found again."""
+    """Who the machine is for (`instances.machine_labels`): how a machine whose creation answer was
+    lost is found again, and how the reconciler tells our machines from the account's others."""
     onstart_script: str | None = None
     bid_per_hour: float | None = None
     """Rents it as interruptible (spot) at this price; None rents on-demand."""
@@ -70,6 +72,10 @@ class ProviderMachine(DomainModel):
     ip_address: str | None
     ssh_port: int | None
     jupyter_port: int | None
+    label: str | None = None
+    """The label it was rented with."""
+    started_at: datetime | None = None
+    """When it was rented, as the provider reports it."""
 
 
 class ProviderError(Exception):
@@ -134,6 +140,10 @@ class GpuProvider(Protocol):
         ...
 
     def get_machine(self, provider_instance_id: str) -> ProviderMachine: ...
+
+    def list_machines(self) -> list[ProviderMachine]:
+        """Every machine the account rents, ours or not, with its label."""
+        ...
 
     def machine_ids_labelled(self, label: str) -> list[str]:
         """Ids of our machines carrying `label`: how a machine whose creation answer was lost

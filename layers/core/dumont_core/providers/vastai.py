@@ -30,6 +30,7 @@ from dumont_core.providers.models import (
 )
 from dumont_core.providers.vastai_answers import (
     JUPYTER_CONTAINER_PORT,
+    as_int,
     checked_id,
     is_offer_gone,
     json_object,
@@ -172,17 +173,20 @@ class VastAiProvider:
             )
         return machine_from(instance_id, instance)
 
-    def machine_ids_labelled(self, label: str) -> list[str]:
+    def list_machines(self) -> list[ProviderMachine]:
         what = "listing instances"
         answer = self._read_success(self._send("GET", "/instances/", None, what=what), what=what)
         instances = answer.get("instances")
         if not isinstance(instances, list):
             return []
         return [
-            str(item["id"])
+            machine_from(machine_id, item)
             for item in instances
-            if isinstance(item, dict) and item.get("label") == label and item.get("id") is not None
+            if isinstance(item, dict) and (machine_id := as_int(item.get("id"))) is not None
         ]
+
+    def machine_ids_labelled(self, label: str) -> list[str]:
+        return [machine.provider_instance_id for machine in self.list_machines() if machine.label == label]
 
     def start_machine(self, provider_instance_id: str) -> None:
         self._manage(provider_instance_id, "running")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -87,7 +88,18 @@ def as_float(value: object) -> float | None:
 
 def as_int(value: object) -> int | None:
     number = as_float(value)
-    return int(number) if number is not None else None
+    return int(number) if number is not None and math.isfinite(number) else None
+
+
+def time_from_epoch(value: object) -> datetime | None:
+    """Vast's times are Unix epoch seconds (`start_date`), sometimes as strings."""
+    seconds = as_float(value)
+    if seconds is None or seconds <= 0:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def as_str(value: object) -> str | None:
@@ -176,4 +188,6 @@ def machine_from(instance_id: int, instance: Mapping[str, Any]) -> ProviderMachi
         ip_address=as_str(instance.get("public_ipaddr")),
         ssh_port=host_port(ports, SSH_CONTAINER_PORT),
         jupyter_port=host_port(ports, JUPYTER_CONTAINER_PORT),
+        label=as_str(instance.get("label")),
+        started_at=time_from_epoch(instance.get("start_date")),
     )

@@ -1,0 +1,26 @@
+"""Runs on a schedule: destroys the machines rented under our labels that no instance owns any more."""
+
+from dumont_core.platform.coldstart import first_call_long_lived, long_lived
+
+with long_lived():
+    from typing import Any
+
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from dumont_core import composition
+    from dumont_core.platform.observability import observed
+    from dumont_core.platform.settings import ReconcilerSettings, load_settings
+
+    logger = Logger()
+    # Checked at cold start: a missing variable stops the function before its first run.
+    load_settings(ReconcilerSettings)
+
+
+@first_call_long_lived
+@observed(logger)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = composition.reconciler().reconcile()
+    if report.destroyed or report.left:
+        logger.info("Orphaned machines", extra=report.model_dump())
+    return report.model_dump()
