@@ -22,11 +22,7 @@ from infra.components.workflows import Workflows
 from infra.topology import (
     API_FUNCTION,
     AUTHORIZER_FUNCTION,
-    HOUSEKEEPING_EVERY_MINUTES,
-    HOUSEKEEPING_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
-    RECONCILER_EVERY_MINUTES,
-    RECONCILER_FUNCTION,
 )
 
 STACK_NAME = "DumontCloud"
@@ -80,23 +76,15 @@ class DumontCloudStack(Stack):
         # No cycle: the methods reach the API function by name (see PublicApi), and nothing in the
         # REST API refers to the tasks function or to the state machines that do.
         self.functions.point_agents_at(self.rest_api.url)
-        # The serverless idle check: every instance in serverless mode whose GPU stayed idle for its
-        # whole window is hibernated. Missed runs are harmless: the next one sees the same window.
-        events.Rule(
-            self,
-            "HousekeepingSchedule",
-            description="Runs housekeeping: the serverless idle check and the chunk sweep",
-            schedule=events.Schedule.rate(Duration.minutes(HOUSEKEEPING_EVERY_MINUTES)),
-            targets=[targets.LambdaFunction(self.functions[HOUSEKEEPING_FUNCTION], retry_attempts=0)],
-        )
-        # No machine is left rented behind our back: a missed run is caught up by the next.
-        events.Rule(
-            self,
-            "ReconcilerSchedule",
-            description="Runs the reconciler: destroys machines no instance owns any more",
-            schedule=events.Schedule.rate(Duration.minutes(RECONCILER_EVERY_MINUTES)),
-            targets=[targets.LambdaFunction(self.functions[RECONCILER_FUNCTION], retry_attempts=0)],
-        )
+        for spec, function in self.functions.all:
+            if spec.every_minutes is not None:
+                events.Rule(
+                    self,
+                    f"{spec.name}Schedule",
+                    description=f"Runs {spec.name}: {spec.description}",
+                    schedule=events.Schedule.rate(Duration.minutes(spec.every_minutes)),
+                    targets=[targets.LambdaFunction(function, retry_attempts=0)],
+                )
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.url, description="Base URL of the REST API stage")
         CfnOutput(

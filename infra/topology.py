@@ -54,6 +54,8 @@ class FunctionSpec:
     """Rents machines whose first boot installs our agent, pointed at the API (PUBLIC_API_URL)."""
     keeps_instance_logs: bool = False
     """Writes the lines agents ship, and reads them back, in the instance log group."""
+    every_minutes: int | None = None
+    """Invoked on this schedule (an EventBridge rule; the local stack ticks it itself, more often)."""
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,9 @@ HOUSEKEEPING_FUNCTION = FunctionSpec(
     timeout_seconds=300,
     start_state_machines=True,
     writes_snapshots=True,
+    # Missed runs are harmless: the next idle check sees the same window, the next sweep the same chunks.
+    every_minutes=1,
 )
-HOUSEKEEPING_EVERY_MINUTES = 1
-"""How often housekeeping runs (an EventBridge schedule; the local stack ticks it itself)."""
 RECONCILER_FUNCTION = FunctionSpec(
     name="Reconciler",
     handler="schedules.reconciler.lambda_handler",
@@ -121,9 +123,8 @@ RECONCILER_FUNCTION = FunctionSpec(
     # A pass lists the machines, reads each one's record, and may destroy a few, each with retries.
     timeout_seconds=120,
     reads_provider_secret=True,
+    every_minutes=1,
 )
-RECONCILER_EVERY_MINUTES = 1
-"""How often the reconciler runs (an EventBridge schedule; the local stack ticks it itself)."""
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     API_FUNCTION,
     AUTHORIZER_FUNCTION,
