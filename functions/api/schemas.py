@@ -22,9 +22,12 @@ class View(BaseModel):
 
 
 class RequestBody(BaseModel):
-    """A request body: unknown fields are refused, so a misspelt field is an error, not a silent no-op."""
+    """A request body: unknown fields are refused, so a misspelt field is an error, not a silent no-op;
+    and values are taken as the JSON type the field declares, never converted (strict): `"100"` is not a
+    disk size and `0` is not `false`. Enums and times, which JSON can only spell as strings, are read
+    from their strings (`Field(strict=False)` on such a field)."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class PageView(View):
