@@ -212,3 +212,23 @@ def test_each_member_gets_an_api_gateway_key_in_the_plan_usage_plan(
     assert [key["value"] for key in keys] == [usage_key]
     assert not apigateway.get_usage_plan_keys(usagePlanId=usage_plans["free"])["items"]
     assert owner.plan == "pro"
+
+
+def test_a_removed_member_s_old_tokens_stay_dead_after_a_re_add(
+    access: AccessService, teams: TeamService
+) -> None:
+    owner, _ = owner_of(access, "readd-owner@example.com")
+    member_own_team, own_token = owner_of(access, "readd-member@example.com")
+    member = teams.add_member(owner, owner.team_id, "readd-member@example.com", "developer")
+    old_token = access.login("readd-member@example.com", PASSWORD, team_id=owner.team_id).access_token
+    assert admitted(access, old_token).principal.team_id == owner.team_id
+
+    teams.remove_member(owner, owner.team_id, member.account_id)
+    teams.add_member(owner, owner.team_id, "readd-member@example.com", "developer")
+
+    assert access.admit(old_token) is None, "a token from before the removal"
+    new_token = access.login("readd-member@example.com", PASSWORD, team_id=owner.team_id).access_token
+    assert admitted(access, new_token).principal.role == "developer"
+    assert admitted(access, own_token).principal.team_id == member_own_team.team_id, "other teams unaffected"
+    fresh_own = access.login("readd-member@example.com", PASSWORD).access_token
+    assert admitted(access, fresh_own).principal.team_id == member_own_team.team_id

@@ -119,7 +119,7 @@ class AccessService:
         team = team_id or login.default_team_id
         if team != login.default_team_id and self.repository.seat(team, login.account_id) is None:
             raise team_not_found(team)
-        return self.signer().issue(login.account_id, team, self.clock())
+        return self.signer().issue(login.account_id, team, self.clock(), login.token_version)
 
     # the request path
 
@@ -128,6 +128,7 @@ class AccessService:
         or invalid credentials and for removed members. Counts the request when it is let through."""
         key_id: str | None = None
         digest: str | None = None
+        token_version: int | None = None
         if looks_like_api_key(credential):
             parts = parse_api_key(credential)
             if parts is None:
@@ -138,8 +139,10 @@ class AccessService:
             claims = self.signer().verify(credential)
             if claims is None:
                 return None
-            account_id, team_id = claims
-        use = self.admission.admit(team_id, account_id, self.clock(), key_id=key_id, digest=digest)
+            account_id, team_id, token_version = claims.account_id, claims.team_id, claims.version
+        use = self.admission.admit(
+            team_id, account_id, self.clock(), key_id=key_id, digest=digest, token_version=token_version
+        )
         if use is None:
             return None
         seat = use.seat
