@@ -176,6 +176,8 @@ class ApiFront:
                 "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
                 "requestTimeEpoch": int(now * 1000),
                 "domainName": request.host,
+                # The connection's own address, as API Gateway reports it; never a header the caller sets
+                # (X-Forwarded-For): the limits on guessing count per address.
                 "identity": {"sourceIp": request.remote_addr, "userAgent": request.user_agent.string},
             },
             "body": body,

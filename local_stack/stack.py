@@ -38,6 +38,10 @@ class LocalStackConfig:
     """How often the serverless idle check runs (every minute in AWS), so a demo window can be seconds."""
     reconciler_seconds: float = 5.0
     """How often the reconciler destroys orphaned machines (every minute in AWS)."""
+    login_failures_per_address: int | None = None
+    registrations_per_address: int | None = None
+    """Limits per source address; None keeps AWS's defaults. A test suite whose every client shares one
+    address raises them."""
 
 
 FAST_STACK = LocalStackConfig(
@@ -66,6 +70,14 @@ def create_bootstrap_account() -> BootstrapAccount:
     owner = Principal(account_id=account.account_id, team_id=account.team_id)
     created = access.create_api_key(owner, "bootstrap")
     return BootstrapAccount(email=BOOTSTRAP_EMAIL, password=password, api_key=created.key)
+
+
+def _address_limits(config: LocalStackConfig) -> dict[str, str]:
+    limits = {
+        "LOGIN_FAILURES_PER_ADDRESS": config.login_failures_per_address,
+        "REGISTRATIONS_PER_ADDRESS": config.registrations_per_address,
+    }
+    return {name: str(value) for name, value in limits.items() if value is not None}
 
 
 class LocalStack:
@@ -129,6 +141,7 @@ class LocalStack:
                 "PROVIDER_BACKOFF_SECONDS": "0.2",
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
                 "POWERTOOLS_METRICS_DISABLED": "true",
+                **_address_limits(config),
             }
         )
         # The functions read their settings from the environment just deployed, as on a first cold start.

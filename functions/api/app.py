@@ -29,7 +29,8 @@ def resolver(*routers: APIGatewayRouter) -> APIGatewayRestResolver:
             logger.error("Request failed", extra={"code": error.code, "reason": error.message})
         else:
             logger.info("Request refused", extra={"code": error.code, "reason": error.message})
-        return error_response(error.http_status, error.code, error.message, error.details)
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after is not None else None
+        return error_response(error.http_status, error.code, error.message, error.details, headers)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response[str]:

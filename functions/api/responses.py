@@ -23,10 +23,14 @@ def json_response(
 
 
 def error_response(
-    status_code: int, code: str, message: str, details: dict[str, Any] | None = None
+    status_code: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[str]:
     envelope = ErrorEnvelope(error=ErrorView(code=code, message=message, details=details or {}))
-    return json_response(envelope, status_code)
+    return json_response(envelope, status_code, headers)
 
 
 RATE_LIMIT_HEADERS: dict[str, OpenAPIResponseHeader] = {
@@ -49,6 +53,12 @@ ERROR_DESCRIPTIONS = {
     "TEAM_NOT_FOUND, MEMBER_NOT_FOUND, ROLE_NOT_FOUND, ACCOUNT_NOT_FOUND, ACTION_NOT_FOUND)",
     409: "A conflict with the current state: INVALID_STATE, CONFLICT (e.g. a reused Idempotency-Key "
     "or an email already registered)",
+    429: "Too many failed logins or registrations from this account or address (TOO_MANY_ATTEMPTS); "
+    "nothing was carried out",
+}
+RETRY_AFTER_HEADER: OpenAPIResponseHeader = {
+    "description": "Seconds until you may retry",
+    "schema": {"type": "integer"},
 }
 
 
@@ -70,6 +80,8 @@ def documented_responses(
             "description": ERROR_DESCRIPTIONS[code],
             "content": {"application/json": {"model": ErrorEnvelope}},
         }
+        if code == 429:
+            responses[code]["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
     if not metered:
         return responses
     for code, response in responses.items():
@@ -77,10 +89,7 @@ def documented_responses(
             response["headers"] = RATE_LIMIT_HEADERS
     responses[429] = {
         "description": "Past your plan's limit (RATE_LIMITED); nothing was carried out",
-        "headers": {
-            "Retry-After": {"description": "Seconds until you may retry", "schema": {"type": "integer"}},
-            **RATE_LIMIT_HEADERS,
-        },
+        "headers": {"Retry-After": RETRY_AFTER_HEADER, **RATE_LIMIT_HEADERS},
         "content": {"application/json": {"model": ErrorEnvelope}},
     }
     return responses

@@ -90,6 +90,17 @@ Caller = Annotated[Principal, Depends(the_caller)]
 """A route parameter receiving the authorized caller."""
 
 
+def the_source_address(request: Request) -> str:
+    """The address the request came from, as API Gateway saw the connection (`identity.sourceIp`); empty
+    when the event has none."""
+    context = request.resolved_event.raw_event.get("requestContext") or {}
+    return str((context.get("identity") or {}).get("sourceIp") or "")
+
+
+SourceAddress = Annotated[str, Depends(the_source_address)]
+"""A route parameter receiving the caller's address."""
+
+
 class DomainRoutes(APIGatewayRouter):
     """The routes of one domain, all under one OpenAPI tag."""
 

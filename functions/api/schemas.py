@@ -7,10 +7,12 @@ attributes (`View.model_validate(model)`), never by copying fields one by one.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 DataT = TypeVar("DataT")
 
@@ -22,9 +24,12 @@ class View(BaseModel):
 
 
 class RequestBody(BaseModel):
-    """A request body: unknown fields are refused, so a misspelt field is an error, not a silent no-op."""
+    """A request body: unknown fields are refused, so a misspelt field is an error, not a silent no-op;
+    and values are taken as the JSON type the field declares, never converted (strict): `"100"` is not a
+    disk size and `0` is not `false`. Enums and times, which JSON can only spell as strings, are read
+    from their strings (`Field(strict=False)` on such a field)."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class PageView(View):
@@ -58,3 +63,48 @@ class ErrorEnvelope(View):
 InstanceId = Annotated[str, Path(description="Instance id, e.g. inst_3f9c…", max_length=64)]
 SnapshotId = Annotated[str, Path(description="Snapshot id, e.g. snap_9a1b…", max_length=64)]
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_EMAIL_SHAPE = re.compile(EMAIL_PATTERN)
+MAX_EMAIL_LENGTH = 254
+
+
+def _without_control_characters(value: str) -> str:
+    """NUL, other control and format characters, and lone surrogates have no place in an address."""
+    for character in value:
+        if unicodedata.category(character).startswith("C"):
+            raise ValueError(f"an email address cannot contain the character U+{ord(character):04X}")
+    return unicodedata.normalize("NFC", value)
+
+
+def _email_to_look_up(value: str) -> str:
+    """An email that names an account: no control characters, and the shape `someone@domain.tld`.
+    Laxer than registration, so an account registered under older rules is still found."""
+    value = _without_control_characters(value)
+    if not _EMAIL_SHAPE.match(value):
+        raise ValueError("enter an email address such as someone@example.com")
+    return value
+
+
+def _new_email(value: str) -> str:
+    """An email to register: a real address (email-validator's syntax rules, no DNS look-up), in its
+    normalized form (the domain in lower case, Unicode composed)."""
+    # Imported on first use: only registration pays for it.
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(_without_control_characters(value), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+
+
+EmailToLookUp = Annotated[
+    str,
+    Field(max_length=MAX_EMAIL_LENGTH, examples=["user@example.com"], json_schema_extra={"format": "email"}),
+    AfterValidator(_email_to_look_up),
+]
+"""An account's email, as login and adding a member take it."""
+NewEmail = Annotated[
+    str,
+    Field(max_length=MAX_EMAIL_LENGTH, examples=["user@example.com"], json_schema_extra={"format": "email"}),
+    AfterValidator(_new_email),
+]
+"""The email of a new account."""

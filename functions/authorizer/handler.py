@@ -1,7 +1,8 @@
 """API Gateway REQUEST authorizer: who is calling, from a bearer token or an API key.
 
 Accepted: `Authorization: Bearer <access token>`, `Authorization: Bearer dumont_sk_…` and
-`X-API-Key: dumont_sk_…`; and `Authorization: Bearer dumont_ag_…` from an instance's agent.
+`X-API-Key: dumont_sk_…` (API keys only: an access token there is refused); and
+`Authorization: Bearer dumont_ag_…` from an instance's agent.
 For people, one conditional UpdateItem on the caller's seat checks the credential is
 still good and counts the request against the plan. The principal (account, team, role,
 permissions, plan) and the rate-limit window reach the API function in the request context; a
@@ -24,6 +25,7 @@ with long_lived():
 
     from dumont_core import composition
     from dumont_core.access.context import principal_context, rate_context
+    from dumont_core.access.credentials import looks_like_api_key
     from dumont_core.instances.agent_tokens import looks_like_agent_token
     from dumont_core.platform.identity import Principal
     from dumont_core.platform.observability import observed
@@ -43,8 +45,9 @@ def credential_from(headers: Mapping[str, str] | None) -> str | None:
     scheme, _, value = authorization.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
+    # X-API-Key is documented for API keys alone; a login token goes in the Authorization header.
     api_key = lowered.get("x-api-key", "").strip()
-    return api_key or None
+    return api_key if looks_like_api_key(api_key) else None
 
 
 @first_call_long_lived

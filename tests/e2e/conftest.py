@@ -32,6 +32,10 @@ def stack() -> Iterator[LocalStack]:
         agent_action_timeout_seconds=12,
         housekeeping_seconds=1,
         reconciler_seconds=1,
+        # Every test's client comes from 127.0.0.1: the suite's own sign-ups and wrong passwords must not
+        # lock the address out. The limit per account stays as in AWS.
+        login_failures_per_address=100_000,
+        registrations_per_address=100_000,
     )
     with LocalStack(config) as running:
         yield running

@@ -17,7 +17,7 @@ from api.access.schemas import (
     RegisteredAccountView,
 )
 from api.responses import json_response
-from api.routing import Caller, DomainRoutes
+from api.routing import Caller, DomainRoutes, SourceAddress
 from api.schemas import Envelope
 from dumont_core import composition
 
@@ -25,39 +25,53 @@ routes = DomainRoutes(tag="Access")
 
 
 @routes.operation(
-    "POST", "/api/v1/auth/register", Envelope[RegisteredAccountView], None, status=201, errors=(400, 409)
+    "POST",
+    "/api/v1/auth/register",
+    Envelope[RegisteredAccountView],
+    None,
+    status=201,
+    errors=(400, 409, 429),
 )
-def register(body: Annotated[CredentialsRequest, Body(embed=False)]) -> Response[str]:
-    """Create an account"""
-    account = composition.access().register(body.email, body.password)
+def register(body: Annotated[CredentialsRequest, Body(embed=False)], source: SourceAddress) -> Response[str]:
+    """Create an account
+
+    Each address may register a limited number of accounts an hour (10 by default); past it the answer
+    is 429 `TOO_MANY_ATTEMPTS` with `Retry-After`."""
+    account = composition.access().register(body.email, body.password, caller_address=source)
     return json_response(
         Envelope[RegisteredAccountView](data=RegisteredAccountView.model_validate(account)), 201
     )
 
 
-def _login(body: LoginRequest) -> Response[str]:
-    issued = composition.access().login(body.email, body.password, body.team_id)
+def _login(body: LoginRequest, source: str) -> Response[str]:
+    issued = composition.access().login(body.email, body.password, body.team_id, caller_address=source)
     return json_response(AccessTokenView.model_validate(issued))
 
 
 def _login_operation(path: str, **more: Any) -> Any:
-    return routes.operation("POST", path, AccessTokenView, None, errors=(400, 401, 404), **more)
+    return routes.operation("POST", path, AccessTokenView, None, errors=(400, 401, 404, 429), **more)
 
 
 @_login_operation("/api/v1/auth/login")
-def login(body: Annotated[LoginRequest, Body(embed=False)]) -> Response[str]:
+def login(body: Annotated[LoginRequest, Body(embed=False)], source: SourceAddress) -> Response[str]:
     """Log in
 
     Answers a bearer token for the `Authorization` header, acting in your own team or in `team_id`. A
-    wrong password and an unknown email get the same 401.
+    wrong password and an unknown email get the same 401. Failed logins are limited per account (10 in
+    15 minutes by default) and per address (30): past either, every login of that account or from that
+    address is 429 `TOO_MANY_ATTEMPTS`, with `Retry-After`, until the window ends.
     """
-    return _login(body)
+    return _login(body, source)
 
 
 @_login_operation("/api/auth/login", tag="Unversioned")
-def login_unversioned(body: Annotated[LoginRequest, Body(embed=False)]) -> Response[str]:
-    """Log in (unversioned)"""
-    return _login(body)
+def login_unversioned(
+    body: Annotated[LoginRequest, Body(embed=False)], source: SourceAddress
+) -> Response[str]:
+    """Log in (unversioned)
+
+    The same as `POST /api/v1/auth/login`, with the same limits on failed logins."""
+    return _login(body, source)
 
 
 @routes.operation(

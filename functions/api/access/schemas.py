@@ -7,15 +7,19 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field
 
-from api.schemas import EMAIL_PATTERN, RequestBody, View
+from api.schemas import EmailToLookUp, NewEmail, RequestBody, View
 
 
 class CredentialsRequest(RequestBody):
-    email: str = Field(max_length=254, pattern=EMAIL_PATTERN, examples=["user@example.com"])
+    email: NewEmail
     password: str = Field(min_length=8, max_length=256)
 
 
-class LoginRequest(CredentialsRequest):
+class LoginRequest(RequestBody):
+    email: EmailToLookUp
+    password: str = Field(
+        description="Any length: a password that cannot be right gets the same 401 as any other wrong one."
+    )
     team_id: str | None = Field(
         default=None,
         max_length=64,

@@ -112,7 +112,7 @@ class DownloadPlanView(View):
 
 
 class LogLineRequest(RequestBody):
-    timestamp: datetime
+    timestamp: datetime = Field(strict=False)
     message: str = Field(max_length=32_000)
 
 

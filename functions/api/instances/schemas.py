@@ -75,7 +75,7 @@ class CreateInstanceRequest(RequestBody):
     )
     name: str | None = Field(default=None, min_length=1, max_length=64)
     failover_enabled: bool = False
-    failover_strategy: FailoverStrategy | None = None
+    failover_strategy: FailoverStrategy | None = Field(default=None, strict=False)
     ssh_key: str | None = Field(default=None, max_length=4096, pattern=SSH_KEY_PATTERN)
     auto_hibernate: bool = Field(default=False, description="Hibernate the machine when it stays idle.")
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import AliasChoices, Field
 
-from api.schemas import EMAIL_PATTERN, RequestBody, View
+from api.schemas import EmailToLookUp, RequestBody, View
 from dumont_core.access.permissions import PERMISSIONS
 
 TeamId = Annotated[str, Path(description="Team id, e.g. team_3f9c…", max_length=64)]
@@ -70,7 +70,7 @@ class NewTeamRequest(RequestBody):
 
 
 class NewMemberRequest(RequestBody):
-    email: str = Field(max_length=254, pattern=EMAIL_PATTERN, description="A registered account's email")
+    email: EmailToLookUp = Field(description="A registered account's email")
     role: RoleName = "developer"
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from dumont_core.platform.dynamodb import bind_table
 from dumont_core.platform.settings import (
     AgentSettings,
+    GuessingSettings,
     InstanceLogSettings,
     ProviderSettings,
     SnapshotSettings,
@@ -30,6 +31,7 @@ from dumont_core.platform.settings import (
 
 if TYPE_CHECKING:
     from dumont_core.access.admission import AdmissionRepository
+    from dumont_core.access.attempts import AttemptRepository
     from dumont_core.access.repository import AccessRepository
     from dumont_core.access.seats import SeatMaker
     from dumont_core.access.service import AccessService
@@ -329,15 +331,36 @@ def admission_repository() -> AdmissionRepository:
     return AdmissionRepository()
 
 
+@repository
+def attempt_repository() -> AttemptRepository:
+    from dumont_core.access.attempts import AttemptRepository
+
+    return AttemptRepository()
+
+
 @provided
 def access() -> AccessService:
+    from dumont_core.access.attempts import AttemptLimit, GuessingLimits
     from dumont_core.access.service import AccessService
 
+    settings = load_settings(GuessingSettings)
     return AccessService(
         repository=access_repository(),
         admission=admission_repository(),
         seats=seat_maker(),
         signer=token_signer,
+        attempts=attempt_repository(),
+        limits=GuessingLimits(
+            failed_logins_per_account=AttemptLimit(
+                settings.login_failures_per_account, settings.login_failure_window_seconds
+            ),
+            failed_logins_per_address=AttemptLimit(
+                settings.login_failures_per_address, settings.login_failure_window_seconds
+            ),
+            registrations_per_address=AttemptLimit(
+                settings.registrations_per_address, settings.registration_window_seconds
+            ),
+        ),
     )
 
 

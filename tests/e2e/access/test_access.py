@@ -49,6 +49,15 @@ def test_each_credential_form_works(stack: LocalStack) -> None:
         assert client.get("/api/v1/instances", headers={"X-API-Key": key}).status_code == 200
 
 
+def test_x_api_key_takes_api_keys_only_not_login_tokens(stack: LocalStack) -> None:
+    _, token = register_and_login(stack)
+    with httpx.Client(base_url=stack.url) as client:
+        refused = client.get("/api/v1/instances", headers={"X-API-Key": token})
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "UNAUTHENTICATED"
+        assert client.get("/api/v1/instances", headers=bearer(token)).status_code == 200
+
+
 def test_wrong_password_and_unknown_email_get_the_same_401(stack: LocalStack) -> None:
     email, _ = register_and_login(stack)
     with httpx.Client(base_url=stack.url) as anonymous:

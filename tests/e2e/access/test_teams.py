@@ -241,3 +241,20 @@ def test_another_tenant_lists_none_of_my_resources(
         assert response.status_code == 200, (path, response.text)
         for resource in team_resources.values():
             assert resource not in response.text, (path, resource)
+
+
+def test_a_removed_member_s_token_stays_dead_when_they_are_added_again(stack: LocalStack) -> None:
+    owner_email, member_email = register(stack), register(stack)
+    with login(stack, owner_email) as owner:
+        team_id = current_team(owner)
+        member_id = add_member(owner, team_id, member_email, "developer")
+        with login(stack, member_email, team_id) as before_removal:
+            assert before_removal.get("/api/v1/instances").status_code == 200
+            assert owner.delete(f"/api/v1/teams/{team_id}/members/{member_id}").status_code == 200
+            add_member(owner, team_id, member_email, "developer")
+
+            refused = before_removal.get("/api/v1/instances")
+            assert refused.status_code == 401
+            assert refused.json()["error"]["code"] == "UNAUTHENTICATED"
+        with login(stack, member_email, team_id) as after_re_add:
+            assert after_re_add.get("/api/v1/instances").status_code == 200

@@ -2,53 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
-from dumont_core.access.admission import AdmissionRepository
 from dumont_core.access.models import Admission
-from dumont_core.access.repository import AccessRepository, seat_key
-from dumont_core.access.seats import SeatMaker
+from dumont_core.access.repository import seat_key
 from dumont_core.access.service import AccessService
 from dumont_core.access.teams import TeamService
-from dumont_core.access.tokens import TokenSigner
-from dumont_core.access.usage_keys import ApiGatewayUsageKeys
 from dumont_core.platform.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dumont_core.platform.identity import Principal
 from tests.fakes.clock import Clock
+from tests.integration.access.conftest import PASSWORD
 from tests.integration.conftest import REGION, TABLE_NAME
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def usage_plans(dynamodb_table: str) -> dict[str, str]:
-    apigateway = boto3.client("apigateway", region_name=REGION)
-    return {plan: apigateway.create_usage_plan(name=plan)["id"] for plan in ("free", "pro", "enterprise")}
-
-
-@pytest.fixture
-def access(dynamodb_table: str, usage_plans: dict[str, str], clock: Clock) -> AccessService:
-    # Token expiry is checked against the real clock, so the test clock starts today, and tokens
-    # outlive the day the tests move it through. It starts at midnight: a test moving a few minutes
-    # on from the real time would cross into a new daily window just before midnight.
-    clock.now = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    signer = TokenSigner("s" * 48, lifetime=timedelta(days=3))
-    return AccessService(
-        repository=AccessRepository(),
-        admission=AdmissionRepository(),
-        seats=SeatMaker(usage_keys=ApiGatewayUsageKeys(usage_plans)),
-        signer=lambda: signer,
-        clock=clock,
-    )
-
-
-@pytest.fixture
-def teams(access: AccessService, clock: Clock) -> TeamService:
-    return TeamService(repository=access.repository, seats=access.seats, clock=clock)
 
 
 def owner_of(access: AccessService, email: str, plan: str = "free") -> tuple[Principal, str]:
@@ -212,3 +179,23 @@ def test_each_member_gets_an_api_gateway_key_in_the_plan_usage_plan(
     assert [key["value"] for key in keys] == [usage_key]
     assert not apigateway.get_usage_plan_keys(usagePlanId=usage_plans["free"])["items"]
     assert owner.plan == "pro"
+
+
+def test_a_removed_member_s_old_tokens_stay_dead_after_a_re_add(
+    access: AccessService, teams: TeamService
+) -> None:
+    owner, _ = owner_of(access, "readd-owner@example.com")
+    member_own_team, own_token = owner_of(access, "readd-member@example.com")
+    member = teams.add_member(owner, owner.team_id, "readd-member@example.com", "developer")
+    old_token = access.login("readd-member@example.com", PASSWORD, team_id=owner.team_id).access_token
+    assert admitted(access, old_token).principal.team_id == owner.team_id
+
+    teams.remove_member(owner, owner.team_id, member.account_id)
+    teams.add_member(owner, owner.team_id, "readd-member@example.com", "developer")
+
+    assert access.admit(old_token) is None, "a token from before the removal"
+    new_token = access.login("readd-member@example.com", PASSWORD, team_id=owner.team_id).access_token
+    assert admitted(access, new_token).principal.role == "developer"
+    assert admitted(access, own_token).principal.team_id == member_own_team.team_id, "other teams unaffected"
+    fresh_own = access.login("readd-member@example.com", PASSWORD).access_token
+    assert admitted(access, fresh_own).principal.team_id == member_own_team.team_id

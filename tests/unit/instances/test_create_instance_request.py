@@ -146,3 +146,18 @@ def test_every_bad_field_is_named_at_once() -> None:
 )
 def test_other_out_of_range_values_are_named(field: str, value: Any) -> None:
     assert set(rejected_fields({"gpu": "RTX 4090", field: value})) == {field}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("disk_gb", "100", "int_type"),
+        ("disk_size", 100.0, "int_type"),
+        ("num_gpus", True, "int_type"),
+        ("auto_hibernate", 0, "bool_type"),
+        ("failover_enabled", "true", "bool_type"),
+        ("name", 7, "string_type"),
+    ],
+)
+def test_a_value_of_another_type_is_refused_not_converted(field: str, value: Any, expected: str) -> None:
+    assert rejected_fields({"gpu_type": "RTX_4090", field: value}) == {field: expected}

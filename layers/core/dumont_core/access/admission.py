@@ -120,11 +120,13 @@ class AdmissionRepository:
         now: datetime,
         key_id: str | None = None,
         digest: str | None = None,
+        token_version: int | None = None,
     ) -> SeatUse | None:
         """Check the caller against their seat and count the request, in one conditional UpdateItem.
 
-        None: no such seat (never a member, or removed), or an API key the seat does not hold. A seat
-        use that is not `admitted`: a limit was reached, and nothing was counted.
+        None: no such seat (never a member, or removed), an API key the seat does not hold, or an access
+        token older than the seat (`token_version` below the seat's version: issued for a seat since
+        removed). A seat use that is not `admitted`: a limit was reached, and nothing was counted.
         """
         epoch = int(now.timestamp())
         minute, day = epoch // 60, epoch // 86_400
@@ -143,6 +145,10 @@ class AdmissionRepository:
             values |= {":digest": {"S": digest}, ":now": {"S": now.isoformat()}}
             sets.append("#used = :now")
             conditions.append("api_keys.#key.digest = :digest")
+        if token_version is not None:
+            names["#version"] = "version"
+            values[":version"] = {"N": str(token_version)}
+            conditions.append("(attribute_not_exists(#version) OR #version <= :version)")
         stale = [name for name in self._stale.take(seat_id) if name not in (minute_name, day_name)]
         stale_names = {f"#stale{index}": name for index, name in enumerate(stale)}
         expression = "SET " + ", ".join(sets)
@@ -165,7 +171,7 @@ class AdmissionRepository:
                 raise
             old_item: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
             raw, admitted = old_item, False
-            if not raw or (key_id is not None and _stored_digest(raw, key_id) != digest):
+            if not raw or not _credential_holds(raw, key_id, digest, token_version):
                 return None
         self._stale.remember(seat_id, _stale_counter_names(raw, minute, day))
         return SeatUse(
@@ -182,6 +188,16 @@ def _key_entry(raw: Mapping[str, Any], key_id: str) -> Mapping[str, Any]:
     """One API key's entry in a seat as DynamoDB answers it; empty when the seat has no such key."""
     entry: Mapping[str, Any] = raw.get("api_keys", {}).get("M", {}).get(key_id, {}).get("M", {})
     return entry
+
+
+def _credential_holds(
+    raw: Mapping[str, Any], key_id: str | None, digest: str | None, token_version: int | None
+) -> bool:
+    """Whether the seat as it was still takes the credential, so a refusal was the limit's."""
+    if key_id is not None and _stored_digest(raw, key_id) != digest:
+        return False
+    seat_version = int(raw.get("version", {}).get("N", "0"))
+    return token_version is None or seat_version <= token_version
 
 
 def _stored_digest(raw: Mapping[str, Any], key_id: str) -> str | None:

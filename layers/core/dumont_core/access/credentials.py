@@ -26,13 +26,21 @@ def _unknown_account_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
+def _password_bytes(password: str) -> bytes:
+    # JSON can carry a lone surrogate ("\ud800"), which strict UTF-8 cannot encode.
+    return password.encode("utf-8", "surrogatepass")
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher.hash(_password_bytes(password))
 
 
 def password_matches(password: str, stored_hash: str | None) -> bool:
+    """Whether `password` is the one `stored_hash` was made from. Every wrong password, of whatever
+    length, and an unknown account (None) take one argon2 verification, and fail alike."""
+    unknown = _unknown_account_hash()  # made before either path, so neither pays for making it
     try:
-        return _hasher.verify(stored_hash or _unknown_account_hash(), password) and stored_hash is not None
+        return _hasher.verify(stored_hash or unknown, _password_bytes(password)) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

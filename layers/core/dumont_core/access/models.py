@@ -23,6 +23,9 @@ class Login(DomainModel):
     account_id: str
     password_hash: str
     default_team_id: str
+    token_version: int = 0
+    """Advanced each time the account leaves a team; its access tokens carry the version they were
+    issued under, and a seat made later refuses older ones (see `Seat.version`)."""
 
 
 class Registration(DomainModel):
@@ -66,6 +69,9 @@ class Seat(DomainModel):
     joined_at: datetime
     api_keys: dict[str, dict[str, Any]] = {}
     """key id -> {digest, name, prefix, created_at (ISO 8601)}; the whole key is never stored."""
+    version: int = 0
+    """The account's token version when this seat was made. An access token of an older version was
+    issued before it, for a seat since removed: a re-added member's old tokens stay dead."""
 
 
 class Role(DomainModel):
@@ -148,6 +154,14 @@ class ApiKeyParts(DomainModel):
     key_id: str
     team_id: str
     account_id: str
+
+
+class TokenClaims(DomainModel):
+    """What a valid access token says: who, in which team, under which token version."""
+
+    account_id: str
+    team_id: str
+    version: int = 0
 
 
 class IssuedToken(DomainModel):

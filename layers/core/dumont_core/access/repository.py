@@ -53,13 +53,17 @@ class _TeamsOfAccount(GlobalSecondaryIndex[Any]):
     GSI1SK = UnicodeAttribute(range_key=True)
 
 
-LoginItem = item_type(Login)
+LoginItem = item_type(Login, token_version=NumberAttribute(default=0))
 AccountItem = item_type(Account)
 # The admin count is kept so the last admin can never be removed or demoted.
 TeamItem = item_type(Team, admin_count=NumberAttribute(default=0))
 # Keys are a map, so that one is added or removed in place, in the request that checks the limit.
 SeatItem = item_type(
-    Seat, base=IndexedItem, teams_of_account=_TeamsOfAccount(), api_keys=MapAttribute(default=dict)
+    Seat,
+    base=IndexedItem,
+    teams_of_account=_TeamsOfAccount(),
+    api_keys=MapAttribute(default=dict),
+    version=NumberAttribute(default=0),
 )
 RoleItem = item_type(Role)
 
@@ -90,6 +94,15 @@ def _team_item(team: Team, admins: int) -> Any:
 
 def _team_record(team_id: str) -> Any:
     return TeamItem(table.team_key(team_id), table.TEAM_RECORD)
+
+
+def _login_record(email: str) -> Any:
+    return LoginItem(table.login_key(email), table.LOGIN_RECORD)
+
+
+def _token_version_is(version: int) -> Any:
+    same = LoginItem.token_version == version
+    return same | LoginItem.token_version.does_not_exist() if version == 0 else same
 
 
 class AccessRepository:
@@ -169,9 +182,17 @@ class AccessRepository:
         return _found(Seat, caller), _found(Team, team), _found(Login, login)
 
     def add_seat(self, seat: Seat, *, is_admin: bool) -> None:
+        """The seat, made under the account's token version as the caller read it; AlreadyExists if the
+        member is already in the team or left it meanwhile (the version moved on)."""
         try:
             with TransactWrite(connection=shared_connection()) as transaction:
                 transaction.save(_seat_item(seat), condition=SeatItem.PK.does_not_exist())
+                transaction.condition_check(
+                    LoginItem,
+                    table.login_key(seat.email),
+                    table.LOGIN_RECORD,
+                    condition=_token_version_is(seat.version),
+                )
                 transaction.update(
                     _team_record(seat.team_id),
                     actions=[TeamItem.admin_count.add(1 if is_admin else 0)],
@@ -207,6 +228,12 @@ class AccessRepository:
             with TransactWrite(connection=shared_connection()) as transaction:
                 if remove:
                     transaction.delete(item, condition=unchanged)
+                    # Tokens issued so far are older than any seat the account is given from now on.
+                    transaction.update(
+                        _login_record(seat.email),
+                        actions=[LoginItem.token_version.add(1)],
+                        condition=LoginItem.PK.exists(),
+                    )
                 else:
                     transaction.update(
                         item,

@@ -24,8 +24,10 @@ class SeatMaker:
         role: str,
         custom_permissions: list[str] | None,
         joined_at: datetime,
+        version: int = 0,
     ) -> Seat:
-        """A seat on the team's plan, with an API Gateway key of its own in that plan's usage plan."""
+        """A seat on the team's plan, with an API Gateway key of its own in that plan's usage plan;
+        `version` is the account's token version now (see `Seat.version`)."""
         plan = PLANS[team.plan]
         usage_key = self.usage_keys.issue(f"dumont-{team.team_id}-{account_id}", plan.name)
         return Seat(
@@ -42,6 +44,7 @@ class SeatMaker:
             usage_key=usage_key.value if usage_key else None,
             joined_at=joined_at,
             api_keys={},
+            version=version,
         )
 
     @contextmanager

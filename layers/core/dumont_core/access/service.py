@@ -8,6 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dumont_core.access.admission import AdmissionRepository
+from dumont_core.access.attempts import (
+    AttemptRepository,
+    AttemptsRefused,
+    Counter,
+    GuessingLimits,
+    Reservation,
+    address_subject,
+)
 from dumont_core.access.credentials import (
     api_key_digest,
     hash_password,
@@ -36,7 +44,7 @@ from dumont_core.access.repository import AccessRepository, AlreadyExists
 from dumont_core.access.seats import SeatMaker
 from dumont_core.access.tokens import TokenSigner
 from dumont_core.platform.clock import Clock, utc_now
-from dumont_core.platform.errors import Conflict, NotFound, Unauthenticated
+from dumont_core.platform.errors import Conflict, NotFound, TooManyAttempts, Unauthenticated
 from dumont_core.platform.identity import Principal
 
 MAX_API_KEYS_PER_MEMBER = 20
@@ -86,15 +94,25 @@ class AccessService:
     seats: SeatMaker
     signer: Callable[[], TokenSigner]
     """Made on first use: the signing secret is read only by requests that sign or verify a token."""
+    attempts: AttemptRepository
+    limits: GuessingLimits
     clock: Clock = utc_now
 
     # accounts
 
-    def register(self, email: str, password: str, plan: str = DEFAULT_PLAN) -> Registration:
+    def register(
+        self, email: str, password: str, plan: str = DEFAULT_PLAN, caller_address: str | None = None
+    ) -> Registration:
         """A new account with its own team, of which it is the admin. Sign-ups get the default plan;
-        an operator may register an account on another plan."""
+        an operator may register an account on another plan. A sign-up from `caller_address` counts
+        against that address's registrations (TooManyAttempts past the limit), whatever comes of it."""
         if plan not in PLANS:
             raise ValueError(f"unknown plan {plan}; plans are {', '.join(PLANS)}")
+        if caller_address is not None:
+            counter = Counter(
+                "register-address", address_subject(caller_address), self.limits.registrations_per_address
+            )
+            self._reserve([counter], "Too many accounts were registered from your address")
         account_id, team_id, now = new_id("acct"), new_id("team"), self.clock()
         email = email.lower()
         account = Account(account_id=account_id, email=email, default_team_id=team_id, created_at=now)
@@ -111,15 +129,35 @@ class AccessService:
             account_id=account_id, team_id=team_id, email=email, plan=team.plan, created_at=now
         )
 
-    def login(self, email: str, password: str, team_id: str | None = None) -> IssuedToken:
+    def login(
+        self, email: str, password: str, team_id: str | None = None, caller_address: str | None = None
+    ) -> IssuedToken:
+        """A token for the account, acting in its own team or in `team_id`. A failed login counts against
+        the account and against `caller_address`; past either limit, every login is refused
+        (TooManyAttempts) without the password being checked, until the window ends."""
+        counters = [Counter("login-account", email.lower(), self.limits.failed_logins_per_account)]
+        if caller_address is not None:
+            subject = address_subject(caller_address)
+            counters.append(Counter("login-address", subject, self.limits.failed_logins_per_address))
+        reservation = self._reserve(counters, "Too many failed logins for this account or from your address")
         login = self.repository.login(email)
-        # Unknown email and wrong password fail alike, in the same time.
+        # Unknown email and wrong password fail alike, in the same time, and both stay counted.
         if not password_matches(password, login.password_hash if login else None) or login is None:
             raise Unauthenticated("Wrong email or password")
         team = team_id or login.default_team_id
-        if team != login.default_team_id and self.repository.seat(team, login.account_id) is None:
+        # A login that succeeds is not counted; one into a team the account is not in stays counted.
+        member_of = (team, login.account_id) if team != login.default_team_id else None
+        if not self.attempts.release(reservation, member_of):
             raise team_not_found(team)
-        return self.signer().issue(login.account_id, team, self.clock())
+        return self.signer().issue(login.account_id, team, self.clock(), login.token_version)
+
+    def _reserve(self, counters: list[Counter], refusal: str) -> Reservation:
+        try:
+            return self.attempts.reserve(counters, self.clock())
+        except AttemptsRefused as refused:
+            raise TooManyAttempts(
+                f"{refusal}; try again in {refused.retry_after} s", retry_after=refused.retry_after
+            ) from None
 
     # the request path
 
@@ -128,6 +166,7 @@ class AccessService:
         or invalid credentials and for removed members. Counts the request when it is let through."""
         key_id: str | None = None
         digest: str | None = None
+        token_version: int | None = None
         if looks_like_api_key(credential):
             parts = parse_api_key(credential)
             if parts is None:
@@ -138,8 +177,10 @@ class AccessService:
             claims = self.signer().verify(credential)
             if claims is None:
                 return None
-            account_id, team_id = claims
-        use = self.admission.admit(team_id, account_id, self.clock(), key_id=key_id, digest=digest)
+            account_id, team_id, token_version = claims.account_id, claims.team_id, claims.version
+        use = self.admission.admit(
+            team_id, account_id, self.clock(), key_id=key_id, digest=digest, token_version=token_version
+        )
         if use is None:
             return None
         seat = use.seat

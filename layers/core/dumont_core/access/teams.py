@@ -108,7 +108,13 @@ class TeamService:
                 email=email,
             )
         seat = self.seats.new_seat(
-            team, login.account_id, email.lower(), role, custom_permissions, joined_at=self.clock()
+            team,
+            login.account_id,
+            email.lower(),
+            role,
+            custom_permissions,
+            joined_at=self.clock(),
+            version=login.token_version,
         )
         with self.seats.kept_if_stored(seat):
             try:

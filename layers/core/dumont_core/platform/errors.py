@@ -8,6 +8,8 @@ from typing import Any
 class DumontError(Exception):
     code = "INTERNAL_ERROR"
     http_status = 500
+    retry_after: int | None = None
+    """Seconds after which the same request may succeed (the `Retry-After` header), when known."""
 
     def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
@@ -79,3 +81,14 @@ class NotFound(DumontError):
 class RateLimited(DumontError):
     code = "RATE_LIMITED"
     http_status = 429
+
+
+class TooManyAttempts(DumontError):
+    """Too many failed logins, or registrations, from one account or address: wait `retry_after`."""
+
+    code = "TOO_MANY_ATTEMPTS"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after

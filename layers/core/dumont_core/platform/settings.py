@@ -115,6 +115,17 @@ class TokenSettings(EnvironmentSettings):
     access_token_minutes: int = Field(default=60, ge=5, le=24 * 60, alias="ACCESS_TOKEN_MINUTES")
 
 
+class GuessingSettings(EnvironmentSettings):
+    """How many failed logins and registrations may come before a caller is told to wait (429)."""
+
+    login_failures_per_account: int = Field(default=10, ge=1, alias="LOGIN_FAILURES_PER_ACCOUNT")
+    login_failures_per_address: int = Field(default=30, ge=1, alias="LOGIN_FAILURES_PER_ADDRESS")
+    """Higher than per account: many people can share an address behind one NAT."""
+    login_failure_window_seconds: int = Field(default=900, ge=1, alias="LOGIN_FAILURE_WINDOW_SECONDS")
+    registrations_per_address: int = Field(default=10, ge=1, alias="REGISTRATIONS_PER_ADDRESS")
+    registration_window_seconds: int = Field(default=3600, ge=1, alias="REGISTRATION_WINDOW_SECONDS")
+
+
 class UsagePlanSettings(EnvironmentSettings):
     usage_plan_ids: Json[dict[str, str]] = Field(default_factory=dict, alias="USAGE_PLAN_IDS")
     """Plan name -> API Gateway usage plan id (JSON). Each team member gets an API Gateway key in their
@@ -137,6 +148,7 @@ class ApiSettings(
     SnapshotSettings,
     TokenSettings,
     UsagePlanSettings,
+    GuessingSettings,
     PresentationSettings,
 ):
     """The API function: every route."""

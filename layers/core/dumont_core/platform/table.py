@@ -22,6 +22,7 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | hibernation record | `TEAM#{team_id}`         | `HIBERNATION#{timestamp}#{instance_id}` |
 | serverless watch   | `SERVERLESS#{0..7}`      | `{team_id}#{instance_id}`               |
 | idempotency record | `IDEMPOTENCY#api`        | Powertools' hash of the request         |
+| attempt counter    | `ATTEMPTS#{kind}#{subject}` | `WINDOW#{window start, epoch seconds}` |
 
 GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 `ACCOUNT#{account_id}#TEAMS` / `TEAM#{team_id}`.
@@ -31,8 +32,10 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 - an instance's timeline, metrics or actions: Query PK=`INSTANCE#…`, SK begins_with the kind;
 - an instance by id alone (workflows, agents): Query GSI1 on `INSTANCE#{id}`;
 - the teams of an account: Query GSI1 on `ACCOUNT#{id}#TEAMS`.
-Events, samples, rollups, actions, hibernation records, leases and idempotency records expire through
-the TTL attribute.
+- failed logins of an account or an address, registrations of an address: UpdateItem on the window's
+  counter (see `access.attempts`).
+Events, samples, rollups, actions, hibernation records, leases, idempotency records and attempt counters
+expire through the TTL attribute.
 """
 
 from __future__ import annotations
@@ -102,6 +105,15 @@ def hourly_rollup_key(hour: datetime) -> str:
 
 def hibernation_key(hibernated_at: datetime, instance_id: str) -> str:
     return key("HIBERNATION", hibernated_at, instance_id)
+
+
+def attempts_key(kind: str, subject: str) -> str:
+    """Attempts of one kind (`login-account`, `login-address`, `register-address`) by one subject."""
+    return key("ATTEMPTS", kind, subject)
+
+
+def attempts_window_key(window_start: int) -> str:
+    return key("WINDOW", window_start)
 
 
 def hibernations_from(since: datetime) -> str:
