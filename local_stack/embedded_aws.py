@@ -43,6 +43,7 @@ from infra.topology import (
     render_asl,
 )
 from local_stack.lambda_runtime import LocalLambdaRuntime
+from local_stack.moto_memory import keep_memory_flat
 from local_stack.serving import ServerThreads
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class EmbeddedAws:
         LambdaSimpleBackend.invoke = _bound_invoke(self.runtime)  # type: ignore[method-assign]
         _make_dynamodb_requests_atomic()
         _keep_task_failure_causes()
+        keep_memory_flat()
         # moto's own threaded server, served by us so that stopping it ends its connections' threads too.
         server = make_server(
             self._host,
