@@ -61,24 +61,24 @@ class _Journal:
         self._before: list[tuple[Table, dict[str, Any], Item | None]] = []
         for entry in transact_items:
             for operation, request in entry.items():
-                key = self._key_of(backend, operation, request)
-                if key is not None:
-                    table, item_key = key
-                    current = backend.get_item(table.name, item_key)
-                    self._before.append((table, item_key, copy.deepcopy(current)))
+                before = self._item_before(backend, operation, request)
+                if before is not None:
+                    self._before.append(before)
 
     @staticmethod
-    def _key_of(
+    def _item_before(
         backend: DynamoDBBackend, operation: str, request: Any
-    ) -> tuple[Table, dict[str, Any]] | None:
-        """The table and key an operation names; None if it names none (moto then refuses it)."""
+    ) -> tuple[Table, dict[str, Any], Item | None] | None:
+        """The table, key and a copy of the item an operation names; None if it names no item, which
+        moto then refuses, as it would have without the journal."""
         try:
             table = backend.get_table(request["TableName"])
-            if operation != "Put":
-                return table, dict(request["Key"])
-            attributes = request["Item"]
-            names = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
-            return table, {name: attributes[name] for name in names}
+            if operation == "Put":
+                names = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
+                key = {name: request["Item"][name] for name in names}
+            else:
+                key = dict(request["Key"])
+            return table, key, copy.deepcopy(backend.get_item(table.name, key))
         except Exception:
             return None
 

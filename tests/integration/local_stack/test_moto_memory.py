@@ -90,3 +90,25 @@ def test_a_refused_heartbeat_leaves_the_samples_and_the_rollup_as_they_were(
     assert readings.samples(instance_id, since, until) == samples
     assert readings.hourly(instance_id, since, until) == hourly
     assert [point.samples for point in hourly] == [2]
+
+
+def test_a_transaction_naming_an_item_by_half_its_key_is_refused_and_writes_nothing(
+    machines: list[str], dynamodb_table: str
+) -> None:
+    client = boto3.client("dynamodb")
+    new_item = {"PK": {"S": table.team_key("team_1")}, "SK": {"S": "NEW"}}
+    with pytest.raises(client.exceptions.ClientError, match="ValidationException"):
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": dynamodb_table, "Item": new_item}},
+                {
+                    "Update": {
+                        "TableName": dynamodb_table,
+                        "Key": {"PK": {"S": table.team_key("team_1")}},
+                        "UpdateExpression": "SET gpu = :gpu",
+                        "ExpressionAttributeValues": {":gpu": {"S": "RTX_4090"}},
+                    }
+                },
+            ]
+        )
+    assert "Item" not in client.get_item(TableName=dynamodb_table, Key=new_item)
