@@ -34,7 +34,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-## Cold start and DynamoDB requests per API request, measured against baselines in the same run.
+## Cold start, DynamoDB requests per API request, snapshots and a heartbeat soak, against baselines in the same run.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 

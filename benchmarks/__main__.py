@@ -1,8 +1,8 @@
-"""`python -m benchmarks` (`make bench`): cold start, DynamoDB requests per API request, and workspace
-snapshots against tar | lz4.
+"""`python -m benchmarks` (`make bench`): cold start, DynamoDB requests per API request, workspace
+snapshots against tar | lz4, and the local stack's memory under an hour of heartbeats.
 
 Exits 1 when the cold start passes its target, a route breaks its DynamoDB target (or was not
-measured), or snapshots miss theirs, so regressions are noticed.
+measured), snapshots miss theirs, or the soak's memory grows past its own, so regressions are noticed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import time
 import warnings
 
-from benchmarks import cold_start, dynamodb_requests, snapshots
+from benchmarks import cold_start, dynamodb_requests, snapshots, soak
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     report, snapshots_within_targets = snapshots.render(snapshots.measure(gib=args.snapshot_gib))
     print(report, flush=True)
     print(flush=True)
+    report, soak_within_targets = soak.render(soak.measure())
+    print(report, flush=True)
+    print(flush=True)
     print(f"Done in {time.perf_counter() - started:.0f} s.", flush=True)
-    return 0 if cold.within_target and within_targets and snapshots_within_targets else 1
+    within_all = cold.within_target and within_targets and snapshots_within_targets and soak_within_targets
+    return 0 if within_all else 1
 
 
 if __name__ == "__main__":

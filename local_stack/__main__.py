@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import threading
 
 from local_stack.stack import LocalStack, LocalStackConfig
+
+STOP_SECONDS = 3.0
+"""How long Ctrl-C waits for what is running to finish: the stack is gone within 5 s."""
 
 
 def main() -> None:
@@ -47,7 +51,9 @@ def main() -> None:
     )
     stopped.wait()
     print("Stopping…", flush=True)
-    stack.stop()
+    # A second Ctrl-C waits for nothing.
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    stack.stop(timeout=STOP_SECONDS)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.stepfunctions.parser.utils import TMP_THREADS
 from moto.stepfunctions.responses import StepFunctionResponse
+from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from werkzeug.serving import make_server
 
 from dumont_core.platform.table import create_table_request
@@ -43,6 +44,7 @@ from infra.topology import (
     render_asl,
 )
 from local_stack.lambda_runtime import LocalLambdaRuntime
+from local_stack.moto_memory import keep_memory_flat
 from local_stack.serving import ServerThreads
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,7 @@ class EmbeddedAws:
         LambdaSimpleBackend.invoke = _bound_invoke(self.runtime)  # type: ignore[method-assign]
         _make_dynamodb_requests_atomic()
         _keep_task_failure_causes()
+        keep_memory_flat()
         # moto's own threaded server, served by us so that stopping it ends its connections' threads too.
         server = make_server(
             self._host,
@@ -103,12 +106,18 @@ class EmbeddedAws:
         if self._threads is None:
             return
         deadline = time.monotonic() + timeout
-        self._stop_executions()
-        self._threads.stop(timeout)
-        self._threads = None
-        # moto runs each execution, and each of its waits, in threads it keeps in this list.
-        for thread in list(TMP_THREADS):
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        # The tasks woken by stopping fail as timed out, each logged by moto with its whole state.
+        moto_failures = logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component")
+        moto_failures.disabled = True
+        try:
+            self._stop_executions()
+            self._threads.stop(max(0.0, deadline - time.monotonic()))
+            self._threads = None
+            # moto runs each execution, and each of its waits, in threads it keeps in this list.
+            for thread in list(TMP_THREADS):
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        finally:
+            moto_failures.disabled = False
         running = [thread.name for thread in TMP_THREADS if thread.is_alive()]
         if running:
             logger.warning("Step Functions threads still running after %s s: %s", timeout, running)
@@ -120,6 +129,7 @@ class EmbeddedAws:
             listed = sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")
             for execution in listed["executions"]:
                 sfn.stop_execution(executionArn=execution["executionArn"], cause="the local stack stopped")
+        _wake_stopped_tasks()
 
     def client(self, service: str) -> Any:
         make_client: Any = boto3.client  # any service by name; typed clients come from the stubs
@@ -259,6 +269,20 @@ class EmbeddedAws:
 
 
 SNAPSHOT_BUCKET = "dumont-snapshots"
+
+
+def _wake_stopped_tasks() -> None:
+    """A stopped execution's task that waits for its token (an agent's action) goes on waiting until
+    its timeout: moto's StopExecution does not wake it. Its wait is ended here, so its threads end."""
+    backend = stepfunctions_backend(ACCOUNT_ID, REGION)
+    for machine in backend.state_machines:
+        for execution in machine.executions:
+            worker = getattr(execution, "exec_worker", None)
+            if worker is not None:
+                for endpoint in list(worker.env.callback_pool_manager._pool.values()):
+                    endpoint.interrupt_all()
+
+
 _dynamodb_lock = threading.Lock()
 
 

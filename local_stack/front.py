@@ -74,8 +74,8 @@ class ApiFront:
     def start(self) -> None:
         self._threads.start()
 
-    def stop(self) -> None:
-        self._threads.stop()
+    def stop(self, timeout: float = 10) -> None:
+        self._threads.stop(timeout)
 
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)

@@ -122,12 +122,13 @@ class MachineAgents:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop watching and stop every agent, waiting for each (within a bound) so none reports after."""
-        deadline = time.monotonic() + STOP_SECONDS
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Stop watching and stop every agent, waiting for each (up to `timeout` s in all) so none reports
+        after."""
+        deadline = time.monotonic() + timeout
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=STOP_SECONDS)
+            self._thread.join(timeout=timeout)
         with self._lock:
             agents = [*self._agents.values(), *self._stopping]
             for running in agents:

@@ -27,10 +27,10 @@ class Schedule:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=timeout)
 
     def wait_for_next_run(self, timeout: float) -> bool:
         """Wait until a run that starts after this call has finished; False if none did within `timeout` s.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -160,15 +161,25 @@ class LocalStack:
         ).start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 40) -> None:
+        """Stop everything, waiting up to `timeout` s in all for what is still running to finish.
+
+        What calls the API stops first (the schedules, the agents), then the API, the marketplace and AWS.
+        Whatever is still running at the end (a workflow waiting for an agent, say) runs in daemon
+        threads, which end with the process."""
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
         for schedule in (self.housekeeping, self.reconciler):
             if schedule is not None:
-                schedule.stop()
-        self.machine_agents.stop()
+                schedule.stop(left())
+        self.machine_agents.stop(left())
         if self.front is not None:
-            self.front.stop()
-        self.marketplace.stop()
-        self.aws.stop()
+            self.front.stop(left())
+        self.marketplace.stop(left())
+        self.aws.stop(left())
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -76,11 +76,11 @@ class LocalMarketplace:
         logger.info("Local GPU marketplace listening on %s", self.url)
         return self
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10) -> None:
         threads = self._threads
         self._server, self._threads = None, None
         if threads is not None:
-            threads.stop()
+            threads.stop(timeout)
 
     def __enter__(self) -> LocalMarketplace:
         return self.start()
