@@ -22,6 +22,7 @@ import boto3
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.config import default_user_config
 from moto.core.responses import EmptyResult
+from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.responses import DynamoHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.stepfunctions.parser.utils import TMP_THREADS
@@ -29,7 +30,7 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from moto.stepfunctions.responses import get_backend as stepfunctions_backend
 from werkzeug.serving import make_server
 
-from dumont_core.platform.table import create_table_request
+from dumont_core.platform.table import TTL_ATTRIBUTE, create_table_request
 from infra.topology import (
     DOMAIN_EVENT_SOURCE_PREFIX,
     DOMAIN_EVENTS_QUEUE_NAME,
@@ -44,7 +45,7 @@ from infra.topology import (
     render_asl,
 )
 from local_stack.lambda_runtime import LocalLambdaRuntime
-from local_stack.moto_memory import keep_memory_flat
+from local_stack.moto_memory import delete_expired, keep_memory_flat
 from local_stack.serving import ServerThreads
 
 logger = logging.getLogger(__name__)
@@ -130,6 +131,11 @@ class EmbeddedAws:
             for execution in listed["executions"]:
                 sfn.stop_execution(executionArn=execution["executionArn"], cause="the local stack stopped")
         _wake_stopped_tasks()
+
+    def delete_expired_items(self, now: float | None = None) -> int:
+        """Delete the table's items whose TTL has passed, as DynamoDB does and moto never does; how many."""
+        table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(TABLE_NAME)
+        return delete_expired(table, TTL_ATTRIBUTE, time.time() if now is None else now, _dynamodb_lock)
 
     def client(self, service: str) -> Any:
         make_client: Any = boto3.client  # any service by name; typed clients come from the stubs

@@ -15,6 +15,10 @@ Both are moto's, not ours, and are measured by `make bench`'s soak and a test of
   back; a transaction can change nothing else, so that is the same rollback.
 
 Recheck both on every moto upgrade (docs/decisions.md says what the fixes upstream would be).
+
+A third thing is no fix but what AWS does and moto does not: DynamoDB deletes an item some time after
+the time in its TTL attribute has passed. `delete_expired` does it for the local table, run on a
+schedule by the local stack, so samples, events and leases leave as they would on AWS.
 """
 
 from __future__ import annotations
@@ -120,3 +124,18 @@ def _roll_back_transactions_item_by_item() -> None:
 
     transact_write_items._journaled = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def delete_expired(table: Table, ttl_attribute: str, now: float, lock: threading.Lock) -> int:
+    """Delete the items of `table` (one with a sort key) whose `ttl_attribute`, epoch seconds as DynamoDB
+    reads it, is `now` or earlier; how many went. Holds `lock`, which serves moto's requests one at a time,
+    so no request sees the table halfway through."""
+    deleted = 0
+    with lock:
+        for hash_key, items in list(table.items.items()):
+            for range_key, item in list(items.items()):
+                expires = item.attrs.get(ttl_attribute)
+                if expires is not None and expires.type == "N" and float(expires.value) <= now:
+                    table.delete_item(hash_key, range_key)
+                    deleted += 1
+    return deleted

@@ -1,4 +1,5 @@
-"""EventBridge schedules, ticked locally: moto keeps schedule rules but never fires them."""
+"""What runs on a clock locally: EventBridge schedules, which moto keeps but never fires, and what AWS
+does by itself that moto does not (expiring items by their TTL)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 
-class Schedule:
-    """Invokes a function every `seconds`, with the event an EventBridge schedule would send."""
+SCHEDULED_EVENT = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+"""What an EventBridge schedule sends the function it invokes."""
 
-    def __init__(self, invoke: Callable[[str, Any], Any], function_name: str, seconds: float) -> None:
-        self._invoke = invoke
-        self._function_name = function_name
+
+class Schedule:
+    """Runs `task` every `seconds`, one run at a time."""
+
+    def __init__(self, name: str, task: Callable[[], Any], seconds: float) -> None:
+        self._name = name
+        self._task = task
         self._seconds = seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"schedule-{function_name}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"schedule-{name}", daemon=True)
         self._ran = threading.Condition()
         self._started = 0
         self._finished = 0
@@ -45,12 +50,14 @@ class Schedule:
             with self._ran:
                 self._started += 1
             try:
-                self._invoke(
-                    self._function_name,
-                    {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}},
-                )
+                self._task()
             except Exception:
-                logger.exception("Scheduled run of %s failed", self._function_name)
+                logger.exception("Scheduled run of %s failed", self._name)
             with self._ran:
                 self._finished += 1
                 self._ran.notify_all()
+
+
+def invoking(invoke: Callable[[str, Any], Any], function_name: str, seconds: float) -> Schedule:
+    """Invokes a function every `seconds`, with the event an EventBridge schedule would send."""
+    return Schedule(function_name, lambda: invoke(function_name, SCHEDULED_EVENT), seconds)

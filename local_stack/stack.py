@@ -15,7 +15,7 @@ from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deploymen
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
 from local_stack.machine_agents import MachineAgents
 from local_stack.marketplace import LocalMarketplace
-from local_stack.schedules import Schedule
+from local_stack.schedules import Schedule, invoking
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,11 @@ class LocalStackConfig:
     """How often the serverless idle check runs (every minute in AWS), so a demo window can be seconds."""
     reconciler_seconds: float = 5.0
     """How often the reconciler destroys orphaned machines (every minute in AWS)."""
+    expiry_seconds: float = 60.0
+    """How often items whose TTL has passed are deleted, which DynamoDB does by itself and moto never."""
+    metric_retention_days: int = 1
+    """How long heartbeat samples are kept (35 days in AWS): agents here report every few seconds, so a
+    stack left running for days holds a day of them at most."""
     login_failures_per_address: int | None = None
     registrations_per_address: int | None = None
     """Limits per source address; None keeps AWS's defaults. A test suite whose every client shares one
@@ -100,6 +105,7 @@ class LocalStack:
         self.marketplace.machine_runtime = self.machine_agents
         self.housekeeping: Schedule | None = None
         self.reconciler: Schedule | None = None
+        self.expiry: Schedule | None = None
 
     @property
     def url(self) -> str:
@@ -132,6 +138,7 @@ class LocalStack:
             {
                 "PUBLIC_API_URL": self.front.url,
                 "AGENT_HEARTBEAT_SECONDS": str(config.agent_heartbeat_seconds),
+                "METRIC_RETENTION_DAYS": str(config.metric_retention_days),
                 "AGENT_ACTION_TIMEOUT_SECONDS": str(config.agent_action_timeout_seconds),
                 "VAST_API_URL": self.marketplace.url,
                 "VAST_API_KEY": self.marketplace.api_key,
@@ -151,14 +158,14 @@ class LocalStack:
         self.front.api_id = self.deployment.api_id
         self.front.start()
         self.machine_agents.start()
-        self.housekeeping = Schedule(
-            self.aws.runtime.invoke,
-            f"{STACK_PREFIX}{HOUSEKEEPING_FUNCTION.name}",
-            config.housekeeping_seconds,
+        invoke = self.aws.runtime.invoke
+        self.housekeeping = invoking(
+            invoke, f"{STACK_PREFIX}{HOUSEKEEPING_FUNCTION.name}", config.housekeeping_seconds
         ).start()
-        self.reconciler = Schedule(
-            self.aws.runtime.invoke, f"{STACK_PREFIX}{RECONCILER_FUNCTION.name}", config.reconciler_seconds
+        self.reconciler = invoking(
+            invoke, f"{STACK_PREFIX}{RECONCILER_FUNCTION.name}", config.reconciler_seconds
         ).start()
+        self.expiry = Schedule("expiry", self.aws.delete_expired_items, config.expiry_seconds).start()
         return self
 
     def stop(self, timeout: float = 40) -> None:
@@ -172,7 +179,7 @@ class LocalStack:
         def left() -> float:
             return max(0.0, deadline - time.monotonic())
 
-        for schedule in (self.housekeeping, self.reconciler):
+        for schedule in (self.housekeeping, self.reconciler, self.expiry):
             if schedule is not None:
                 schedule.stop(left())
         self.machine_agents.stop(left())

@@ -9,19 +9,25 @@ heartbeat until the kernel killed it.
 from __future__ import annotations
 
 import gc
+import threading
 import tracemalloc
 from datetime import timedelta
 
 import boto3
 import pytest
+from moto.dynamodb.models import dynamodb_backends
 
 from dumont_core.instances.metrics import HeartbeatRefused, MetricsRepository
 from dumont_core.platform import table
-from local_stack.moto_memory import keep_memory_flat
+from local_stack.embedded_aws import ACCOUNT_ID
+from local_stack.moto_memory import delete_expired, keep_memory_flat
 from tests.fakes.clock import Clock
+from tests.integration.conftest import REGION
 
 MACHINES = 20
 READING = {"gpu_utilization": 12.5, "gpu_memory_used_gb": 3.1, "cpu_utilization": 40.0, "ram_used_gb": 10.2}
+SAMPLE_RETENTION = timedelta(days=35)
+"""What the `readings` fixture keeps samples for."""
 KEPT_PER_HEARTBEAT = 6 * 1024
 """What a heartbeat may add for good: its sample (about 2.5 KB in moto), and some slack."""
 
@@ -112,3 +118,31 @@ def test_a_transaction_naming_an_item_by_half_its_key_is_refused_and_writes_noth
             ]
         )
     assert "Item" not in client.get_item(TableName=dynamodb_table, Key=new_item)
+
+
+def test_items_whose_ttl_has_passed_are_deleted_as_dynamodb_would_and_no_others(
+    readings: MetricsRepository, machines: list[str], clock: Clock, dynamodb_table: str
+) -> None:
+    first_sample_expires = (clock() + timedelta(seconds=5) + SAMPLE_RETENTION).timestamp()
+    heartbeats(readings, machines[:2], clock, rounds=3)
+    last_sample_expires = (clock() + SAMPLE_RETENTION).timestamp()
+    client = boto3.client("dynamodb")
+    moto_table = dynamodb_backends[ACCOUNT_ID][REGION].get_table(dynamodb_table)
+
+    def stored(kind: str) -> list[str]:
+        items = client.scan(TableName=dynamodb_table)["Items"]
+        return sorted(
+            f"{item['PK']['S']}|{item['SK']['S']}" for item in items if item["SK"]["S"].startswith(kind)
+        )
+
+    instances, samples = stored("INSTANCE#"), stored("METRIC#")
+    assert len(samples) == 6
+
+    assert delete_expired(moto_table, table.TTL_ATTRIBUTE, first_sample_expires - 1, threading.Lock()) == 0
+    assert delete_expired(moto_table, table.TTL_ATTRIBUTE, first_sample_expires, threading.Lock()) == 2
+    assert len(stored("METRIC#")) == 4, "the first round's samples went, at their time"
+
+    delete_expired(moto_table, table.TTL_ATTRIBUTE, last_sample_expires, threading.Lock())
+
+    assert stored("METRIC#") == []
+    assert stored("INSTANCE#") == instances, "items without a TTL stay"
