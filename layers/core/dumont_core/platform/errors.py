@@ -79,3 +79,8 @@ class NotFound(DumontError):
 class RateLimited(DumontError):
     code = "RATE_LIMITED"
     http_status = 429
+
+
+class UnsupportedMediaType(DumontError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
