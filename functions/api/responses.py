@@ -49,6 +49,11 @@ ERROR_DESCRIPTIONS = {
     "TEAM_NOT_FOUND, MEMBER_NOT_FOUND, ROLE_NOT_FOUND, ACCOUNT_NOT_FOUND, ACTION_NOT_FOUND)",
     409: "A conflict with the current state: INVALID_STATE, CONFLICT (e.g. a reused Idempotency-Key "
     "or an email already registered)",
+    415: "The body was not sent as JSON (UNSUPPORTED_MEDIA_TYPE); send Content-Type: application/json",
+    429: "Too many attempts (RATE_LIMITED); retry after `Retry-After` seconds",
+}
+RETRY_AFTER: dict[str, OpenAPIResponseHeader] = {
+    "Retry-After": {"description": "Seconds until you may retry", "schema": {"type": "integer"}}
 }
 
 
@@ -62,7 +67,7 @@ def documented_responses(
     media_type: str = content_types.APPLICATION_JSON,
 ) -> dict[int, OpenAPIResponse]:
     """The answers a route can give. Those of a route whose requests count against a plan carry the
-    rate-limit headers, and such a route can also answer 429."""
+    rate-limit headers, and such a route can also answer 429; any 429 says when to retry."""
     success: OpenAPIResponse = {"description": description, "content": {media_type: {"model": answer}}}
     responses: dict[int, OpenAPIResponse] = {status: success}
     for code in sorted(errors):
@@ -70,6 +75,8 @@ def documented_responses(
             "description": ERROR_DESCRIPTIONS[code],
             "content": {"application/json": {"model": ErrorEnvelope}},
         }
+        if code == 429:
+            responses[code]["headers"] = RETRY_AFTER
     if not metered:
         return responses
     for code, response in responses.items():
@@ -77,10 +84,7 @@ def documented_responses(
             response["headers"] = RATE_LIMIT_HEADERS
     responses[429] = {
         "description": "Past your plan's limit (RATE_LIMITED); nothing was carried out",
-        "headers": {
-            "Retry-After": {"description": "Seconds until you may retry", "schema": {"type": "integer"}},
-            **RATE_LIMIT_HEADERS,
-        },
+        "headers": {**RETRY_AFTER, **RATE_LIMIT_HEADERS},
         "content": {"application/json": {"model": ErrorEnvelope}},
     }
     return responses

@@ -25,7 +25,7 @@ routes = DomainRoutes(tag="Access")
 
 
 @routes.operation(
-    "POST", "/api/v1/auth/register", Envelope[RegisteredAccountView], None, status=201, errors=(400, 409)
+    "POST", "/api/v1/auth/register", Envelope[RegisteredAccountView], None, status=201, errors=(400, 409, 429)
 )
 def register(body: Annotated[CredentialsRequest, Body(embed=False)]) -> Response[str]:
     """Create an account"""
@@ -41,7 +41,7 @@ def _login(body: LoginRequest) -> Response[str]:
 
 
 def _login_operation(path: str, **more: Any) -> Any:
-    return routes.operation("POST", path, AccessTokenView, None, errors=(400, 401, 404), **more)
+    return routes.operation("POST", path, AccessTokenView, None, errors=(400, 401, 404, 429), **more)
 
 
 @_login_operation("/api/v1/auth/login")
