@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -24,7 +24,7 @@ from api.instances.schemas import (
 )
 from api.responses import json_response
 from api.routing import Caller, DomainRoutes
-from api.schemas import Envelope, InstanceId, ListEnvelope, PageView
+from api.schemas import LOG_TIMES, Envelope, InstanceId, ListEnvelope, PageView, is_log_time
 from dumont_core import composition
 from dumont_core.instances.models import Instance, InstanceStatus, PowerAction
 from dumont_core.platform.clock import utc_now
@@ -32,9 +32,6 @@ from dumont_core.platform.errors import ValidationFailed
 from dumont_core.platform.settings import WorkflowSettings, load_settings
 
 routes = DomainRoutes(tag="Instances")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-LAST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
-"""The times logs can be read from: CloudWatch counts them in milliseconds from EPOCH on."""
 
 
 def invalid_field(field: str, message: str) -> ValidationFailed:
@@ -207,10 +204,8 @@ def instance_logs(
 
     What the agent shipped from the machine's logs, oldest first: the last `lines` lines, from `since` on
     if given."""
-    if since is not None and not EPOCH <= (since if since.tzinfo else since.replace(tzinfo=UTC)) <= LAST:
-        raise invalid_field(
-            "since", f"since must be between {EPOCH:%Y-%m-%dT%H:%M:%SZ} and {LAST:%Y-%m-%dT%H:%M:%SZ}"
-        )
+    if since is not None and not is_log_time(since):
+        raise invalid_field("since", f"since must be {LOG_TIMES}")
     found = composition.agents().read_logs(caller, instance_id, lines, since)
     listing = InstanceLogsView.model_validate({"instance_id": instance_id, "lines": found})
     return json_response(Envelope[InstanceLogsView](data=listing))

@@ -6,8 +6,9 @@ import httpx
 import pytest
 
 from local_stack.stack import LocalStack
+from tests.e2e.agents.test_agent import agent_token
 from tests.e2e.api.test_api_errors import assert_error
-from tests.e2e.conftest import wait_for_status
+from tests.e2e.conftest import machine_of, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -91,3 +92,22 @@ def test_oversized_headers_are_431_in_the_error_envelope(anonymous: httpx.Client
     assert response.headers["Content-Type"] == "application/json"
     error = assert_error(response, 431, "HEADERS_TOO_LARGE")
     assert "64 KiB" in error["message"]
+
+
+def test_log_lines_cloudwatch_cannot_keep_are_400(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    token = agent_token(stack, machine_of(api, running_instance))
+    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {token}"}) as agent:
+        for line, field in (
+            ({"timestamp": "2026-12-01T00:00:00Z", "message": ""}, "lines.0.message"),
+            ({"timestamp": "1969-12-31T23:59:59Z", "message": "boot"}, "lines.0.timestamp"),
+        ):
+            error = assert_error(
+                agent.post("/api/agent/logs", json={"lines": [line]}), 400, "VALIDATION_ERROR"
+            )
+            assert [item["field"] for item in error["details"]["fields"]] == [field]
+        kept = agent.post(
+            "/api/agent/logs", json={"lines": [{"timestamp": "2026-12-01T00:00:00Z", "message": "ok"}]}
+        )
+        assert kept.status_code == 200 and kept.json()["kept"] == 1
