@@ -49,13 +49,15 @@ def document() -> dict[str, Any]:
     built: dict[str, Any] = json.loads(schema)
     # Invalid requests answer 400 VALIDATION_ERROR, which every route that takes input documents;
     # Powertools documents its own 422 on every route, which this API never sends. A route that takes a
-    # body answers 400 to one that is not JSON, and 415 to one not labelled JSON (`api.bodies`).
+    # body also answers 415 to one not labelled JSON (`api.bodies`).
     for operations in built["paths"].values():
         for operation in operations.values():
             operation["responses"].pop("422", None)
-            if "requestBody" in operation:
-                for code in ("400", "415"):
-                    operation["responses"].setdefault(code, refused(int(code)))
+            refusals = ["415"] if "requestBody" in operation else []
+            if "requestBody" in operation or operation.get("parameters"):
+                refusals.append("400")
+            for code in refusals:
+                operation["responses"].setdefault(code, refused(int(code)))
     schemas = built.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)

@@ -62,6 +62,8 @@ def test_the_document_declares_the_three_credentials() -> None:
 def test_every_answer_the_api_gives_is_documented(method: str, path: str, operation: dict) -> None:
     responses = operation["responses"]
     assert "422" not in responses, "invalid requests answer 400"
+    if operation.get("parameters"):
+        assert "400" in responses, "a parameter out of its bounds (an id too long, a page of 0)"
     if "requestBody" in operation:
         assert {"400", "415"} <= set(responses), "a body not JSON, or not labelled JSON"
         assert responses["415"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorEnvelope")
