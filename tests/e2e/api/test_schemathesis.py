@@ -1,6 +1,7 @@
 """Every operation of the OpenAPI document, driven by schemathesis against the local stack: valid and
 invalid requests alike, each answered without a server error, with a status the document lists for the
-operation, and a body and headers matching what it documents for that status.
+operation, and a body and headers matching what it documents for that status; a method a path does not
+serve is 405 with an `Allow` header, and no operation answers without its credentials.
 
 The run is bounded and derandomized (a fixed seed, deterministic generation, a few examples per
 operation), so it finds the same cases every time in about two minutes. A failure names the operation,
@@ -36,7 +37,13 @@ CHECKS = (
     "response_schema_conformance",
     "content_type_conformance",
     "response_headers_conformance",
+    "unsupported_method",
+    "allow_header_conformance",
+    "missing_required_header",
+    "ignored_auth",
 )
+"""Not negative_data_rejection and positive_data_acceptance: request models coerce lax input (`0` for
+`false`) and the domain refuses more than the schema says (an unknown GPU type), which those flag."""
 RUN_TIMEOUT_SECONDS = 600
 
 
