@@ -52,6 +52,7 @@ class Credentials:
     access_token: str = field(repr=False)
     api_key: str = field(repr=False)
     agent_token: str = field(repr=False)
+    team_id: str
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def credentials(stack: LocalStack) -> Iterator[Credentials]:
     other tests'), with a login token, an API key, and the agent token of one running instance. Every
     rent during the run fails to boot, so the instances the run creates end `failed` with no machine."""
     email, password = f"schemathesis-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(16)
-    composition.access().register(email, password, plan="enterprise")
+    team_id = composition.access().register(email, password, plan="enterprise").team_id
     with httpx.Client(base_url=stack.url, timeout=30) as client:
         login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
         assert login.status_code == 200, login.text
@@ -81,7 +82,7 @@ def credentials(stack: LocalStack) -> Iterator[Credentials]:
         token = agent_token(stack, machine_of(api, instance_id))
         stack.marketplace.fail_next_boots(100_000, "schemathesis: no machine boots during the run")
         try:
-            yield Credentials(access_token=access_token, api_key=api_key, agent_token=token)
+            yield Credentials(access_token=access_token, api_key=api_key, agent_token=token, team_id=team_id)
         finally:
             stack.marketplace.clear_injected_failures()
             delete_every_instance(api)
@@ -94,7 +95,8 @@ def delete_every_instance(api: httpx.Client) -> None:
 
 
 def config_file(directory: Path, credentials: Credentials) -> Path:
-    """The credentials of each security scheme; schemathesis sends what each operation declares."""
+    """The credentials of each security scheme, which schemathesis sends as each operation declares, and
+    the run's own team wherever a team is named (another team's is 403 or 404, all the run would see)."""
     path = directory / "schemathesis.toml"
     path.write_text(
         "[auth]\n"
@@ -105,6 +107,8 @@ def config_file(directory: Path, credentials: Credentials) -> Path:
         f'api_key = "{credentials.api_key}"\n'
         "[auth.openapi.agentToken]\n"
         f'bearer = "{credentials.agent_token}"\n'
+        "[parameters]\n"
+        f'"path.team_id" = "{credentials.team_id}"\n'
     )
     return path
 
