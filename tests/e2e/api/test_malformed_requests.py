@@ -39,14 +39,15 @@ def test_a_body_not_sent_as_json_is_415(anonymous: httpx.Client, content_type: s
     assert "Content-Type: application/json" in error["message"]
 
 
-def test_a_json_body_and_curls_form_label_are_still_read(anonymous: httpx.Client) -> None:
+def test_a_json_body_and_curls_form_label_are_still_read(api: httpx.Client) -> None:
+    body = b'{"instance_id": "inst_doesnotexist"}'
     for content_type in (
         "application/json",
         "application/json; charset=utf-8",
         "application/x-www-form-urlencoded",
     ):
-        response = anonymous.post(LOGIN, content=LOGIN_BODY, headers={"Content-Type": content_type})
-        assert_error(response, 401, "UNAUTHENTICATED")
+        response = api.post("/api/v1/snapshots", content=body, headers={"Content-Type": content_type})
+        assert_error(response, 404, "INSTANCE_NOT_FOUND")
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
