@@ -89,9 +89,17 @@ def credentials(stack: LocalStack) -> Iterator[Credentials]:
 
 
 def delete_every_instance(api: httpx.Client) -> None:
-    listed = api.get("/api/v1/instances", params={"per_page": 100}).json()["data"]
-    for instance in listed:
-        api.delete(f"/api/v1/instances/{instance['id']}")
+    """Every instance the run left, listed page by page before any is deleted."""
+    instance_ids: list[str] = []
+    page = 1
+    while True:
+        listed = api.get("/api/v1/instances", params={"per_page": 100, "page": page}).json()
+        instance_ids += [instance["id"] for instance in listed["data"]]
+        if page * 100 >= listed["meta"]["total"]:
+            break
+        page += 1
+    for instance_id in instance_ids:
+        api.delete(f"/api/v1/instances/{instance_id}")
 
 
 def config_file(directory: Path, credentials: Credentials) -> Path:
