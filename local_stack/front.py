@@ -8,7 +8,6 @@ REST API Lambda proxy event carrying the authorizer's context, and runs the API 
 from __future__ import annotations
 
 import base64
-import json
 import re
 import time
 import uuid
@@ -21,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from infra.topology import API_FUNCTION, API_ROUTES, AUTHORIZER_FUNCTION, Route
 from local_stack.lambda_runtime import FunctionError
-from local_stack.serving import ServerThreads
+from local_stack.serving import JsonErrorRequestHandler, ServerThreads, error_envelope
 
 STAGE = "prod"
 
@@ -38,8 +37,7 @@ def _compile(route: Route) -> _CompiledRoute:
 
 
 def _error(status: int, code: str, message: str) -> Response:
-    body = {"success": False, "error": {"code": code, "message": message, "details": {}}}
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    return Response(error_envelope(code, message), status=status, content_type="application/json")
 
 
 class ApiFront:
@@ -63,7 +61,9 @@ class ApiFront:
         self._account_id = account_id
         self._region = region
         self._routes = [_compile(route) for route in API_ROUTES]
-        self._server: BaseWSGIServer = make_server(host, port, self._wsgi, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            host, port, self._wsgi, threaded=True, request_handler=JsonErrorRequestHandler
+        )
         self._threads = ServerThreads(self._server, "api-front")
 
     @property
@@ -82,21 +82,28 @@ class ApiFront:
         response = self._handle(request)
         return response(environ, start_response)
 
-    def _match(self, request: Request) -> tuple[_CompiledRoute | None, dict[str, str], bool]:
-        path_exists = False
+    def _match(self, request: Request) -> tuple[_CompiledRoute | None, dict[str, str], list[str]]:
+        """The route of the request and its path parameters; else the methods its path allows."""
+        allowed: list[str] = []
         for compiled in self._routes:
             found = compiled.pattern.match(request.path)
             if found:
-                path_exists = True
                 if compiled.route.method == request.method:
-                    return compiled, found.groupdict(), True
-        return None, {}, path_exists
+                    return compiled, found.groupdict(), allowed
+                allowed.append(compiled.route.method)
+        return None, {}, allowed
 
     def _handle(self, request: Request) -> Response:
-        compiled, path_parameters, path_exists = self._match(request)
+        compiled, path_parameters, allowed = self._match(request)
         if compiled is None:
-            if path_exists:
-                return _error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}")
+            if allowed:
+                refused = _error(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    f"{request.method} is not allowed on {request.path}; use {', '.join(sorted(allowed))}",
+                )
+                refused.headers["Allow"] = ", ".join(sorted(allowed))
+                return refused
             return _error(404, "NOT_FOUND", f"No route {request.method} {request.path}")
         event = self._proxy_event(request, compiled.route, path_parameters)
         if not compiled.route.public:

@@ -1,4 +1,6 @@
-"""A threaded HTTP server of the local stack, served so that stopping it ends every thread it started.
+"""A threaded HTTP server of the local stack, served so that stopping it ends every thread it started, and
+answering the requests it cannot parse (headers too large, a malformed request line) in the API's error
+envelope rather than an HTML page.
 
 werkzeug's threaded server answers each connection in a daemon thread that nothing keeps, and a client
 that keeps its HTTP/1.1 connection open keeps that thread waiting for its next request after the server
@@ -8,12 +10,42 @@ stopped. These threads are kept here; stopping shuts their connections and joins
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 import time
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+
+PARSE_ERRORS = {
+    400: ("BAD_REQUEST", "The request could not be parsed as HTTP/1.1"),
+    414: ("URI_TOO_LONG", "The request's URL is too long: keep it under 64 KiB"),
+    431: (
+        "HEADERS_TOO_LARGE",
+        "The request's headers are too large: keep each header line under 64 KiB and send at most 100",
+    ),
+}
+
+
+def error_envelope(code: str, message: str) -> str:
+    return json.dumps({"success": False, "error": {"code": code, "message": message, "details": {}}})
+
+
+class JsonErrorRequestHandler(WSGIRequestHandler):
+    """werkzeug's request handler, but what the HTTP server refuses itself is answered as JSON."""
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        error_code, text = PARSE_ERRORS.get(code, ("BAD_REQUEST", message or "The request was refused"))
+        body = error_envelope(error_code, text).encode()
+        self.close_connection = True
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
 
 class ServerThreads:

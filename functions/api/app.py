@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from api.bodies import read_json
 from api.middleware import authorize
 from api.responses import error_response
 from dumont_core.platform.errors import DumontError
@@ -18,7 +19,8 @@ logger = Logger(child=True)
 
 def resolver(*routers: APIGatewayRouter) -> APIGatewayRestResolver:
     """A resolver serving `routers`, with validation, authorization and the error envelope."""
-    app = APIGatewayRestResolver(enable_validation=True)
+    # Bodies are read by `read_json`, which refuses absurd nesting with a 400 instead of recursing on it.
+    app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=read_json)
     app.use([authorize])
     for router in routers:
         app.include_router(router)

@@ -17,7 +17,8 @@ with long_lived():
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from api.app import resolver
-    from api.middleware import json_sent_as_form, rate_limited_answer, with_rate_limit_headers
+    from api.bodies import unreadable_body
+    from api.middleware import error_answer, json_sent_as_form, rate_limited_answer, with_rate_limit_headers
     from api.routing import module_serving
     from dumont_core.access.context import rate_from_context
     from dumont_core.platform.observability import observed
@@ -42,11 +43,21 @@ def resolver_for(module: str | None) -> APIGatewayRestResolver:
 @observed(logger, correlation_id_path=correlation_paths.API_GATEWAY_REST, metrics=metrics)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     json_sent_as_form(event)
-    app = resolver_for(module_serving(str(event.get("path") or "")))
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     rate = rate_from_context(authorizer)
     if rate is None:
-        return app.resolve(event, context)
+        return served(event, context)
     # Over the limit, nothing runs: the authorizer counted nothing and the route is not called.
-    answer = rate_limited_answer(rate) if rate.limited else app.resolve(event, context)
+    answer = rate_limited_answer(rate) if rate.limited else served(event, context)
     return with_rate_limit_headers(answer, rate)
+
+
+def served(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The route's answer; a body the API cannot read is refused before any route runs."""
+    refusal = unreadable_body(event)
+    if refusal is not None:
+        return error_answer(refusal)
+    answer: dict[str, Any] = resolver_for(module_serving(str(event.get("path") or ""))).resolve(
+        event, context
+    )
+    return answer

@@ -1,10 +1,9 @@
-"""What every request goes through, whatever its route: JSON sent as a form read as JSON, the plan's
-rate limit (429 before anything runs, the `X-RateLimit-*` headers on every answer), and the caller's
-authorization for the route's permission."""
+"""What every request goes through, whatever its route: JSON sent as a form read as JSON, a body the API
+cannot read refused (`api.bodies`), the plan's rate limit (429 before anything runs, the
+`X-RateLimit-*` headers on every answer), and the caller's authorization for the route's permission."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -12,12 +11,13 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
+from api.bodies import read_json
 from api.routing import PERMISSION_EXTENSION
 from api.schemas import ErrorEnvelope, ErrorView
 from dumont_core.access.context import principal_from_context
 from dumont_core.access.rates import RateWindow
 from dumont_core.platform.clock import utc_now
-from dumont_core.platform.errors import Forbidden, RateLimited, Unauthenticated
+from dumont_core.platform.errors import DumontError, Forbidden, RateLimited, Unauthenticated
 
 logger = Logger(child=True)
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -35,12 +35,20 @@ def json_sent_as_form(event: dict[str, Any]) -> None:
             if name.lower() == "content-type" and any(
                 str(item).startswith(FORM_CONTENT_TYPE) for item in values
             ):
-                try:
-                    json.loads(body)
-                except ValueError:
+                if not _is_json(body):
                     return
                 json_type = content_types.APPLICATION_JSON
                 headers[name] = [json_type] if isinstance(value, list) else json_type
+
+
+def _is_json(body: str) -> bool:
+    try:
+        read_json(body)
+    except ValueError:
+        return False
+    except DumontError:
+        return True  # JSON, if too deep to be read: read as JSON, it is refused as such
+    return True
 
 
 def rate_limit_headers(rate: RateWindow) -> dict[str, str]:
@@ -51,26 +59,28 @@ def rate_limit_headers(rate: RateWindow) -> dict[str, str]:
     }
 
 
-def rate_limited_answer(rate: RateWindow) -> dict[str, Any]:
-    """429 with Retry-After: over the limit, nothing runs (the authorizer counted nothing)."""
-    retry_after = rate.retry_after(utc_now())
-    logger.info("Request refused", extra={"code": RateLimited.code, "retry_after": retry_after})
-    envelope = ErrorEnvelope(
-        error=ErrorView(
-            code=RateLimited.code,
-            message=f"Your plan allows {rate.limit} requests in this window; retry in {retry_after} s",
-            details={"limit": rate.limit, "retry_after": retry_after, "reset": rate.reset_at},
-        )
-    )
+def error_answer(error: DumontError, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """The proxy answer of a request refused before its route runs, in the error envelope."""
+    logger.info("Request refused", extra={"code": error.code, "reason": error.message})
+    envelope = ErrorEnvelope(error=ErrorView(code=error.code, message=error.message, details=error.details))
+    multi_value = {"Content-Type": [content_types.APPLICATION_JSON]}
+    multi_value.update({name: [value] for name, value in (headers or {}).items()})
     return {
-        "statusCode": RateLimited.http_status,
-        "multiValueHeaders": {
-            "Content-Type": [content_types.APPLICATION_JSON],
-            "Retry-After": [str(retry_after)],
-        },
+        "statusCode": error.http_status,
+        "multiValueHeaders": multi_value,
         "body": envelope.model_dump_json(),
         "isBase64Encoded": False,
     }
+
+
+def rate_limited_answer(rate: RateWindow) -> dict[str, Any]:
+    """429 with Retry-After: over the limit, nothing runs (the authorizer counted nothing)."""
+    retry_after = rate.retry_after(utc_now())
+    error = RateLimited(
+        f"Your plan allows {rate.limit} requests in this window; retry in {retry_after} s",
+        details={"limit": rate.limit, "retry_after": retry_after, "reset": rate.reset_at},
+    )
+    return error_answer(error, {"Retry-After": str(retry_after)})
 
 
 def with_rate_limit_headers(answer: dict[str, Any], rate: RateWindow) -> dict[str, Any]:

@@ -53,8 +53,9 @@ ERROR_DESCRIPTIONS = {
     "TEAM_NOT_FOUND, MEMBER_NOT_FOUND, ROLE_NOT_FOUND, ACCOUNT_NOT_FOUND, ACTION_NOT_FOUND)",
     409: "A conflict with the current state: INVALID_STATE, CONFLICT (e.g. a reused Idempotency-Key "
     "or an email already registered)",
-    429: "Too many failed logins or registrations from this account or address (TOO_MANY_ATTEMPTS); "
-    "nothing was carried out",
+    415: "The body was not sent as JSON (UNSUPPORTED_MEDIA_TYPE); send Content-Type: application/json",
+    429: "Too many requests: failed logins or registrations from this account or address "
+    "(TOO_MANY_ATTEMPTS), or a person's key past its plan's limit (RATE_LIMITED); nothing was carried out",
 }
 RETRY_AFTER_HEADER: OpenAPIResponseHeader = {
     "description": "Seconds until you may retry",
@@ -72,7 +73,7 @@ def documented_responses(
     media_type: str = content_types.APPLICATION_JSON,
 ) -> dict[int, OpenAPIResponse]:
     """The answers a route can give. Those of a route whose requests count against a plan carry the
-    rate-limit headers, and such a route can also answer 429."""
+    rate-limit headers, and such a route can also answer 429; any 429 says when to retry."""
     success: OpenAPIResponse = {"description": description, "content": {media_type: {"model": answer}}}
     responses: dict[int, OpenAPIResponse] = {status: success}
     for code in sorted(errors):

@@ -28,15 +28,34 @@ PERMISSION_EXTENSION = "x-dumont-permission"
 CALLER_EXTENSION = "x-dumont-caller"
 """`anyone` (public), `member` (a team member; counted against their plan) or `agent` (an instance's
 agent; not counted): what API Gateway asks of the request before our code runs."""
-SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"apiKeyHeader": []}]
 SECURITY_SCHEMES: dict[str, Any] = {
-    "bearerAuth": {
+    "accessToken": {
         "type": "http",
         "scheme": "bearer",
-        "description": "An access token from `POST /api/v1/auth/login`, or an API key `dumont_sk_…`",
+        "bearerFormat": "JWT",
+        "description": "`Authorization: Bearer <access token>`, the token `POST /api/v1/auth/login` answers; "
+        "an API key is also accepted this way, as `Authorization: Bearer dumont_sk_…`",
     },
-    "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "`dumont_sk_…`"},
+    "apiKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "`X-API-Key: dumont_sk_…`, a team's API key from `POST /api/v1/api-keys`",
+    },
+    "agentToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "dumont_ag_…",
+        "description": "`Authorization: Bearer dumont_ag_…`, the token the agent of one instance is started "
+        "with; good for that instance's agent routes only",
+    },
 }
+SECURITY: dict[str, list[dict[str, list[str]]] | None] = {
+    "anyone": None,
+    "member": [{"accessToken": []}, {"apiKey": []}],
+    "agent": [{"agentToken": []}],
+}
+"""The credentials each kind of caller sends, by `caller_kind`."""
 
 DOMAINS: dict[str, tuple[str, ...]] = {
     "api.instances.routes": ("/api/v1/instances",),
@@ -128,6 +147,9 @@ class DomainRoutes(APIGatewayRouter):
         kind = caller_kind(permission)
         if kind != "anyone":
             errors = (401, 403, *errors)
+        if kind == "agent":
+            # A person's credential sent here is counted against their plan, and past it refused.
+            errors = (*errors, 429)
         extensions: dict[str, Any] = {CALLER_EXTENSION: kind}
         if permission is not None:
             extensions[PERMISSION_EXTENSION] = permission
@@ -152,7 +174,7 @@ class DomainRoutes(APIGatewayRouter):
                     media_type=media_type,
                 ),
                 tags=[tag or self.tag],
-                security=SECURITY if kind != "anyone" else None,
+                security=SECURITY[kind],
                 openapi_extensions=extensions,
             )
             return declared(handler)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -108,3 +109,22 @@ NewEmail = Annotated[
     AfterValidator(_new_email),
 ]
 """The email of a new account."""
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LAST_TIME = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+LOG_TIMES = f"between {EPOCH:%Y-%m-%dT%H:%M:%SZ} and {LAST_TIME:%Y-%m-%dT%H:%M:%SZ}"
+"""The times a log line can carry: CloudWatch counts them in milliseconds from 1970 on."""
+
+
+def is_log_time(moment: datetime) -> bool:
+    """Whether `moment` (UTC when it names no zone) is a time CloudWatch Logs can keep or be asked from."""
+    return EPOCH <= (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) <= LAST_TIME
+
+
+def _log_time(moment: datetime) -> datetime:
+    if not is_log_time(moment):
+        raise ValueError(f"must be {LOG_TIMES}")
+    return moment
+
+
+LogTime = Annotated[datetime, AfterValidator(_log_time)]

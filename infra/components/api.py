@@ -72,12 +72,38 @@ def _access_log_format() -> apigw.AccessLogFormat:
     )
 
 
-GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str, str, str], ...] = (
+GATEWAY_ERRORS: tuple[tuple[apigw.ResponseType, str | None, str, str], ...] = (
     (apigw.ResponseType.INVALID_API_KEY, "401", "UNAUTHENTICATED", "Unknown or disabled API key"),
+    (
+        apigw.ResponseType.UNAUTHORIZED,
+        "401",
+        "UNAUTHENTICATED",
+        "Send a valid access token or API key: `Authorization: Bearer …` or `X-API-Key: …`",
+    ),
+    (apigw.ResponseType.ACCESS_DENIED, "403", "FORBIDDEN", "This credential may not call this route"),
+    (
+        apigw.ResponseType.REQUEST_TOO_LARGE,
+        "413",
+        "REQUEST_TOO_LARGE",
+        "The request is too large: keep its body under 10 MB and its headers under 10 KB",
+    ),
+    (
+        apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+        "415",
+        "UNSUPPORTED_MEDIA_TYPE",
+        "Send the request body as JSON, with Content-Type: application/json",
+    ),
     (apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, "404", "NOT_FOUND", "No such route"),
     (apigw.ResponseType.THROTTLED, "429", "RATE_LIMITED", "Too many requests for your plan; retry shortly"),
     (apigw.ResponseType.QUOTA_EXCEEDED, "429", "RATE_LIMITED", "Your plan's daily request quota is used up"),
     (apigw.ResponseType.BAD_REQUEST_PARAMETERS, "400", "VALIDATION_ERROR", "A path parameter is missing"),
+    # Anything else API Gateway refuses itself keeps its status; None leaves it as API Gateway set it.
+    (
+        apigw.ResponseType.DEFAULT_4_XX,
+        None,
+        "BAD_REQUEST",
+        "The request was refused before it reached the API",
+    ),
     (apigw.ResponseType.DEFAULT_5_XX, "502", "INTERNAL_ERROR", "Something went wrong on our side; retry"),
 )
 

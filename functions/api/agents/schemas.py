@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import ConfigDict, Field
 
-from api.schemas import RequestBody, View
+from api.schemas import LogTime, RequestBody, View
 from dumont_core.agents.models import AgentHealth
 
 Percent = Annotated[float, Field(ge=0, le=100)]
@@ -112,8 +111,8 @@ class DownloadPlanView(View):
 
 
 class LogLineRequest(RequestBody):
-    timestamp: datetime = Field(strict=False)
-    message: str = Field(max_length=32_000)
+    timestamp: LogTime = Field(strict=False)
+    message: str = Field(min_length=1, max_length=32_000)
 
 
 class LogBatchRequest(RequestBody):

@@ -24,7 +24,7 @@ from api.instances.schemas import (
 )
 from api.responses import json_response
 from api.routing import Caller, DomainRoutes
-from api.schemas import Envelope, InstanceId, ListEnvelope, PageView
+from api.schemas import LOG_TIMES, Envelope, InstanceId, ListEnvelope, PageView, is_log_time
 from dumont_core import composition
 from dumont_core.instances.models import Instance, InstanceStatus, PowerAction
 from dumont_core.platform.clock import utc_now
@@ -204,6 +204,8 @@ def instance_logs(
 
     What the agent shipped from the machine's logs, oldest first: the last `lines` lines, from `since` on
     if given."""
+    if since is not None and not is_log_time(since):
+        raise invalid_field("since", f"since must be {LOG_TIMES}")
     found = composition.agents().read_logs(caller, instance_id, lines, since)
     listing = InstanceLogsView.model_validate({"instance_id": instance_id, "lines": found})
     return json_response(Envelope[InstanceLogsView](data=listing))

@@ -155,9 +155,8 @@ def test_the_openapi_document_tells_credentials_and_rate_limits(api: httpx.Clien
             responses = operation["responses"]
             success = next(code for code in responses if code.startswith("2"))
             if (method.upper(), path) not in metered:
-                # Unmetered: a 429 there is only the limits on guessing of the login and sign-up routes.
+                # Public and agent routes answer 429 only to people: failed logins, a person's key.
                 if "429" in responses:
-                    assert "TOO_MANY_ATTEMPTS" in responses["429"]["description"], (method, path)
                     assert set(responses["429"]["headers"]) == {"Retry-After"}, (method, path)
                 continue
             documented += 1

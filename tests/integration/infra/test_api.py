@@ -153,6 +153,11 @@ def test_gateway_errors_speak_the_api_error_envelope(synthesized: Synthesized) -
     assert by_type["INVALID_API_KEY"]["StatusCode"] == "401"
     assert by_type["THROTTLED"]["StatusCode"] == "429"
     assert by_type["QUOTA_EXCEEDED"]["StatusCode"] == "429"
+    # A refused credential, a body too large or not JSON, and whatever else API Gateway refuses itself.
+    assert by_type["UNAUTHORIZED"]["StatusCode"] == "401"
+    assert by_type["REQUEST_TOO_LARGE"]["StatusCode"] == "413"
+    assert by_type["UNSUPPORTED_MEDIA_TYPE"]["StatusCode"] == "415"
+    assert "StatusCode" not in by_type["DEFAULT_4XX"], "keeps the status API Gateway answers"
     for properties in by_type.values():
         body = json.loads(properties["ResponseTemplates"]["application/json"])
         assert body["success"] is False

@@ -41,11 +41,39 @@ def test_every_operation_says_who_may_call_it(method: str, path: str, operation:
         assert permission is None and "security" not in operation
     elif caller == "agent":
         assert permission == AGENT_PERMISSION
+        assert operation["security"] == [{"agentToken": []}]
     else:
         assert caller == "member" and permission in PERMISSIONS
         assert "429" in operation["responses"]  # type: ignore[operator]
+        assert operation["security"] == [{"accessToken": []}, {"apiKey": []}]
     if caller != "anyone":
         assert {"401", "403"} <= set(operation["responses"])  # type: ignore[arg-type]
+
+
+def test_the_document_declares_the_three_credentials() -> None:
+    schemes = DOCUMENT["components"]["securitySchemes"]
+    assert schemes["accessToken"] == {**schemes["accessToken"], "type": "http", "scheme": "bearer"}
+    assert schemes["apiKey"] == {**schemes["apiKey"], "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    assert schemes["agentToken"] == {**schemes["agentToken"], "type": "http", "scheme": "bearer"}
+    assert "dumont_ag_" in schemes["agentToken"]["bearerFormat"]
+
+
+@pytest.mark.parametrize(("method", "path", "operation"), OPERATIONS, ids=lambda value: str(value)[:60])
+def test_every_answer_the_api_gives_is_documented(method: str, path: str, operation: dict) -> None:
+    responses = operation["responses"]
+    assert "422" not in responses, "invalid requests answer 400"
+    if operation.get("parameters"):
+        assert "400" in responses, "a parameter out of its bounds (an id too long, a page of 0)"
+    if "requestBody" in operation:
+        assert {"400", "415"} <= set(responses), "a body not JSON, or not labelled JSON"
+        assert responses["415"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorEnvelope")
+    if "429" in responses:
+        assert "Retry-After" in responses["429"]["headers"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/auth/login", "/api/v1/auth/register"])
+def test_login_and_registration_document_their_throttling(path: str) -> None:
+    assert "Retry-After" in DOCUMENT["paths"][path]["post"]["responses"]["429"]["headers"]
 
 
 def test_each_route_is_served_by_the_module_that_declares_it() -> None:

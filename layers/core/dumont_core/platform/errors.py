@@ -92,3 +92,8 @@ class TooManyAttempts(DumontError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, details={"retry_after": retry_after})
         self.retry_after = retry_after
+
+
+class UnsupportedMediaType(DumontError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    http_status = 415
