@@ -37,7 +37,10 @@ def observed(
             from aws_lambda_powertools import Tracer
 
             wrapped = Tracer().capture_lambda_handler(wrapped)
-        result: HandlerT = logger.inject_lambda_context(wrapped, correlation_id_path=correlation_id_path)
+        # Keys a handler appends (the workflow step, the team) are its invocation's, not the next one's.
+        result: HandlerT = logger.inject_lambda_context(
+            wrapped, correlation_id_path=correlation_id_path, clear_state=True
+        )
         return result
 
     return decorate
