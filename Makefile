@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## Start the local stack on http://localhost:8766 (moto as AWS, local GPU marketplace, Swagger UI at /docs).
+## Options go in ARGS, e.g. `make run ARGS="--interruptions-per-hour 6"` (see `python -m local_stack -h`).
 run: $(STAMP)
-	$(BIN)/python -m local_stack
+	$(BIN)/python -m local_stack $(ARGS)
 
 ## Lint, type-check and run the whole test suite.
 test: lint typecheck pytest

@@ -21,6 +21,12 @@ def main() -> None:
     parser.add_argument("--aws-port", type=int, default=8768)
     parser.add_argument("--seed", type=int, default=None, help="Seed for the marketplace's offers and prices")
     parser.add_argument("--log-level", default="WARNING", help="Log level of the Lambda handlers")
+    parser.add_argument(
+        "--interruptions-per-hour",
+        type=float,
+        default=0.0,
+        help="Interrupt each running machine at random this often per hour, as spot markets do (default 0)",
+    )
     args = parser.parse_args()
 
     stack = LocalStack(
@@ -31,6 +37,7 @@ def main() -> None:
             aws_port=args.aws_port,
             seed=args.seed,
             log_level=args.log_level,
+            interruptions_per_hour=args.interruptions_per_hour,
         )
     ).start()
     bootstrap = stack.bootstrap

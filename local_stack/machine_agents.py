@@ -63,14 +63,18 @@ class SimulatedGpu:
         return int(35 + self.utilization * 0.4)
 
 
-class _CuttableUploads(httpx.HTTPTransport):
-    """The machine's network, which a test can cut during uploads to S3 (presigned PUTs)."""
+class _MachineNetwork(httpx.HTTPTransport):
+    """The machine's network, which a test can cut during uploads to S3 (presigned PUTs), and which a
+    network partition at the marketplace cuts altogether."""
 
     def __init__(self) -> None:
         super().__init__()
         self.puts_left: int | None = None
+        self.partitioned = False
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self.partitioned:
+            raise httpx.ConnectError("the machine is cut off from the network", request=request)
         if request.method == "PUT" and self.puts_left is not None:
             if self.puts_left <= 0:
                 raise httpx.ConnectError("the machine lost its network during the upload", request=request)
@@ -83,7 +87,7 @@ class _RunningAgent:
     machine_id: int
     workspace: Path
     gpu: SimulatedGpu
-    network: _CuttableUploads = field(default_factory=_CuttableUploads)
+    network: _MachineNetwork = field(default_factory=_MachineNetwork)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -182,7 +186,10 @@ class MachineAgents:
 
     def _reconcile(self) -> None:
         machines = {machine["id"]: machine for machine in self._marketplace.machines()}
+        partitioned = self._marketplace.partitioned_machines()
         with self._lock:
+            for machine_id, running in self._agents.items():
+                running.network.partitioned = machine_id in partitioned
             self._stopping = [
                 running for running in self._stopping if running.thread and running.thread.is_alive()
             ]

@@ -35,6 +35,9 @@ class LocalStackConfig:
     agent_action_timeout_seconds: int = 600
     gpu_utilization: float = 0.0
     """The simulated GPUs' load until a test or the demo sets another."""
+    interruptions_per_hour: float = 0.0
+    """How often, on average, the marketplace interrupts each running machine on its own (outbid, host
+    offline, network partition, maintenance); 0 for never. `/_sim/interruptions` changes it."""
     housekeeping_seconds: float = 5.0
     """How often the serverless idle check runs (every minute in AWS), so a demo window can be seconds."""
     reconciler_seconds: float = 5.0
@@ -97,6 +100,7 @@ class LocalStack:
             seed=self.config.seed,
             boot_seconds=self.config.boot_seconds,
             action_seconds=self.config.action_seconds,
+            interruptions_per_hour=self.config.interruptions_per_hour,
         )
         self.deployment: Deployment | None = None
         self.bootstrap: BootstrapAccount | None = None

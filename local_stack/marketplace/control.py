@@ -10,6 +10,9 @@ what runs on them, with curl as well as from Python. No API key needed, JSON bod
     POST /_sim/clear_failures             forget injected failures not yet delivered
     POST /_sim/offers/<id>/withdraw       the offer disappears; renting it answers 404 no_such_ask
     POST /_sim/machines/<id>/fail         {"offline": false, "message": "..."}
+    POST /_sim/machines/<id>/interrupt    {"kind": "outbid|host_offline|partition|maintenance"}
+    POST /_sim/offers/<id>/bid            {"price": 0.9}: a higher bid outbids our interruptible machine
+    POST /_sim/interruptions              {"per_machine_hour": 2}: interrupt running machines at random
     POST /_sim/reset                      back to the freshly seeded market
     POST /_sim/machines/<id>/gpu          {"utilization": 90}: the GPU load its agent reads
     POST /_sim/gpu                        the same for every machine
@@ -46,6 +49,9 @@ def control_rules() -> list[Rule]:
         Rule("/_sim/clear_failures", endpoint="sim_clear_failures", methods=["POST"]),
         Rule("/_sim/offers/<int:offer_id>/withdraw", endpoint="sim_withdraw", methods=["POST"]),
         Rule("/_sim/machines/<int:instance_id>/fail", endpoint="sim_fail_machine", methods=["POST"]),
+        Rule("/_sim/machines/<int:instance_id>/interrupt", endpoint="sim_interrupt", methods=["POST"]),
+        Rule("/_sim/offers/<int:offer_id>/bid", endpoint="sim_bid", methods=["POST"]),
+        Rule("/_sim/interruptions", endpoint="sim_interruptions", methods=["POST"]),
         Rule("/_sim/reset", endpoint="sim_reset", methods=["POST"]),
         Rule("/_sim/machines/<int:instance_id>/gpu", endpoint="sim_gpu", methods=["POST"]),
         Rule("/_sim/gpu", endpoint="sim_gpu_all", methods=["POST"]),
@@ -77,6 +83,12 @@ def control_response(
         return json_response(200, {"requests": marketplace.requests_seen()})
     if endpoint in ("sim_gpu", "sim_gpu_all", "sim_workspace"):
         return _machine_control(marketplace.machine_runtime, endpoint, args.get("instance_id"), body)
+    if endpoint == "sim_bid":
+        price = body["price"]
+        if not is_number(price):
+            raise ValueError("price must be a number")
+        outbid = marketplace.bid(args["offer_id"], float(price))
+        return json_response(200, {"success": True, "outbid": outbid})
     _change(marketplace, endpoint, args, body)
     return json_response(200, {"success": True})
 
@@ -101,6 +113,13 @@ def _change(marketplace: LocalMarketplace, endpoint: str, args: Mapping[str, Any
         marketplace.fail_machine(
             args["instance_id"], offline=bool(body.get("offline", False)), message=body.get("message")
         )
+    elif endpoint == "sim_interrupt":
+        marketplace.interrupt(args["instance_id"], str(body["kind"]), body.get("message"))
+    elif endpoint == "sim_interruptions":
+        rate = body["per_machine_hour"]
+        if not is_number(rate):
+            raise ValueError("per_machine_hour must be a number")
+        marketplace.set_interruption_rate(float(rate))
     elif endpoint == "sim_reset":
         marketplace.reset()
 

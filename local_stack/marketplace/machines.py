@@ -4,9 +4,30 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from local_stack.marketplace.json_bodies import Json
 from local_stack.marketplace.offers import Offer
+
+
+class Interruption(StrEnum):
+    """The ways a spot GPU is lost, as a real marketplace loses them."""
+
+    OUTBID = "outbid"
+    """An interruptible (bid) rental taken by a higher bid: the container exits, the host keeps running."""
+    HOST_OFFLINE = "host_offline"
+    """The host stops answering: Vast shows the machine `offline`."""
+    PARTITION = "partition"
+    """The network between the machine and us is cut: Vast still says running, nothing reaches us."""
+    MAINTENANCE = "maintenance"
+    """The host's owner stops it for maintenance: the container exits though we still want it running."""
+
+
+_INTERRUPTION_MESSAGES = {
+    Interruption.OUTBID: "Instance stopped: outbid by a higher priority contract",
+    Interruption.HOST_OFFLINE: "Host is offline: lost contact with the machine",
+    Interruption.MAINTENANCE: "Instance stopped: the host is down for scheduled maintenance",
+}
 
 
 @dataclass
@@ -27,6 +48,8 @@ class Machine:
     actual_status: str | None = None
     status_msg: str = "Pulling image"
     transitions: list[tuple[float, Json]] = field(default_factory=list)
+    partitioned: bool = False
+    """Cut off from the network: it runs, as far as Vast knows, but its agent reaches nobody."""
 
     def apply_due(self, now: float) -> None:
         while self.transitions and self.transitions[0][0] <= now:
@@ -73,13 +96,23 @@ class Machine:
 
     def break_down(self, *, offline: bool, message: str | None) -> None:
         """Fail now, whatever was in progress: the host goes offline, or the container exits."""
+        self.interrupt(Interruption.HOST_OFFLINE if offline else Interruption.OUTBID, message)
+
+    def interrupt(self, kind: Interruption, message: str | None = None) -> None:
+        """Lose the machine now, whatever was in progress, the way `kind` says; we still want it running."""
+        if kind == Interruption.PARTITION:
+            self.partitioned = True
+            return
         self.transitions.clear()
-        if offline:
-            self.actual_status = "offline"
-            self.status_msg = message or "Host is offline: lost contact with the machine"
-        else:
-            self.actual_status = "exited"
-            self.status_msg = message or "Instance stopped: outbid by a higher priority contract"
+        self.status_msg = message or _INTERRUPTION_MESSAGES[kind]
+        self.actual_status = "offline" if kind == Interruption.HOST_OFFLINE else "exited"
+        if kind != Interruption.HOST_OFFLINE:
+            self.cur_state = "stopped"
+
+    @property
+    def interruptible_now(self) -> bool:
+        """Running, reachable, and so something an interruption can take away."""
+        return self.actual_status == "running" and not self.partitioned
 
     def as_json(self) -> Json:
         running = self.actual_status == "running"

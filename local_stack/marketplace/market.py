@@ -1,5 +1,6 @@
-"""The simulated market: offers whose prices drift, machines rented from them that boot, stop, start
-and break, and the checks Vast makes before it does any of that.
+"""The simulated market: offers whose prices drift, machines rented from them that boot, stop, start,
+break and are interrupted (at random too, at a rate per machine-hour), and the checks Vast makes before
+it does any of that.
 
 Time is read from the `clock` given at construction and state moves forward lazily whenever someone
 looks, so tests can drive it with a fake clock and nothing runs in the background.
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from local_stack.marketplace.json_bodies import ApiError, Json, is_number
-from local_stack.marketplace.machines import Machine, published_ports
+from local_stack.marketplace.machines import Interruption, Machine, published_ports
 from local_stack.marketplace.offers import Offer, seeded_offers
 from local_stack.marketplace.search import matching_offers
 
@@ -81,8 +82,10 @@ class SimulatedMarket:
         boot_seconds: tuple[float, float],
         action_seconds: tuple[float, float],
         clock: Callable[[], float],
+        interruptions_per_hour: float = 0.0,
     ) -> None:
         self._seed = seed
+        self._seeded_interruptions_per_hour = interruptions_per_hour
         self._boot_seconds = boot_seconds
         self._action_seconds = action_seconds
         self._clock = clock
@@ -92,18 +95,25 @@ class SimulatedMarket:
         self._failing_boots: list[str] = []
         self._walk_rng = random.Random()
         self._timing_rng = random.Random()
+        self._interruption_rng = random.Random()
+        self.interruptions_per_hour = interruptions_per_hour
+        """How often, on average, a running machine is interrupted (each kind alike); 0 for never."""
         self._last_walk_at = 0.0
+        self._last_interruption_draw = 0.0
         self._next_contract = 0
         self.reset()
 
     def reset(self) -> None:
-        """Back to the market as seeded: no machines, no failing boots, initial prices."""
+        """Back to the market as seeded: no machines, no failing boots, the first prices and interruption
+        rate."""
         with self._lock:
+            self.interruptions_per_hour = self._seeded_interruptions_per_hour
             rng = random.Random(self._seed)
             self._offers = seeded_offers(rng)
             self._walk_rng = random.Random(self._seed + 1)
             self._timing_rng = random.Random(self._seed + 2)
-            self._last_walk_at = self._clock()
+            self._interruption_rng = random.Random(self._seed + 3)
+            self._last_walk_at = self._last_interruption_draw = self._clock()
             self._next_contract = 21_000_000 + rng.randrange(1_000_000)
             self._machines.clear()
             self._failing_boots.clear()
@@ -142,6 +152,38 @@ class SimulatedMarket:
             if machine is None:
                 raise KeyError(f"no machine {instance_id}")
             machine.break_down(offline=offline, message=message)
+
+    def interrupt(self, instance_id: int, kind: Interruption, message: str | None = None) -> None:
+        """Lose a machine now the way `kind` says; only an interruptible (bid) rental can be outbid."""
+        with self._up_to_date():
+            machine = self._machines.get(instance_id)
+            if machine is None:
+                raise KeyError(f"no machine {instance_id}")
+            if kind == Interruption.OUTBID and not machine.is_bid:
+                raise ValueError(f"machine {instance_id} is rented on demand: only a bid can be outbid")
+            machine.interrupt(kind, message)
+
+    def bid(self, offer_id: int, price: float) -> int | None:
+        """Someone else bids `price` for the offer's GPUs: an interruptible machine rented from it for less
+        is outbid. The machine's id, or None when nothing was taken."""
+        with self._up_to_date():
+            if offer_id not in self._offers:
+                raise KeyError(f"no offer {offer_id}")
+            for machine in self._machines.values():
+                if (
+                    machine.offer.id == offer_id
+                    and machine.is_bid
+                    and machine.interruptible_now
+                    and machine.dph_total < price
+                ):
+                    machine.interrupt(Interruption.OUTBID)
+                    return machine.id
+            return None
+
+    def partitioned_machines(self) -> set[int]:
+        """The machines cut off from the network: running as far as Vast knows, unreachable."""
+        with self._up_to_date():
+            return {machine.id for machine in self._machines.values() if machine.partitioned}
 
     # --- Vast's operations, refused with the errors Vast answers ------------------------------
 
@@ -245,7 +287,19 @@ class SimulatedMarket:
                         offer.take_price_step(self._walk_rng)
             for machine in self._machines.values():
                 machine.apply_due(now)
+            self._interrupt_at_random(now)
             yield
+
+    def _interrupt_at_random(self, now: float) -> None:
+        """Each running machine is interrupted with the chance its share of the elapsed time gives it."""
+        elapsed, self._last_interruption_draw = now - self._last_interruption_draw, now
+        if self.interruptions_per_hour <= 0 or elapsed <= 0:
+            return
+        chance = 1 - math.exp(-self.interruptions_per_hour * elapsed / 3600)
+        for machine in self._machines.values():
+            if machine.interruptible_now and self._interruption_rng.random() < chance:
+                kinds = [kind for kind in Interruption if machine.is_bid or kind != Interruption.OUTBID]
+                machine.interrupt(self._interruption_rng.choice(kinds))
 
     def _machine(self, instance_id: int) -> Machine:
         machine = self._machines.get(instance_id)

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 from local_stack.marketplace.api import VastApi, api_rules
 from local_stack.marketplace.control import MachineRuntime, control_response, control_rules
 from local_stack.marketplace.json_bodies import Json, error_body, json_response
+from local_stack.marketplace.machines import Interruption
 from local_stack.marketplace.market import BOOT_FAILURE_MESSAGE, SimulatedMarket
 from local_stack.serving import ServerThreads
 
@@ -45,6 +46,7 @@ class LocalMarketplace:
         boot_seconds: tuple[float, float] = (3.0, 8.0),
         action_seconds: tuple[float, float] = (1.0, 3.0),
         clock: Callable[[], float] = time.monotonic,
+        interruptions_per_hour: float = 0.0,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -53,6 +55,7 @@ class LocalMarketplace:
             boot_seconds=boot_seconds,
             action_seconds=action_seconds,
             clock=clock,
+            interruptions_per_hour=interruptions_per_hour,
         )
         self._api = VastApi(self._market, api_key)
         self._url_map = Map([*api_rules(), *control_rules()])
@@ -157,6 +160,25 @@ class LocalMarketplace:
     def fail_machine(self, instance_id: int, *, offline: bool = False, message: str | None = None) -> None:
         """Break a machine now: its host goes offline, or its container exits (as when outbid)."""
         self._market.fail_machine(instance_id, offline=offline, message=message)
+
+    def interrupt(self, instance_id: int, kind: Interruption | str, message: str | None = None) -> None:
+        """Lose a machine now: outbid, its host offline, cut off from the network, or host maintenance."""
+        self._market.interrupt(instance_id, Interruption(kind), message)
+
+    def bid(self, offer_id: int, price: float) -> int | None:
+        """Someone else bids `price` on the offer: an interruptible machine of ours on it for less is outbid
+        (its id is returned)."""
+        return self._market.bid(offer_id, price)
+
+    def set_interruption_rate(self, per_machine_hour: float) -> None:
+        """Interrupt running machines at random, this often per machine and hour on average (0: never)."""
+        if per_machine_hour < 0:
+            raise ValueError("per_machine_hour must be 0 or more")
+        self._market.interruptions_per_hour = per_machine_hour
+
+    def partitioned_machines(self) -> set[int]:
+        """The machines cut off from the network, whose agents must reach nobody."""
+        return self._market.partitioned_machines()
 
     # --- HTTP ---------------------------------------------------------------------------------
 
