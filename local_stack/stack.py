@@ -41,7 +41,9 @@ class LocalStackConfig:
     housekeeping_seconds: float = 5.0
     """How often the serverless idle check runs (every minute in AWS), so a demo window can be seconds."""
     reconciler_seconds: float = 5.0
-    """How often the reconciler destroys orphaned machines (every minute in AWS)."""
+    """How often the reconciler looks for dead and orphaned machines (a minute's passes in AWS)."""
+    interruption_confirm_seconds: float = 5.0
+    """How long a machine must go on looking dead before its instance is interrupted (20 s in AWS)."""
     expiry_seconds: float = 60.0
     """How often items whose TTL has passed are deleted, which DynamoDB does by itself and moto never."""
     metric_retention_days: int = 1
@@ -143,6 +145,9 @@ class LocalStack:
                 "PUBLIC_API_URL": self.front.url,
                 "AGENT_HEARTBEAT_SECONDS": str(config.agent_heartbeat_seconds),
                 "METRIC_RETENTION_DAYS": str(config.metric_retention_days),
+                # One pass per tick here: the local schedule ticks every few seconds already.
+                "WATCH_POLLS": "1",
+                "INTERRUPTION_CONFIRM_SECONDS": str(config.interruption_confirm_seconds),
                 "AGENT_ACTION_TIMEOUT_SECONDS": str(config.agent_action_timeout_seconds),
                 "VAST_API_URL": self.marketplace.url,
                 "VAST_API_KEY": self.marketplace.api_key,

@@ -1,8 +1,10 @@
-"""Runs on a schedule: destroys the machines rented under our labels that no instance owns any more."""
+"""Runs on a schedule: interrupts running instances whose machine died, and destroys the machines rented
+under our labels that no instance owns any more, in several passes a few seconds apart."""
 
 from dumont_core.platform.coldstart import first_call_long_lived, long_lived
 
 with long_lived():
+    import time
     from typing import Any
 
     from aws_lambda_powertools import Logger
@@ -14,13 +16,18 @@ with long_lived():
 
     logger = Logger()
     # Checked at cold start: a missing variable stops the function before its first run.
-    load_settings(ReconcilerSettings)
+    settings = load_settings(ReconcilerSettings)
 
 
 @first_call_long_lived
 @observed(logger)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = composition.reconciler().reconcile()
-    if report.destroyed or report.left:
-        logger.info("Orphaned machines", extra=report.model_dump())
-    return report.model_dump()
+    reports = []
+    for number in range(settings.watch_polls):
+        if number:
+            time.sleep(settings.watch_poll_seconds)
+        report = composition.reconciler().reconcile()
+        if report.destroyed or report.left or report.interrupted:
+            logger.info("Machines reconciled", extra=report.model_dump())
+        reports.append(report.model_dump())
+    return {"passes": reports}

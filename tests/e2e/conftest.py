@@ -32,6 +32,7 @@ def stack() -> Iterator[LocalStack]:
         agent_action_timeout_seconds=12,
         housekeeping_seconds=1,
         reconciler_seconds=1,
+        interruption_confirm_seconds=2,
         # Every test's client comes from 127.0.0.1: the suite's own sign-ups and wrong passwords must not
         # lock the address out. The limit per account stays as in AWS.
         login_failures_per_address=100_000,
@@ -70,6 +71,19 @@ def create_instance(api: httpx.Client) -> Callable[..., str]:
         return str(response.json()["data"]["id"])
 
     return create
+
+
+SNAPSHOT_WAIT_SECONDS = 60
+
+
+def wait_for_snapshot(api: httpx.Client, snapshot_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + SNAPSHOT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        snapshot: dict[str, Any] = api.get(f"/api/v1/snapshots/{snapshot_id}").json()["data"]
+        if snapshot["status"] in ("completed", "failed"):
+            return snapshot
+        time.sleep(0.2)
+    raise AssertionError(f"snapshot {snapshot_id} never finished")
 
 
 def machine_of(api: httpx.Client, instance_id: str) -> int:
@@ -130,5 +144,5 @@ def running_instance(api: httpx.Client, create_instance: Callable[..., str]) -> 
     assert wait_for_status(api, instance_id, {"running", "failed"})["status"] == "running"
     wait_for_agent(api, instance_id)
     yield instance_id
-    wait_for_status(api, instance_id, {"running", "hibernated", "failed", "stopped"})
+    wait_for_status(api, instance_id, {"running", "hibernated", "failed", "stopped", "interrupted"})
     api.delete(f"/api/v1/instances/{instance_id}")

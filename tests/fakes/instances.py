@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dumont_core.instances.models import Instance, InstanceEvent, StaleInstanceState
+from dumont_core.instances.models import Instance, InstanceEvent, InstanceStatus, StaleInstanceState
 
 
 class MemoryInstances:
@@ -20,6 +20,9 @@ class MemoryInstances:
 
     def list_for_team(self, team_id: str, **_filters: Any) -> list[Instance]:
         return [instance for instance in self.instances.values() if instance.team_id == team_id]
+
+    def running(self) -> list[Instance]:
+        return [instance for instance in self.instances.values() if instance.status == InstanceStatus.RUNNING]
 
     def create(self, instance: Instance, event: InstanceEvent) -> None:
         self.instances[instance.instance_id] = instance

@@ -25,6 +25,7 @@ from dumont_core.platform.settings import (
     TableSettings,
     TokenSettings,
     UsagePlanSettings,
+    WatchSettings,
     forget_settings,
     load_settings,
 )
@@ -202,10 +203,17 @@ def instance_steps() -> InstanceWorkflowSteps:
 
 @provided
 def reconciler() -> MachineReconciler:
+    from dumont_core.instances.interruptions import InterruptionWatch
     from dumont_core.instances.reconciler import MachineReconciler
 
+    watch = InterruptionWatch(
+        instances=instances(),
+        provider=gpu_provider(),
+        heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
+        confirm_seconds=load_settings(WatchSettings).interruption_confirm_seconds,
+    )
     return MachineReconciler(
-        instances=instances(), provider=gpu_provider(), settings=load_settings(ProviderSettings)
+        instances=instances(), provider=gpu_provider(), settings=load_settings(ProviderSettings), watch=watch
     )
 
 

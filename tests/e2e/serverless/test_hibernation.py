@@ -12,21 +12,18 @@ import pytest
 
 from local_stack.embedded_aws import SNAPSHOT_BUCKET
 from local_stack.stack import LocalStack
-from tests.e2e.conftest import contents, eventually, fill_workspace, machine_of, machines_for, wait_for_status
+from tests.e2e.conftest import (
+    SNAPSHOT_WAIT_SECONDS,
+    contents,
+    eventually,
+    fill_workspace,
+    machine_of,
+    machines_for,
+    wait_for_snapshot,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.e2e
-
-SNAPSHOT_WAIT_SECONDS = 60
-
-
-def wait_for_snapshot(api: httpx.Client, snapshot_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + SNAPSHOT_WAIT_SECONDS
-    while time.monotonic() < deadline:
-        snapshot: dict[str, Any] = api.get(f"/api/v1/snapshots/{snapshot_id}").json()["data"]
-        if snapshot["status"] in ("completed", "failed"):
-            return snapshot
-        time.sleep(0.2)
-    raise AssertionError(f"snapshot {snapshot_id} never finished")
 
 
 def test_hibernate_destroys_the_machine_and_wake_brings_back_every_file(

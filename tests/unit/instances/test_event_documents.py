@@ -11,6 +11,7 @@ from typing import Any, cast, get_args
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.machine_labels import machine_label
 from dumont_core.instances.metrics import MetricsRepository
 from dumont_core.instances.models import EventType, InstanceEvent, InstanceSpec, PowerAction
@@ -153,7 +154,7 @@ def published_events() -> list[InstanceEvent]:
     repository = cast(InstanceRepository, MemoryInstances())
     publisher, starter = InMemoryPublisher(), RecordingStarter()
     provider = FakeProvider(
-        offers=[offer(offer_id, region="us-east") for offer_id in (8812345, 8812346, 8812347)]
+        offers=[offer(offer_id, region="us-east") for offer_id in (8812345, 8812346, 8812347, 8812348)]
     )
     service = InstanceService(
         repository=repository,
@@ -223,6 +224,21 @@ def published_events() -> list[InstanceEvent]:
     MachineReconciler(
         instances=service, provider=provider, settings=ProviderSettings(), clock=clock
     ).reconcile()
+
+    # A machine outbid while running: the watch notices, confirms, and interrupts its instance.
+    outbid = service.create(
+        principal, InstanceSpec(gpu_type="RTX_4090", image="pytorch/pytorch:latest", disk_gb=50)
+    )
+    outbid_machine = provider.machines[
+        boot(InstanceRef(team_id=outbid.team_id, instance_id=outbid.instance_id))
+    ]
+    outbid_machine.status = ProviderMachineStatus.FAILED
+    outbid_machine.status_message = "Instance stopped: outbid by a higher priority contract"
+    watch = InterruptionWatch(
+        instances=service, provider=provider, heartbeat_seconds=60, confirm_seconds=0, clock=clock
+    )
+    watch.look(provider.list_machines())
+    assert watch.look(provider.list_machines()) == [outbid.instance_id]
 
     # A snapshot, a hibernation that completes, one whose snapshot fails, and a wake that fails.
     memory = MemorySnapshots()

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dumont_core.instances.models import EventType, InstanceEvent, InstanceStatus
+from dumont_core.instances.models import MACHINE_GONE, EventType, InstanceEvent, InstanceStatus
 from dumont_core.instances.step_support import (
-    MACHINE_GONE,
     InstanceRef,
     StepSupport,
     failure_reason,

@@ -45,6 +45,20 @@ class InstanceStatus(StrEnum):
     """The machine is gone and nothing is billed; the workspace is safe in a snapshot."""
     WAKING = "waking"
     """A new machine is being rented and the workspace restored onto it."""
+    INTERRUPTED = "interrupted"
+    """Its machine died under it (outbid, host gone, unreachable); nothing is billed; the workspace is in
+    its last snapshot, from which it can be woken."""
+
+
+class InterruptionReason(StrEnum):
+    """Why a running instance lost its machine (seed 001's `instance.interrupted`)."""
+
+    SPOT_PREEMPTION = "spot_preemption"
+    """Outbid or reclaimed: the provider took the interruptible machine back."""
+    HOST_OFFLINE = "host_offline"
+    """The host went offline or stopped the machine (maintenance, a crash) while we wanted it running."""
+    MACHINE_LOST = "machine_lost"
+    """The provider no longer lists the machine, or its agent has gone silent while it says running."""
 
 
 class FailoverStrategy(StrEnum):
@@ -76,6 +90,15 @@ POWER_ACTIONS: dict[PowerAction, tuple[frozenset[InstanceStatus], InstanceStatus
 DELETABLE_STATES: frozenset[InstanceStatus] = frozenset(
     set(InstanceStatus) - {InstanceStatus.DELETING, InstanceStatus.DELETED}
 )
+MACHINE_GONE: dict[str, Any] = {"ip_address": None, "ssh_port": None, "jupyter_port": None}
+"""What an instance keeps of a machine once the machine is gone."""
+HEARTBEAT_RESET: dict[str, Any] = {"last_heartbeat_at": None}
+"""Whatever restarts the machine (start, reboot, wake) forgets the agent's last heartbeat: its silence
+counts from its first report on the restarted machine."""
+WAKEABLE_STATES: frozenset[InstanceStatus] = frozenset(
+    {InstanceStatus.HIBERNATED, InstanceStatus.INTERRUPTED}
+)
+"""States from which an instance runs again from its last snapshot, on a new machine."""
 # States in which a machine is being rented for the instance and may not be recorded on it yet.
 RENTING_STATES: frozenset[InstanceStatus] = frozenset({InstanceStatus.STARTING, InstanceStatus.WAKING})
 # States in which a machine runs our agent, so it may report in.
@@ -132,6 +155,8 @@ class Instance(DomainModel):
     closed_cost: float = 0.0
     """What the intervals before the current one cost, each at the price it ran at."""
     last_failover_at: datetime | None = None
+    suspected_at: datetime | None = None
+    """When the machine first looked dead (provider or heartbeats); an interruption once confirmed."""
 
     agent_token_digest: str | None = None
     """SHA-256 of the token the machine's agent authenticates with; the token itself is never kept."""
@@ -190,6 +215,7 @@ class EventType(StrEnum):
     SNAPSHOT_COMPLETED = "snapshot.completed"
     SNAPSHOT_FAILED = "snapshot.failed"
     ORPHAN_DESTROYED = "instance.orphan_destroyed"
+    INTERRUPTED = "instance.interrupted"
 
 
 class InstanceEvent(DomainEvent):

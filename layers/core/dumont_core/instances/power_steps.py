@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from dumont_core.instances.models import (
+    MACHINE_GONE,
     POWER_ACTIONS,
     EventType,
     Instance,
@@ -15,7 +16,6 @@ from dumont_core.instances.models import (
     PowerAction,
 )
 from dumont_core.instances.step_support import (
-    MACHINE_GONE,
     InstanceRef,
     MachineFailed,
     PowerActionTimedOut,

@@ -9,6 +9,7 @@ from aws_lambda_powertools import Logger
 
 from dumont_core.instances.agent_tokens import agent_token_digest, new_agent_token
 from dumont_core.instances.models import (
+    MACHINE_GONE,
     EventType,
     Instance,
     InstanceEvent,
@@ -16,7 +17,6 @@ from dumont_core.instances.models import (
     StaleInstanceState,
 )
 from dumont_core.instances.step_support import (
-    MACHINE_GONE,
     BootTimedOut,
     InstanceNoLongerWanted,
     InstanceRef,

@@ -8,9 +8,9 @@ not hold it and is not renting right now. Each pass destroys its orphans, and th
 again whatever the provider refused: the provider client backs off within a pass, the schedule spaces
 the passes, and nothing stops until the provider no longer lists the machine.
 
-`sight_machines` is the pass's view of the world, each machine beside its record: the orphan
-collector works from it, and so can whatever else must notice what the provider did behind our back
-(a machine lost at the provider, for failover).
+The same pass is where the interruption watch (`instances.interruptions`) looks at every running
+instance, from the same list of machines, before the orphans are collected: a machine it finds dead is
+no longer its instance's, and is destroyed.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
+from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.machine_labels import MachineOwner, owner_of
 from dumont_core.instances.models import RENTING_STATES, Instance, InstanceStatus
 from dumont_core.instances.service import InstanceService
@@ -61,6 +62,8 @@ class ReconcileReport(DomainModel):
     """Orphans destroyed in this pass."""
     left: list[str] = []
     """Orphans the provider would not destroy yet: the next pass tries again."""
+    interrupted: list[str] = []
+    """Running instances whose machine was found dead, and which are interrupted now."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,10 +71,13 @@ class MachineReconciler:
     instances: InstanceService
     provider: GpuProvider
     settings: ProviderSettings
+    watch: InterruptionWatch | None = None
     clock: Clock = field(default=utc_now)
 
     def reconcile(self) -> ReconcileReport:
-        sightings = self.sight_machines()
+        machines = self.provider.list_machines()
+        interrupted = self.watch.look(machines) if self.watch is not None else []
+        sightings = self.sight_machines(machines)
         destroyed: list[str] = []
         left: list[str] = []
         for sighting in sightings:
@@ -88,14 +94,17 @@ class MachineReconciler:
                     extra={"machine_id": machine_id, "reason": error.message},
                 )
                 left.append(machine_id)
-        return ReconcileReport(sighted=len(sightings), destroyed=destroyed, left=left)
+        return ReconcileReport(
+            sighted=len(sightings), destroyed=destroyed, left=left, interrupted=interrupted
+        )
 
-    def sight_machines(self) -> list[MachineSighting]:
-        """Every machine rented under this deployment's labels, with its instance's record (one key read
-        each), read after the provider's list: a record is never older than what it is compared with."""
+    def sight_machines(self, machines: list[ProviderMachine]) -> list[MachineSighting]:
+        """Every machine of the provider's list rented under this deployment's labels, with its instance's
+        record (one key read each), read after the list: a record is never older than what it is
+        compared with."""
         prefix = self.settings.machine_label_prefix
         sightings = []
-        for machine in self.provider.list_machines():
+        for machine in machines:
             owner = owner_of(machine.label, prefix)
             if owner is None:
                 continue

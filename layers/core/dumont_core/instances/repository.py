@@ -1,17 +1,19 @@
 """Instances and their timelines in the single table (layout in `platform.table`).
 
 Every state change is a conditional write: the expected current states are part of the write, so
-two workflows racing on one instance can never overwrite each other silently.
+two workflows racing on one instance can never overwrite each other silently. The same transaction
+keeps the index of running instances (`RUNNING#{0..7}`), which the interruption watch reads.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
@@ -20,6 +22,7 @@ from dumont_core.instances.models import Instance, InstanceEvent, InstanceStatus
 from dumont_core.platform import table
 from dumont_core.platform.dynamodb import (
     IndexedItem,
+    TableItem,
     condition_failed,
     get_item,
     item_type,
@@ -33,6 +36,20 @@ InstanceEventItem = item_type(InstanceEvent, expires_at=TTLAttribute(null=True))
 
 
 _INSTANCE_FIELDS = tuple(Instance.model_fields)
+
+
+class RunningItem(TableItem):
+    """An instance in `running`, in one of a few partitions chosen from its id."""
+
+    team_id = UnicodeAttribute()
+    instance_id = UnicodeAttribute()
+
+
+def running_item(team_id: str, instance_id: str) -> RunningItem:
+    bucket = hashlib.sha256(instance_id.encode()).digest()[0] % table.RUNNING_PARTITIONS
+    item = RunningItem(table.running_partition(bucket), table.key(team_id, instance_id))
+    item.team_id, item.instance_id = team_id, instance_id
+    return item
 
 
 def instance_item_key(team_id: str, instance_id: str) -> Any:
@@ -77,6 +94,20 @@ class InstanceRepository:
         instances = [self._to_instance(item) for item in items]
         instances.sort(key=lambda instance: instance.created_at, reverse=True)
         return instances
+
+    def running(self) -> list[Instance]:
+        """Every instance in `running`, whatever its team: a query per index partition, then their
+        records in batches."""
+        keys = [
+            (item.team_id, item.instance_id)
+            for bucket in range(table.RUNNING_PARTITIONS)
+            for item in RunningItem.query(table.running_partition(bucket))
+        ]
+        items = InstanceItem.batch_get(
+            [(table.team_key(team_id), table.instance_key(instance_id)) for team_id, instance_id in keys]
+        )
+        instances = [self._to_instance(item) for item in items]
+        return [instance for instance in instances if instance.status == InstanceStatus.RUNNING]
 
     def list_events(self, instance_id: str) -> list[InstanceEvent]:
         items = InstanceEventItem.query(
@@ -124,6 +155,12 @@ class InstanceRepository:
                     actions=actions,
                     condition=condition,
                 )
+                if "status" in changes:
+                    running = running_item(instance.team_id, instance.instance_id)
+                    if changes["status"] == InstanceStatus.RUNNING:
+                        transaction.save(running)
+                    else:
+                        transaction.delete(running)
                 for event in events:
                     transaction.save(self._event_item(event))
         except TransactWriteError as error:

@@ -17,6 +17,8 @@ from dumont_core.instances.models import (
     DEFAULT_GPU_THRESHOLD,
     DEFAULT_IDLE_TIMEOUT_MINUTES,
     DELETABLE_STATES,
+    HEARTBEAT_RESET,
+    MACHINE_GONE,
     POWER_ACTIONS,
     EventType,
     Instance,
@@ -24,6 +26,7 @@ from dumont_core.instances.models import (
     InstancePage,
     InstanceSpec,
     InstanceStatus,
+    InterruptionReason,
     MetricPoint,
     PowerAction,
     StaleInstanceState,
@@ -148,8 +151,9 @@ class InstanceService:
 
     def request_power_action(self, principal: Principal, instance_id: str, action: PowerAction) -> Instance:
         allowed, interim, _ = POWER_ACTIONS[action]
+        reset = HEARTBEAT_RESET if action in (PowerAction.START, PowerAction.REBOOT) else {}
         return self._begin_change(
-            principal, instance_id, action.value, allowed, interim, Workflow(action.value)
+            principal, instance_id, action.value, allowed, interim, Workflow(action.value), reset
         )
 
     def delete(self, principal: Principal, instance_id: str) -> Instance:
@@ -195,6 +199,22 @@ class InstanceService:
         if instance is not None:
             self._add_event(InstanceEvent.of(event_type, instance, **details))
 
+    def snapshot_completed(self, team_id: str, instance_id: str, *, snapshot_id: str, **details: Any) -> None:
+        """A snapshot of the instance is complete: on its timeline, and, while it runs, the one it would
+        be woken from should its machine be lost."""
+        instance = self.repository.get(team_id, instance_id)
+        if instance is None:
+            return
+        event = InstanceEvent.of(EventType.SNAPSHOT_COMPLETED, instance, snapshot_id=snapshot_id, **details)
+        if instance.status == InstanceStatus.RUNNING:
+            latest = {"last_snapshot_id": snapshot_id}
+            try:
+                self.transition(instance, expected=[InstanceStatus.RUNNING], changes=latest, events=[event])
+                return
+            except StaleInstanceState:
+                pass  # it stopped running meanwhile: the event alone
+        self._add_event(event)
+
     def record_orphan_destroyed(self, team_id: str, instance_id: str, **details: Any) -> None:
         """A machine rented for the instance outlived its use and was destroyed: on the instance's
         timeline and the bus, or on the bus alone, for its team, when no record of the instance exists."""
@@ -206,6 +226,40 @@ class InstanceService:
             EventType.ORPHAN_DESTROYED, instance_id, UNKNOWN_ACCOUNT, team_id, **details
         )
         self.publisher.publish([orphan])
+
+    def running(self) -> list[Instance]:
+        """Every running instance of every team (the interruption watch's round)."""
+        return self.repository.running()
+
+    def suspect(self, instance: Instance, since: datetime) -> Instance:
+        """The running instance's machine looks dead since `since`: an interruption once confirmed."""
+        return self.transition(instance, expected=[InstanceStatus.RUNNING], changes={"suspected_at": since})
+
+    def clear_suspicion(self, instance: Instance) -> Instance:
+        return self.transition(instance, expected=[InstanceStatus.RUNNING], changes={"suspected_at": None})
+
+    def interrupt(
+        self, instance: Instance, reason: InterruptionReason, detail: str, died_at: datetime
+    ) -> Instance:
+        """The running instance lost its machine at `died_at`: billed until then, not since; it no longer
+        holds the machine, so the reconciler destroys it should it come back."""
+        died_at = max(died_at, instance.running_since) if instance.running_since else died_at
+        event = InstanceEvent.of(
+            EventType.INTERRUPTED, instance, gpu=instance.gpu_name or instance.gpu_type, reason=reason.value
+        )
+        return self.transition(
+            instance,
+            expected=[InstanceStatus.RUNNING],
+            changes={
+                "status": InstanceStatus.INTERRUPTED,
+                "status_reason": f"interrupted ({reason.value}): {detail}",
+                "provider_instance_id": None,
+                "suspected_at": None,
+                **instance.billing_stopped_at(died_at),
+                **MACHINE_GONE,
+            },
+            events=[event],
+        )
 
     def record_heartbeat(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> None:
         try:
@@ -226,6 +280,7 @@ class InstanceService:
         allowed: frozenset[InstanceStatus],
         interim: InstanceStatus,
         workflow: Workflow,
+        also: Mapping[str, Any] | None = None,
     ) -> Instance:
         instance = self.get(principal, instance_id)
         allowed_names = sorted(status.value for status in allowed)
@@ -233,7 +288,7 @@ class InstanceService:
             raise InvalidState(instance_id, action, instance.status.value, allowed_names)
         try:
             updated = self.transition(
-                instance, expected=allowed, changes={"status": interim, "status_reason": None}
+                instance, expected=allowed, changes={"status": interim, "status_reason": None, **(also or {})}
             )
         except StaleInstanceState:
             current = self.get(principal, instance_id)

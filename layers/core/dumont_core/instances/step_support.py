@@ -32,9 +32,6 @@ from dumont_core.providers.models import GpuProvider, ProviderError, ProviderMac
 
 logger = Logger(child=True)
 
-MACHINE_GONE: dict[str, Any] = {"ip_address": None, "ssh_port": None, "jupyter_port": None}
-"""What an instance keeps of a machine once the machine is gone."""
-
 
 class WorkflowStepError(Exception):
     """A step's failure that the workflow handles by name."""

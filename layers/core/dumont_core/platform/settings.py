@@ -166,7 +166,18 @@ class HousekeepingSettings(TableSettings, WorkflowSettings, AgentSettings, Snaps
     """The scheduled idle check and chunk sweep."""
 
 
-class ReconcilerSettings(TableSettings, ProviderSettings, AgentSettings):
+class WatchSettings(EnvironmentSettings):
+    """How the reconciler's passes look for orphans and for interrupted machines."""
+
+    watch_polls: int = Field(default=5, ge=1, le=12, alias="WATCH_POLLS")
+    """Passes per invocation: a schedule fires at most once a minute, and a dead machine must be
+    noticed in seconds."""
+    watch_poll_seconds: float = Field(default=10.0, ge=0, le=60, alias="WATCH_POLL_SECONDS")
+    interruption_confirm_seconds: float = Field(default=20.0, ge=0, alias="INTERRUPTION_CONFIRM_SECONDS")
+    """How long a machine must go on looking dead, over two looks, before its instance is interrupted."""
+
+
+class ReconcilerSettings(TableSettings, ProviderSettings, AgentSettings, WatchSettings):
     """The scheduled reconciler of the machines rented and the instances' records."""
 
 

@@ -21,6 +21,7 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | team to sweep      | `SWEEP`                  | `{team_id}`                             |
 | hibernation record | `TEAM#{team_id}`         | `HIBERNATION#{timestamp}#{instance_id}` |
 | serverless watch   | `SERVERLESS#{0..7}`      | `{team_id}#{instance_id}`               |
+| running instance   | `RUNNING#{0..7}`         | `{team_id}#{instance_id}`               |
 | idempotency record | `IDEMPOTENCY#api`        | Powertools' hash of the request         |
 | attempt counter    | `ATTEMPTS#{kind}#{subject}` | `WINDOW#{window start, epoch seconds}` |
 
@@ -31,7 +32,9 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 - one item of a team: GetItem;
 - an instance's timeline, metrics or actions: Query PK=`INSTANCE#…`, SK begins_with the kind;
 - an instance by id alone (workflows, agents): Query GSI1 on `INSTANCE#{id}`;
-- the teams of an account: Query GSI1 on `ACCOUNT#{id}#TEAMS`.
+- the teams of an account: Query GSI1 on `ACCOUNT#{id}#TEAMS`;
+- every running instance (the interruption watch): Query each `RUNNING#…` partition; the item is
+  written and removed in the transaction that moves the instance into or out of `running`.
 - failed logins of an account or an address, registrations of an address: UpdateItem on the window's
   counter (see `access.attempts`).
 Events, samples, rollups, actions, hibernation records, leases, idempotency records and attempt counters
@@ -61,6 +64,7 @@ SWEEP_LEASE_RECORD = "CHUNKGC"
 SWEEP_PARTITION = "SWEEP"
 IDEMPOTENCY_PARTITION = "IDEMPOTENCY#api"
 WATCH_PARTITIONS = 8
+RUNNING_PARTITIONS = 8
 
 
 def key(*parts: object) -> str:
@@ -92,6 +96,10 @@ def member_key(account_id: str) -> str:
 
 def watch_partition(bucket: int) -> str:
     return key("SERVERLESS", bucket)
+
+
+def running_partition(bucket: int) -> str:
+    return key("RUNNING", bucket)
 
 
 def metric_sample_key(at: datetime) -> str:

@@ -15,6 +15,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from dumont_core.instances.models import (
+    HEARTBEAT_RESET,
+    WAKEABLE_STATES,
     EventType,
     Instance,
     InstanceStatus,
@@ -94,11 +96,11 @@ class SnapshotService:
         if (
             instance is not None
             and instance.last_snapshot_id == snapshot_id
-            and instance.status in (InstanceStatus.HIBERNATED, InstanceStatus.WAKING)
+            and (instance.status in WAKEABLE_STATES or instance.status == InstanceStatus.WAKING)
         ):
             raise Conflict(
-                f"Snapshot {snapshot_id} holds the workspace of hibernated instance {instance.instance_id}; "
-                "wake or delete the instance first",
+                f"Snapshot {snapshot_id} holds the workspace of {instance.status.value} instance "
+                f"{instance.instance_id}; wake or delete the instance first",
                 details={"snapshot_id": snapshot_id, "instance_id": instance.instance_id},
             )
         self.snapshots.delete(snapshot)
@@ -160,17 +162,18 @@ class SnapshotService:
     def wake(self, principal: Principal, instance_id: str) -> Instance:
         """Rent a matching machine, restore the last snapshot onto it, and run again."""
         instance = self.instances.get(principal, instance_id)
-        allowed = [InstanceStatus.HIBERNATED.value]
-        if instance.status != InstanceStatus.HIBERNATED or instance.last_snapshot_id is None:
+        allowed = sorted(status.value for status in WAKEABLE_STATES)
+        if instance.status not in WAKEABLE_STATES or instance.last_snapshot_id is None:
             raise InvalidState(instance_id, "wake", instance.status.value, allowed)
         try:
             waking = self.instances.transition(
                 instance,
-                expected=[InstanceStatus.HIBERNATED],
+                expected=[instance.status],
                 changes={
                     "status": InstanceStatus.WAKING,
                     "status_reason": None,
                     "provider_instance_id": None,
+                    **HEARTBEAT_RESET,
                 },
             )
         except StaleInstanceState:
@@ -184,7 +187,7 @@ class SnapshotService:
             logger.exception("Could not start waking", extra={"instance_id": instance_id})
             with contextlib.suppress(StaleInstanceState):
                 self.instances.transition(
-                    waking, expected=[InstanceStatus.WAKING], changes={"status": InstanceStatus.HIBERNATED}
+                    waking, expected=[InstanceStatus.WAKING], changes={"status": instance.status}
                 )
             raise ServiceUnavailable("Waking could not be started; please try again") from error
         return waking

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from dumont_core.instances.models import EventType
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.snapshots.models import IN_PROGRESS
@@ -69,10 +68,9 @@ class SnapshotSteps:
             completed_at=self.clock(),
             updated_at=self.clock(),
         )
-        self.instances.record_event(
+        self.instances.snapshot_completed(
             team_id,
             snapshot.instance_id,
-            EventType.SNAPSHOT_COMPLETED,
             snapshot_id=snapshot_id,
             size_bytes=size,
             stored_bytes=stored,

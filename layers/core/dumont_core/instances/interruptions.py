@@ -1,0 +1,142 @@
+"""Noticing that a running instance's machine died: outbid, its host gone, or unreachable.
+
+Two signals are read on every look: the provider's own account of the machine (failed while we want it
+running, or no longer listed) and the agent's heartbeats (none for more than two intervals, though the
+provider may still say running: a network partition). A single look never interrupts anything. The
+first look that sees a signal marks the instance suspected; a later look, at least `confirm_seconds`
+after, that still sees it, and a fresh read of that one machine at the provider, confirm it. Only then
+is the instance interrupted: billed until the moment the machine was last known alive, its machine
+destroyed (and, since it no longer holds it, destroyed by the reconciler should it come back), and
+`instance.interrupted` published. A signal gone before confirmation clears the suspicion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aws_lambda_powertools import Logger
+
+from dumont_core.instances.models import Instance, InterruptionReason, StaleInstanceState
+from dumont_core.instances.service import InstanceService
+from dumont_core.platform.clock import Clock, utc_now
+from dumont_core.platform.models import DomainModel
+from dumont_core.providers.models import (
+    GpuProvider,
+    ProviderError,
+    ProviderMachine,
+    ProviderMachineNotFound,
+    ProviderMachineStatus,
+)
+
+logger = Logger(child=True)
+
+SILENT_INTERVALS = 2
+"""Heartbeats missed, in intervals, before an agent's silence is a signal."""
+_PREEMPTION_WORDS = ("outbid", "preempt", "interrupt", "reclaim")
+
+
+class DeathSignal(DomainModel):
+    reason: InterruptionReason
+    detail: str
+    died_at: datetime
+    """When the machine was last known alive: its last heartbeat, or when it first looked dead."""
+
+
+def death_signal(
+    instance: Instance, machine: ProviderMachine | None, now: datetime, heartbeat_seconds: float
+) -> DeathSignal | None:
+    """What says the running instance's machine is dead, from the provider's view of it (None when the
+    provider no longer has it) and the instance's last heartbeat; None when nothing does."""
+    last_alive = instance.last_heartbeat_at or instance.suspected_at or now
+    machine_id = instance.provider_instance_id
+    if machine is None:
+        detail = f"the provider no longer has machine {machine_id}"
+        return DeathSignal(reason=InterruptionReason.MACHINE_LOST, detail=detail, died_at=last_alive)
+    if machine.status == ProviderMachineStatus.FAILED:
+        said = machine.status_message or "no reason given"
+        preempted = any(word in said.lower() for word in _PREEMPTION_WORDS)
+        reason = InterruptionReason.SPOT_PREEMPTION if preempted else InterruptionReason.HOST_OFFLINE
+        return DeathSignal(reason=reason, detail=f"machine {machine_id}: {said}", died_at=last_alive)
+    # Heartbeats count from the agent's first report since the machine last (re)started: starting,
+    # rebooting and waking forget the one before (`HEARTBEAT_RESET`).
+    heard = instance.last_heartbeat_at
+    if machine.status == ProviderMachineStatus.RUNNING and instance.agent_token_digest and heard is not None:
+        silent = (now - heard).total_seconds()
+        if silent > SILENT_INTERVALS * heartbeat_seconds:
+            detail = f"no heartbeat from machine {machine_id} for {silent:.0f} s"
+            return DeathSignal(reason=InterruptionReason.MACHINE_LOST, detail=detail, died_at=heard)
+    return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InterruptionWatch:
+    instances: InstanceService
+    provider: GpuProvider
+    heartbeat_seconds: float
+    confirm_seconds: float
+    clock: Clock = field(default=utc_now)
+
+    def look(self, machines: list[ProviderMachine]) -> list[str]:
+        """One look at every running instance against the provider's list of `machines`; the ids of the
+        instances interrupted by it."""
+        listed = {machine.provider_instance_id: machine for machine in machines}
+        interrupted = []
+        for instance in self.instances.running():
+            if instance.provider_instance_id is None:
+                continue
+            try:
+                if self._look_at(instance, listed.get(instance.provider_instance_id)):
+                    interrupted.append(instance.instance_id)
+            except StaleInstanceState:
+                continue  # it moved on meanwhile (stopped, deleted): whoever moved it owns it
+        return interrupted
+
+    def _look_at(self, instance: Instance, machine: ProviderMachine | None) -> bool:
+        now = self.clock()
+        signal = death_signal(instance, machine, now, self.heartbeat_seconds)
+        if signal is None:
+            if instance.suspected_at is not None:
+                self.instances.clear_suspicion(instance)
+            return False
+        if instance.suspected_at is None:
+            logger.info(
+                "A machine looks dead", extra={"instance_id": instance.instance_id, "why": signal.detail}
+            )
+            self.instances.suspect(instance, now)
+            return False
+        if (now - instance.suspected_at).total_seconds() < self.confirm_seconds:
+            return False
+        confirmed = self._confirmed(instance, signal, now)
+        if confirmed is None:
+            self.instances.clear_suspicion(instance)
+            return False
+        self._interrupt(instance, confirmed)
+        return True
+
+    def _confirmed(self, instance: Instance, signal: DeathSignal, now: datetime) -> DeathSignal | None:
+        """The signal once more, from a fresh read of the machine itself rather than the list."""
+        machine_id = instance.provider_instance_id
+        assert machine_id is not None
+        try:
+            machine: ProviderMachine | None = self.provider.get_machine(machine_id)
+        except ProviderMachineNotFound:
+            machine = None
+        return death_signal(instance, machine, now, self.heartbeat_seconds)
+
+    def _interrupt(self, instance: Instance, signal: DeathSignal) -> None:
+        machine_id = instance.provider_instance_id
+        logger.warning(
+            "Instance interrupted",
+            extra={"instance_id": instance.instance_id, "reason": signal.reason.value, "why": signal.detail},
+        )
+        self.instances.interrupt(instance, signal.reason, signal.detail, signal.died_at)
+        if machine_id is None:
+            return
+        try:
+            self.provider.destroy_machine(machine_id)
+        except ProviderError as error:
+            # It is no longer the instance's: the reconciler's next pass destroys it.
+            logger.warning(
+                "Could not destroy a dead machine yet", extra={"machine_id": machine_id, "why": error.message}
+            )

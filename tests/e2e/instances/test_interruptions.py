@@ -1,0 +1,85 @@
+"""A spot GPU lost in any of the ways the marketplace loses one interrupts its instance: noticed,
+confirmed, billed no further, its machine destroyed, and `instance.interrupted` on its timeline."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from local_stack.stack import LocalStack
+from tests.e2e.conftest import (
+    contents,
+    eventually,
+    fill_workspace,
+    machine_of,
+    machines_for,
+    wait_for_snapshot,
+    wait_for_status,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("outbid", "spot_preemption"),
+        ("host_offline", "host_offline"),
+        ("maintenance", "host_offline"),
+        ("partition", "machine_lost"),
+    ],
+)
+def test_a_lost_machine_interrupts_its_instance(
+    api: httpx.Client, stack: LocalStack, running_instance: str, kind: str, reason: str
+) -> None:
+    machine_id = machine_of(api, running_instance)
+    (machine,) = [machine for machine in stack.marketplace.machines() if machine["id"] == machine_id]
+    if kind == "outbid":
+        assert machine["is_bid"], "instances are rented as interruptible machines where the host allows it"
+        offer_id = rented_offer(stack, machine["machine_id"])
+        assert stack.marketplace.bid(offer_id, machine["dph_total"] + 1) == machine_id
+    else:
+        stack.marketplace.interrupt(machine_id, kind)
+
+    interrupted = wait_for_status(api, running_instance, {"interrupted", "failed", "deleted"})
+
+    assert interrupted["status"] == "interrupted", interrupted["status_reason"]
+    assert interrupted["status_reason"].startswith(f"interrupted ({reason})")
+    cost = interrupted["cost_accumulated"]
+    assert eventually(lambda: machines_for(stack, running_instance) == []), "the dead machine is destroyed"
+    events = api.get(f"/api/v1/instances/{running_instance}/events").json()["data"]["events"]
+    (event,) = [event for event in events if event["type"] == "instance.interrupted"]
+    assert event["details"] == {"gpu": machine["gpu_name"], "reason": reason}
+    again = api.get(f"/api/v1/instances/{running_instance}").json()["data"]
+    assert again["cost_accumulated"] == cost, "nothing is billed after the machine died"
+
+
+def rented_offer(stack: LocalStack, host_machine_id: int) -> int:
+    """The offer a machine was rented from: the rented one of its host machine."""
+    (offer_id,) = [
+        offer["id"]
+        for offer in stack.marketplace.offers()
+        if offer["machine_id"] == host_machine_id and offer["rented"]
+    ]
+    return int(offer_id)
+
+
+def test_an_interrupted_instance_wakes_from_its_last_snapshot_with_every_file(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    first_machine = machine_of(api, running_instance)
+    before = fill_workspace(stack.machine_agents.workspace(first_machine))
+    created = api.post("/api/v1/snapshots", json={"instance_id": running_instance})
+    assert created.status_code in (201, 202), created.text
+    assert wait_for_snapshot(api, created.json()["data"]["id"])["status"] == "completed"
+    stack.marketplace.interrupt(first_machine, "host_offline")
+    assert wait_for_status(api, running_instance, {"interrupted", "failed"})["status"] == "interrupted"
+
+    waking = api.post(f"/api/instances/{running_instance}/wake")
+
+    assert waking.status_code == 200, waking.text
+    woken = wait_for_status(api, running_instance, {"running", "hibernated", "failed"}, timeout=90)
+    assert woken["status"] == "running", woken["status_reason"]
+    second_machine = machine_of(api, running_instance)
+    assert second_machine != first_machine
+    assert contents(stack.machine_agents.workspace(second_machine)) == before
