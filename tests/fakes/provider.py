@@ -96,6 +96,7 @@ class FakeProvider:
             candidate
             for candidate in self.offers
             if candidate.gpu_name in query.gpu_names
+            and candidate.offer_id not in self.gone_offers
             and candidate.reliability >= query.min_reliability
             and candidate.disk_space_gb >= query.min_disk_gb
         ]

@@ -211,6 +211,7 @@ def reconciler() -> MachineReconciler:
         provider=gpu_provider(),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
         confirm_seconds=load_settings(WatchSettings).interruption_confirm_seconds,
+        recovery=snapshots(),
     )
     return MachineReconciler(
         instances=instances(), provider=gpu_provider(), settings=load_settings(ProviderSettings), watch=watch

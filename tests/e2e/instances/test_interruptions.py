@@ -3,6 +3,8 @@ confirmed, billed no further, its machine destroyed, and `instance.interrupted` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 
@@ -13,6 +15,7 @@ from tests.e2e.conftest import (
     fill_workspace,
     machine_of,
     machines_for,
+    wait_for_agent,
     wait_for_snapshot,
     wait_for_status,
 )
@@ -83,3 +86,37 @@ def test_an_interrupted_instance_wakes_from_its_last_snapshot_with_every_file(
     second_machine = machine_of(api, running_instance)
     assert second_machine != first_machine
     assert contents(stack.machine_agents.workspace(second_machine)) == before
+
+
+def test_an_instance_with_failover_comes_back_on_a_new_machine_with_its_files(
+    api: httpx.Client, stack: LocalStack, create_instance: Callable[..., str]
+) -> None:
+    instance_id = create_instance(failover_enabled=True, failover_strategy="snapshot")
+    assert wait_for_status(api, instance_id, {"running", "failed"})["status"] == "running"
+    wait_for_agent(api, instance_id)
+    first_machine = machine_of(api, instance_id)
+    before = fill_workspace(stack.machine_agents.workspace(first_machine))
+    checkpoint = api.post("/api/v1/snapshots", json={"instance_id": instance_id})
+    assert wait_for_snapshot(api, checkpoint.json()["data"]["id"])["status"] == "completed"
+
+    stack.marketplace.interrupt(first_machine, "host_offline")
+
+    assert eventually(lambda: "failover.completed" in event_types(api, instance_id), seconds=90)
+    back = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
+    assert back["status"] == "running" and back["failover"]["last_failover"] is not None
+    second_machine = machine_of(api, instance_id)
+    assert second_machine != first_machine
+    assert contents(stack.machine_agents.workspace(second_machine)) == before
+    assert first_machine not in [machine["id"] for machine in stack.marketplace.machines()]
+    kinds = event_types(api, instance_id)
+    assert (
+        kinds.index("instance.interrupted")
+        < kinds.index("failover.started")
+        < kinds.index("failover.completed")
+    )
+    api.delete(f"/api/v1/instances/{instance_id}")
+
+
+def event_types(api: httpx.Client, instance_id: str) -> list[str]:
+    events = api.get(f"/api/v1/instances/{instance_id}/events").json()["data"]["events"]
+    return [str(event["type"]) for event in events]

@@ -154,7 +154,7 @@ def published_events() -> list[InstanceEvent]:
     repository = cast(InstanceRepository, MemoryInstances())
     publisher, starter = InMemoryPublisher(), RecordingStarter()
     provider = FakeProvider(
-        offers=[offer(offer_id, region="us-east") for offer_id in (8812345, 8812346, 8812347, 8812348)]
+        offers=[offer(offer_id, region="us-east") for offer_id in range(8812345, 8812360)]
     )
     service = InstanceService(
         repository=repository,
@@ -271,6 +271,31 @@ def published_events() -> list[InstanceEvent]:
     steps.complete_hibernation(sleeper_ref, taken.snapshot_id, "Low GPU utilization (<5%) for 15 minutes")
     snapshot_service.wake(principal, sleeper.instance_id)
     steps.fail_wake(sleeper_ref, step_failure(NoOfferAvailable("No RTX_4090 offer is available right now")))
+
+    # Failover on: one instance with a snapshot to come back from, one without.
+    failover_watch = InterruptionWatch(
+        instances=service,
+        provider=provider,
+        heartbeat_seconds=60,
+        confirm_seconds=0,
+        recovery=snapshot_service,
+        clock=clock,
+    )
+    guarded_spec = InstanceSpec(
+        gpu_type="RTX_4090", image="pytorch/pytorch:latest", disk_gb=50, failover_enabled=True
+    )
+    guarded, unguarded = (service.create(principal, guarded_spec) for _ in range(2))
+    for each in (guarded, unguarded):
+        provider.machines[
+            boot(InstanceRef(team_id=each.team_id, instance_id=each.instance_id))
+        ].status = ProviderMachineStatus.FAILED
+    checkpoint = snapshot_service.create(principal, guarded.instance_id, "checkpoint", "lz4")
+    snapshot_steps.finish_snapshot(
+        guarded.team_id, checkpoint.snapshot_id, {"size_bytes": 10, "stored_bytes": 10}
+    )
+    failover_watch.look(provider.list_machines())
+    failover_watch.look(provider.list_machines())
+    steps.finish_wake(InstanceRef(team_id=guarded.team_id, instance_id=guarded.instance_id))
 
     # Provisioning that could not even be started.
     starter.fail_with = RuntimeError("Step Functions is unavailable")

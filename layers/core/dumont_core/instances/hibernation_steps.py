@@ -82,12 +82,25 @@ class HibernationSteps(StepSupport):
         events = self._running_events(
             instance, [EventType.STARTED, EventType.READY], instance.ip_address, instance.ssh_port
         )
-        self._finish(
-            instance,
-            [InstanceStatus.WAKING],
-            {"status": InstanceStatus.RUNNING, "status_reason": None, "hibernated_at": None},
-            events,
-        )
+        changes: dict[str, Any] = {
+            "status": InstanceStatus.RUNNING,
+            "status_reason": None,
+            "hibernated_at": None,
+        }
+        now = self.clock()
+        if instance.failing_over_since is not None:
+            recovered_after = round((now - instance.failing_over_since).total_seconds(), 1)
+            events.append(
+                InstanceEvent.of(
+                    EventType.FAILOVER_COMPLETED,
+                    instance,
+                    strategy="snapshot",
+                    recovered_after_seconds=recovered_after,
+                    ip=instance.ip_address,
+                )
+            )
+            changes.update(failing_over_since=None, last_failover_at=now)
+        self._finish(instance, [InstanceStatus.WAKING], changes, events)
         if self.hibernations is not None:
             self.hibernations.woke(instance, self.clock())
         return {}
@@ -99,6 +112,9 @@ class HibernationSteps(StepSupport):
             return {}
         left = self._release_or_leave(instance)
         reason = failure_reason(failure)
+        events = [InstanceEvent.of(EventType.ACTION_FAILED, instance, action="wake", reason=reason)]
+        if instance.failing_over_since is not None:
+            events.append(InstanceEvent.of(EventType.FAILOVER_FAILED, instance, reason=reason))
         self._finish(
             instance,
             [InstanceStatus.WAKING],
@@ -106,9 +122,10 @@ class HibernationSteps(StepSupport):
                 "status": InstanceStatus.HIBERNATED,
                 "status_reason": with_note(f"wake failed: {reason}", left),
                 "provider_instance_id": None,
+                "failing_over_since": None,
                 **instance.billing_stopped_at(self.clock()),
                 **MACHINE_GONE,
             },
-            [InstanceEvent.of(EventType.ACTION_FAILED, instance, action="wake", reason=reason)],
+            events,
         )
         return {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -34,6 +35,13 @@ logger = Logger(child=True)
 SILENT_INTERVALS = 2
 """Heartbeats missed, in intervals, before an agent's silence is a signal."""
 _PREEMPTION_WORDS = ("outbid", "preempt", "interrupt", "reclaim")
+
+
+class Recovery(Protocol):
+    """Whoever brings an interrupted instance with failover on back on a new machine (the snapshots
+    domain, from the last snapshot)."""
+
+    def recover(self, instance: Instance) -> None: ...
 
 
 class DeathSignal(DomainModel):
@@ -75,6 +83,7 @@ class InterruptionWatch:
     provider: GpuProvider
     heartbeat_seconds: float
     confirm_seconds: float
+    recovery: Recovery | None = None
     clock: Clock = field(default=utc_now)
 
     def look(self, machines: list[ProviderMachine]) -> list[str]:
@@ -130,9 +139,13 @@ class InterruptionWatch:
             "Instance interrupted",
             extra={"instance_id": instance.instance_id, "reason": signal.reason.value, "why": signal.detail},
         )
-        self.instances.interrupt(instance, signal.reason, signal.detail, signal.died_at)
-        if machine_id is None:
-            return
+        interrupted = self.instances.interrupt(instance, signal.reason, signal.detail, signal.died_at)
+        if machine_id is not None:
+            self._destroy(machine_id)
+        if interrupted.failover_enabled and self.recovery is not None:
+            self.recovery.recover(interrupted)
+
+    def _destroy(self, machine_id: str) -> None:
         try:
             self.provider.destroy_machine(machine_id)
         except ProviderError as error:

@@ -157,6 +157,8 @@ class Instance(DomainModel):
     last_failover_at: datetime | None = None
     suspected_at: datetime | None = None
     """When the machine first looked dead (provider or heartbeats); an interruption once confirmed."""
+    failing_over_since: datetime | None = None
+    """Set while a failover brings the instance back on a new machine."""
 
     agent_token_digest: str | None = None
     """SHA-256 of the token the machine's agent authenticates with; the token itself is never kept."""
@@ -216,6 +218,9 @@ class EventType(StrEnum):
     SNAPSHOT_FAILED = "snapshot.failed"
     ORPHAN_DESTROYED = "instance.orphan_destroyed"
     INTERRUPTED = "instance.interrupted"
+    FAILOVER_STARTED = "failover.started"
+    FAILOVER_COMPLETED = "failover.completed"
+    FAILOVER_FAILED = "failover.failed"
 
 
 class InstanceEvent(DomainEvent):

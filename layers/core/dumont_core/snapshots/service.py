@@ -19,6 +19,7 @@ from dumont_core.instances.models import (
     WAKEABLE_STATES,
     EventType,
     Instance,
+    InstanceEvent,
     InstanceStatus,
     StaleInstanceState,
 )
@@ -38,6 +39,9 @@ from dumont_core.snapshots.models import (
 )
 from dumont_core.snapshots.repository import SnapshotRepository, StaleSnapshotState
 from dumont_core.snapshots.store import SnapshotStore
+
+RECOVERY_STRATEGY = "snapshot"
+"""How a failover brings an instance back today, whatever strategy it asked for: from its last snapshot."""
 
 logger = Logger(child=True)
 
@@ -161,20 +165,52 @@ class SnapshotService:
 
     def wake(self, principal: Principal, instance_id: str) -> Instance:
         """Rent a matching machine, restore the last snapshot onto it, and run again."""
-        instance = self.instances.get(principal, instance_id)
+        return self._wake(self.instances.get(principal, instance_id))
+
+    def recover(self, instance: Instance) -> None:
+        """Fail the interrupted instance over: run it again on a new machine from its last completed
+        snapshot (`failover.started`, then `failover.completed` or `failover.failed`). Every strategy
+        recovers this way until the warm pool and the CPU standby exist."""
+        if instance.last_snapshot_id is None:
+            reason = "no completed snapshot to recover the workspace from"
+            self.instances.record_event(
+                instance.team_id, instance.instance_id, EventType.FAILOVER_FAILED, reason=reason
+            )
+            return
+        try:
+            self._wake(instance, failing_over=True)
+        except (InvalidState, ServiceUnavailable) as error:
+            logger.warning(
+                "Could not fail over", extra={"instance_id": instance.instance_id, "why": str(error)}
+            )
+            self.instances.record_event(
+                instance.team_id, instance.instance_id, EventType.FAILOVER_FAILED, reason=str(error)
+            )
+
+    def _wake(self, instance: Instance, *, failing_over: bool = False) -> Instance:
+        instance_id = instance.instance_id
         allowed = sorted(status.value for status in WAKEABLE_STATES)
         if instance.status not in WAKEABLE_STATES or instance.last_snapshot_id is None:
             raise InvalidState(instance_id, "wake", instance.status.value, allowed)
+        changes: dict[str, Any] = {
+            "status": InstanceStatus.WAKING,
+            "status_reason": None,
+            "provider_instance_id": None,
+            **HEARTBEAT_RESET,
+        }
+        events = []
+        if failing_over:
+            changes["failing_over_since"] = self.clock()
+            started = InstanceEvent.of(
+                EventType.FAILOVER_STARTED,
+                instance,
+                strategy=RECOVERY_STRATEGY,
+                snapshot_id=instance.last_snapshot_id,
+            )
+            events.append(started)
         try:
             waking = self.instances.transition(
-                instance,
-                expected=[instance.status],
-                changes={
-                    "status": InstanceStatus.WAKING,
-                    "status_reason": None,
-                    "provider_instance_id": None,
-                    **HEARTBEAT_RESET,
-                },
+                instance, expected=[instance.status], changes=changes, events=events
             )
         except StaleInstanceState:
             raise InvalidState(instance_id, "wake", "changed meanwhile", allowed) from None
@@ -187,7 +223,9 @@ class SnapshotService:
             logger.exception("Could not start waking", extra={"instance_id": instance_id})
             with contextlib.suppress(StaleInstanceState):
                 self.instances.transition(
-                    waking, expected=[InstanceStatus.WAKING], changes={"status": instance.status}
+                    waking,
+                    expected=[InstanceStatus.WAKING],
+                    changes={"status": instance.status, "failing_over_since": None},
                 )
             raise ServiceUnavailable("Waking could not be started; please try again") from error
         return waking
