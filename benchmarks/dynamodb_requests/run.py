@@ -16,7 +16,10 @@ from benchmarks.dynamodb_requests.instance_routes import (
     exercise_power_and_deleting,
 )
 from benchmarks.dynamodb_requests.machines import STACK_CONFIG
-from benchmarks.dynamodb_requests.serverless_routes import exercise_serverless_and_hibernation
+from benchmarks.dynamodb_requests.serverless_routes import (
+    exercise_failover,
+    exercise_serverless_and_hibernation,
+)
 from benchmarks.dynamodb_requests.snapshot_and_agent_routes import (
     exercise_agent_routes,
     exercise_agent_routes_mid_snapshot,
@@ -67,6 +70,7 @@ def exercise(client: BenchClient, stack: LocalStack) -> None:
     exercise_agent_routes(client, stack, first, kept_snapshot, restore_action)
     exercise_agent_routes_mid_snapshot(client, stack, second)
     exercise_serverless_and_hibernation(client, first)
+    exercise_failover(client, first)
     exercise_power_and_deleting(client, first, second)
 
     exercise_accounts(client)

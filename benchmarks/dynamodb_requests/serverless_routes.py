@@ -1,5 +1,5 @@
 """The serverless routes and the hibernation routes, with the instance's metrics and logs that the
-agent's heartbeats fill."""
+agent's heartbeats fill, and the failover routes with a drill."""
 
 from __future__ import annotations
 
@@ -34,3 +34,17 @@ def exercise_serverless_and_hibernation(client: BenchClient, instance_id: str) -
     client.wait_for(instance_id, "running", giving_up_on=("failed", "hibernated"))
     client.measure("POST", "/api/v1/serverless/disable", body={"instance_id": instance_id})
     client.measure("GET", "/api/metrics/hibernation/events", case="2 hibernations")
+
+
+def exercise_failover(client: BenchClient, instance_id: str) -> None:
+    """Failover set up, read, and drilled on a running instance whose last hibernation left a snapshot."""
+    client.measure(
+        "POST",
+        "/api/v1/failover/configure",
+        body={"instance_id": instance_id, "enabled": True, "checkpoint_interval_minutes": 5},
+    )
+    client.measure("GET", f"/api/v1/failover/status/{instance_id}")
+    client.measure("POST", f"/api/v1/failover/trigger/{instance_id}", case="a drill", expected_status=202)
+    client.wait_for(instance_id, "running", giving_up_on=("failed", "hibernated"))
+    client.wait_for_agent(instance_id)
+    client.measure("GET", f"/api/v1/failover/status/{instance_id}", case="after a drill")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from dumont_core.access.tokens import TokenSigner
     from dumont_core.agents.repository import ActionRepository
     from dumont_core.agents.service import AgentService
+    from dumont_core.failover.service import FailoverService
     from dumont_core.instances.metrics import MetricsRepository
     from dumont_core.instances.reconciler import MachineReconciler
     from dumont_core.instances.repository import InstanceRepository
@@ -301,6 +302,16 @@ def serverless() -> ServerlessService:
         repository=serverless_repository(),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
     )
+
+
+# failover
+
+
+@provided
+def failover() -> FailoverService:
+    from dumont_core.failover.service import FailoverService
+
+    return FailoverService(instances=instances(), recovery=snapshots())
 
 
 # access

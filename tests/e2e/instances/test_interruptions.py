@@ -120,3 +120,43 @@ def test_an_instance_with_failover_comes_back_on_a_new_machine_with_its_files(
 def event_types(api: httpx.Client, instance_id: str) -> list[str]:
     events = api.get(f"/api/v1/instances/{instance_id}/events").json()["data"]["events"]
     return [str(event["type"]) for event in events]
+
+
+def test_a_failover_drill_through_the_routes_comes_back_and_is_in_the_history(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    refused = api.post(f"/api/v1/failover/trigger/{running_instance}")
+    assert refused.status_code == 409 and "configure" in refused.json()["error"]["message"]
+    configured = api.post(
+        "/api/v1/failover/configure",
+        json={"instance_id": running_instance, "enabled": True, "checkpoint_interval_minutes": 0.5},
+    )
+    assert configured.status_code == 200, configured.text
+    assert configured.json()["data"]["strategy"] == "snapshot"
+    no_snapshot = api.post(f"/api/v1/failover/trigger/{running_instance}")
+    assert no_snapshot.status_code == 409 and "snapshot" in no_snapshot.json()["error"]["message"]
+    first_machine = machine_of(api, running_instance)
+    before = fill_workspace(stack.machine_agents.workspace(first_machine))
+    checkpoint = api.post("/api/v1/snapshots", json={"instance_id": running_instance})
+    assert wait_for_snapshot(api, checkpoint.json()["data"]["id"])["status"] == "completed"
+
+    drill = api.post(f"/api/v1/failover/trigger/{running_instance}")
+
+    assert drill.status_code == 202, drill.text
+    assert drill.json()["data"]["status"] == "waking"
+    assert eventually(lambda: "failover.completed" in event_types(api, running_instance), seconds=90)
+    status = api.get(f"/api/v1/failover/status/{running_instance}").json()["data"]
+    (record,) = status["history"]
+    assert (record["reason"], record["outcome"]) == ("drill", "completed")
+    assert record["recovered_after_seconds"] > 0 and status["last_failover"] is not None
+    assert status["data_at_risk_seconds"] >= 0
+    assert contents(stack.machine_agents.workspace(machine_of(api, running_instance))) == before
+    assert eventually(
+        lambda: first_machine not in [machine["id"] for machine in stack.marketplace.machines()]
+    )
+    kinds = event_types(api, running_instance)
+    assert (
+        kinds.index("failover.triggered")
+        < kinds.index("instance.interrupted")
+        < kinds.index("failover.started")
+    )

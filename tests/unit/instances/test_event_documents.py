@@ -11,6 +11,7 @@ from typing import Any, cast, get_args
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from dumont_core.failover.service import FailoverService
 from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.machine_labels import machine_label
 from dumont_core.instances.metrics import MetricsRepository
@@ -296,6 +297,10 @@ def published_events() -> list[InstanceEvent]:
     failover_watch.look(provider.list_machines())
     failover_watch.look(provider.list_machines())
     steps.finish_wake(InstanceRef(team_id=guarded.team_id, instance_id=guarded.instance_id))
+    # And a drill on it, now that it runs again.
+    FailoverService(instances=service, recovery=snapshot_service, clock=clock).trigger(
+        principal, guarded.instance_id
+    )
 
     # Provisioning that could not even be started.
     starter.fail_with = RuntimeError("Step Functions is unavailable")

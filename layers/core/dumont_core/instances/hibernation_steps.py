@@ -31,6 +31,7 @@ class HibernationSteps(StepSupport):
                 "provider_instance_id": None,
                 "hibernated_at": now,
                 "last_snapshot_id": snapshot_id,
+                "last_snapshot_at": now,
                 **instance.billing_stopped_at(now),
                 **MACHINE_GONE,
             },

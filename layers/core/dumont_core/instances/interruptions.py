@@ -41,7 +41,9 @@ class Recovery(Protocol):
     """Whoever brings an interrupted instance with failover on back on a new machine (the snapshots
     domain, from the last snapshot)."""
 
-    def recover(self, instance: Instance) -> None: ...
+    def recover(self, instance: Instance) -> Instance | None:
+        """Start bringing `instance` back; the instance as it is then, or None when it cannot be."""
+        ...
 
 
 class DeathSignal(DomainModel):

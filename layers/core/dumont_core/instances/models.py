@@ -59,6 +59,8 @@ class InterruptionReason(StrEnum):
     """The host went offline or stopped the machine (maintenance, a crash) while we wanted it running."""
     MACHINE_LOST = "machine_lost"
     """The provider no longer lists the machine, or its agent has gone silent while it says running."""
+    DRILL = "drill"
+    """A failover drill asked for on a healthy instance (`POST /api/v1/failover/trigger/{id}`)."""
 
 
 class FailoverStrategy(StrEnum):
@@ -169,6 +171,10 @@ class Instance(DomainModel):
     """Serverless mode: GPU utilisation (percent) under which the machine counts as idle."""
     hibernated_at: datetime | None = None
     last_snapshot_id: str | None = None
+    last_snapshot_at: datetime | None = None
+    """When `last_snapshot_id` completed: what changed since is what a failover would lose."""
+    checkpoint_interval_minutes: float | None = None
+    """With failover on: how often its workspace should be snapshotted (`POST /api/v1/failover/configure`)."""
 
     def latest_reading(self, name: str) -> float | None:
         return reading_value(self.latest_metrics, name)
@@ -218,6 +224,7 @@ class EventType(StrEnum):
     SNAPSHOT_FAILED = "snapshot.failed"
     ORPHAN_DESTROYED = "instance.orphan_destroyed"
     INTERRUPTED = "instance.interrupted"
+    FAILOVER_TRIGGERED = "failover.triggered"
     FAILOVER_STARTED = "failover.started"
     FAILOVER_COMPLETED = "failover.completed"
     FAILOVER_FAILED = "failover.failed"

@@ -146,8 +146,11 @@ class InstanceService:
         return self.repository.list_for_team(principal.team_id)
 
     def events(self, principal: Principal, instance_id: str) -> list[InstanceEvent]:
-        self.get(principal, instance_id)
-        return self.repository.list_events(instance_id)
+        return self.timeline_of(self.get(principal, instance_id))
+
+    def timeline_of(self, instance: Instance) -> list[InstanceEvent]:
+        """The events of an instance the caller already holds."""
+        return self.repository.list_events(instance.instance_id)
 
     def request_power_action(self, principal: Principal, instance_id: str, action: PowerAction) -> Instance:
         allowed, interim, _ = POWER_ACTIONS[action]
@@ -207,7 +210,7 @@ class InstanceService:
             return
         event = InstanceEvent.of(EventType.SNAPSHOT_COMPLETED, instance, snapshot_id=snapshot_id, **details)
         if instance.status == InstanceStatus.RUNNING:
-            latest = {"last_snapshot_id": snapshot_id}
+            latest = {"last_snapshot_id": snapshot_id, "last_snapshot_at": self.clock()}
             try:
                 self.transition(instance, expected=[InstanceStatus.RUNNING], changes=latest, events=[event])
                 return
@@ -239,7 +242,13 @@ class InstanceService:
         return self.transition(instance, expected=[InstanceStatus.RUNNING], changes={"suspected_at": None})
 
     def interrupt(
-        self, instance: Instance, reason: InterruptionReason, detail: str, died_at: datetime
+        self,
+        instance: Instance,
+        reason: InterruptionReason,
+        detail: str,
+        died_at: datetime,
+        *,
+        first: list[InstanceEvent] | None = None,
     ) -> Instance:
         """The running instance lost its machine at `died_at`: billed until then, not since; it no longer
         holds the machine, so the reconciler destroys it should it come back."""
@@ -258,8 +267,12 @@ class InstanceService:
                 **instance.billing_stopped_at(died_at),
                 **MACHINE_GONE,
             },
-            events=[event],
+            events=[*(first or []), event],
         )
+
+    def configure(self, instance: Instance, changes: Mapping[str, Any]) -> Instance:
+        """Change settings of the instance that are not its state (failover's), whatever state it is in."""
+        return self.transition(instance, expected=DELETABLE_STATES, changes=changes)
 
     def record_heartbeat(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> None:
         try:

@@ -167,7 +167,7 @@ class SnapshotService:
         """Rent a matching machine, restore the last snapshot onto it, and run again."""
         return self._wake(self.instances.get(principal, instance_id))
 
-    def recover(self, instance: Instance) -> None:
+    def recover(self, instance: Instance) -> Instance | None:
         """Fail the interrupted instance over: run it again on a new machine from its last completed
         snapshot (`failover.started`, then `failover.completed` or `failover.failed`). Every strategy
         recovers this way until the warm pool and the CPU standby exist."""
@@ -176,9 +176,9 @@ class SnapshotService:
             self.instances.record_event(
                 instance.team_id, instance.instance_id, EventType.FAILOVER_FAILED, reason=reason
             )
-            return
+            return None
         try:
-            self._wake(instance, failing_over=True)
+            return self._wake(instance, failing_over=True)
         except (InvalidState, ServiceUnavailable) as error:
             logger.warning(
                 "Could not fail over", extra={"instance_id": instance.instance_id, "why": str(error)}
@@ -186,6 +186,7 @@ class SnapshotService:
             self.instances.record_event(
                 instance.team_id, instance.instance_id, EventType.FAILOVER_FAILED, reason=str(error)
             )
+            return None
 
     def _wake(self, instance: Instance, *, failing_over: bool = False) -> Instance:
         instance_id = instance.instance_id

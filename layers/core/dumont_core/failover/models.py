@@ -1,0 +1,89 @@
+"""What the failover routes answer: an instance's setup, what a failover would lose, and its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from dumont_core.instances.models import EventType, FailoverStrategy, Instance, InstanceEvent
+from dumont_core.platform.models import DomainModel
+
+DEFAULT_CHECKPOINT_MINUTES = 10.0
+
+Outcome = Literal["in_progress", "completed", "failed"]
+
+
+class FailoverRecord(DomainModel):
+    """One failover, from its start to its end."""
+
+    started_at: datetime
+    reason: str | None
+    """Why the machine was lost (`spot_preemption`, `host_offline`, `machine_lost`, `drill`)."""
+    strategy: str | None
+    snapshot_id: str | None
+    outcome: Outcome
+    ended_at: datetime | None = None
+    recovered_after_seconds: float | None = None
+    failure: str | None = None
+
+
+class FailoverStatus(DomainModel):
+    instance_id: str
+    enabled: bool
+    strategy: FailoverStrategy | None
+    checkpoint_interval_minutes: float | None
+    status: str
+    """The instance's status now."""
+    last_checkpoint_id: str | None
+    last_checkpoint_at: datetime | None
+    data_at_risk_seconds: float | None
+    """How long ago the last completed snapshot was: what a failover now would lose; None without one."""
+    last_failover: datetime | None
+    history: list[FailoverRecord]
+
+
+def history_of(events: list[InstanceEvent]) -> list[FailoverRecord]:
+    """The instance's failovers, oldest first, read from its timeline."""
+    records: list[FailoverRecord] = []
+    reason: str | None = None
+    for event in sorted(events, key=lambda each: each.timestamp):
+        details = event.details
+        if event.type == EventType.INTERRUPTED:
+            reason = details.get("reason")
+        elif event.type == EventType.FAILOVER_STARTED:
+            records.append(
+                FailoverRecord(
+                    started_at=event.timestamp,
+                    reason=reason,
+                    strategy=details.get("strategy"),
+                    snapshot_id=details.get("snapshot_id"),
+                    outcome="in_progress",
+                )
+            )
+        elif event.type in (EventType.FAILOVER_COMPLETED, EventType.FAILOVER_FAILED) and records:
+            completed = event.type == EventType.FAILOVER_COMPLETED
+            records[-1] = records[-1].model_copy(
+                update={
+                    "outcome": "completed" if completed else "failed",
+                    "ended_at": event.timestamp,
+                    "recovered_after_seconds": details.get("recovered_after_seconds"),
+                    "failure": None if completed else details.get("reason"),
+                }
+            )
+    return records
+
+
+def status_of(instance: Instance, events: list[InstanceEvent], now: datetime) -> FailoverStatus:
+    at = instance.last_snapshot_at
+    return FailoverStatus(
+        instance_id=instance.instance_id,
+        enabled=instance.failover_enabled,
+        strategy=instance.failover_strategy,
+        checkpoint_interval_minutes=instance.checkpoint_interval_minutes,
+        status=instance.status.value,
+        last_checkpoint_id=instance.last_snapshot_id,
+        last_checkpoint_at=at,
+        data_at_risk_seconds=round((now - at).total_seconds(), 1) if at else None,
+        last_failover=instance.last_failover_at,
+        history=history_of(events),
+    )
