@@ -66,6 +66,7 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("POST", "/api/v1/snapshots/{snapshot_id}/restore"): {"instance_id": "inst_0000000000000000"},
         ("POST", "/api/v1/serverless/enable"): {"instance_id": "inst_0000000000000000"},
         ("POST", "/api/v1/serverless/disable"): {"instance_id": "inst_0000000000000000"},
+        ("POST", "/api/v1/failover/configure"): {"instance_id": "inst_0000000000000000", "enabled": True},
     }
     return bodies.get((route.method, route.path))
 
