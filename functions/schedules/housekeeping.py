@@ -1,4 +1,5 @@
-"""Runs on a schedule: hibernate idle serverless instances, and sweep chunks no snapshot uses any more."""
+"""Runs on a schedule: hibernate idle serverless instances, take the checkpoints that are due, and sweep
+chunks no snapshot uses any more."""
 
 from dumont_core.platform.coldstart import first_call_long_lived, long_lived
 
@@ -23,7 +24,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     hibernating = composition.serverless().check_idle()
     if hibernating:
         logger.info("Idle instances hibernating", extra={"instances": hibernating})
+    checkpoints = composition.checkpoints().take_due()
+    if checkpoints:
+        logger.info("Checkpoints started", extra={"snapshots": checkpoints})
     swept = composition.snapshot_steps().sweep_pending()
     if swept:
         logger.info("Swept unused chunks", extra={"chunks_by_team": swept})
-    return {"hibernating": hibernating, "swept": swept}
+    return {"hibernating": hibernating, "checkpoints": checkpoints, "swept": swept}

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from dumont_core.serverless.ledger import HibernationLedger
     from dumont_core.serverless.repository import ServerlessRepository
     from dumont_core.serverless.service import ServerlessService
+    from dumont_core.snapshots.checkpoints import Checkpoints
     from dumont_core.snapshots.repository import SnapshotRepository
     from dumont_core.snapshots.service import SnapshotService
     from dumont_core.snapshots.steps import SnapshotSteps
@@ -266,6 +267,13 @@ def snapshots() -> SnapshotService:
     return SnapshotService(
         instances=instances(), snapshots=snapshot_repository(), store=snapshot_store(), workflows=workflows()
     )
+
+
+@provided
+def checkpoints() -> Checkpoints:
+    from dumont_core.snapshots.checkpoints import Checkpoints
+
+    return Checkpoints(instances=instances(), snapshots=snapshots())
 
 
 @provided

@@ -15,6 +15,7 @@ from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.errors import NotFound
 from dumont_core.platform.identity import Principal
+from dumont_core.snapshots.checkpoints import Checkpoints
 from dumont_core.snapshots.models import ChunkPlan
 from dumont_core.snapshots.repository import SnapshotRepository
 from dumont_core.snapshots.service import SnapshotService
@@ -197,3 +198,54 @@ def test_an_agent_sees_only_its_own_instances_snapshots(
     stranger = Principal(account_id="acct_x", team_id=TEAM, role="agent", instance_id="inst_00000000000000bb")
     with pytest.raises(NotFound, match="not found"):
         service.plan_uploads(stranger, snapshot.snapshot_id, [])
+
+
+def finish(
+    service: SnapshotService, steps: SnapshotSteps, s3: Any, instance: Instance, snapshot_id: str
+) -> None:
+    """The agent's part of a snapshot of a one-chunk workspace: upload, manifest, finish."""
+    chunk = snapshot_id.encode()
+    plan = ChunkPlan(digest=digest_of(chunk), size=len(chunk), stored_size=len(chunk))
+    service.plan_uploads(agent_of(instance), snapshot_id, [plan])
+    s3.put_object(Bucket=BUCKET, Key=SnapshotStore.chunk_key(TEAM, digest_of(chunk)), Body=chunk)
+    s3.put_object(Bucket=BUCKET, Key=SnapshotStore(BUCKET).manifest_key(TEAM, snapshot_id), Body=b"{}")
+    steps.finish_snapshot(TEAM, snapshot_id, {"size_bytes": len(chunk), "stored_bytes": len(chunk)})
+
+
+def test_an_instance_with_failover_is_checkpointed_every_interval_keeping_the_newest_two(
+    service: SnapshotService,
+    steps: SnapshotSteps,
+    s3: Any,
+    instances: InstanceService,
+    instance: Instance,
+    clock: Clock,
+) -> None:
+    checkpoints = Checkpoints(instances=instances, snapshots=service, clock=clock)
+    assert checkpoints.take_due() == [], "failover is off"
+    instances.transition(
+        instance,
+        expected=[InstanceStatus.RUNNING],
+        changes={
+            "status": InstanceStatus.RUNNING,
+            "failover_enabled": True,
+            "checkpoint_interval_minutes": 10,
+        },
+    )
+
+    taken = []
+    for _ in range(4):
+        (started,) = checkpoints.take_due()
+        assert checkpoints.take_due() == [], "one at a time"
+        clock.advance(minutes=1)
+        finish(service, steps, s3, instance, started)
+        assert checkpoints.take_due() == [], "not before the interval is over"
+        taken.append(started)
+        clock.advance(minutes=10)
+
+    kept = service.list_snapshots(OWNER, instance.instance_id)
+    assert {snapshot.purpose for snapshot in kept} == {"checkpoint"}
+    assert sorted(snapshot.snapshot_id for snapshot in kept) == sorted(taken[-3:]), (
+        "the newest two completed are kept when the next starts; the fourth is the newest"
+    )
+    stored_instance = instances.find(TEAM, instance.instance_id)
+    assert stored_instance is not None and stored_instance.last_snapshot_id == taken[-1]

@@ -24,7 +24,7 @@ class Context:
 
 def test_keys_an_invocation_appends_are_gone_in_the_next() -> None:
     stream = io.StringIO()
-    logger = Logger(service="test-observability", stream=stream)
+    logger = Logger(service="test-observability", stream=stream, level="INFO")
 
     @observed(logger)
     def handler(event: dict[str, Any], context: Any) -> None:

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from dumont_core.instances.models import EventType, FailoverStrategy, Instance, InstanceEvent
+from dumont_core.instances.models import (
+    DEFAULT_CHECKPOINT_MINUTES,
+    EventType,
+    FailoverStrategy,
+    Instance,
+    InstanceEvent,
+)
 from dumont_core.platform.models import DomainModel
 
-DEFAULT_CHECKPOINT_MINUTES = 10.0
+__all__ = ["DEFAULT_CHECKPOINT_MINUTES", "FailoverRecord", "FailoverStatus", "history_of", "status_of"]
 
 Outcome = Literal["in_progress", "completed", "failed"]
 

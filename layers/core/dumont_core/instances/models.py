@@ -94,6 +94,8 @@ DELETABLE_STATES: frozenset[InstanceStatus] = frozenset(
 )
 MACHINE_GONE: dict[str, Any] = {"ip_address": None, "ssh_port": None, "jupyter_port": None}
 """What an instance keeps of a machine once the machine is gone."""
+DEFAULT_CHECKPOINT_MINUTES = 10.0
+"""How often an instance with failover on is snapshotted, unless it says otherwise."""
 HEARTBEAT_RESET: dict[str, Any] = {"last_heartbeat_at": None}
 """Whatever restarts the machine (start, reboot, wake) forgets the agent's last heartbeat: its silence
 counts from its first report on the restarted machine."""
@@ -173,6 +175,8 @@ class Instance(DomainModel):
     last_snapshot_id: str | None = None
     last_snapshot_at: datetime | None = None
     """When `last_snapshot_id` completed: what changed since is what a failover would lose."""
+    checkpoint_started_at: datetime | None = None
+    """When the last checkpoint (a snapshot for failover) was started."""
     checkpoint_interval_minutes: float | None = None
     """With failover on: how often its workspace should be snapshotted (`POST /api/v1/failover/configure`)."""
 

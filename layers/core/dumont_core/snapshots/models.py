@@ -9,7 +9,7 @@ from typing import Literal
 from dumont_core.platform.models import DomainModel
 
 SnapshotStatus = Literal["compressing", "uploading", "verifying", "completed", "failed"]
-SnapshotPurpose = Literal["manual", "hibernate"]
+SnapshotPurpose = Literal["manual", "hibernate", "checkpoint"]
 IN_PROGRESS: tuple[SnapshotStatus, ...] = ("compressing", "uploading", "verifying")
 COMPRESSIONS = ("lz4",)
 
@@ -22,7 +22,8 @@ class Snapshot(DomainModel):
     name: str | None = None
     compression: str
     purpose: SnapshotPurpose
-    """`manual`, or `hibernate` for the snapshot a hibernation takes."""
+    """`manual`, `hibernate` for the snapshot a hibernation takes, or `checkpoint` for one taken every
+    `checkpoint_interval_minutes` of an instance with failover on."""
     status: SnapshotStatus
     status_reason: str | None = None
     size_bytes: int | None = None

@@ -77,6 +77,12 @@ class SnapshotService:
         self._start(snapshot, instance, purpose="manual")
         return snapshot
 
+    def checkpoint(self, instance: Instance, compression: str) -> Snapshot:
+        """A snapshot of a running instance that nobody asked for: what a failover comes back from."""
+        snapshot = self._new_snapshot(instance, "checkpoint", compression, purpose="checkpoint")
+        self._start(snapshot, instance, purpose="checkpoint")
+        return snapshot
+
     def get(self, principal: Principal, snapshot_id: str) -> Snapshot:
         snapshot = self.snapshots.get(principal.team_id, snapshot_id)
         if snapshot is None:
