@@ -34,7 +34,7 @@ class ChunkStore:
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
 
-    def put(self, data: memoryview) -> str:
+    def put(self, data: bytes | memoryview) -> str:
         digest = hashlib.sha256(data).hexdigest()
         with self._lock:
             # The same content twice in one workspace (copies, zero-filled pieces) is handled once.

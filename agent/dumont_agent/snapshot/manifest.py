@@ -16,7 +16,10 @@ import lz4.frame
 
 from dumont_agent.snapshot.errors import SnapshotError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""1: files cut in 8 MiB pieces, small files in tar bundles. 2: content-defined chunks (`cutting`).
+Both are read the same way: a file is spans of chunks."""
+READABLE_VERSIONS = frozenset({1, FORMAT_VERSION})
 FILE: Literal["file"] = "file"
 DIRECTORY: Literal["dir"] = "dir"
 SYMLINK: Literal["symlink"] = "symlink"
@@ -131,10 +134,10 @@ class Manifest:
 
     def check(self) -> None:
         """Raise SnapshotError unless `restore` can apply this manifest inside its target and nowhere else."""
-        if self.version != FORMAT_VERSION:
+        if self.version not in READABLE_VERSIONS:
             raise SnapshotError(
-                f"manifest refused: format version {self.version}, this agent reads version "
-                f"{FORMAT_VERSION}; update the agent"
+                f"manifest refused: format version {self.version}, this agent reads versions "
+                f"{sorted(READABLE_VERSIONS)}; update the agent"
             )
         _check_chunks(self.chunks)
         _check_entries(self.entries, self.chunks)

@@ -1,8 +1,7 @@
-"""Packing: a workspace into a manifest and the LZ4 frames of its chunks, staged for the caller to upload.
+"""Packing: a workspace into a manifest and the frames of its chunks, staged for the caller to upload.
 
-The walking thread reads the small files into bundles; `workers` threads read the pieces of large files
-and hash, compress and stage every chunk. A few chunks per worker at most are in memory, however large
-the workspace.
+The walking thread reads the files and cuts them into chunks; `workers` threads hash, compress and stage
+every chunk. A few chunks per worker at most are in memory, however large the workspace.
 """
 
 from __future__ import annotations
@@ -14,12 +13,9 @@ from pathlib import Path
 
 from dumont_agent.snapshot.chunks import ChunkStore
 from dumont_agent.snapshot.errors import failing_as_snapshot_error
-from dumont_agent.snapshot.manifest import FILE, ChunkRef, Entry, Manifest, Span, new_manifest
+from dumont_agent.snapshot.manifest import FILE, ChunkRef, Entry, Manifest, new_manifest
 from dumont_agent.snapshot.pipeline import CHUNKS_IN_FLIGHT_PER_WORKER, Pipeline
-from dumont_agent.snapshot.walk import BundleJob, FileDraft, PieceJob, Planner
-
-QUEUED_PIECES_PER_WORKER = 256
-"""Pieces of large files waiting for a worker: a few hundred bytes each, as they are read when run."""
+from dumont_agent.snapshot.walk import FileDraft, Planner, StreamChunks
 
 _PACK_UNDONE = "the chunks this pack staged were removed again"
 
@@ -70,8 +66,8 @@ def pack(
     store = ChunkStore(staging, known, known_sizes or {})
     digests: dict[int, str] = {}
 
-    def run(number: int, job: PieceJob | BundleJob) -> None:
-        digests[number] = job.run(store)
+    def run(number: int, data: bytes) -> None:
+        digests[number] = store.put(data)
 
     with failing_as_snapshot_error(
         f"packing {workspace} into {staging}", _PACK_UNDONE, undo=store.remove_created
@@ -79,18 +75,12 @@ def pack(
         staging.mkdir(parents=True, exist_ok=True)
         staging_status = staging.stat()
         planner = Planner(workspace, (staging_status.st_dev, staging_status.st_ino))
-        # A queued piece holds no data (its worker reads it), so many may wait while the walk goes on
-        # to read small files, which keeps every core busy. A bundle holds its data once it is read.
-        with (
-            Pipeline(workers, QUEUED_PIECES_PER_WORKER, "snapshot-piece") as pieces,
-            Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-bundle") as bundles,
-        ):
-            for number, job in planner.jobs():
-                (pieces if isinstance(job, PieceJob) else bundles).submit(run, number, job)
-            pieces.finish()
-            bundles.finish()
+        with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-chunk") as pipeline:
+            for number, data in planner.jobs():
+                pipeline.submit(run, number, data)
+            pipeline.finish()
 
-    manifest = _manifest(planner.drafts, digests, store.refs)
+    manifest = _manifest(planner.drafts, planner.streams, digests, store.refs)
     chunk_numbers = {chunk.digest: number for number, chunk in enumerate(manifest.chunks)}
     return PackResult(
         manifest=manifest,
@@ -101,23 +91,27 @@ def pack(
 
 
 def _manifest(
-    drafts: list[Entry | FileDraft], digests: Mapping[int, str], refs: Mapping[str, ChunkRef]
+    drafts: list[Entry | FileDraft],
+    streams: list[StreamChunks],
+    digests: Mapping[int, str],
+    refs: Mapping[str, ChunkRef],
 ) -> Manifest:
     """The entries with their spans in chunks numbered in the order the files first use them."""
     chunk_numbers: dict[str, int] = {}
     chunks: list[ChunkRef] = []
+    chunk_of_job: dict[int, int] = {}
+    for job in sorted(digests):  # job numbers follow the walk: the same workspace, the same numbers
+        digest = digests[job]
+        chunk = chunk_numbers.get(digest)
+        if chunk is None:
+            chunk = chunk_numbers[digest] = len(chunks)
+            chunks.append(refs[digest])
+        chunk_of_job[job] = chunk
     entries: list[Entry] = []
     for draft in drafts:
         if isinstance(draft, Entry):
             entries.append(draft)
             continue
-        spans = []
-        for job_number, offset, length in draft.spans:
-            digest = digests[job_number]
-            chunk = chunk_numbers.get(digest)
-            if chunk is None:
-                chunk = chunk_numbers[digest] = len(chunks)
-                chunks.append(refs[digest])
-            spans.append(Span(chunk, offset, length))
+        spans = streams[draft.stream].spans(draft.start, draft.size, chunk_of_job)
         entries.append(Entry(draft.path, FILE, draft.mode, draft.mtime_ns, draft.size, spans=tuple(spans)))
     return new_manifest(entries, chunks)
