@@ -22,7 +22,7 @@ import httpx
 
 from dumont_agent.host_metrics import HostMetrics
 from dumont_agent.logs import LogTail, log_files_from
-from dumont_agent.snapshot import Manifest, SnapshotError, pack, restore
+from dumont_agent.snapshot import COMPRESSIONS, Compression, Manifest, SnapshotError, pack, restore
 
 logger = logging.getLogger("dumont_agent")
 
@@ -246,6 +246,7 @@ class Agent:
 
     def take_snapshot(self, action: dict[str, Any]) -> dict[str, Any]:
         snapshot_id = str(action["snapshot_id"])
+        compression = _compression(action.get("compression", "lz4"))
         staging = self.config.state_dir / "staging" / snapshot_id
         started = time.perf_counter()
         try:
@@ -256,6 +257,7 @@ class Agent:
                 staging,
                 known=known,
                 known_sizes=previous.stored_sizes if previous else None,
+                compression=compression,
             )
             manifest = packed.manifest
             chunks = [
@@ -266,7 +268,7 @@ class Agent:
             wanted: dict[str, str] = plan["uploads"]
             if any(not (staging / digest).exists() for digest in wanted):
                 # S3 lacks a chunk this machine took for stored (it was swept): stage everything.
-                packed = pack(self.config.workspace, staging)
+                packed = pack(self.config.workspace, staging, compression=compression)
                 manifest = packed.manifest
             upload_started = time.perf_counter()
             uploaded = self._upload(staging, wanted)
@@ -316,6 +318,13 @@ class Agent:
             "bytes": result.bytes,
             "seconds": result.seconds,
         }
+
+
+def _compression(value: object) -> Compression:
+    for compression in COMPRESSIONS:
+        if value == compression:
+            return compression
+    raise SnapshotError(f"compression {value!r} is not one this agent offers ({', '.join(COMPRESSIONS)})")
 
 
 def run_agent(

@@ -1,8 +1,9 @@
 """Workspace snapshots: pack a directory into content-addressed chunks, restore it verified or not at all.
 
-A snapshot is a manifest (`Manifest.to_bytes`) and the chunks it names. Every chunk is one compressed
-frame stored under the SHA-256 of its uncompressed bytes, so a chunk that is already stored never has to
-be uploaded again, and every byte restored is checked against the digest it was stored under.
+A snapshot is a manifest (`Manifest.to_bytes`) and the chunks it names. Every chunk is one LZ4 or
+Zstandard frame (`compression`, which `pack` takes), stored under the SHA-256 of its uncompressed bytes,
+so a chunk that is already stored never has to be uploaded again, and every byte restored is checked
+against the digest it was stored under.
 
 - Chunks are cut where the content says (FastCDC, `cutting`), so an edit or an insertion changes only
   the chunks around it and the cuts after it fall where they fell before.
@@ -29,7 +30,8 @@ This package's modules, in the order a snapshot passes through them:
 - `walk`: the workspace's entries, and its files cut into chunk jobs;
 - `reading`: each file read as the walk saw it, or WorkspaceChanged;
 - `cutting`: content-defined chunks of each large file and of the small files' stream;
-- `chunks`: content-addressed LZ4 frames, staged when packing and verified when restoring;
+- `compression`: LZ4 and Zstandard frames;
+- `chunks`: content-addressed frames, staged when packing and verified when restoring;
 - `pipeline`: the bounded thread pool the chunks go through;
 - `packing` and `restoring`: `pack` and `restore`;
 - `manifest` and `errors`: what a snapshot is made of, and what can go wrong.
@@ -37,6 +39,7 @@ This package's modules, in the order a snapshot passes through them:
 Import the names below from here, not from the modules.
 """
 
+from dumont_agent.snapshot.compression import COMPRESSIONS, Compression
 from dumont_agent.snapshot.cutting import LARGE_FILES, SMALL_FILES, ChunkSizes
 from dumont_agent.snapshot.errors import (
     CorruptChunk,
@@ -51,11 +54,13 @@ from dumont_agent.snapshot.restoring import RestoreResult, restore
 from dumont_agent.snapshot.walk import SMALL_FILE_BYTES
 
 __all__ = [
+    "COMPRESSIONS",
     "LARGE_FILES",
     "SMALL_FILES",
     "SMALL_FILE_BYTES",
     "ChunkRef",
     "ChunkSizes",
+    "Compression",
     "CorruptChunk",
     "Entry",
     "Manifest",

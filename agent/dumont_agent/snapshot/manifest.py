@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-import lz4.frame
-
+from dumont_agent.snapshot.compression import COMPRESSIONS, Compression, compress, decompress
 from dumont_agent.snapshot.errors import SnapshotError
 
 FORMAT_VERSION = 2
@@ -26,25 +25,11 @@ SYMLINK: Literal["symlink"] = "symlink"
 EntryKind = Literal["file", "dir", "symlink"]
 ROOT = "."
 """The path of the workspace directory itself in a manifest: its mode and mtime are restored too."""
+MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
+"""A manifest larger than this once decompressed is refused, not decompressed."""
 MAX_CHUNK_BYTES = 64 * 1024 * 1024
 """Larger than any chunk `pack` makes; a manifest naming a larger one is refused before any download."""
 _HEX_DIGITS = frozenset("0123456789abcdef")
-
-
-def compress_chunk(data: bytes | bytearray | memoryview) -> bytes:
-    """One LZ4 frame in fast mode, with the content checksum so `lz4 -d` alone can verify a chunk.
-
-    Blocks of 1 MiB compress better and faster than the 64 KiB default; independent blocks cost
-    nothing measurable here and let any block be decoded on its own.
-    """
-    return lz4.frame.compress(
-        data,
-        compression_level=0,
-        block_size=lz4.frame.BLOCKSIZE_MAX1MB,
-        block_linked=False,
-        content_checksum=True,
-        store_size=True,
-    )
 
 
 @dataclass(frozen=True)
@@ -54,7 +39,7 @@ class ChunkRef:
     size: int
     """Uncompressed bytes."""
     stored_size: int
-    """Bytes of its LZ4 frame, as stored."""
+    """Bytes of its frame, as stored."""
 
 
 class Span(NamedTuple):
@@ -92,6 +77,8 @@ class Manifest:
     """Each chunk once, in the order the entries first use them."""
     total_bytes: int
     file_count: int
+    compression: Compression = "lz4"
+    """How its chunks were compressed (each frame also says so itself); version 1 knew only lz4."""
 
     @property
     def digests(self) -> list[str]:
@@ -108,19 +95,21 @@ class Manifest:
             "created_at": self.created_at,
             "total_bytes": self.total_bytes,
             "file_count": self.file_count,
+            "compression": self.compression,
             "chunks": [[chunk.digest, chunk.size, chunk.stored_size] for chunk in self.chunks],
             "entries": [_entry_document(entry) for entry in self.entries],
         }
         # ASCII escapes keep names that are not valid UTF-8 (surrogate escapes) exact and the JSON valid.
         text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
-        return compress_chunk(text.encode("ascii"))
+        # Zstandard: a third smaller than LZ4 on this JSON, and the manifest is uploaded with every snapshot.
+        return compress(text.encode("ascii"), "zstd")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
         try:
-            text = lz4.frame.decompress(data)
-        except (RuntimeError, ValueError, TypeError) as error:
-            raise SnapshotError(f"manifest refused: not an LZ4 frame ({error})") from error
+            text = decompress(data, MAX_MANIFEST_BYTES)
+        except Exception as error:  # each codec has errors of its own
+            raise SnapshotError(f"manifest refused: not an LZ4 or Zstandard frame ({error})") from error
         try:
             document = json.loads(text)
         except ValueError as error:
@@ -148,7 +137,7 @@ class Manifest:
             )
 
 
-def new_manifest(entries: list[Entry], chunks: list[ChunkRef]) -> Manifest:
+def new_manifest(entries: list[Entry], chunks: list[ChunkRef], compression: Compression = "lz4") -> Manifest:
     files = [entry for entry in entries if entry.kind == FILE]
     return Manifest(
         version=FORMAT_VERSION,
@@ -157,6 +146,7 @@ def new_manifest(entries: list[Entry], chunks: list[ChunkRef]) -> Manifest:
         chunks=chunks,
         total_bytes=sum(entry.size for entry in files),
         file_count=len(files),
+        compression=compression,
     )
 
 
@@ -199,7 +189,15 @@ def _manifest_from_document(parsed: object) -> Manifest:
         chunks=chunks,
         total_bytes=_typed(document["total_bytes"], int, "total_bytes"),
         file_count=_typed(document["file_count"], int, "file_count"),
+        compression=_compression(document.get("compression", "lz4")),
     )
+
+
+def _compression(value: object) -> Compression:
+    for compression in COMPRESSIONS:
+        if value == compression:
+            return compression
+    raise ValueError(f"unknown compression {value!r}")
 
 
 def _entry_from_document(item: Any) -> Entry:

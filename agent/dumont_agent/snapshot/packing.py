@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dumont_agent.snapshot.chunks import ChunkStore
+from dumont_agent.snapshot.compression import Compression
 from dumont_agent.snapshot.errors import failing_as_snapshot_error
 from dumont_agent.snapshot.manifest import FILE, ChunkRef, Entry, Manifest, new_manifest
 from dumont_agent.snapshot.pipeline import CHUNKS_IN_FLIGHT_PER_WORKER, Pipeline
@@ -51,8 +52,10 @@ def pack(
     known: Collection[str] = (),
     known_sizes: Mapping[str, int] | None = None,
     workers: int | None = None,
+    compression: Compression = "lz4",
 ) -> PackResult:
-    """Snapshot `workspace`: write the LZ4 frame of every chunk not in `known` to `staging / digest`.
+    """Snapshot `workspace`: write the frame of every chunk not in `known` to `staging / digest`, compressed
+    with `compression`.
 
     Chunks in `known` (digests already stored) are only hashed; their stored size comes from
     `known_sizes` (`Manifest.stored_sizes` of the previous snapshot), and only the chunks missing from it
@@ -63,7 +66,7 @@ def pack(
     """
     started = time.perf_counter()
     workspace, staging = Path(workspace), Path(staging)
-    store = ChunkStore(staging, known, known_sizes or {})
+    store = ChunkStore(staging, known, known_sizes or {}, compression)
     digests: dict[int, str] = {}
 
     def run(number: int, data: bytes) -> None:
@@ -80,7 +83,7 @@ def pack(
                 pipeline.submit(run, number, data)
             pipeline.finish()
 
-    manifest = _manifest(planner.drafts, planner.streams, digests, store.refs)
+    manifest = _manifest(planner.drafts, planner.streams, digests, store.refs, compression)
     chunk_numbers = {chunk.digest: number for number, chunk in enumerate(manifest.chunks)}
     return PackResult(
         manifest=manifest,
@@ -95,6 +98,7 @@ def _manifest(
     streams: list[StreamChunks],
     digests: Mapping[int, str],
     refs: Mapping[str, ChunkRef],
+    compression: Compression,
 ) -> Manifest:
     """The entries with their spans in chunks numbered in the order the files first use them."""
     chunk_numbers: dict[str, int] = {}
@@ -114,4 +118,4 @@ def _manifest(
             continue
         spans = streams[draft.stream].spans(draft.start, draft.size, chunk_of_job)
         entries.append(Entry(draft.path, FILE, draft.mode, draft.mtime_ns, draft.size, spans=tuple(spans)))
-    return new_manifest(entries, chunks)
+    return new_manifest(entries, chunks, compression)

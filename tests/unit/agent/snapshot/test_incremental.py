@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dumont_agent.snapshot import chunks, cutting, pack, restore
+from dumont_agent.snapshot import Compression, chunks, cutting, pack, restore
 from tests.unit.agent.snapshot.conftest import KIB, fetch_from, tree, write
 
 
@@ -50,13 +50,13 @@ def test_known_chunks_are_hashed_but_not_compressed_again(
 ) -> None:
     first = pack(workspace, tmp_path / "first")
     compressed: list[int] = []
-    original = chunks.compress_chunk
+    original = chunks.compress
 
-    def counting_compress(data: bytes) -> bytes:
+    def counting_compress(data: bytes, compression: Compression) -> bytes:
         compressed.append(len(data))
-        return original(data)
+        return original(data, compression)
 
-    monkeypatch.setattr(chunks, "compress_chunk", counting_compress)
+    monkeypatch.setattr(chunks, "compress", counting_compress)
     with_sizes = pack(
         workspace, tmp_path / "second", known=first.manifest.digests, known_sizes=first.manifest.stored_sizes
     )
