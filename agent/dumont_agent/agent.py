@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -289,14 +289,31 @@ class Agent:
         }
 
     def _upload(self, staging: Path, wanted: dict[str, str]) -> int:
+        # One failed upload fails the snapshot: the chunks not started yet are not tried, each of which
+        # would otherwise spend its retries against a network that is gone, past the workflow's timeout.
+        failed = threading.Event()
+
         def upload(item: tuple[str, str]) -> int:
+            if failed.is_set():
+                return 0
             digest, url = item
-            frame = (staging / digest).read_bytes()
-            self.client.put(url, frame)
+            try:
+                frame = (staging / digest).read_bytes()
+                self.client.put(url, frame)
+            except BaseException:
+                failed.set()
+                raise
             return len(frame)
 
         with ThreadPoolExecutor(max_workers=self.config.upload_workers) as uploads:
-            return sum(uploads.map(upload, wanted.items()))
+            futures = [uploads.submit(upload, item) for item in wanted.items()]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                future.cancel()
+        for future in futures:
+            if not future.cancelled() and future.exception() is not None:
+                future.result()
+        return sum(future.result() for future in futures if not future.cancelled())
 
     def restore_snapshot(self, action: dict[str, Any]) -> dict[str, Any]:
         snapshot_id = str(action["snapshot_id"])
