@@ -23,7 +23,7 @@ from benchmarks.snapshots.workspace import (
     generate_workspace,
     insert_in_the_middle,
 )
-from dumont_agent.snapshot import pack
+from dumont_agent.snapshot import Compression, pack
 
 GIB = 1024 * MIB
 ROUNDS = 3
@@ -76,6 +76,7 @@ class ReSnapshot:
 class SnapshotResult:
     workspace_bytes: int
     file_count: int
+    compression: Compression
     full: Times
     restore: Times
     stored_bytes: int
@@ -115,7 +116,7 @@ def _changes(workspace: Workspace) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
-def measure(gib: float = 1.0, rounds: int = ROUNDS) -> SnapshotResult:
+def measure(gib: float = 1.0, rounds: int = ROUNDS, compression: Compression = "lz4") -> SnapshotResult:
     workspace_bytes = int(gib * GIB)
     # The workspace, three snapshots of it, and every restored tree: deleted only at the end.
     _require_free_space(workspace_bytes * (4 + 3 * rounds))
@@ -123,7 +124,7 @@ def measure(gib: float = 1.0, rounds: int = ROUNDS) -> SnapshotResult:
         scratch = Path(scratch_name)
         workspace = generate_workspace(scratch / "workspace", workspace_bytes)
         read_everything(workspace.root)
-        runs = ScratchRuns(scratch, workspace, rounds)
+        runs = ScratchRuns(scratch, workspace, rounds, compression)
         restic = Restic(scratch, workspace.root, rounds)
 
         def drop_previous_round(round_number: int) -> None:
@@ -140,6 +141,7 @@ def measure(gib: float = 1.0, rounds: int = ROUNDS) -> SnapshotResult:
         result = SnapshotResult(
             workspace_bytes=first.manifest.total_bytes,
             file_count=first.manifest.file_count,
+            compression=compression,
             full=full,
             restore=restore,
             stored_bytes=first.stored_bytes + runs.manifest_sizes[-1],
@@ -159,7 +161,13 @@ def _resnapshot(change: str, staging: Path, runs: ScratchRuns, restic: Restic) -
     previous = runs.packed[-1].manifest
     os.sync()
     started = time.perf_counter()
-    packed = pack(runs.workspace.root, staging, known=previous.digests, known_sizes=previous.stored_sizes)
+    packed = pack(
+        runs.workspace.root,
+        staging,
+        known=previous.digests,
+        known_sizes=previous.stored_sizes,
+        compression=runs.compression,
+    )
     manifest_bytes = len(packed.manifest.to_bytes())
     ours_seconds = time.perf_counter() - started
     runs.packed.append(packed)

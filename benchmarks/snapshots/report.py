@@ -99,7 +99,7 @@ def render(result: SnapshotResult) -> tuple[str, bool]:
         [
             heading(
                 f"3. Workspace snapshots ({result.workspace_bytes / GIB:.2f} GiB in "
-                f"{result.file_count:,} files, {os.cpu_count()} CPUs)"
+                f"{result.file_count:,} files, {os.cpu_count()} CPUs; ours in {result.compression})"
             ),
             table(headers, rows, right=(1, 2, 3, 4, 5)),
             "",

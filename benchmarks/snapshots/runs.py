@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.snapshots.workspace import MIB, Workspace
-from dumont_agent.snapshot import Manifest, PackResult, pack, restore
+from dumont_agent.snapshot import Compression, Manifest, PackResult, pack, restore
 
 
 class ScratchRuns:
@@ -23,7 +23,8 @@ class ScratchRuns:
     Restoring, ours and the baseline alike, reads what the last round of packing left.
     """
 
-    def __init__(self, scratch: Path, workspace: Workspace, rounds: int) -> None:
+    def __init__(self, scratch: Path, workspace: Workspace, rounds: int, compression: Compression) -> None:
+        self.compression: Compression = compression
         self.scratch = scratch
         self.workspace = workspace
         self.last = rounds - 1
@@ -40,7 +41,7 @@ class ScratchRuns:
         return self.scratch / f"restored-{round_number}"
 
     def pack_ours(self, round_number: int) -> None:
-        result = pack(self.workspace.root, self.staging(round_number))
+        result = pack(self.workspace.root, self.staging(round_number), compression=self.compression)
         manifest = result.manifest.to_bytes()
         (self.staging(round_number) / "manifest").write_bytes(manifest)
         self.packed.append(result)
