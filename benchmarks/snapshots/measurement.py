@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.snapshots.memory import peak_packing_bytes
 from benchmarks.snapshots.restic import Restic
 from benchmarks.snapshots.runs import ScratchRuns, alternate, read_everything, tree_digest
 from benchmarks.snapshots.workspace import (
@@ -31,12 +32,15 @@ FULL_OVER_RESTIC = 2.0
 """Our full snapshot's throughput over restic's, at least."""
 FULL_OVER_TAR = 1.0
 """Our full snapshot's and restore's throughput over `tar | lz4`'s and `lz4 -d | tar -x`'s, at least."""
+MEMORY_LIMIT = 256 * MIB
+"""The agent's peak resident memory while packing, at most."""
 CHANGED_FILES_SHARE = 0.01
 INSERTED_BYTES = MIB
 NEW_FILES = 10_000
 TARGETS = (
     f"full snapshot ≥ {FULL_OVER_RESTIC:.0f}x restic's throughput and ≥ {FULL_OVER_TAR:.1f}x tar | lz4's; "
-    f"restore ≥ {FULL_OVER_TAR:.1f}x lz4 -d | tar -x; every re-snapshot writes no more than restic's"
+    f"restore ≥ {FULL_OVER_TAR:.1f}x lz4 -d | tar -x; every re-snapshot writes no more than restic's; "
+    f"packing peaks at ≤ {MEMORY_LIMIT // MIB} MiB"
 )
 
 
@@ -84,11 +88,13 @@ class SnapshotResult:
     restic_bytes: int
     archive_bytes: int
     resnapshots: list[ReSnapshot]
+    peak_memory_bytes: int
 
     @property
     def within_targets(self) -> bool:
         return (
-            self.full.over_restic() >= FULL_OVER_RESTIC
+            self.peak_memory_bytes <= MEMORY_LIMIT
+            and self.full.over_restic() >= FULL_OVER_RESTIC
             and self.full.over_tar() >= FULL_OVER_TAR
             and self.restore.over_tar() >= FULL_OVER_TAR
             and all(resnapshot.within_target for resnapshot in self.resnapshots)
@@ -138,6 +144,8 @@ def measure(gib: float = 1.0, rounds: int = ROUNDS, compression: Compression = "
         if tree_digest(runs.restored(0)) != tree_digest(workspace.root):
             raise RuntimeError("the restored workspace differs from the original: the figures are void")
         first = runs.packed[-1]
+        peak_memory = peak_packing_bytes(workspace.root, scratch / "staging-memory", compression)
+        shutil.rmtree(scratch / "staging-memory")
         result = SnapshotResult(
             workspace_bytes=first.manifest.total_bytes,
             file_count=first.manifest.file_count,
@@ -148,6 +156,7 @@ def measure(gib: float = 1.0, rounds: int = ROUNDS, compression: Compression = "
             restic_bytes=restic.stored_bytes(),
             archive_bytes=runs.archive(runs.last).stat().st_size,
             resnapshots=[],
+            peak_memory_bytes=peak_memory,
         )
         for number, (change, make_change) in enumerate(_changes(workspace)):
             make_change()

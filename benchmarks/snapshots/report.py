@@ -11,6 +11,8 @@ from benchmarks.snapshots.measurement import (
     FULL_OVER_RESTIC,
     FULL_OVER_TAR,
     GIB,
+    MEMORY_LIMIT,
+    MIB,
     TARGETS,
     SnapshotResult,
     Times,
@@ -80,7 +82,20 @@ def render(result: SnapshotResult) -> tuple[str, bool]:
         ("stored", "ours: chunks and manifest; restic: its repository; tar: the archive"),
         ("re-snapshot", "what a snapshot after the change adds (ours: new chunks + the manifest), one run"),
         ("", "tar | lz4 has no re-snapshot: it writes everything again"),
+        ("peak memory", "most resident memory of a process that only packs the workspace (ru_maxrss)"),
     ]
+    memory_ok = result.peak_memory_bytes <= MEMORY_LIMIT
+    rows.append(
+        [
+            "peak memory packing",
+            f"{result.peak_memory_bytes / MIB:,.0f} MiB",
+            "",
+            "",
+            "",
+            "",
+            _verdict(memory_ok, f"≤ {MEMORY_LIMIT // MIB} MiB"),
+        ]
+    )
     details = [
         "  Re-snapshot of ours, chunks + manifest: "
         + "; ".join(

@@ -1,11 +1,18 @@
 """Packing: a workspace into a manifest and the frames of its chunks, staged for the caller to upload.
 
 The walking thread reads the files and cuts them into chunks; `workers` threads hash, compress and stage
-every chunk. A few chunks per worker at most are in memory, however large the workspace.
+every chunk meanwhile, so reading, cutting, hashing and compressing overlap across the cores.
+
+Memory is bounded whatever the workspace's size, apart from its manifest (a few hundred bytes a file):
+- the walking thread: a read of `READ_BYTES` (4 MiB), what its cutter holds back (under 8 maximum-sized
+  chunks, 16 MiB) and one cut's chunks (16 MiB);
+- the workers: `CHUNKS_IN_FLIGHT_PER_WORKER` (2) chunks each of at most 2 MiB, with their frames;
+- so about 40 MiB + 8 MiB a worker, at most `MAX_WORKERS` (8) workers: about 104 MiB.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -17,6 +24,9 @@ from dumont_agent.snapshot.errors import failing_as_snapshot_error
 from dumont_agent.snapshot.manifest import FILE, ChunkRef, Entry, Manifest, new_manifest
 from dumont_agent.snapshot.pipeline import CHUNKS_IN_FLIGHT_PER_WORKER, Pipeline
 from dumont_agent.snapshot.walk import FileDraft, Planner, StreamChunks
+
+MAX_WORKERS = 8
+"""More would not go faster (one thread reads and cuts), and each costs memory (see above)."""
 
 _PACK_UNDONE = "the chunks this pack staged were removed again"
 
@@ -65,6 +75,7 @@ def pack(
     On any failure the frames this call wrote are removed again; a full disk raises NotEnoughSpace.
     """
     started = time.perf_counter()
+    workers = min(workers if workers is not None else os.cpu_count() or 1, MAX_WORKERS)
     workspace, staging = Path(workspace), Path(staging)
     store = ChunkStore(staging, known, known_sizes or {}, compression)
     digests: dict[int, str] = {}

@@ -1,0 +1,34 @@
+"""The agent's peak memory while packing: `pack()` run alone in a child process, which reports the most
+it ever held resident (`ru_maxrss`), interpreter and libraries included.
+
+`python -m benchmarks.snapshots.memory WORKSPACE STAGING COMPRESSION` is that child.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+from dumont_agent.snapshot import pack
+
+KIB = 1024
+
+
+def peak_packing_bytes(workspace: Path, staging: Path, compression: str) -> int:
+    command = [sys.executable, "-m", "benchmarks.snapshots.memory", str(workspace), str(staging), compression]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return int(output.strip())
+
+
+def main(argv: list[str]) -> None:
+    workspace, staging, compression = argv
+    if compression not in ("lz4", "zstd"):
+        raise SystemExit(f"compression must be lz4 or zstd, not {compression!r}")
+    pack(Path(workspace), Path(staging), compression="zstd" if compression == "zstd" else "lz4")
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB)  # Linux counts it in KiB
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
