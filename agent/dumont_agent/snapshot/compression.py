@@ -1,5 +1,5 @@
 """How chunks and manifests are compressed: one LZ4 frame (the seeds' `lz4`, the default) or one
-Zstandard frame at a low level (`zstd`: smaller, a little slower). Each frame says which it is by its
+Zstandard frame at a low level (`zstd`: smaller, about as fast). Each frame says which it is by its
 first bytes, so a restore needs to know nothing more, and snapshots of either restore alike.
 
 Both formats keep a block that does not compress as it is, so incompressible data (trained weights,
@@ -17,8 +17,8 @@ import zstandard
 Compression = Literal["lz4", "zstd"]
 COMPRESSIONS: tuple[Compression, ...] = ("lz4", "zstd")
 ZSTD_LEVEL = 1
-"""Zstandard's fastest standard level: on source and JSON it stores a third less than LZ4 at about
-half LZ4's speed, which still outruns the network."""
+"""Zstandard's fastest standard level. On the bench's data, in chunks of 640 KiB on one core, it stores
+source-like text 40% smaller than LZ4 at about LZ4's speed, and float tensors 20% smaller, faster."""
 
 _LZ4_MAGIC = b"\x04\x22\x4d\x18"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

@@ -18,7 +18,7 @@ class NewSnapshotRequest(RequestBody):
     name: str | None = Field(default=None, max_length=128, examples=["Before Upgrade"])
     compression: Literal["lz4", "zstd"] = Field(
         default="lz4",
-        description="lz4: fastest; zstd: Zstandard at a low level, smaller on text, a little slower",
+        description="lz4 (the default) or zstd: Zstandard at a low level, smaller, about as fast",
     )
 
 
