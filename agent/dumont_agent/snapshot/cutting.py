@@ -35,41 +35,62 @@ _CUT_AFTER_MAXIMUMS = 8
 
 
 class CutStream:
-    """Cuts a stream fed in parts exactly as if it were cut whole: a chunk is given out only once all
-    the bytes its cut depends on (up to `maximum` past its start) have been fed, or the stream ended."""
+    """Cuts a stream given in parts exactly as if it were cut whole: a chunk is given out only once all
+    the bytes its cut depends on (up to `maximum` past its start) are there, or the stream ended.
 
-    def __init__(self, sizes: ChunkSizes) -> None:
+    The parts are read straight into its buffer (`room`, then `filled`), which is allocated once and
+    holds under 8 maximum-sized chunks plus one part; `restart` begins a new stream in the same buffer.
+    """
+
+    def __init__(self, sizes: ChunkSizes, largest_part: int) -> None:
         self._cutter = FastCDC(sizes.average, min_size=sizes.minimum, max_size=sizes.maximum)
         self._maximum = sizes.maximum
-        self._pending = bytearray()
-        self._pending_start = 0
-        """Where `_pending` starts in the stream."""
+        self._cut_at = _CUT_AFTER_MAXIMUMS * sizes.maximum
+        # After a cut, less than `maximum` is left (the chunks cut are all those that could be).
+        self._buffer = bytearray(self._cut_at + largest_part)
+        self._filled = 0
+        self._start = 0
+        """Where `_buffer` starts in the stream."""
 
     @property
     def position(self) -> int:
-        """Bytes fed so far: where the next byte fed starts in the stream."""
-        return self._pending_start + len(self._pending)
+        """Bytes given so far: where the next byte starts in the stream."""
+        return self._start + self._filled
+
+    def restart(self) -> None:
+        self._filled = self._start = 0
+
+    def room(self, size: int) -> memoryview:
+        """Where to put the next `size` bytes of the stream (at most the `largest_part`); then `filled`."""
+        return memoryview(self._buffer)[self._filled : self._filled + size]
+
+    def filled(self, size: int) -> Iterator[tuple[int, bytes]]:
+        """The chunks complete once `size` more bytes are in `room`: each its start in the stream and its
+        bytes."""
+        self._filled += size
+        if self._filled >= self._cut_at:
+            yield from self._cut(final=False)
 
     def feed(self, data: bytes | bytearray | memoryview) -> Iterator[tuple[int, bytes]]:
-        """The chunks complete with `data`: each its start in the stream and its bytes."""
-        self._pending += data
-        if len(self._pending) >= _CUT_AFTER_MAXIMUMS * self._maximum:
-            yield from self._cut(final=False)
+        size = len(data)
+        self.room(size)[:] = data
+        yield from self.filled(size)
 
     def finish(self) -> Iterator[tuple[int, bytes]]:
         """The chunks left at the end of the stream."""
         yield from self._cut(final=True)
 
     def _cut(self, final: bool) -> Iterator[tuple[int, bytes]]:
-        size = len(self._pending)
-        with memoryview(self._pending) as view:
+        filled = self._filled
+        with memoryview(self._buffer) as buffer, buffer[:filled] as view:
             cuts = [(chunk.offset, chunk.length) for chunk in self._cutter.cut_buf(view)]
             if not final:
                 # A cut less than `maximum` before the end might fall elsewhere once more bytes come.
-                cuts = [(offset, length) for offset, length in cuts if offset + self._maximum <= size]
-            start = self._pending_start
+                cuts = [(offset, length) for offset, length in cuts if offset + self._maximum <= filled]
+            start = self._start
             chunks = [(start + offset, bytes(view[offset : offset + length])) for offset, length in cuts]
-        done = cuts[-1][0] + cuts[-1][1] if cuts else 0
-        del self._pending[:done]
-        self._pending_start += done
+            done = cuts[-1][0] + cuts[-1][1] if cuts else 0
+            buffer[: filled - done] = buffer[done:filled]
+        self._filled = filled - done
+        self._start += done
         yield from chunks

@@ -76,8 +76,9 @@ class Planner:
         self.skipped: list[str] = []
         self.job_count = 0
         self.streams: list[StreamChunks] = [StreamChunks()]
-        self._small_files = cutting.CutStream(cutting.SMALL_FILES)
-        self._read_buffer = bytearray()
+        self._small_files = cutting.CutStream(cutting.SMALL_FILES, SMALL_FILE_BYTES)
+        self._large_file: cutting.CutStream | None = None
+        """Made for the first large file, then restarted for each: its buffer is allocated once."""
 
     def jobs(self) -> Iterator[tuple[int, bytes]]:
         root_status = self.workspace.stat()
@@ -126,22 +127,27 @@ class Planner:
             stream = len(self.streams)
             self.streams.append(StreamChunks())
             self.drafts.append(FileDraft(relative, mode, status.st_mtime_ns, size, stream, 0))
-            cutter = cutting.CutStream(cutting.LARGE_FILES)
-            if len(self._read_buffer) < READ_BYTES:
-                # Reused: fresh pages for every read cost the kernel as much as the reading itself.
-                self._read_buffer = bytearray(READ_BYTES)
+            cutter = self._large_file_cutter()
             for offset in range(0, size, READ_BYTES):
-                part = memoryview(self._read_buffer)[: min(READ_BYTES, size - offset)]
-                read_unchanged(path, relative, identity, part, offset)
-                yield from self._numbered(stream, cutter.feed(part))
+                length = min(READ_BYTES, size - offset)
+                with cutter.room(length) as room:
+                    read_unchanged(path, relative, identity, room, offset)
+                yield from self._numbered(stream, cutter.filled(length))
             yield from self._numbered(stream, cutter.finish())
         else:
             start = self._small_files.position
             self.drafts.append(FileDraft(relative, mode, status.st_mtime_ns, size, SMALL_FILES_STREAM, start))
             if size:
-                content = bytearray(size)
-                read_unchanged(path, relative, identity, memoryview(content), 0)
-                yield from self._numbered(SMALL_FILES_STREAM, self._small_files.feed(content))
+                with self._small_files.room(size) as room:
+                    read_unchanged(path, relative, identity, room, 0)
+                yield from self._numbered(SMALL_FILES_STREAM, self._small_files.filled(size))
+
+    def _large_file_cutter(self) -> cutting.CutStream:
+        # Reused: fresh pages for every file cost the kernel as much as the reading itself.
+        if self._large_file is None:
+            self._large_file = cutting.CutStream(cutting.LARGE_FILES, READ_BYTES)
+        self._large_file.restart()
+        return self._large_file
 
     def _numbered(self, stream: int, chunks: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
         for start, data in chunks:

@@ -13,7 +13,7 @@ SIZES = ChunkSizes(average=4 * KIB, minimum=KIB, maximum=16 * KIB)
 
 
 def cut(data: bytes, part: int) -> list[tuple[int, bytes]]:
-    stream = CutStream(SIZES)
+    stream = CutStream(SIZES, largest_part=part)
     chunks = []
     for offset in range(0, len(data), part):
         chunks += stream.feed(data[offset : offset + part])
