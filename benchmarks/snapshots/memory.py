@@ -1,12 +1,12 @@
 """The agent's peak memory while packing: `pack()` run alone in a child process, which reports the most
-it ever held resident (`ru_maxrss`), interpreter and libraries included.
+it ever held resident (`VmHWM`), interpreter and libraries included. Not `ru_maxrss`: Linux carries it
+over an exec, so a child started by a large process would report its parent's size.
 
 `python -m benchmarks.snapshots.memory WORKSPACE STAGING COMPRESSION` is that child.
 """
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +27,9 @@ def main(argv: list[str]) -> None:
     if compression not in ("lz4", "zstd"):
         raise SystemExit(f"compression must be lz4 or zstd, not {compression!r}")
     pack(Path(workspace), Path(staging), compression="zstd" if compression == "zstd" else "lz4")
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * KIB)  # Linux counts it in KiB
+    status = Path("/proc/self/status").read_text()
+    peak_kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    print(int(peak_kib) * KIB)
 
 
 if __name__ == "__main__":

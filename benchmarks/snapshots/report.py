@@ -82,7 +82,7 @@ def render(result: SnapshotResult) -> tuple[str, bool]:
         ("stored", "ours: chunks and manifest; restic: its repository; tar: the archive"),
         ("re-snapshot", "what a snapshot after the change adds (ours: new chunks + the manifest), one run"),
         ("", "tar | lz4 has no re-snapshot: it writes everything again"),
-        ("peak memory", "most resident memory of a process that only packs the workspace (ru_maxrss)"),
+        ("peak memory", "most resident memory of a process that only packs the workspace (VmHWM)"),
     ]
     memory_ok = result.peak_memory_bytes <= MEMORY_LIMIT
     rows.append(
