@@ -1,4 +1,5 @@
-"""The agent's peak memory while packing: `pack()` run alone in a child process, which reports the most
+"""The agent's peak memory while packing: `pack()` and the manifest's serialization run alone in a child
+process, which reports the most
 it ever held resident (`VmHWM`), interpreter and libraries included. Not `ru_maxrss`: Linux carries it
 over an exec, so a child started by a large process would report its parent's size.
 
@@ -26,7 +27,8 @@ def main(argv: list[str]) -> None:
     workspace, staging, compression = argv
     if compression not in ("lz4", "zstd"):
         raise SystemExit(f"compression must be lz4 or zstd, not {compression!r}")
-    pack(Path(workspace), Path(staging), compression="zstd" if compression == "zstd" else "lz4")
+    packed = pack(Path(workspace), Path(staging), compression="zstd" if compression == "zstd" else "lz4")
+    packed.manifest.to_bytes()  # as the agent does, to upload it
     status = Path("/proc/self/status").read_text()
     peak_kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
     print(int(peak_kib) * KIB)

@@ -9,6 +9,7 @@ media) is stored raw inside its frame, at a few bytes' cost per block.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import Literal
 
 import lz4.frame
@@ -41,6 +42,15 @@ def compress(data: bytes | bytearray | memoryview, compression: Compression) -> 
     )
 
 
+def compress_parts(parts: Iterable[bytes]) -> bytes:
+    """One Zstandard frame of `parts` one after the other, never all of them in memory uncompressed.
+    The frame does not declare its size; `decompress` reads it in a stream, up to its limit."""
+    compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compressobj()
+    frame = [compressor.compress(part) for part in parts]
+    frame.append(compressor.flush())
+    return b"".join(frame)
+
+
 def content_size(frame: bytes) -> int | None:
     """The uncompressed size a frame declares, read before decompressing it; None when it declares none.
     ValueError when it is neither an LZ4 nor a Zstandard frame."""
@@ -56,11 +66,25 @@ def content_size(frame: bytes) -> int | None:
 def decompress(frame: bytes, size: int) -> bytes:
     """The frame's content, of at most `size` bytes. ValueError (or the codec's error) when it is damaged."""
     if frame.startswith(_ZSTD_MAGIC):
+        if zstandard.frame_content_size(frame) < 0:
+            return _zstd_stream(frame, size)
         return _zstd_decompressor().decompress(frame, max_output_size=size)
     if frame.startswith(_LZ4_MAGIC):
         data: bytes = lz4.frame.decompress(frame)
         return data
     raise ValueError("neither an LZ4 nor a Zstandard frame")
+
+
+def _zstd_stream(frame: bytes, limit: int) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    with _zstd_decompressor().stream_reader(frame) as reader:
+        while part := reader.read(1024 * 1024):
+            total += len(part)
+            if total > limit:
+                raise ValueError(f"it holds more than {limit:,} bytes once decompressed")
+            parts.append(part)
+    return b"".join(parts)
 
 
 def _zstd_compressor() -> zstandard.ZstdCompressor:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from dumont_agent.snapshot.compression import COMPRESSIONS, Compression, compress, decompress
+from dumont_agent.snapshot.compression import COMPRESSIONS, Compression, compress_parts, decompress
 from dumont_agent.snapshot.errors import SnapshotError
 
 FORMAT_VERSION = 2
@@ -30,9 +30,10 @@ MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
 MAX_CHUNK_BYTES = 64 * 1024 * 1024
 """Larger than any chunk `pack` makes; a manifest naming a larger one is refused before any download."""
 _HEX_DIGITS = frozenset("0123456789abcdef")
+_ENTRIES_AT_ONCE = 1000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChunkRef:
     digest: str
     """SHA-256 (hex) of the chunk's uncompressed bytes: its name in storage."""
@@ -50,7 +51,7 @@ class Span(NamedTuple):
     length: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     path: str
     """Relative to the workspace, POSIX separators; `"."` is the workspace directory itself."""
@@ -97,19 +98,25 @@ class Manifest:
             "file_count": self.file_count,
             "compression": self.compression,
             "chunks": [[chunk.digest, chunk.size, chunk.stored_size] for chunk in self.chunks],
-            "entries": [_entry_document(entry) for entry in self.entries],
         }
-        # ASCII escapes keep names that are not valid UTF-8 (surrogate escapes) exact and the JSON valid.
-        text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
         # Zstandard: a third smaller than LZ4 on this JSON, and the manifest is uploaded with every snapshot.
-        return compress(text.encode("ascii"), "zstd")
+        # The entries are written and compressed a thousand at a time: a workspace of hundreds of thousands
+        # of files would otherwise hold its whole JSON text, and a document for every entry, at once.
+        return compress_parts(self._json_parts(document))
+
+    def _json_parts(self, document: dict[str, Any]) -> Iterator[bytes]:
+        yield _json(document)[:-1] + b',"entries":['
+        for start in range(0, len(self.entries), _ENTRIES_AT_ONCE):
+            batch = [_entry_document(entry) for entry in self.entries[start : start + _ENTRIES_AT_ONCE]]
+            yield (b"," if start else b"") + _json(batch)[1:-1]
+        yield b"]}"
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
         try:
             text = decompress(data, MAX_MANIFEST_BYTES)
         except Exception as error:  # each codec has errors of its own
-            raise SnapshotError(f"manifest refused: not an LZ4 or Zstandard frame ({error})") from error
+            raise SnapshotError(f"manifest refused: not a readable compressed frame ({error})") from error
         try:
             document = json.loads(text)
         except ValueError as error:
@@ -148,6 +155,11 @@ def new_manifest(entries: list[Entry], chunks: list[ChunkRef], compression: Comp
         file_count=len(files),
         compression=compression,
     )
+
+
+def _json(value: object) -> bytes:
+    # ASCII escapes keep names that are not valid UTF-8 (surrogate escapes) exact and the JSON valid.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def _entry_document(entry: Entry) -> dict[str, Any]:

@@ -143,10 +143,12 @@ def _manifest(
             chunks.append(refs[digest])
         chunk_of_job[job] = chunk
     entries: list[Entry] = []
-    for draft in drafts:
+    for index, draft in enumerate(drafts):
         if isinstance(draft, Entry):
             entries.append(draft)
             continue
         spans = streams[draft.stream].spans(draft.start, draft.size, chunk_of_job)
-        entries.append(Entry(draft.path, FILE, draft.mode, draft.mtime_ns, draft.size, spans=tuple(spans)))
+        entry = Entry(draft.path, FILE, draft.mode, draft.mtime_ns, draft.size, spans=tuple(spans))
+        entries.append(entry)
+        drafts[index] = entry  # the draft goes now, not once every entry is made
     return new_manifest(entries, chunks, compression)
