@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: install run test lint typecheck pytest bench synth openapi clean
 
@@ -35,8 +36,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest
 
-## Cold start, DynamoDB requests per API request, snapshots and a heartbeat soak, against baselines in the same run.
+## Cold start, DynamoDB requests per API request, snapshots (against restic and tar | lz4) and a heartbeat soak, against baselines in the same run.
 bench: $(STAMP)
+	@command -v restic >/dev/null || { \
+		echo "Installing Debian's restic, which the snapshot benchmark measures ours against"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic; }
 	$(BIN)/python -m benchmarks
 
 ## Write functions/api/openapi.json from the routes (commit it; `make test` fails when it is out of date).

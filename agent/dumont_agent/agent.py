@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import httpx
 
 from dumont_agent.host_metrics import HostMetrics
 from dumont_agent.logs import LogTail, log_files_from
-from dumont_agent.snapshot import Manifest, SnapshotError, pack, restore
+from dumont_agent.snapshot import COMPRESSIONS, Compression, Manifest, SnapshotError, pack, restore
 
 logger = logging.getLogger("dumont_agent")
 
@@ -246,6 +246,7 @@ class Agent:
 
     def take_snapshot(self, action: dict[str, Any]) -> dict[str, Any]:
         snapshot_id = str(action["snapshot_id"])
+        compression = _compression(action.get("compression", "lz4"))
         staging = self.config.state_dir / "staging" / snapshot_id
         started = time.perf_counter()
         try:
@@ -256,6 +257,7 @@ class Agent:
                 staging,
                 known=known,
                 known_sizes=previous.stored_sizes if previous else None,
+                compression=compression,
             )
             manifest = packed.manifest
             chunks = [
@@ -266,7 +268,7 @@ class Agent:
             wanted: dict[str, str] = plan["uploads"]
             if any(not (staging / digest).exists() for digest in wanted):
                 # S3 lacks a chunk this machine took for stored (it was swept): stage everything.
-                packed = pack(self.config.workspace, staging)
+                packed = pack(self.config.workspace, staging, compression=compression)
                 manifest = packed.manifest
             upload_started = time.perf_counter()
             uploaded = self._upload(staging, wanted)
@@ -287,14 +289,31 @@ class Agent:
         }
 
     def _upload(self, staging: Path, wanted: dict[str, str]) -> int:
+        # One failed upload fails the snapshot: the chunks not started yet are not tried, each of which
+        # would otherwise spend its retries against a network that is gone, past the workflow's timeout.
+        failed = threading.Event()
+
         def upload(item: tuple[str, str]) -> int:
+            if failed.is_set():
+                return 0
             digest, url = item
-            frame = (staging / digest).read_bytes()
-            self.client.put(url, frame)
+            try:
+                frame = (staging / digest).read_bytes()
+                self.client.put(url, frame)
+            except BaseException:
+                failed.set()
+                raise
             return len(frame)
 
         with ThreadPoolExecutor(max_workers=self.config.upload_workers) as uploads:
-            return sum(uploads.map(upload, wanted.items()))
+            futures = [uploads.submit(upload, item) for item in wanted.items()]
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                future.cancel()
+        for future in futures:
+            if not future.cancelled() and future.exception() is not None:
+                future.result()
+        return sum(future.result() for future in futures if not future.cancelled())
 
     def restore_snapshot(self, action: dict[str, Any]) -> dict[str, Any]:
         snapshot_id = str(action["snapshot_id"])
@@ -316,6 +335,13 @@ class Agent:
             "bytes": result.bytes,
             "seconds": result.seconds,
         }
+
+
+def _compression(value: object) -> Compression:
+    for compression in COMPRESSIONS:
+        if value == compression:
+            return compression
+    raise SnapshotError(f"compression {value!r} is not one this agent offers ({', '.join(COMPRESSIONS)})")
 
 
 def run_agent(

@@ -1,69 +1,103 @@
-"""The targets of the snapshot benchmark, and one measurement of them: pack and restore against
-`tar | lz4` over a few rounds, the restored tree checked, then an incremental pack after some files
-changed."""
+"""The targets of the snapshot benchmark, and one measurement of them: full snapshots and restores of
+ours, restic and `tar | lz4` over a few rounds, the restored tree checked, then a re-snapshot after
+each of three kinds of change."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.snapshots.memory import peak_packing_bytes
+from benchmarks.snapshots.restic import Restic
 from benchmarks.snapshots.runs import ScratchRuns, alternate, read_everything, tree_digest
-from benchmarks.snapshots.workspace import MIB, change_files, generate_workspace
-from dumont_agent.snapshot import pack
+from benchmarks.snapshots.workspace import (
+    MIB,
+    Workspace,
+    add_small_files,
+    change_files,
+    generate_workspace,
+    insert_in_the_middle,
+)
+from dumont_agent.snapshot import Compression, pack
 
 GIB = 1024 * MIB
 ROUNDS = 3
-SPEED_TARGET = 0.8
-"""Ours / baseline throughput, pack and restore alike."""
-INCREMENTAL_LIMIT = 0.05
-"""Bytes a second pack writes after 1% of the files changed, as a share of the first pack's."""
+FULL_OVER_RESTIC = 2.0
+"""Our full snapshot's throughput over restic's, at least."""
+FULL_OVER_TAR = 1.0
+"""Our full snapshot's and restore's throughput over `tar | lz4`'s and `lz4 -d | tar -x`'s, at least."""
+MEMORY_LIMIT = 256 * MIB
+"""The agent's peak resident memory while packing, at most."""
 CHANGED_FILES_SHARE = 0.01
+INSERTED_BYTES = MIB
+NEW_FILES = 10_000
 TARGETS = (
-    f"pack and restore ≥ {SPEED_TARGET:.1f}x the throughput of tar | lz4; after "
-    f"{CHANGED_FILES_SHARE:.0%} of the files changed, a second pack writes ≤ {INCREMENTAL_LIMIT:.0%} "
-    "of what the first stored"
+    f"full snapshot ≥ {FULL_OVER_RESTIC:.0f}x restic's throughput and ≥ {FULL_OVER_TAR:.1f}x tar | lz4's; "
+    f"restore ≥ {FULL_OVER_TAR:.1f}x lz4 -d | tar -x; every re-snapshot writes no more than restic's; "
+    f"packing peaks at ≤ {MEMORY_LIMIT // MIB} MiB"
 )
+
+
+@dataclass(frozen=True)
+class Times:
+    ours: list[float]
+    restic: list[float]
+    tar: list[float]
+
+    def over_restic(self) -> float:
+        """Our throughput over restic's: restic's median seconds over ours."""
+        return statistics.median(self.restic) / statistics.median(self.ours)
+
+    def over_tar(self) -> float:
+        return statistics.median(self.tar) / statistics.median(self.ours)
+
+
+@dataclass(frozen=True)
+class ReSnapshot:
+    change: str
+    ours_chunk_bytes: int
+    ours_manifest_bytes: int
+    ours_seconds: float
+    restic_bytes: int
+    restic_seconds: float
+
+    @property
+    def ours_bytes(self) -> int:
+        return self.ours_chunk_bytes + self.ours_manifest_bytes
+
+    @property
+    def within_target(self) -> bool:
+        return self.ours_bytes <= self.restic_bytes
 
 
 @dataclass(frozen=True)
 class SnapshotResult:
     workspace_bytes: int
     file_count: int
-    pack_seconds: list[float]
-    tar_seconds: list[float]
-    restore_seconds: list[float]
-    untar_seconds: list[float]
+    compression: Compression
+    full: Times
+    restore: Times
     stored_bytes: int
+    """Ours: every chunk and the manifest."""
+    restic_bytes: int
     archive_bytes: int
-    changed_files: int
-    incremental_bytes: int
-    incremental_chunks: int
-    incremental_seconds: float
-
-    def throughput(self, seconds: list[float]) -> float:
-        return self.workspace_bytes / statistics.median(seconds) / 1e6
-
-    @property
-    def pack_ratio(self) -> float:
-        return statistics.median(self.tar_seconds) / statistics.median(self.pack_seconds)
-
-    @property
-    def restore_ratio(self) -> float:
-        return statistics.median(self.untar_seconds) / statistics.median(self.restore_seconds)
-
-    @property
-    def incremental_share(self) -> float:
-        return self.incremental_bytes / self.stored_bytes
+    resnapshots: list[ReSnapshot]
+    peak_memory_bytes: int
 
     @property
     def within_targets(self) -> bool:
         return (
-            self.pack_ratio >= SPEED_TARGET
-            and self.restore_ratio >= SPEED_TARGET
-            and self.incremental_share <= INCREMENTAL_LIMIT
+            self.peak_memory_bytes <= MEMORY_LIMIT
+            and self.full.over_restic() >= FULL_OVER_RESTIC
+            and self.full.over_tar() >= FULL_OVER_TAR
+            and self.restore.over_tar() >= FULL_OVER_TAR
+            and all(resnapshot.within_target for resnapshot in self.resnapshots)
         )
 
 
@@ -77,40 +111,85 @@ def _require_free_space(needed: int) -> None:
         )
 
 
-def measure(gib: float = 1.0, rounds: int = ROUNDS) -> SnapshotResult:
+def _changes(workspace: Workspace) -> list[tuple[str, Callable[[], object]]]:
+    return [
+        (f"{CHANGED_FILES_SHARE:.0%} of files edited", lambda: change_files(workspace, CHANGED_FILES_SHARE)),
+        (
+            f"{INSERTED_BYTES // MIB} MiB inserted mid-file",
+            lambda: insert_in_the_middle(workspace, INSERTED_BYTES),
+        ),
+        (f"{NEW_FILES:,} new small files", lambda: add_small_files(workspace, NEW_FILES)),
+    ]
+
+
+def measure(gib: float = 1.0, rounds: int = ROUNDS, compression: Compression = "lz4") -> SnapshotResult:
     workspace_bytes = int(gib * GIB)
-    # The workspace, two pack outputs, and every restored tree: they are deleted only at the end.
-    _require_free_space(workspace_bytes * (3 + 2 * rounds))
-    with tempfile.TemporaryDirectory(prefix="dumont-bench-snapshots-") as scratch:
-        workspace = generate_workspace(Path(scratch) / "workspace", workspace_bytes)
+    # The workspace, three snapshots of it, and every restored tree: deleted only at the end.
+    _require_free_space(workspace_bytes * (4 + 3 * rounds))
+    with tempfile.TemporaryDirectory(prefix="dumont-bench-snapshots-") as scratch_name:
+        scratch = Path(scratch_name)
+        workspace = generate_workspace(scratch / "workspace", workspace_bytes)
         read_everything(workspace.root)
-        runs = ScratchRuns(Path(scratch), workspace, rounds)
-        pack_seconds, tar_seconds = alternate(
-            rounds, runs.pack_ours, runs.pack_baseline, runs.drop_previous_round
+        runs = ScratchRuns(scratch, workspace, rounds, compression)
+        restic = Restic(scratch, workspace.root, rounds)
+
+        def drop_previous_round(round_number: int) -> None:
+            runs.drop_previous_round(round_number)
+            restic.drop(round_number - 1)
+
+        full = Times(
+            *alternate(rounds, [runs.pack_ours, restic.backup, runs.pack_baseline], drop_previous_round)
         )
-        restore_seconds, untar_seconds = alternate(rounds, runs.restore_ours, runs.restore_baseline)
+        restore = Times(*alternate(rounds, [runs.restore_ours, restic.restore, runs.restore_baseline]))
         if tree_digest(runs.restored(0)) != tree_digest(workspace.root):
             raise RuntimeError("the restored workspace differs from the original: the figures are void")
-
         first = runs.packed[-1]
-        changed = change_files(workspace, CHANGED_FILES_SHARE)
-        second = pack(
-            workspace.root,
-            Path(scratch) / "staging-incremental",
-            known=first.manifest.digests,
-            known_sizes=first.manifest.stored_sizes,
-        )
-        return SnapshotResult(
+        peak_memory = peak_packing_bytes(workspace.root, scratch / "staging-memory", compression)
+        shutil.rmtree(scratch / "staging-memory")
+        result = SnapshotResult(
             workspace_bytes=first.manifest.total_bytes,
             file_count=first.manifest.file_count,
-            pack_seconds=pack_seconds,
-            tar_seconds=tar_seconds,
-            restore_seconds=restore_seconds,
-            untar_seconds=untar_seconds,
-            stored_bytes=first.stored_bytes,
+            compression=compression,
+            full=full,
+            restore=restore,
+            stored_bytes=first.stored_bytes + runs.manifest_sizes[-1],
+            restic_bytes=restic.stored_bytes(),
             archive_bytes=runs.archive(runs.last).stat().st_size,
-            changed_files=changed,
-            incremental_bytes=second.written_bytes,
-            incremental_chunks=len(second.written),
-            incremental_seconds=second.seconds,
+            resnapshots=[],
+            peak_memory_bytes=peak_memory,
         )
+        for number, (change, make_change) in enumerate(_changes(workspace)):
+            make_change()
+            read_everything(workspace.root)
+            result.resnapshots.append(_resnapshot(change, scratch / f"staging-change-{number}", runs, restic))
+        return result
+
+
+def _resnapshot(change: str, staging: Path, runs: ScratchRuns, restic: Restic) -> ReSnapshot:
+    """Ours with the previous snapshot's chunks known, as the agent packs; restic into its repository."""
+    previous = runs.packed[-1].manifest
+    os.sync()
+    started = time.perf_counter()
+    packed = pack(
+        runs.workspace.root,
+        staging,
+        known=previous.digests,
+        known_sizes=previous.stored_sizes,
+        compression=runs.compression,
+    )
+    manifest_bytes = len(packed.manifest.to_bytes())
+    ours_seconds = time.perf_counter() - started
+    runs.packed.append(packed)
+    restic_before = restic.stored_bytes()
+    os.sync()
+    started = time.perf_counter()
+    restic.backup(restic.last)
+    restic_seconds = time.perf_counter() - started
+    return ReSnapshot(
+        change=change,
+        ours_chunk_bytes=packed.written_bytes,
+        ours_manifest_bytes=manifest_bytes,
+        ours_seconds=ours_seconds,
+        restic_bytes=restic.stored_bytes() - restic_before,
+        restic_seconds=restic_seconds,
+    )

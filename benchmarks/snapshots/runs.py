@@ -1,6 +1,6 @@
-"""The timed runs of ours and of `tar | lz4` on one workspace: what each does in its round, in a
-scratch directory, and how they alternate; reading the workspace into the page cache before them, and
-the digest that compares a restored tree with the original after them."""
+"""The timed runs of ours and of `tar | lz4` on one workspace (restic's are in `restic`): what each
+does in its round, in a scratch directory, and how they take turns; reading the workspace into the
+page cache before them, and the digest that compares a restored tree with the original after them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.snapshots.workspace import MIB, Workspace
-from dumont_agent.snapshot import Manifest, PackResult, pack, restore
+from dumont_agent.snapshot import Compression, Manifest, PackResult, pack, restore
 
 
 class ScratchRuns:
@@ -23,11 +23,13 @@ class ScratchRuns:
     Restoring, ours and the baseline alike, reads what the last round of packing left.
     """
 
-    def __init__(self, scratch: Path, workspace: Workspace, rounds: int) -> None:
+    def __init__(self, scratch: Path, workspace: Workspace, rounds: int, compression: Compression) -> None:
+        self.compression: Compression = compression
         self.scratch = scratch
         self.workspace = workspace
         self.last = rounds - 1
         self.packed: list[PackResult] = []
+        self.manifest_sizes: list[int] = []
 
     def staging(self, round_number: int) -> Path:
         return self.scratch / f"staging-{round_number}"
@@ -39,9 +41,11 @@ class ScratchRuns:
         return self.scratch / f"restored-{round_number}"
 
     def pack_ours(self, round_number: int) -> None:
-        result = pack(self.workspace.root, self.staging(round_number))
-        (self.staging(round_number) / "manifest").write_bytes(result.manifest.to_bytes())
+        result = pack(self.workspace.root, self.staging(round_number), compression=self.compression)
+        manifest = result.manifest.to_bytes()
+        (self.staging(round_number) / "manifest").write_bytes(manifest)
         self.packed.append(result)
+        self.manifest_sizes.append(len(manifest))
 
     def pack_baseline(self, round_number: int) -> None:
         _shell("tar -c -C {} . | lz4 -1 -q > {}", self.workspace.root, self.archive(round_number))
@@ -65,24 +69,22 @@ class ScratchRuns:
 
 def alternate(
     rounds: int,
-    ours: Callable[[int], None],
-    baseline: Callable[[int], None],
+    actions: list[Callable[[int], None]],
     between_rounds: Callable[[int], None] | None = None,
-) -> tuple[list[float], list[float]]:
-    """Seconds of each run of `ours` and of `baseline`, given the round number.
+) -> list[list[float]]:
+    """Seconds of each run of each action, given the round number.
 
-    They alternate, and which goes first alternates too. Restored trees are not deleted between rounds:
+    They take turns, and which goes first turns too. Restored trees are not deleted between rounds:
     after thousands of files are deleted, ext4 is slower to create new ones for a minute or more (it
     skips recently deleted inodes), which would tax whichever run came next."""
-    ours_seconds: list[float] = []
-    baseline_seconds: list[float] = []
-    order = [(ours, ours_seconds), (baseline, baseline_seconds)]
+    seconds: list[list[float]] = [[] for _ in actions]
     for round_number in range(rounds):
         if round_number and between_rounds is not None:
             between_rounds(round_number)
-        for action, seconds in order if round_number % 2 == 0 else reversed(order):
-            seconds.append(_timed(action, round_number))
-    return ours_seconds, baseline_seconds
+        turn = round_number % len(actions)
+        for index in [*range(turn, len(actions)), *range(turn)]:
+            seconds[index].append(_timed(actions[index], round_number))
+    return seconds
 
 
 def read_everything(root: Path) -> None:

@@ -1,5 +1,5 @@
-"""The seeded workspace the snapshot benchmark packs, in the shares of its bytes below, and the
-changes made to it before the incremental pack."""
+"""The seeded workspace the snapshot benchmark packs, in the shares of its bytes below, and the three
+kinds of change made to it before each re-snapshot."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ SEED = 7
 SOURCE_SHARE = 0.15
 ASSET_SHARE = 0.05
 SHARD_SHARE = 0.30
-# The rest: checkpoints.
+# The rest: checkpoints, the first of them `LARGE_FILE_BYTES` (or all of the rest, when less).
+LARGE_FILE_BYTES = 500 * MIB
 
 _VOCABULARY = (
     "def class return import from self None True False if else elif for while in not and or with as "
@@ -112,7 +113,8 @@ def generate_workspace(root: Path, total_bytes: int, seed: int = SEED) -> Worksp
 
     number = 0
     while written < total_bytes:
-        size = min(rng.randrange(16 * MIB, 128 * MIB), total_bytes - written)
+        wanted = LARGE_FILE_BYTES if number == 0 else rng.randrange(16 * MIB, 128 * MIB)
+        size = min(wanted, total_bytes - written)
         write(root / f"checkpoints/step_{number:04d}.pt", _float_tensors(size, rng))
         written += size
         number += 1
@@ -141,3 +143,29 @@ def change_files(workspace: Workspace, share: float, seed: int = SEED) -> int:
                 file.seek(rng.randrange(size - 4096))
                 file.write(rng.randbytes(4096))
     return len(changed)
+
+
+def insert_in_the_middle(workspace: Workspace, size: int, seed: int = SEED) -> Path:
+    """Insert `size` random bytes in the middle of the largest file; returns that file."""
+    largest = max(workspace.files, key=lambda path: path.stat().st_size)
+    data = largest.read_bytes()
+    middle = len(data) // 2
+    largest.write_bytes(data[:middle] + random.Random(seed + 2).randbytes(size) + data[middle:])
+    return largest
+
+
+def add_small_files(workspace: Workspace, count: int, seed: int = SEED) -> int:
+    """Write `count` new source files of a few KiB, 100 to a directory; returns their bytes."""
+    rng = random.Random(seed + 3)
+    corpus = _corpus(rng, MIB)
+    written = 0
+    for number in range(count):
+        size = int(min(max(rng.lognormvariate(8.3, 1.2), 64), 256 * 1024))
+        start = rng.randrange(len(corpus) - size) if size < len(corpus) else 0
+        path = workspace.root / f"added/pkg_{number // 100:03d}/new_{number:05d}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = f"# new {number} {rng.random()}\n{corpus[start : start + size]}".encode()
+        path.write_bytes(data)
+        workspace.files.append(path)
+        written += len(data)
+    return written

@@ -1,4 +1,4 @@
-"""Chunks as they are stored: one LZ4 frame (`compress_chunk`) named by the SHA-256 of its content.
+"""Chunks as they are stored: one compressed frame (`compression`) named by the SHA-256 of its content.
 
 `ChunkStore` names and stages the chunks `pack` cuts, each distinct content once, and writes no frame
 that is already stored. `open_frame` is its inverse for `restore`: the content of a frame, checked to be
@@ -15,17 +15,23 @@ from collections.abc import Collection, Mapping
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 
-import lz4.frame
-
+from dumont_agent.snapshot.compression import Compression, compress, content_size, decompress
 from dumont_agent.snapshot.errors import CorruptChunk
-from dumont_agent.snapshot.manifest import ChunkRef, compress_chunk
+from dumont_agent.snapshot.manifest import ChunkRef
 
 
 class ChunkStore:
     """Hashes chunks and writes the frames of those not stored yet; called from the worker threads."""
 
-    def __init__(self, staging: Path, known: Collection[str], known_sizes: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        staging: Path,
+        known: Collection[str],
+        known_sizes: Mapping[str, int],
+        compression: Compression = "lz4",
+    ) -> None:
         self.staging = staging
+        self.compression: Compression = compression
         self.known = known if isinstance(known, (AbstractSet, Mapping)) else frozenset(known)
         self.known_sizes = known_sizes
         self.refs: dict[str, ChunkRef] = {}
@@ -34,7 +40,7 @@ class ChunkStore:
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
 
-    def put(self, data: memoryview) -> str:
+    def put(self, data: bytes | memoryview) -> str:
         digest = hashlib.sha256(data).hexdigest()
         with self._lock:
             # The same content twice in one workspace (copies, zero-filled pieces) is handled once.
@@ -44,12 +50,12 @@ class ChunkStore:
         if digest in self.known:
             stored_size = self.known_sizes.get(digest)
             if stored_size is None:
-                stored_size = len(compress_chunk(data))
+                stored_size = len(compress(data, self.compression))
             ref = ChunkRef(digest, len(data), stored_size)
             with self._lock:
                 self.refs[digest] = ref
             return digest
-        frame = compress_chunk(data)
+        frame = compress(data, self.compression)
         ref = ChunkRef(digest, len(data), len(frame))
         path = self.staging / digest
         existed = os.path.lexists(path)
@@ -84,14 +90,16 @@ def open_frame(chunk: ChunkRef, frame: bytes) -> bytes:
     """The chunk's content, after checking it is exactly what its digest names."""
     try:
         # The declared size is checked first: a damaged frame must not make us allocate gigabytes.
-        declared = lz4.frame.get_frame_info(frame)["content_size"]
+        declared = content_size(frame)
         if declared != chunk.size:
             raise CorruptChunk(
                 chunk.digest, f"its frame holds {declared} bytes, the manifest says {chunk.size}"
             )
-        data = lz4.frame.decompress(frame)
-    except (RuntimeError, ValueError, TypeError, KeyError) as error:
-        raise CorruptChunk(chunk.digest, f"not a valid LZ4 frame: {error}") from error
+        data = decompress(frame, chunk.size)
+    except CorruptChunk:
+        raise
+    except Exception as error:  # each codec has errors of its own
+        raise CorruptChunk(chunk.digest, f"not a valid LZ4 or Zstandard frame: {error}") from error
     if len(data) != chunk.size:
         raise CorruptChunk(chunk.digest, f"it holds {len(data)} bytes, the manifest says {chunk.size}")
     if hashlib.sha256(data).hexdigest() != chunk.digest:

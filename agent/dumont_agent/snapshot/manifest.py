@@ -8,50 +8,39 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-import lz4.frame
-
+from dumont_agent.snapshot.compression import COMPRESSIONS, Compression, compress_parts, decompress
 from dumont_agent.snapshot.errors import SnapshotError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""1: files cut in 8 MiB pieces, small files in tar bundles. 2: content-defined chunks (`cutting`).
+Both are read the same way: a file is spans of chunks."""
+READABLE_VERSIONS = frozenset({1, FORMAT_VERSION})
 FILE: Literal["file"] = "file"
 DIRECTORY: Literal["dir"] = "dir"
 SYMLINK: Literal["symlink"] = "symlink"
 EntryKind = Literal["file", "dir", "symlink"]
 ROOT = "."
 """The path of the workspace directory itself in a manifest: its mode and mtime are restored too."""
+MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
+"""A manifest larger than this once decompressed is refused, not decompressed."""
 MAX_CHUNK_BYTES = 64 * 1024 * 1024
 """Larger than any chunk `pack` makes; a manifest naming a larger one is refused before any download."""
 _HEX_DIGITS = frozenset("0123456789abcdef")
+_ENTRIES_AT_ONCE = 1000
 
 
-def compress_chunk(data: bytes | bytearray | memoryview) -> bytes:
-    """One LZ4 frame in fast mode, with the content checksum so `lz4 -d` alone can verify a chunk.
-
-    Blocks of 1 MiB compress better and faster than the 64 KiB default; independent blocks cost
-    nothing measurable here and let any block be decoded on its own.
-    """
-    return lz4.frame.compress(
-        data,
-        compression_level=0,
-        block_size=lz4.frame.BLOCKSIZE_MAX1MB,
-        block_linked=False,
-        content_checksum=True,
-        store_size=True,
-    )
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChunkRef:
     digest: str
     """SHA-256 (hex) of the chunk's uncompressed bytes: its name in storage."""
     size: int
     """Uncompressed bytes."""
     stored_size: int
-    """Bytes of its LZ4 frame, as stored."""
+    """Bytes of its frame, as stored."""
 
 
 class Span(NamedTuple):
@@ -62,7 +51,7 @@ class Span(NamedTuple):
     length: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     path: str
     """Relative to the workspace, POSIX separators; `"."` is the workspace directory itself."""
@@ -89,6 +78,8 @@ class Manifest:
     """Each chunk once, in the order the entries first use them."""
     total_bytes: int
     file_count: int
+    compression: Compression = "lz4"
+    """How its chunks were compressed (each frame also says so itself); version 1 knew only lz4."""
 
     @property
     def digests(self) -> list[str]:
@@ -105,19 +96,27 @@ class Manifest:
             "created_at": self.created_at,
             "total_bytes": self.total_bytes,
             "file_count": self.file_count,
+            "compression": self.compression,
             "chunks": [[chunk.digest, chunk.size, chunk.stored_size] for chunk in self.chunks],
-            "entries": [_entry_document(entry) for entry in self.entries],
         }
-        # ASCII escapes keep names that are not valid UTF-8 (surrogate escapes) exact and the JSON valid.
-        text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
-        return compress_chunk(text.encode("ascii"))
+        # Zstandard: a third smaller than LZ4 on this JSON, and the manifest is uploaded with every snapshot.
+        # The entries are written and compressed a thousand at a time: a workspace of hundreds of thousands
+        # of files would otherwise hold its whole JSON text, and a document for every entry, at once.
+        return compress_parts(self._json_parts(document))
+
+    def _json_parts(self, document: dict[str, Any]) -> Iterator[bytes]:
+        yield _json(document)[:-1] + b',"entries":['
+        for start in range(0, len(self.entries), _ENTRIES_AT_ONCE):
+            batch = [_entry_document(entry) for entry in self.entries[start : start + _ENTRIES_AT_ONCE]]
+            yield (b"," if start else b"") + _json(batch)[1:-1]
+        yield b"]}"
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Manifest:
         try:
-            text = lz4.frame.decompress(data)
-        except (RuntimeError, ValueError, TypeError) as error:
-            raise SnapshotError(f"manifest refused: not an LZ4 frame ({error})") from error
+            text = decompress(data, MAX_MANIFEST_BYTES)
+        except Exception as error:  # each codec has errors of its own
+            raise SnapshotError(f"manifest refused: not a readable compressed frame ({error})") from error
         try:
             document = json.loads(text)
         except ValueError as error:
@@ -131,10 +130,10 @@ class Manifest:
 
     def check(self) -> None:
         """Raise SnapshotError unless `restore` can apply this manifest inside its target and nowhere else."""
-        if self.version != FORMAT_VERSION:
+        if self.version not in READABLE_VERSIONS:
             raise SnapshotError(
-                f"manifest refused: format version {self.version}, this agent reads version "
-                f"{FORMAT_VERSION}; update the agent"
+                f"manifest refused: format version {self.version}, this agent reads versions "
+                f"{sorted(READABLE_VERSIONS)}; update the agent"
             )
         _check_chunks(self.chunks)
         _check_entries(self.entries, self.chunks)
@@ -145,7 +144,7 @@ class Manifest:
             )
 
 
-def new_manifest(entries: list[Entry], chunks: list[ChunkRef]) -> Manifest:
+def new_manifest(entries: list[Entry], chunks: list[ChunkRef], compression: Compression = "lz4") -> Manifest:
     files = [entry for entry in entries if entry.kind == FILE]
     return Manifest(
         version=FORMAT_VERSION,
@@ -154,7 +153,13 @@ def new_manifest(entries: list[Entry], chunks: list[ChunkRef]) -> Manifest:
         chunks=chunks,
         total_bytes=sum(entry.size for entry in files),
         file_count=len(files),
+        compression=compression,
     )
+
+
+def _json(value: object) -> bytes:
+    # ASCII escapes keep names that are not valid UTF-8 (surrogate escapes) exact and the JSON valid.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def _entry_document(entry: Entry) -> dict[str, Any]:
@@ -196,7 +201,15 @@ def _manifest_from_document(parsed: object) -> Manifest:
         chunks=chunks,
         total_bytes=_typed(document["total_bytes"], int, "total_bytes"),
         file_count=_typed(document["file_count"], int, "file_count"),
+        compression=_compression(document.get("compression", "lz4")),
     )
+
+
+def _compression(value: object) -> Compression:
+    for compression in COMPRESSIONS:
+        if value == compression:
+            return compression
+    raise ValueError(f"unknown compression {value!r}")
 
 
 def _entry_from_document(item: Any) -> Entry:

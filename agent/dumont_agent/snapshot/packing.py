@@ -1,25 +1,35 @@
-"""Packing: a workspace into a manifest and the LZ4 frames of its chunks, staged for the caller to upload.
+"""Packing: a workspace into a manifest and the frames of its chunks, staged for the caller to upload.
 
-The walking thread reads the small files into bundles; `workers` threads read the pieces of large files
-and hash, compress and stage every chunk. A few chunks per worker at most are in memory, however large
-the workspace.
+The walking thread reads the files and cuts them into chunks; `workers` threads hash, compress and stage
+every chunk meanwhile, so reading, cutting, hashing and compressing overlap across the cores.
+
+Memory is bounded whatever the workspace's size, apart from its manifest (a few hundred bytes a file):
+- the walking thread: a read of `READ_BYTES` (4 MiB), what its cutter holds back (under 8 maximum-sized
+  chunks, 16 MiB) and one cut's chunks (16 MiB);
+- the workers: `CHUNKS_IN_FLIGHT_PER_WORKER` (2) batches each, of under `BATCH_BYTES` (4 MiB) and one
+  chunk of at most 2 MiB, with the frame being written;
+- so about 40 MiB + 14 MiB a worker, at most `MAX_WORKERS` (8) workers: about 150 MiB.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from dumont_agent.snapshot.chunks import ChunkStore
+from dumont_agent.snapshot.compression import Compression
 from dumont_agent.snapshot.errors import failing_as_snapshot_error
-from dumont_agent.snapshot.manifest import FILE, ChunkRef, Entry, Manifest, Span, new_manifest
+from dumont_agent.snapshot.manifest import FILE, ChunkRef, Entry, Manifest, new_manifest
 from dumont_agent.snapshot.pipeline import CHUNKS_IN_FLIGHT_PER_WORKER, Pipeline
-from dumont_agent.snapshot.walk import BundleJob, FileDraft, PieceJob, Planner
+from dumont_agent.snapshot.walk import FileDraft, Planner, StreamChunks
 
-QUEUED_PIECES_PER_WORKER = 256
-"""Pieces of large files waiting for a worker: a few hundred bytes each, as they are read when run."""
+BATCH_BYTES = 4 * 1024 * 1024
+BATCH_CHUNKS = 64
+MAX_WORKERS = 8
+"""More would not go faster (one thread reads and cuts), and each costs memory (see above)."""
 
 _PACK_UNDONE = "the chunks this pack staged were removed again"
 
@@ -55,8 +65,10 @@ def pack(
     known: Collection[str] = (),
     known_sizes: Mapping[str, int] | None = None,
     workers: int | None = None,
+    compression: Compression = "lz4",
 ) -> PackResult:
-    """Snapshot `workspace`: write the LZ4 frame of every chunk not in `known` to `staging / digest`.
+    """Snapshot `workspace`: write the frame of every chunk not in `known` to `staging / digest`, compressed
+    with `compression`.
 
     Chunks in `known` (digests already stored) are only hashed; their stored size comes from
     `known_sizes` (`Manifest.stored_sizes` of the previous snapshot), and only the chunks missing from it
@@ -66,12 +78,14 @@ def pack(
     On any failure the frames this call wrote are removed again; a full disk raises NotEnoughSpace.
     """
     started = time.perf_counter()
+    workers = min(workers if workers is not None else os.cpu_count() or 1, MAX_WORKERS)
     workspace, staging = Path(workspace), Path(staging)
-    store = ChunkStore(staging, known, known_sizes or {})
+    store = ChunkStore(staging, known, known_sizes or {}, compression)
     digests: dict[int, str] = {}
 
-    def run(number: int, job: PieceJob | BundleJob) -> None:
-        digests[number] = job.run(store)
+    def run(batch: list[tuple[int, bytes]]) -> None:
+        for number, data in batch:
+            digests[number] = store.put(data)
 
     with failing_as_snapshot_error(
         f"packing {workspace} into {staging}", _PACK_UNDONE, undo=store.remove_created
@@ -79,18 +93,12 @@ def pack(
         staging.mkdir(parents=True, exist_ok=True)
         staging_status = staging.stat()
         planner = Planner(workspace, (staging_status.st_dev, staging_status.st_ino))
-        # A queued piece holds no data (its worker reads it), so many may wait while the walk goes on
-        # to read small files, which keeps every core busy. A bundle holds its data once it is read.
-        with (
-            Pipeline(workers, QUEUED_PIECES_PER_WORKER, "snapshot-piece") as pieces,
-            Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-bundle") as bundles,
-        ):
-            for number, job in planner.jobs():
-                (pieces if isinstance(job, PieceJob) else bundles).submit(run, number, job)
-            pieces.finish()
-            bundles.finish()
+        with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-chunk") as pipeline:
+            for batch in _batches(planner.jobs()):
+                pipeline.submit(run, batch)
+            pipeline.finish()
 
-    manifest = _manifest(planner.drafts, digests, store.refs)
+    manifest = _manifest(planner.drafts, planner.streams, digests, store.refs, compression)
     chunk_numbers = {chunk.digest: number for number, chunk in enumerate(manifest.chunks)}
     return PackResult(
         manifest=manifest,
@@ -100,24 +108,47 @@ def pack(
     )
 
 
+def _batches(jobs: Iterator[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]]]:
+    """Chunks handed to the workers together, up to `BATCH_BYTES` or `BATCH_CHUNKS`: one task per chunk
+    costs the walking thread and the workers more in handing over (locks, waking threads) than the
+    hashing of a small chunk."""
+    batch: list[tuple[int, bytes]] = []
+    size = 0
+    for job in jobs:
+        batch.append(job)
+        size += len(job[1])
+        if size >= BATCH_BYTES or len(batch) >= BATCH_CHUNKS:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
 def _manifest(
-    drafts: list[Entry | FileDraft], digests: Mapping[int, str], refs: Mapping[str, ChunkRef]
+    drafts: list[Entry | FileDraft],
+    streams: list[StreamChunks],
+    digests: Mapping[int, str],
+    refs: Mapping[str, ChunkRef],
+    compression: Compression,
 ) -> Manifest:
     """The entries with their spans in chunks numbered in the order the files first use them."""
     chunk_numbers: dict[str, int] = {}
     chunks: list[ChunkRef] = []
+    chunk_of_job: dict[int, int] = {}
+    for job in sorted(digests):  # job numbers follow the walk: the same workspace, the same numbers
+        digest = digests[job]
+        chunk = chunk_numbers.get(digest)
+        if chunk is None:
+            chunk = chunk_numbers[digest] = len(chunks)
+            chunks.append(refs[digest])
+        chunk_of_job[job] = chunk
     entries: list[Entry] = []
-    for draft in drafts:
+    for index, draft in enumerate(drafts):
         if isinstance(draft, Entry):
             entries.append(draft)
             continue
-        spans = []
-        for job_number, offset, length in draft.spans:
-            digest = digests[job_number]
-            chunk = chunk_numbers.get(digest)
-            if chunk is None:
-                chunk = chunk_numbers[digest] = len(chunks)
-                chunks.append(refs[digest])
-            spans.append(Span(chunk, offset, length))
-        entries.append(Entry(draft.path, FILE, draft.mode, draft.mtime_ns, draft.size, spans=tuple(spans)))
-    return new_manifest(entries, chunks)
+        spans = streams[draft.stream].spans(draft.start, draft.size, chunk_of_job)
+        entry = Entry(draft.path, FILE, draft.mode, draft.mtime_ns, draft.size, spans=tuple(spans))
+        entries.append(entry)
+        drafts[index] = entry  # the draft goes now, not once every entry is made
+    return new_manifest(entries, chunks, compression)

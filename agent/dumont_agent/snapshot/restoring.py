@@ -36,6 +36,8 @@ from dumont_agent.snapshot.pipeline import CHUNKS_IN_FLIGHT_PER_WORKER, Pipeline
 logger = logging.getLogger(__name__)
 
 _RESTORE_UNDONE = "the workspace was left as it was"
+BATCH_BYTES = 4 * 1024 * 1024
+BATCH_CHUNKS = 64
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,18 @@ def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, 
             os.mkdir(os.path.join(root, entry.path), 0o700)
     writes, pieced = _plan_writes(manifest, root)
     with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-restore") as pipeline:
+        # In batches: one task per chunk costs more in handing over between threads than a small chunk's
+        # work. A task fetches and writes its chunks one at a time, so it holds one chunk at most.
+        batch: list[tuple[ChunkRef, list[_SpanWrite]]] = []
+        size = 0
         for chunk, chunk_writes in zip(manifest.chunks, writes, strict=True):
-            pipeline.submit(_restore_chunk, chunk, chunk_writes, fetch)
+            batch.append((chunk, chunk_writes))
+            size += chunk.size
+            if size >= BATCH_BYTES or len(batch) >= BATCH_CHUNKS:
+                pipeline.submit(_restore_chunks, batch, fetch)
+                batch, size = [], 0
+        if batch:
+            pipeline.submit(_restore_chunks, batch, fetch)
         pipeline.finish()
     for path, entry in pieced:
         os.chmod(path, entry.mode)
@@ -146,6 +158,11 @@ def _finish_links_and_directories(entries: list[Entry], root: str) -> None:
             path = os.path.join(root, entry.path) if entry.path != ROOT else root
             os.chmod(path, entry.mode)
             os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
+
+
+def _restore_chunks(batch: list[tuple[ChunkRef, list[_SpanWrite]]], fetch: Callable[[str], bytes]) -> None:
+    for chunk, writes in batch:
+        _restore_chunk(chunk, writes, fetch)
 
 
 def _restore_chunk(chunk: ChunkRef, writes: list[_SpanWrite], fetch: Callable[[str], bytes]) -> None:

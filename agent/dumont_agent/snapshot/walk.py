@@ -1,8 +1,8 @@
-"""Walking a workspace: its entries in sorted order, and its files cut into chunk jobs.
+"""Walking a workspace: its entries in sorted order, and its files' contents cut into chunks.
 
-A file of `SMALL_FILE_BYTES` or more is cut into pieces of `CHUNK_BYTES`, one chunk each; a worker reads
-a piece when it runs. Smaller files go, in walk order, into bundles (`dumont_agent.snapshot.bundles`),
-which the walking thread reads as each one is complete.
+A file of `SMALL_FILE_BYTES` or more is cut on its own; smaller files are cut together, as one stream of
+their contents in walk order (`dumont_agent.snapshot.cutting`). The walking thread reads and cuts; the
+chunks it gives out are hashed, compressed and written by the workers.
 """
 
 # Paths are plain strings and os calls here, not pathlib: per file, a Path object costs more than the
@@ -11,60 +11,23 @@ which the walking thread reads as each one is complete.
 
 from __future__ import annotations
 
+import bisect
 import os
 import stat
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from dumont_agent.snapshot.bundles import OpenBundle
-from dumont_agent.snapshot.chunks import ChunkStore
-from dumont_agent.snapshot.manifest import DIRECTORY, ROOT, SYMLINK, Entry
-from dumont_agent.snapshot.reading import Identity, identity_of, read_unchanged, workspace_changed
+from dumont_agent.snapshot import cutting
+from dumont_agent.snapshot.manifest import DIRECTORY, ROOT, SYMLINK, Entry, Span
+from dumont_agent.snapshot.reading import identity_of, read_unchanged, workspace_changed
 
-CHUNK_BYTES = 8 * 1024 * 1024
 SMALL_FILE_BYTES = 1024 * 1024
-"""Files smaller than this are bundled with their neighbours instead of getting chunks of their own."""
-
-
-@dataclass
-class PieceJob:
-    """A piece of a large file: read, hashed, compressed and written by a worker."""
-
-    path: str
-    relative: str
-    identity: Identity
-    offset: int
-    length: int
-
-    def run(self, store: ChunkStore) -> str:
-        piece = _reading_buffer(self.length)
-        read_unchanged(self.path, self.relative, self.identity, piece, self.offset)
-        return store.put(piece)
-
-
-@dataclass
-class BundleJob:
-    """A bundle's tar stream, read by the walking thread (see `OpenBundle.read`)."""
-
-    data: bytearray
-
-    def run(self, store: ChunkStore) -> str:
-        return store.put(memoryview(self.data))
-
-
-_thread_buffers = threading.local()
-
-
-def _reading_buffer(size: int) -> memoryview:
-    """`size` bytes of this thread's read buffer. Reusing it spares the kernel from mapping and zeroing
-    fresh pages for every chunk, which costs as much system time as reading the workspace itself."""
-    buffer: bytearray | None = getattr(_thread_buffers, "buffer", None)
-    if buffer is None or len(buffer) < size:
-        buffer = _thread_buffers.buffer = bytearray(max(size, CHUNK_BYTES))
-    return memoryview(buffer)[:size]
+"""Files smaller than this are cut together with their neighbours instead of on their own."""
+READ_BYTES = 4 * 1024 * 1024
+"""A large file is read this much at a time."""
+SMALL_FILES_STREAM = 0
+"""The stream the small files are cut from; each large file is a stream of its own, numbered from 1."""
 
 
 class FileDraft(NamedTuple):
@@ -72,12 +35,39 @@ class FileDraft(NamedTuple):
     mode: int
     mtime_ns: int
     size: int
-    spans: list[tuple[int, int, int]]
-    """(job number, offset in that job's chunk, length): chunk numbers are known once jobs are done."""
+    stream: int
+    start: int
+    """Where the file's content starts in its stream."""
+
+
+class StreamChunks:
+    """Where the chunks of one stream start, and which job made each: a file's bytes in its stream
+    become spans of chunks once the jobs are done."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.jobs: list[int] = []
+        self.lengths: list[int] = []
+
+    def add(self, start: int, job: int, length: int) -> None:
+        self.starts.append(start)
+        self.jobs.append(job)
+        self.lengths.append(length)
+
+    def spans(self, start: int, length: int, chunk_of_job: dict[int, int]) -> list[Span]:
+        index = bisect.bisect_right(self.starts, start) - 1
+        spans = []
+        while length > 0:
+            offset = start - self.starts[index]
+            taken = min(self.lengths[index] - offset, length)
+            spans.append(Span(chunk_of_job[self.jobs[index]], offset, taken))
+            start, length, index = start + taken, length - taken, index + 1
+        return spans
 
 
 class Planner:
-    """Walks the workspace in sorted order, records its entries and cuts the files into chunk jobs."""
+    """Walks the workspace in sorted order, records its entries and cuts the files into chunks: `jobs`
+    gives out each chunk with its job number, `streams` says where each one is in its stream."""
 
     def __init__(self, workspace: Path, excluded_directory: tuple[int, int] | None) -> None:
         self.workspace = workspace
@@ -85,14 +75,12 @@ class Planner:
         self.drafts: list[Entry | FileDraft] = []
         self.skipped: list[str] = []
         self.job_count = 0
-        self._bundle = OpenBundle()
-        self._bundle_number = self._next_job_number()
+        self.streams: list[StreamChunks] = [StreamChunks()]
+        self._small_files = cutting.CutStream(cutting.SMALL_FILES, SMALL_FILE_BYTES)
+        self._large_file: cutting.CutStream | None = None
+        """Made for the first large file, then restarted for each: its buffer is allocated once."""
 
-    def _next_job_number(self) -> int:
-        self.job_count += 1
-        return self.job_count - 1
-
-    def jobs(self) -> Iterator[tuple[int, PieceJob | BundleJob]]:
+    def jobs(self) -> Iterator[tuple[int, bytes]]:
         root_status = self.workspace.stat()
         self.drafts.append(Entry(ROOT, DIRECTORY, stat.S_IMODE(root_status.st_mode), root_status.st_mtime_ns))
         # Depth first with an explicit stack: a deep tree cannot hit the recursion limit.
@@ -122,8 +110,7 @@ class Planner:
                 yield from self._file(path, relative, status)
             else:
                 self.skipped.append(relative)
-        if not self._bundle.empty:
-            yield self._close_bundle()
+        yield from self._numbered(SMALL_FILES_STREAM, self._small_files.finish())
 
     @staticmethod
     def _listing(directory: str, relative: str) -> list[tuple[str, str]]:
@@ -132,28 +119,39 @@ class Planner:
         prefix = f"{relative}/" if relative else ""
         return [(os.path.join(directory, name), prefix + name) for name in names]
 
-    def _file(
-        self, path: str, relative: str, status: os.stat_result
-    ) -> Iterator[tuple[int, PieceJob | BundleJob]]:
+    def _file(self, path: str, relative: str, status: os.stat_result) -> Iterator[tuple[int, bytes]]:
         identity = identity_of(status)
         size = status.st_size
-        spans: list[tuple[int, int, int]] = []
         mode = stat.S_IMODE(status.st_mode)
-        self.drafts.append(FileDraft(relative, mode, status.st_mtime_ns, size, spans))
         if size >= SMALL_FILE_BYTES:
-            for offset in range(0, size, CHUNK_BYTES):
-                length = min(CHUNK_BYTES, size - offset)
-                number = self._next_job_number()
-                spans.append((number, 0, length))
-                yield number, PieceJob(path, relative, identity, offset, length)
-        elif size > 0:
-            data_offset, complete = self._bundle.add(path, relative, identity, mode)
-            spans.append((self._bundle_number, data_offset, size))
-            if complete:
-                yield self._close_bundle()
+            stream = len(self.streams)
+            self.streams.append(StreamChunks())
+            self.drafts.append(FileDraft(relative, mode, status.st_mtime_ns, size, stream, 0))
+            cutter = self._large_file_cutter()
+            for offset in range(0, size, READ_BYTES):
+                length = min(READ_BYTES, size - offset)
+                with cutter.room(length) as room:
+                    read_unchanged(path, relative, identity, room, offset)
+                yield from self._numbered(stream, cutter.filled(length))
+            yield from self._numbered(stream, cutter.finish())
+        else:
+            start = self._small_files.position
+            self.drafts.append(FileDraft(relative, mode, status.st_mtime_ns, size, SMALL_FILES_STREAM, start))
+            if size:
+                with self._small_files.room(size) as room:
+                    read_unchanged(path, relative, identity, room, 0)
+                yield from self._numbered(SMALL_FILES_STREAM, self._small_files.filled(size))
 
-    def _close_bundle(self) -> tuple[int, BundleJob]:
-        job = self._bundle_number, BundleJob(self._bundle.read())
-        self._bundle = OpenBundle()
-        self._bundle_number = self._next_job_number()
-        return job
+    def _large_file_cutter(self) -> cutting.CutStream:
+        # Reused: fresh pages for every file cost the kernel as much as the reading itself.
+        if self._large_file is None:
+            self._large_file = cutting.CutStream(cutting.LARGE_FILES, READ_BYTES)
+        self._large_file.restart()
+        return self._large_file
+
+    def _numbered(self, stream: int, chunks: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+        for start, data in chunks:
+            number = self.job_count
+            self.job_count += 1
+            self.streams[stream].add(start, number, len(data))
+            yield number, data

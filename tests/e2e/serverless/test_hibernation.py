@@ -110,6 +110,42 @@ def test_a_second_snapshot_uploads_only_what_changed_and_deleting_keeps_shared_c
     assert (workspace / "notes.md").read_text() == "# experiment 8\n"
 
 
+def test_a_snapshot_asked_in_zstd_is_stored_in_zstd_and_restores_every_file(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    workspace = stack.machine_agents.workspace(machine_of(api, running_instance))
+    before = fill_workspace(workspace)
+    answer = api.post("/api/v1/snapshots", json={"instance_id": running_instance, "compression": "zstd"})
+    assert answer.status_code == 202, answer.text
+    snapshot = wait_for_snapshot(api, answer.json()["data"]["id"])
+    assert snapshot["status"] == "completed", snapshot["status_reason"]
+    assert snapshot["compression"] == "zstd"
+
+    s3 = stack.aws.client("s3")
+    team_id = next(team["id"] for team in api.get("/api/v1/teams").json()["data"] if team["current"])
+    digests_key = f"teams/{team_id}/snapshots/{snapshot['id']}/digests"
+    digests = json.loads(s3.get_object(Bucket=SNAPSHOT_BUCKET, Key=digests_key)["Body"].read())
+    frames = [
+        s3.get_object(Bucket=SNAPSHOT_BUCKET, Key=f"teams/{team_id}/chunks/{digest}")["Body"].read()
+        for digest in digests
+    ]
+    # The random weights are new to the team, so their chunks were uploaded now, as Zstandard frames.
+    assert any(frame.startswith(b"\x28\xb5\x2f\xfd") and len(frame) > 100_000 for frame in frames)
+
+    (workspace / "weights.bin").unlink()
+    (workspace / "notes.md").write_text("changed after the snapshot")
+    restore = api.post(f"/api/v1/snapshots/{snapshot['id']}/restore", json={"instance_id": running_instance})
+    assert restore.status_code == 202, restore.text
+
+    def restored() -> bool:
+        try:
+            return contents(workspace) == before
+        except OSError:  # the restored workspace is being swapped in
+            return False
+
+    assert eventually(restored, SNAPSHOT_WAIT_SECONDS)
+
+
 def test_an_upload_cut_midway_fails_the_snapshot_and_the_machine_keeps_running(
     api: httpx.Client, stack: LocalStack, running_instance: str
 ) -> None:

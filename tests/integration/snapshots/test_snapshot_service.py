@@ -13,7 +13,7 @@ from dumont_core.instances.metrics import MetricsRepository
 from dumont_core.instances.models import EventType, Instance, InstanceEvent, InstanceStatus
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
-from dumont_core.platform.errors import NotFound
+from dumont_core.platform.errors import NotFound, ValidationFailed
 from dumont_core.platform.identity import Principal
 from dumont_core.snapshots.checkpoints import Checkpoints
 from dumont_core.snapshots.models import ChunkPlan
@@ -249,3 +249,24 @@ def test_an_instance_with_failover_is_checkpointed_every_interval_keeping_the_ne
     )
     stored_instance = instances.find(TEAM, instance.instance_id)
     assert stored_instance is not None and stored_instance.last_snapshot_id == taken[-1]
+
+
+def test_the_compression_asked_for_is_recorded_and_handed_to_the_agent(
+    service: SnapshotService, instance: Instance
+) -> None:
+    snapshot = service.create(OWNER, instance.instance_id, None, "zstd")
+
+    assert service.get(OWNER, snapshot.snapshot_id).compression == "zstd"
+    starter = service.workflows
+    assert isinstance(starter, RecordingStarter)
+    _, _, payload = starter.started[-1]
+    assert payload["snapshot"]["compression"] == "zstd"
+
+
+def test_a_compression_not_offered_is_refused_naming_those_that_are(
+    service: SnapshotService, instance: Instance
+) -> None:
+    with pytest.raises(ValidationFailed, match="use lz4 or zstd") as refused:
+        service.create(OWNER, instance.instance_id, None, "gzip")
+
+    assert refused.value.details["fields"][0]["field"] == "compression"

@@ -11,7 +11,8 @@ from dumont_core.platform.models import DomainModel
 SnapshotStatus = Literal["compressing", "uploading", "verifying", "completed", "failed"]
 SnapshotPurpose = Literal["manual", "hibernate", "checkpoint"]
 IN_PROGRESS: tuple[SnapshotStatus, ...] = ("compressing", "uploading", "verifying")
-COMPRESSIONS = ("lz4",)
+COMPRESSIONS = ("lz4", "zstd")
+"""What the agent compresses chunks with: `lz4` (fastest), or `zstd` at a low level (smaller on text)."""
 
 
 class Snapshot(DomainModel):

@@ -67,8 +67,12 @@ class SnapshotService:
     def create(self, principal: Principal, instance_id: str, name: str | None, compression: str) -> Snapshot:
         if compression not in COMPRESSIONS:
             raise ValidationFailed(
-                f"compression {compression!r} is not offered; use lz4",
-                details={"fields": [{"field": "compression", "message": "must be lz4"}]},
+                f"compression {compression!r} is not offered; use {' or '.join(COMPRESSIONS)}",
+                details={
+                    "fields": [
+                        {"field": "compression", "message": f"must be one of {', '.join(COMPRESSIONS)}"}
+                    ]
+                },
             )
         instance = self.instances.get(principal, instance_id)
         if instance.status != InstanceStatus.RUNNING:
@@ -325,7 +329,9 @@ class SnapshotService:
 
     def _start(self, snapshot: Snapshot, instance: Instance, **extra: Any) -> None:
         payload = workflow_payload(
-            instance.team_id, instance.instance_id, snapshot={"snapshot_id": snapshot.snapshot_id, **extra}
+            instance.team_id,
+            instance.instance_id,
+            snapshot={"snapshot_id": snapshot.snapshot_id, "compression": snapshot.compression, **extra},
         )
         try:
             self.workflows.start(

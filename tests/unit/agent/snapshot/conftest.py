@@ -1,6 +1,6 @@
 """A workspace with every kind of entry a snapshot keeps, and what a restore must reproduce of it.
 
-Chunk sizes are made small here, so multi-chunk files and several bundles take a few KiB.
+Chunk sizes are made small here, so files of many chunks and small files cut together take a few KiB.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dumont_agent.snapshot import bundles, walk
+from dumont_agent.snapshot import ChunkSizes, cutting, walk
 
 KIB = 1024
 MTIME_NS = 1_700_000_000_123_456_789
@@ -21,9 +21,10 @@ NON_UTF8_NAME = os.fsdecode(b"caf\xe9.txt")
 
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(walk, "CHUNK_BYTES", 64 * KIB)
+    monkeypatch.setattr(cutting, "LARGE_FILES", ChunkSizes(8 * KIB, minimum=2 * KIB, maximum=32 * KIB))
+    monkeypatch.setattr(cutting, "SMALL_FILES", ChunkSizes(1 * KIB, minimum=256, maximum=4 * KIB))
     monkeypatch.setattr(walk, "SMALL_FILE_BYTES", 16 * KIB)
-    monkeypatch.setattr(bundles, "BUNDLE_TARGET_BYTES", 32 * KIB)
+    monkeypatch.setattr(walk, "READ_BYTES", 64 * KIB)
 
 
 def write(path: Path, data: bytes, mode: int = 0o644, mtime_ns: int = MTIME_NS) -> None:
@@ -38,12 +39,12 @@ def make_workspace(root: Path) -> Path:
     write(root / "empty.txt", b"")
     write(root / "notes.md", b"# notes\n" * 40)
     write(root / "binary.bin", bytes(rng.randrange(256) for _ in range(5000)))
-    write(root / "model.pt", rng.randbytes(200 * KIB + 123))  # four pieces, the last one short
-    write(root / "zeros.bin", bytes(130 * KIB))  # its two full pieces are the same chunk
+    write(root / "model.pt", rng.randbytes(200 * KIB + 123))  # read in four parts, the last one short
+    write(root / "zeros.bin", bytes(130 * KIB))  # its chunks are all the same
     write(root / "run.sh", b"#!/bin/sh\necho hi\n", mode=0o755)
     write(root / "secret.key", b"k" * 33, mode=0o600)
     write(root / "src/pkg/deep/module.py", b"print('deep')\n", mtime_ns=MTIME_NS - 10**9)
-    write(root / ("long-" * 30 + "name.py"), b"long name: a PAX header in the bundle\n")
+    write(root / ("long-" * 30 + "name.py"), b"a long name\n")
     write(root / NON_UTF8_NAME, b"a name that is not UTF-8\n")
     for index in range(40):
         write(root / f"many/file_{index:02d}.txt", f"file {index}\n".encode() * (index + 1))

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from dumont_agent.snapshot import chunks, pack, restore
+from dumont_agent.snapshot import Compression, chunks, cutting, pack, restore
 from tests.unit.agent.snapshot.conftest import KIB, fetch_from, tree, write
 
 
-def test_a_second_pack_writes_only_the_chunks_that_changed(tmp_path: Path) -> None:
+def test_a_second_pack_writes_only_the_chunks_around_each_change(tmp_path: Path) -> None:
     workspace = tmp_path / "workspace"
     rng = random.Random(2)
     for index in range(300):
@@ -21,9 +21,9 @@ def test_a_second_pack_writes_only_the_chunks_that_changed(tmp_path: Path) -> No
 
     with (workspace / "src/module_150.py").open("ab") as file:
         file.write(b"# two more KiB, so the file grows\n" * 60)
-    with (workspace / "weights.bin").open("r+b") as file:
-        file.seek(300 * KIB)
-        file.write(b"fine-tuned")
+    weights = (workspace / "weights.bin").read_bytes()
+    inserted = rng.randbytes(10 * KIB)
+    (workspace / "weights.bin").write_bytes(weights[: 300 * KIB] + inserted + weights[300 * KIB :])
     second = pack(
         workspace,
         tmp_path / "second",
@@ -31,8 +31,11 @@ def test_a_second_pack_writes_only_the_chunks_that_changed(tmp_path: Path) -> No
         known_sizes=first.manifest.stored_sizes,
     )
 
-    assert len(second.written) == 2  # the changed file's bundle, and the changed piece of the large file
-    assert second.written_bytes < first.written_bytes * 0.1
+    # What changed, and at most a chunk on either side of each change: the insertion does not move the
+    # cuts after it, and the grown file does not change the chunks of the files after it.
+    around_each_change = 2 * cutting.SMALL_FILES.maximum + 2 * cutting.LARGE_FILES.maximum
+    assert sum(chunk.size for chunk in second.written) <= 60 * 34 + len(inserted) + around_each_change
+    assert first.manifest.total_bytes > 10 * around_each_change
     assert sorted(path.name for path in (tmp_path / "second").iterdir()) == sorted(
         chunk.digest for chunk in second.written
     )
@@ -47,13 +50,13 @@ def test_known_chunks_are_hashed_but_not_compressed_again(
 ) -> None:
     first = pack(workspace, tmp_path / "first")
     compressed: list[int] = []
-    original = chunks.compress_chunk
+    original = chunks.compress
 
-    def counting_compress(data: bytes) -> bytes:
+    def counting_compress(data: bytes, compression: Compression) -> bytes:
         compressed.append(len(data))
-        return original(data)
+        return original(data, compression)
 
-    monkeypatch.setattr(chunks, "compress_chunk", counting_compress)
+    monkeypatch.setattr(chunks, "compress", counting_compress)
     with_sizes = pack(
         workspace, tmp_path / "second", known=first.manifest.digests, known_sizes=first.manifest.stored_sizes
     )

@@ -8,6 +8,7 @@ import lz4.frame
 import pytest
 
 from dumont_agent.snapshot import ChunkRef, Entry, Manifest, SnapshotError, Span, pack, restore
+from dumont_agent.snapshot import manifest as manifest_module
 from tests.unit.agent.snapshot.conftest import MTIME_NS, NON_UTF8_NAME, fetch_from, tree, write
 
 
@@ -75,7 +76,7 @@ def test_a_manifest_survives_serialization(workspace: Path, tmp_path: Path) -> N
     manifest = pack(workspace, tmp_path / "staging").manifest
 
     assert Manifest.from_bytes(manifest.to_bytes()) == manifest
-    assert manifest.version == 1
+    assert manifest.version == 2
     assert manifest.created_at.endswith("Z")
     assert NON_UTF8_NAME in {entry.path for entry in manifest.entries}
 
@@ -89,7 +90,7 @@ def test_a_manifest_survives_serialization(workspace: Path, tmp_path: Path) -> N
         lz4.frame.compress(b'["a", "list"]'),
         lz4.frame.compress(b'{"version": 1}'),
         lz4.frame.compress(
-            b'{"version": 2, "created_at": "", "total_bytes": 0, "file_count": 0, "chunks": [], '
+            b'{"version": 3, "created_at": "", "total_bytes": 0, "file_count": 0, "chunks": [], '
             b'"entries": [{"path": ".", "type": "dir", "mode": 493, "mtime_ns": 0}]}'
         ),
         lz4.frame.compress(
@@ -101,4 +102,14 @@ def test_a_manifest_survives_serialization(workspace: Path, tmp_path: Path) -> N
 )
 def test_a_damaged_manifest_is_refused(data: bytes) -> None:
     with pytest.raises(SnapshotError, match="manifest refused"):
+        Manifest.from_bytes(data)
+
+
+def test_a_manifest_larger_than_its_limit_once_decompressed_is_refused(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = pack(workspace, tmp_path / "staging").manifest.to_bytes()
+    monkeypatch.setattr(manifest_module, "MAX_MANIFEST_BYTES", 1000)
+
+    with pytest.raises(SnapshotError, match=r"manifest refused: .*more than 1,000 bytes"):
         Manifest.from_bytes(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,14 +37,15 @@ def test_running_out_of_space_while_packing_removes_what_was_staged(
 def test_a_file_changing_while_it_is_packed_fails_the_pack(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = walk.PieceJob.run
+    original = walk.read_unchanged
 
-    def run_after_a_write(job: walk.PieceJob, store: chunks.ChunkStore) -> str:
-        with Path(job.path).open("ab") as file:
-            file.write(b"still training")
-        return original(job, store)
+    def read_then_write(path: str, *args: Any) -> None:
+        original(path, *args)
+        if path.endswith("model.pt"):  # read in parts: the next part sees the change
+            with Path(path).open("ab") as file:
+                file.write(b"still training")
 
-    monkeypatch.setattr(walk.PieceJob, "run", run_after_a_write)
-    with pytest.raises(WorkspaceChanged, match="changed while it was being packed"):
+    monkeypatch.setattr(walk, "read_unchanged", read_then_write)
+    with pytest.raises(WorkspaceChanged, match=r"model\.pt changed while it was being packed"):
         pack(workspace, tmp_path / "staging")
     assert list((tmp_path / "staging").iterdir()) == []

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from dumont_agent.snapshot import CorruptChunk, MissingChunk, NotEnoughSpace, pack, restore, restoring
+from dumont_agent.snapshot import (
+    COMPRESSIONS,
+    Compression,
+    CorruptChunk,
+    MissingChunk,
+    NotEnoughSpace,
+    pack,
+    restore,
+    restoring,
+)
 from tests.unit.agent.snapshot.conftest import fetch_from, tree, write
 
 
@@ -24,15 +33,16 @@ def other_chunks_frame(frame: Path) -> None:
     frame.write_bytes(others[0].read_bytes())
 
 
-def not_lz4(frame: Path) -> None:
+def not_a_frame(frame: Path) -> None:
     frame.write_bytes(b"<html>503 Service Unavailable</html>")
 
 
-@pytest.mark.parametrize("damage", [flip_a_byte, other_chunks_frame, not_lz4])
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+@pytest.mark.parametrize("damage", [flip_a_byte, other_chunks_frame, not_a_frame])
 def test_a_corrupt_chunk_fails_the_restore_and_leaves_the_workspace_untouched(
-    workspace: Path, tmp_path: Path, damage: Callable[[Path], None]
+    workspace: Path, tmp_path: Path, damage: Callable[[Path], None], compression: Compression
 ) -> None:
-    packed = pack(workspace, tmp_path / "staging")
+    packed = pack(workspace, tmp_path / "staging", compression=compression)
     target = tmp_path / "target"
     write(target / "work.txt", b"what the user has now")
     before = tree(target)

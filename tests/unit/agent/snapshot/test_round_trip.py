@@ -8,6 +8,8 @@ from pathlib import Path
 from dumont_agent.snapshot import Manifest, pack, restore
 from tests.unit.agent.snapshot.conftest import fetch_from, tree, write
 
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
 
 def test_a_restored_workspace_is_identical_to_the_packed_one(workspace: Path, tmp_path: Path) -> None:
     expected = tree(workspace)
@@ -68,3 +70,19 @@ def test_an_empty_workspace_packs_and_restores(tmp_path: Path) -> None:
     assert packed.compression_ratio == 1.0
     assert restored.files == 0
     assert list((tmp_path / "restored").iterdir()) == []
+
+
+def test_a_workspace_packed_with_zstd_restores_and_says_so(workspace: Path, tmp_path: Path) -> None:
+    expected = tree(workspace)
+    lz4 = pack(workspace, tmp_path / "lz4")
+    packed = pack(workspace, tmp_path / "zstd", compression="zstd")
+    manifest = Manifest.from_bytes(packed.manifest.to_bytes())
+
+    restore(manifest, fetch_from(tmp_path / "zstd"), tmp_path / "restored")
+
+    assert tree(tmp_path / "restored") == expected
+    assert (manifest.compression, lz4.manifest.compression) == ("zstd", "lz4")
+    assert all((tmp_path / "zstd" / digest).read_bytes()[:4] == ZSTD_MAGIC for digest in manifest.digests)
+    # The same chunks, whichever the compression: what one stored, the other need not upload again.
+    assert manifest.digests == lz4.manifest.digests
+    assert packed.stored_bytes < lz4.stored_bytes
