@@ -113,7 +113,9 @@ def test_full_lifecycle_through_the_provider(api: httpx.Client, stack: LocalStac
     assert deleted["status"] == "deleted", deleted["status_reason"]
     assert machine_of(stack, instance_id) is None, "the machine is destroyed at the provider"
 
-    assert event_types(api, instance_id) == [
+    # Failover is on (seed 004's body): checkpoints may be taken while it runs, between these events.
+    lifecycle = [kind for kind in event_types(api, instance_id) if kind.startswith("instance.")]
+    assert lifecycle == [
         "instance.created",
         "instance.started",
         "instance.ready",
