@@ -25,12 +25,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.mark.parametrize(
     ("kind", "reason"),
-    [
-        ("outbid", "spot_preemption"),
-        ("host_offline", "host_offline"),
-        ("maintenance", "host_offline"),
-        ("partition", "machine_lost"),
-    ],
+    [("outbid", "spot_preemption"), ("host_offline", "host_offline"), ("maintenance", "host_offline")],
 )
 def test_a_lost_machine_interrupts_its_instance(
     api: httpx.Client, stack: LocalStack, running_instance: str, kind: str, reason: str
@@ -55,6 +50,26 @@ def test_a_lost_machine_interrupts_its_instance(
     assert event["details"] == {"gpu": machine["gpu_name"], "reason": reason}
     again = api.get(f"/api/v1/instances/{running_instance}").json()["data"]
     assert again["cost_accumulated"] == cost, "nothing is billed after the machine died"
+
+
+def test_a_partition_interrupts_an_instance_with_failover_and_only_such_a_one(
+    api: httpx.Client, stack: LocalStack, running_instance: str, create_instance: Callable[..., str]
+) -> None:
+    guarded = create_instance(failover_enabled=True)
+    assert wait_for_status(api, guarded, {"running", "failed"})["status"] == "running"
+    wait_for_agent(api, guarded)
+    for instance_id in (running_instance, guarded):
+        stack.marketplace.interrupt(machine_of(api, instance_id), "partition")
+
+    assert eventually(lambda: "instance.interrupted" in event_types(api, guarded), seconds=60)
+    events = api.get(f"/api/v1/instances/{guarded}/events").json()["data"]["events"]
+    (event,) = [event for event in events if event["type"] == "instance.interrupted"]
+    assert event["details"]["reason"] == "machine_lost"
+    # Without failover, silence alone never destroys a machine that may still be doing its work.
+    unguarded = api.get(f"/api/v1/instances/{running_instance}").json()["data"]
+    assert unguarded["status"] == "running"
+    assert "instance.interrupted" not in event_types(api, running_instance)
+    api.delete(f"/api/v1/instances/{guarded}")
 
 
 def rented_offer(stack: LocalStack, host_machine_id: int) -> int:

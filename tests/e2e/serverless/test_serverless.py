@@ -79,17 +79,12 @@ def test_a_busy_gpu_and_a_silent_agent_never_count_as_idle(
     assert busy["state"] == "active" and busy["gpu_utilization"] == 85.0
     assert api.get(f"/api/v1/instances/{running_instance}").json()["data"]["status"] == "running"
 
-    # The agent dies while the GPU would read idle: no heartbeats is not idleness. (A machine silent for
-    # long enough is taken for lost and interrupted instead: never hibernated on a guess.)
+    # The agent dies while the GPU would read idle: no heartbeats is not idleness (and, failover being
+    # off, silence alone does not take the machine for lost either).
     stack.machine_agents.set_gpu_utilization(machine, 0.0)
     stack.machine_agents.kill_agent(machine)
     let_a_window_pass(stack)
-    assert api.get(f"/api/v1/instances/{running_instance}").json()["data"]["status"] in {
-        "running",
-        "interrupted",
-    }
-    events = api.get(f"/api/v1/instances/{running_instance}/events").json()["data"]["events"]
-    assert "instance.hibernated" not in [event["type"] for event in events]
+    assert api.get(f"/api/v1/instances/{running_instance}").json()["data"]["status"] == "running"
     api.post("/api/v1/serverless/disable", json={"instance_id": running_instance})
 
 

@@ -88,10 +88,10 @@ def test_a_machine_the_provider_no_longer_has_is_lost(cloud: Cloud, watch: Inter
     assert interruptions(cloud, provisioned) == [{"gpu": "RTX 4090", "reason": "machine_lost"}]
 
 
-def test_a_silent_agent_on_a_machine_the_provider_says_runs_is_lost(
+def test_a_silent_agent_on_a_machine_the_provider_says_runs_is_lost_with_failover_on(
     cloud: Cloud, watch: InterruptionWatch
 ) -> None:
-    provisioned = cloud.provision()
+    provisioned = cloud.provision(failover_enabled=True)
     heartbeat(cloud, provisioned)
     last_heard = cloud.clock()
     cost_when_last_heard = cloud.stored(provisioned.instance).cost_accumulated_at(last_heard)
@@ -139,7 +139,7 @@ def test_a_list_that_lost_a_machine_is_checked_against_the_machine_itself(
 def test_a_restarted_machine_is_not_judged_by_the_heartbeats_before_it(
     cloud: Cloud, watch: InterruptionWatch
 ) -> None:
-    provisioned = cloud.provision()
+    provisioned = cloud.provision(failover_enabled=True)
     heartbeat(cloud, provisioned)
     cloud.ask(provisioned.instance, PowerAction.REBOOT)
     cloud.steps.request_power_action(provisioned.ref, PowerAction.REBOOT)
@@ -151,3 +151,16 @@ def test_a_restarted_machine_is_not_judged_by_the_heartbeats_before_it(
     assert look(cloud, watch, after_seconds=CONFIRM_SECONDS) == []
 
     assert cloud.stored(provisioned.instance).status == InstanceStatus.RUNNING
+
+
+def test_a_silent_agent_alone_never_interrupts_an_instance_without_failover(
+    cloud: Cloud, watch: InterruptionWatch
+) -> None:
+    provisioned = cloud.provision()
+    heartbeat(cloud, provisioned)
+
+    look(cloud, watch, after_seconds=10 * HEARTBEAT_SECONDS)
+    assert look(cloud, watch, after_seconds=CONFIRM_SECONDS) == []
+
+    assert cloud.stored(provisioned.instance).status == InstanceStatus.RUNNING
+    assert provisioned.machine.machine_id not in cloud.provider.destroyed

@@ -1,13 +1,14 @@
 """Noticing that a running instance's machine died: outbid, its host gone, or unreachable.
 
 Two signals are read on every look: the provider's own account of the machine (failed while we want it
-running, or no longer listed) and the agent's heartbeats (none for more than two intervals, though the
-provider may still say running: a network partition). A single look never interrupts anything. The
-first look that sees a signal marks the instance suspected; a later look, at least `confirm_seconds`
-after, that still sees it, and a fresh read of that one machine at the provider, confirm it. Only then
-is the instance interrupted: billed until the moment the machine was last known alive, its machine
-destroyed (and, since it no longer holds it, destroyed by the reconciler should it come back), and
-`instance.interrupted` published. A signal gone before confirmation clears the suspicion.
+running, or no longer listed) and, for an instance with failover on, the agent's heartbeats (none for
+more than two intervals, though the provider may still say running: a network partition). A single
+look never interrupts anything. The first look that sees a signal marks the instance suspected; a later
+look, at least `confirm_seconds` after, that still sees it, and a fresh read of that one machine at the
+provider, confirm it. Only then is the instance interrupted: billed until the machine was last known
+alive, its machine destroyed (and, since it no longer holds it, destroyed by the reconciler should it
+come back), and `instance.interrupted` published. A signal gone before confirmation clears the
+suspicion.
 """
 
 from __future__ import annotations
@@ -69,9 +70,12 @@ def death_signal(
         reason = InterruptionReason.SPOT_PREEMPTION if preempted else InterruptionReason.HOST_OFFLINE
         return DeathSignal(reason=reason, detail=f"machine {machine_id}: {said}", died_at=last_alive)
     # Heartbeats count from the agent's first report since the machine last (re)started: starting,
-    # rebooting and waking forget the one before (`HEARTBEAT_RESET`).
+    # rebooting and waking forget the one before (`HEARTBEAT_RESET`). Silence alone moves only an
+    # instance with failover on: a crashed agent looks the same as a partition, and without failover
+    # interrupting would destroy a machine that may still be doing its user's work.
     heard = instance.last_heartbeat_at
-    if machine.status == ProviderMachineStatus.RUNNING and instance.agent_token_digest and heard is not None:
+    listened_to = instance.failover_enabled and instance.agent_token_digest is not None
+    if machine.status == ProviderMachineStatus.RUNNING and listened_to and heard is not None:
         silent = (now - heard).total_seconds()
         if silent > SILENT_INTERVALS * heartbeat_seconds:
             detail = f"no heartbeat from machine {machine_id} for {silent:.0f} s"
