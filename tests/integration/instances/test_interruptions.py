@@ -6,7 +6,7 @@ import pytest
 
 from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.models import EventType, InstanceStatus, PowerAction
-from dumont_core.providers.models import ProviderMachineStatus
+from dumont_core.providers.models import ProviderMachineStatus, ProviderUnavailable
 from tests.integration.instances.conftest import Cloud, Provisioned
 
 CONFIRM_SECONDS = 20
@@ -164,3 +164,33 @@ def test_a_silent_agent_alone_never_interrupts_an_instance_without_failover(
 
     assert cloud.stored(provisioned.instance).status == InstanceStatus.RUNNING
     assert provisioned.machine.machine_id not in cloud.provider.destroyed
+
+
+def test_a_provider_that_cannot_answer_the_confirmation_leaves_the_suspicion_for_the_next_look(
+    cloud: Cloud, watch: InterruptionWatch
+) -> None:
+    provisioned = cloud.provision()
+    provisioned.machine.status = ProviderMachineStatus.FAILED
+    look(cloud, watch)
+    cloud.provider.fail_next("get_machine", ProviderUnavailable("Vast.ai answered 502", status_code=502))
+
+    assert look(cloud, watch, after_seconds=CONFIRM_SECONDS) == []
+    assert cloud.stored(provisioned.instance).suspected_at is not None
+
+    assert look(cloud, watch, after_seconds=1) == [provisioned.instance.instance_id]
+
+
+def test_a_machine_whose_agent_was_long_silent_is_billed_until_first_seen_dead(
+    cloud: Cloud, watch: InterruptionWatch
+) -> None:
+    provisioned = cloud.provision()
+    heartbeat(cloud, provisioned)
+    cloud.clock.advance(hours=1)  # the agent stopped reporting; the machine ran on, billed
+    provisioned.machine.status = ProviderMachineStatus.FAILED
+    look(cloud, watch)
+    first_seen_dead = cloud.clock()
+    cost_then = cloud.stored(provisioned.instance).cost_accumulated_at(first_seen_dead)
+
+    look(cloud, watch, after_seconds=CONFIRM_SECONDS)
+
+    assert cloud.stored(provisioned.instance).cost_accumulated_at(cloud.clock()) == cost_then

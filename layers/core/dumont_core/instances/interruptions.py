@@ -59,7 +59,13 @@ def death_signal(
 ) -> DeathSignal | None:
     """What says the running instance's machine is dead, from the provider's view of it (None when the
     provider no longer has it) and the instance's last heartbeat; None when nothing does."""
-    last_alive = instance.last_heartbeat_at or instance.suspected_at or now
+    first_seen_dead = instance.suspected_at or now
+    heard = instance.last_heartbeat_at
+    # Its last heartbeat, if the agent was reporting until then; else when it was first seen dead.
+    recently_heard = heard is not None and (first_seen_dead - heard).total_seconds() <= (
+        SILENT_INTERVALS * heartbeat_seconds
+    )
+    last_alive = heard if heard is not None and recently_heard else first_seen_dead
     machine_id = instance.provider_instance_id
     if machine is None:
         detail = f"the provider no longer has machine {machine_id}"
@@ -73,7 +79,6 @@ def death_signal(
     # rebooting and waking forget the one before (`HEARTBEAT_RESET`). Silence alone moves only an
     # instance with failover on: a crashed agent looks the same as a partition, and without failover
     # interrupting would destroy a machine that may still be doing its user's work.
-    heard = instance.last_heartbeat_at
     listened_to = instance.failover_enabled and instance.agent_token_digest is not None
     if machine.status == ProviderMachineStatus.RUNNING and listened_to and heard is not None:
         silent = (now - heard).total_seconds()
@@ -122,14 +127,17 @@ class InterruptionWatch:
             return False
         if (now - instance.suspected_at).total_seconds() < self.confirm_seconds:
             return False
-        confirmed = self._confirmed(instance, signal, now)
+        try:
+            confirmed = self._confirmed(instance, now)
+        except ProviderError:
+            return False  # the provider cannot say right now: the next look asks again
         if confirmed is None:
             self.instances.clear_suspicion(instance)
             return False
         self._interrupt(instance, confirmed)
         return True
 
-    def _confirmed(self, instance: Instance, signal: DeathSignal, now: datetime) -> DeathSignal | None:
+    def _confirmed(self, instance: Instance, now: datetime) -> DeathSignal | None:
         """The signal once more, from a fresh read of the machine itself rather than the list."""
         machine_id = instance.provider_instance_id
         assert machine_id is not None
