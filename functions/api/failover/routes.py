@@ -74,5 +74,6 @@ def trigger(caller: Caller, instance_id: InstanceId) -> Response[str]:
 
     The running instance gives its machine up as if it had died (`failover.triggered`, then
     `instance.interrupted` with reason `drill`) and comes back on a new machine from its last completed
-    snapshot, as on a real failure. It needs failover on and a completed snapshot."""
+    snapshot, as on a real failure: what changed since that snapshot (`data_at_risk_seconds` in the
+    status) is lost, as it would be. It needs failover on and a completed snapshot."""
     return answer(composition.failover().trigger(caller, instance_id), 202)
