@@ -10,6 +10,7 @@ the case and a curl command that reproduces it (credentials filtered out).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import subprocess
@@ -22,6 +23,8 @@ import httpx
 import pytest
 
 from dumont_core import composition
+from dumont_core.platform.errors import InvalidState
+from dumont_core.platform.identity import Principal
 from local_stack.stack import LocalStack
 from tests.e2e.agents.test_agent import agent_token
 from tests.e2e.conftest import machine_of, wait_for_agent, wait_for_status
@@ -61,7 +64,9 @@ def credentials(stack: LocalStack) -> Iterator[Credentials]:
     other tests'), with a login token, an API key, and the agent token of one running instance. Every
     rent during the run fails to boot, so the instances the run creates end `failed` with no machine."""
     email, password = f"schemathesis-{secrets.token_hex(4)}@example.com", secrets.token_urlsafe(16)
-    team_id = composition.access().register(email, password, plan="enterprise").team_id
+    registered = composition.access().register(email, password, plan="enterprise")
+    team_id = registered.team_id
+    owner = Principal(account_id=registered.account_id, team_id=team_id)
     with httpx.Client(base_url=stack.url, timeout=30) as client:
         login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
         assert login.status_code == 200, login.text
@@ -85,21 +90,16 @@ def credentials(stack: LocalStack) -> Iterator[Credentials]:
             yield Credentials(access_token=access_token, api_key=api_key, agent_token=token, team_id=team_id)
         finally:
             stack.marketplace.clear_injected_failures()
-            delete_every_instance(api)
+            delete_every_instance(owner)
 
 
-def delete_every_instance(api: httpx.Client) -> None:
-    """Every instance the run left, listed page by page before any is deleted."""
-    instance_ids: list[str] = []
-    page = 1
-    while True:
-        listed = api.get("/api/v1/instances", params={"per_page": 100, "page": page}).json()
-        instance_ids += [instance["id"] for instance in listed["data"]]
-        if page * 100 >= listed["meta"]["total"]:
-            break
-        page += 1
-    for instance_id in instance_ids:
-        api.delete(f"/api/v1/instances/{instance_id}")
+def delete_every_instance(owner: Principal) -> None:
+    """Every instance the run left, deleted through the service as the team's owner: the run may have
+    revoked the key or removed the member the HTTP credentials belong to."""
+    instances = composition.instances()
+    for instance in instances.list_all(owner):
+        with contextlib.suppress(InvalidState):
+            instances.delete(owner, instance.instance_id)
 
 
 def config_file(directory: Path, credentials: Credentials) -> Path:
