@@ -7,7 +7,6 @@ keeps the index of running instances (`RUNNING#{0..7}`), which the interruption 
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -46,7 +45,7 @@ class RunningItem(TableItem):
 
 
 def running_item(team_id: str, instance_id: str) -> RunningItem:
-    bucket = hashlib.sha256(instance_id.encode()).digest()[0] % table.RUNNING_PARTITIONS
+    bucket = table.bucket_of(instance_id, table.RUNNING_PARTITIONS)
     item = RunningItem(table.running_partition(bucket), table.key(team_id, instance_id))
     item.team_id, item.instance_id = team_id, instance_id
     return item

@@ -43,6 +43,7 @@ expire through the TTL attribute.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -92,6 +93,11 @@ def teams_of_account_key(account_id: str) -> str:
 
 def member_key(account_id: str) -> str:
     return key("MEMBER", account_id)
+
+
+def bucket_of(instance_id: str, partitions: int) -> int:
+    """Which of `partitions` partitions an instance's index item goes in: spread by its id, stable."""
+    return hashlib.sha256(instance_id.encode()).digest()[0] % partitions
 
 
 def watch_partition(bucket: int) -> str:

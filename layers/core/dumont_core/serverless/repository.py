@@ -7,7 +7,6 @@ reads it with a handful of queries, never a Scan, however many teams use serverl
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
@@ -27,7 +26,7 @@ HibernationItem = item_type(Hibernation, expires_at=TTLAttribute())
 
 
 def _watch(team_id: str, instance_id: str) -> WatchItem:
-    bucket = hashlib.sha256(instance_id.encode()).digest()[0] % table.WATCH_PARTITIONS
+    bucket = table.bucket_of(instance_id, table.WATCH_PARTITIONS)
     return WatchItem(table.watch_partition(bucket), table.key(team_id, instance_id))
 
 
