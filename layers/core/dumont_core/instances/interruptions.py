@@ -59,13 +59,11 @@ def death_signal(
 ) -> DeathSignal | None:
     """What says the running instance's machine is dead, from the provider's view of it (None when the
     provider no longer has it) and the instance's last heartbeat; None when nothing does."""
-    first_seen_dead = instance.suspected_at or now
     heard = instance.last_heartbeat_at
     # Its last heartbeat, if the agent was reporting until then; else when it was first seen dead.
-    recently_heard = heard is not None and (first_seen_dead - heard).total_seconds() <= (
-        SILENT_INTERVALS * heartbeat_seconds
-    )
-    last_alive = heard if heard is not None and recently_heard else first_seen_dead
+    last_alive = instance.suspected_at or now
+    if heard is not None and (last_alive - heard).total_seconds() <= SILENT_INTERVALS * heartbeat_seconds:
+        last_alive = heard
     machine_id = instance.provider_instance_id
     if machine is None:
         detail = f"the provider no longer has machine {machine_id}"
