@@ -1,5 +1,5 @@
-"""Runs on a schedule: hibernate idle serverless instances, take the checkpoints that are due, and sweep
-chunks no snapshot uses any more."""
+"""Runs on a schedule: hibernate idle serverless instances, take the checkpoints that are due, keep the
+failover standbys ready, and sweep chunks no snapshot uses any more."""
 
 from dumont_core.platform.coldstart import first_call_long_lived, long_lived
 
@@ -27,7 +27,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     checkpoints = composition.checkpoints().take_due()
     if checkpoints:
         logger.info("Checkpoints started", extra={"snapshots": checkpoints})
+    standing_by = composition.failover_recovery().keep_ready()
     swept = composition.snapshot_steps().sweep_pending()
     if swept:
         logger.info("Swept unused chunks", extra={"chunks_by_team": swept})
-    return {"hibernating": hibernating, "checkpoints": checkpoints, "swept": swept}
+    return {
+        "hibernating": hibernating,
+        "checkpoints": checkpoints,
+        "standing_by": standing_by,
+        "swept": swept,
+    }

@@ -8,31 +8,48 @@ from datetime import timedelta
 import pytest
 
 from dumont_core.failover.models import history_of
+from dumont_core.failover.paths import FailoverRecovery
 from dumont_core.failover.service import FailoverService
-from dumont_core.instances.models import EventType, Instance, InstanceEvent, InstanceStatus
-from dumont_core.platform.errors import Conflict, InvalidState
+from dumont_core.instances.models import (
+    EventType,
+    FailoverStrategy,
+    Instance,
+    InstanceEvent,
+    InstanceStatus,
+    Standby,
+)
+from dumont_core.platform.errors import Conflict, InvalidState, ServiceUnavailable
+from dumont_core.providers.models import MachineRequest
 from tests.integration.instances.conftest import PRINCIPAL, Cloud, Provisioned
 
 
 @dataclass
-class RecordingRecovery:
-    """Stands in for the snapshots domain: remembers what it was asked to bring back."""
+class RecordingPath:
+    """Stands in for a strategy's path: remembers what it was asked to bring back and give up."""
 
     asked: list[Instance] = field(default_factory=list)
+    released: list[Instance] = field(default_factory=list)
 
     def recover(self, instance: Instance) -> Instance | None:
         self.asked.append(instance)
         return None
 
+    def keep_ready(self, instance: Instance) -> None:
+        pass
+
+    def release(self, instance: Instance) -> None:
+        self.released.append(instance)
+
 
 @pytest.fixture
-def recovery() -> RecordingRecovery:
-    return RecordingRecovery()
+def recovery() -> RecordingPath:
+    return RecordingPath()
 
 
 @pytest.fixture
-def failover(cloud: Cloud, recovery: RecordingRecovery) -> FailoverService:
-    return FailoverService(instances=cloud.service, recovery=recovery, clock=cloud.clock)
+def failover(cloud: Cloud, recovery: RecordingPath) -> FailoverService:
+    paths = FailoverRecovery(instances=cloud.service, fallback=recovery)
+    return FailoverService(instances=cloud.service, recovery=paths, clock=cloud.clock)
 
 
 def with_snapshot(cloud: Cloud, provisioned: Provisioned) -> None:
@@ -83,7 +100,7 @@ def test_status_says_what_a_failover_now_would_lose(cloud: Cloud, failover: Fail
 def test_a_drill_is_refused_when_it_could_not_come_back(
     cloud: Cloud,
     failover: FailoverService,
-    recovery: RecordingRecovery,
+    recovery: RecordingPath,
     failover_enabled: bool,
     snapshot: bool,
     refusal: type[Exception],
@@ -107,7 +124,7 @@ def test_a_drill_on_an_instance_that_does_not_run_is_refused(cloud: Cloud, failo
 
 
 def test_a_drill_interrupts_the_instance_and_fails_it_over_as_a_real_failure(
-    cloud: Cloud, failover: FailoverService, recovery: RecordingRecovery
+    cloud: Cloud, failover: FailoverService, recovery: RecordingPath
 ) -> None:
     provisioned = cloud.provision(failover_enabled=True)
     with_snapshot(cloud, provisioned)
@@ -146,7 +163,14 @@ def test_the_history_pairs_each_failover_with_its_reason_and_outcome() -> None:
     history = history_of(
         [
             event(EventType.FAILOVER_COMPLETED, 3, strategy="snapshot", recovered_after_seconds=61.5),
-            event(EventType.INTERRUPTED, 1, gpu="RTX 4090", reason="spot_preemption"),
+            event(
+                EventType.INTERRUPTED,
+                1,
+                gpu="RTX 4090",
+                reason="spot_preemption",
+                detected_after_seconds=23.5,
+                data_window_seconds=300.0,
+            ),
             event(EventType.FAILOVER_STARTED, 2, strategy="snapshot", snapshot_id="snap_1"),
             event(EventType.INTERRUPTED, 10, gpu="RTX 4090", reason="host_offline"),
             event(EventType.FAILOVER_STARTED, 11, strategy="snapshot", snapshot_id="snap_2"),
@@ -162,3 +186,89 @@ def test_the_history_pairs_each_failover_with_its_reason_and_outcome() -> None:
         ("drill", "in_progress"),
     ]
     assert history[0].recovered_after_seconds == 61.5 and history[1].failure == "NoOfferAvailable"
+    assert (history[0].detected_after_seconds, history[0].data_window_seconds) == (23.5, 300.0)
+    assert history[1].detected_after_seconds is None, "an interruption written before these fields"
+
+
+@dataclass
+class FailingPath(RecordingPath):
+    """A strategy whose own way back fails, as when its standby died with the machine."""
+
+    error: Exception | None = None
+
+    def recover(self, instance: Instance) -> Instance | None:
+        self.asked.append(instance)
+        if self.error is not None:
+            raise self.error
+        return None
+
+
+@pytest.mark.parametrize(
+    "error", [None, ServiceUnavailable("the standby would not start")], ids=["cannot", "fails"]
+)
+def test_a_strategy_that_cannot_bring_the_instance_back_hands_over_to_the_snapshot(
+    cloud: Cloud, error: Exception | None
+) -> None:
+    fallback, warm = RecordingPath(), FailingPath(error=error)
+    paths = FailoverRecovery(
+        instances=cloud.service, fallback=fallback, paths={FailoverStrategy.WARMPOOL: warm}
+    )
+    instance = cloud.provision(failover_enabled=True, failover_strategy="warmpool").instance
+
+    paths.recover(instance)
+
+    assert [each.instance_id for each in warm.asked] == [instance.instance_id]
+    assert [each.instance_id for each in fallback.asked] == [instance.instance_id]
+
+
+def test_turning_failover_off_or_changing_strategy_gives_back_what_the_old_one_kept(cloud: Cloud) -> None:
+    snapshot_path, warm = RecordingPath(), RecordingPath()
+    paths = FailoverRecovery(
+        instances=cloud.service, fallback=snapshot_path, paths={FailoverStrategy.WARMPOOL: warm}
+    )
+    failover = FailoverService(instances=cloud.service, recovery=paths, clock=cloud.clock)
+    instance = cloud.provision(failover_enabled=True, failover_strategy="warmpool").instance
+
+    failover.configure(
+        PRINCIPAL, instance.instance_id, enabled=True, strategy=None, checkpoint_interval_minutes=1
+    )
+    assert warm.released == [], "the same strategy keeps its standby"
+    failover.configure(
+        PRINCIPAL,
+        instance.instance_id,
+        enabled=True,
+        strategy=FailoverStrategy.SNAPSHOT,
+        checkpoint_interval_minutes=None,
+    )
+    assert [each.instance_id for each in warm.released] == [instance.instance_id]
+    failover.configure(
+        PRINCIPAL, instance.instance_id, enabled=False, strategy=None, checkpoint_interval_minutes=None
+    )
+    assert len(snapshot_path.released) == 1
+
+
+def test_a_standby_is_kept_on_the_instance_and_its_machine_is_not_an_orphan(cloud: Cloud) -> None:
+    provisioned = cloud.provision(failover_enabled=True, failover_strategy="warmpool")
+    instance = provisioned.instance
+    spare_offer = next(
+        offer for offer in cloud.provider.offers if offer.offer_id not in cloud.provider.gone_offers
+    )
+    spare_id = cloud.provider.create_machine(
+        MachineRequest(
+            offer_id=spare_offer.offer_id, image=instance.image, disk_gb=50, label=cloud.label(instance)
+        )
+    )
+    standby = Standby(
+        kind="gpu",
+        provider=instance.provider,
+        machine_id=spare_id,
+        state="ready",
+        cost_per_hour=0.02,
+        since=cloud.clock(),
+    )
+    cloud.service.configure(instance, {"standby": standby})
+
+    assert cloud.stored(instance).standby == standby
+    assert cloud.reconciler.reconcile().destroyed == []
+    cloud.service.configure(cloud.stored(instance), {"standby": None})
+    assert cloud.reconciler.reconcile().destroyed == [spare_id], "a spare nobody keeps is an orphan"

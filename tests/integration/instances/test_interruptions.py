@@ -74,7 +74,14 @@ def test_a_machine_the_provider_reports_dead_interrupts_its_instance_once_confir
     cloud.clock.advance(hours=3)
     assert interrupted.cost_accumulated_at(cloud.clock()) == cost_at_death, "billed until it was last alive"
     assert provisioned.machine.machine_id in cloud.provider.destroyed
-    assert interruptions(cloud, provisioned) == [{"gpu": "RTX 4090", "reason": reason}]
+    assert interruptions(cloud, provisioned) == [
+        {
+            "gpu": "RTX 4090",
+            "reason": reason,
+            "died_at": died_at.isoformat(),
+            "detected_after_seconds": CONFIRM_SECONDS + 5,
+        }
+    ], "said when it died and how long noticing took; no data window without a snapshot"
     assert cloud.service.running() == [], "no longer indexed as running"
 
 
@@ -82,10 +89,23 @@ def test_a_machine_the_provider_no_longer_has_is_lost(cloud: Cloud, watch: Inter
     provisioned = cloud.provision()
     del cloud.provider.machines[provisioned.machine.machine_id]
 
+    cloud.service.snapshot_completed(
+        provisioned.instance.team_id, provisioned.instance.instance_id, snapshot_id="snap_00000000000000a1"
+    )
+    cloud.clock.advance(seconds=90)
+    first_seen_dead = cloud.clock()
     look(cloud, watch)
     assert look(cloud, watch, after_seconds=CONFIRM_SECONDS) == [provisioned.instance.instance_id]
 
-    assert interruptions(cloud, provisioned) == [{"gpu": "RTX 4090", "reason": "machine_lost"}]
+    assert interruptions(cloud, provisioned) == [
+        {
+            "gpu": "RTX 4090",
+            "reason": "machine_lost",
+            "died_at": first_seen_dead.isoformat(),
+            "detected_after_seconds": CONFIRM_SECONDS,
+            "data_window_seconds": 90,
+        }
+    ], "dead since the first look that saw it gone; 90 s of work since its snapshot lost"
 
 
 def test_a_silent_agent_on_a_machine_the_provider_says_runs_is_lost_with_failover_on(

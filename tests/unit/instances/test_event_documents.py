@@ -11,6 +11,7 @@ from typing import Any, cast, get_args
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
 from dumont_core.failover.service import FailoverService
 from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.machine_labels import machine_label
@@ -274,12 +275,13 @@ def published_events() -> list[InstanceEvent]:
     steps.fail_wake(sleeper_ref, step_failure(NoOfferAvailable("No RTX_4090 offer is available right now")))
 
     # Failover on: one instance with a snapshot to come back from, one without.
+    recovery = FailoverRecovery(instances=service, fallback=SnapshotPath(snapshots=snapshot_service))
     failover_watch = InterruptionWatch(
         instances=service,
         provider=provider,
         heartbeat_seconds=60,
         confirm_seconds=0,
-        recovery=snapshot_service,
+        recovery=recovery,
         clock=clock,
     )
     guarded_spec = InstanceSpec(
@@ -298,9 +300,7 @@ def published_events() -> list[InstanceEvent]:
     failover_watch.look(provider.list_machines())
     steps.finish_wake(InstanceRef(team_id=guarded.team_id, instance_id=guarded.instance_id))
     # And a drill on it, now that it runs again.
-    FailoverService(instances=service, recovery=snapshot_service, clock=clock).trigger(
-        principal, guarded.instance_id
-    )
+    FailoverService(instances=service, recovery=recovery, clock=clock).trigger(principal, guarded.instance_id)
 
     # Provisioning that could not even be started.
     starter.fail_with = RuntimeError("Step Functions is unavailable")

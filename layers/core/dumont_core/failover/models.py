@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from dumont_core.instances.models import (
     DEFAULT_CHECKPOINT_MINUTES,
@@ -11,6 +11,7 @@ from dumont_core.instances.models import (
     FailoverStrategy,
     Instance,
     InstanceEvent,
+    Standby,
 )
 from dumont_core.platform.models import DomainModel
 
@@ -29,7 +30,12 @@ class FailoverRecord(DomainModel):
     snapshot_id: str | None
     outcome: Outcome
     ended_at: datetime | None = None
+    detected_after_seconds: float | None = None
+    """From the machine's death (its last sign of life) to the interruption."""
     recovered_after_seconds: float | None = None
+    """From the start of the failover to the instance running again."""
+    data_window_seconds: float | None = None
+    """From the snapshot it came back from to the machine's death: the work lost."""
     failure: str | None = None
 
 
@@ -45,25 +51,29 @@ class FailoverStatus(DomainModel):
     data_at_risk_seconds: float | None
     """How long ago the last completed snapshot was: what a failover now would lose; None without one."""
     last_failover: datetime | None
+    standby: Standby | None
+    """The machine kept ready to take over (`warmpool`, `cpu_standby`), what it costs and where it is."""
     history: list[FailoverRecord]
 
 
 def history_of(events: list[InstanceEvent]) -> list[FailoverRecord]:
     """The instance's failovers, oldest first, read from its timeline."""
     records: list[FailoverRecord] = []
-    reason: str | None = None
+    interruption: dict[str, Any] = {}
     for event in sorted(events, key=lambda each: each.timestamp):
         details = event.details
         if event.type == EventType.INTERRUPTED:
-            reason = details.get("reason")
+            interruption = details
         elif event.type == EventType.FAILOVER_STARTED:
             records.append(
                 FailoverRecord(
                     started_at=event.timestamp,
-                    reason=reason,
+                    reason=interruption.get("reason"),
                     strategy=details.get("strategy"),
                     snapshot_id=details.get("snapshot_id"),
                     outcome="in_progress",
+                    detected_after_seconds=interruption.get("detected_after_seconds"),
+                    data_window_seconds=interruption.get("data_window_seconds"),
                 )
             )
         elif event.type in (EventType.FAILOVER_COMPLETED, EventType.FAILOVER_FAILED) and records:
@@ -91,5 +101,6 @@ def status_of(instance: Instance, events: list[InstanceEvent], now: datetime) ->
         last_checkpoint_at=at,
         data_at_risk_seconds=round((now - at).total_seconds(), 1) if at else None,
         last_failover=instance.last_failover_at,
+        standby=instance.standby,
         history=history_of(events),
     )

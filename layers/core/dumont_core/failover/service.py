@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dumont_core.failover.models import DEFAULT_CHECKPOINT_MINUTES, FailoverStatus, status_of
-from dumont_core.instances.interruptions import Recovery
+from dumont_core.failover.paths import FailoverRecovery
 from dumont_core.instances.models import (
     EventType,
     FailoverStrategy,
@@ -28,7 +28,7 @@ from dumont_core.platform.identity import Principal
 @dataclass(frozen=True, kw_only=True)
 class FailoverService:
     instances: InstanceService
-    recovery: Recovery
+    recovery: FailoverRecovery
     clock: Clock = field(default=utc_now)
 
     def status(self, principal: Principal, instance_id: str) -> FailoverStatus:
@@ -57,6 +57,11 @@ class FailoverService:
             configured = self.instances.configure(instance, changes)
         except StaleInstanceState:
             raise InvalidState(instance_id, "configure failover", "deleted", ["any but deleted"]) from None
+        if instance.failover_enabled and (
+            not configured.failover_enabled or configured.failover_strategy != instance.failover_strategy
+        ):
+            # The standby the old strategy kept goes back now; the new one's is made by housekeeping.
+            self.recovery.release(configured, instance.failover_strategy)
         return status_of(configured, [], self.clock())
 
     def trigger(self, principal: Principal, instance_id: str) -> FailoverStatus:

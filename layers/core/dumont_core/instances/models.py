@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -70,6 +70,29 @@ class FailoverStrategy(StrEnum):
     """Fall back to a CPU machine holding the workspace until a GPU is back."""
     SNAPSHOT = "snapshot"
     """Restore the last snapshot on a new GPU."""
+
+
+class Standby(DomainModel):
+    """A machine kept ready to take over an instance with failover on (`warmpool`: a stopped GPU on
+    another host; `cpu_standby`: a CPU machine), held by the instance like its own machine."""
+
+    kind: Literal["gpu", "cpu"]
+    provider: str
+    """Who rents it: `vastai` for a GPU, `ec2` for a CPU machine."""
+    machine_id: str | None = None
+    """The provider's id for it; None while it is being rented."""
+    state: Literal["renting", "syncing", "ready", "taking_over", "active"] = "renting"
+    """`renting` until it exists, `syncing` while a checkpoint is restored onto it, `ready` once it holds
+    `synced_snapshot_id`, `taking_over` during a failover, `active` while the instance runs on it."""
+    region: str | None = None
+    ip_address: str | None = None
+    ssh_port: int | None = None
+    cost_per_hour: float = 0.0
+    """What it costs while it waits (a stopped Vast.ai machine is billed for its disk only)."""
+    synced_snapshot_id: str | None = None
+    synced_at: datetime | None = None
+    since: datetime | None = None
+    """When it was rented."""
 
 
 class PowerAction(StrEnum):
@@ -163,6 +186,8 @@ class Instance(DomainModel):
     """When the machine first looked dead (provider or heartbeats); an interruption once confirmed."""
     failing_over_since: datetime | None = None
     """Set while a failover brings the instance back on a new machine."""
+    standby: Standby | None = None
+    """The machine kept ready to take over, for the strategies that keep one."""
 
     agent_token_digest: str | None = None
     """SHA-256 of the token the machine's agent authenticates with; the token itself is never kept."""

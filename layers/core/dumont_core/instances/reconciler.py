@@ -50,6 +50,12 @@ class MachineSighting(DomainModel):
             return "its instance is deleted"
         if instance.provider_instance_id == self.machine.provider_instance_id:
             return None
+        standby = instance.standby
+        if standby is not None and standby.provider == instance.provider:
+            if standby.machine_id == self.machine.provider_instance_id:
+                return None  # kept ready to take over (failover's warm pool)
+            if standby.machine_id is None:
+                return None  # the standby being rented: recorded in a moment
         if instance.status in RENTING_STATES:
             return None  # recorded in a moment, or swept by the renting step itself
         return f"its instance is {instance.status.value} without it"

@@ -61,6 +61,16 @@ class IndexedItem(TableItem):
 ItemT = TypeVar("ItemT", bound=TableItem)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
+
+class ModelAttribute(JSONAttribute):
+    """A nested model, stored as its JSON; read back as a mapping the outer model validates."""
+
+    def serialize(self, value: Any) -> str | None:
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+        return super().serialize(value)
+
+
 _ATTRIBUTES: dict[Any, type[Attribute[Any]]] = {
     bool: BooleanAttribute,
     int: NumberAttribute,
@@ -73,7 +83,8 @@ _ATTRIBUTES: dict[Any, type[Attribute[Any]]] = {
 
 def _attribute_for(annotation: Any) -> Attribute[Any]:
     """The attribute that stores a field: strings, literals and string enums as strings, numbers as
-    numbers, times in UTC, mappings as JSON, lists as lists; optional fields may be absent."""
+    numbers, times in UTC, mappings and nested models as JSON, lists as lists; optional fields may be
+    absent."""
     null = False
     if get_origin(annotation) in (Union, UnionType) and NoneType in get_args(annotation):
         null = True
@@ -81,6 +92,8 @@ def _attribute_for(annotation: Any) -> Attribute[Any]:
     origin = get_origin(annotation) or annotation
     if origin is Literal or (isinstance(origin, type) and issubclass(origin, str)):
         return UnicodeAttribute(null=null)
+    if isinstance(origin, type) and issubclass(origin, BaseModel):
+        return ModelAttribute(null=null)
     return _ATTRIBUTES[origin](null=null)
 
 

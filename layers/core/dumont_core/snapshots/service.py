@@ -41,7 +41,7 @@ from dumont_core.snapshots.repository import SnapshotRepository, StaleSnapshotSt
 from dumont_core.snapshots.store import SnapshotStore
 
 RECOVERY_STRATEGY = "snapshot"
-"""How a failover brings an instance back today, whatever strategy it asked for: from its last snapshot."""
+"""The failover path this domain offers: a new machine, and the last snapshot restored onto it."""
 
 logger = Logger(child=True)
 
@@ -179,8 +179,8 @@ class SnapshotService:
 
     def recover(self, instance: Instance) -> Instance | None:
         """Fail the interrupted instance over: run it again on a new machine from its last completed
-        snapshot (`failover.started`, then `failover.completed` or `failover.failed`). Every strategy
-        recovers this way until the warm pool and the CPU standby exist."""
+        snapshot (`failover.started`, then `failover.completed` or `failover.failed`): the `snapshot`
+        strategy, and where the others end when their standby cannot take over."""
         if instance.last_snapshot_id is None:
             reason = "no completed snapshot to recover the workspace from"
             self.instances.record_event(

@@ -1,45 +1,41 @@
 """The composition root: every service of every domain, made once per process from the environment's
 settings, on first use, and replaceable in tests.
 
-Handlers ask this module for services (`composition.instances()`), never build them. A test replaces
+Handlers ask this package for services (`composition.instances()`), never build them. A test replaces
 one with `overridden(instances=fake)`, or starts afresh after changing the environment with `reset()`.
-Adding a domain adds its factory here. Each factory imports its domain itself: a request loads the
-domains it uses and no others, which is most of a cold start.
+Adding a domain adds its factories here, or in a module of this package re-exported here (`access`).
+Each factory imports its domain itself: a request loads the domains it uses and no others, which is
+most of a cold start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
-from dumont_core.platform.dynamodb import bind_table
+from dumont_core.composition.access import (
+    access,
+    access_repository,
+    admission_repository,
+    attempt_repository,
+    seat_maker,
+    teams,
+    token_signer,
+)
+from dumont_core.composition.providing import overridden, provided, repository, reset, table
 from dumont_core.platform.settings import (
     AgentSettings,
-    GuessingSettings,
     InstanceLogSettings,
     ProviderSettings,
     SnapshotSettings,
-    TableSettings,
-    TokenSettings,
-    UsagePlanSettings,
     WatchSettings,
-    forget_settings,
     load_settings,
 )
 
 if TYPE_CHECKING:
-    from dumont_core.access.admission import AdmissionRepository
-    from dumont_core.access.attempts import AttemptRepository
-    from dumont_core.access.repository import AccessRepository
-    from dumont_core.access.seats import SeatMaker
-    from dumont_core.access.service import AccessService
-    from dumont_core.access.teams import TeamService
-    from dumont_core.access.tokens import TokenSigner
     from dumont_core.agents.repository import ActionRepository
     from dumont_core.agents.service import AgentService
+    from dumont_core.failover.paths import FailoverRecovery
     from dumont_core.failover.service import FailoverService
     from dumont_core.instances.metrics import MetricsRepository
     from dumont_core.instances.reconciler import MachineReconciler
@@ -58,72 +54,27 @@ if TYPE_CHECKING:
     from dumont_core.snapshots.steps import SnapshotSteps
     from dumont_core.snapshots.store import SnapshotStore
 
-ServiceT = TypeVar("ServiceT")
 ACTION_RETENTION = timedelta(days=7)
 HIBERNATION_RECORD_RETENTION = timedelta(days=400)
 
-_overrides: dict[str, Any] = {}
-_made: dict[str, Callable[[], Any]] = {}
-
-
-def provided(factory: Callable[[], ServiceT]) -> Callable[[], ServiceT]:
-    """`factory`, made once per process, unless a test put something in its place."""
-    made = cache(factory)
-    _made[factory.__name__] = made
-
-    def provide() -> ServiceT:
-        replacement: ServiceT | None = _overrides.get(factory.__name__)
-        return replacement if replacement is not None else made()
-
-    provide.__name__ = provide.__qualname__ = factory.__name__
-    provide.__doc__ = factory.__doc__
-    return provide
-
-
-def repository(factory: Callable[[], ServiceT]) -> Callable[[], ServiceT]:
-    """A repository's factory: provided, and made only once the table is bound, whichever service asks
-    first and whatever a test put in place of the others."""
-
-    def make() -> ServiceT:
-        table()
-        return factory()
-
-    make.__name__ = factory.__name__
-    make.__doc__ = factory.__doc__
-    return provided(make)
-
-
-@contextmanager
-def overridden(**replacements: Any) -> Iterator[None]:
-    """Serve `replacements` (by factory name) instead of what the factories make, for a while."""
-    unknown = set(replacements) - set(_made)
-    if unknown:
-        raise KeyError(f"no such service: {', '.join(sorted(unknown))}")
-    saved = dict(_overrides)
-    _overrides.update(replacements)
-    try:
-        yield
-    finally:
-        _overrides.clear()
-        _overrides.update(saved)
-
-
-def reset() -> None:
-    """Forget everything made so far, and the settings read: what comes next reads the environment again."""
-    for made in _made.values():
-        made.cache_clear()  # type: ignore[attr-defined]
-    forget_settings()
+# Made in the modules of this package, served from here like the factories below.
+__all__ = [
+    "access",
+    "access_repository",
+    "admission_repository",
+    "attempt_repository",
+    "overridden",
+    "provided",
+    "repository",
+    "reset",
+    "seat_maker",
+    "table",
+    "teams",
+    "token_signer",
+]
 
 
 # platform
-
-
-@provided
-def table() -> TableSettings:
-    """The table's settings, with every item type bound to the table."""
-    settings = load_settings(TableSettings)
-    bind_table(settings.table_name)
-    return settings
 
 
 @provided
@@ -213,7 +164,7 @@ def reconciler() -> MachineReconciler:
         provider=gpu_provider(),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
         confirm_seconds=load_settings(WatchSettings).interruption_confirm_seconds,
-        recovery=snapshots(),
+        recovery=failover_recovery(),
     )
     return MachineReconciler(
         instances=instances(), provider=gpu_provider(), settings=load_settings(ProviderSettings), watch=watch
@@ -316,84 +267,15 @@ def serverless() -> ServerlessService:
 
 
 @provided
+def failover_recovery() -> FailoverRecovery:
+    """How interrupted instances come back: the path of each failover strategy, the snapshot's last."""
+    from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
+
+    return FailoverRecovery(instances=instances(), fallback=SnapshotPath(snapshots=snapshots()))
+
+
+@provided
 def failover() -> FailoverService:
     from dumont_core.failover.service import FailoverService
 
-    return FailoverService(instances=instances(), recovery=snapshots())
-
-
-# access
-
-
-def token_signer() -> TokenSigner:
-    """Made for each token signed or verified: the secret is re-read once its cache expires, so a rotated
-    one is picked up without a redeploy."""
-    from dumont_core.access.tokens import TokenSigner
-    from dumont_core.platform.secrets import read_secret
-
-    settings = load_settings(TokenSettings)
-    return TokenSigner(
-        read_secret(settings.jwt_secret_arn), lifetime=timedelta(minutes=settings.access_token_minutes)
-    )
-
-
-@provided
-def seat_maker() -> SeatMaker:
-    from dumont_core.access.seats import SeatMaker
-    from dumont_core.access.usage_keys import ApiGatewayUsageKeys
-
-    return SeatMaker(usage_keys=ApiGatewayUsageKeys(load_settings(UsagePlanSettings).usage_plan_ids))
-
-
-@repository
-def access_repository() -> AccessRepository:
-    from dumont_core.access.repository import AccessRepository
-
-    return AccessRepository()
-
-
-@repository
-def admission_repository() -> AdmissionRepository:
-    from dumont_core.access.admission import AdmissionRepository
-
-    return AdmissionRepository()
-
-
-@repository
-def attempt_repository() -> AttemptRepository:
-    from dumont_core.access.attempts import AttemptRepository
-
-    return AttemptRepository()
-
-
-@provided
-def access() -> AccessService:
-    from dumont_core.access.attempts import AttemptLimit, GuessingLimits
-    from dumont_core.access.service import AccessService
-
-    settings = load_settings(GuessingSettings)
-    return AccessService(
-        repository=access_repository(),
-        admission=admission_repository(),
-        seats=seat_maker(),
-        signer=token_signer,
-        attempts=attempt_repository(),
-        limits=GuessingLimits(
-            failed_logins_per_account=AttemptLimit(
-                settings.login_failures_per_account, settings.login_failure_window_seconds
-            ),
-            failed_logins_per_address=AttemptLimit(
-                settings.login_failures_per_address, settings.login_failure_window_seconds
-            ),
-            registrations_per_address=AttemptLimit(
-                settings.registrations_per_address, settings.registration_window_seconds
-            ),
-        ),
-    )
-
-
-@provided
-def teams() -> TeamService:
-    from dumont_core.access.teams import TeamService
-
-    return TeamService(repository=access_repository(), seats=seat_maker())
+    return FailoverService(instances=instances(), recovery=failover_recovery())
