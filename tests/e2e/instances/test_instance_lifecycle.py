@@ -200,16 +200,18 @@ def test_pagination_and_filters(api: httpx.Client, create_instance: Callable[...
 
 
 def test_domain_events_reach_the_bus(api: httpx.Client, stack: LocalStack, create_instance: Callable) -> None:
-    instance_id = create_instance()
-    wait_for_status(api, instance_id, {"running"})
     sqs = stack.aws.client("sqs")
     queue_url = sqs.get_queue_url(QueueName=DOMAIN_EVENTS_QUEUE_NAME)["QueueUrl"]
+    # The queue holds the events of every test before this one: thousands late in the suite.
+    sqs.purge_queue(QueueUrl=queue_url)
+    instance_id = create_instance()
+    wait_for_status(api, instance_id, {"running"})
     seen: list[str] = []
     wanted = {"instance.created", "instance.started", "instance.ready"}
 
     def drain() -> bool:
-        # The queue holds the events of every test before this one too, and the last event of this
-        # one is published just after the status it announces is written: read until all arrived.
+        # Other tests' events still arrive, and the last event of this one is published just after
+        # the status it announces is written: read until all arrived.
         for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
             envelope = json.loads(message["Body"])
             if envelope["detail"]["data"]["instance_id"] == instance_id:
