@@ -23,6 +23,7 @@ import httpx
 from dumont_agent.host_metrics import HostMetrics
 from dumont_agent.logs import LogTail, log_files_from
 from dumont_agent.snapshot import COMPRESSIONS, Compression, Manifest, SnapshotError, pack, restore
+from dumont_agent.unsaved import UnsavedMeter, saved_files
 
 logger = logging.getLogger("dumont_agent")
 
@@ -152,6 +153,7 @@ class Agent:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
     _logs: LogTail | None = None
+    _unsaved: UnsavedMeter | None = None
 
     def run(self) -> None:
         """Heartbeat until told to stop; a failed heartbeat is retried at the next interval."""
@@ -166,6 +168,10 @@ class Agent:
 
     def beat(self) -> None:
         reading = self.metrics.read().as_heartbeat()
+        try:
+            reading.update(self._unsaved_meter().reading())
+        except OSError:
+            logger.warning("Could not measure what the last snapshot does not hold", exc_info=True)
         if self.config.instance_id:
             reading["instance_id"] = self.config.instance_id
         answer = self.client.heartbeat(reading)
@@ -243,6 +249,14 @@ class Agent:
         partial = self._last_manifest_path.with_suffix(".partial")
         partial.write_bytes(manifest.to_bytes())
         partial.replace(self._last_manifest_path)
+        self._unsaved_meter().snapshot_holds(manifest)
+
+    def _unsaved_meter(self) -> UnsavedMeter:
+        if self._unsaved is None:
+            meter = UnsavedMeter(self.config.workspace)
+            meter.saved = saved_files(self._last_manifest())
+            self._unsaved = meter
+        return self._unsaved
 
     def take_snapshot(self, action: dict[str, Any]) -> dict[str, Any]:
         snapshot_id = str(action["snapshot_id"])

@@ -44,6 +44,11 @@ class HeartbeatRequest(RequestBody):
     disk_used_gb: Gigabytes | None = None
     disk_total_gb: Gigabytes | None = None
     cost_accumulated: float | None = Field(default=None, ge=0)
+    workspace_bytes: int | None = Field(default=None, ge=0, description="Bytes of files in the workspace")
+    unsaved_bytes: int | None = Field(
+        default=None, ge=0, description="Bytes of files the last snapshot does not hold as they are now"
+    )
+    unsaved_files: int | None = Field(default=None, ge=0)
 
     def reading(self) -> dict[str, Any]:
         values = self.model_dump(exclude_none=True, exclude={"instance_id", "vram_used_gb"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, computed_field, field_validator
 
 from api.schemas import RequestBody, View
 from dumont_core.instances.models import FailoverStrategy, Instance, InstanceSpec, InstanceStatus
@@ -154,6 +154,18 @@ class InstanceView(View):
     created_at: datetime
     cost_per_hour: float | None
     region: str | None
+
+    # Seed 001 names these `gpu` and `ip`, and its SDK reads `instance.ip`: both spellings are answered.
+    @computed_field(description="The GPU as seed 001 spells it (`RTX 4090`); `gpu_type` is its id.")  # type: ignore[prop-decorator]
+    @property
+    def gpu(self) -> str:
+        gpu = find_gpu_type(self.gpu_type)
+        return gpu.provider_names[0] if gpu else self.gpu_type
+
+    @computed_field(description="The same as `ip_address`.")  # type: ignore[prop-decorator]
+    @property
+    def ip(self) -> str | None:
+        return self.ip_address
 
 
 class InstanceDetailView(InstanceView):

@@ -74,11 +74,20 @@ class WakingView(View):
     estimated_ready: datetime
 
 
+def region_as_documented(region: str | None) -> str | None:
+    """The older documents spell regions `US-East`: parts of two letters in capitals, others capitalised."""
+    if region is None:
+        return None
+    return "-".join(part.upper() if len(part) <= 2 else part.capitalize() for part in region.split("-"))
+
+
 def machine(instance: Instance) -> MachineView:
     """The older documents name a machine's GPU as the provider does (`RTX 4090`)."""
     gpu = find_gpu_type(instance.gpu_type)
     gpu_name = instance.gpu_name or (gpu.provider_names[0] if gpu else instance.gpu_type)
-    return MachineView.model_validate({**instance.model_dump(), "gpu_name": gpu_name})
+    return MachineView.model_validate(
+        {**instance.model_dump(), "gpu_name": gpu_name, "region": region_as_documented(instance.region)}
+    )
 
 
 def estimated_ready(after: datetime, boots: int = 1) -> datetime:

@@ -16,6 +16,7 @@ from api.snapshots.schemas import (
     RestoreRequest,
     SnapshotSummaryView,
     SnapshotView,
+    human_bytes,
     snapshot_summary,
     snapshot_view,
 )
@@ -92,13 +93,17 @@ def delete_snapshot(caller: Caller, snapshot_id: SnapshotId) -> Response[str]:
     errors=(400, 404, 409),
 )
 def restore_snapshot(
-    caller: Caller, snapshot_id: SnapshotId, body: Annotated[RestoreRequest, Body(embed=False)]
+    caller: Caller,
+    snapshot_id: SnapshotId,
+    body: Annotated[RestoreRequest | None, Body(embed=False)] = None,
 ) -> Response[str]:
     """Restore a snapshot onto an instance
 
-    The instance's agent downloads every chunk and checks its SHA-256 before it touches the workspace: a
-    corrupted snapshot is refused, and the workspace is left as it was."""
-    snapshot = composition.snapshots().restore(caller, snapshot_id, body.instance_id)
+    Onto the instance it was taken of, unless the body names another (`instance_id`). The instance's
+    agent downloads every chunk and checks its SHA-256 before it touches the workspace: a corrupted
+    snapshot is refused, and the workspace is left as it was."""
+    instance_id = body.instance_id if body is not None else None
+    snapshot = composition.snapshots().restore(caller, snapshot_id, instance_id)
     return json_response(Envelope[SnapshotView](data=snapshot_view(snapshot)), 202)
 
 
@@ -117,7 +122,9 @@ def create_snapshot_unversioned(
     """Take a snapshot (unversioned)"""
     snapshot = composition.snapshots().create(caller, body.instance_id, body.name, body.compression)
     started = CreatedSnapshotSummaryView(
-        snapshot_id=snapshot.snapshot_id, status=snapshot.status, estimated_size=None
+        snapshot_id=snapshot.snapshot_id,
+        status=snapshot.status,
+        estimated_size=human_bytes(snapshot.estimated_bytes),
     )
     return json_response(started, 202)
 

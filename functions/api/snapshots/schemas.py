@@ -23,7 +23,11 @@ class NewSnapshotRequest(RequestBody):
 
 
 class RestoreRequest(RequestBody):
-    instance_id: str = Field(max_length=64, description="A running instance of your team to restore onto")
+    instance_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A running instance of your team to restore onto; the snapshot's own when left out",
+    )
 
 
 class SnapshotView(View):
@@ -80,12 +84,13 @@ def snapshot_view(snapshot: Snapshot) -> SnapshotView:
 
 
 def human_bytes(size: float | None) -> str | None:
+    """`5.4MB` for 5,400,000 bytes: decimal units, as their names say (and as the seeds' figures are)."""
     if size is None:
         return None
     for unit in ("B", "KB", "MB"):
-        if size < 1024:
+        if size < 1000:
             return f"{int(size)}B" if unit == "B" else f"{size:.1f}{unit}"
-        size /= 1024
+        size /= 1000
     return f"{size:.1f}GB"
 
 
@@ -94,7 +99,8 @@ def snapshot_summary(snapshot: Snapshot) -> SnapshotSummaryView:
     return SnapshotSummaryView(
         snapshot_id=snapshot.snapshot_id,
         status=snapshot.status,
-        size=human_bytes(snapshot.size_bytes),
+        # What it takes in storage: seed 002's `size` is its estimated size over its compression ratio.
+        size=human_bytes(snapshot.stored_bytes),
         compression_ratio=snapshot.compression_ratio,
         upload_speed=f"{human_bytes(speed * 1e6)}/s" if speed is not None else None,
     )

@@ -144,6 +144,10 @@ def test_every_documented_spelling_is_accepted(api: httpx.Client, body: dict) ->
     assert response.status_code == 201, response.text
     instance = api.get(f"/api/v1/instances/{response.json()['data']['id']}").json()["data"]
     assert instance["gpu_type"] == "RTX_4090"
+    assert instance["gpu"] == "RTX 4090", "seed 001's name for it, beside gpu_type"
+    assert instance["ip"] == instance["ip_address"], "seed 001's and its SDK's name for it"
+    listed = api.get("/api/v1/instances", params={"per_page": 100}).json()["data"]
+    assert {"gpu", "ip"} <= set(next(item for item in listed if item["id"] == instance["id"]))
     if "region" in body:
         assert instance["region"] == "us-east"
     if "disk_size" in body:
@@ -169,6 +173,8 @@ def test_unversioned_routes_answer_in_the_older_shapes(api: httpx.Client) -> Non
     assert body["id"] in [machine["id"] for machine in machines]
     running = wait_for_status(api, body["id"], {"running", "failed"})
     assert running["status"] == "running", running["status_reason"]
+    listed = next(item for item in api.get("/api/machines").json()["machines"] if item["id"] == body["id"])
+    assert listed["region"] == "US-East", "spelt as seeds 002 and 003 show it"
 
     terminated = api.delete(f"/api/instances/{body['id']}")
     assert terminated.status_code == 200

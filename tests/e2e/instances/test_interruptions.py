@@ -175,3 +175,25 @@ def test_a_failover_drill_through_the_routes_comes_back_and_is_in_the_history(
         < kinds.index("instance.interrupted")
         < kinds.index("failover.started")
     )
+
+
+def test_the_status_says_how_many_bytes_a_failover_would_lose_and_a_snapshot_saves_them(
+    api: httpx.Client, stack: LocalStack, running_instance: str
+) -> None:
+    workspace = stack.machine_agents.workspace(machine_of(api, running_instance))
+    (workspace / "results.bin").write_bytes(b"r" * 3_000_000)
+
+    def at_risk() -> int | None:
+        status = api.get(f"/api/v1/failover/status/{running_instance}").json()["data"]
+        return status["data_at_risk_bytes"]
+
+    assert eventually(lambda: (at_risk() or 0) >= 3_000_000), "the agent measures the unsaved files"
+    legacy = api.post("/api/snapshots", json={"instance_id": running_instance, "name": "before"})
+    assert legacy.status_code == 202, legacy.text
+    estimated = legacy.json()["estimated_size"]
+    assert estimated is not None and estimated.endswith("MB"), "the workspace's size as last measured"
+    assert wait_for_snapshot(api, legacy.json()["snapshot_id"])["status"] == "completed"
+
+    assert eventually(lambda: at_risk() == 0), "everything is in the snapshot now"
+    (workspace / "later.txt").write_text("written after the snapshot\n")
+    assert eventually(lambda: at_risk() == len("written after the snapshot\n"))

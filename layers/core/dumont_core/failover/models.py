@@ -11,6 +11,7 @@ from dumont_core.instances.models import (
     FailoverStrategy,
     Instance,
     InstanceEvent,
+    InstanceStatus,
     Standby,
 )
 from dumont_core.platform.models import DomainModel
@@ -50,6 +51,9 @@ class FailoverStatus(DomainModel):
     last_checkpoint_at: datetime | None
     data_at_risk_seconds: float | None
     """How long ago the last completed snapshot was: what a failover now would lose; None without one."""
+    data_at_risk_bytes: int | None
+    """Bytes of workspace files the last snapshot does not hold as they are now, as the agent last
+    measured them; None until it has."""
     last_failover: datetime | None
     standby: Standby | None
     """The machine kept ready to take over (`warmpool`, `cpu_standby`), what it costs and where it is."""
@@ -89,6 +93,14 @@ def history_of(events: list[InstanceEvent]) -> list[FailoverRecord]:
     return records
 
 
+def unsaved_bytes(instance: Instance) -> int | None:
+    """What the agent on the instance's machine last said its last snapshot does not hold."""
+    if instance.status != InstanceStatus.RUNNING:
+        return None
+    unsaved = instance.latest_reading("unsaved_bytes")
+    return int(unsaved) if unsaved is not None else None
+
+
 def status_of(instance: Instance, events: list[InstanceEvent], now: datetime) -> FailoverStatus:
     at = instance.last_snapshot_at
     return FailoverStatus(
@@ -100,6 +112,7 @@ def status_of(instance: Instance, events: list[InstanceEvent], now: datetime) ->
         last_checkpoint_id=instance.last_snapshot_id,
         last_checkpoint_at=at,
         data_at_risk_seconds=round((now - at).total_seconds(), 1) if at else None,
+        data_at_risk_bytes=unsaved_bytes(instance),
         last_failover=instance.last_failover_at,
         standby=instance.standby,
         history=history_of(events),

@@ -29,6 +29,8 @@ class Snapshot(DomainModel):
     status_reason: str | None = None
     size_bytes: int | None = None
     """Bytes of workspace the snapshot holds."""
+    estimated_bytes: int | None = None
+    """The workspace's size as its agent last measured it when the snapshot was asked for."""
     stored_bytes: int | None = None
     """Compressed bytes of its chunks in S3."""
     uploaded_bytes: int | None = None

@@ -50,6 +50,11 @@ def snapshot_not_found(snapshot_id: str) -> NotFound:
     return NotFound("SNAPSHOT_NOT_FOUND", f"Snapshot {snapshot_id} not found", snapshot_id=snapshot_id)
 
 
+def _workspace_bytes(instance: Instance) -> int | None:
+    measured = instance.latest_reading("workspace_bytes")
+    return int(measured) if measured is not None else None
+
+
 def new_snapshot_id() -> str:
     return f"snap_{secrets.token_hex(8)}"
 
@@ -122,8 +127,10 @@ class SnapshotService:
         # Chunks no other snapshot uses go with the next scheduled sweep.
         return snapshot
 
-    def restore(self, principal: Principal, snapshot_id: str, instance_id: str) -> Snapshot:
+    def restore(self, principal: Principal, snapshot_id: str, instance_id: str | None = None) -> Snapshot:
+        """Restore onto `instance_id`, or onto the instance the snapshot was taken of."""
         snapshot = self.get(principal, snapshot_id)
+        instance_id = instance_id or snapshot.instance_id
         if snapshot.status != "completed":
             raise Conflict(
                 f"Snapshot {snapshot_id} is {snapshot.status}; only a completed snapshot can be restored",
@@ -321,6 +328,7 @@ class SnapshotService:
             compression=compression,
             purpose=purpose,
             status="compressing",
+            estimated_bytes=_workspace_bytes(instance),
             created_at=now,
             updated_at=now,
         )
