@@ -191,10 +191,11 @@ class Agent:
 
     def ship_logs(self) -> None:
         if self._logs is None:
-            self._logs = LogTail(list(self.config.log_files))
+            self._logs = LogTail(list(self.config.log_files), self.config.state_dir / "log-positions")
         lines = self._logs.read()
         if lines:
             self.client.ship_logs(lines)
+            self._logs.shipped()
 
     def carry_out(self, action: dict[str, Any]) -> None:
         action_id, kind = str(action["id"]), str(action.get("type"))

@@ -1,7 +1,10 @@
-"""Ships the machine's log files to the API, a little at a time, from where it left off."""
+"""Ships the machine's log files to the API, a little at a time, from where it left off, also across
+a restart of the agent or of the machine (the positions are kept on its disk)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -25,7 +28,28 @@ class LogTail:
     """New complete lines of each file since the last read; a truncated or replaced file starts over."""
 
     files: list[Path]
+    positions_file: Path | None = None
+    """Where the positions reached are kept once shipped, so a restarted agent does not ship again what
+    its predecessor did (the log files outlive it: a stopped machine keeps its disk)."""
     _positions: dict[Path, _Position] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.positions_file is None:
+            return
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+            saved = json.loads(self.positions_file.read_text())
+            for name, (inode, offset) in saved.items():
+                self._positions[Path(name)] = _Position(int(inode), int(offset))
+
+    def shipped(self) -> None:
+        """What `read` returned reached the API: a restarted agent goes on from here."""
+        if self.positions_file is None:
+            return
+        saved = {str(path): [position.inode, position.offset] for path, position in self._positions.items()}
+        self.positions_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.positions_file.with_suffix(".partial")
+        partial.write_text(json.dumps(saved))
+        partial.replace(self.positions_file)
 
     def read(self) -> list[dict[str, str]]:
         now = datetime.now(timezone.utc).isoformat()  # noqa: UP017 - the agent also runs on Python 3.10

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from api.bodies import read_json
-from api.routing import PERMISSION_EXTENSION
+from api.routing import PATH_TEAM_EXTENSION, PERMISSION_EXTENSION
 from api.schemas import ErrorEnvelope, ErrorView
 from dumont_core.access.context import principal_from_context
 from dumont_core.access.rates import RateWindow
@@ -94,13 +94,16 @@ def authorize(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Respo
     """Let the call through if the route is public, or the caller's role grants its permission; the
     admitted caller is what `routing.Caller` hands the route."""
     route = app.context.get("_route")
-    permission = (getattr(route, "openapi_extensions", None) or {}).get(PERMISSION_EXTENSION)
+    extensions = getattr(route, "openapi_extensions", None) or {}
+    permission = extensions.get(PERMISSION_EXTENSION)
     if permission is not None:
         authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
         principal = principal_from_context(authorizer)
         if principal is None:
             raise Unauthenticated("Send an access token or API key")
-        if not principal.may(permission):
+        path_team = (app.context.get("_route_args") or {}).get("team_id")
+        in_another_team = extensions.get(PATH_TEAM_EXTENSION) and path_team != principal.team_id
+        if not in_another_team and not principal.may(permission):
             raise Forbidden(
                 f"Your role {principal.role} in this team does not allow this (needs {permission})",
                 details={"permission": permission, "role": principal.role},

@@ -24,6 +24,9 @@ Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 HandlerT = TypeVar("HandlerT", bound=Callable[..., Any])
 
 PERMISSION_EXTENSION = "x-dumont-permission"
+PATH_TEAM_EXTENSION = "x-dumont-permission-in-path-team"
+"""Set on routes whose permission is held in the team of the path (`/teams/{team_id}/…`), not necessarily
+the team the credential acts in: the domain checks it against the caller's seat in that team."""
 """What the caller's role must grant; absent on public routes."""
 CALLER_EXTENSION = "x-dumont-caller"
 """`anyone` (public), `member` (a team member; counted against their plan) or `agent` (an instance's
@@ -140,11 +143,13 @@ class DomainRoutes(APIGatewayRouter):
         errors: tuple[int, ...] = (),
         tag: str | None = None,
         media_type: str = "application/json",
+        permission_in_path_team: bool = False,
     ) -> Callable[[HandlerT], HandlerT]:
         """Declare the route the decorated function serves. Its docstring documents it: the first line
         is the summary, the paragraphs after it the description. `permission` None makes it public;
         otherwise the caller must be admitted by the authorizer and hold the permission, and the route
-        can answer 401 and 403 besides `errors`."""
+        can answer 401 and 403 besides `errors`. `permission_in_path_team`: the permission is the caller's
+        in the path's `team_id`, which the domain checks, when that is not the credential's team."""
         kind = caller_kind(permission)
         if kind != "anyone":
             errors = (401, 403, *errors)
@@ -154,6 +159,8 @@ class DomainRoutes(APIGatewayRouter):
         extensions: dict[str, Any] = {CALLER_EXTENSION: kind}
         if permission is not None:
             extensions[PERMISSION_EXTENSION] = permission
+        if permission_in_path_team:
+            extensions[PATH_TEAM_EXTENSION] = True
 
         def register(handler: HandlerT) -> HandlerT:
             summary, _, description = inspect.cleandoc(handler.__doc__ or "").partition("\n\n")

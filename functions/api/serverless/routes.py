@@ -101,6 +101,7 @@ def hibernation_events(caller: Caller, days: Annotated[int, Query(ge=1, le=365)]
     Every hibernation of your team's instances in the last `days` days, newest first, and what they saved."""
     records = composition.serverless().hibernations(caller, days)
     history = HibernationHistoryView.model_validate(
-        {"events": records, "total_savings": round(sum(record.saved for record in records), 2)}
+        # Summed as the events show them, so the total is what a reader adding them up gets.
+        {"events": records, "total_savings": round(sum(record.saved for record in records), 4)}
     )
     return json_response(history)

@@ -76,14 +76,15 @@ def list_members(caller: Caller, team_id: TeamId) -> Response[str]:
     "team.manage",
     status=201,
     errors=(400, 404, 409),
+    permission_in_path_team=True,
 )
 def add_member(
     caller: Caller, team_id: TeamId, body: Annotated[NewMemberRequest, Body(embed=False)]
 ) -> Response[str]:
     """Add a member
 
-    Adds a registered account with a role (default `developer`). Needs `team.manage`, with a credential
-    acting in this team."""
+    Adds a registered account with a role (default `developer`). Needs `team.manage` in this team, with
+    any credential of yours: your role in the team of the path decides."""
     member = composition.teams().add_member(caller, team_id, body.email, body.role)
     return json_response(Envelope[MemberView](data=MemberView.model_validate(member)), 201)
 
@@ -94,6 +95,7 @@ def add_member(
     Envelope[MemberView],
     "team.manage",
     errors=(400, 404, 409),
+    permission_in_path_team=True,
 )
 def change_member_role(
     caller: Caller,
@@ -115,6 +117,7 @@ def change_member_role(
     Envelope[MemberView],
     "team.manage",
     errors=(404, 409),
+    permission_in_path_team=True,
 )
 def remove_member(caller: Caller, team_id: TeamId, account_id: AccountId) -> Response[str]:
     """Remove a member

@@ -139,6 +139,37 @@ def test_a_team_admin_adds_a_member_changes_their_role_and_removes_them(stack: L
             assert [team["id"] for team in on_their_own.get("/api/v1/teams").json()["data"]] != [team_id]
 
 
+def test_an_admin_manages_a_team_they_made_with_the_key_of_another(stack: LocalStack) -> None:
+    """Seed 000's flow: `POST /api/v1/teams` with an API key, then members added to the new team with
+    the same key; the role in the team of the path decides, not the key's own team."""
+    owner_email, member_email, outsider_email = register(stack), register(stack), register(stack)
+    with login(stack, owner_email) as owner:
+        key = owner.post("/api/v1/api-keys", json={"name": "ci"}).json()["data"]["key"]
+    with httpx.Client(base_url=stack.url, headers={"X-API-Key": key}, timeout=30) as by_key:
+        created = by_key.post("/api/v1/teams", json={"name": "research"})
+        assert created.status_code == 201, created.text
+        research = created.json()["data"]["id"]
+
+        added = by_key.post(
+            f"/api/v1/teams/{research}/members", json={"email": member_email, "role": "viewer"}
+        )
+        assert added.status_code == 201, added.text
+        member_id = added.json()["data"]["account_id"]
+        promoted = by_key.patch(f"/api/v1/teams/{research}/members/{member_id}", json={"role": "developer"})
+        assert promoted.status_code == 200 and promoted.json()["data"]["role"] == "developer"
+
+    with login(stack, member_email) as member:
+        refused = member.post(f"/api/v1/teams/{research}/members", json={"email": outsider_email})
+        assert refused.status_code == 403, "a developer there may not manage it, admin of their own or not"
+        assert refused.json()["error"]["details"] == {
+            "permission": "team.manage",
+            "role": "developer",
+            "team_id": research,
+        }
+    with login(stack, outsider_email) as outsider:
+        assert outsider.delete(f"/api/v1/teams/{research}/members/{member_id}").status_code == 404
+
+
 def test_the_last_admin_stays_and_custom_roles_grant_exactly_their_permissions(stack: LocalStack) -> None:
     owner_email, member_email = register(stack), register(stack)
     with login(stack, owner_email) as owner:

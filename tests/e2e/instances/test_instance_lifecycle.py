@@ -106,6 +106,14 @@ def test_full_lifecycle_through_the_provider(api: httpx.Client, stack: LocalStac
     rebooted = wait_for_status(api, instance_id, {"running", "failed"})
     assert rebooted["status"] == "running", rebooted["status_reason"]
 
+    def boots_logged() -> list[str]:
+        lines = api.get(f"/api/v1/instances/{instance_id}/logs").json()["data"]["lines"]
+        return [line["message"] for line in lines if "booted" in line["message"]]
+
+    # Booted three times (created, started, rebooted); each boot's line once, though the log outlives them.
+    assert eventually(lambda: len(boots_logged()) >= 3)
+    assert len(boots_logged()) == 3, boots_logged()
+
     deleting = api.delete(f"/api/v1/instances/{instance_id}")
     assert deleting.status_code == 202
     assert deleting.json()["data"]["status"] == "deleting"

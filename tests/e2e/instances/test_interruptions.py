@@ -47,7 +47,10 @@ def test_a_lost_machine_interrupts_its_instance(
     assert eventually(lambda: machines_for(stack, running_instance) == []), "the dead machine is destroyed"
     events = api.get(f"/api/v1/instances/{running_instance}/events").json()["data"]["events"]
     (event,) = [event for event in events if event["type"] == "instance.interrupted"]
-    assert event["details"] == {"gpu": machine["gpu_name"], "reason": reason}
+    details = event["details"]
+    assert {key: details[key] for key in ("gpu", "reason")} == {"gpu": machine["gpu_name"], "reason": reason}
+    assert 0 <= details["detected_after_seconds"] <= 30, "noticed within the confirmation window and a pass"
+    assert "data_window_seconds" not in details, "no snapshot: no window to speak of"
     again = api.get(f"/api/v1/instances/{running_instance}").json()["data"]
     assert again["cost_accumulated"] == cost, "nothing is billed after the machine died"
 

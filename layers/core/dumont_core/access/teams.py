@@ -12,6 +12,7 @@ from dumont_core.access.permissions import (
     PERMISSIONS,
     SYSTEM_ROLE_DESCRIPTIONS,
     SYSTEM_ROLES,
+    permissions_of,
     unknown_permissions,
 )
 from dumont_core.access.plans import DEFAULT_PLAN
@@ -201,19 +202,18 @@ class TeamService:
     # helpers
 
     def _require_managing(self, principal: Principal, team_id: str) -> None:
-        """Members are managed with a credential that acts in that team, by a role that may."""
+        """Members are managed by a role that may (`team.manage`) in the team named, whichever team the
+        caller's credential acts in: their seat in that team decides."""
+        role, granted = principal.role, principal.permissions
         if team_id != principal.team_id:
-            if self.repository.seat(team_id, principal.account_id) is None:
+            seat = self.repository.seat(team_id, principal.account_id)
+            if seat is None:
                 raise team_not_found(team_id)
+            role, granted = seat.role, permissions_of(seat.role, seat.custom_permissions)
+        if "team.manage" not in granted:
             raise Forbidden(
-                f"Your credential acts in team {principal.team_id}; log in with team_id {team_id} to manage "
-                "that team",
-                details={"team_id": team_id},
-            )
-        if not principal.may("team.manage"):
-            raise Forbidden(
-                f"Your role {principal.role} may not manage this team (needs team.manage)",
-                details={"permission": "team.manage", "role": principal.role},
+                f"Your role {role} in team {team_id} may not manage it (needs team.manage)",
+                details={"permission": "team.manage", "role": role, "team_id": team_id},
             )
 
     def _permissions_for_role(self, team_id: str, role: str) -> list[str] | None:

@@ -196,6 +196,8 @@ class Instance(DomainModel):
     """The agent's last reading (GPU, CPU, RAM, disk), as it reported it."""
     idle_gpu_threshold: float | None = None
     """Serverless mode: GPU utilisation (percent) under which the machine counts as idle."""
+    serverless_since: datetime | None = None
+    """When serverless mode was last turned on: idle time before it does not count."""
     hibernated_at: datetime | None = None
     last_snapshot_id: str | None = None
     last_snapshot_at: datetime | None = None

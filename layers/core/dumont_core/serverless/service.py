@@ -72,6 +72,7 @@ class ServerlessService:
             auto_hibernate=True,
             idle_timeout_minutes=idle_timeout_minutes,
             idle_gpu_threshold=gpu_threshold,
+            serverless_since=self.clock(),
         )
         self.repository.watch(instance.team_id, instance.instance_id)
         return serverless_status(updated)
@@ -136,6 +137,8 @@ class ServerlessService:
         window_start = now - timedelta(minutes=minutes)
         if instance.running_since is None or instance.running_since > window_start:
             return False
+        if instance.serverless_since is not None and instance.serverless_since > window_start:
+            return False  # the window counts from when serverless mode was turned on
         points = self.instances.metric_samples(instance.instance_id, window_start, now)
         if not is_idle(points, window_start, now, threshold, self.heartbeat_seconds):
             return False

@@ -1,0 +1,81 @@
+"""When serverless mode hibernates an idle machine, over a real table (moto) and a controllable clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from dumont_core.instances.models import InstanceStatus
+from dumont_core.serverless.repository import ServerlessRepository
+from dumont_core.serverless.service import ServerlessService
+from dumont_core.snapshots.repository import SnapshotRepository
+from dumont_core.snapshots.service import SnapshotService
+from dumont_core.snapshots.store import SnapshotStore
+from tests.fakes.workflows import RecordingStarter
+from tests.integration.conftest import REGION
+from tests.integration.instances.conftest import PRINCIPAL, Cloud, Provisioned
+
+HEARTBEAT_SECONDS = 5
+IDLE = {"gpu_utilization": 1.0, "gpu_memory_used_gb": 0.5, "cpu_utilization": 3.0, "ram_used_gb": 2.0}
+
+
+@pytest.fixture
+def serverless(cloud: Cloud) -> ServerlessService:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="snapshots-test")
+    snapshots = SnapshotService(
+        instances=cloud.service,
+        snapshots=SnapshotRepository(),
+        store=SnapshotStore("snapshots-test"),
+        workflows=RecordingStarter(),
+        clock=cloud.clock,
+    )
+    return ServerlessService(
+        instances=cloud.service,
+        snapshots=snapshots,
+        repository=ServerlessRepository(record_retention=timedelta(days=1)),
+        heartbeat_seconds=HEARTBEAT_SECONDS,
+        clock=cloud.clock,
+    )
+
+
+def idle_for(cloud: Cloud, provisioned: Provisioned, seconds: int, **reading: Any) -> None:
+    instance = provisioned.instance
+    for _ in range(seconds // HEARTBEAT_SECONDS):
+        cloud.service.record_heartbeat(instance.team_id, instance.instance_id, {**IDLE, **reading})
+        cloud.clock.advance(seconds=HEARTBEAT_SECONDS)
+
+
+def test_idle_time_before_serverless_mode_was_turned_on_does_not_count(
+    cloud: Cloud, serverless: ServerlessService
+) -> None:
+    provisioned = cloud.provision()
+    instance_id = provisioned.instance.instance_id
+    idle_for(cloud, provisioned, 120)  # two idle minutes with serverless mode off
+
+    serverless.enable(PRINCIPAL, instance_id, idle_timeout_minutes=0.25, gpu_threshold=5)
+    idle_for(cloud, provisioned, 10)
+    assert serverless.check_idle() == [], "only 10 s of the 15 s window since it was turned on"
+
+    idle_for(cloud, provisioned, 10)
+    assert serverless.check_idle() == [instance_id]
+    assert cloud.stored(provisioned.instance).status == InstanceStatus.HIBERNATING
+
+
+def test_a_busy_gpu_or_a_gap_in_the_heartbeats_is_never_idle(
+    cloud: Cloud, serverless: ServerlessService
+) -> None:
+    provisioned = cloud.provision()
+    instance_id = provisioned.instance.instance_id
+    serverless.enable(PRINCIPAL, instance_id, idle_timeout_minutes=0.5, gpu_threshold=5)
+
+    idle_for(cloud, provisioned, 30, gpu_utilization=40.0)
+    assert serverless.check_idle() == [], "busy"
+    idle_for(cloud, provisioned, 15)
+    cloud.clock.advance(seconds=20)  # the agent fell silent for four intervals
+    idle_for(cloud, provisioned, 15)
+    assert serverless.check_idle() == [], "a silent machine is not an idle one"
+    idle_for(cloud, provisioned, 20)
+    assert serverless.check_idle() == [instance_id]
