@@ -150,6 +150,10 @@ class MachineAgents:
         """The machine's log file, which its agent ships (what `/var/log/…` is on a real machine)."""
         return self._root / str(machine_id) / "machine.log"
 
+    def authorized_keys(self, machine_id: int) -> Path:
+        """The machine's `~/.ssh/authorized_keys`, which its agent keeps."""
+        return self._root / str(machine_id) / "ssh" / "authorized_keys"
+
     def set_gpu_utilization(self, machine_id: int | None, utilization: float) -> None:
         """The simulated GPU load of one machine, or, with None, of every machine from now on."""
         with self._lock:
@@ -227,6 +231,7 @@ class MachineAgents:
                 "DUMONT_WORKSPACE": str(workspace),
                 "DUMONT_AGENT_STATE": str(self._root / str(machine_id) / "agent-state"),
                 "DUMONT_LOG_FILES": str(machine_log),
+                "DUMONT_AUTHORIZED_KEYS": str(self.authorized_keys(machine_id)),
             }
         )
         running = _RunningAgent(machine_id, workspace, SimulatedGpu(gpu_name, self._default_utilization))

@@ -23,6 +23,7 @@ import httpx
 from dumont_agent.host_metrics import HostMetrics
 from dumont_agent.logs import LogTail, log_files_from
 from dumont_agent.snapshot import COMPRESSIONS, Compression, Manifest, SnapshotError, pack, restore
+from dumont_agent.ssh_keys import install_keys
 from dumont_agent.unsaved import UnsavedMeter, saved_files
 
 logger = logging.getLogger("dumont_agent")
@@ -45,6 +46,7 @@ class AgentConfig:
     log_files: tuple[Path, ...] = ()
     upload_workers: int = 8
     request_timeout_seconds: float = 60.0
+    authorized_keys: Path = Path.home() / ".ssh" / "authorized_keys"
 
     @classmethod
     def from_environment(cls, environment: dict[str, str] | None = None) -> AgentConfig:
@@ -61,6 +63,9 @@ class AgentConfig:
             instance_id=values.get("DUMONT_INSTANCE_ID") or None,
             log_files=tuple(log_files_from(values.get("DUMONT_LOG_FILES"))),
             upload_workers=int(values.get("DUMONT_UPLOAD_WORKERS", "8")),
+            authorized_keys=Path(
+                values.get("DUMONT_AUTHORIZED_KEYS", str(Path.home() / ".ssh" / "authorized_keys"))
+            ),
         )
 
 
@@ -154,6 +159,7 @@ class Agent:
     _worker: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=1))
     _logs: LogTail | None = None
     _unsaved: UnsavedMeter | None = None
+    _keys_installed: bool = False
 
     def run(self) -> None:
         """Heartbeat until told to stop; a failed heartbeat is retried at the next interval."""
@@ -174,8 +180,14 @@ class Agent:
             logger.warning("Could not measure what the last snapshot does not hold", exc_info=True)
         if self.config.instance_id:
             reading["instance_id"] = self.config.instance_id
+        reading["ssh_keys_wanted"] = not self._keys_installed
         answer = self.client.heartbeat(reading)
         self.heartbeat_seconds = float(answer.get("next_heartbeat_in_seconds") or self.heartbeat_seconds)
+        if answer.get("ssh_keys") is not None:
+            try:
+                self.authorize_keys({"keys": answer["ssh_keys"]})
+            except OSError:
+                logger.warning("Could not install the instance's SSH keys; asking again", exc_info=True)
         for action in answer.get("actions", []):
             with self._lock:
                 if action["id"] in self._busy:
@@ -202,6 +214,7 @@ class Agent:
         handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "snapshot": self.take_snapshot,
             "restore": self.restore_snapshot,
+            "authorize_keys": self.authorize_keys,
         }
         try:
             handler = handlers.get(kind)
@@ -232,6 +245,12 @@ class Agent:
             logger.exception(
                 "Could not report %s on %s; the workflow will time out instead", status, action_id
             )
+
+    def authorize_keys(self, action: dict[str, Any]) -> dict[str, Any]:
+        keys = [str(key) for key in action.get("keys") or []]
+        install_keys(self.config.authorized_keys, keys)
+        self._keys_installed = True
+        return {"keys": len(keys)}
 
     # Snapshots --------------------------------------------------------------------------------------
 

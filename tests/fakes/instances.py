@@ -35,8 +35,10 @@ class MemoryInstances:
         expected: Iterable[Any],
         changes: Mapping[str, Any],
         events: Iterable[InstanceEvent] = (),
+        unchanged: bool = False,
     ) -> Instance:
-        if self.instances[instance.instance_id].status not in set(expected):
+        current = self.instances[instance.instance_id]
+        if current.status not in set(expected) or (unchanged and current.updated_at != instance.updated_at):
             raise StaleInstanceState(instance.instance_id)
         updated = instance.model_copy(update=dict(changes))
         self.instances[instance.instance_id] = updated

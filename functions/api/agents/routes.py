@@ -44,7 +44,7 @@ def heartbeat(agent: Caller, body: Annotated[HeartbeatRequest, Body(embed=False)
             f"This agent token belongs to {agent.instance_id}, not {body.instance_id}",
             details={"instance_id": body.instance_id},
         )
-    answered = composition.agents().heartbeat(agent, body.reading())
+    answered = composition.agents().heartbeat(agent, body.reading(), wants_ssh_keys=body.ssh_keys_wanted)
     return json_response(HeartbeatView.model_validate(answered))
 
 

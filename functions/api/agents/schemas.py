@@ -49,9 +49,14 @@ class HeartbeatRequest(RequestBody):
         default=None, ge=0, description="Bytes of files the last snapshot does not hold as they are now"
     )
     unsaved_files: int | None = Field(default=None, ge=0)
+    ssh_keys_wanted: bool = Field(
+        default=False, description="The agent has just started: answer the instance's SSH keys"
+    )
 
     def reading(self) -> dict[str, Any]:
-        values = self.model_dump(exclude_none=True, exclude={"instance_id", "vram_used_gb"})
+        values = self.model_dump(
+            exclude_none=True, exclude={"instance_id", "vram_used_gb", "ssh_keys_wanted"}
+        )
         if self.gpu_memory_used_gb is None and self.vram_used_gb is not None:
             values["gpu_memory_used_gb"] = self.vram_used_gb
         # Extra fields (per-GPU lists and the like) are kept as sent, within reason.
@@ -66,6 +71,10 @@ class HeartbeatView(View):
     actions: list[dict[str, Any]] = Field(
         description="What the agent is asked to do: `{id, type, ...}`; it reports back on "
         "`POST /api/agent/actions/{id}`."
+    )
+    ssh_keys: list[str] | None = Field(
+        default=None,
+        description="Answered to `ssh_keys_wanted`: every key that may log in, as `authorized_keys` lines",
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from api.idempotency import once
 from api.instances.schemas import (
@@ -19,6 +19,8 @@ from api.instances.schemas import (
     InstanceView,
     MetricsPointView,
     MetricsSeriesView,
+    NewSshKeyRequest,
+    SshKeyView,
     canonical_gpu_type,
     instance_detail,
 )
@@ -209,3 +211,57 @@ def instance_logs(
     found = composition.agents().read_logs(caller, instance_id, lines, since)
     listing = InstanceLogsView.model_validate({"instance_id": instance_id, "lines": found})
     return json_response(Envelope[InstanceLogsView](data=listing))
+
+
+@routes.operation(
+    "POST",
+    "/api/v1/instances/{instance_id}/ssh-keys",
+    Envelope[SshKeyView],
+    "instances.operate",
+    status=201,
+    errors=(400, 404, 409),
+)
+def add_ssh_key(
+    caller: Caller, instance_id: InstanceId, body: Annotated[NewSshKeyRequest, Body(embed=False)]
+) -> Response[str]:
+    """Authorize an SSH key
+
+    Installed on the running machine within a heartbeat, and on every machine the instance runs on
+    later (after a stop, a wake or a failover). A key already authorized is refused with 409."""
+
+    def add() -> dict[str, Any]:
+        key = composition.ssh_keys().add(caller, instance_id, body.public_key, body.name)
+        return SshKeyView.model_validate(key).model_dump(mode="json")
+
+    added = SshKeyView.model_validate(once(caller.team_id, f"add_ssh_key:{instance_id}", body, add))
+    return json_response(Envelope[SshKeyView](data=added), 201)
+
+
+@routes.operation(
+    "GET",
+    "/api/v1/instances/{instance_id}/ssh-keys",
+    Envelope[list[SshKeyView]],
+    "instances.view",
+    errors=(404,),
+)
+def list_ssh_keys(caller: Caller, instance_id: InstanceId) -> Response[str]:
+    """List the SSH keys of an instance"""
+    keys = composition.ssh_keys().keys(caller, instance_id)
+    return json_response(Envelope[list[SshKeyView]].model_validate({"data": keys}))
+
+
+@routes.operation(
+    "DELETE",
+    "/api/v1/instances/{instance_id}/ssh-keys/{key_id}",
+    Envelope[SshKeyView],
+    "instances.operate",
+    errors=(404, 409),
+)
+def remove_ssh_key(
+    caller: Caller, instance_id: InstanceId, key_id: Annotated[str, Path(max_length=64)]
+) -> Response[str]:
+    """Remove an SSH key
+
+    Taken out of the running machine's `authorized_keys` within a heartbeat."""
+    removed = composition.ssh_keys().remove(caller, instance_id, key_id)
+    return json_response(Envelope[SshKeyView](data=SshKeyView.model_validate(removed)))

@@ -276,3 +276,26 @@ def instance_detail(instance: Instance, now: datetime) -> InstanceDetailView:
             ),
         }
     )
+
+
+class NewSshKeyRequest(RequestBody):
+    public_key: str = Field(
+        max_length=16_384,
+        description="One line of a .pub file: type, key data and an optional comment",
+        examples=[
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8sPw4wYx0Zq5nN3J1e3rQvX2hQ2x0Y7d9c8f6k5j4h alice@laptop"
+        ],
+    )
+    name: str | None = Field(
+        default=None, max_length=100, description="What to call it; the key's comment when left out"
+    )
+
+
+class SshKeyView(View):
+    """A key that may log in to the instance's machines."""
+
+    id: str = Field(validation_alias=AliasChoices("id", "key_id"))
+    name: str
+    fingerprint: str = Field(description="As `ssh-keygen -l` prints it")
+    public_key: str
+    added_at: datetime

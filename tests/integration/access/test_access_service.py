@@ -145,15 +145,22 @@ def test_a_team_keeps_an_admin(access: AccessService, teams: TeamService) -> Non
         teams.change_member_role(owner, owner.team_id, owner.account_id, "viewer")
 
 
-def test_members_are_managed_from_their_own_team_only(access: AccessService, teams: TeamService) -> None:
+def test_members_are_managed_by_the_caller_s_role_in_the_team_named(
+    access: AccessService, teams: TeamService
+) -> None:
     owner, _ = owner_of(access, "a@example.com")
     stranger, _ = owner_of(access, "b@example.com")
     with pytest.raises(NotFound) as not_found:
         teams.add_member(stranger, owner.team_id, "b@example.com", "admin")
     assert not_found.value.code == "TEAM_NOT_FOUND"
     team = teams.create_team(owner, "Second")
-    with pytest.raises(Forbidden):
-        teams.add_member(owner, team.team_id, "b@example.com", "viewer")
+
+    # Seed 000's flow: the credential acts in the owner's first team; they are admin of the second.
+    added = teams.add_member(owner, team.team_id, "b@example.com", "viewer")
+    assert added.role == "viewer"
+    with pytest.raises(Forbidden) as refused:
+        teams.add_member(stranger, team.team_id, "c@example.com", "viewer")
+    assert refused.value.details["role"] == "viewer", "their role in that team decides, not their own team's"
 
 
 def test_custom_roles_are_made_of_known_permissions(access: AccessService, teams: TeamService) -> None:

@@ -48,6 +48,8 @@ class AgentAction(DomainModel):
 class HeartbeatAnswer(DomainModel):
     next_heartbeat_in_seconds: int
     actions: list[dict[str, Any]]
+    ssh_keys: list[str] | None = None
+    """Every key that may log in, as `authorized_keys` lines, for an agent that asked (it just started)."""
 
 
 class LogLine(DomainModel):

@@ -67,11 +67,21 @@ class AgentService:
             instance_id=instance.instance_id,
         )
 
-    def heartbeat(self, agent: Principal, reading: Mapping[str, Any]) -> HeartbeatAnswer:
+    def heartbeat(
+        self, agent: Principal, reading: Mapping[str, Any], *, wants_ssh_keys: bool = False
+    ) -> HeartbeatAnswer:
         instance_id = _instance_of(agent)
         self.instances.record_heartbeat(agent.team_id, instance_id, reading)
         actions = [action.as_asked() for action in self.actions.pending(instance_id)]
-        return HeartbeatAnswer(next_heartbeat_in_seconds=self.heartbeat_seconds, actions=actions)
+        ssh_keys = None
+        if wants_ssh_keys:
+            # An agent just started on a new machine: it installs the instance's keys once; later
+            # changes reach it as actions.
+            instance = self.instances.find(agent.team_id, instance_id)
+            ssh_keys = [key.public_key for key in instance.ssh_keys] if instance else []
+        return HeartbeatAnswer(
+            next_heartbeat_in_seconds=self.heartbeat_seconds, actions=actions, ssh_keys=ssh_keys
+        )
 
     def health(self, principal: Principal) -> list[AgentHealth]:
         """How the agents of the team's machines are doing, from the age of their last heartbeat."""

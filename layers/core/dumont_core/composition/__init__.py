@@ -35,6 +35,7 @@ from dumont_core.platform.settings import (
 if TYPE_CHECKING:
     from dumont_core.agents.repository import ActionRepository
     from dumont_core.agents.service import AgentService
+    from dumont_core.agents.ssh_keys import SshKeyService
     from dumont_core.failover.paths import FailoverRecovery
     from dumont_core.failover.service import FailoverService
     from dumont_core.instances.metrics import MetricsRepository
@@ -192,6 +193,13 @@ def agents() -> AgentService:
         logs=InstanceLogs(load_settings(InstanceLogSettings).instance_log_group),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
     )
+
+
+@provided
+def ssh_keys() -> SshKeyService:
+    from dumont_core.agents.ssh_keys import SshKeyService
+
+    return SshKeyService(instances=instances(), agents=agents())
 
 
 # snapshots

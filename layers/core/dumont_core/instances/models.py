@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
+from dumont_core.instances.ssh_keys import SshKey
 from dumont_core.platform.events import DomainEvent
 from dumont_core.platform.models import DomainModel
 
@@ -151,6 +152,9 @@ class Instance(DomainModel):
     image: str
     disk_gb: int
     ssh_key: str | None = None
+    """The key given at creation; also the first of `ssh_keys`."""
+    ssh_keys: list[SshKey] = Field(default_factory=list)
+    """The keys that may log in to its machines (`/api/v1/instances/{id}/ssh-keys`), kept on every new one."""
     failover_enabled: bool = False
     failover_strategy: FailoverStrategy | None = None
     auto_hibernate: bool = False

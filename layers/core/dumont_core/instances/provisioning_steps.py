@@ -35,6 +35,9 @@ from dumont_core.providers.models import MachineRequest, OfferQuery, OfferUnavai
 logger = Logger(child=True)
 
 AGENT_WORKSPACE = "/workspace"
+# The markers of the agent's block in authorized_keys (dumont_agent.ssh_keys), which it replaces whole.
+AUTHORIZED_KEYS_BEGIN = "# >>> dumont: keys of the instance (managed; edits inside are replaced)"
+AUTHORIZED_KEYS_END = "# <<< dumont"
 AGENT_LOG = "/var/log/dumont-agent.log"
 
 
@@ -42,9 +45,14 @@ def onstart_script(instance: Instance, agent_token: str | None, settings: Provid
     """What the machine runs on first boot: authorise the user's SSH key, then install and start our
     agent, which reports in with the instance's own token."""
     lines = []
-    if instance.ssh_key:
-        key = shlex.quote(instance.ssh_key)
-        lines.append(f"mkdir -p ~/.ssh && chmod 700 ~/.ssh && echo {key} >> ~/.ssh/authorized_keys")
+    keys = [key.public_key for key in instance.ssh_keys]
+    if keys:
+        # The block the agent manages later (dumont_agent.ssh_keys): the keys work before it starts.
+        block = "\n".join([AUTHORIZED_KEYS_BEGIN, *keys, AUTHORIZED_KEYS_END])
+        lines.append(
+            f"mkdir -p ~/.ssh && chmod 700 ~/.ssh && printf '%s\\n' {shlex.quote(block)} "
+            ">> ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys"
+        )
     if agent_token and settings.public_api_url:
         environment = " ".join(
             f"{name}={shlex.quote(value)}"

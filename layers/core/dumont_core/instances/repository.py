@@ -130,8 +130,10 @@ class InstanceRepository:
         expected: Iterable[InstanceStatus],
         changes: Mapping[str, Any],
         events: Iterable[InstanceEvent] = (),
+        unchanged: bool = False,
     ) -> Instance:
-        """Apply `changes` if the instance is still in one of the `expected` states.
+        """Apply `changes` if the instance is still in one of the `expected` states (and, if `unchanged`,
+        not changed at all since `instance` was read).
 
         The events are written in the same transaction, so the timeline never shows a change that
         did not happen. Raises StaleInstanceState when the instance moved on meanwhile.
@@ -147,6 +149,8 @@ class InstanceRepository:
             actions.append(attribute.remove() if stored is None else attribute.set(stored))
         expected_values = [status.value for status in expected]
         condition = InstanceItem.PK.exists() & InstanceItem.status.is_in(*expected_values)
+        if unchanged:
+            condition &= InstanceItem.updated_at == instance.updated_at
         try:
             with TransactWrite(connection=shared_connection()) as transaction:
                 transaction.update(
@@ -186,7 +190,8 @@ class InstanceRepository:
 
     @staticmethod
     def _to_instance(item: Any) -> Instance:
-        return to_model(Instance, item)
+        # Instances stored before keys were kept on them hold none beyond the one given at creation.
+        return to_model(Instance, item, ssh_keys=[])
 
     def _event_item(self, event: InstanceEvent) -> Any:
         # The random suffix keeps two events of the same microsecond apart.

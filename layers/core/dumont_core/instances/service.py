@@ -32,6 +32,7 @@ from dumont_core.instances.models import (
     StaleInstanceState,
 )
 from dumont_core.instances.repository import InstanceRepository
+from dumont_core.instances.ssh_keys import SshKey, read_public_key
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import InstanceNotFound, InvalidState, ServiceUnavailable, Unauthenticated
 from dumont_core.platform.events import EventPublisher
@@ -88,6 +89,7 @@ class InstanceService:
             image=spec.image,
             disk_gb=spec.disk_gb,
             ssh_key=spec.ssh_key,
+            ssh_keys=[read_public_key(spec.ssh_key, "added at creation", now)] if spec.ssh_key else [],
             failover_enabled=spec.failover_enabled,
             failover_strategy=spec.failover_strategy if spec.failover_enabled else None,
             auto_hibernate=spec.auto_hibernate,
@@ -184,12 +186,17 @@ class InstanceService:
         expected: Iterable[InstanceStatus],
         changes: Mapping[str, Any],
         events: list[InstanceEvent] | None = None,
+        unchanged: bool = False,
     ) -> Instance:
         """Apply `changes` (updated now) if the instance is still in one of the `expected` states, with
         its events on the timeline and the bus. StaleInstanceState when it moved on meanwhile."""
         events = events or []
         updated = self.repository.transition(
-            instance, expected=expected, changes={**changes, "updated_at": self.clock()}, events=events
+            instance,
+            expected=expected,
+            changes={**changes, "updated_at": self.clock()},
+            events=events,
+            unchanged=unchanged,
         )
         if events:
             self.publisher.publish(events)
@@ -278,6 +285,13 @@ class InstanceService:
                 **MACHINE_GONE,
             },
             events=[*(first or []), event],
+        )
+
+    def replace_ssh_keys(self, instance: Instance, keys: list[SshKey]) -> Instance:
+        """Keep `keys` as the instance's, if nothing changed it since it was read (StaleInstanceState
+        otherwise: read it again and retry), in whatever state but deleted."""
+        return self.transition(
+            instance, expected=DELETABLE_STATES, changes={"ssh_keys": keys}, unchanged=True
         )
 
     def configure(self, instance: Instance, changes: Mapping[str, Any]) -> Instance:

@@ -63,11 +63,13 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class ModelAttribute(JSONAttribute):
-    """A nested model, stored as its JSON; read back as a mapping the outer model validates."""
+    """A nested model (or a list of them), stored as JSON; read back as what the outer model validates."""
 
     def serialize(self, value: Any) -> str | None:
         if isinstance(value, BaseModel):
             value = value.model_dump(mode="json")
+        elif isinstance(value, list):
+            value = [each.model_dump(mode="json") if isinstance(each, BaseModel) else each for each in value]
         return super().serialize(value)
 
 
@@ -93,6 +95,10 @@ def _attribute_for(annotation: Any) -> Attribute[Any]:
     if origin is Literal or (isinstance(origin, type) and issubclass(origin, str)):
         return UnicodeAttribute(null=null)
     if isinstance(origin, type) and issubclass(origin, BaseModel):
+        return ModelAttribute(null=null)
+    if origin is list and any(
+        isinstance(arg, type) and issubclass(arg, BaseModel) for arg in get_args(annotation)
+    ):
         return ModelAttribute(null=null)
     return _ATTRIBUTES[origin](null=null)
 
