@@ -15,6 +15,7 @@ from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deploymen
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
 from local_stack.machine_agents import MachineAgents
 from local_stack.marketplace import LocalMarketplace
+from local_stack.marketplace.server import LOCAL_API_KEY
 from local_stack.schedules import Schedule, invoking
 
 
@@ -98,7 +99,7 @@ class LocalStack:
         self.marketplace = LocalMarketplace(
             self.config.host,
             self.config.marketplace_port,
-            api_key=f"vast-local-{secrets.token_hex(8)}",
+            api_key=LOCAL_API_KEY,
             seed=self.config.seed,
             boot_seconds=self.config.boot_seconds,
             action_seconds=self.config.action_seconds,

@@ -9,10 +9,10 @@ import pytest
 
 from dumont_core.providers.catalog import region_for_geolocation
 from dumont_core.providers.models import (
+    OfferPriceChanged,
     OfferQuery,
     ProviderMachineNotFound,
     ProviderMachineStatus,
-    ProviderRequestRejected,
 )
 from dumont_core.providers.vastai import VastAiProvider
 from local_stack.marketplace import LocalMarketplace
@@ -155,16 +155,23 @@ def test_a_spot_rental_is_billed_at_the_bid(provider: VastAiProvider, marketplac
     assert offer.min_bid_per_hour is not None
     bid = round(offer.min_bid_per_hour + 0.01, 4)
     machine_id = rent(provider, offer, bid_per_hour=bid)
-    assert provider.get_machine(machine_id).price_per_hour == bid
+    [listed] = [listed for listed in marketplace.offers() if listed["id"] == offer.offer_id]
+    disk = bid + listed["storage_cost"] * 50 / 720
+    assert provider.get_machine(machine_id).price_per_hour == pytest.approx(disk, abs=1e-4), (
+        "the bid, and the disk at the host's storage price, as Vast bills it"
+    )
     [create] = creates_seen(marketplace)
     assert isinstance(create["body"], dict) and create["body"]["price"] == bid
     provider.destroy_machine(machine_id)
 
 
-def test_a_bid_under_the_floor_is_rejected(provider: VastAiProvider, marketplace: LocalMarketplace) -> None:
+def test_a_bid_under_the_floor_means_the_price_moved(
+    provider: VastAiProvider, marketplace: LocalMarketplace
+) -> None:
     offer = cheapest(provider)
     assert offer.min_bid_per_hour is not None
-    with pytest.raises(ProviderRequestRejected) as raised:
+    # An OfferUnavailable, so the rent goes on with the next offer instead of failing the instance.
+    with pytest.raises(OfferPriceChanged) as raised:
         rent(provider, offer, bid_per_hour=round(offer.min_bid_per_hour / 2, 4))
     assert "minimum bid" in raised.value.message
     assert marketplace.machines() == []

@@ -77,6 +77,9 @@ class ProvisioningSteps(StepSupport):
                 min_reliability=settings.min_host_reliability,
                 min_disk_gb=instance.disk_gb,
                 limit=settings.offers_to_try * 10,
+                num_gpus=instance.num_gpus,
+                region=instance.requested_region,
+                min_direct_ports=settings.min_direct_ports,
             )
         )
         matching = [

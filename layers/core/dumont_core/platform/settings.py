@@ -72,6 +72,9 @@ class ProviderSettings(EnvironmentSettings):
     spot_bid_margin: float = Field(default=0.1, ge=0, le=5, alias="SPOT_BID_MARGIN")
     """We rent interruptible machines, bidding this fraction above the host's minimum bid."""
     offers_to_try: int = Field(default=5, ge=1, le=50, alias="OFFERS_TO_TRY")
+    min_direct_ports: int = Field(default=2, ge=0, le=100, alias="MIN_DIRECT_PORTS")
+    """Hosts with this many open ports are preferred (SSH and Jupyter without the provider's proxy); 0
+    takes any host, reached through the proxy when it has none."""
     boot_timeout_seconds: int = Field(default=900, ge=1, alias="BOOT_TIMEOUT_SECONDS")
     power_action_timeout_seconds: int = Field(default=600, ge=1, alias="POWER_ACTION_TIMEOUT_SECONDS")
     public_api_url: str | None = Field(default=None, alias="PUBLIC_API_URL")
