@@ -51,8 +51,7 @@ def instance_page(machines: list[Json], args: Mapping[str, str]) -> Json:
         if not isinstance(condition, dict) or not condition:
             raise ApiError(400, "invalid_request", f"Filter on {column} must be an object like {{'eq': ...}}")
     matching = [machine for machine in machines if _matches(machine, filters)]
-    ordering = functools.cmp_to_key(lambda a, b: _compare(a, b, order))
-    matching.sort(key=ordering)
+    matching.sort(key=functools.cmp_to_key(functools.partial(_compare, order=order)))
     after = args.get("after_token")
     rest = matching
     if after:

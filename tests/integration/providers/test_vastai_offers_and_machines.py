@@ -221,3 +221,31 @@ def test_listing_machines_tells_each_ones_label_price_and_rental_time(provider: 
     started_at = listed[ours].started_at
     assert started_at is not None and before - timedelta(seconds=5) <= started_at <= datetime.now(UTC)
     assert listed[ours].price_per_hour is not None and listed[ours].price_per_hour > 0
+
+
+def test_a_four_gpu_request_in_one_country_is_served_beyond_the_cheapest_offers(
+    provider: VastAiProvider, marketplace: LocalMarketplace
+) -> None:
+    listed = sorted(
+        (
+            offer
+            for offer in marketplace.offers()
+            if offer["gpu_name"] == "RTX 4090" and offer["reliability"] >= 0.9
+        ),
+        key=lambda offer: offer["dph_total"],
+    )
+    abroad = [
+        offer for offer in listed if offer["num_gpus"] >= 4 and not offer["geolocation"].endswith(", US")
+    ]
+    assert abroad, "the seed has a host of four or more RTX 4090s outside the US"
+    wanted = abroad[0]
+    region = region_for_geolocation(wanted["geolocation"])
+    beyond = listed.index(wanted)
+    assert beyond >= 3, "and cheaper RTX 4090s elsewhere, or with fewer GPUs"
+
+    query = OfferQuery(
+        gpu_names=("RTX 4090",), min_reliability=0.9, min_disk_gb=0, limit=beyond, num_gpus=4, region=region
+    )
+    offers = provider.search_offers(query)
+    assert offers and offers[0].offer_id == wanted["id"]
+    assert all(offer.num_gpus >= 4 and offer.region == region for offer in offers)
