@@ -51,6 +51,8 @@ class OfferQuery(DomainModel):
     """At least this many ports open on the host (so SSH and Jupyter need no proxy)."""
     verified_only: bool = True
     """Only hosts the provider has vetted."""
+    max_price_per_hour: float | None = None
+    """Nothing dearer (USD an hour, as `Offer.price_per_hour` counts it); None for no cap."""
 
 
 class MachineRequest(DomainModel):

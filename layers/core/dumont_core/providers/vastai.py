@@ -115,6 +115,7 @@ class VastAiProvider:
             if (offer := offer_from(raw)) is not None
             and offer.num_gpus >= query.num_gpus
             and in_region(offer, query.region)
+            and (query.max_price_per_hour is None or offer.price_per_hour <= query.max_price_per_hour)
         ]
         offers.sort(key=lambda offer: offer.price_per_hour)
         return offers[: query.limit]

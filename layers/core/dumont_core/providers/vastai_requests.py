@@ -42,6 +42,8 @@ def search_body(query: OfferQuery) -> dict[str, Any]:
     }
     if query.verified_only:
         body["verified"] = {"eq": True}
+    if query.max_price_per_hour is not None:
+        body["dph_total"] = {"lte": query.max_price_per_hour}
     if query.min_direct_ports > 0:
         body["direct_port_count"] = {"gte": query.min_direct_ports}
     countries = countries_of(query.region)
