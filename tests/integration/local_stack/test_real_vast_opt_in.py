@@ -15,8 +15,8 @@ def test_the_local_marketplace_unless_asked(monkeypatch: pytest.MonkeyPatch) -> 
     assert _real_vast() is None
     with LocalMarketplace() as marketplace:
         environment = _provider_environment(LocalStackConfig(), marketplace)
-    assert environment["VAST_API_URL"] == marketplace.url
-    assert environment["VAST_API_KEY"] == marketplace.api_key == "local-marketplace-key"
+        assert environment["VAST_API_URL"] == marketplace.url
+        assert environment["VAST_API_KEY"] == marketplace.api_key == "local-marketplace-key"
 
 
 def test_asking_without_a_price_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
