@@ -17,7 +17,7 @@ from local_stack.marketplace.json_bodies import ApiError, Json, error_body, json
 from local_stack.marketplace.listing import instance_page
 from local_stack.marketplace.market import SimulatedMarket
 
-OPERATIONS = ("search", "create", "list", "show", "manage", "reboot", "destroy", "user")
+OPERATIONS = ("search", "create", "list", "filters", "show", "manage", "reboot", "destroy", "user")
 
 
 def api_rules() -> list[Rule]:
@@ -30,6 +30,8 @@ def api_rules() -> list[Rule]:
         # Deprecated by Vast but still answered: every instance at once.
         Rule("/api/v0/instances/", endpoint="list", methods=["GET"]),
         Rule("/api/v1/instances/", endpoint="list", methods=["GET"]),
+        # What `show instances` offers to filter by: each combination of status, vetting and GPU in use.
+        Rule("/api/v0/instances/filters/", endpoint="filters", methods=["GET"]),
         Rule("/api/v0/users/current", endpoint="user", methods=["GET"]),
         Rule("/api/v0/users/current/", endpoint="user", methods=["GET"]),
         Rule("/api/v0/instances/<int:instance_id>/", endpoint="show", methods=["GET"]),
@@ -158,13 +160,8 @@ class VastApi:
             return {"offers": market.search(body)}
         if operation == "create":
             return {"success": True, "new_contract": market.rent(args["offer_id"], body)}
-        if operation == "list":
-            machines = market.machines()
-            if body.pop("version") == "v0":
-                return {"instances_found": len(machines), "instances": machines}
-            return instance_page(machines, body)
-        if operation == "user":
-            return dict(_LOCAL_USER)
+        if operation in ("list", "filters", "user"):
+            return _account_view(operation, market.machines(), body)
         instance_id = args["instance_id"]
         if operation == "show":
             return {"instances": market.show(instance_id)}
@@ -177,6 +174,20 @@ class VastApi:
         else:
             raise AssertionError(f"unrouted operation {operation}")
         return {"success": True}
+
+
+def _account_view(operation: str, machines: list[Json], body: Json) -> Json:
+    """The account's instances (a v0 list, a v1 page, what they can be filtered by), or the account."""
+    if operation == "user":
+        return dict(_LOCAL_USER)
+    if operation == "filters":
+        columns = ("actual_status", "verification", "gpu_name")
+        combinations = {tuple(machine.get(column) for column in columns) for machine in machines}
+        ordered = sorted(combinations, key=str)
+        return {"filters": [dict(zip(columns, values, strict=True)) for values in ordered]}
+    if body.pop("version") == "v0":
+        return {"instances_found": len(machines), "instances": machines}
+    return instance_page(machines, body)
 
 
 def _json_object(raw: bytes) -> Json:
