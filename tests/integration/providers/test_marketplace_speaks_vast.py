@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from dumont_core.providers.models import MachineRequest, OfferQuery
+from dumont_core.providers.models import MachineRequest, OfferQuery, ProviderMachineStatus
 from dumont_core.providers.vastai import VastAiProvider
 from local_stack.marketplace import LocalMarketplace
+from tests.integration.providers.conftest import wait_for
 
 
 @pytest.fixture
@@ -104,3 +105,38 @@ def test_offers_carry_vasts_fields_and_units(vast: httpx.Client) -> None:
     assert offer["dph_total"] == pytest.approx(
         offer["dph_base"] + offer["storage_cost"] * 100 / 720, abs=1e-3
     )
+
+
+def test_a_host_without_open_ports_is_reached_through_the_proxy(
+    provider: VastAiProvider, marketplace: LocalMarketplace
+) -> None:
+    closed = next(
+        offer for offer in marketplace.offers() if offer["direct_port_count"] == 0 and not offer["rented"]
+    )
+    request = MachineRequest(offer_id=closed["id"], image="ubuntu", disk_gb=10, label="closed-host")
+    machine_id = provider.create_machine(request)
+    machine, _ = wait_for(provider, machine_id, ProviderMachineStatus.RUNNING)
+    [shown] = [item for item in marketplace.machines() if item["id"] == int(machine_id)]
+    assert shown["ports"] == {}
+    assert (machine.ssh_host, machine.ssh_port) == (shown["ssh_host"], shown["ssh_port"] + 1)
+    assert machine.jupyter_url is None, "Jupyter has no direct address behind the proxy"
+
+
+def test_a_host_vast_no_longer_hears_from_has_failed(
+    provider: VastAiProvider, marketplace: LocalMarketplace
+) -> None:
+    query = OfferQuery(
+        gpu_names=("RTX 4090",), min_reliability=0.9, min_disk_gb=10, limit=1, min_direct_ports=2
+    )
+    [offer] = provider.search_offers(query)
+    machine_id = provider.create_machine(
+        MachineRequest(offer_id=offer.offer_id, image="ubuntu", disk_gb=10, label="silent-host")
+    )
+    running, _ = wait_for(provider, machine_id, ProviderMachineStatus.RUNNING)
+    assert running.jupyter_url is not None and running.jupyter_url.startswith(
+        f"https://{running.ip_address}:"
+    )
+    marketplace.show_status(int(machine_id), "unknown")
+    machine = provider.get_machine(machine_id)
+    assert machine.status is ProviderMachineStatus.FAILED
+    assert machine.status_message is not None and "has not heard from the host" in machine.status_message
