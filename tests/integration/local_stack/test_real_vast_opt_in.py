@@ -33,6 +33,7 @@ def test_asking_with_a_key_and_a_cap_rents_under_the_cap_with_a_warning(
     monkeypatch.setenv("DUMONT_REAL_VAST", "1")
     monkeypatch.setenv("VAST_API_KEY", "a-real-key")
     monkeypatch.setenv("VAST_MAX_PRICE_PER_HOUR", "0.5")
+    monkeypatch.delenv("VAST_API_URL", raising=False)
     real = _real_vast()
     assert real == RealVast(api_key="a-real-key", max_price_per_hour=0.5)
     assert "REAL VAST.AI" in capsys.readouterr().out

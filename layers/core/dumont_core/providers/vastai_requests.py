@@ -15,8 +15,6 @@ from dumont_core.providers.models import MachineRequest, Offer, OfferQuery
 RUNTYPE = "jupyter_direc ssh_direc ssh_proxy"
 JUPYTER_CONTAINER_PORT = 8080
 SSH_CONTAINER_PORT = 22
-DIRECT_PORTS_WANTED = 2
-"""SSH and Jupyter; a host with fewer open ports is reached through Vast's proxy."""
 
 _US_STATE_OVERFETCH = 4
 """Vast filters by country; a region that is part of the US is picked out of a longer answer."""
