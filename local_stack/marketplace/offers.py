@@ -144,7 +144,7 @@ def _cost_breakdown(gpu_per_hour: float, storage_per_hour: float) -> Json:
     }
 
 
-def _driver_number(version: str) -> int:
+def driver_number(version: str) -> int:
     """How Vast orders driver versions: `535.86.05` is 535086005."""
     return int("".join(part.zfill(3) for part in version.split(".")))
 
@@ -236,7 +236,7 @@ class Offer:
             "disk_space": self.disk_space,
             "cuda_max_good": self.cuda,
             "driver_version": host.driver_version,
-            "driver_vers": _driver_number(host.driver_version),
+            "driver_vers": driver_number(host.driver_version),
             "os_version": "22.04",
             "ubuntu_version": "22.04",
             "vms_enabled": False,

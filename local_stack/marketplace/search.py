@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from local_stack.marketplace.json_bodies import ApiError, Json, is_number
-from local_stack.marketplace.offers import DEFAULT_STORAGE_GB, Offer
+from local_stack.marketplace.offers import DEFAULT_STORAGE_GB, Offer, driver_number
 
 _DEFAULT_SEARCH_LIMIT = 64
 _MAX_SEARCH_LIMIT = 1000
@@ -78,6 +78,9 @@ def _comparable(name: str, value: Any, operand: Any) -> tuple[Any, Any]:
         return value.rsplit(",", 1)[-1].strip().upper(), operand.strip().upper()
     if name == "gpu_name" and isinstance(operand, str):
         return value, operand.replace("_", " ")
+    if name == "driver_version" and isinstance(value, str) and is_number(operand):
+        # The CLI turns `driver_version >= 535.86.05` into 535086005, as Vast orders versions.
+        return driver_number(value), operand
     return value, _typed_like(name, value, operand)
 
 

@@ -107,6 +107,12 @@ def test_offers_carry_vasts_fields_and_units(vast: httpx.Client) -> None:
     )
 
 
+def test_driver_versions_compare_as_versions(vast: httpx.Client) -> None:
+    body = {"driver_version": {"gte": 550_000_000}, "limit": 1000}
+    offers = vast.post("/api/v0/bundles/", json=body).json()["offers"]
+    assert offers and {offer["driver_version"] for offer in offers} <= {"550.127.05", "560.35.03"}
+
+
 def test_a_host_without_open_ports_is_reached_through_the_proxy(
     provider: VastAiProvider, marketplace: LocalMarketplace
 ) -> None:
