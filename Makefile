@@ -18,6 +18,7 @@ install: $(STAMP)
 
 ## Start the local stack on http://localhost:8766 (moto as AWS, local GPU marketplace, Swagger UI at /docs).
 ## Options go in ARGS, e.g. `make run ARGS="--interruptions-per-hour 6"` (see `python -m local_stack -h`).
+## DUMONT_REAL_VAST=1 VAST_API_KEY=... VAST_MAX_PRICE_PER_HOUR=0.40 rents from the real Vast.ai instead: real money.
 run: $(STAMP)
 	$(BIN)/python -m local_stack $(ARGS)
 

@@ -7,7 +7,8 @@ import os
 import signal
 import threading
 
-from local_stack.stack import LocalStack, LocalStackConfig
+from dumont_core.platform.settings import RealVastSettings, SettingsError, settings_from
+from local_stack.stack import LocalStack, LocalStackConfig, RealVast
 
 STOP_SECONDS = 3.0
 """How long Ctrl-C waits for what is running to finish: the stack is gone within 5 s."""
@@ -28,6 +29,7 @@ def main() -> None:
         help="Interrupt each running machine at random this often per hour, as spot markets do (default 0)",
     )
     args = parser.parse_args()
+    real_vast = _real_vast()
 
     stack = LocalStack(
         LocalStackConfig(
@@ -38,6 +40,7 @@ def main() -> None:
             seed=args.seed,
             log_level=args.log_level,
             interruptions_per_hour=args.interruptions_per_hour,
+            real_vast=real_vast,
         )
     ).start()
     bootstrap = stack.bootstrap
@@ -50,17 +53,50 @@ def main() -> None:
         f"  Bootstrap account:           {bootstrap.email} / {bootstrap.password}\n"
         f"  Its API key:                 {stack.api_key}\n"
         f"  Swagger UI:                  {stack.url}/docs\n"
-        f"  Local GPU marketplace:       {stack.marketplace.url}\n"
+        f"  Local GPU marketplace:       {stack.marketplace.url}"
+        f"{'  (unused: renting from the real Vast.ai)' if real_vast else ''}\n"
         f"  Embedded AWS (moto):         {stack.aws.endpoint_url}\n"
         f"Try: curl -H 'Authorization: Bearer {stack.api_key}' {stack.url}/api/v1/instances\n"
+        f"The official Vast.ai CLI speaks to the local marketplace too:\n"
+        f"  vastai --url {stack.marketplace.url} --api-key {stack.marketplace.api_key} search offers\n"
         "Press Ctrl-C to stop.",
         flush=True,
     )
+    if real_vast is not None:
+        print(_REAL_MONEY_WARNING.format(cap=real_vast.max_price_per_hour), flush=True)
     stopped.wait()
     print("Stopping…", flush=True)
     # A second Ctrl-C waits for nothing.
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
     stack.stop(timeout=STOP_SECONDS)
+
+
+_REAL_MONEY_WARNING = """
+\033[1;31m!!! REAL VAST.AI: every instance you create rents a real machine, paid for by your Vast.ai
+!!! account, at up to {cap:g} USD an hour each, until you delete it. Stopping this stack does NOT
+!!! destroy them: delete your instances first, and check Vast.ai's console.\033[0m
+"""
+
+
+def _real_vast() -> RealVast | None:
+    """The real Vast.ai when DUMONT_REAL_VAST=1 asks for it, with its key and a price cap, or None."""
+    try:
+        settings = settings_from(RealVastSettings, os.environ)
+    except SettingsError as error:
+        raise SystemExit(f"make run: {error}") from None
+    if not settings.use_real_vast:
+        return None
+    if settings.vast_api_key is None or settings.max_price_per_hour is None:
+        raise SystemExit(
+            "make run: DUMONT_REAL_VAST=1 rents real machines with real money; it also needs VAST_API_KEY "
+            "(your Vast.ai key) and VAST_MAX_PRICE_PER_HOUR (the most one machine may cost, in USD an hour)"
+        )
+    print(_REAL_MONEY_WARNING.format(cap=settings.max_price_per_hour), flush=True)
+    return RealVast(
+        api_key=settings.vast_api_key.get_secret_value(),
+        max_price_per_hour=settings.max_price_per_hour,
+        url=settings.vast_api_url,
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,18 @@ from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deploymen
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
 from local_stack.machine_agents import MachineAgents
 from local_stack.marketplace import LocalMarketplace
+from local_stack.marketplace.server import LOCAL_API_KEY
 from local_stack.schedules import Schedule, invoking
+
+
+@dataclass(frozen=True)
+class RealVast:
+    """The real Vast.ai in place of the local marketplace: machines are rented, and paid for."""
+
+    api_key: str
+    max_price_per_hour: float
+    """No machine dearer than this (USD an hour) is rented."""
+    url: str = "https://console.vast.ai"
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,8 @@ class LocalStackConfig:
     metric_retention_days: int = 1
     """How long heartbeat samples are kept (35 days in AWS): agents here report every few seconds, so a
     stack left running for days holds a day of them at most."""
+    real_vast: RealVast | None = None
+    """Rent from the real Vast.ai instead of the local marketplace (which still starts, unused)."""
     login_failures_per_address: int | None = None
     registrations_per_address: int | None = None
     """Limits per source address; None keeps AWS's defaults. A test suite whose every client shares one
@@ -83,6 +96,21 @@ def create_bootstrap_account() -> BootstrapAccount:
     return BootstrapAccount(email=BOOTSTRAP_EMAIL, password=password, api_key=created.key)
 
 
+def _provider_environment(config: LocalStackConfig, marketplace: LocalMarketplace) -> dict[str, str]:
+    """Where the functions rent: the local marketplace, or the real Vast.ai under a price cap."""
+    real = config.real_vast
+    if real is None:
+        return {"VAST_API_URL": marketplace.url, "VAST_API_KEY": marketplace.api_key}
+    return {
+        "VAST_API_URL": real.url,
+        "VAST_API_KEY": real.api_key,
+        "MAX_PRICE_PER_HOUR": str(real.max_price_per_hour),
+        # A real machine boots in minutes, not seconds.
+        "BOOT_TIMEOUT_SECONDS": "900",
+        "POWER_ACTION_TIMEOUT_SECONDS": "600",
+    }
+
+
 def _address_limits(config: LocalStackConfig) -> dict[str, str]:
     limits = {
         "LOGIN_FAILURES_PER_ADDRESS": config.login_failures_per_address,
@@ -98,7 +126,7 @@ class LocalStack:
         self.marketplace = LocalMarketplace(
             self.config.host,
             self.config.marketplace_port,
-            api_key=f"vast-local-{secrets.token_hex(8)}",
+            api_key=LOCAL_API_KEY,
             seed=self.config.seed,
             boot_seconds=self.config.boot_seconds,
             action_seconds=self.config.action_seconds,
@@ -149,11 +177,10 @@ class LocalStack:
                 "WATCH_POLLS": "1",
                 "INTERRUPTION_CONFIRM_SECONDS": str(config.interruption_confirm_seconds),
                 "AGENT_ACTION_TIMEOUT_SECONDS": str(config.agent_action_timeout_seconds),
-                "VAST_API_URL": self.marketplace.url,
-                "VAST_API_KEY": self.marketplace.api_key,
                 "BOOT_POLL_SECONDS": str(config.poll_seconds),
                 "BOOT_TIMEOUT_SECONDS": str(config.boot_timeout_seconds),
                 "POWER_ACTION_TIMEOUT_SECONDS": str(config.boot_timeout_seconds),
+                **_provider_environment(config, self.marketplace),
                 "ESTIMATED_READY_SECONDS": str(int(config.boot_seconds[1]) + config.poll_seconds * 2),
                 "PROVIDER_BACKOFF_SECONDS": "0.2",
                 "POWERTOOLS_LOG_LEVEL": config.log_level,

@@ -14,17 +14,26 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from local_stack.marketplace.json_bodies import ApiError, Json, error_body, json_response
+from local_stack.marketplace.listing import instance_page
 from local_stack.marketplace.market import SimulatedMarket
 
-OPERATIONS = ("search", "create", "list", "show", "manage", "reboot", "destroy")
+OPERATIONS = ("search", "create", "list", "filters", "show", "manage", "reboot", "destroy", "user")
 
 
 def api_rules() -> list[Rule]:
     """One rule an operation, the operation its endpoint; new ones each time, as a rule joins one map."""
     return [
         Rule("/api/v0/bundles/", endpoint="search", methods=["POST", "GET"]),
+        # The CLI's `search offers --new` asks here, the query under "q".
+        Rule("/api/v0/search/asks/", endpoint="search", methods=["PUT"]),
         Rule("/api/v0/asks/<int:offer_id>/", endpoint="create", methods=["PUT"]),
+        # Deprecated by Vast but still answered: every instance at once.
         Rule("/api/v0/instances/", endpoint="list", methods=["GET"]),
+        Rule("/api/v1/instances/", endpoint="list", methods=["GET"]),
+        # What `show instances` offers to filter by: each combination of status, vetting and GPU in use.
+        Rule("/api/v0/instances/filters/", endpoint="filters", methods=["GET"]),
+        Rule("/api/v0/users/current", endpoint="user", methods=["GET"]),
+        Rule("/api/v0/users/current/", endpoint="user", methods=["GET"]),
         Rule("/api/v0/instances/<int:instance_id>/", endpoint="show", methods=["GET"]),
         Rule("/api/v0/instances/<int:instance_id>/", endpoint="manage", methods=["PUT"]),
         Rule("/api/v0/instances/<int:instance_id>/", endpoint="destroy", methods=["DELETE"]),
@@ -105,7 +114,7 @@ class VastApi:
     def _answer(self, operation: str, args: Mapping[str, Any], request: Request) -> Response:
         try:
             if not self._authorized(request):
-                raise ApiError(401, "invalid_user_key", "Invalid or missing API key.")
+                raise ApiError(401, "auth_error", "Invalid user key")
             raw = request.get_data()
             content_type = request.headers.get("Content-Type")
             if raw and content_type != "application/json":
@@ -120,6 +129,11 @@ class VastApi:
             body = _json_object(raw)
             if operation == "search" and request.method == "GET":
                 body = _query_from_url(request)
+            elif operation == "search" and request.method == "PUT":
+                body = _json_object_in(body, "q")
+            elif operation == "list":
+                body = dict(request.args)
+                body["version"] = request.path.split("/")[2]
             return json_response(200, self._operate(operation, args, body))
         except ApiError as exc:
             return json_response(exc.status, exc.body)
@@ -146,8 +160,8 @@ class VastApi:
             return {"offers": market.search(body)}
         if operation == "create":
             return {"success": True, "new_contract": market.rent(args["offer_id"], body)}
-        if operation == "list":
-            return {"instances": market.machines()}
+        if operation in ("list", "filters", "user"):
+            return _account_view(operation, market.machines(), body)
         instance_id = args["instance_id"]
         if operation == "show":
             return {"instances": market.show(instance_id)}
@@ -162,6 +176,20 @@ class VastApi:
         return {"success": True}
 
 
+def _account_view(operation: str, machines: list[Json], body: Json) -> Json:
+    """The account's instances (a v0 list, a v1 page, what they can be filtered by), or the account."""
+    if operation == "user":
+        return dict(_LOCAL_USER)
+    if operation == "filters":
+        columns = ("actual_status", "verification", "gpu_name")
+        combinations = {tuple(machine.get(column) for column in columns) for machine in machines}
+        ordered = sorted(combinations, key=str)
+        return {"filters": [dict(zip(columns, values, strict=True)) for values in ordered]}
+    if body.pop("version") == "v0":
+        return {"instances_found": len(machines), "instances": machines}
+    return instance_page(machines, body)
+
+
 def _json_object(raw: bytes) -> Json:
     try:
         body = json.loads(raw) if raw else {}
@@ -170,6 +198,42 @@ def _json_object(raw: bytes) -> Json:
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "Body must be a JSON object")
     return body
+
+
+_LOCAL_USER: Json = {
+    "id": 1,
+    "key_id": 1,
+    "username": "local",
+    "fullname": "Local marketplace user",
+    "email": "local@marketplace.invalid",
+    "balance": 0.0,
+    "credit": 1000.0,
+    "balance_threshold": 0.0,
+    "balance_threshold_enabled": False,
+    "billaddress_city": None,
+    "billaddress_country": None,
+    "billaddress_line1": None,
+    "billaddress_line2": None,
+    "billaddress_zip": None,
+    "billed_expected": 0.0,
+    "billed_verified": 0.0,
+    "billing_creditonly": 0,
+    "can_pay": True,
+    "has_billing": True,
+    "host_agreement_accepted": False,
+    "email_verified": True,
+    "ssh_key": "",
+    "sid": "local",
+    "user": "local",
+}
+"""Who the marketplace's API key belongs to, as `users/current` shows an account (its key left out)."""
+
+
+def _json_object_in(body: Json, name: str) -> Json:
+    inner = body.get(name, {})
+    if not isinstance(inner, dict):
+        raise ApiError(400, "invalid_request", f"{name} must be a JSON object")
+    return inner
 
 
 def _query_from_url(request: Request) -> Json:

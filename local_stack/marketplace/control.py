@@ -11,6 +11,7 @@ what runs on them, with curl as well as from Python. No API key needed, JSON bod
     POST /_sim/offers/<id>/withdraw       the offer disappears; renting it answers 404 no_such_ask
     POST /_sim/machines/<id>/fail         {"offline": false, "message": "..."}
     POST /_sim/machines/<id>/interrupt    {"kind": "outbid|host_offline|partition|maintenance"}
+    POST /_sim/machines/<id>/status       {"actual_status": "unknown", "message": "..."}: Vast shows it so
     POST /_sim/offers/<id>/bid            {"price": 0.9}: a higher bid outbids our interruptible machine
     POST /_sim/interruptions              {"per_machine_hour": 2}: interrupt running machines at random
     POST /_sim/reset                      back to the freshly seeded market
@@ -50,6 +51,7 @@ def control_rules() -> list[Rule]:
         Rule("/_sim/offers/<int:offer_id>/withdraw", endpoint="sim_withdraw", methods=["POST"]),
         Rule("/_sim/machines/<int:instance_id>/fail", endpoint="sim_fail_machine", methods=["POST"]),
         Rule("/_sim/machines/<int:instance_id>/interrupt", endpoint="sim_interrupt", methods=["POST"]),
+        Rule("/_sim/machines/<int:instance_id>/status", endpoint="sim_status", methods=["POST"]),
         Rule("/_sim/offers/<int:offer_id>/bid", endpoint="sim_bid", methods=["POST"]),
         Rule("/_sim/interruptions", endpoint="sim_interruptions", methods=["POST"]),
         Rule("/_sim/reset", endpoint="sim_reset", methods=["POST"]),
@@ -109,12 +111,8 @@ def _change(marketplace: LocalMarketplace, endpoint: str, args: Mapping[str, Any
         marketplace.clear_injected_failures()
     elif endpoint == "sim_withdraw":
         marketplace.withdraw_offer(args["offer_id"])
-    elif endpoint == "sim_fail_machine":
-        marketplace.fail_machine(
-            args["instance_id"], offline=bool(body.get("offline", False)), message=body.get("message")
-        )
-    elif endpoint == "sim_interrupt":
-        marketplace.interrupt(args["instance_id"], str(body["kind"]), body.get("message"))
+    elif endpoint in ("sim_fail_machine", "sim_status", "sim_interrupt"):
+        _change_machine(marketplace, endpoint, args["instance_id"], body)
     elif endpoint == "sim_interruptions":
         rate = body["per_machine_hour"]
         if not is_number(rate):
@@ -122,6 +120,18 @@ def _change(marketplace: LocalMarketplace, endpoint: str, args: Mapping[str, Any
         marketplace.set_interruption_rate(float(rate))
     elif endpoint == "sim_reset":
         marketplace.reset()
+
+
+def _change_machine(marketplace: LocalMarketplace, endpoint: str, instance_id: int, body: Json) -> None:
+    """Break a machine, interrupt it, or make Vast show it in another state."""
+    if endpoint == "sim_fail_machine":
+        marketplace.fail_machine(
+            instance_id, offline=bool(body.get("offline", False)), message=body.get("message")
+        )
+    elif endpoint == "sim_status":
+        marketplace.show_status(instance_id, str(body["actual_status"]), body.get("message"))
+    else:
+        marketplace.interrupt(instance_id, str(body["kind"]), body.get("message"))
 
 
 def _machine_control(

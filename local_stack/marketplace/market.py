@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import NamedTuple
 
 from local_stack.marketplace.json_bodies import ApiError, Json, is_number
-from local_stack.marketplace.machines import Interruption, Machine, published_ports
+from local_stack.marketplace.machines import Interruption, Machine, environment, published_ports
 from local_stack.marketplace.offers import Offer, seeded_offers
 from local_stack.marketplace.search import matching_offers
 
@@ -121,8 +121,10 @@ class SimulatedMarket:
     # --- inspection and failure injection -----------------------------------------------------
 
     def machines(self) -> list[Json]:
+        """Every machine rented, as `show instance` renders it, oldest first."""
         with self._up_to_date():
-            return [machine.as_json() for machine in self._machines.values()]
+            now = self._clock()
+            return [machine.as_json(now) for machine in self._machines.values()]
 
     def offers(self) -> list[Json]:
         """Every offer, rented and withdrawn ones included, at today's on-demand prices."""
@@ -201,11 +203,13 @@ class SimulatedMarket:
                 )
             terms = _RentalTerms.asked_of(offer, body)
             onstart = body.get("onstart")
-            runtype = body.get("runtype")
+            runtype = body.get("runtype") if isinstance(body.get("runtype"), str) else "ssh_proxy"
+            env = environment(body.get("env"))
             now = self._clock()
             self._next_contract += 1 + self._timing_rng.randrange(50)
-            container_ports = published_ports(body.get("env"))
+            container_ports = published_ports(env, runtype, offer.host.direct_port_count)
             host_ports = self._timing_rng.sample(range(20_000, 65_000), k=len(container_ports))
+            gpu_price = terms.bid if terms.bid is not None else offer.price
             machine = Machine(
                 id=self._next_contract,
                 offer=offer,
@@ -213,13 +217,17 @@ class SimulatedMarket:
                 disk=terms.disk,
                 label=terms.label,
                 onstart=onstart if isinstance(onstart, str) else None,
-                runtype=runtype if isinstance(runtype, str) else None,
+                runtype=runtype,
                 is_bid=terms.bid is not None,
-                dph_total=terms.bid if terms.bid is not None else offer.price,
+                dph_total=gpu_price + offer.storage_per_hour(terms.disk),
                 start_date=time.time(),
                 host_ports={
                     f"{port}/tcp": host for port, host in zip(container_ports, host_ports, strict=True)
                 },
+                env=env,
+                jupyter_token=f"{self._timing_rng.getrandbits(256):064x}",
+                ssh_idx=1 + self._next_contract % 9,
+                proxy_ssh_port=10_000 + self._next_contract % 50_000,
             )
             boot_seconds = self._delay(self._boot_seconds)
             failure = self._failing_boots.pop(0) if self._failing_boots else None
@@ -228,9 +236,19 @@ class SimulatedMarket:
             self._machines[machine.id] = machine
             return machine.id
 
-    def show(self, instance_id: int) -> Json:
+    def show(self, instance_id: int) -> Json | None:
+        """The machine as `show instance` renders it; None, as Vast answers, when there is none."""
         with self._up_to_date():
-            return self._machine(instance_id).as_json()
+            machine = self._machines.get(instance_id)
+            return machine.as_json(self._clock()) if machine is not None else None
+
+    def show_status(self, instance_id: int, actual_status: str, message: str | None) -> None:
+        """Vast shows the machine in `actual_status` from now on (`unknown`, `frozen`, ...)."""
+        with self._up_to_date():
+            machine = self._machines.get(instance_id)
+            if machine is None:
+                raise KeyError(f"no machine {instance_id}")
+            machine.show_status(actual_status, message)
 
     def manage(self, instance_id: int, body: Json) -> None:
         """Relabel a machine, or stop or start it, as Vast's manage-instance body asks."""
@@ -264,11 +282,13 @@ class SimulatedMarket:
                     f"Instance {machine.id} is not running; start it instead of rebooting.",
                 )
             seconds = self._delay(self._action_seconds)
-            machine.start(self._clock(), seconds, status_msg="Rebooting")
+            machine.start(self._clock(), seconds, rebooting=True)
 
     def destroy(self, instance_id: int) -> None:
         with self._up_to_date():
-            machine = self._machine(instance_id)
+            machine = self._machines.get(instance_id)
+            if machine is None:
+                raise ApiError(404, "not_found", "Instance not found")
             del self._machines[machine.id]
             machine.offer.rented = False
 

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+LOCAL_API_KEY = "local-marketplace-key"
+"""The key the local marketplace takes unless given another: fixed, so any client (the official
+`vastai` CLI among them) can be pointed at it."""
+
 
 class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -40,7 +44,7 @@ class LocalMarketplace:
         self,
         host: str = "127.0.0.1",
         port: int = 0,
-        api_key: str = "local-marketplace-key",
+        api_key: str = LOCAL_API_KEY,
         *,
         seed: int | None = None,
         boot_seconds: tuple[float, float] = (3.0, 8.0),
@@ -164,6 +168,11 @@ class LocalMarketplace:
     def interrupt(self, instance_id: int, kind: Interruption | str, message: str | None = None) -> None:
         """Lose a machine now: outbid, its host offline, cut off from the network, or host maintenance."""
         self._market.interrupt(instance_id, Interruption(kind), message)
+
+    def show_status(self, instance_id: int, actual_status: str, message: str | None = None) -> None:
+        """Vast shows the machine in `actual_status` from now on: `unknown` when its host has not reported
+        lately, `frozen`, `stopped`, ..."""
+        self._market.show_status(instance_id, actual_status, message)
 
     def bid(self, offer_id: int, price: float) -> int | None:
         """Someone else bids `price` on the offer: an interruptible machine of ours on it for less is outbid

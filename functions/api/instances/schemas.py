@@ -244,13 +244,14 @@ class InstanceLogsView(View):
 def instance_detail(instance: Instance, now: datetime) -> InstanceDetailView:
     gpu = find_gpu_type(instance.gpu_type)
     reachable = instance.status == InstanceStatus.RUNNING and instance.ip_address is not None
-    ssh_command = (
-        f"ssh -p {instance.ssh_port} root@{instance.ip_address}" if reachable and instance.ssh_port else None
-    )
+    ssh_host = instance.ssh_host or instance.ip_address
+    ssh_command = f"ssh -p {instance.ssh_port} root@{ssh_host}" if reachable and instance.ssh_port else None
     jupyter_url: str | None = None
     jupyter_domain = load_settings(PresentationSettings).jupyter_domain
     if reachable and jupyter_domain:
         jupyter_url = f"https://{instance.instance_id}.{jupyter_domain}:8888"
+    elif reachable and instance.jupyter_url:
+        jupyter_url = instance.jupyter_url
     elif reachable and instance.jupyter_port:
         jupyter_url = f"http://{instance.ip_address}:{instance.jupyter_port}"
     reliability = instance.host_reliability

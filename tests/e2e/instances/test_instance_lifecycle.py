@@ -62,8 +62,10 @@ def test_full_lifecycle_through_the_provider(api: httpx.Client, stack: LocalStac
     ssh_port = int(machine["ports"]["22/tcp"][0]["HostPort"])
     assert running["ssh_port"] == ssh_port
     assert running["ssh_command"] == f"ssh -p {ssh_port} root@{machine['public_ipaddr']}"
+    # Jupyter as Vast starts it for a Jupyter runtype: on container port 8080, behind the instance's token.
     assert running["jupyter_url"] == (
-        f"http://{machine['public_ipaddr']}:{machine['ports']['8888/tcp'][0]['HostPort']}"
+        f"https://{machine['public_ipaddr']}:{machine['ports']['8080/tcp'][0]['HostPort']}"
+        f"/?token={machine['jupyter_token']}"
     )
     assert running["cost_per_hour"] == pytest.approx(machine["dph_total"])
     assert running["cost_accumulated"] >= 0

@@ -6,7 +6,12 @@ import pytest
 
 from dumont_core.instances.models import InstanceStatus
 from dumont_core.instances.step_support import NoOfferAvailable
-from dumont_core.providers.models import MachineRequest, ProviderThrottled, ProviderUnavailable
+from dumont_core.providers.models import (
+    MachineRequest,
+    OfferPriceChanged,
+    ProviderThrottled,
+    ProviderUnavailable,
+)
 from tests.fakes.workflows import step_failure
 from tests.integration.instances.conftest import SSH_KEY, Cloud, ref_of
 
@@ -23,8 +28,12 @@ def test_choose_offers_keeps_the_requested_region_and_gpu_count_cheapest_first(c
     first = candidates[0]
     assert first["bid_per_hour"] is None, "an offer without spot bids is rented on demand"
     assert candidates[1]["bid_per_hour"] == pytest.approx(0.44), "the host's minimum bid plus the margin"
-    assert cloud.provider.searches[-1].gpu_names == ("RTX 4090",)
-    assert cloud.provider.searches[-1].min_disk_gb == 200
+    search = cloud.provider.searches[-1]
+    assert search.gpu_names == ("RTX 4090",)
+    assert search.min_disk_gb == 200
+    # The provider is asked for the GPU count, the region and open ports itself, so the offers that fit
+    # are among those it answers however many cheaper ones do not.
+    assert (search.num_gpus, search.region, search.min_direct_ports) == (2, "us-east", 2)
 
 
 def test_choose_offers_takes_any_region_when_none_was_asked_for_and_at_most_offers_to_try(
@@ -80,6 +89,17 @@ def test_rent_machine_moves_past_gone_offers_and_records_what_it_rented(cloud: C
     assert rented.region == "us-east"
     assert rented.cost_per_hour == pytest.approx(0.60), "offer 3 has no spot price: on-demand"
     assert rented.gpu_name == "RTX 4090"
+
+
+def test_rent_machine_moves_past_an_offer_whose_minimum_bid_moved(cloud: Cloud) -> None:
+    instance = cloud.create(region="us-east")
+    candidates = cloud.candidates(instance)
+    cloud.provider.fail_next("create_machine", OfferPriceChanged("invalid_price: below the minimum bid"))
+
+    result = cloud.steps.rent_machine(ref_of(instance), candidates)
+
+    assert cloud.provider.machines[result["provider_instance_id"]].offer.offer_id == candidates[1]["offer_id"]
+    assert cloud.stored(instance).offer_id == candidates[1]["offer_id"]
 
 
 def test_rent_machine_records_the_spot_bid_as_the_price(cloud: Cloud) -> None:

@@ -86,7 +86,7 @@ def rent(
         MachineRequest(
             offer_id=offer.offer_id,
             image="pytorch/pytorch:latest",
-            disk_gb=40,
+            disk_gb=50,
             label=label,
             onstart_script="echo ready",
             bid_per_hour=bid_per_hour,

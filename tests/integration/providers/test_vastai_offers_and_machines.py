@@ -9,10 +9,10 @@ import pytest
 
 from dumont_core.providers.catalog import region_for_geolocation
 from dumont_core.providers.models import (
+    OfferPriceChanged,
     OfferQuery,
     ProviderMachineNotFound,
     ProviderMachineStatus,
-    ProviderRequestRejected,
 )
 from dumont_core.providers.vastai import VastAiProvider
 from local_stack.marketplace import LocalMarketplace
@@ -155,16 +155,23 @@ def test_a_spot_rental_is_billed_at_the_bid(provider: VastAiProvider, marketplac
     assert offer.min_bid_per_hour is not None
     bid = round(offer.min_bid_per_hour + 0.01, 4)
     machine_id = rent(provider, offer, bid_per_hour=bid)
-    assert provider.get_machine(machine_id).price_per_hour == bid
+    [listed] = [listed for listed in marketplace.offers() if listed["id"] == offer.offer_id]
+    disk = bid + listed["storage_cost"] * 50 / 720
+    assert provider.get_machine(machine_id).price_per_hour == pytest.approx(disk, abs=1e-4), (
+        "the bid, and the disk at the host's storage price, as Vast bills it"
+    )
     [create] = creates_seen(marketplace)
     assert isinstance(create["body"], dict) and create["body"]["price"] == bid
     provider.destroy_machine(machine_id)
 
 
-def test_a_bid_under_the_floor_is_rejected(provider: VastAiProvider, marketplace: LocalMarketplace) -> None:
+def test_a_bid_under_the_floor_means_the_price_moved(
+    provider: VastAiProvider, marketplace: LocalMarketplace
+) -> None:
     offer = cheapest(provider)
     assert offer.min_bid_per_hour is not None
-    with pytest.raises(ProviderRequestRejected) as raised:
+    # An OfferUnavailable, so the rent goes on with the next offer instead of failing the instance.
+    with pytest.raises(OfferPriceChanged) as raised:
         rent(provider, offer, bid_per_hour=round(offer.min_bid_per_hour / 2, 4))
     assert "minimum bid" in raised.value.message
     assert marketplace.machines() == []
@@ -214,3 +221,31 @@ def test_listing_machines_tells_each_ones_label_price_and_rental_time(provider: 
     started_at = listed[ours].started_at
     assert started_at is not None and before - timedelta(seconds=5) <= started_at <= datetime.now(UTC)
     assert listed[ours].price_per_hour is not None and listed[ours].price_per_hour > 0
+
+
+def test_a_four_gpu_request_in_one_country_is_served_beyond_the_cheapest_offers(
+    provider: VastAiProvider, marketplace: LocalMarketplace
+) -> None:
+    listed = sorted(
+        (
+            offer
+            for offer in marketplace.offers()
+            if offer["gpu_name"] == "RTX 4090" and offer["reliability"] >= 0.9
+        ),
+        key=lambda offer: offer["dph_total"],
+    )
+    abroad = [
+        offer for offer in listed if offer["num_gpus"] >= 4 and not offer["geolocation"].endswith(", US")
+    ]
+    assert abroad, "the seed has a host of four or more RTX 4090s outside the US"
+    wanted = abroad[0]
+    region = region_for_geolocation(wanted["geolocation"])
+    beyond = listed.index(wanted)
+    assert beyond >= 3, "and cheaper RTX 4090s elsewhere, or with fewer GPUs"
+
+    query = OfferQuery(
+        gpu_names=("RTX 4090",), min_reliability=0.9, min_disk_gb=0, limit=beyond, num_gpus=4, region=region
+    )
+    offers = provider.search_offers(query)
+    assert offers and offers[0].offer_id == wanted["id"]
+    assert all(offer.num_gpus >= 4 and offer.region == region for offer in offers)

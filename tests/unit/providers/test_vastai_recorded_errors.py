@@ -198,7 +198,9 @@ def test_a_running_instance_maps_to_our_vocabulary() -> None:
     assert machine.status is ProviderMachineStatus.RUNNING
     assert machine.ip_address == "203.0.113.25"
     assert machine.ssh_port == 41022, "the direct port, not Vast's proxy port"
-    assert machine.jupyter_port == 41888
+    assert machine.ssh_host is None, "SSH answers on the public IP"
+    # Recorded under an SSH runtype, which replaces the image's entrypoint: no Jupyter was started.
+    assert machine.jupyter_port is None and machine.jupyter_url is None
     assert machine.gpu_name == "RTX 4090"
     assert machine.num_gpus == 2
     assert machine.gpu_memory_gb == 24.0
@@ -251,8 +253,8 @@ def test_rent_request_is_what_vast_expects() -> None:
         "image": "pytorch/pytorch:2.3.0-cuda12.1-cudnn8-devel",
         "disk": 64,
         "label": "dumont-m-01",
-        "runtype": "ssh_direc ssh_proxy",
-        "env": {"-p 8888:8888": "1"},
+        "runtype": "jupyter_direc ssh_direc ssh_proxy",
+        "env": {},
         "cancel_unavail": True,
         "onstart": "touch /root/ready",
     }

@@ -116,7 +116,13 @@ POWER_ACTIONS: dict[PowerAction, tuple[frozenset[InstanceStatus], InstanceStatus
 DELETABLE_STATES: frozenset[InstanceStatus] = frozenset(
     set(InstanceStatus) - {InstanceStatus.DELETING, InstanceStatus.DELETED}
 )
-MACHINE_GONE: dict[str, Any] = {"ip_address": None, "ssh_port": None, "jupyter_port": None}
+MACHINE_GONE: dict[str, Any] = {
+    "ip_address": None,
+    "ssh_port": None,
+    "jupyter_port": None,
+    "ssh_host": None,
+    "jupyter_url": None,
+}
 """What an instance keeps of a machine once the machine is gone."""
 DEFAULT_CHECKPOINT_MINUTES = 10.0
 """How often an instance with failover on is snapshotted, unless it says otherwise."""
@@ -175,6 +181,10 @@ class Instance(DomainModel):
     ip_address: str | None = None
     ssh_port: int | None = None
     jupyter_port: int | None = None
+    ssh_host: str | None = None
+    """Where SSH answers when not at `ip_address` (the provider's proxy)."""
+    jupyter_url: str | None = None
+    """Jupyter as the provider started it, its token included."""
     cost_per_hour: float | None = None
     host_reliability: float | None = None
     """The provider's host reliability, 0..1."""

@@ -85,6 +85,10 @@ class ProvisioningSteps(StepSupport):
                 min_reliability=settings.min_host_reliability,
                 min_disk_gb=instance.disk_gb,
                 limit=settings.offers_to_try * 10,
+                num_gpus=instance.num_gpus,
+                region=instance.requested_region,
+                min_direct_ports=settings.min_direct_ports,
+                max_price_per_hour=settings.max_price_per_hour,
             )
         )
         matching = [
@@ -97,7 +101,9 @@ class ProvisioningSteps(StepSupport):
             where = f" in {instance.requested_region}" if instance.requested_region else ""
             raise NoOfferAvailable(
                 f"No {instance.gpu_type} offer{where} with {instance.disk_gb} GB disk and host "
-                f"reliability of at least {settings.min_host_reliability:.2f} is available right now"
+                f"reliability of at least {settings.min_host_reliability:.2f}"
+                + (f" at {settings.max_price_per_hour:g} $/h or less" if settings.max_price_per_hour else "")
+                + " is available right now"
             )
         candidates = [
             {

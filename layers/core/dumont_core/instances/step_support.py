@@ -94,6 +94,8 @@ def machine_fields(machine: ProviderMachine) -> dict[str, Any]:
         "ip_address": machine.ip_address,
         "ssh_port": machine.ssh_port,
         "jupyter_port": machine.jupyter_port,
+        "ssh_host": machine.ssh_host,
+        "jupyter_url": machine.jupyter_url,
     }
     if machine.price_per_hour is not None:
         fields["cost_per_hour"] = round(machine.price_per_hour, 4)

@@ -72,6 +72,11 @@ class ProviderSettings(EnvironmentSettings):
     spot_bid_margin: float = Field(default=0.1, ge=0, le=5, alias="SPOT_BID_MARGIN")
     """We rent interruptible machines, bidding this fraction above the host's minimum bid."""
     offers_to_try: int = Field(default=5, ge=1, le=50, alias="OFFERS_TO_TRY")
+    max_price_per_hour: float | None = Field(default=None, gt=0, alias="MAX_PRICE_PER_HOUR")
+    """No machine dearer than this (USD an hour, disk included) is rented; None for no cap."""
+    min_direct_ports: int = Field(default=2, ge=0, le=100, alias="MIN_DIRECT_PORTS")
+    """Hosts with this many open ports are preferred (SSH and Jupyter without the provider's proxy); 0
+    takes any host, reached through the proxy when it has none."""
     boot_timeout_seconds: int = Field(default=900, ge=1, alias="BOOT_TIMEOUT_SECONDS")
     power_action_timeout_seconds: int = Field(default=600, ge=1, alias="POWER_ACTION_TIMEOUT_SECONDS")
     public_api_url: str | None = Field(default=None, alias="PUBLIC_API_URL")
@@ -182,6 +187,16 @@ class ReconcilerSettings(TableSettings, ProviderSettings, AgentSettings, WatchSe
 
 
 SettingsT = TypeVar("SettingsT", bound=EnvironmentSettings)
+
+
+class RealVastSettings(EnvironmentSettings):
+    """`make run` renting from the real Vast.ai instead of the local marketplace: an explicit opt-in, the
+    account's key, and a cap on what one machine may cost."""
+
+    use_real_vast: bool = Field(default=False, alias="DUMONT_REAL_VAST")
+    vast_api_key: SecretStr | None = Field(default=None, alias="VAST_API_KEY")
+    vast_api_url: str = Field(default=DEFAULT_VAST_API_URL, alias="VAST_API_URL")
+    max_price_per_hour: float | None = Field(default=None, gt=0, le=100, alias="VAST_MAX_PRICE_PER_HOUR")
 
 
 def settings_from(model: type[SettingsT], environment: Mapping[str, str]) -> SettingsT:

@@ -43,6 +43,16 @@ class OfferQuery(DomainModel):
     min_reliability: float
     min_disk_gb: float
     limit: int
+    num_gpus: int = 1
+    """At least this many GPUs in one machine."""
+    region: str | None = None
+    """Only hosts in this region of ours; None for anywhere."""
+    min_direct_ports: int = 0
+    """At least this many ports open on the host (so SSH and Jupyter need no proxy)."""
+    verified_only: bool = True
+    """Only hosts the provider has vetted."""
+    max_price_per_hour: float | None = None
+    """Nothing dearer (USD an hour, as `Offer.price_per_hour` counts it); None for no cap."""
 
 
 class MachineRequest(DomainModel):
@@ -72,6 +82,10 @@ class ProviderMachine(DomainModel):
     ip_address: str | None
     ssh_port: int | None
     jupyter_port: int | None
+    ssh_host: str | None = None
+    """Where SSH answers when it is not `ip_address` (the provider's proxy), with `ssh_port`."""
+    jupyter_url: str | None = None
+    """Jupyter on the machine, its access token included, when the provider started it."""
     label: str | None = None
     """The label it was rented with."""
     started_at: datetime | None = None
@@ -94,6 +108,13 @@ class OfferUnavailable(ProviderError):
     """The offer was taken or withdrawn (Vast.ai: 404 `no_such_ask`, or 410)."""
 
     code = "OfferUnavailable"
+
+
+class OfferPriceChanged(OfferUnavailable):
+    """The bid is under the offer's minimum now (Vast.ai: 400 `invalid_price`): the price moved since the
+    search, so the next offer is tried as for one that was taken."""
+
+    code = "OfferPriceChanged"
 
 
 class ProviderThrottled(ProviderError):

@@ -1,4 +1,5 @@
-"""Vast.ai, spoken over its REST API (`/api/v0/...`), translated into the provider contract.
+"""Vast.ai, spoken over its REST API (`/api/v0/...`, `/api/v1/instances/`), translated into the provider
+contract, with the requests and parameters Vast's own CLI sends.
 
 The same code path runs against the real marketplace and against `local_stack.marketplace`, which
 speaks the same API; nothing here knows which one it is talking to.
@@ -18,6 +19,7 @@ import httpx
 from dumont_core.providers.models import (
     MachineRequest,
     Offer,
+    OfferPriceChanged,
     OfferQuery,
     OfferUnavailable,
     ProviderAuthenticationFailed,
@@ -29,9 +31,9 @@ from dumont_core.providers.models import (
     ProviderUnavailable,
 )
 from dumont_core.providers.vastai_answers import (
-    JUPYTER_CONTAINER_PORT,
     as_int,
     checked_id,
+    is_bid_refused,
     is_offer_gone,
     json_object,
     machine_from,
@@ -39,16 +41,14 @@ from dumont_core.providers.vastai_answers import (
     offer_from,
     retry_after_seconds,
 )
+from dumont_core.providers.vastai_requests import in_region, rent_body, search_body
 
 logger = logging.getLogger(__name__)
 
 
-# Vast's own CLI asks for this runtype when a user wants direct SSH (its spelling, "direc", is real).
-# Direct connections give us the host's public IP and a mapped port instead of Vast's shared proxy.
-_RUNTYPE = "ssh_direc ssh_proxy"
-# Ports are requested through `env` as Docker `-p` flags, the same way the CLI does it.
-_PORT_ENV = {f"-p {JUPYTER_CONTAINER_PORT}:{JUPYTER_CONTAINER_PORT}": "1"}
-
+_PAGE = 25
+"""Instances a page of `GET /api/v1/instances/`, the most Vast gives."""
+_MAX_PAGES = 400
 # A Lambda cannot afford to sleep for as long as a provider may ask; beyond this we hand the wait
 # back to the caller (Step Functions waits for free) by raising ProviderThrottled right away.
 _MAX_RETRY_AFTER_SECONDS = 30.0
@@ -73,14 +73,14 @@ class VastAiProvider:
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        root = base_url.rstrip("/").removesuffix("/api/v0")
+        root = base_url.rstrip("/").removesuffix("/api/v0").removesuffix("/api/v1")
         self._api_key = api_key
         self._timeout_seconds = timeout_seconds
         self._max_attempts = max_attempts
         self._backoff_seconds = backoff_seconds
         self._sleep = sleep
         self._client = httpx.Client(
-            base_url=f"{root}/api/v0",
+            base_url=root,
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
             timeout=timeout_seconds,
             transport=transport,
@@ -103,49 +103,30 @@ class VastAiProvider:
     def search_offers(self, query: OfferQuery) -> list[Offer]:
         if not query.gpu_names or query.limit <= 0:
             return []
-        search = {
-            "gpu_name": {"in": list(query.gpu_names)},
-            "reliability2": {"gte": query.min_reliability},
-            "disk_space": {"gte": query.min_disk_gb},
-            "rentable": {"eq": True},
-            "rented": {"eq": False},
-            # "bid" would make Vast show interruptible prices in `dph_total`; we want the on-demand
-            # price there and read the spot floor from `min_bid`, which every offer carries.
-            "type": "on-demand",
-            "order": [["dph_total", "asc"]],
-            "limit": query.limit,
-        }
         what = "searching offers"
-        response = self._send("POST", "/bundles/", search, what=what)
+        response = self._send("POST", "/api/v0/bundles/", search_body(query), what=what)
         answer = self._read_success(response, what=what)
         raw_offers = answer.get("offers")
         if not isinstance(raw_offers, list):
             raise ProviderError(f"Vast.ai answered {what} without an offer list", status_code=200)
-        offers = [offer for raw in raw_offers if (offer := offer_from(raw)) is not None]
+        offers = [
+            offer
+            for raw in raw_offers
+            if (offer := offer_from(raw)) is not None
+            and offer.num_gpus >= query.num_gpus
+            and in_region(offer, query.region)
+            and (query.max_price_per_hour is None or offer.price_per_hour <= query.max_price_per_hour)
+        ]
         offers.sort(key=lambda offer: offer.price_per_hour)
         return offers[: query.limit]
 
     def create_machine(self, request: MachineRequest) -> str:
-        body: dict[str, Any] = {
-            "client_id": "me",
-            "image": request.image,
-            "disk": request.disk_gb,
-            "label": request.label,
-            "runtype": _RUNTYPE,
-            "env": dict(_PORT_ENV),
-            # Fail fast with 410 instead of leaving a paid-for contract waiting for GPUs that someone
-            # else holds; the caller then simply tries the next offer.
-            "cancel_unavail": True,
-        }
-        if request.onstart_script is not None:
-            body["onstart"] = request.onstart_script
-        if request.bid_per_hour is not None:
-            # Vast treats any `price` as a bid, so it must be absent for on-demand rentals.
-            body["price"] = request.bid_per_hour
         what = f"renting offer {request.offer_id}"
-        response = self._send("PUT", f"/asks/{request.offer_id}/", body, what=what)
+        response = self._send("PUT", f"/api/v0/asks/{request.offer_id}/", rent_body(request), what=what)
         if is_offer_gone(response):
             raise OfferUnavailable(self._describe(response, what), status_code=response.status_code)
+        if request.bid_per_hour is not None and is_bid_refused(response):
+            raise OfferPriceChanged(self._describe(response, what), status_code=response.status_code)
         answer = self._read_success(response, what=what)
         contract = answer.get("new_contract")
         if isinstance(contract, bool) or not isinstance(contract, int | str) or not str(contract).isdigit():
@@ -158,7 +139,7 @@ class VastAiProvider:
     def get_machine(self, provider_instance_id: str) -> ProviderMachine:
         instance_id = checked_id(provider_instance_id)
         what = f"reading instance {instance_id}"
-        response = self._send("GET", f"/instances/{instance_id}/", None, what=what)
+        response = self._send("GET", f"/api/v0/instances/{instance_id}/?owner=me", None, what=what)
         if response.status_code in (404, 410):
             raise ProviderMachineNotFound(self._describe(response, what), status_code=response.status_code)
         answer = self._read_success(response, what=what)
@@ -174,19 +155,19 @@ class VastAiProvider:
         return machine_from(instance_id, instance)
 
     def list_machines(self) -> list[ProviderMachine]:
-        what = "listing instances"
-        answer = self._read_success(self._send("GET", "/instances/", None, what=what), what=what)
-        instances = answer.get("instances")
-        if not isinstance(instances, list):
-            return []
         return [
             machine_from(machine_id, item)
-            for item in instances
-            if isinstance(item, dict) and (machine_id := as_int(item.get("id"))) is not None
+            for item in self._instances({})
+            if (machine_id := as_int(item.get("id"))) is not None
         ]
 
     def machine_ids_labelled(self, label: str) -> list[str]:
-        return [machine.provider_instance_id for machine in self.list_machines() if machine.label == label]
+        # Vast filters by label itself, so a rent or a teardown reads only the instance's own machines.
+        return [
+            str(machine_id)
+            for item in self._instances({"label": {"eq": label}})
+            if (machine_id := as_int(item.get("id"))) is not None and item.get("label") == label
+        ]
 
     def start_machine(self, provider_instance_id: str) -> None:
         self._manage(provider_instance_id, "running")
@@ -197,7 +178,7 @@ class VastAiProvider:
     def reboot_machine(self, provider_instance_id: str) -> None:
         instance_id = checked_id(provider_instance_id)
         what = f"rebooting instance {instance_id}"
-        response = self._send("PUT", f"/instances/reboot/{instance_id}/", {}, what=what)
+        response = self._send("PUT", f"/api/v0/instances/reboot/{instance_id}/", {}, what=what)
         if response.status_code in (404, 410):
             raise ProviderMachineNotFound(self._describe(response, what), status_code=response.status_code)
         self._read_success(response, what=what)
@@ -205,7 +186,7 @@ class VastAiProvider:
     def destroy_machine(self, provider_instance_id: str) -> None:
         instance_id = checked_id(provider_instance_id)
         what = f"destroying instance {instance_id}"
-        response = self._send("DELETE", f"/instances/{instance_id}/", None, what=what)
+        response = self._send("DELETE", f"/api/v0/instances/{instance_id}/", {}, what=what)
         if response.status_code in (404, 410):
             logger.info("Vast.ai instance %s was already gone", instance_id)
             return
@@ -213,15 +194,44 @@ class VastAiProvider:
 
     # --- plumbing -----------------------------------------------------------------------------
 
+    def _instances(self, select_filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every instance `select_filters` selects, page after page of `GET /api/v1/instances/`."""
+        params = {
+            "select_filters": json.dumps(select_filters),
+            "order_by": json.dumps([{"col": "id", "dir": "asc"}]),
+            "limit": str(_PAGE),
+        }
+        found: list[dict[str, Any]] = []
+        for page in range(1, _MAX_PAGES + 1):
+            what = f"listing instances (page {page})"
+            answer = self._read_success(
+                self._send("GET", "/api/v1/instances/", None, what=what, params=params), what=what
+            )
+            items = answer.get("instances")
+            found.extend(item for item in items or [] if isinstance(item, dict))
+            token = answer.get("next_token")
+            if not isinstance(token, str) or not token or not items:
+                return found
+            params["after_token"] = token
+        raise ProviderError(f"Vast.ai listed more than {_MAX_PAGES * _PAGE} instances; giving up")
+
     def _manage(self, provider_instance_id: str, state: str) -> None:
         instance_id = checked_id(provider_instance_id)
         what = f"setting instance {instance_id} to {state}"
-        response = self._send("PUT", f"/instances/{instance_id}/", {"state": state}, what=what)
+        response = self._send("PUT", f"/api/v0/instances/{instance_id}/", {"state": state}, what=what)
         if response.status_code in (404, 410):
             raise ProviderMachineNotFound(self._describe(response, what), status_code=response.status_code)
         self._read_success(response, what=what)
 
-    def _send(self, method: str, path: str, body: Mapping[str, Any] | None, *, what: str) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        *,
+        what: str,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """The first answer that is not worth retrying; transient failures are retried, then raised."""
         headers: dict[str, str] = {}
         content: bytes | None = None
@@ -232,7 +242,7 @@ class VastAiProvider:
         for attempt in range(1, self._max_attempts + 1):
             failure: ProviderError
             try:
-                response = self._client.request(method, path, content=content, headers=headers)
+                response = self._client.request(method, path, content=content, headers=headers, params=params)
             except httpx.TimeoutException as exc:
                 failure = ProviderUnavailable(
                     f"Vast.ai did not answer {what} within {self._timeout_seconds:g}s"

@@ -20,13 +20,13 @@ from dumont_core.providers.models import (
     ProviderMachineStatus,
     ProviderRequestRejected,
 )
+from dumont_core.providers.vastai_requests import JUPYTER_CONTAINER_PORT, SSH_CONTAINER_PORT
 
 logger = logging.getLogger(__name__)
 
-JUPYTER_CONTAINER_PORT = 8888
-SSH_CONTAINER_PORT = 22
-_STARTING_STATES = {None, "", "created", "loading", "scheduling", "creating", "starting"}
-_STOPPED_STATES = {"exited", "stopped", "inactive"}
+_STARTING_STATES = {None, "", "created", "loading", "scheduling", "creating", "starting", "rebooting"}
+_STOPPED_STATES = {"exited", "stopped", "inactive", "frozen"}
+_PAUSED_ON_PURPOSE = {"stopped", "frozen"}
 
 
 def json_object(response: httpx.Response) -> dict[str, Any] | None:
@@ -45,6 +45,12 @@ def is_offer_gone(response: httpx.Response) -> bool:
     answer = json_object(response) or {}
     said = f"{answer.get('error', '')} {answer.get('msg', '')}"
     return answer.get("success") is False and "no_such_ask" in said
+
+
+def is_bid_refused(response: httpx.Response) -> bool:
+    """Whether a rent attempt failed because the bid is under the offer's minimum now."""
+    answer = json_object(response) or {}
+    return response.status_code == 400 and answer.get("error") == "invalid_price"
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -143,11 +149,16 @@ def status_of(instance: Mapping[str, Any]) -> ProviderMachineStatus:
     intended = instance.get("intended_status")
     if actual == "running":
         return ProviderMachineStatus.RUNNING
-    if actual == "offline":
+    if actual in ("offline", "unknown"):
+        # `unknown`: Vast has not heard from the host lately. Callers confirm over several looks
+        # before they act, so a host that comes back costs nothing; one that does not is not
+        # mistaken for a machine still starting, forever.
         return ProviderMachineStatus.FAILED
     if actual in _STOPPED_STATES:
         # An exited container nobody asked to stop has crashed, been outbid or lost its host.
-        return ProviderMachineStatus.STOPPED if intended == "stopped" else ProviderMachineStatus.FAILED
+        return (
+            ProviderMachineStatus.STOPPED if intended in _PAUSED_ON_PURPOSE else ProviderMachineStatus.FAILED
+        )
     if actual in _STARTING_STATES:
         if intended == "stopped" and actual in (None, "", "created"):
             return ProviderMachineStatus.STOPPED
@@ -174,7 +185,12 @@ def machine_from(instance_id: int, instance: Mapping[str, Any]) -> ProviderMachi
     status_message = as_str(instance.get("status_msg"))
     if status is ProviderMachineStatus.FAILED and status_message is None:
         status_message = f"actual_status={instance.get('actual_status')!r}"
-    ports = instance.get("ports")
+    if instance.get("actual_status") == "unknown":
+        status_message = f"Vast.ai has not heard from the host lately (unknown): {status_message or ''}"
+    ip_address = as_str(instance.get("public_ipaddr"))
+    ssh_host, ssh_port = ssh_address(instance)
+    jupyter_port = host_port(instance.get("ports"), JUPYTER_CONTAINER_PORT)
+    token = as_str(instance.get("jupyter_token"))
     return ProviderMachine(
         provider_instance_id=str(instance_id),
         status=status,
@@ -185,9 +201,29 @@ def machine_from(instance_id: int, instance: Mapping[str, Any]) -> ProviderMachi
         price_per_hour=as_float(instance.get("dph_total")),
         reliability=as_float(instance.get("reliability2", instance.get("reliability"))),
         geolocation=as_str(instance.get("geolocation")),
-        ip_address=as_str(instance.get("public_ipaddr")),
-        ssh_port=host_port(ports, SSH_CONTAINER_PORT),
-        jupyter_port=host_port(ports, JUPYTER_CONTAINER_PORT),
+        ip_address=ip_address,
+        ssh_port=ssh_port,
+        ssh_host=ssh_host,
+        jupyter_port=jupyter_port,
+        jupyter_url=(
+            f"https://{ip_address}:{jupyter_port}/?token={token}"
+            if ip_address and jupyter_port and token
+            else None
+        ),
         label=as_str(instance.get("label")),
         started_at=time_from_epoch(instance.get("start_date")),
     )
+
+
+def ssh_address(instance: Mapping[str, Any]) -> tuple[str | None, int | None]:
+    """Where SSH answers, as the CLI's `ssh-url` works it out: the host port mapped to 22 on the
+    machine's public IP (None for the host: it is `public_ipaddr`), else Vast's proxy (`ssh_host`,
+    `ssh_port`, one more on a Jupyter runtype), only while the machine runs."""
+    direct = host_port(instance.get("ports"), SSH_CONTAINER_PORT)
+    if direct is not None:
+        return None, direct
+    proxy_host, proxy_port = as_str(instance.get("ssh_host")), as_int(instance.get("ssh_port"))
+    if instance.get("actual_status") != "running" or proxy_host is None or proxy_port is None:
+        return None, None
+    runtype = instance.get("image_runtype")
+    return proxy_host, proxy_port + 1 if isinstance(runtype, str) and "jupyter" in runtype else proxy_port
