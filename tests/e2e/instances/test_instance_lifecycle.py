@@ -21,7 +21,7 @@ SEED_004_BODY = {
     "disk_gb": 100,
     "failover_enabled": True,
     "failover_strategy": "warmpool",
-    "ssh_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBkXb2u7wq0nJpZ3QmQ6rUZ7W3eJ8h user@laptop",
+    "ssh_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8sPw4wYx0Zq5nN3J1e3rQvX2hQ2x0Y7d9c8f6k5j4h user@laptop",
 }
 
 

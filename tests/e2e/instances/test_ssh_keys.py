@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from local_stack.stack import LocalStack
+from tests.e2e.access.conftest import login, register
 from tests.e2e.conftest import eventually, machine_of, wait_for_agent, wait_for_status
 
 pytestmark = pytest.mark.e2e
@@ -73,18 +74,14 @@ def test_keys_are_added_installed_removed_and_follow_the_instance_to_its_next_ma
 
 def test_another_team_cannot_see_or_change_the_keys(api: httpx.Client, stack: LocalStack) -> None:
     created = api.post("/api/v1/instances", json={"gpu_type": "RTX_4090"})
+    assert created.status_code == 201, created.text
     instance_id = created.json()["data"]["id"]
-    with httpx.Client(base_url=stack.url) as anonymous:
-        email = "keys-outsider@example.com"
-        anonymous.post("/api/v1/auth/register", json={"email": email, "password": "correct horse battery"})
-        token = anonymous.post(
-            "/api/v1/auth/login", json={"email": email, "password": "correct horse battery"}
-        )
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        assert anonymous.get(f"/api/v1/instances/{instance_id}/ssh-keys", headers=headers).status_code == 404
-        posted = anonymous.post(
-            f"/api/v1/instances/{instance_id}/ssh-keys", json={"public_key": BOB}, headers=headers
-        )
-        assert posted.status_code == 404
-    wait_for_status(api, instance_id, {"running", "failed"})
-    api.delete(f"/api/v1/instances/{instance_id}")
+    try:
+        with login(stack, register(stack)) as outsider:
+            listed = outsider.get(f"/api/v1/instances/{instance_id}/ssh-keys")
+            assert listed.status_code == 404, listed.text
+            posted = outsider.post(f"/api/v1/instances/{instance_id}/ssh-keys", json={"public_key": BOB})
+            assert posted.status_code == 404, posted.text
+    finally:
+        wait_for_status(api, instance_id, {"running", "failed"})
+        api.delete(f"/api/v1/instances/{instance_id}")
