@@ -11,6 +11,7 @@ from dumont_core.instances.models import (
     FailoverStrategy,
     Instance,
     InstanceEvent,
+    RunningOn,
     Standby,
 )
 from dumont_core.platform.models import DomainModel
@@ -51,6 +52,8 @@ class FailoverStatus(DomainModel):
     data_at_risk_seconds: float | None
     """How long ago the last completed snapshot was: what a failover now would lose; None without one."""
     last_failover: datetime | None
+    running_on: RunningOn | None = None
+    """The machine the instance runs on now: `gpu`, or its standby during a failover (`cpu_standby`)."""
     standby: Standby | None
     """The machine kept ready to take over (`warmpool`, `cpu_standby`), what it costs and where it is."""
     history: list[FailoverRecord]
@@ -101,6 +104,10 @@ def status_of(instance: Instance, events: list[InstanceEvent], now: datetime) ->
         last_checkpoint_at=at,
         data_at_risk_seconds=round((now - at).total_seconds(), 1) if at else None,
         last_failover=instance.last_failover_at,
-        standby=instance.standby,
+        running_on=instance.running_on,
+        # Its agent's token digest stays with us.
+        standby=instance.standby.model_copy(update={"agent_token_digest": None})
+        if instance.standby
+        else None,
         history=history_of(events),
     )

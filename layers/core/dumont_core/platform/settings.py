@@ -53,6 +53,7 @@ class WorkflowSettings(EnvironmentSettings):
     snapshot_state_machine_arn: str = Field(alias="SNAPSHOT_STATE_MACHINE_ARN", min_length=1)
     restore_state_machine_arn: str = Field(alias="RESTORE_STATE_MACHINE_ARN", min_length=1)
     wake_state_machine_arn: str = Field(alias="WAKE_STATE_MACHINE_ARN", min_length=1)
+    cpu_failover_state_machine_arn: str = Field(alias="CPU_FAILOVER_STATE_MACHINE_ARN", min_length=1)
     boot_poll_seconds: int = Field(default=10, ge=1, alias="BOOT_POLL_SECONDS")
     agent_action_timeout_seconds: int = Field(default=3600, ge=10, alias="AGENT_ACTION_TIMEOUT_SECONDS")
     estimated_ready_seconds: int = Field(default=90, ge=0, alias="ESTIMATED_READY_SECONDS")
@@ -83,6 +84,39 @@ class ProviderSettings(EnvironmentSettings):
     )
     """Names this deployment in the labels of the machines it rents; two deployments renting with
     one provider account need different ones, or each would destroy the other's machines."""
+
+
+class CpuStandbySettings(EnvironmentSettings):
+    """The CPU machines (EC2) kept for the `cpu_standby` failover strategy. Without an AMI and a subnet
+    the strategy cannot keep a standby, and its instances fail over from their last checkpoint."""
+
+    cpu_standby_instance_type: str = Field(
+        default="m7i.large", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", alias="CPU_STANDBY_INSTANCE_TYPE"
+    )
+    cpu_standby_ami_id: str | None = Field(
+        default=None, pattern=r"^ami-[0-9a-f]{8,17}$", alias="CPU_STANDBY_AMI_ID"
+    )
+    """A Linux image with Python 3.11+ and systemd (Ubuntu 24.04, say)."""
+    cpu_standby_subnet_id: str | None = Field(
+        default=None, pattern=r"^subnet-[0-9a-f]{8,17}$", alias="CPU_STANDBY_SUBNET_ID"
+    )
+    """A public subnet: users reach the machine over SSH, its agent reaches the API."""
+    cpu_standby_security_group_id: str | None = Field(
+        default=None, pattern=r"^sg-[0-9a-f]{8,17}$", alias="CPU_STANDBY_SECURITY_GROUP_ID"
+    )
+    """Lets SSH (22) in; the default group of the subnet's VPC when unset."""
+    cpu_standby_disk_gb: int = Field(default=100, ge=8, le=16384, alias="CPU_STANDBY_DISK_GB")
+    cpu_standby_cost_per_hour: float = Field(default=0.1008, ge=0, alias="CPU_STANDBY_COST_PER_HOUR")
+    """What the machine costs an hour while it runs (m7i.large on demand in us-east-1)."""
+    cpu_standby_stopped_cost_per_hour: float = Field(
+        default=0.011, ge=0, alias="CPU_STANDBY_STOPPED_COST_PER_HOUR"
+    )
+    """What it costs an hour while stopped between syncs: its disk (100 GB of gp3 at $0.08 a month)."""
+    cpu_standby_boot_timeout_seconds: int = Field(default=180, ge=1, alias="CPU_STANDBY_BOOT_TIMEOUT_SECONDS")
+
+    @property
+    def configured(self) -> bool:
+        return self.cpu_standby_ami_id is not None and self.cpu_standby_subnet_id is not None
 
 
 class AgentSettings(EnvironmentSettings):
@@ -150,6 +184,7 @@ class ApiSettings(
     UsagePlanSettings,
     GuessingSettings,
     PresentationSettings,
+    CpuStandbySettings,
 ):
     """The API function: every route."""
 
@@ -158,11 +193,15 @@ class AuthorizerSettings(TableSettings, TokenSettings, AgentSettings):
     """The REQUEST authorizer: checks access tokens, API keys and agent tokens."""
 
 
-class InstanceTasksSettings(TableSettings, ProviderSettings, AgentSettings, SnapshotSettings):
+class InstanceTasksSettings(
+    TableSettings, ProviderSettings, AgentSettings, SnapshotSettings, CpuStandbySettings
+):
     """The steps of the instance workflows."""
 
 
-class HousekeepingSettings(TableSettings, WorkflowSettings, AgentSettings, SnapshotSettings):
+class HousekeepingSettings(
+    TableSettings, WorkflowSettings, AgentSettings, SnapshotSettings, ProviderSettings, CpuStandbySettings
+):
     """The scheduled idle check and chunk sweep."""
 
 
@@ -177,7 +216,9 @@ class WatchSettings(EnvironmentSettings):
     """How long a machine must go on looking dead, over two looks, before its instance is interrupted."""
 
 
-class ReconcilerSettings(TableSettings, ProviderSettings, AgentSettings, WatchSettings):
+class ReconcilerSettings(
+    TableSettings, ProviderSettings, AgentSettings, WatchSettings, WorkflowSettings, CpuStandbySettings
+):
     """The scheduled reconciler of the machines rented and the instances' records."""
 
 

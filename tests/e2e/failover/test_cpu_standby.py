@@ -1,0 +1,172 @@
+"""`cpu_standby` on the local stack: a CPU machine on the embedded EC2, with the real agent on it, kept
+in sync with the checkpoints, takes the instance over when its GPU dies in any of the ways the
+marketplace kills one, then hands it to a new GPU with every file written before the last checkpoint."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.topology import DOMAIN_EVENTS_QUEUE_NAME
+from local_stack.stack import LocalStack
+from tests.e2e.conftest import (
+    contents,
+    eventually,
+    fill_workspace,
+    machine_of,
+    machines_for,
+    wait_for_agent,
+    wait_for_snapshot,
+    wait_for_status,
+)
+
+pytestmark = pytest.mark.e2e
+
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvQ3mXfailoverTESTkey me@laptop"
+TAKEOVER_SECONDS = 60
+"""The workspace and SSH must be on the CPU machine within a minute of the GPU's death."""
+
+
+def status_of(api: httpx.Client, instance_id: str) -> dict[str, Any]:
+    response = api.get(f"/api/v1/failover/status/{instance_id}")
+    assert response.status_code == 200, response.text
+    status: dict[str, Any] = response.json()["data"]
+    return status
+
+
+def ec2_machines_for(stack: LocalStack, instance_id: str) -> list[dict[str, Any]]:
+    assert stack.cpu_standbys is not None
+    return [
+        machine
+        for machine in stack.cpu_standbys.machines()
+        if machine["label"] and machine["label"].endswith(f":{instance_id}")
+    ]
+
+
+def event_types(api: httpx.Client, instance_id: str) -> list[str]:
+    events = api.get(f"/api/v1/instances/{instance_id}/events").json()["data"]["events"]
+    return [str(event["type"]) for event in events]
+
+
+def kill(stack: LocalStack, machine_id: int, kind: str) -> None:
+    stack.marketplace.interrupt(machine_id, kind)
+
+
+@pytest.mark.parametrize("kind", ["outbid", "host_offline", "partition", "maintenance"])
+def test_the_cpu_standby_takes_over_then_a_new_gpu_gets_every_file(
+    api: httpx.Client, stack: LocalStack, create_instance: Callable[..., str], kind: str
+) -> None:
+    instance_id = create_instance(failover_enabled=True, failover_strategy="cpu_standby", ssh_key=SSH_KEY)
+    created = wait_for_status(api, instance_id, {"running", "failed"})
+    assert created["status"] == "running", created["status_reason"]
+    wait_for_agent(api, instance_id)
+    configured = api.post(
+        "/api/v1/failover/configure",
+        json={"instance_id": instance_id, "enabled": True, "checkpoint_interval_minutes": 0.2},
+    )
+    assert configured.status_code == 200, configured.text
+    first_gpu = machine_of(api, instance_id)
+    before = fill_workspace(stack.machine_agents.workspace(first_gpu))
+    checkpoint = api.post("/api/v1/snapshots", json={"instance_id": instance_id})
+    assert wait_for_snapshot(api, checkpoint.json()["data"]["id"])["status"] == "completed"
+    # The standby, stopped, holds the last checkpoint before the GPU dies.
+    assert eventually(
+        lambda: (
+            (standby := status_of(api, instance_id)["standby"]) is not None
+            and standby["state"] == "ready"
+            and standby["synced_snapshot_id"] == status_of(api, instance_id)["last_checkpoint_id"]
+            and [m["state"] for m in ec2_machines_for(stack, instance_id)] == ["stopped"]
+        ),
+        seconds=60,
+    ), status_of(api, instance_id)["standby"]
+    waiting = status_of(api, instance_id)["standby"]
+    assert waiting["kind"] == "cpu" and waiting["provider"] == "ec2" and waiting["cost_per_hour"] > 0
+    assert waiting["agent_token_digest"] is None, "the standby's token digest is never shown"
+
+    died = time.monotonic()
+    kill(stack, first_gpu, kind)
+
+    assert eventually(
+        lambda: api.get(f"/api/v1/instances/{instance_id}").json()["data"]["running_on"] == "cpu_standby",
+        seconds=TAKEOVER_SECONDS,
+    ), api.get(f"/api/v1/instances/{instance_id}").json()["data"]
+    assert time.monotonic() - died < TAKEOVER_SECONDS
+    on_cpu = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
+    standby = status_of(api, instance_id)["standby"]
+    assert standby["state"] == "active" and status_of(api, instance_id)["running_on"] == "cpu_standby"
+    assert on_cpu["ip_address"] == standby["ip_address"] and on_cpu["ssh_port"] == 22
+    assert on_cpu["ssh_command"] == f"ssh -p 22 root@{standby['ip_address']}"
+    (cpu_machine,) = ec2_machines_for(stack, instance_id)
+    assert cpu_machine["state"] == "running"
+    assert stack.cpu_standbys is not None
+    assert contents(stack.cpu_standbys.workspace(cpu_machine["id"])) == before
+    user_data = stack.aws.client("ec2").describe_instance_attribute(
+        InstanceId=cpu_machine["id"], Attribute="userData"
+    )["UserData"]["Value"]
+    assert SSH_KEY in base64.b64decode(user_data).decode(), "the user's SSH key reaches the CPU machine"
+
+    assert eventually(lambda: "failover.completed" in event_types(api, instance_id), seconds=90)
+    back = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
+    assert back["status"] == "running" and back["running_on"] == "gpu"
+    second_gpu = machine_of(api, instance_id)
+    assert second_gpu != first_gpu
+    assert contents(stack.machine_agents.workspace(second_gpu)) == before
+    assert (back["id"], back["failover"]["strategy"]) == (instance_id, "cpu_standby")
+    assert back["failover"]["last_failover"] is not None
+    assert eventually(lambda: [m["state"] for m in ec2_machines_for(stack, instance_id)] == ["stopped"])
+    (record,) = status_of(api, instance_id)["history"]
+    assert (record["strategy"], record["outcome"]) == ("cpu_standby", "completed")
+    assert 0 < record["recovered_after_seconds"] < TAKEOVER_SECONDS
+    assert back["created_at"] == created["created_at"], "the same instance, in the same team"
+    kinds = event_types(api, instance_id)
+    assert (
+        kinds.index("instance.interrupted")
+        < kinds.index("failover.started")
+        < kinds.index("failover.completed")
+    )
+
+    assert api.delete(f"/api/v1/instances/{instance_id}").status_code in (200, 202)
+    assert eventually(lambda: ec2_machines_for(stack, instance_id) == [], seconds=30), (
+        "the standby is terminated"
+    )
+    assert eventually(lambda: machines_for(stack, instance_id) == [], seconds=30)
+
+
+def test_failover_events_of_the_cpu_standby_reach_the_bus(
+    api: httpx.Client, stack: LocalStack, create_instance: Callable[..., str]
+) -> None:
+    instance_id = create_instance(failover_enabled=True, failover_strategy="cpu_standby")
+    assert wait_for_status(api, instance_id, {"running", "failed"})["status"] == "running"
+    wait_for_agent(api, instance_id)
+    checkpoint = api.post("/api/v1/snapshots", json={"instance_id": instance_id})
+    assert wait_for_snapshot(api, checkpoint.json()["data"]["id"])["status"] == "completed"
+    assert eventually(
+        lambda: (status_of(api, instance_id)["standby"] or {}).get("state") == "ready", seconds=60
+    )
+    sqs = stack.aws.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=DOMAIN_EVENTS_QUEUE_NAME)["QueueUrl"]
+    seen: list[dict[str, Any]] = []
+
+    stack.marketplace.interrupt(machine_of(api, instance_id), "host_offline")
+
+    def drain() -> bool:
+        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            envelope = json.loads(message["Body"])
+            if envelope["detail"]["data"]["instance_id"] == instance_id:
+                seen.append(envelope["detail"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return "failover.completed" in [event["event"] for event in seen]
+
+    assert eventually(drain, seconds=90)
+    by_type = {event["event"]: event["data"] for event in seen}
+    assert by_type["instance.interrupted"]["reason"] == "host_offline"
+    assert by_type["failover.started"]["strategy"] == "cpu_standby"
+    assert by_type["failover.completed"]["strategy"] == "cpu_standby"
+    api.delete(f"/api/v1/instances/{instance_id}")
+    assert eventually(lambda: ec2_machines_for(stack, instance_id) == [], seconds=30)
