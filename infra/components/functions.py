@@ -246,11 +246,12 @@ class Functions(Construct):
             self._let_run_cpu_standbys(spec, role)
             for name, value in self._cpu_standby.items():
                 function.add_environment(name, value)
-            function.add_environment(MACHINE_LABEL_PREFIX_ENV, self._machine_label_prefix)
         if spec.boots_agents:
             # PUBLIC_API_URL, the other half of what the first boot needs, is set by `point_agents_at`
             # once the API exists.
             function.add_environment(AGENT_PACKAGE_ENV, self._agent_package)
+            # The machines it launches are labelled with it (housekeeping's CPU standbys).
+            function.add_environment(MACHINE_LABEL_PREFIX_ENV, self._machine_label_prefix)
         return function
 
     def _let_run_cpu_standbys(self, spec: FunctionSpec, role: iam.Role) -> None:

@@ -5,6 +5,7 @@ that terminates the standbys nobody keeps."""
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from dumont_core.instances.models import (
     EventType,
     FailoverStrategy,
     Instance,
+    InstanceEvent,
     InstanceStatus,
     InterruptionReason,
 )
@@ -36,6 +38,7 @@ from tests.integration.conftest import REGION
 from tests.integration.failover.test_failover_service import RecordingPath
 from tests.integration.instances import conftest as instances_conftest
 from tests.integration.instances.conftest import SSH_KEY, Cloud, Provisioned, ref_of
+from tests.unit.instances.test_event_documents import schema_for, validation_problems
 
 TEAM = Principal(account_id="acct_00000000000000a1", team_id="team_00000000000000b1")
 SNAPSHOT = "snap_00000000000000a1"
@@ -186,7 +189,7 @@ def test_each_newer_checkpoint_is_restored_on_the_standby_which_then_waits_stopp
 
     assert ready is not None and (ready.state, ready.synced_snapshot_id) == ("ready", SNAPSHOT)
     assert standbys.state(str(ready.machine_id)) == "stopped"
-    assert ready.cost_per_hour == standbys.machines.stopped_cost_per_hour
+    assert ready.cost_per_hour == standbys.machines.stopped_cost_per_hour(instance.disk_gb) > 0
     standbys.checkpointed(instance, NEWER_SNAPSHOT)
     again = standbys.keep_ready(instance).standby
     assert again is not None and (again.state, again.syncing_snapshot_id) == ("syncing", NEWER_SNAPSHOT)
@@ -286,6 +289,7 @@ def test_the_workflow_moves_the_instance_to_the_standby_then_back_to_a_gpu(stand
     (completed,) = [e for e in standbys.cloud.published(instance) if e.type == EventType.FAILOVER_COMPLETED]
     assert completed.details["strategy"] == "cpu_standby"
     assert completed.details["recovered_after_seconds"] == 20.0
+    assert_documented(standbys.cloud.published(instance))
 
 
 def test_a_failed_step_gives_back_the_gpu_stops_the_standby_and_falls_back(standbys: Standbys) -> None:
@@ -316,6 +320,7 @@ def test_a_failed_step_gives_back_the_gpu_stops_the_standby_and_falls_back(stand
     assert [asked.instance_id for asked in standbys.fallback.asked] == [instance.instance_id]
     (failed,) = [e for e in standbys.cloud.published(instance) if e.type == EventType.FAILOVER_FAILED]
     assert failed.details["strategy"] == "cpu_standby"
+    assert_documented(standbys.cloud.published(instance))
 
 
 def test_the_pass_terminates_standbys_nobody_keeps_and_only_those(standbys: Standbys) -> None:
@@ -327,7 +332,9 @@ def test_the_pass_terminates_standbys_nobody_keeps_and_only_those(standbys: Stan
     deleted_machine = str(standbys.cloud.stored(deleted).standby.machine_id)  # type: ignore[union-attr]
     standbys.cloud.delete(deleted)
     stray = standbys.machines.launch(
-        CpuMachineRequest(label=standbys.cloud.label(kept), deployment="dumont", user_data="#!/bin/bash\n")
+        CpuMachineRequest(
+            label=standbys.cloud.label(kept), deployment="dumont", user_data="#!/bin/bash\n", disk_gb=20
+        )
     ).machine_id
 
     now = Clock(datetime.now(UTC))
@@ -339,3 +346,11 @@ def test_the_pass_terminates_standbys_nobody_keeps_and_only_those(standbys: Stan
     assert standbys.state(kept_machine) in ("pending", "running")
     assert standbys.state(deleted_machine) == "gone" and standbys.state(stray) == "gone"
     assert "instance.orphan_destroyed" in standbys.cloud.timeline(kept)
+    assert_documented(standbys.cloud.published(kept))
+
+
+def assert_documented(events: list[InstanceEvent]) -> None:
+    """Every event published matches its JSON Schema in `events/`, but the stand-in checkpoints."""
+    for event in (event for event in events if event.type != EventType.SNAPSHOT_COMPLETED):
+        detail = json.loads(json.dumps(event.bus_detail()))
+        assert validation_problems(detail, schema_for(event.type.value)) == [], detail

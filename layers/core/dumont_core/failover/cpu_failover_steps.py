@@ -171,7 +171,7 @@ class CpuFailoverSteps(StepSupport):
             update={
                 "state": "ready",
                 "active_since": None,
-                "cost_per_hour": self.machines.stopped_cost_per_hour,
+                "cost_per_hour": self.machines.stopped_cost_per_hour(instance.disk_gb),
             }
         )
         self._finish(
@@ -189,7 +189,7 @@ class CpuFailoverSteps(StepSupport):
             },
             [completed],
         )
-        self._stop_standby(standby)
+        self._stop_standby(standby, instance.disk_gb)
         return {}
 
     def fail(
@@ -203,7 +203,7 @@ class CpuFailoverSteps(StepSupport):
         if snapshot_id is not None and snapshot_id != instance.last_snapshot_id:
             self.snapshots.fail_snapshot(instance.team_id, snapshot_id, f"the CPU failover failed: {reason}")
         left = self._release_or_leave(instance)
-        standby = self._stop_standby(_standby_of(instance)) if instance.standby else None
+        standby = self._stop_standby(_standby_of(instance), instance.disk_gb) if instance.standby else None
         failed = InstanceEvent.of(EventType.FAILOVER_FAILED, instance, strategy=STRATEGY, reason=reason)
         try:
             interrupted = self.instances.transition(
@@ -225,13 +225,13 @@ class CpuFailoverSteps(StepSupport):
         self.fallback.recover(interrupted)
         return {}
 
-    def _stop_standby(self, standby: Standby) -> Standby | None:
+    def _stop_standby(self, standby: Standby, disk_gb: int) -> Standby | None:
         """Stop the standby to wait for the next failure; None when it is gone."""
         stopped = standby.model_copy(
             update={
                 "state": "ready",
                 "active_since": None,
-                "cost_per_hour": self.machines.stopped_cost_per_hour,
+                "cost_per_hour": self.machines.stopped_cost_per_hour(disk_gb),
             }
         )
         try:

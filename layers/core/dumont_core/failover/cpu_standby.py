@@ -226,6 +226,7 @@ class CpuStandbyPath:
                 label=machine_label(prefix, instance.team_id, instance.instance_id),
                 deployment=prefix,
                 user_data=standby_user_data(instance, token, self.settings),
+                disk_gb=instance.disk_gb,
             )
         )
         standby = Standby(
@@ -298,7 +299,7 @@ class CpuStandbyPath:
         rested = standby.model_copy(
             update={
                 "state": "ready",
-                "cost_per_hour": self.machines.stopped_cost_per_hour,
+                "cost_per_hour": self.machines.stopped_cost_per_hour(instance.disk_gb),
                 "ip_address": machine.ip_address or standby.ip_address,
             }
         )

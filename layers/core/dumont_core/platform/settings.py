@@ -105,13 +105,12 @@ class CpuStandbySettings(EnvironmentSettings):
         default=None, pattern=r"^sg-[0-9a-f]{8,17}$", alias="CPU_STANDBY_SECURITY_GROUP_ID"
     )
     """Lets SSH (22) in; the default group of the subnet's VPC when unset."""
-    cpu_standby_disk_gb: int = Field(default=100, ge=8, le=16384, alias="CPU_STANDBY_DISK_GB")
     cpu_standby_cost_per_hour: float = Field(default=0.1008, ge=0, alias="CPU_STANDBY_COST_PER_HOUR")
     """What the machine costs an hour while it runs (m7i.large on demand in us-east-1)."""
-    cpu_standby_stopped_cost_per_hour: float = Field(
-        default=0.011, ge=0, alias="CPU_STANDBY_STOPPED_COST_PER_HOUR"
+    cpu_standby_disk_price_per_gb_month: float = Field(
+        default=0.08, ge=0, alias="CPU_STANDBY_DISK_PRICE_PER_GB_MONTH"
     )
-    """What it costs an hour while stopped between syncs: its disk (100 GB of gp3 at $0.08 a month)."""
+    """What its disk (gp3, as large as the instance's) costs: all it costs while stopped between syncs."""
     cpu_standby_boot_timeout_seconds: int = Field(default=180, ge=1, alias="CPU_STANDBY_BOOT_TIMEOUT_SECONDS")
 
     @property

@@ -35,6 +35,8 @@ class CpuMachineRequest(DomainModel):
     """The deployment's label prefix: what the pass over our machines filters on."""
     user_data: str
     """The script its first boot runs (the agent, the user's SSH key)."""
+    disk_gb: int
+    """Its disk, which holds the instance's workspace."""
 
 
 class CpuMachine(DomainModel):
@@ -61,9 +63,8 @@ class CpuMachines(Protocol):
         """What a machine costs an hour while it runs."""
         ...
 
-    @property
-    def stopped_cost_per_hour(self) -> float:
-        """What it costs an hour while stopped (its disk)."""
+    def stopped_cost_per_hour(self, disk_gb: int) -> float:
+        """What a machine with a disk of `disk_gb` costs an hour while stopped (its disk)."""
         ...
 
     def launch(self, request: CpuMachineRequest) -> CpuMachine: ...

@@ -30,6 +30,7 @@ _STATES = {
     "stopping": CpuMachineState.STOPPING,
     "stopped": CpuMachineState.STOPPED,
 }
+HOURS_A_MONTH = 730
 _LISTED_STATES = ["pending", "running", "stopping", "stopped"]
 
 
@@ -53,9 +54,8 @@ class Ec2CpuMachines:
     def cost_per_hour(self) -> float:
         return self.settings.cpu_standby_cost_per_hour
 
-    @property
-    def stopped_cost_per_hour(self) -> float:
-        return self.settings.cpu_standby_stopped_cost_per_hour
+    def stopped_cost_per_hour(self, disk_gb: int) -> float:
+        return round(disk_gb * self.settings.cpu_standby_disk_price_per_gb_month / HOURS_A_MONTH, 4)
 
     def launch(self, request: CpuMachineRequest) -> CpuMachine:
         settings = self.settings
@@ -87,7 +87,7 @@ class Ec2CpuMachines:
                 {
                     "DeviceName": "/dev/sda1",
                     "Ebs": {
-                        "VolumeSize": settings.cpu_standby_disk_gb,
+                        "VolumeSize": request.disk_gb,
                         "VolumeType": "gp3",
                         "Encrypted": True,
                     },
