@@ -185,3 +185,96 @@ def test_failover_events_of_the_cpu_standby_reach_the_bus(
     assert by_type["failover.completed"]["strategy"] == "cpu_standby"
     api.delete(f"/api/v1/instances/{instance_id}")
     assert eventually(lambda: ec2_machines_for(stack, instance_id) == [], seconds=30)
+
+
+def cpu_standby_instance(api: httpx.Client, stack: LocalStack, create_instance: Callable[..., str]) -> str:
+    """A running instance with `cpu_standby`, a checkpoint of its files, and its standby holding it."""
+    instance_id = create_instance(failover_enabled=True, failover_strategy="cpu_standby", ssh_key=SSH_KEY)
+    assert wait_for_status(api, instance_id, {"running", "failed"})["status"] == "running"
+    wait_for_agent(api, instance_id)
+    checkpoint = api.post("/api/v1/snapshots", json={"instance_id": instance_id})
+    assert wait_for_snapshot(api, checkpoint.json()["data"]["id"])["status"] == "completed"
+    assert eventually(
+        lambda: (
+            (standby := status_of(api, instance_id)["standby"]) is not None
+            and standby["state"] == "ready"
+            and standby["synced_snapshot_id"] == status_of(api, instance_id)["last_checkpoint_id"]
+        ),
+        seconds=60,
+    )
+    return instance_id
+
+
+def test_a_drill_moves_the_instance_to_its_cpu_standby_and_back_without_billing_meanwhile(
+    api: httpx.Client, stack: LocalStack, create_instance: Callable[..., str]
+) -> None:
+    instance_id = cpu_standby_instance(api, stack, create_instance)
+    first_gpu = machine_of(api, instance_id)
+    # Written after the checkpoint the standby holds: the drill's own checkpoint brings it along.
+    before = fill_workspace(stack.machine_agents.workspace(first_gpu))
+    again = api.post("/api/v1/snapshots", json={"instance_id": instance_id})
+    assert wait_for_snapshot(api, again.json()["data"]["id"])["status"] == "completed"
+
+    drill = api.post(f"/api/v1/failover/trigger/{instance_id}")
+
+    assert drill.status_code == 202, drill.text
+    assert drill.json()["data"]["status"] == "waking"
+    assert eventually(
+        lambda: api.get(f"/api/v1/instances/{instance_id}").json()["data"]["running_on"] == "cpu_standby",
+        seconds=TAKEOVER_SECONDS,
+    )
+    cost = api.get(f"/api/v1/instances/{instance_id}").json()["data"]["cost_accumulated"]
+    time.sleep(1)
+    later = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
+    if later["running_on"] == "cpu_standby":
+        assert later["cost_accumulated"] == cost, "no GPU is billed while the standby carries the instance"
+    (cpu_machine,) = ec2_machines_for(stack, instance_id)
+    assert stack.cpu_standbys is not None
+    assert contents(stack.cpu_standbys.workspace(cpu_machine["id"])) == before
+    assert eventually(lambda: "failover.completed" in event_types(api, instance_id), seconds=90)
+    back = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
+    assert back["running_on"] == "gpu" and back["cost_accumulated"] >= cost
+    assert contents(stack.machine_agents.workspace(machine_of(api, instance_id))) == before
+    (record,) = status_of(api, instance_id)["history"]
+    assert (record["reason"], record["strategy"], record["outcome"]) == ("drill", "cpu_standby", "completed")
+    assert eventually(lambda: first_gpu not in [machine["id"] for machine in stack.marketplace.machines()])
+    api.delete(f"/api/v1/instances/{instance_id}")
+    assert eventually(lambda: ec2_machines_for(stack, instance_id) == [], seconds=30)
+
+
+def test_a_new_gpu_dying_midway_ends_in_the_snapshot_path_with_every_file_and_nothing_left_rented(
+    api: httpx.Client, stack: LocalStack, create_instance: Callable[..., str]
+) -> None:
+    instance_id = cpu_standby_instance(api, stack, create_instance)
+    first_gpu = machine_of(api, instance_id)
+    before = fill_workspace(stack.machine_agents.workspace(first_gpu))
+    again = api.post("/api/v1/snapshots", json={"instance_id": instance_id})
+    assert wait_for_snapshot(api, again.json()["data"]["id"])["status"] == "completed"
+    # The GPU rented while the standby carries the instance dies while booting.
+    stack.marketplace.fail_next_boots(1)
+
+    kill(stack, first_gpu, "host_offline")
+
+    assert eventually(lambda: "failover.failed" in event_types(api, instance_id), seconds=90)
+    assert eventually(
+        lambda: (
+            event_types(api, instance_id).count("failover.started") == 2
+            and event_types(api, instance_id)[-1] in ("failover.completed", "instance.ready")
+        ),
+        seconds=90,
+    ), event_types(api, instance_id)
+    assert eventually(lambda: "failover.completed" in event_types(api, instance_id), seconds=90)
+    back = wait_for_status(api, instance_id, {"running", "hibernated", "failed"}, timeout=90)
+    assert back["status"] == "running" and back["running_on"] == "gpu", back["status_reason"]
+    assert contents(stack.machine_agents.workspace(machine_of(api, instance_id))) == before
+    records = status_of(api, instance_id)["history"]
+    assert [(r["strategy"], r["outcome"]) for r in records] == [
+        ("cpu_standby", "failed"),
+        ("snapshot", "completed"),
+    ]
+    assert [machine["state"] for machine in ec2_machines_for(stack, instance_id)] == ["stopped"]
+    assert len(machines_for(stack, instance_id)) == 1, "the GPU that died while booting was given back"
+    api.delete(f"/api/v1/instances/{instance_id}")
+    assert eventually(
+        lambda: ec2_machines_for(stack, instance_id) == [] and machines_for(stack, instance_id) == []
+    )
