@@ -15,7 +15,7 @@ from constructs import Construct
 from infra.components.api import PublicApi
 from infra.components.data import DataStore
 from infra.components.events import DomainEvents
-from infra.components.functions import Functions
+from infra.components.functions import CPU_STANDBY_CONTEXT, Functions
 from infra.components.layers import SharedLayers
 from infra.components.snapshots import SnapshotStorage
 from infra.components.workflows import Workflows
@@ -35,7 +35,10 @@ class DumontCloudStack(Stack):
     - `agentPackage`: what a rented machine's first boot `pip install`s as our agent: a requirement
       such as `dumont-agent==1.2.0` or the URL of a wheel (default `dumont-agent`);
     - `machineLabelPrefix`: names this deployment in the labels of the machines it rents (default
-      `dumont`); two deployments renting with one provider account need different ones.
+      `dumont`); two deployments renting with one provider account need different ones;
+    - `cpuStandbyAmiId`, `cpuStandbySubnetId` (a public subnet), `cpuStandbySecurityGroupId` (SSH in)
+      and `cpuStandbyInstanceType` (default m7i.large): the EC2 machines of the `cpu_standby` failover
+      strategy; without an AMI and a subnet its instances fail over from their last checkpoint.
     """
 
     def __init__(self, scope: Construct, construct_id: str = STACK_NAME, **kwargs: Any) -> None:
@@ -56,6 +59,11 @@ class DumontCloudStack(Stack):
             vast_api_url=self.node.try_get_context("vastApiUrl"),
             agent_package=self.node.try_get_context("agentPackage"),
             machine_label_prefix=self.node.try_get_context("machineLabelPrefix"),
+            cpu_standby={
+                variable: str(value)
+                for context, variable in CPU_STANDBY_CONTEXT.items()
+                if (value := self.node.try_get_context(context))
+            },
         )
         self.workflows = Workflows(
             self,

@@ -54,6 +54,9 @@ class FunctionSpec:
     """Rents machines whose first boot installs our agent, pointed at the API (PUBLIC_API_URL)."""
     keeps_instance_logs: bool = False
     """Writes the lines agents ship, and reads them back, in the instance log group."""
+    runs_cpu_standbys: bool = False
+    """Launches, starts, stops or terminates the EC2 machines of the `cpu_standby` failover strategy, or
+    looks them up (CPU_STANDBY_* settings, MACHINE_LABEL_PREFIX)."""
     every_minutes: int | None = None
     """Invoked on this schedule (an EventBridge rule; the local stack ticks it itself, more often)."""
 
@@ -80,6 +83,8 @@ API_FUNCTION = FunctionSpec(
     writes_snapshots=True,
     completes_workflow_tasks=True,
     keeps_instance_logs=True,
+    # A drill hands the instance to its CPU standby; turning failover off terminates the standby.
+    runs_cpu_standbys=True,
 )
 AUTHORIZER_FUNCTION = FunctionSpec(
     name="Authorizer",
@@ -103,6 +108,7 @@ INSTANCE_TASKS_FUNCTION = FunctionSpec(
     # Verifies a finished snapshot in S3 before a hibernation destroys the machine.
     reads_snapshots=True,
     boots_agents=True,
+    runs_cpu_standbys=True,
 )
 HOUSEKEEPING_FUNCTION = FunctionSpec(
     name="Housekeeping",
@@ -112,6 +118,9 @@ HOUSEKEEPING_FUNCTION = FunctionSpec(
     timeout_seconds=300,
     start_state_machines=True,
     writes_snapshots=True,
+    # Keeps the CPU standbys in sync and terminates those nobody keeps; their first boot starts our agent.
+    runs_cpu_standbys=True,
+    boots_agents=True,
     # Missed runs are harmless: the next idle check sees the same window, the next sweep the same chunks.
     every_minutes=1,
 )
@@ -123,6 +132,9 @@ RECONCILER_FUNCTION = FunctionSpec(
     # A pass lists the machines, reads each one's record, and may destroy a few, each with retries.
     timeout_seconds=120,
     reads_provider_secret=True,
+    # An interrupted instance with failover on is brought back through a workflow, on its standby or not.
+    start_state_machines=True,
+    runs_cpu_standbys=True,
     every_minutes=1,
 )
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -154,6 +166,7 @@ STATE_MACHINES: tuple[StateMachineSpec, ...] = (
     _state_machine("snapshot", "SnapshotInstance", "snapshot_instance"),
     _state_machine("restore", "RestoreSnapshot", "restore_snapshot"),
     _state_machine("wake", "WakeInstance", "wake_instance"),
+    _state_machine("cpu_failover", "CpuFailover", "cpu_failover"),
 )
 
 

@@ -159,6 +159,7 @@ class EmbeddedAws:
             "JWT_SECRET_ARN": self._token_secret(),
             "SNAPSHOT_BUCKET": self._snapshot_bucket(),
             "INSTANCE_LOG_GROUP": self._instance_log_group(),
+            **self._cpu_standby_network(),
             USAGE_PLAN_IDS_ENV: json.dumps(usage_plan_ids),
             **extra_environment,
         }
@@ -239,6 +240,24 @@ class EmbeddedAws:
                 name=f"{STACK_PREFIX}{spec.name}", definition=render_asl(spec, tasks_arn), roleArn=role_arn
             )["stateMachineArn"]
             for spec in STATE_MACHINES
+        }
+
+    def _cpu_standby_network(self) -> dict[str, str]:
+        """What the CPU standbys launch into, as an operator gives it in AWS (`-c cpuStandbyAmiId=…`): an
+        image, a subnet and a security group of moto's EC2."""
+        ec2 = self.client("ec2")
+        vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+        subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.20.0.0/24")["Subnet"]["SubnetId"]
+        group_id = ec2.create_security_group(
+            GroupName="dumont-cpu-standby", Description="SSH to the CPU standbys", VpcId=vpc_id
+        )["GroupId"]
+        image_id = ec2.register_image(
+            Name="dumont-cpu-standby", RootDeviceName="/dev/sda1", Architecture="x86_64"
+        )["ImageId"]
+        return {
+            "CPU_STANDBY_AMI_ID": image_id,
+            "CPU_STANDBY_SUBNET_ID": subnet_id,
+            "CPU_STANDBY_SECURITY_GROUP_ID": group_id,
         }
 
     def _instance_log_group(self) -> str:

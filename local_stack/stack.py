@@ -11,6 +11,7 @@ from typing import Any
 from dumont_core import composition
 from dumont_core.platform.identity import Principal
 from infra.topology import HOUSEKEEPING_FUNCTION, RECONCILER_FUNCTION
+from local_stack.cpu_standbys import CpuStandbyAgents
 from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
 from local_stack.machine_agents import MachineAgents
@@ -137,6 +138,8 @@ class LocalStack:
         self.front: ApiFront | None = None
         self.machine_agents = MachineAgents(self.marketplace, gpu_utilization=self.config.gpu_utilization)
         self.marketplace.machine_runtime = self.machine_agents
+        self.cpu_standbys: CpuStandbyAgents | None = None
+        """The agents of the EC2 machines kept as CPU standbys, once AWS runs."""
         self.housekeeping: Schedule | None = None
         self.reconciler: Schedule | None = None
         self.expiry: Schedule | None = None
@@ -194,6 +197,7 @@ class LocalStack:
         self.front.api_id = self.deployment.api_id
         self.front.start()
         self.machine_agents.start()
+        self.cpu_standbys = CpuStandbyAgents(self.aws.client("ec2")).start()
         invoke = self.aws.runtime.invoke
         self.housekeeping = invoking(
             invoke, f"{STACK_PREFIX}{HOUSEKEEPING_FUNCTION.name}", config.housekeeping_seconds
@@ -219,6 +223,8 @@ class LocalStack:
             if schedule is not None:
                 schedule.stop(left())
         self.machine_agents.stop(left())
+        if self.cpu_standbys is not None:
+            self.cpu_standbys.stop(left())
         if self.front is not None:
             self.front.stop(left())
         self.marketplace.stop(left())

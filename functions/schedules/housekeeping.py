@@ -28,6 +28,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if checkpoints:
         logger.info("Checkpoints started", extra={"snapshots": checkpoints})
     standing_by = composition.failover_recovery().keep_ready()
+    unkept = composition.cpu_standby().sweep()
+    if unkept:
+        logger.info("CPU standbys nobody keeps terminated", extra={"machines": unkept})
     swept = composition.snapshot_steps().sweep_pending()
     if swept:
         logger.info("Swept unused chunks", extra={"chunks_by_team": swept})
@@ -35,5 +38,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "hibernating": hibernating,
         "checkpoints": checkpoints,
         "standing_by": standing_by,
+        "unkept_standbys_terminated": unkept,
         "swept": swept,
     }

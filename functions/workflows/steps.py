@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from dumont_core import composition
 from dumont_core.instances.models import PowerAction
 from dumont_core.instances.step_support import InstanceRef, failure_reason
+from workflows.cpu_failover import CPU_FAILOVER_STEPS, CpuFailoverStep
 
 if TYPE_CHECKING:
     from dumont_core.instances.steps import InstanceWorkflowSteps
@@ -55,6 +56,7 @@ class StepInput(BaseModel):
         "finish_wake",
         "fail_wake",
         SnapshotStep,
+        CpuFailoverStep,
     ]
     instance: InstanceRef
     candidates: list[dict[str, Any]] = []
@@ -68,6 +70,8 @@ class StepInput(BaseModel):
     params: dict[str, Any] = {}
     task_token: str | None = None
     result: dict[str, Any] | None = None
+    to_standby: bool = False
+    """The action is for the agent of the instance's standby machine."""
 
 
 def _machine(request: StepInput) -> str:
@@ -94,7 +98,12 @@ def _queue_agent_action(request: StepInput) -> dict[str, Any]:
     _snapshot(request)
     ref = request.instance
     action_id = composition.agents().queue_action(
-        ref.team_id, ref.instance_id, request.action_type, request.params, request.task_token
+        ref.team_id,
+        ref.instance_id,
+        request.action_type,
+        request.params,
+        request.task_token,
+        to_standby=request.to_standby,
     )
     return {"action_id": action_id}
 
@@ -135,6 +144,7 @@ STEPS: dict[str, Callable[[StepInput], dict[str, Any]]] = {
     "record_restore_failure": lambda r: _steps().record_restore_failure(
         r.instance, _snapshot(r).snapshot_id, r.failure
     ),
+    **CPU_FAILOVER_STEPS,
 }
 """Every step, by the name the state machines call it with, and what it runs."""
 

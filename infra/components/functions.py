@@ -44,6 +44,16 @@ INSTANCE_LOG_GROUP_ENV = "INSTANCE_LOG_GROUP"
 DEFAULT_AGENT_PACKAGE = "dumont-agent"
 """Settings' default too; deploy with `-c agentPackage=...` to install another release or a wheel URL."""
 MACHINE_LABEL_PREFIX_ENV = "MACHINE_LABEL_PREFIX"
+CPU_STANDBY_CONTEXT = {
+    "cpuStandbyInstanceType": "CPU_STANDBY_INSTANCE_TYPE",
+    "cpuStandbyAmiId": "CPU_STANDBY_AMI_ID",
+    "cpuStandbySubnetId": "CPU_STANDBY_SUBNET_ID",
+    "cpuStandbySecurityGroupId": "CPU_STANDBY_SECURITY_GROUP_ID",
+}
+"""Context values (`-c cpuStandbyAmiId=ami-…`) and the variables they set for the `cpu_standby` strategy;
+without an AMI and a subnet its instances fail over from their last checkpoint."""
+STANDBY_DEPLOYMENT_TAG = "dumont:deployment"
+"""The tag every CPU standby carries (`providers.ec2.DEPLOYMENT_TAG`): what the functions may act on."""
 DEFAULT_MACHINE_LABEL_PREFIX = "dumont"
 """Settings' default too; deploy with `-c machineLabelPrefix=...` when another deployment rents with the
 same provider account."""
@@ -118,13 +128,16 @@ class Functions(Construct):
         vast_api_url: str | None = None,
         agent_package: str | None = None,
         machine_label_prefix: str | None = None,
+        cpu_standby: dict[str, str] | None = None,
     ) -> None:
-        """`agent_package` is the pip requirement (or wheel URL) a rented machine installs on first boot;
+        """`cpu_standby` holds the CPU_STANDBY_* variables given as context values;
+        `agent_package` is the pip requirement (or wheel URL) a rented machine installs on first boot;
         `machine_label_prefix` names this deployment in the labels of the machines it rents."""
         super().__init__(scope, construct_id)
         self._snapshots = snapshots
         self._agent_package = agent_package or DEFAULT_AGENT_PACKAGE
         self._machine_label_prefix = machine_label_prefix or DEFAULT_MACHINE_LABEL_PREFIX
+        self._cpu_standby = dict(cpu_standby or {})
         self.provider_credentials = ProviderCredentials(self, "ProviderCredentials")
         self.token_signing = TokenSigningSecret(self, "TokenSigning")
         code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=["**/__pycache__", "**/*.pyc"])
@@ -229,11 +242,59 @@ class Functions(Construct):
                 function, "logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents"
             )
             function.add_environment(INSTANCE_LOG_GROUP_ENV, self.instance_logs.log_group_name)
+        if spec.runs_cpu_standbys:
+            self._let_run_cpu_standbys(spec, role)
+            for name, value in self._cpu_standby.items():
+                function.add_environment(name, value)
         if spec.boots_agents:
             # PUBLIC_API_URL, the other half of what the first boot needs, is set by `point_agents_at`
             # once the API exists.
             function.add_environment(AGENT_PACKAGE_ENV, self._agent_package)
+            # The machines it launches are labelled with it (housekeeping's CPU standbys).
+            function.add_environment(MACHINE_LABEL_PREFIX_ENV, self._machine_label_prefix)
         return function
+
+    def _let_run_cpu_standbys(self, spec: FunctionSpec, role: iam.Role) -> None:
+        """EC2 for the CPU standbys: launch and tag them at launch, describe any, and start, stop or
+        terminate only those tagged with this deployment's label prefix. No instance profile is passed:
+        the machines' agents talk to our API with their own tokens, never to AWS."""
+        policy = iam.Policy(
+            self,
+            f"{spec.name}CpuStandbyPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="LaunchAndDescribeCpuStandbys",
+                    actions=["ec2:RunInstances", "ec2:DescribeInstances"],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="TagCpuStandbysAtLaunch",
+                    actions=["ec2:CreateTags"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"ec2:CreateAction": "RunInstances"}},
+                ),
+                iam.PolicyStatement(
+                    sid="StartStopTerminateOurCpuStandbys",
+                    actions=["ec2:StartInstances", "ec2:StopInstances", "ec2:TerminateInstances"],
+                    resources=["*"],
+                    conditions={
+                        "StringEquals": {
+                            f"aws:ResourceTag/{STANDBY_DEPLOYMENT_TAG}": self._machine_label_prefix
+                        }
+                    },
+                ),
+            ],
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "ec2:DescribeInstances supports no resource-level permissions; ec2:RunInstances names the new "
+            "instance, its volume, network interface, subnet, security group and image, whose ids are not "
+            "known in advance; tags may be created only by the launch itself, and instances started, "
+            "stopped or terminated only if they carry this deployment's tag.",
+            WILDCARD_RESOURCE,
+        )
 
     def point_agents_at(self, api_url: str) -> None:
         """Tell the functions that rent machines where those machines' agents reach the API."""

@@ -15,7 +15,8 @@ class ConfigureRequest(RequestBody):
     strategy: FailoverStrategy | None = Field(
         default=None,
         strict=False,
-        description="How it comes back; every strategy recovers from the last snapshot today",
+        description="How it comes back: `snapshot` (a new GPU, the last checkpoint restored) or "
+        "`cpu_standby` (a CPU machine kept in sync takes over while a new GPU is rented)",
     )
     checkpoint_interval_minutes: float | None = Field(
         default=None,

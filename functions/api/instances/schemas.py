@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, ConfigDict, Field, computed_field, field_validator
 
 from api.schemas import RequestBody, View
-from dumont_core.instances.models import FailoverStrategy, Instance, InstanceSpec, InstanceStatus
+from dumont_core.instances.models import FailoverStrategy, Instance, InstanceSpec, InstanceStatus, RunningOn
 from dumont_core.platform.settings import PresentationSettings, load_settings
 from dumont_core.providers.catalog import find_gpu_type, find_region, known_gpu_type_ids, known_region_ids
 from dumont_core.serverless.models import serverless_status
@@ -186,6 +186,10 @@ class InstanceDetailView(InstanceView):
         description="Host reliability on a 0-5 scale (the provider's 0-1 score times 5)."
     )
     provider: ProviderView
+    running_on: RunningOn | None = Field(
+        description="The machine it runs on now: `gpu`, or its standby during a failover "
+        "(`cpu_standby`, whose address it then has); null while it runs nowhere"
+    )
     failover: FailoverView
     serverless: ServerlessView
     metrics: MetricsView
@@ -243,8 +247,9 @@ class InstanceLogsView(View):
 
 def instance_detail(instance: Instance, now: datetime) -> InstanceDetailView:
     gpu = find_gpu_type(instance.gpu_type)
-    reachable = instance.status == InstanceStatus.RUNNING and instance.ip_address is not None
-    ssh_host = instance.ssh_host or instance.ip_address
+    reachable = instance.running_on is not None and instance.ip_address is not None
+    # Vast's SSH proxy serves the GPU machine only; a standby is reached at its own address.
+    ssh_host = (instance.ssh_host if instance.running_on == "gpu" else None) or instance.ip_address
     ssh_command = f"ssh -p {instance.ssh_port} root@{ssh_host}" if reachable and instance.ssh_port else None
     jupyter_url: str | None = None
     jupyter_domain = load_settings(PresentationSettings).jupyter_domain
@@ -266,6 +271,7 @@ def instance_detail(instance: Instance, now: datetime) -> InstanceDetailView:
             "cost_accumulated": instance.cost_accumulated_at(now),
             "host_reliability_score": round(reliability * 5, 2) if reliability is not None else None,
             "provider": ProviderView(name=instance.provider, instance_id=instance.provider_instance_id),
+            "running_on": instance.running_on,
             "failover": FailoverView(
                 enabled=instance.failover_enabled,
                 strategy=instance.failover_strategy,

@@ -76,7 +76,60 @@ def test_snapshot_functions_are_the_api_the_instance_tasks_and_housekeeping() ->
         INSTANCE_TASKS_FUNCTION.name,
     }
     assert [spec.name for spec in FUNCTIONS if spec.completes_workflow_tasks] == [API_FUNCTION.name]
-    assert [spec.name for spec in FUNCTIONS if spec.boots_agents] == [INSTANCE_TASKS_FUNCTION.name]
+    # Housekeeping launches the CPU standbys, whose first boot starts our agent too.
+    assert [spec.name for spec in FUNCTIONS if spec.boots_agents] == [
+        INSTANCE_TASKS_FUNCTION.name,
+        HOUSEKEEPING_FUNCTION.name,
+    ]
+
+
+@pytest.mark.parametrize(
+    "spec", [spec for spec in FUNCTIONS if spec.runs_cpu_standbys], ids=lambda spec: spec.name
+)
+def test_functions_act_only_on_the_cpu_standbys_tagged_with_their_deployment(
+    synthesized: Synthesized, spec: Any
+) -> None:
+    _function_id, props = synthesized.functions_by_handler()[spec.handler]
+    role_id = props["Role"]["Fn::GetAtt"][0]
+    statements = synthesized.role_statements(role_id)
+
+    (power,) = [s for s in statements if "ec2:TerminateInstances" in actions_of(s)]
+    assert sorted(actions_of(power)) == ["ec2:StartInstances", "ec2:StopInstances", "ec2:TerminateInstances"]
+    assert power["Condition"] == {"StringEquals": {"aws:ResourceTag/dumont:deployment": "dumont"}}
+    (tagging,) = [s for s in statements if "ec2:CreateTags" in actions_of(s)]
+    assert tagging["Condition"] == {"StringEquals": {"ec2:CreateAction": "RunInstances"}}
+    assert not any("iam:PassRole" in actions_of(s) for s in statements), "no instance profile is passed"
+    if spec.boots_agents:
+        # It launches them, labelled with the deployment's prefix.
+        assert props["Environment"]["Variables"]["MACHINE_LABEL_PREFIX"] == "dumont"
+
+
+def test_the_reconciler_may_start_the_failover_workflows(synthesized: Synthesized) -> None:
+    # An instance interrupted with failover on comes back through a workflow the reconciler starts.
+    _, props = synthesized.functions_by_handler()[RECONCILER_FUNCTION.handler]
+
+    assert "CPU_FAILOVER_STATE_MACHINE_ARN" in props["Environment"]["Variables"]
+    assert "WAKE_STATE_MACHINE_ARN" in props["Environment"]["Variables"]
+
+
+def test_the_cpu_standbys_image_and_subnet_come_from_context_values() -> None:
+    built = build_app(
+        context={
+            **SKIP_BUNDLING,
+            "cpuStandbyAmiId": "ami-0abc1234def567890",
+            "cpuStandbySubnetId": "subnet-0a1b2c3d",
+        }
+    )
+    template = Template.from_stack(built.stack)
+    functions = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": HOUSEKEEPING_FUNCTION.handler}}
+    )
+    (housekeeping,) = functions.values()
+    variables = housekeeping["Properties"]["Environment"]["Variables"]
+    assert (variables["CPU_STANDBY_AMI_ID"], variables["CPU_STANDBY_SUBNET_ID"]) == (
+        "ami-0abc1234def567890",
+        "subnet-0a1b2c3d",
+    )
 
 
 def test_rented_machines_install_the_agent_and_reach_the_api_stage(synthesized: Synthesized) -> None:

@@ -11,7 +11,17 @@ from dumont_core.platform.settings import ApiSettings
 
 ARNS = {
     f"{name}_STATE_MACHINE_ARN": f"arn:aws:states:us-east-1:123456789012:stateMachine:{name.title()}"
-    for name in ("PROVISION", "START", "STOP", "REBOOT", "DESTROY", "SNAPSHOT", "RESTORE", "WAKE")
+    for name in (
+        "PROVISION",
+        "START",
+        "STOP",
+        "REBOOT",
+        "DESTROY",
+        "SNAPSHOT",
+        "RESTORE",
+        "WAKE",
+        "CPU_FAILOVER",
+    )
 }
 API_ENVIRONMENT = {
     "TABLE_NAME": "DumontCloud-Table",

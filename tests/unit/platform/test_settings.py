@@ -14,7 +14,7 @@ from dumont_core.platform.settings import (
     load_settings,
     settings_from,
 )
-from tests.unit.platform.conftest import API_ENVIRONMENT
+from tests.unit.platform.conftest import API_ENVIRONMENT, ARNS
 
 
 def test_a_missing_variable_is_named_with_what_it_is_for() -> None:
@@ -49,11 +49,30 @@ def test_every_function_checks_only_what_it_uses() -> None:
 
 @pytest.mark.parametrize("prefix", ["", "Dumont", "dumont:prod", "dumont prod", "x" * 33])
 def test_a_machine_label_prefix_that_could_not_tell_our_machines_apart_is_refused(prefix: str) -> None:
-    environment = {"TABLE_NAME": "dumont", "MACHINE_LABEL_PREFIX": prefix}
+    environment = {"TABLE_NAME": "dumont", **ARNS, "MACHINE_LABEL_PREFIX": prefix}
 
     with pytest.raises(SettingsError, match="MACHINE_LABEL_PREFIX is invalid"):
         settings_from(ReconcilerSettings, environment)
-    assert settings_from(ReconcilerSettings, {"TABLE_NAME": "dumont"}).machine_label_prefix == "dumont"
+    settings = settings_from(ReconcilerSettings, {"TABLE_NAME": "dumont", **ARNS})
+    assert settings.machine_label_prefix == "dumont"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CPU_STANDBY_AMI_ID", "ubuntu-24.04"),
+        ("CPU_STANDBY_SUBNET_ID", "subnet_1"),
+        ("CPU_STANDBY_SECURITY_GROUP_ID", "default"),
+        ("CPU_STANDBY_INSTANCE_TYPE", "large"),
+    ],
+)
+def test_a_cpu_standby_setting_ec2_would_refuse_stops_the_function_at_cold_start(
+    variable: str, value: str
+) -> None:
+    environment = {"TABLE_NAME": "dumont", **ARNS, variable: value}
+
+    with pytest.raises(SettingsError, match=f"{variable} is invalid"):
+        settings_from(ReconcilerSettings, environment)
 
 
 @pytest.mark.usefixtures("api_environment")

@@ -17,12 +17,13 @@ from dumont_core.platform.dynamodb import get_item, item_type, to_model, write_r
 ActionItem = item_type(AgentAction, expires_at=TTLAttribute())
 
 
-def _key(instance_id: str, action_id: str) -> tuple[str, str]:
-    return table.instance_key(instance_id), table.key("ACTION", action_id)
+def _key(instance_id: str, action_id: str, to_standby: bool = False) -> tuple[str, str]:
+    kind = "STANDBY_ACTION" if to_standby else "ACTION"
+    return table.instance_key(instance_id), table.key(kind, action_id)
 
 
 def _to_action(item: Any) -> AgentAction:
-    return to_model(AgentAction, item)
+    return to_model(AgentAction, item, to_standby=False)
 
 
 class ActionRepository:
@@ -31,22 +32,23 @@ class ActionRepository:
 
     def add(self, action: AgentAction) -> None:
         item = ActionItem(
-            *_key(action.instance_id, action.action_id),
+            *_key(action.instance_id, action.action_id, action.to_standby),
             expires_at=action.created_at + self._retention,
             **action.model_dump(),
         )
         item.save(condition=ActionItem.PK.does_not_exist())
 
-    def pending(self, instance_id: str) -> list[AgentAction]:
+    def pending(self, instance_id: str, *, to_standby: bool = False) -> list[AgentAction]:
+        prefix = table.STANDBY_ACTION_PREFIX if to_standby else table.ACTION_PREFIX
         items = ActionItem.query(
             table.instance_key(instance_id),
-            ActionItem.SK.startswith(table.ACTION_PREFIX),
+            ActionItem.SK.startswith(prefix),
             filter_condition=ActionItem.status == "pending",
         )
         return [_to_action(item) for item in items]
 
-    def get(self, instance_id: str, action_id: str) -> AgentAction | None:
-        item = get_item(ActionItem, *_key(instance_id, action_id))
+    def get(self, instance_id: str, action_id: str, *, to_standby: bool = False) -> AgentAction | None:
+        item = get_item(ActionItem, *_key(instance_id, action_id, to_standby))
         return None if item is None else _to_action(item)
 
     def move(
@@ -66,7 +68,7 @@ class ActionRepository:
         if error is not None:
             actions.append(ActionItem.error.set(error))
         try:
-            ActionItem(*_key(action.instance_id, action.action_id)).update(
+            ActionItem(*_key(action.instance_id, action.action_id, action.to_standby)).update(
                 actions=actions, condition=ActionItem.PK.exists() & ActionItem.status.is_in(*expected)
             )
         except UpdateError as refused:

@@ -28,12 +28,16 @@ from dumont_core.agents.models import (
 )
 from dumont_core.agents.repository import ActionRepository
 from dumont_core.instances.agent_tokens import parse_agent_token, token_matches
-from dumont_core.instances.models import AGENT_STATES
+from dumont_core.instances.models import AGENT_STATES, Instance, InstanceStatus
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.aws import aws_client
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import Conflict, NotFound, Unauthenticated
 from dumont_core.platform.identity import Principal
+
+STANDBY_AGENT_STATES = frozenset({*AGENT_STATES, InstanceStatus.INTERRUPTED})
+"""States in which a standby machine's agent may report: it is kept while the instance runs, and takes
+over once the instance's machine is lost."""
 
 
 def action_not_found(action_id: str) -> NotFound:
@@ -49,14 +53,19 @@ class AgentService:
     clock: Clock = utc_now
 
     def authenticate(self, token: str) -> Principal | None:
-        """The agent principal a token stands for: scoped to its one instance, while that runs."""
+        """The agent principal a token stands for: scoped to its one instance, while that runs; or the
+        agent of the instance's standby machine, while the instance keeps it."""
         parts = parse_agent_token(token)
         if parts is None:
             return None
         instance = self.instances.find(parts.team_id, parts.instance_id)
-        if instance is None or instance.status not in AGENT_STATES:
+        if instance is None:
             return None
-        if not token_matches(token, instance.agent_token_digest):
+        if instance.status in AGENT_STATES and token_matches(token, instance.agent_token_digest):
+            standby = False
+        elif instance.status in STANDBY_AGENT_STATES and token_matches(token, _standby_digest(instance)):
+            standby = True
+        else:
             return None
         return Principal(
             account_id=instance.account_id,
@@ -65,14 +74,18 @@ class AgentService:
             plan="",
             permissions=frozenset({AGENT_PERMISSION}),
             instance_id=instance.instance_id,
+            standby=standby,
         )
 
     def heartbeat(
         self, agent: Principal, reading: Mapping[str, Any], *, wants_ssh_keys: bool = False
     ) -> HeartbeatAnswer:
         instance_id = _instance_of(agent)
-        self.instances.record_heartbeat(agent.team_id, instance_id, reading)
-        actions = [action.as_asked() for action in self.actions.pending(instance_id)]
+        if not agent.standby or self._standby_is_active(agent.team_id, instance_id):
+            # While the instance runs on its standby, that machine's heartbeats are the instance's.
+            self.instances.record_heartbeat(agent.team_id, instance_id, reading)
+        pending = self.actions.pending(instance_id, to_standby=agent.standby)
+        actions = [action.as_asked() for action in pending]
         ssh_keys = None
         if wants_ssh_keys:
             # An agent just started on a new machine: it installs the instance's keys once; later
@@ -82,6 +95,10 @@ class AgentService:
         return HeartbeatAnswer(
             next_heartbeat_in_seconds=self.heartbeat_seconds, actions=actions, ssh_keys=ssh_keys
         )
+
+    def _standby_is_active(self, team_id: str, instance_id: str) -> bool:
+        instance = self.instances.find(team_id, instance_id)
+        return instance is not None and instance.on_standby
 
     def health(self, principal: Principal) -> list[AgentHealth]:
         """How the agents of the team's machines are doing, from the age of their last heartbeat."""
@@ -117,8 +134,17 @@ class AgentService:
         return self.logs.tail(instance_id, lines, since)
 
     def queue_action(
-        self, team_id: str, instance_id: str, action_type: str, params: dict[str, Any], task_token: str | None
+        self,
+        team_id: str,
+        instance_id: str,
+        action_type: str,
+        params: dict[str, Any],
+        task_token: str | None,
+        *,
+        to_standby: bool = False,
     ) -> str:
+        """Ask the agent of the instance's machine (or, `to_standby`, of its standby machine) to carry
+        out an action; a workflow waiting on `task_token` hears how it went."""
         now = self.clock()
         # Time-ordered ids: a heartbeat answers actions in the order they were queued.
         action_id = f"act_{int(now.timestamp() * 1000):013x}{secrets.token_hex(4)}"
@@ -131,6 +157,7 @@ class AgentService:
                 status="pending",
                 params=params,
                 task_token=task_token,
+                to_standby=to_standby,
                 created_at=now,
                 updated_at=now,
             )
@@ -146,7 +173,7 @@ class AgentService:
         error: str | None,
     ) -> None:
         """Record how an action went; a finished one completes the workflow task that waits for it."""
-        action = self.actions.get(_instance_of(agent), action_id)
+        action = self.actions.get(_instance_of(agent), action_id, to_standby=agent.standby)
         if action is None:
             raise action_not_found(action_id)
         now = self.clock()
@@ -165,6 +192,14 @@ class AgentService:
             raise Conflict(f"Action {action_id} has already finished", details={"action_id": action_id})
         if action.task_token:
             complete_task(action.task_token, status, result, error)
+
+    def action(self, instance_id: str, action_id: str, *, to_standby: bool = False) -> AgentAction | None:
+        """An action queued for the instance's agent (or its standby's), as it stands."""
+        return self.actions.get(instance_id, action_id, to_standby=to_standby)
+
+
+def _standby_digest(instance: Instance) -> str | None:
+    return instance.standby.agent_token_digest if instance.standby is not None else None
 
 
 def complete_task(task_token: str, status: str, result: dict[str, Any] | None, error: str | None) -> None:

@@ -93,8 +93,11 @@ class SshKeyService:
     def _install(self, instance: Instance) -> None:
         """Hand the whole list to the machine's agent, if one runs; otherwise the next machine's agent
         asks for it when it starts."""
-        if instance.status in AGENT_STATES:
-            keys = [key.public_key for key in instance.ssh_keys]
+        keys = {"keys": [key.public_key for key in instance.ssh_keys]}
+        if instance.on_standby:
+            # It runs on its failover standby: that machine's agent installs them.
             self.agents.queue_action(
-                instance.team_id, instance.instance_id, AUTHORIZE_KEYS, {"keys": keys}, None
+                instance.team_id, instance.instance_id, AUTHORIZE_KEYS, keys, None, to_standby=True
             )
+        elif instance.status in AGENT_STATES:
+            self.agents.queue_action(instance.team_id, instance.instance_id, AUTHORIZE_KEYS, keys, None)

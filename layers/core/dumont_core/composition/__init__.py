@@ -25,6 +25,7 @@ from dumont_core.composition.access import (
 from dumont_core.composition.providing import overridden, provided, repository, reset, table
 from dumont_core.platform.settings import (
     AgentSettings,
+    CpuStandbySettings,
     InstanceLogSettings,
     ProviderSettings,
     SnapshotSettings,
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from dumont_core.agents.repository import ActionRepository
     from dumont_core.agents.service import AgentService
     from dumont_core.agents.ssh_keys import SshKeyService
+    from dumont_core.failover.cpu_failover_steps import CpuFailoverSteps
+    from dumont_core.failover.cpu_standby import CpuStandbyPath
     from dumont_core.failover.paths import FailoverRecovery
     from dumont_core.failover.service import FailoverService
     from dumont_core.instances.metrics import MetricsRepository
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from dumont_core.instances.steps import InstanceWorkflowSteps
     from dumont_core.platform.events import EventPublisher
     from dumont_core.platform.workflows import WorkflowStarter
+    from dumont_core.providers.cpu_machines import CpuMachines
     from dumont_core.providers.models import GpuProvider
     from dumont_core.serverless.ledger import HibernationLedger
     from dumont_core.serverless.repository import ServerlessRepository
@@ -111,6 +115,14 @@ def gpu_provider() -> GpuProvider:
         max_attempts=settings.provider_max_attempts,
         backoff_seconds=settings.provider_backoff_seconds,
     )
+
+
+@provided
+def cpu_machines() -> CpuMachines:
+    """The CPU machines of the `cpu_standby` failover strategy, on EC2."""
+    from dumont_core.providers.ec2 import Ec2CpuMachines
+
+    return Ec2CpuMachines(load_settings(CpuStandbySettings))
 
 
 # instances
@@ -278,8 +290,43 @@ def serverless() -> ServerlessService:
 def failover_recovery() -> FailoverRecovery:
     """How interrupted instances come back: the path of each failover strategy, the snapshot's last."""
     from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
+    from dumont_core.instances.models import FailoverStrategy
 
-    return FailoverRecovery(instances=instances(), fallback=SnapshotPath(snapshots=snapshots()))
+    return FailoverRecovery(
+        instances=instances(),
+        fallback=SnapshotPath(snapshots=snapshots()),
+        paths={FailoverStrategy.CPU_STANDBY: cpu_standby()},
+    )
+
+
+@provided
+def cpu_standby() -> CpuStandbyPath:
+    from dumont_core.failover.cpu_standby import CpuStandbyPath
+    from dumont_core.platform.aws import aws_region
+
+    return CpuStandbyPath(
+        instances=instances(),
+        agents=agents(),
+        machines=cpu_machines(),
+        workflows=workflows(),
+        settings=load_settings(ProviderSettings),
+        region=aws_region(),
+    )
+
+
+@provided
+def cpu_failover_steps() -> CpuFailoverSteps:
+    from dumont_core.failover.cpu_failover_steps import CpuFailoverSteps
+
+    return CpuFailoverSteps(
+        instances=instances(),
+        provider=gpu_provider(),
+        settings=load_settings(ProviderSettings),
+        machines=cpu_machines(),
+        snapshots=snapshots(),
+        cpu_settings=load_settings(CpuStandbySettings),
+        fallback=snapshots(),
+    )
 
 
 @provided

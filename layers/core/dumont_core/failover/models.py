@@ -12,6 +12,7 @@ from dumont_core.instances.models import (
     Instance,
     InstanceEvent,
     InstanceStatus,
+    RunningOn,
     Standby,
 )
 from dumont_core.platform.models import DomainModel
@@ -55,6 +56,8 @@ class FailoverStatus(DomainModel):
     """Bytes of workspace files the last snapshot does not hold as they are now, as the agent last
     measured them; None until it has."""
     last_failover: datetime | None
+    running_on: RunningOn | None = None
+    """The machine the instance runs on now: `gpu`, or its standby during a failover (`cpu_standby`)."""
     standby: Standby | None
     """The machine kept ready to take over (`warmpool`, `cpu_standby`), what it costs and where it is."""
     history: list[FailoverRecord]
@@ -114,6 +117,10 @@ def status_of(instance: Instance, events: list[InstanceEvent], now: datetime) ->
         data_at_risk_seconds=round((now - at).total_seconds(), 1) if at else None,
         data_at_risk_bytes=unsaved_bytes(instance),
         last_failover=instance.last_failover_at,
-        standby=instance.standby,
+        running_on=instance.running_on,
+        # Its agent's token digest stays with us.
+        standby=instance.standby.model_copy(update={"agent_token_digest": None})
+        if instance.standby
+        else None,
         history=history_of(events),
     )

@@ -94,6 +94,16 @@ class Standby(DomainModel):
     synced_at: datetime | None = None
     since: datetime | None = None
     """When it was rented."""
+    agent_token_digest: str | None = None
+    """SHA-256 of the token its own agent authenticates with (the instance's token is the GPU's)."""
+    syncing_snapshot_id: str | None = None
+    """The checkpoint being restored onto it, by the action `sync_action_id` of its agent."""
+    sync_action_id: str | None = None
+    active_since: datetime | None = None
+    """When the instance started running on it (`active`)."""
+
+
+RunningOn = Literal["gpu", "cpu_standby", "gpu_standby"]
 
 
 class PowerAction(StrEnum):
@@ -223,6 +233,18 @@ class Instance(DomainModel):
 
     def latest_reading(self, name: str) -> float | None:
         return reading_value(self.latest_metrics, name)
+
+    @property
+    def on_standby(self) -> bool:
+        """Whether the instance runs on its standby machine now (a failover under way)."""
+        return self.standby is not None and self.standby.state == "active"
+
+    @property
+    def running_on(self) -> RunningOn | None:
+        """Which machine the instance runs on now: its GPU, its CPU standby, or none."""
+        if self.on_standby:
+            return "cpu_standby" if self.standby and self.standby.kind == "cpu" else "gpu_standby"
+        return "gpu" if self.status == InstanceStatus.RUNNING else None
 
     def current_interval_seconds(self, now: datetime) -> float:
         current = (now - self.running_since).total_seconds() if self.running_since else 0.0

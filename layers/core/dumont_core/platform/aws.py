@@ -50,3 +50,8 @@ def aws_session(endpoint: str | None) -> Any:
     import botocore.session
 
     return botocore.session.get_session()
+
+
+def aws_region() -> str | None:
+    """The region the functions run in, as Lambda sets it."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")

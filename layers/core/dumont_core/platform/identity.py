@@ -15,6 +15,8 @@ class Principal(DomainModel):
     """The API key the call was made with; None for an access token."""
     instance_id: str | None = None
     """Set for an instance's agent: the one instance it may report on."""
+    standby: bool = False
+    """The agent is that of the instance's standby machine, not of the machine the instance runs on."""
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions

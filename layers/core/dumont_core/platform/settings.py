@@ -53,6 +53,7 @@ class WorkflowSettings(EnvironmentSettings):
     snapshot_state_machine_arn: str = Field(alias="SNAPSHOT_STATE_MACHINE_ARN", min_length=1)
     restore_state_machine_arn: str = Field(alias="RESTORE_STATE_MACHINE_ARN", min_length=1)
     wake_state_machine_arn: str = Field(alias="WAKE_STATE_MACHINE_ARN", min_length=1)
+    cpu_failover_state_machine_arn: str = Field(alias="CPU_FAILOVER_STATE_MACHINE_ARN", min_length=1)
     boot_poll_seconds: int = Field(default=10, ge=1, alias="BOOT_POLL_SECONDS")
     agent_action_timeout_seconds: int = Field(default=3600, ge=10, alias="AGENT_ACTION_TIMEOUT_SECONDS")
     estimated_ready_seconds: int = Field(default=90, ge=0, alias="ESTIMATED_READY_SECONDS")
@@ -88,6 +89,38 @@ class ProviderSettings(EnvironmentSettings):
     )
     """Names this deployment in the labels of the machines it rents; two deployments renting with
     one provider account need different ones, or each would destroy the other's machines."""
+
+
+class CpuStandbySettings(EnvironmentSettings):
+    """The CPU machines (EC2) kept for the `cpu_standby` failover strategy. Without an AMI and a subnet
+    the strategy cannot keep a standby, and its instances fail over from their last checkpoint."""
+
+    cpu_standby_instance_type: str = Field(
+        default="m7i.large", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", alias="CPU_STANDBY_INSTANCE_TYPE"
+    )
+    cpu_standby_ami_id: str | None = Field(
+        default=None, pattern=r"^ami-[0-9a-f]{8,17}$", alias="CPU_STANDBY_AMI_ID"
+    )
+    """A Linux image with Python 3.11+ and systemd (Ubuntu 24.04, say)."""
+    cpu_standby_subnet_id: str | None = Field(
+        default=None, pattern=r"^subnet-[0-9a-f]{8,17}$", alias="CPU_STANDBY_SUBNET_ID"
+    )
+    """A public subnet: users reach the machine over SSH, its agent reaches the API."""
+    cpu_standby_security_group_id: str | None = Field(
+        default=None, pattern=r"^sg-[0-9a-f]{8,17}$", alias="CPU_STANDBY_SECURITY_GROUP_ID"
+    )
+    """Lets SSH (22) in; the default group of the subnet's VPC when unset."""
+    cpu_standby_cost_per_hour: float = Field(default=0.1008, ge=0, alias="CPU_STANDBY_COST_PER_HOUR")
+    """What the machine costs an hour while it runs (m7i.large on demand in us-east-1)."""
+    cpu_standby_disk_price_per_gb_month: float = Field(
+        default=0.08, ge=0, alias="CPU_STANDBY_DISK_PRICE_PER_GB_MONTH"
+    )
+    """What its disk (gp3, as large as the instance's) costs: all it costs while stopped between syncs."""
+    cpu_standby_boot_timeout_seconds: int = Field(default=180, ge=1, alias="CPU_STANDBY_BOOT_TIMEOUT_SECONDS")
+
+    @property
+    def configured(self) -> bool:
+        return self.cpu_standby_ami_id is not None and self.cpu_standby_subnet_id is not None
 
 
 class AgentSettings(EnvironmentSettings):
@@ -155,6 +188,7 @@ class ApiSettings(
     UsagePlanSettings,
     GuessingSettings,
     PresentationSettings,
+    CpuStandbySettings,
 ):
     """The API function: every route."""
 
@@ -163,11 +197,15 @@ class AuthorizerSettings(TableSettings, TokenSettings, AgentSettings):
     """The REQUEST authorizer: checks access tokens, API keys and agent tokens."""
 
 
-class InstanceTasksSettings(TableSettings, ProviderSettings, AgentSettings, SnapshotSettings):
+class InstanceTasksSettings(
+    TableSettings, ProviderSettings, AgentSettings, SnapshotSettings, CpuStandbySettings
+):
     """The steps of the instance workflows."""
 
 
-class HousekeepingSettings(TableSettings, WorkflowSettings, AgentSettings, SnapshotSettings):
+class HousekeepingSettings(
+    TableSettings, WorkflowSettings, AgentSettings, SnapshotSettings, ProviderSettings, CpuStandbySettings
+):
     """The scheduled idle check and chunk sweep."""
 
 
@@ -182,7 +220,9 @@ class WatchSettings(EnvironmentSettings):
     """How long a machine must go on looking dead, over two looks, before its instance is interrupted."""
 
 
-class ReconcilerSettings(TableSettings, ProviderSettings, AgentSettings, WatchSettings):
+class ReconcilerSettings(
+    TableSettings, ProviderSettings, AgentSettings, WatchSettings, WorkflowSettings, CpuStandbySettings
+):
     """The scheduled reconciler of the machines rented and the instances' records."""
 
 

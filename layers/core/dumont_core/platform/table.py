@@ -11,6 +11,7 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | metric sample      | `INSTANCE#{instance_id}` | `METRIC#{timestamp}`                    |
 | hourly rollup      | `INSTANCE#{instance_id}` | `METRICH#{hour}`                        |
 | agent action       | `INSTANCE#{instance_id}` | `ACTION#{action_id}`                    |
+| standby's action   | `INSTANCE#{instance_id}` | `STANDBY_ACTION#{action_id}`            |
 | login              | `EMAIL#{email}`          | `EMAIL`                                 |
 | account            | `ACCOUNT#{account_id}`   | `ACCOUNT`                               |
 | team               | `TEAM#{team_id}`         | `TEAM`                                  |
@@ -142,6 +143,8 @@ ROLE_PREFIX = key("ROLE", "")
 SNAPSHOT_PREFIX = key("SNAPSHOT", "")
 EVENT_PREFIX = key("EVENT", "")
 ACTION_PREFIX = key("ACTION", "")
+STANDBY_ACTION_PREFIX = key("STANDBY_ACTION", "")
+"""Actions addressed to the agent of an instance's standby machine, kept apart from its own machine's."""
 HIBERNATION_RANGE_END = key("HIBERNATION", "~")
 """Sorts after every hibernation record's key: the upper bound of a range over them."""
 

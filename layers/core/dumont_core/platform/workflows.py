@@ -20,6 +20,7 @@ class Workflow(StrEnum):
     SNAPSHOT = "snapshot"
     RESTORE = "restore"
     WAKE = "wake"
+    CPU_FAILOVER = "cpu_failover"
 
 
 class WorkflowStarter(Protocol):

@@ -92,6 +92,10 @@ class SnapshotService:
         self._start(snapshot, instance, purpose="checkpoint")
         return snapshot
 
+    def begin_checkpoint(self, instance: Instance) -> Snapshot:
+        """The record of a checkpoint that a workflow under way has an agent take (a failover's)."""
+        return self._new_snapshot(instance, "checkpoint", "lz4", purpose="checkpoint")
+
     def get(self, principal: Principal, snapshot_id: str) -> Snapshot:
         snapshot = self.snapshots.get(principal.team_id, snapshot_id)
         if snapshot is None:
