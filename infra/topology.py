@@ -123,6 +123,8 @@ RECONCILER_FUNCTION = FunctionSpec(
     # A pass lists the machines, reads each one's record, and may destroy a few, each with retries.
     timeout_seconds=120,
     reads_provider_secret=True,
+    # A failover it notices starts the workflow that brings the instance back.
+    start_state_machines=True,
     every_minutes=1,
 )
 FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -154,6 +156,8 @@ STATE_MACHINES: tuple[StateMachineSpec, ...] = (
     _state_machine("snapshot", "SnapshotInstance", "snapshot_instance"),
     _state_machine("restore", "RestoreSnapshot", "restore_snapshot"),
     _state_machine("wake", "WakeInstance", "wake_instance"),
+    _state_machine("warmpool_standby", "PrepareWarmStandby", "warmpool_standby"),
+    _state_machine("warmpool_failover", "WarmPoolFailover", "warmpool_failover"),
 )
 
 

@@ -16,6 +16,7 @@ from dumont_core.instances.models import PowerAction
 from dumont_core.instances.step_support import InstanceRef, failure_reason
 
 if TYPE_CHECKING:
+    from dumont_core.failover.warmpool_steps import WarmPoolSteps
     from dumont_core.instances.steps import InstanceWorkflowSteps
 
 
@@ -39,6 +40,20 @@ SnapshotStep = Literal[
 ]
 """The steps of the snapshot workflows; each carries the snapshot it is about."""
 
+WarmPoolStep = Literal[
+    "choose_standby_offers",
+    "rent_standby",
+    "check_standby_boot",
+    "stop_standby",
+    "check_standby_stopped",
+    "fail_standby",
+    "start_standby",
+    "check_takeover_boot",
+    "switch_to_standby",
+    "fall_back",
+]
+"""The steps of the warm pool's workflows: keeping a standby ready, and failing over onto it."""
+
 
 class StepInput(BaseModel):
     # A Literal inside a Literal flattens: `step` is any one of these names or of SnapshotStep.
@@ -55,6 +70,7 @@ class StepInput(BaseModel):
         "finish_wake",
         "fail_wake",
         SnapshotStep,
+        WarmPoolStep,
     ]
     instance: InstanceRef
     candidates: list[dict[str, Any]] = []
@@ -68,6 +84,8 @@ class StepInput(BaseModel):
     params: dict[str, Any] = {}
     task_token: str | None = None
     result: dict[str, Any] | None = None
+    to_standby: bool = False
+    """An agent action for the agent of the instance's standby machine, not of its machine."""
 
 
 def _machine(request: StepInput) -> str:
@@ -94,7 +112,12 @@ def _queue_agent_action(request: StepInput) -> dict[str, Any]:
     _snapshot(request)
     ref = request.instance
     action_id = composition.agents().queue_action(
-        ref.team_id, ref.instance_id, request.action_type, request.params, request.task_token
+        ref.team_id,
+        ref.instance_id,
+        request.action_type,
+        request.params,
+        request.task_token,
+        to_standby=request.to_standby,
     )
     return {"action_id": action_id}
 
@@ -107,6 +130,10 @@ def _fail_snapshot(request: StepInput) -> dict[str, Any]:
 
 def _steps() -> InstanceWorkflowSteps:
     return composition.instance_steps()
+
+
+def _warm() -> WarmPoolSteps:
+    return composition.warmpool_steps()
 
 
 STEPS: dict[str, Callable[[StepInput], dict[str, Any]]] = {
@@ -135,6 +162,16 @@ STEPS: dict[str, Callable[[StepInput], dict[str, Any]]] = {
     "record_restore_failure": lambda r: _steps().record_restore_failure(
         r.instance, _snapshot(r).snapshot_id, r.failure
     ),
+    "choose_standby_offers": lambda r: _warm().choose_standby_offers(r.instance),
+    "rent_standby": lambda r: _warm().rent_standby(r.instance, r.candidates),
+    "check_standby_boot": lambda r: _warm().check_standby_boot(r.instance, _machine(r)),
+    "stop_standby": lambda r: _warm().stop_standby(r.instance, _machine(r), _snapshot(r).snapshot_id),
+    "check_standby_stopped": lambda r: _warm().check_standby_stopped(r.instance, _machine(r)),
+    "fail_standby": lambda r: _warm().fail_standby(r.instance, r.failure),
+    "start_standby": lambda r: _warm().start_standby(r.instance, _machine(r)),
+    "check_takeover_boot": lambda r: _warm().check_takeover_boot(r.instance, _machine(r)),
+    "switch_to_standby": lambda r: _warm().switch_to_standby(r.instance, _machine(r)),
+    "fall_back": lambda r: _warm().fall_back(r.instance, _machine(r), r.failure),
 }
 """Every step, by the name the state machines call it with, and what it runs."""
 

@@ -23,6 +23,10 @@ class Interruption(StrEnum):
     """The host's owner stops it for maintenance: the container exits though we still want it running."""
 
 
+STORAGE_DOLLARS_PER_GB_MONTH = 0.15
+"""What a machine's disk costs; a stopped machine is billed for this alone, as on Vast."""
+_HOURS_PER_MONTH = 730
+
 _INTERRUPTION_MESSAGES = {
     Interruption.OUTBID: "Instance stopped: outbid by a higher priority contract",
     Interruption.HOST_OFFLINE: "Host is offline: lost contact with the machine",
@@ -110,6 +114,17 @@ class Machine:
             self.cur_state = "stopped"
 
     @property
+    def billed_per_hour(self) -> float:
+        """What it costs now: its price while it runs, its disk alone once stopped."""
+        if self.intended_status == "stopped" and self.actual_status != "running":
+            return self.storage_per_hour
+        return self.dph_total
+
+    @property
+    def storage_per_hour(self) -> float:
+        return self.disk * STORAGE_DOLLARS_PER_GB_MONTH / _HOURS_PER_MONTH
+
+    @property
     def interruptible_now(self) -> bool:
         """Running, reachable, and so something an interruption can take away."""
         return self.actual_status == "running" and not self.partitioned
@@ -137,7 +152,8 @@ class Machine:
             "gpu_totalram": offer.gpu_ram_mb * offer.num_gpus,
             "cpu_cores": offer.cpu_cores,
             "cpu_ram": offer.cpu_ram_mb,
-            "dph_total": round(self.dph_total, 4),
+            "dph_total": round(self.billed_per_hour, 4),
+            "storage_cost": STORAGE_DOLLARS_PER_GB_MONTH,
             "is_bid": self.is_bid,
             "min_bid": round(offer.min_bid, 4),
             "reliability2": offer.reliability,

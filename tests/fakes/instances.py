@@ -35,8 +35,12 @@ class MemoryInstances:
         expected: Iterable[Any],
         changes: Mapping[str, Any],
         events: Iterable[InstanceEvent] = (),
+        standby_was: Any = False,
     ) -> Instance:
-        if self.instances[instance.instance_id].status not in set(expected):
+        current = self.instances[instance.instance_id]
+        if current.status not in set(expected):
+            raise StaleInstanceState(instance.instance_id)
+        if standby_was is not False and current.standby != standby_was:
             raise StaleInstanceState(instance.instance_id)
         updated = instance.model_copy(update=dict(changes))
         self.instances[instance.instance_id] = updated

@@ -20,9 +20,9 @@ def _machine_ids_by_env_var(synthesized: Synthesized) -> dict[str, str]:
     return {spec.arn_env_var: env[spec.arn_env_var]["Ref"] for spec in STATE_MACHINES}
 
 
-def test_the_eight_state_machines_are_standard_logged_and_traced(synthesized: Synthesized) -> None:
+def test_every_state_machine_is_standard_logged_and_traced(synthesized: Synthesized) -> None:
     machines = synthesized.of_type("AWS::StepFunctions::StateMachine")
-    assert len(machines) == len(STATE_MACHINES) == 8
+    assert len(machines) == len(STATE_MACHINES) == 10
     assert {spec.name for spec in STATE_MACHINES} >= {"SnapshotInstance", "RestoreSnapshot", "WakeInstance"}
     assert sorted(_machine_ids_by_env_var(synthesized).values()) == sorted(machines)
     for machine in machines.values():

@@ -12,6 +12,9 @@ from dumont_core.platform.settings import ApiSettings
 ARNS = {
     f"{name}_STATE_MACHINE_ARN": f"arn:aws:states:us-east-1:123456789012:stateMachine:{name.title()}"
     for name in ("PROVISION", "START", "STOP", "REBOOT", "DESTROY", "SNAPSHOT", "RESTORE", "WAKE")
+} | {
+    f"WARMPOOL_{name}_STATE_MACHINE_ARN": f"arn:aws:states:us-east-1:123456789012:stateMachine:Warmpool{name}"
+    for name in ("STANDBY", "FAILOVER")
 }
 API_ENVIRONMENT = {
     "TABLE_NAME": "DumontCloud-Table",

@@ -14,7 +14,7 @@ from dumont_core.platform.settings import (
     load_settings,
     settings_from,
 )
-from tests.unit.platform.conftest import API_ENVIRONMENT
+from tests.unit.platform.conftest import API_ENVIRONMENT, ARNS
 
 
 def test_a_missing_variable_is_named_with_what_it_is_for() -> None:
@@ -49,11 +49,12 @@ def test_every_function_checks_only_what_it_uses() -> None:
 
 @pytest.mark.parametrize("prefix", ["", "Dumont", "dumont:prod", "dumont prod", "x" * 33])
 def test_a_machine_label_prefix_that_could_not_tell_our_machines_apart_is_refused(prefix: str) -> None:
-    environment = {"TABLE_NAME": "dumont", "MACHINE_LABEL_PREFIX": prefix}
+    environment = {"TABLE_NAME": "dumont", "MACHINE_LABEL_PREFIX": prefix, **ARNS}
 
     with pytest.raises(SettingsError, match="MACHINE_LABEL_PREFIX is invalid"):
         settings_from(ReconcilerSettings, environment)
-    assert settings_from(ReconcilerSettings, {"TABLE_NAME": "dumont"}).machine_label_prefix == "dumont"
+    reconciler = settings_from(ReconcilerSettings, {"TABLE_NAME": "dumont", **ARNS})
+    assert reconciler.machine_label_prefix == "dumont"
 
 
 @pytest.mark.usefixtures("api_environment")

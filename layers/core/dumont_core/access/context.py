@@ -22,6 +22,7 @@ def principal_context(principal: Principal) -> dict[str, str]:
         "permissions": " ".join(sorted(principal.permissions)),
         "key_id": principal.key_id or "",
         "instance_id": principal.instance_id or "",
+        "standby": "true" if principal.standby else "",
     }
 
 
@@ -37,6 +38,7 @@ def principal_from_context(context: Mapping[str, Any]) -> Principal | None:
         permissions=frozenset(str(context.get("permissions") or "").split()),
         key_id=str(context.get("key_id") or "") or None,
         instance_id=str(context.get("instance_id") or "") or None,
+        standby=str(context.get("standby") or "").lower() == "true",
     )
 
 

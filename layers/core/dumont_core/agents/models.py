@@ -35,6 +35,8 @@ class AgentAction(DomainModel):
     params: dict[str, Any]
     task_token: str | None = None
     """The Step Functions task that waits for this action's outcome."""
+    to_standby: bool = False
+    """For the agent on the instance's standby machine (failover), not the one on its machine."""
     result: dict[str, Any] | None = None
     error: str | None = None
     created_at: datetime

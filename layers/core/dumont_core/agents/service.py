@@ -56,7 +56,12 @@ class AgentService:
         instance = self.instances.find(parts.team_id, parts.instance_id)
         if instance is None or instance.status not in AGENT_STATES:
             return None
-        if not token_matches(token, instance.agent_token_digest):
+        standby = instance.standby
+        if token_matches(token, instance.agent_token_digest):
+            on_standby = False
+        elif standby is not None and token_matches(token, standby.agent_token_digest):
+            on_standby = True
+        else:
             return None
         return Principal(
             account_id=instance.account_id,
@@ -65,12 +70,19 @@ class AgentService:
             plan="",
             permissions=frozenset({AGENT_PERMISSION}),
             instance_id=instance.instance_id,
+            standby=on_standby,
         )
 
     def heartbeat(self, agent: Principal, reading: Mapping[str, Any]) -> HeartbeatAnswer:
         instance_id = _instance_of(agent)
-        self.instances.record_heartbeat(agent.team_id, instance_id, reading)
-        actions = [action.as_asked() for action in self.actions.pending(instance_id)]
+        if not agent.standby:
+            # A standby's agent says nothing of the machine the instance runs on.
+            self.instances.record_heartbeat(agent.team_id, instance_id, reading)
+        actions = [
+            action.as_asked()
+            for action in self.actions.pending(instance_id)
+            if action.to_standby == agent.standby
+        ]
         return HeartbeatAnswer(next_heartbeat_in_seconds=self.heartbeat_seconds, actions=actions)
 
     def health(self, principal: Principal) -> list[AgentHealth]:
@@ -107,8 +119,17 @@ class AgentService:
         return self.logs.tail(instance_id, lines, since)
 
     def queue_action(
-        self, team_id: str, instance_id: str, action_type: str, params: dict[str, Any], task_token: str | None
+        self,
+        team_id: str,
+        instance_id: str,
+        action_type: str,
+        params: dict[str, Any],
+        task_token: str | None,
+        *,
+        to_standby: bool = False,
     ) -> str:
+        """Queue an action for the agent of the instance's machine, or with `to_standby` for the agent of
+        its standby machine; the id of the action."""
         now = self.clock()
         # Time-ordered ids: a heartbeat answers actions in the order they were queued.
         action_id = f"act_{int(now.timestamp() * 1000):013x}{secrets.token_hex(4)}"
@@ -121,6 +142,7 @@ class AgentService:
                 status="pending",
                 params=params,
                 task_token=task_token,
+                to_standby=to_standby,
                 created_at=now,
                 updated_at=now,
             )
@@ -137,7 +159,7 @@ class AgentService:
     ) -> None:
         """Record how an action went; a finished one completes the workflow task that waits for it."""
         action = self.actions.get(_instance_of(agent), action_id)
-        if action is None:
+        if action is None or action.to_standby != agent.standby:
             raise action_not_found(action_id)
         now = self.clock()
         if status == "running":

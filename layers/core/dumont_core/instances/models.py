@@ -93,6 +93,15 @@ class Standby(DomainModel):
     synced_at: datetime | None = None
     since: datetime | None = None
     """When it was rented."""
+    agent_token_digest: str | None = None
+    """SHA-256 of the token the standby's own agent authenticates with; it becomes the instance's when
+    the standby takes over."""
+    offer_id: int | None = None
+    gpu_name: str | None = None
+    gpu_memory_gb: float | None = None
+    jupyter_port: int | None = None
+    running_cost_per_hour: float | None = None
+    """What it costs once started: the instance's price after it takes over."""
 
 
 class PowerAction(StrEnum):

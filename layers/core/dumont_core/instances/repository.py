@@ -10,14 +10,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from dumont_core.instances.models import Instance, InstanceEvent, InstanceStatus, StaleInstanceState
+from dumont_core.instances.models import (
+    Instance,
+    InstanceEvent,
+    InstanceStatus,
+    StaleInstanceState,
+    Standby,
+)
 from dumont_core.platform import table
 from dumont_core.platform.dynamodb import (
     IndexedItem,
@@ -130,8 +136,10 @@ class InstanceRepository:
         expected: Iterable[InstanceStatus],
         changes: Mapping[str, Any],
         events: Iterable[InstanceEvent] = (),
+        standby_was: Standby | Literal[False] | None = False,
     ) -> Instance:
-        """Apply `changes` if the instance is still in one of the `expected` states.
+        """Apply `changes` if the instance is still in one of the `expected` states (and, unless
+        `standby_was` is False, still holds exactly that standby, or none for None).
 
         The events are written in the same transaction, so the timeline never shows a change that
         did not happen. Raises StaleInstanceState when the instance moved on meanwhile.
@@ -147,6 +155,10 @@ class InstanceRepository:
             actions.append(attribute.remove() if stored is None else attribute.set(stored))
         expected_values = [status.value for status in expected]
         condition = InstanceItem.PK.exists() & InstanceItem.status.is_in(*expected_values)
+        if standby_was is None:
+            condition &= InstanceItem.standby.does_not_exist()
+        elif standby_was is not False:
+            condition &= InstanceItem.standby == standby_was
         try:
             with TransactWrite(connection=shared_connection()) as transaction:
                 transaction.update(

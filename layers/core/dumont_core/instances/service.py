@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -30,6 +30,7 @@ from dumont_core.instances.models import (
     MetricPoint,
     PowerAction,
     StaleInstanceState,
+    Standby,
 )
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.platform.clock import Clock, utc_now
@@ -184,12 +185,18 @@ class InstanceService:
         expected: Iterable[InstanceStatus],
         changes: Mapping[str, Any],
         events: list[InstanceEvent] | None = None,
+        standby_was: Standby | Literal[False] | None = False,
     ) -> Instance:
-        """Apply `changes` (updated now) if the instance is still in one of the `expected` states, with
-        its events on the timeline and the bus. StaleInstanceState when it moved on meanwhile."""
+        """Apply `changes` (updated now) if the instance is still in one of the `expected` states (and
+        holds the standby `standby_was`, unless that is False), with its events on the timeline and the
+        bus. StaleInstanceState when it moved on meanwhile."""
         events = events or []
         updated = self.repository.transition(
-            instance, expected=expected, changes={**changes, "updated_at": self.clock()}, events=events
+            instance,
+            expected=expected,
+            changes={**changes, "updated_at": self.clock()},
+            events=events,
+            standby_was=standby_was,
         )
         if events:
             self.publisher.publish(events)

@@ -15,6 +15,9 @@ class Principal(DomainModel):
     """The API key the call was made with; None for an access token."""
     instance_id: str | None = None
     """Set for an instance's agent: the one instance it may report on."""
+    standby: bool = False
+    """For an agent: it runs on the instance's standby machine (failover), not on the machine the
+    instance runs on; it reports no readings of the instance and is given the standby's actions."""
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions

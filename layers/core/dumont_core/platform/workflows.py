@@ -20,6 +20,10 @@ class Workflow(StrEnum):
     SNAPSHOT = "snapshot"
     RESTORE = "restore"
     WAKE = "wake"
+    WARMPOOL_STANDBY = "warmpool_standby"
+    """Rent a standby for an instance, restore its last checkpoint onto it, and stop it."""
+    WARMPOOL_FAILOVER = "warmpool_failover"
+    """Start the standby, restore what changed since, and switch the instance onto it."""
 
 
 class WorkflowStarter(Protocol):
