@@ -15,7 +15,14 @@ from dumont_core.instances.models import (
 )
 from dumont_core.platform.models import DomainModel
 
-__all__ = ["DEFAULT_CHECKPOINT_MINUTES", "FailoverRecord", "FailoverStatus", "history_of", "status_of"]
+__all__ = [
+    "DEFAULT_CHECKPOINT_MINUTES",
+    "FailoverRecord",
+    "FailoverStatus",
+    "StandbyView",
+    "history_of",
+    "status_of",
+]
 
 Outcome = Literal["in_progress", "completed", "failed"]
 
@@ -39,6 +46,31 @@ class FailoverRecord(DomainModel):
     failure: str | None = None
 
 
+class StandbyView(DomainModel):
+    """The standby as its owner sees it: what, where, in what state, and what it costs while it waits
+    (never its agent's credentials)."""
+
+    kind: str
+    provider: str
+    machine_id: str | None
+    state: str
+    region: str | None
+    gpu_name: str | None
+    cost_per_hour: float
+    """What it costs while it waits: a stopped GPU is billed for its disk alone."""
+    running_cost_per_hour: float | None
+    """What it will cost once it takes over."""
+    synced_snapshot_id: str | None
+    synced_at: datetime | None
+    since: datetime | None
+
+    @classmethod
+    def of(cls, standby: Standby | None) -> StandbyView | None:
+        return (
+            None if standby is None else cls.model_validate(standby.model_dump(include=set(cls.model_fields)))
+        )
+
+
 class FailoverStatus(DomainModel):
     instance_id: str
     enabled: bool
@@ -51,7 +83,7 @@ class FailoverStatus(DomainModel):
     data_at_risk_seconds: float | None
     """How long ago the last completed snapshot was: what a failover now would lose; None without one."""
     last_failover: datetime | None
-    standby: Standby | None
+    standby: StandbyView | None
     """The machine kept ready to take over (`warmpool`, `cpu_standby`), what it costs and where it is."""
     history: list[FailoverRecord]
 
@@ -101,6 +133,6 @@ def status_of(instance: Instance, events: list[InstanceEvent], now: datetime) ->
         last_checkpoint_at=at,
         data_at_risk_seconds=round((now - at).total_seconds(), 1) if at else None,
         last_failover=instance.last_failover_at,
-        standby=instance.standby,
+        standby=StandbyView.of(instance.standby),
         history=history_of(events),
     )
