@@ -209,6 +209,28 @@ def test_a_standby_that_cannot_start_is_given_back_and_a_new_machine_takes_over(
     ), "neither the dead machine nor the standby stays rented"
 
 
+def test_a_drill_fails_over_onto_the_standby_and_gives_the_old_machine_back(
+    api: httpx.Client, stack: LocalStack, warm_instance: str
+) -> None:
+    instance_id = warm_instance
+    first_machine = machine_of(api, instance_id)
+    standby = ready_standby(api, instance_id)
+    before = fill_workspace(stack.machine_agents.workspace(first_machine))
+    checkpoint = api.post("/api/v1/snapshots", json={"instance_id": instance_id})
+    assert wait_for_snapshot(api, checkpoint.json()["data"]["id"])["status"] == "completed"
+
+    drill = api.post(f"/api/v1/failover/trigger/{instance_id}")
+
+    assert drill.status_code == 202, drill.text
+    assert drill.json()["data"]["status"] == "waking"
+    assert eventually(lambda: "failover.completed" in kinds_of(api, instance_id), seconds=FAILOVER_SECONDS)
+    assert machine_of(api, instance_id) == int(standby["machine_id"])
+    assert contents(stack.machine_agents.workspace(int(standby["machine_id"]))) == before
+    (record,) = failover_status(api, instance_id)["history"]
+    assert (record["reason"], record["strategy"], record["outcome"]) == ("drill", "warmpool", "completed")
+    assert eventually(lambda: first_machine not in [m["id"] for m in stack.marketplace.machines()])
+
+
 def _epoch(timestamp: str) -> float:
     from datetime import datetime
 
