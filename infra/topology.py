@@ -167,6 +167,8 @@ STATE_MACHINES: tuple[StateMachineSpec, ...] = (
     _state_machine("restore", "RestoreSnapshot", "restore_snapshot"),
     _state_machine("wake", "WakeInstance", "wake_instance"),
     _state_machine("cpu_failover", "CpuFailover", "cpu_failover"),
+    _state_machine("warmpool_standby", "PrepareWarmStandby", "warmpool_standby"),
+    _state_machine("warmpool_failover", "WarmPoolFailover", "warmpool_failover"),
 )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from dumont_agent.host_metrics import HostMetrics
+from dumont_agent.local_chunks import LocalChunks
 from dumont_agent.logs import LogTail, log_files_from
 from dumont_agent.snapshot import COMPRESSIONS, Compression, Manifest, SnapshotError, pack, restore
 from dumont_agent.ssh_keys import install_keys
@@ -354,8 +355,13 @@ class Agent:
         plan = self.client.plan_downloads(snapshot_id)
         manifest = Manifest.from_bytes(self.client.get(str(plan["manifest_url"])))
         urls: dict[str, str] = plan["chunks"]
+        # What the workspace already holds of it (a standby catching up) is read from the disk.
+        local = LocalChunks(self._last_manifest(), self.config.workspace)
 
         def fetch(digest: str) -> bytes:
+            frame = local.frame(digest)
+            if frame is not None:
+                return frame
             url = urls.get(digest)
             if url is None:
                 raise AgentError(f"the snapshot lists no chunk {digest}")
@@ -367,6 +373,7 @@ class Agent:
             "snapshot_id": snapshot_id,
             "files": result.files,
             "bytes": result.bytes,
+            "reused_bytes": local.reused_bytes,
             "seconds": result.seconds,
         }
 

@@ -17,6 +17,7 @@ from dumont_core.instances.step_support import InstanceRef, failure_reason
 from workflows.cpu_failover import CPU_FAILOVER_STEPS, CpuFailoverStep
 
 if TYPE_CHECKING:
+    from dumont_core.failover.warmpool_steps import WarmPoolSteps
     from dumont_core.instances.steps import InstanceWorkflowSteps
 
 
@@ -40,6 +41,20 @@ SnapshotStep = Literal[
 ]
 """The steps of the snapshot workflows; each carries the snapshot it is about."""
 
+WarmPoolStep = Literal[
+    "choose_standby_offers",
+    "rent_standby",
+    "check_standby_boot",
+    "stop_standby",
+    "check_standby_stopped",
+    "fail_standby",
+    "start_standby",
+    "check_takeover_boot",
+    "switch_to_standby",
+    "fall_back",
+]
+"""The steps of the warm pool's workflows: keeping a standby ready, and failing over onto it."""
+
 
 class StepInput(BaseModel):
     # A Literal inside a Literal flattens: `step` is any one of these names or of SnapshotStep.
@@ -57,6 +72,7 @@ class StepInput(BaseModel):
         "fail_wake",
         SnapshotStep,
         CpuFailoverStep,
+        WarmPoolStep,
     ]
     instance: InstanceRef
     candidates: list[dict[str, Any]] = []
@@ -118,6 +134,10 @@ def _steps() -> InstanceWorkflowSteps:
     return composition.instance_steps()
 
 
+def _warm() -> WarmPoolSteps:
+    return composition.warmpool_steps()
+
+
 STEPS: dict[str, Callable[[StepInput], dict[str, Any]]] = {
     "choose_offers": lambda r: _steps().choose_offers(r.instance, waking=r.waking),
     "rent_machine": lambda r: _steps().rent_machine(r.instance, r.candidates, waking=r.waking),
@@ -145,6 +165,16 @@ STEPS: dict[str, Callable[[StepInput], dict[str, Any]]] = {
         r.instance, _snapshot(r).snapshot_id, r.failure
     ),
     **CPU_FAILOVER_STEPS,
+    "choose_standby_offers": lambda r: _warm().choose_standby_offers(r.instance),
+    "rent_standby": lambda r: _warm().rent_standby(r.instance, r.candidates),
+    "check_standby_boot": lambda r: _warm().check_standby_boot(r.instance, _machine(r)),
+    "stop_standby": lambda r: _warm().stop_standby(r.instance, _machine(r), _snapshot(r).snapshot_id),
+    "check_standby_stopped": lambda r: _warm().check_standby_stopped(r.instance, _machine(r)),
+    "fail_standby": lambda r: _warm().fail_standby(r.instance, r.failure),
+    "start_standby": lambda r: _warm().start_standby(r.instance, _machine(r)),
+    "check_takeover_boot": lambda r: _warm().check_takeover_boot(r.instance, _machine(r)),
+    "switch_to_standby": lambda r: _warm().switch_to_standby(r.instance, _machine(r)),
+    "fall_back": lambda r: _warm().fall_back(r.instance, _machine(r), r.failure),
 }
 """Every step, by the name the state machines call it with, and what it runs."""
 

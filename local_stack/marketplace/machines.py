@@ -134,6 +134,17 @@ class Machine:
             self.running_since = None
 
     @property
+    def billed_per_hour(self) -> float:
+        """What it costs now: its price while it runs, its disk alone once stopped."""
+        if self.intended_status == "stopped" and self.actual_status != "running":
+            return self.storage_per_hour
+        return self.dph_total
+
+    @property
+    def storage_per_hour(self) -> float:
+        return self.offer.storage_per_hour(self.disk)
+
+    @property
     def interruptible_now(self) -> bool:
         """Running, reachable, and so something an interruption can take away."""
         return self.actual_status == "running" and not self.partitioned
@@ -174,7 +185,8 @@ class Machine:
             "disk_space": self.disk,
             "disk_usage": 0.0,
             "disk_util": 0.0,
-            "dph_total": round(self.dph_total, 4),
+            # A stopped machine is billed for its disk alone, as Vast bills it.
+            "dph_total": round(self.billed_per_hour, 4),
             "dph_base": round(self.dph_total - offer.storage_per_hour(self.disk), 4),
             "is_bid": self.is_bid,
             "uptime_mins": round((now - self.running_since) / 60, 2)

@@ -36,9 +36,12 @@ class MemoryInstances:
         changes: Mapping[str, Any],
         events: Iterable[InstanceEvent] = (),
         unchanged: bool = False,
+        standby_was: Any = False,
     ) -> Instance:
         current = self.instances[instance.instance_id]
         if current.status not in set(expected) or (unchanged and current.updated_at != instance.updated_at):
+            raise StaleInstanceState(instance.instance_id)
+        if standby_was is not False and current.standby != standby_was:
             raise StaleInstanceState(instance.instance_id)
         updated = instance.model_copy(update=dict(changes))
         self.instances[instance.instance_id] = updated

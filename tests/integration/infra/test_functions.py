@@ -305,6 +305,15 @@ def test_housekeeping_and_the_reconciler_run_every_minute(synthesized: Synthesiz
     assert environment["MACHINE_LABEL_PREFIX"] == "dumont"
 
 
+def test_the_reconciler_may_start_the_workflows_that_bring_an_interrupted_instance_back(
+    synthesized: Synthesized,
+) -> None:
+    _, reconciler = synthesized.functions_by_handler()[RECONCILER_FUNCTION.handler]
+    environment = reconciler["Environment"]["Variables"]
+    assert {"WAKE_STATE_MACHINE_ARN", "WARMPOOL_FAILOVER_STATE_MACHINE_ARN"} <= set(environment)
+    assert RECONCILER_FUNCTION.start_state_machines
+
+
 def test_the_machine_label_prefix_comes_from_the_machine_label_prefix_context_value() -> None:
     built = build_app(context={**SKIP_BUNDLING, "machineLabelPrefix": "dumont-staging"})
     template = Template.from_stack(built.stack)

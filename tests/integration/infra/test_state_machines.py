@@ -22,12 +22,14 @@ def _machine_ids_by_env_var(synthesized: Synthesized) -> dict[str, str]:
 
 def test_every_state_machine_is_standard_logged_and_traced(synthesized: Synthesized) -> None:
     machines = synthesized.of_type("AWS::StepFunctions::StateMachine")
-    assert len(machines) == len(STATE_MACHINES) >= 9
+    assert len(machines) == len(STATE_MACHINES) == 11
     assert {spec.name for spec in STATE_MACHINES} >= {
         "SnapshotInstance",
         "RestoreSnapshot",
         "WakeInstance",
         "CpuFailover",
+        "PrepareWarmStandby",
+        "WarmPoolFailover",
     }
     assert sorted(_machine_ids_by_env_var(synthesized).values()) == sorted(machines)
     for machine in machines.values():

@@ -150,6 +150,22 @@ def test_machine_lifecycle(provider: VastAiProvider, marketplace: LocalMarketpla
     assert marketplace.machines() == []
 
 
+def test_a_stopped_machine_is_billed_for_its_disk_alone_until_it_runs_again(provider: VastAiProvider) -> None:
+    offer = cheapest(provider, ["RTX 4090"])
+    machine_id = rent(provider, offer)
+    wait_for(provider, machine_id, ProviderMachineStatus.RUNNING)
+
+    provider.stop_machine(machine_id)
+    stopped, _ = wait_for(provider, machine_id, ProviderMachineStatus.STOPPED)
+
+    # 40 GB at $0.15 a GB-month, as Vast bills a stopped instance's storage.
+    assert stopped.price_per_hour == pytest.approx(40 * 0.15 / 730, abs=1e-4)
+    provider.start_machine(machine_id)
+    running, _ = wait_for(provider, machine_id, ProviderMachineStatus.RUNNING)
+    assert running.price_per_hour == offer.price_per_hour
+    provider.destroy_machine(machine_id)
+
+
 def test_a_spot_rental_is_billed_at_the_bid(provider: VastAiProvider, marketplace: LocalMarketplace) -> None:
     offer = cheapest(provider)
     assert offer.min_bid_per_hour is not None

@@ -22,6 +22,9 @@ ARNS = {
         "WAKE",
         "CPU_FAILOVER",
     )
+} | {
+    f"WARMPOOL_{name}_STATE_MACHINE_ARN": f"arn:aws:states:us-east-1:123456789012:stateMachine:Warmpool{name}"
+    for name in ("STANDBY", "FAILOVER")
 }
 API_ENVIRONMENT = {
     "TABLE_NAME": "DumontCloud-Table",

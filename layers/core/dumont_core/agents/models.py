@@ -36,7 +36,7 @@ class AgentAction(DomainModel):
     task_token: str | None = None
     """The Step Functions task that waits for this action's outcome."""
     to_standby: bool = False
-    """For the agent of the instance's standby machine, not of the machine it runs on."""
+    """For the agent on the instance's standby machine (failover), not the one on its machine."""
     result: dict[str, Any] | None = None
     error: str | None = None
     created_at: datetime

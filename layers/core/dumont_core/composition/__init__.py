@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from dumont_core.failover.cpu_standby import CpuStandbyPath
     from dumont_core.failover.paths import FailoverRecovery
     from dumont_core.failover.service import FailoverService
+    from dumont_core.failover.warmpool_steps import WarmPoolSteps
     from dumont_core.instances.metrics import MetricsRepository
     from dumont_core.instances.reconciler import MachineReconciler
     from dumont_core.instances.repository import InstanceRepository
@@ -290,12 +291,16 @@ def serverless() -> ServerlessService:
 def failover_recovery() -> FailoverRecovery:
     """How interrupted instances come back: the path of each failover strategy, the snapshot's last."""
     from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
+    from dumont_core.failover.warmpool import WarmPoolPath
     from dumont_core.instances.models import FailoverStrategy
 
     return FailoverRecovery(
         instances=instances(),
         fallback=SnapshotPath(snapshots=snapshots()),
-        paths={FailoverStrategy.CPU_STANDBY: cpu_standby()},
+        paths={
+            FailoverStrategy.CPU_STANDBY: cpu_standby(),
+            FailoverStrategy.WARMPOOL: WarmPoolPath(instances=instances(), workflows=workflows()),
+        },
     )
 
 
@@ -326,6 +331,15 @@ def cpu_failover_steps() -> CpuFailoverSteps:
         snapshots=snapshots(),
         cpu_settings=load_settings(CpuStandbySettings),
         fallback=snapshots(),
+    )
+
+
+@provided
+def warmpool_steps() -> WarmPoolSteps:
+    from dumont_core.failover.warmpool_steps import WarmPoolSteps
+
+    return WarmPoolSteps(
+        instances=instances(), provider=gpu_provider(), settings=load_settings(ProviderSettings)
     )
 
 

@@ -17,7 +17,14 @@ from dumont_core.instances.models import (
 )
 from dumont_core.platform.models import DomainModel
 
-__all__ = ["DEFAULT_CHECKPOINT_MINUTES", "FailoverRecord", "FailoverStatus", "history_of", "status_of"]
+__all__ = [
+    "DEFAULT_CHECKPOINT_MINUTES",
+    "FailoverRecord",
+    "FailoverStatus",
+    "StandbyView",
+    "history_of",
+    "status_of",
+]
 
 Outcome = Literal["in_progress", "completed", "failed"]
 
@@ -41,6 +48,31 @@ class FailoverRecord(DomainModel):
     failure: str | None = None
 
 
+class StandbyView(DomainModel):
+    """The standby as its owner sees it: what, where, in what state, and what it costs while it waits
+    (never its agent's credentials)."""
+
+    kind: str
+    provider: str
+    machine_id: str | None
+    state: str
+    region: str | None
+    gpu_name: str | None
+    cost_per_hour: float
+    """What it costs while it waits: a stopped GPU is billed for its disk alone."""
+    running_cost_per_hour: float | None
+    """What it will cost once it takes over."""
+    synced_snapshot_id: str | None
+    synced_at: datetime | None
+    since: datetime | None
+
+    @classmethod
+    def of(cls, standby: Standby | None) -> StandbyView | None:
+        return (
+            None if standby is None else cls.model_validate(standby.model_dump(include=set(cls.model_fields)))
+        )
+
+
 class FailoverStatus(DomainModel):
     instance_id: str
     enabled: bool
@@ -58,7 +90,7 @@ class FailoverStatus(DomainModel):
     last_failover: datetime | None
     running_on: RunningOn | None = None
     """The machine the instance runs on now: `gpu`, or its standby during a failover (`cpu_standby`)."""
-    standby: Standby | None
+    standby: StandbyView | None
     """The machine kept ready to take over (`warmpool`, `cpu_standby`), what it costs and where it is."""
     history: list[FailoverRecord]
 
@@ -118,9 +150,6 @@ def status_of(instance: Instance, events: list[InstanceEvent], now: datetime) ->
         data_at_risk_bytes=unsaved_bytes(instance),
         last_failover=instance.last_failover_at,
         running_on=instance.running_on,
-        # Its agent's token digest stays with us.
-        standby=instance.standby.model_copy(update={"agent_token_digest": None})
-        if instance.standby
-        else None,
+        standby=StandbyView.of(instance.standby),
         history=history_of(events),
     )

@@ -9,6 +9,9 @@ provider, confirm it. Only then is the instance interrupted: billed until the ma
 alive, its machine destroyed (and, since it no longer holds it, destroyed by the reconciler should it
 come back), and `instance.interrupted` published. A signal gone before confirmation clears the
 suspicion.
+
+A look also checks the instance's ready standby (failover's warm pool), if it has one: a standby that
+died is dropped, and housekeeping rents another.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from dumont_core.instances.models import Instance, InterruptionReason, StaleInstanceState
+from dumont_core.instances.models import Instance, InstanceStatus, InterruptionReason, StaleInstanceState
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.models import DomainModel
@@ -104,6 +107,7 @@ class InterruptionWatch:
             if instance.provider_instance_id is None:
                 continue
             try:
+                self._look_at_standby(instance, listed)
                 if self._look_at(instance, listed.get(instance.provider_instance_id)):
                     interrupted.append(instance.instance_id)
             except StaleInstanceState:
@@ -134,6 +138,32 @@ class InterruptionWatch:
             return False
         self._interrupt(instance, confirmed)
         return True
+
+    def _look_at_standby(self, instance: Instance, listed: dict[str, ProviderMachine]) -> None:
+        """A ready standby (failover's warm pool) that died or vanished is dropped and destroyed, once a
+        fresh read of it agrees: housekeeping then rents another."""
+        standby = instance.standby
+        if standby is None or standby.state != "ready" or standby.machine_id is None:
+            return
+        seen = listed.get(standby.machine_id)
+        if seen is not None and seen.status != ProviderMachineStatus.FAILED:
+            return
+        try:
+            machine: ProviderMachine | None = self.provider.get_machine(standby.machine_id)
+        except ProviderMachineNotFound:
+            machine = None
+        except ProviderError:
+            return  # the provider cannot say right now: the next look asks again
+        if machine is not None and machine.status != ProviderMachineStatus.FAILED:
+            return
+        logger.warning(
+            "A standby died", extra={"instance_id": instance.instance_id, "machine_id": standby.machine_id}
+        )
+        self.instances.transition(
+            instance, expected=[InstanceStatus.RUNNING], changes={"standby": None}, standby_was=standby
+        )
+        if machine is not None:
+            self._destroy(standby.machine_id)
 
     def _confirmed(self, instance: Instance, now: datetime) -> DeathSignal | None:
         """The signal once more, from a fresh read of the machine itself rather than the list."""

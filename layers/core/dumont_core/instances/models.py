@@ -95,12 +95,19 @@ class Standby(DomainModel):
     since: datetime | None = None
     """When it was rented."""
     agent_token_digest: str | None = None
-    """SHA-256 of the token its own agent authenticates with (the instance's token is the GPU's)."""
+    """SHA-256 of the token the standby's own agent authenticates with (the instance's token is the
+    GPU's); a warm-pool standby's becomes the instance's when it takes over."""
     syncing_snapshot_id: str | None = None
     """The checkpoint being restored onto it, by the action `sync_action_id` of its agent."""
     sync_action_id: str | None = None
     active_since: datetime | None = None
     """When the instance started running on it (`active`)."""
+    offer_id: int | None = None
+    gpu_name: str | None = None
+    gpu_memory_gb: float | None = None
+    jupyter_port: int | None = None
+    running_cost_per_hour: float | None = None
+    """What it costs once started: the instance's price after it takes over."""
 
 
 RunningOn = Literal["gpu", "cpu_standby", "gpu_standby"]

@@ -10,14 +10,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from dumont_core.instances.models import Instance, InstanceEvent, InstanceStatus, StaleInstanceState
+from dumont_core.instances.models import (
+    Instance,
+    InstanceEvent,
+    InstanceStatus,
+    StaleInstanceState,
+    Standby,
+)
 from dumont_core.platform import table
 from dumont_core.platform.dynamodb import (
     IndexedItem,
@@ -49,6 +55,24 @@ def running_item(team_id: str, instance_id: str) -> RunningItem:
     item = RunningItem(table.running_partition(bucket), table.key(team_id, instance_id))
     item.team_id, item.instance_id = team_id, instance_id
     return item
+
+
+def _guard(
+    instance: Instance,
+    expected: Iterable[InstanceStatus],
+    unchanged: bool,
+    standby_was: Standby | Literal[False] | None,
+) -> Condition:
+    """The condition of a change: the instance exists in one of the `expected` states, unchanged since
+    it was read if asked, holding the standby it held if asked."""
+    condition = InstanceItem.PK.exists() & InstanceItem.status.is_in(*(status.value for status in expected))
+    if unchanged:
+        condition &= InstanceItem.updated_at == instance.updated_at
+    if standby_was is None:
+        condition &= InstanceItem.standby.does_not_exist()
+    elif standby_was is not False:
+        condition &= InstanceItem.standby == standby_was
+    return condition
 
 
 def instance_item_key(team_id: str, instance_id: str) -> Any:
@@ -131,9 +155,11 @@ class InstanceRepository:
         changes: Mapping[str, Any],
         events: Iterable[InstanceEvent] = (),
         unchanged: bool = False,
+        standby_was: Standby | Literal[False] | None = False,
     ) -> Instance:
         """Apply `changes` if the instance is still in one of the `expected` states (and, if `unchanged`,
-        not changed at all since `instance` was read).
+        not changed at all since `instance` was read; and, unless `standby_was` is False, still holds
+        exactly that standby, or none for None).
 
         The events are written in the same transaction, so the timeline never shows a change that
         did not happen. Raises StaleInstanceState when the instance moved on meanwhile.
@@ -147,10 +173,7 @@ class InstanceRepository:
             attribute = getattr(InstanceItem, field)
             stored = stored_value(value)
             actions.append(attribute.remove() if stored is None else attribute.set(stored))
-        expected_values = [status.value for status in expected]
-        condition = InstanceItem.PK.exists() & InstanceItem.status.is_in(*expected_values)
-        if unchanged:
-            condition &= InstanceItem.updated_at == instance.updated_at
+        condition = _guard(instance, expected, unchanged, standby_was)
         try:
             with TransactWrite(connection=shared_connection()) as transaction:
                 transaction.update(

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -30,6 +30,7 @@ from dumont_core.instances.models import (
     MetricPoint,
     PowerAction,
     StaleInstanceState,
+    Standby,
 )
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.ssh_keys import SshKey, read_public_key
@@ -187,9 +188,11 @@ class InstanceService:
         changes: Mapping[str, Any],
         events: list[InstanceEvent] | None = None,
         unchanged: bool = False,
+        standby_was: Standby | Literal[False] | None = False,
     ) -> Instance:
-        """Apply `changes` (updated now) if the instance is still in one of the `expected` states, with
-        its events on the timeline and the bus. StaleInstanceState when it moved on meanwhile."""
+        """Apply `changes` (updated now) if the instance is still in one of the `expected` states (and
+        holds the standby `standby_was`, unless that is False), with its events on the timeline and the
+        bus. StaleInstanceState when it moved on meanwhile."""
         events = events or []
         updated = self.repository.transition(
             instance,
@@ -197,6 +200,7 @@ class InstanceService:
             changes={**changes, "updated_at": self.clock()},
             events=events,
             unchanged=unchanged,
+            standby_was=standby_was,
         )
         if events:
             self.publisher.publish(events)

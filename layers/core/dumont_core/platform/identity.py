@@ -16,7 +16,8 @@ class Principal(DomainModel):
     instance_id: str | None = None
     """Set for an instance's agent: the one instance it may report on."""
     standby: bool = False
-    """The agent is that of the instance's standby machine, not of the machine the instance runs on."""
+    """For an agent: it runs on the instance's standby machine (failover), not on the machine the
+    instance runs on; it reports no readings of the instance and is given the standby's actions."""
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions

@@ -54,6 +54,10 @@ class WorkflowSettings(EnvironmentSettings):
     restore_state_machine_arn: str = Field(alias="RESTORE_STATE_MACHINE_ARN", min_length=1)
     wake_state_machine_arn: str = Field(alias="WAKE_STATE_MACHINE_ARN", min_length=1)
     cpu_failover_state_machine_arn: str = Field(alias="CPU_FAILOVER_STATE_MACHINE_ARN", min_length=1)
+    warmpool_standby_state_machine_arn: str = Field(alias="WARMPOOL_STANDBY_STATE_MACHINE_ARN", min_length=1)
+    warmpool_failover_state_machine_arn: str = Field(
+        alias="WARMPOOL_FAILOVER_STATE_MACHINE_ARN", min_length=1
+    )
     boot_poll_seconds: int = Field(default=10, ge=1, alias="BOOT_POLL_SECONDS")
     agent_action_timeout_seconds: int = Field(default=3600, ge=10, alias="AGENT_ACTION_TIMEOUT_SECONDS")
     estimated_ready_seconds: int = Field(default=90, ge=0, alias="ESTIMATED_READY_SECONDS")

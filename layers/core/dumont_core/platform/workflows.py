@@ -21,6 +21,10 @@ class Workflow(StrEnum):
     RESTORE = "restore"
     WAKE = "wake"
     CPU_FAILOVER = "cpu_failover"
+    WARMPOOL_STANDBY = "warmpool_standby"
+    """Rent a standby for an instance, restore its last checkpoint onto it, and stop it."""
+    WARMPOOL_FAILOVER = "warmpool_failover"
+    """Start the standby, restore what changed since, and switch the instance onto it."""
 
 
 class WorkflowStarter(Protocol):
