@@ -16,6 +16,7 @@ from dumont_core.providers.models import (
 )
 from dumont_core.providers.vastai import VastAiProvider
 from local_stack.marketplace import LocalMarketplace
+from local_stack.marketplace.offers import HOURS_PER_MONTH
 from tests.integration.providers.conftest import (
     ALL_GPUS,
     DOCUMENTATION_NET,
@@ -150,16 +151,19 @@ def test_machine_lifecycle(provider: VastAiProvider, marketplace: LocalMarketpla
     assert marketplace.machines() == []
 
 
-def test_a_stopped_machine_is_billed_for_its_disk_alone_until_it_runs_again(provider: VastAiProvider) -> None:
+def test_a_stopped_machine_is_billed_for_its_disk_alone_until_it_runs_again(
+    provider: VastAiProvider, marketplace: LocalMarketplace
+) -> None:
     offer = cheapest(provider, ["RTX 4090"])
+    listed = next(each for each in marketplace.offers() if each["id"] == offer.offer_id)
     machine_id = rent(provider, offer)
     wait_for(provider, machine_id, ProviderMachineStatus.RUNNING)
 
     provider.stop_machine(machine_id)
     stopped, _ = wait_for(provider, machine_id, ProviderMachineStatus.STOPPED)
 
-    # 40 GB at $0.15 a GB-month, as Vast bills a stopped instance's storage.
-    assert stopped.price_per_hour == pytest.approx(40 * 0.15 / 730, abs=1e-4)
+    # Its 50 GB at the host's storage price per GB-month, as Vast bills a stopped instance's storage.
+    assert stopped.price_per_hour == pytest.approx(50 * listed["storage_cost"] / HOURS_PER_MONTH, abs=1e-4)
     provider.start_machine(machine_id)
     running, _ = wait_for(provider, machine_id, ProviderMachineStatus.RUNNING)
     assert running.price_per_hour == offer.price_per_hour
