@@ -22,7 +22,15 @@ import httpx
 
 from dumont_agent.host_metrics import HostMetrics
 from dumont_agent.logs import LogTail, log_files_from
-from dumont_agent.snapshot import COMPRESSIONS, Compression, Manifest, SnapshotError, pack, restore
+from dumont_agent.snapshot import (
+    COMPRESSIONS,
+    Compression,
+    Manifest,
+    PackResult,
+    SnapshotError,
+    pack,
+    restore,
+)
 
 logger = logging.getLogger("dumont_agent")
 
@@ -266,12 +274,12 @@ class Agent:
             ]
             plan = self.client.plan_uploads(snapshot_id, chunks)
             wanted: dict[str, str] = plan["uploads"]
-            if any(not (staging / digest).exists() for digest in wanted):
+            if any(digest not in packed.staged for digest in wanted):
                 # S3 lacks a chunk this machine took for stored (it was swept): stage everything.
                 packed = pack(self.config.workspace, staging, compression=compression)
                 manifest = packed.manifest
             upload_started = time.perf_counter()
-            uploaded = self._upload(staging, wanted)
+            uploaded = self._upload(packed, wanted)
             self.client.put(str(plan["manifest_url"]), manifest.to_bytes())
             upload_seconds = time.perf_counter() - upload_started
             self._remember(manifest)
@@ -288,7 +296,7 @@ class Agent:
             "seconds": round(time.perf_counter() - started, 3),
         }
 
-    def _upload(self, staging: Path, wanted: dict[str, str]) -> int:
+    def _upload(self, packed: PackResult, wanted: dict[str, str]) -> int:
         # One failed upload fails the snapshot: the chunks not started yet are not tried, each of which
         # would otherwise spend its retries against a network that is gone, past the workflow's timeout.
         failed = threading.Event()
@@ -298,7 +306,7 @@ class Agent:
                 return 0
             digest, url = item
             try:
-                frame = (staging / digest).read_bytes()
+                frame = packed.frame(digest)
                 self.client.put(url, frame)
             except BaseException:
                 failed.set()

@@ -64,7 +64,7 @@ class ScratchRuns:
         _shell("lz4 -d -q -c {} | tar -x -C {}", self.archive(self.last), untarred)
 
     def _fetch(self, digest: str) -> bytes:
-        return (self.staging(self.last) / digest).read_bytes()
+        return self.packed[self.last].frame(digest)
 
 
 def alternate(
