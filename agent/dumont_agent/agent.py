@@ -26,10 +26,10 @@ from dumont_agent.snapshot import (
     COMPRESSIONS,
     Compression,
     Manifest,
-    PackResult,
     SnapshotError,
     pack,
     restore,
+    split_manifest,
 )
 
 logger = logging.getLogger("dumont_agent")
@@ -268,19 +268,29 @@ class Agent:
                 compression=compression,
             )
             manifest = packed.manifest
+            pieced = split_manifest(manifest)
             chunks = [
                 {"digest": chunk.digest, "size": chunk.size, "stored_size": chunk.stored_size}
-                for chunk in manifest.chunks
+                for chunk in [*manifest.chunks, *(piece.ref for piece in pieced.pieces)]
             ]
             plan = self.client.plan_uploads(snapshot_id, chunks)
             wanted: dict[str, str] = plan["uploads"]
-            if any(digest not in packed.staged for digest in wanted):
+            pieces = {piece.ref.digest: piece.frame for piece in pieced.pieces}
+            if any(digest not in packed.staged and digest not in pieces for digest in wanted):
                 # S3 lacks a chunk this machine took for stored (it was swept): stage everything.
                 packed = pack(self.config.workspace, staging, compression=compression)
                 manifest = packed.manifest
+                pieced = split_manifest(manifest)
+                pieces = {piece.ref.digest: piece.frame for piece in pieced.pieces}
             upload_started = time.perf_counter()
-            uploaded = self._upload(packed, wanted)
-            self.client.put(str(plan["manifest_url"]), manifest.to_bytes())
+            staged = packed
+
+            def frame(digest: str) -> bytes:
+                return pieces[digest] if digest in pieces else staged.frame(digest)
+
+            uploaded = self._upload(frame, wanted)
+            # Its pieces are uploaded with the chunks: the manifest is complete once it is put.
+            self.client.put(str(plan["manifest_url"]), pieced.document)
             upload_seconds = time.perf_counter() - upload_started
             self._remember(manifest)
         finally:
@@ -296,7 +306,7 @@ class Agent:
             "seconds": round(time.perf_counter() - started, 3),
         }
 
-    def _upload(self, packed: PackResult, wanted: dict[str, str]) -> int:
+    def _upload(self, frame_of: Callable[[str], bytes], wanted: dict[str, str]) -> int:
         # One failed upload fails the snapshot: the chunks not started yet are not tried, each of which
         # would otherwise spend its retries against a network that is gone, past the workflow's timeout.
         failed = threading.Event()
@@ -306,7 +316,7 @@ class Agent:
                 return 0
             digest, url = item
             try:
-                frame = packed.frame(digest)
+                frame = frame_of(digest)
                 self.client.put(url, frame)
             except BaseException:
                 failed.set()
@@ -326,7 +336,6 @@ class Agent:
     def restore_snapshot(self, action: dict[str, Any]) -> dict[str, Any]:
         snapshot_id = str(action["snapshot_id"])
         plan = self.client.plan_downloads(snapshot_id)
-        manifest = Manifest.from_bytes(self.client.get(str(plan["manifest_url"])))
         urls: dict[str, str] = plan["chunks"]
 
         def fetch(digest: str) -> bytes:
@@ -335,6 +344,7 @@ class Agent:
                 raise AgentError(f"the snapshot lists no chunk {digest}")
             return self.client.get(url)
 
+        manifest = Manifest.from_bytes(self.client.get(str(plan["manifest_url"])), fetch)
         result = restore(manifest, fetch, self.config.workspace)
         self._remember(manifest)
         return {
