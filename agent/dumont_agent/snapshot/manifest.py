@@ -100,9 +100,10 @@ class Manifest:
             "compression": self.compression,
             "chunks": [[chunk.digest, chunk.size, chunk.stored_size] for chunk in self.chunks],
         }
-        # Zstandard: a third smaller than LZ4 on this JSON, and the manifest is uploaded with every snapshot.
-        # The entries are written and compressed a thousand at a time: a workspace of hundreds of thousands
-        # of files would otherwise hold its whole JSON text, and a document for every entry, at once.
+        # The whole manifest in one Zstandard frame: the agent's own copy of its last snapshot, and how
+        # versions 1 and 2 were stored (version 3 stores it in pieces: `pieces.split_manifest`). The
+        # entries are written and compressed a thousand at a time: a workspace of hundreds of thousands of
+        # files would otherwise hold its whole JSON text, and a document for every entry, at once.
         return compress_parts(self._json_parts(document))
 
     def _json_parts(self, document: dict[str, Any]) -> Iterator[bytes]:
