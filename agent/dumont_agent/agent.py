@@ -23,7 +23,15 @@ from dumont_agent.client import AgentConfig, AgentError, ApiClient
 from dumont_agent.host_metrics import HostMetrics
 from dumont_agent.local_chunks import LocalChunks
 from dumont_agent.logs import LogTail
-from dumont_agent.snapshot import COMPRESSIONS, Compression, Manifest, SnapshotError, pack, restore
+from dumont_agent.snapshot import (
+    COMPRESSIONS,
+    Compression,
+    Manifest,
+    SnapshotError,
+    pack,
+    restore,
+    split_manifest,
+)
 from dumont_agent.ssh_keys import install_keys
 from dumont_agent.unsaved import UnsavedMeter, saved_files
 
@@ -181,19 +189,29 @@ class Agent:
                 compression=compression,
             )
             manifest = packed.manifest
+            pieced = split_manifest(manifest)
             chunks = [
                 {"digest": chunk.digest, "size": chunk.size, "stored_size": chunk.stored_size}
-                for chunk in manifest.chunks
+                for chunk in [*manifest.chunks, *(piece.ref for piece in pieced.pieces)]
             ]
             plan = self.client.plan_uploads(snapshot_id, chunks)
             wanted: dict[str, str] = plan["uploads"]
-            if any(not (staging / digest).exists() for digest in wanted):
+            pieces = {piece.ref.digest: piece.frame for piece in pieced.pieces}
+            if any(digest not in packed.staged and digest not in pieces for digest in wanted):
                 # S3 lacks a chunk this machine took for stored (it was swept): stage everything.
                 packed = pack(self.config.workspace, staging, compression=compression)
                 manifest = packed.manifest
+                pieced = split_manifest(manifest)
+                pieces = {piece.ref.digest: piece.frame for piece in pieced.pieces}
             upload_started = time.perf_counter()
-            uploaded = self._upload(staging, wanted)
-            self.client.put(str(plan["manifest_url"]), manifest.to_bytes())
+            staged = packed
+
+            def frame(digest: str) -> bytes:
+                return pieces[digest] if digest in pieces else staged.frame(digest)
+
+            uploaded = self._upload(frame, wanted)
+            # Its pieces are uploaded with the chunks: the manifest is complete once it is put.
+            self.client.put(str(plan["manifest_url"]), pieced.document)
             upload_seconds = time.perf_counter() - upload_started
             self._remember(manifest)
         finally:
@@ -209,7 +227,7 @@ class Agent:
             "seconds": round(time.perf_counter() - started, 3),
         }
 
-    def _upload(self, staging: Path, wanted: dict[str, str]) -> int:
+    def _upload(self, frame_of: Callable[[str], bytes], wanted: dict[str, str]) -> int:
         # One failed upload fails the snapshot: the chunks not started yet are not tried, each of which
         # would otherwise spend its retries against a network that is gone, past the workflow's timeout.
         failed = threading.Event()
@@ -219,7 +237,7 @@ class Agent:
                 return 0
             digest, url = item
             try:
-                frame = (staging / digest).read_bytes()
+                frame = frame_of(digest)
                 self.client.put(url, frame)
             except BaseException:
                 failed.set()
@@ -239,7 +257,6 @@ class Agent:
     def restore_snapshot(self, action: dict[str, Any]) -> dict[str, Any]:
         snapshot_id = str(action["snapshot_id"])
         plan = self.client.plan_downloads(snapshot_id)
-        manifest = Manifest.from_bytes(self.client.get(str(plan["manifest_url"])))
         urls: dict[str, str] = plan["chunks"]
         # What the workspace already holds of it (a standby catching up) is read from the disk.
         local = LocalChunks(self._last_manifest(), self.config.workspace)
@@ -253,6 +270,7 @@ class Agent:
                 raise AgentError(f"the snapshot lists no chunk {digest}")
             return self.client.get(url)
 
+        manifest = Manifest.from_bytes(self.client.get(str(plan["manifest_url"])), fetch)
         result = restore(manifest, fetch, self.config.workspace)
         self._remember(manifest)
         return {

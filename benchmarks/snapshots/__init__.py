@@ -7,7 +7,8 @@ tensors are partly dense (incompressible, like real weights) and partly zero-hea
 the dirty pages are flushed before each one, so every run reads from the page cache and starts with
 nothing to write back; the three take turns, and the median of the runs is reported.
 
-- full snapshot: `pack()` into a fresh staging directory, with the manifest serialized and written,
+- full snapshot: `pack()` into a fresh staging directory, with the manifest split into its pieces and
+  written,
   against `restic backup` into a new repository (format 2, its default compression) and
   `tar -c -C workspace . | lz4 -1 > archive`;
 - restore: `Manifest.from_bytes` and `restore()` with `fetch` reading the staged frames from disk,
@@ -15,7 +16,8 @@ nothing to write back; the three take turns, and the median of the runs is repor
 - re-snapshot, after each of three changes in turn (1% of the files edited, 1 MiB inserted in the
   middle of the 500 MiB file, 10,000 new small files): a `pack()` with the previous manifest's chunks
   as `known`, as the agent packs, against a `restic backup` into the same repository: what each adds
-  (ours: the new chunks and the manifest; restic: its repository's growth). One run each.
+  (ours: the new chunks, the manifest's document and the pieces of it the previous snapshot did not
+  store; restic: its repository's growth). One run each.
 
 The restored workspace is compared with the original, file by file, before any figure is reported.
 `make bench` installs restic when it is missing.

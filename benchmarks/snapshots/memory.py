@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dumont_agent.snapshot import pack
+from dumont_agent.snapshot import pack, split_manifest
 
 KIB = 1024
 
@@ -28,7 +28,7 @@ def main(argv: list[str]) -> None:
     if compression not in ("lz4", "zstd"):
         raise SystemExit(f"compression must be lz4 or zstd, not {compression!r}")
     packed = pack(Path(workspace), Path(staging), compression="zstd" if compression == "zstd" else "lz4")
-    packed.manifest.to_bytes()  # as the agent does, to upload it
+    split_manifest(packed.manifest)  # as the agent does, to upload it
     status = Path("/proc/self/status").read_text()
     peak_kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
     print(int(peak_kib) * KIB)

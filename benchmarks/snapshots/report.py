@@ -80,7 +80,11 @@ def render(result: SnapshotResult) -> tuple[str, bool]:
         ("s", f"median (fastest-slowest) of {len(result.full.ours)} runs, taking turns"),
         ("ours/restic", "seconds: their time over ours (throughput ratio); bytes: ours over theirs"),
         ("stored", "ours: chunks and manifest; restic: its repository; tar: the archive"),
-        ("re-snapshot", "what a snapshot after the change adds (ours: new chunks + the manifest), one run"),
+        (
+            "re-snapshot",
+            "what a snapshot after the change adds (ours: new chunks + the manifest's document and its new "
+            "pieces), one run",
+        ),
         ("", "tar | lz4 has no re-snapshot: it writes everything again"),
         ("peak memory", "most resident memory of a process that only packs the workspace (VmHWM)"),
     ]

@@ -14,7 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.snapshots.workspace import MIB, Workspace
-from dumont_agent.snapshot import Compression, Manifest, PackResult, pack, restore
+from dumont_agent.snapshot import (
+    Compression,
+    Manifest,
+    PackResult,
+    PiecedManifest,
+    pack,
+    restore,
+    split_manifest,
+)
 
 
 class ScratchRuns:
@@ -29,7 +37,10 @@ class ScratchRuns:
         self.workspace = workspace
         self.last = rounds - 1
         self.packed: list[PackResult] = []
-        self.manifest_sizes: list[int] = []
+        self.pieced: list[PiecedManifest] = []
+        """The manifest of each of `packed`, as it is stored: a document and its pieces."""
+        self._pieces_at: dict[str, tuple[int, int]] = {}
+        """Where the last round's pieces are in its file of pieces."""
 
     def staging(self, round_number: int) -> Path:
         return self.scratch / f"staging-{round_number}"
@@ -42,10 +53,16 @@ class ScratchRuns:
 
     def pack_ours(self, round_number: int) -> None:
         result = pack(self.workspace.root, self.staging(round_number), compression=self.compression)
-        manifest = result.manifest.to_bytes()
-        (self.staging(round_number) / "manifest").write_bytes(manifest)
+        pieced = split_manifest(result.manifest)
+        (self.staging(round_number) / "manifest").write_bytes(pieced.document)
+        (self.staging(round_number) / "pieces").write_bytes(b"".join(piece.frame for piece in pieced.pieces))
+        self._pieces_at = {}
+        offset = 0
+        for piece in pieced.pieces:
+            self._pieces_at[piece.ref.digest] = (offset, len(piece.frame))
+            offset += len(piece.frame)
         self.packed.append(result)
-        self.manifest_sizes.append(len(manifest))
+        self.pieced.append(pieced)
 
     def pack_baseline(self, round_number: int) -> None:
         _shell("tar -c -C {} . | lz4 -1 -q > {}", self.workspace.root, self.archive(round_number))
@@ -55,7 +72,7 @@ class ScratchRuns:
         _remove(self.archive(round_number - 1))
 
     def restore_ours(self, round_number: int) -> None:
-        manifest = Manifest.from_bytes((self.staging(self.last) / "manifest").read_bytes())
+        manifest = Manifest.from_bytes((self.staging(self.last) / "manifest").read_bytes(), self._fetch)
         restore(manifest, self._fetch, self.restored(round_number))
 
     def restore_baseline(self, round_number: int) -> None:
@@ -64,7 +81,13 @@ class ScratchRuns:
         _shell("lz4 -d -q -c {} | tar -x -C {}", self.archive(self.last), untarred)
 
     def _fetch(self, digest: str) -> bytes:
-        return (self.staging(self.last) / digest).read_bytes()
+        packed = self.packed[self.last]
+        if digest in packed.staged:
+            return packed.frame(digest)
+        offset, length = self._pieces_at[digest]
+        with (self.staging(self.last) / "pieces").open("rb") as pieces:
+            pieces.seek(offset)
+            return pieces.read(length)
 
 
 def alternate(

@@ -34,7 +34,9 @@ This package's modules, in the order a snapshot passes through them:
 - `chunks`: content-addressed frames, staged when packing and verified when restoring;
 - `pipeline`: the bounded thread pool the chunks go through;
 - `packing` and `restoring`: `pack` and `restore`;
-- `manifest` and `errors`: what a snapshot is made of, and what can go wrong.
+- `manifest` and `errors`: what a snapshot is made of, and what can go wrong;
+- `pieces`: the manifest stored in content-addressed pieces, so a re-snapshot uploads only those that
+  changed.
 
 Import the names below from here, not from the modules.
 """
@@ -50,6 +52,7 @@ from dumont_agent.snapshot.errors import (
 )
 from dumont_agent.snapshot.manifest import ChunkRef, Entry, Manifest, Span
 from dumont_agent.snapshot.packing import PackResult, pack
+from dumont_agent.snapshot.pieces import Piece, PiecedManifest, split_manifest
 from dumont_agent.snapshot.restoring import RestoreResult, restore
 from dumont_agent.snapshot.walk import SMALL_FILE_BYTES
 
@@ -67,10 +70,13 @@ __all__ = [
     "MissingChunk",
     "NotEnoughSpace",
     "PackResult",
+    "Piece",
+    "PiecedManifest",
     "RestoreResult",
     "SnapshotError",
     "Span",
     "WorkspaceChanged",
     "pack",
     "restore",
+    "split_manifest",
 ]

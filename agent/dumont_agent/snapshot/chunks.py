@@ -1,8 +1,11 @@
 """Chunks as they are stored: one compressed frame (`compression`) named by the SHA-256 of its content.
 
 `ChunkStore` names and stages the chunks `pack` cuts, each distinct content once, and writes no frame
-that is already stored. `open_frame` is its inverse for `restore`: the content of a frame, checked to be
-exactly what its digest names.
+that is already stored. Each worker appends its frames to a segment file of its own in the staging
+directory, and `StagedFrame` says where each frame is: a file per chunk cost the kernel an inode, a
+directory entry and a rename for every one of some 10,000 chunks a GiB, as much CPU as compressing.
+`open_frame` is its inverse for `restore`: the content of a frame, checked to be exactly what its
+digest names.
 """
 
 from __future__ import annotations
@@ -10,18 +13,60 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import tempfile
 import threading
 from collections.abc import Collection, Mapping
 from collections.abc import Set as AbstractSet
 from pathlib import Path
+from typing import NamedTuple
 
 from dumont_agent.snapshot.compression import Compression, compress, content_size, decompress
 from dumont_agent.snapshot.errors import CorruptChunk
 from dumont_agent.snapshot.manifest import ChunkRef
 
+SEGMENT_PREFIX = "frames-"
+
+
+class StagedFrame(NamedTuple):
+    """Where a staged frame is: `length` bytes at `offset` in the segment file `path`."""
+
+    path: str
+    offset: int
+    length: int
+
+    def read(self) -> bytes:
+        descriptor = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            data = os.pread(descriptor, self.length, self.offset)
+        finally:
+            os.close(descriptor)
+        if len(data) != self.length:
+            raise OSError(f"{self.path} holds less than the frame staged at {self.offset:,}")
+        return data
+
+
+class _Segment:
+    """One worker's segment file: frames appended one after the other."""
+
+    def __init__(self, staging: Path) -> None:
+        self.descriptor, self.path = tempfile.mkstemp(prefix=SEGMENT_PREFIX, dir=staging)
+        self.size = 0
+
+    def append(self, frame: bytes) -> StagedFrame:
+        offset = self.size
+        _write_all(self.descriptor, frame)
+        self.size += len(frame)
+        return StagedFrame(self.path, offset, len(frame))
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    with memoryview(data) as view:
+        while view:
+            view = view[os.write(descriptor, view) :]
+
 
 class ChunkStore:
-    """Hashes chunks and writes the frames of those not stored yet; called from the worker threads."""
+    """Hashes chunks and appends the frames of those not stored yet; called from the worker threads."""
 
     def __init__(
         self,
@@ -36,7 +81,9 @@ class ChunkStore:
         self.known_sizes = known_sizes
         self.refs: dict[str, ChunkRef] = {}
         self.written: list[ChunkRef] = []
-        self.created: list[Path] = []
+        self.staged: dict[str, StagedFrame] = {}
+        self._segments: list[_Segment] = []
+        self._segment_of_thread = threading.local()
         self._claimed: set[str] = set()
         self._lock = threading.Lock()
 
@@ -57,33 +104,32 @@ class ChunkStore:
             return digest
         frame = compress(data, self.compression)
         ref = ChunkRef(digest, len(data), len(frame))
-        path = self.staging / digest
-        existed = os.path.lexists(path)
-        _write_atomically(path, frame)
+        staged = self._segment().append(frame)
         with self._lock:
             self.refs[digest] = ref
             self.written.append(ref)
-            if not existed:
-                self.created.append(path)
+            self.staged[digest] = staged
         return digest
 
+    def close(self) -> None:
+        """Close the segment files; what they hold stays."""
+        for segment in self._segments:
+            with contextlib.suppress(OSError):
+                os.close(segment.descriptor)
+
     def remove_created(self) -> None:
-        for path in self.created:
+        self.close()
+        for segment in self._segments:
             with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+                Path(segment.path).unlink()
 
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Readers of `path` see all of `data` or no file: it is written under another name, then renamed."""
-    partial = path.with_name(f".{path.name}.{threading.get_ident()}.partial")
-    try:
-        with partial.open("wb") as file:
-            file.write(data)
-        partial.replace(path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
-        raise
+    def _segment(self) -> _Segment:
+        segment: _Segment | None = getattr(self._segment_of_thread, "segment", None)
+        if segment is None:
+            segment = self._segment_of_thread.segment = _Segment(self.staging)
+            with self._lock:
+                self._segments.append(segment)
+        return segment
 
 
 def open_frame(chunk: ChunkRef, frame: bytes) -> bytes:

@@ -29,7 +29,9 @@ class ChunkSizes(NamedTuple):
 
 
 LARGE_FILES = ChunkSizes(average=512 * 1024, minimum=128 * 1024, maximum=2 * 1024 * 1024)
-SMALL_FILES = ChunkSizes(average=16 * 1024, minimum=4 * 1024, maximum=64 * 1024)
+SMALL_FILES = ChunkSizes(average=4 * 1024, minimum=1024, maximum=16 * 1024)
+"""About 8 KiB a chunk: a changed small file rewrites about that much, where chunks of 20 KiB, compressed
+with LZ4, made an edit of 1% of the bench's files write more than restic does."""
 _CUT_AFTER_MAXIMUMS = 8
 """Bytes are cut once this many maximum-sized chunks wait: fewer, larger calls into the cutter."""
 

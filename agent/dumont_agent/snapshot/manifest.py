@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from dumont_agent.snapshot.compression import COMPRESSIONS, Compression, compress_parts, decompress
 from dumont_agent.snapshot.errors import SnapshotError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """1: files cut in 8 MiB pieces, small files in tar bundles. 2: content-defined chunks (`cutting`).
-Both are read the same way: a file is spans of chunks."""
-READABLE_VERSIONS = frozenset({1, FORMAT_VERSION})
+3: as 2, and the manifest is stored in content-addressed pieces (`pieces`). All are read the same way:
+a file is spans of chunks."""
+READABLE_VERSIONS = frozenset({1, 2, FORMAT_VERSION})
 FILE: Literal["file"] = "file"
 DIRECTORY: Literal["dir"] = "dir"
 SYMLINK: Literal["symlink"] = "symlink"
@@ -99,20 +100,23 @@ class Manifest:
             "compression": self.compression,
             "chunks": [[chunk.digest, chunk.size, chunk.stored_size] for chunk in self.chunks],
         }
-        # Zstandard: a third smaller than LZ4 on this JSON, and the manifest is uploaded with every snapshot.
-        # The entries are written and compressed a thousand at a time: a workspace of hundreds of thousands
-        # of files would otherwise hold its whole JSON text, and a document for every entry, at once.
+        # The whole manifest in one Zstandard frame: the agent's own copy of its last snapshot, and how
+        # versions 1 and 2 were stored (version 3 stores it in pieces: `pieces.split_manifest`). The
+        # entries are written and compressed a thousand at a time: a workspace of hundreds of thousands of
+        # files would otherwise hold its whole JSON text, and a document for every entry, at once.
         return compress_parts(self._json_parts(document))
 
     def _json_parts(self, document: dict[str, Any]) -> Iterator[bytes]:
-        yield _json(document)[:-1] + b',"entries":['
+        yield json_bytes(document)[:-1] + b',"entries":['
         for start in range(0, len(self.entries), _ENTRIES_AT_ONCE):
             batch = [_entry_document(entry) for entry in self.entries[start : start + _ENTRIES_AT_ONCE]]
-            yield (b"," if start else b"") + _json(batch)[1:-1]
+            yield (b"," if start else b"") + json_bytes(batch)[1:-1]
         yield b"]}"
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> Manifest:
+    def from_bytes(cls, data: bytes, fetch: Callable[[str], bytes] | None = None) -> Manifest:
+        """The manifest `to_bytes` or `pieces.split` wrote; `fetch(digest)` gets the frame of a piece, for a
+        manifest stored in pieces. SnapshotError when it is not one `restore` can apply safely."""
         try:
             text = decompress(data, MAX_MANIFEST_BYTES)
         except Exception as error:  # each codec has errors of its own
@@ -122,7 +126,10 @@ class Manifest:
         except ValueError as error:
             raise SnapshotError(f"manifest refused: not JSON ({error})") from error
         try:
-            manifest = _manifest_from_document(document)
+            if isinstance(document, dict) and "pieces" in document:
+                manifest = _joined(document, fetch)
+            else:
+                manifest = _manifest_from_document(document)
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise SnapshotError(f"manifest refused: malformed ({error!r})") from error
         manifest.check()
@@ -157,7 +164,28 @@ def new_manifest(entries: list[Entry], chunks: list[ChunkRef], compression: Comp
     )
 
 
-def _json(value: object) -> bytes:
+def _joined(document: dict[str, Any], fetch: Callable[[str], bytes] | None) -> Manifest:
+    """A manifest stored in pieces, its pieces fetched."""
+    from dumont_agent.snapshot import pieces  # it builds on this module
+
+    if fetch is None:
+        raise SnapshotError("manifest refused: it is stored in pieces, and nothing was given to fetch them")
+    version = _typed(document["version"], int, "version")
+    if version < pieces.FIRST_VERSION:
+        raise ValueError(f"version {version} manifests are not stored in pieces")
+    entries, chunks = pieces.joined(document, fetch)
+    return Manifest(
+        version=version,
+        created_at=_typed(document["created_at"], str, "created_at"),
+        entries=entries,
+        chunks=chunks,
+        total_bytes=_typed(document["total_bytes"], int, "total_bytes"),
+        file_count=_typed(document["file_count"], int, "file_count"),
+        compression=_compression(document["compression"]),
+    )
+
+
+def json_bytes(value: object) -> bytes:
     # ASCII escapes keep names that are not valid UTF-8 (surrogate escapes) exact and the JSON valid.
     return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 

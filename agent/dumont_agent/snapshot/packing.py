@@ -1,4 +1,5 @@
-"""Packing: a workspace into a manifest and the frames of its chunks, staged for the caller to upload.
+"""Packing: a workspace into a manifest and the frames of its chunks, staged for the caller to upload
+(in segment files, one a worker: `PackResult.frame` reads a staged frame back).
 
 The walking thread reads the files and cuts them into chunks; `workers` threads hash, compress and stage
 every chunk meanwhile, so reading, cutting, hashing and compressing overlap across the cores.
@@ -16,10 +17,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dumont_agent.snapshot.chunks import ChunkStore
+from dumont_agent.snapshot.chunks import ChunkStore, StagedFrame
 from dumont_agent.snapshot.compression import Compression
 from dumont_agent.snapshot.errors import failing_as_snapshot_error
 from dumont_agent.snapshot.manifest import FILE, ChunkRef, Entry, Manifest, new_manifest
@@ -42,6 +43,12 @@ class PackResult:
     seconds: float
     skipped: tuple[str, ...] = ()
     """Sockets, FIFOs and device nodes: not data, so not in the snapshot."""
+    staged: Mapping[str, StagedFrame] = field(default_factory=dict)
+    """Where the frame of each chunk in `written` is in the staging directory."""
+
+    def frame(self, digest: str) -> bytes:
+        """The staged frame of a chunk in `written`; KeyError for any other."""
+        return self.staged[digest].read()
 
     @property
     def stored_bytes(self) -> int:
@@ -67,8 +74,8 @@ def pack(
     workers: int | None = None,
     compression: Compression = "lz4",
 ) -> PackResult:
-    """Snapshot `workspace`: write the frame of every chunk not in `known` to `staging / digest`, compressed
-    with `compression`.
+    """Snapshot `workspace`: write the frame of every chunk not in `known` to segment files in `staging`,
+    compressed with `compression` (`PackResult.frame` reads them).
 
     Chunks in `known` (digests already stored) are only hashed; their stored size comes from
     `known_sizes` (`Manifest.stored_sizes` of the previous snapshot), and only the chunks missing from it
@@ -93,10 +100,13 @@ def pack(
         staging.mkdir(parents=True, exist_ok=True)
         staging_status = staging.stat()
         planner = Planner(workspace, (staging_status.st_dev, staging_status.st_ino))
-        with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-chunk") as pipeline:
-            for batch in _batches(planner.jobs()):
-                pipeline.submit(run, batch)
-            pipeline.finish()
+        try:
+            with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-chunk") as pipeline:
+                for batch in _batches(planner.jobs()):
+                    pipeline.submit(run, batch)
+                pipeline.finish()
+        finally:
+            store.close()
 
     manifest = _manifest(planner.drafts, planner.streams, digests, store.refs, compression)
     chunk_numbers = {chunk.digest: number for number, chunk in enumerate(manifest.chunks)}
@@ -105,6 +115,7 @@ def pack(
         written=sorted(store.written, key=lambda ref: chunk_numbers[ref.digest]),
         seconds=time.perf_counter() - started,
         skipped=tuple(planner.skipped),
+        staged=store.staged,
     )
 
 

@@ -20,13 +20,13 @@ def test_catching_up_downloads_only_what_changed_and_restores_every_byte(tmp_pat
     write(workspace / "weights.bin", rng.randbytes(900 * KIB))
     first = pack(workspace, tmp_path / "first")
     standby = tmp_path / "standby"
-    restore(first.manifest, fetch_from(tmp_path / "first"), standby)
+    restore(first.manifest, fetch_from(first), standby)
     with (workspace / "src/module_050.py").open("ab") as file:
         file.write(b"# trained for another epoch\n" * 40)
     write(workspace / "notes.md", b"loss went down\n" * 100)
     second = pack(workspace, tmp_path / "second", known=first.manifest.digests)
     downloaded: list[str] = []
-    stored = fetch_from(tmp_path / "first", tmp_path / "second")
+    stored = fetch_from(first, second)
 
     def download(digest: str) -> bytes:
         downloaded.append(digest)

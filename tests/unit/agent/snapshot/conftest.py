@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dumont_agent.snapshot import ChunkSizes, cutting, walk
+from dumont_agent.snapshot import ChunkSizes, PackResult, cutting, walk
 
 KIB = 1024
 MTIME_NS = 1_700_000_000_123_456_789
@@ -79,11 +79,16 @@ def tree(root: Path) -> dict[str, tuple[object, ...]]:
     return found
 
 
-def fetch_from(*stagings: Path) -> Callable[[str], bytes]:
+def fetch_from(*sources: PackResult | Path) -> Callable[[str], bytes]:
+    """Frames as a restore fetches them: from what packs staged, or from a directory of one file a chunk."""
+
     def fetch(digest: str) -> bytes:
-        for staging in stagings:
-            if (staging / digest).exists():
-                return (staging / digest).read_bytes()
+        for source in sources:
+            if isinstance(source, PackResult):
+                if digest in source.staged:
+                    return source.frame(digest)
+            elif (source / digest).exists():
+                return (source / digest).read_bytes()
         raise FileNotFoundError(f"no chunk {digest}")
 
     return fetch

@@ -76,7 +76,7 @@ def test_a_manifest_survives_serialization(workspace: Path, tmp_path: Path) -> N
     manifest = pack(workspace, tmp_path / "staging").manifest
 
     assert Manifest.from_bytes(manifest.to_bytes()) == manifest
-    assert manifest.version == 2
+    assert manifest.version == 3
     assert manifest.created_at.endswith("Z")
     assert NON_UTF8_NAME in {entry.path for entry in manifest.entries}
 
@@ -90,7 +90,7 @@ def test_a_manifest_survives_serialization(workspace: Path, tmp_path: Path) -> N
         lz4.frame.compress(b'["a", "list"]'),
         lz4.frame.compress(b'{"version": 1}'),
         lz4.frame.compress(
-            b'{"version": 3, "created_at": "", "total_bytes": 0, "file_count": 0, "chunks": [], '
+            b'{"version": 4, "created_at": "", "total_bytes": 0, "file_count": 0, "chunks": [], '
             b'"entries": [{"path": ".", "type": "dir", "mode": 493, "mtime_ns": 0}]}'
         ),
         lz4.frame.compress(

@@ -15,16 +15,16 @@ from dumont_agent.snapshot import NotEnoughSpace, WorkspaceChanged, chunks, pack
 def test_running_out_of_space_while_packing_removes_what_was_staged(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = chunks._write_atomically
-    writes: list[Path] = []
+    original = chunks._write_all
+    writes: list[int] = []
 
-    def disk_full_after_two(path: Path, data: bytes) -> None:
+    def disk_full_after_two(descriptor: int, data: bytes) -> None:
         if len(writes) >= 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        writes.append(path)
-        original(path, data)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        writes.append(len(data))
+        original(descriptor, data)
 
-    monkeypatch.setattr(chunks, "_write_atomically", disk_full_after_two)
+    monkeypatch.setattr(chunks, "_write_all", disk_full_after_two)
     staging = tmp_path / "staging"
 
     with pytest.raises(NotEnoughSpace, match="no space left"):

@@ -15,6 +15,7 @@ from dumont_agent.snapshot import (
     CorruptChunk,
     MissingChunk,
     NotEnoughSpace,
+    PackResult,
     pack,
     restore,
     restoring,
@@ -22,35 +23,38 @@ from dumont_agent.snapshot import (
 from tests.unit.agent.snapshot.conftest import fetch_from, tree, write
 
 
-def flip_a_byte(frame: Path) -> None:
-    data = bytearray(frame.read_bytes())
+def flip_a_byte(frame: bytes, packed: PackResult) -> bytes:
+    data = bytearray(frame)
     data[len(data) // 2] ^= 0x40
-    frame.write_bytes(bytes(data))
+    return bytes(data)
 
 
-def other_chunks_frame(frame: Path) -> None:
-    others = sorted(path for path in frame.parent.iterdir() if path != frame)
-    frame.write_bytes(others[0].read_bytes())
+def other_chunks_frame(frame: bytes, packed: PackResult) -> bytes:
+    return next(packed.frame(digest) for digest in sorted(packed.staged) if packed.frame(digest) != frame)
 
 
-def not_a_frame(frame: Path) -> None:
-    frame.write_bytes(b"<html>503 Service Unavailable</html>")
+def not_a_frame(frame: bytes, packed: PackResult) -> bytes:
+    return b"<html>503 Service Unavailable</html>"
 
 
 @pytest.mark.parametrize("compression", COMPRESSIONS)
 @pytest.mark.parametrize("damage", [flip_a_byte, other_chunks_frame, not_a_frame])
 def test_a_corrupt_chunk_fails_the_restore_and_leaves_the_workspace_untouched(
-    workspace: Path, tmp_path: Path, damage: Callable[[Path], None], compression: Compression
+    workspace: Path, tmp_path: Path, damage: Callable[[bytes, PackResult], bytes], compression: Compression
 ) -> None:
     packed = pack(workspace, tmp_path / "staging", compression=compression)
     target = tmp_path / "target"
     write(target / "work.txt", b"what the user has now")
     before = tree(target)
     largest = max(packed.manifest.chunks, key=lambda chunk: chunk.size)
-    damage(tmp_path / "staging" / largest.digest)
+    fetch = fetch_from(packed)
+
+    def fetch_damaged(digest: str) -> bytes:
+        frame = fetch(digest)
+        return damage(frame, packed) if digest == largest.digest else frame
 
     with pytest.raises(CorruptChunk) as raised:
-        restore(packed.manifest, fetch_from(tmp_path / "staging"), target)
+        restore(packed.manifest, fetch_damaged, target)
 
     assert raised.value.digest == largest.digest
     assert largest.digest in str(raised.value)
@@ -61,13 +65,18 @@ def test_a_corrupt_chunk_fails_the_restore_and_leaves_the_workspace_untouched(
 def test_a_chunk_that_cannot_be_fetched_fails_the_restore(workspace: Path, tmp_path: Path) -> None:
     packed = pack(workspace, tmp_path / "staging")
     missing = packed.manifest.chunks[-1].digest
-    (tmp_path / "staging" / missing).unlink()
+    fetch = fetch_from(packed)
     target = tmp_path / "target"
     write(target / "work.txt", b"what the user has now")
     before = tree(target)
 
+    def fetch_all_but_one(digest: str) -> bytes:
+        if digest == missing:
+            raise FileNotFoundError(f"no chunk {digest}")
+        return fetch(digest)
+
     with pytest.raises(MissingChunk) as raised:
-        restore(packed.manifest, fetch_from(tmp_path / "staging"), target)
+        restore(packed.manifest, fetch_all_but_one, target)
 
     assert raised.value.digest == missing
     assert tree(target) == before
@@ -99,7 +108,7 @@ def test_running_out_of_space_while_restoring_leaves_the_workspace_untouched(
 
     monkeypatch.setattr(restoring, "_write_all", disk_full)
     with pytest.raises(NotEnoughSpace):
-        restore(packed.manifest, fetch_from(tmp_path / "staging"), target)
+        restore(packed.manifest, fetch_from(packed), target)
 
     assert tree(target) == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["staging", "target", "workspace"]

@@ -1,0 +1,183 @@
+"""A manifest stored in content-addressed pieces, so a re-snapshot uploads only the pieces that changed.
+
+Every snapshot used to upload its whole manifest (about 0.9 MB for 19,000 files and 10,000 chunks, most
+of it chunk digests, which do not compress), more than all the chunks a change of 1% of the files writes.
+Now its entries are written one a line, each span naming its chunk by digest instead of by number (a
+number moves whenever a chunk is added before it), and the lines are cut where their content says
+(FastCDC, `PIECES`), so a changed file changes the piece or two that hold its line, not the others.
+
+Each piece is a chunk like any other: named by the SHA-256 of its content, a Zstandard frame, in the
+snapshot's digest list, so the sweep keeps it, the verification before destroy checks it, and a restore
+checks its digest. What is stored under the manifest's own key is a small document listing the pieces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple
+
+import zstandard
+
+from dumont_agent.snapshot import cutting
+from dumont_agent.snapshot.chunks import open_frame
+from dumont_agent.snapshot.compression import compress_parts
+from dumont_agent.snapshot.errors import SnapshotError
+from dumont_agent.snapshot.manifest import (
+    DIRECTORY,
+    FILE,
+    SYMLINK,
+    ChunkRef,
+    Entry,
+    Manifest,
+    Span,
+    json_bytes,
+)
+
+FIRST_VERSION = 3
+"""Manifests of this format version and later may be stored in pieces."""
+PIECES = cutting.ChunkSizes(average=1536, minimum=512, maximum=8 * 1024)
+"""About 2 KiB of lines a piece: smaller pieces make a change upload less, but each piece costs its digest
+in the document under the manifest's key, uploaded whole by every snapshot."""
+PIECE_LEVEL = 9
+"""Pieces are few and small: a slower Zstandard level costs little and stores them a third smaller."""
+FETCH_WORKERS = 8
+"""Pieces fetched at once when a manifest is read: each is a small request."""
+_PART_BYTES = 64 * 1024
+_ENTRIES_AT_ONCE = 1000
+
+
+class Piece(NamedTuple):
+    ref: ChunkRef
+    frame: bytes
+
+
+class PiecedManifest(NamedTuple):
+    document: bytes
+    """What is stored under the manifest's key: the manifest without its entries, and its pieces."""
+    pieces: list[Piece]
+    """Each distinct piece once, in order."""
+
+
+def split_manifest(manifest: Manifest) -> PiecedManifest:
+    cutter = cutting.CutStream(PIECES, _PART_BYTES)
+    compressor = zstandard.ZstdCompressor(level=PIECE_LEVEL, write_checksum=False, write_content_size=True)
+    pieces: dict[str, Piece] = {}
+    order: list[ChunkRef] = []
+
+    def add(chunks: Iterator[tuple[int, bytes]]) -> None:
+        for _, content in chunks:
+            digest = hashlib.sha256(content).hexdigest()
+            if digest not in pieces:
+                frame = compressor.compress(content)
+                pieces[digest] = Piece(ChunkRef(digest, len(content), len(frame)), frame)
+            order.append(pieces[digest].ref)
+
+    for lines in _lines(manifest):
+        with memoryview(lines) as view:
+            for start in range(0, len(view), _PART_BYTES):
+                add(cutter.feed(view[start : start + _PART_BYTES]))
+    add(cutter.finish())
+    document = {
+        "version": manifest.version,
+        "created_at": manifest.created_at,
+        "total_bytes": manifest.total_bytes,
+        "file_count": manifest.file_count,
+        "compression": manifest.compression,
+        "pieces": [[ref.digest, ref.size, ref.stored_size] for ref in order],
+    }
+    return PiecedManifest(compress_parts([json_bytes(document)]), list(pieces.values()))
+
+
+def _lines(manifest: Manifest) -> Iterator[bytes]:
+    """The entries, a JSON array a line, a thousand at a time: a workspace of hundreds of thousands of files
+    never has all its lines in memory at once."""
+    chunks = manifest.chunks
+    for start in range(0, len(manifest.entries), _ENTRIES_AT_ONCE):
+        batch = manifest.entries[start : start + _ENTRIES_AT_ONCE]
+        yield b"".join(json_bytes(_line(entry, chunks)) + b"\n" for entry in batch)
+
+
+def _line(entry: Entry, chunks: list[ChunkRef]) -> list[Any]:
+    if entry.kind == FILE:
+        spans = [
+            [chunks[span.chunk].digest, chunks[span.chunk].size, chunks[span.chunk].stored_size, *span[1:]]
+            for span in entry.spans
+        ]
+        return ["f", entry.path, entry.mode, entry.mtime_ns, entry.size, spans]
+    if entry.kind == SYMLINK:
+        return ["l", entry.path, entry.mode, entry.mtime_ns, entry.target]
+    return ["d", entry.path, entry.mode, entry.mtime_ns]
+
+
+def joined(document: dict[str, Any], fetch: Callable[[str], bytes]) -> tuple[list[Entry], list[ChunkRef]]:
+    """The entries and chunks of a manifest stored in pieces, each piece fetched and checked against its
+    digest. SnapshotError when a piece is missing or damaged, or its lines are not a manifest's."""
+    refs = [_piece_ref(item) for item in document["pieces"]]
+    distinct = list({ref.digest: ref for ref in refs}.values())
+    with ThreadPoolExecutor(max_workers=FETCH_WORKERS) as pool:
+        fetched = pool.map(_fetching(fetch), distinct)
+        frames = dict(zip((ref.digest for ref in distinct), fetched, strict=True))
+    contents = {ref.digest: open_frame(ref, frames.pop(ref.digest)) for ref in distinct}
+    body = b"".join(contents[ref.digest] for ref in refs)
+    del contents
+    if body and not body.endswith(b"\n"):
+        raise SnapshotError("manifest refused: its pieces do not end with a whole line")
+    lines = json.loads(b"[" + body[:-1].replace(b"\n", b",") + b"]") if body else []
+    return _entries_and_chunks(lines)
+
+
+def _fetching(fetch: Callable[[str], bytes]) -> Callable[[ChunkRef], bytes]:
+    def fetch_piece(ref: ChunkRef) -> bytes:
+        try:
+            return fetch(ref.digest)
+        except Exception as error:
+            raise SnapshotError(
+                f"manifest refused: its piece {ref.digest} could not be fetched "
+                f"({str(error) or type(error).__name__})"
+            ) from error
+
+    return fetch_piece
+
+
+def _piece_ref(item: Any) -> ChunkRef:
+    digest, size, stored_size = item
+    if type(digest) is not str or type(size) is not int or type(stored_size) is not int:
+        raise TypeError(f"a piece must be a digest and two sizes, not {item!r:.100}")
+    return ChunkRef(digest, size, stored_size)
+
+
+def _entries_and_chunks(lines: list[Any]) -> tuple[list[Entry], list[ChunkRef]]:
+    chunks: list[ChunkRef] = []
+    numbers: dict[str, int] = {}
+    entries: list[Entry] = []
+    for line in lines:
+        kind, path, mode, mtime_ns = line[:4]
+        if type(path) is not str or type(mode) is not int or type(mtime_ns) is not int:
+            raise TypeError(f"an entry needs a string path and integer mode and mtime_ns: {line!r:.200}")
+        if kind == "d" and len(line) == 4:
+            entries.append(Entry(path, DIRECTORY, mode, mtime_ns))
+        elif kind == "l" and len(line) == 5 and type(line[4]) is str:
+            entries.append(Entry(path, SYMLINK, mode, mtime_ns, target=line[4]))
+        elif kind == "f" and len(line) == 6 and type(line[4]) is int:
+            spans = tuple(_span(item, chunks, numbers) for item in line[5])
+            entries.append(Entry(path, FILE, mode, mtime_ns, size=line[4], spans=spans))
+        else:
+            raise ValueError(f"not an entry: {line!r:.200}")
+    return entries, chunks
+
+
+def _span(item: Any, chunks: list[ChunkRef], numbers: dict[str, int]) -> Span:
+    digest, size, stored_size, offset, length = item
+    numbers_given = (size, stored_size, offset, length)
+    if type(digest) is not str or any(type(value) is not int for value in numbers_given):
+        raise TypeError(f"a span must be a digest and four integers, not {item!r:.150}")
+    number = numbers.get(digest)
+    if number is None:
+        number = numbers[digest] = len(chunks)
+        chunks.append(ChunkRef(digest, size, stored_size))
+    elif (chunks[number].size, chunks[number].stored_size) != (size, stored_size):
+        raise ValueError(f"chunk {digest} is given two sizes")
+    return Span(number, offset, length)
