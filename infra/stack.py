@@ -18,11 +18,14 @@ from infra.components.events import DomainEvents
 from infra.components.functions import Functions
 from infra.components.layers import SharedLayers
 from infra.components.snapshots import SnapshotStorage
+from infra.components.webhooks import WebhookDeliveries
 from infra.components.workflows import Workflows
 from infra.topology import (
     API_FUNCTION,
     AUTHORIZER_FUNCTION,
+    DOMAIN_EVENTS_QUEUE_NAME,
     INSTANCE_TASKS_FUNCTION,
+    WEBHOOK_DELIVERIES_QUEUE_NAME,
 )
 
 STACK_NAME = "DumontCloud"
@@ -57,6 +60,13 @@ class DumontCloudStack(Stack):
             agent_package=self.node.try_get_context("agentPackage"),
             machine_label_prefix=self.node.try_get_context("machineLabelPrefix"),
         )
+        self.webhooks = WebhookDeliveries(self, "Webhooks")
+        queues = {
+            DOMAIN_EVENTS_QUEUE_NAME: self.events.queue,
+            WEBHOOK_DELIVERIES_QUEUE_NAME: self.webhooks.queue,
+        }
+        for spec, function in self.functions.all:
+            self.webhooks.connect(spec, function, queues)
         self.workflows = Workflows(
             self,
             "Workflows",
