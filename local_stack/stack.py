@@ -64,7 +64,11 @@ class LocalStackConfig:
 
 
 FAST_STACK = LocalStackConfig(
-    port=0, boot_seconds=(0.3, 0.8), action_seconds=(0.2, 0.5), agent_heartbeat_seconds=1
+    port=0,
+    boot_seconds=(0.3, 0.8),
+    action_seconds=(0.2, 0.5),
+    agent_heartbeat_seconds=1,
+    webhook_retry_max_seconds=2.0,
 )
 """For the e2e tests and the benchmarks: a free port, machines that boot and carry out actions in under
 a second, and agents that report every second. `dataclasses.replace` it for a seed and the rest."""
