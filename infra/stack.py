@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra.components.api import PublicApi
 from infra.components.data import DataStore
+from infra.components.event_schemas import EventSchemas
 from infra.components.events import DomainEvents
 from infra.components.functions import Functions
 from infra.components.layers import SharedLayers
@@ -47,6 +48,7 @@ class DumontCloudStack(Stack):
         )
         self.data = DataStore(self, "Data")
         self.events = DomainEvents(self, "Events")
+        self.event_schemas = EventSchemas(self, "EventSchemas")
         self.layers = SharedLayers(self, "Layers")
         self.snapshots = SnapshotStorage(self, "Snapshots")
         self.functions = Functions(
