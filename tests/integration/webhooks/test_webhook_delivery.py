@@ -215,3 +215,14 @@ def test_a_test_ping_redelivery_and_another_team(hooks: Webhooks) -> None:
         hooks.service.get(STRANGER, subscription.webhook_id)
     with pytest.raises(NotFound):
         hooks.service.redeliver(OWNER, subscription.webhook_id, "dlv_missing")
+
+
+def test_a_change_of_nothing_answers_the_subscription_as_it_is(hooks: Webhooks) -> None:
+    subscription = hooks.subscribe()
+    assert hooks.service.update(OWNER, subscription.webhook_id, {}) == subscription
+
+
+def test_a_host_no_resolver_takes_is_not_an_error(hooks: Webhooks) -> None:
+    from dumont_core.webhooks.addresses import check, system_resolver
+
+    assert check("https://a\x00b.example.com/", AddressPolicy(), system_resolver) is None

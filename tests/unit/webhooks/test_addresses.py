@@ -68,3 +68,12 @@ def test_a_public_name_is_sent_to_the_address_it_resolved_to_under_its_own_name(
     assert target.connect_url == "https://93.184.215.14:443/dumont?x=1"
     assert target.host_header == "hooks.example.com"
     assert check("https://unknown.example.com/", AWS, RESOLVER) is None, "resolved again when sending"
+
+
+def test_a_url_httpx_cannot_send_is_a_failed_attempt_not_an_error() -> None:
+    from dumont_core.webhooks.addresses import Target, parse
+    from dumont_core.webhooks.sender import HttpPoster
+
+    parts, host, port = parse("http://127.0.0.1:9/\x00", LOCAL)
+    attempt = HttpPoster(1.0).post(Target(url=parts, host=host, port=port, address="127.0.0.1"), b"{}", {})
+    assert attempt.response_code is None and attempt.error

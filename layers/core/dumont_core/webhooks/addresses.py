@@ -98,7 +98,8 @@ def check(url: str, policy: AddressPolicy, resolver: Resolver = system_resolver)
     except ValueError:
         try:
             addresses = [ipaddress.ip_address(found.split("%")[0]) for found in resolver(host, port)]
-        except (OSError, UnicodeError):
+        except (OSError, ValueError):
+            # Not found, or not a name a resolver takes (a NUL, a label too long): nothing to reach.
             return None
     if not addresses:
         return None

@@ -61,7 +61,8 @@ class HttpPoster:
                     headers={**headers, "Host": target.host_header},
                     extensions=extensions,
                 )
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
+            # ValueError: a path or host httpx cannot put in a request; the delivery fails like any other.
             return Attempt(
                 at=at,
                 response_code=None,

@@ -101,7 +101,9 @@ class WebhookService:
     def update(self, principal: Principal, webhook_id: str, changes: dict[str, Any]) -> Subscription:
         """Change what `changes` names: `url`, `events`, `secret` or `enabled`. Turning a subscription on
         forgets its failures."""
-        self.get(principal, webhook_id)
+        current = self.get(principal, webhook_id)
+        if not changes:
+            return current
         if "events" in changes:
             changes["events"] = checked_events(changes["events"])
         if "url" in changes:
