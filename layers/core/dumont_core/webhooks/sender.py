@@ -153,10 +153,12 @@ class DeliverySender:
         return wait
 
     def _note_failure(self, subscription: Subscription, now: datetime) -> None:
-        failing = self.repository.mark_failing(subscription.team_id, subscription.webhook_id, now)
-        if failing is None or failing.failing_since is None or not failing.enabled:
-            return
-        if now - failing.failing_since < self.give_up_after:
+        since = subscription.failing_since
+        if since is None:
+            # Only the first failure since a success writes: a receiver that is down costs no more.
+            failing = self.repository.mark_failing(subscription.team_id, subscription.webhook_id, now)
+            since = None if failing is None else failing.failing_since
+        if since is None or not subscription.enabled or now - since < self.give_up_after:
             return
         hours = self.give_up_after.total_seconds() / 3600
         reason = f"every delivery failed for {hours:g} hours"
@@ -169,7 +171,7 @@ class DeliverySender:
                         team_id=subscription.team_id,
                         webhook_id=subscription.webhook_id,
                         url=subscription.url,
-                        failing_since=failing.failing_since,
+                        failing_since=since,
                         reason=reason,
                         timestamp=now,
                     )
