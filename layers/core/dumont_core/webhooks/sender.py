@@ -49,18 +49,29 @@ class HttpPoster:
     def __init__(self, timeout_seconds: float, clock: Clock = utc_now) -> None:
         self._timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 3.0))
         self._clock = clock
+        self._client: httpx.Client | None = None
+
+    def _http(self) -> httpx.Client:
+        # One client for every delivery: making one loads the CA bundle, which costs more than most POSTs.
+        # No connection is kept: one made for a host name is not to carry another's request.
+        if self._client is None:
+            self._client = httpx.Client(
+                timeout=self._timeout,
+                follow_redirects=False,
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
+        return self._client
 
     def post(self, target: Target, body: bytes, headers: dict[str, str]) -> Attempt:
         extensions = {"sni_hostname": target.host} if target.url.scheme == "https" else {}
         at, started = self._clock(), time.monotonic()
         try:
-            with httpx.Client(timeout=self._timeout, follow_redirects=False) as client:
-                response = client.post(
-                    target.connect_url,
-                    content=body,
-                    headers={**headers, "Host": target.host_header},
-                    extensions=extensions,
-                )
+            response = self._http().post(
+                target.connect_url,
+                content=body,
+                headers={**headers, "Host": target.host_header},
+                extensions=extensions,
+            )
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as error:
             # ValueError: a path or host httpx cannot put in a request; the delivery fails like any other.
             return Attempt(
