@@ -13,7 +13,9 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 10
-IDLE_SECONDS = 0.1
+IDLE_SECONDS = 0.5
+"""How long a consumer waits after finding its queue empty: deliveries are picked up within it, and an
+idle stack asks moto for messages a few times a second, not dozens."""
 
 
 class QueueConsumer:

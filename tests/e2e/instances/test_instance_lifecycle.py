@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from infra.topology import DOMAIN_EVENTS_QUEUE_NAME
+from infra.topology import DOMAIN_EVENT_SOURCE_PREFIX, EVENT_BUS_NAME
 from local_stack.stack import LocalStack
 from tests.e2e.conftest import eventually, machines_for, wait_for_status
 
@@ -200,25 +200,40 @@ def test_pagination_and_filters(api: httpx.Client, create_instance: Callable[...
 
 
 def test_domain_events_reach_the_bus(api: httpx.Client, stack: LocalStack, create_instance: Callable) -> None:
+    # A consumer of its own: the domain-events queue is the webhook fan-out's, which empties it.
+    sqs, events = stack.aws.client("sqs"), stack.aws.client("events")
+    queue_url = sqs.create_queue(QueueName="lifecycle-test-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    pattern = {"source": [{"prefix": DOMAIN_EVENT_SOURCE_PREFIX}]}
+    events.put_rule(
+        Name="lifecycle-test-events", EventBusName=EVENT_BUS_NAME, EventPattern=json.dumps(pattern)
+    )
+    events.put_targets(
+        Rule="lifecycle-test-events", EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "queue", "Arn": queue_arn}]
+    )
     instance_id = create_instance()
     wait_for_status(api, instance_id, {"running"})
-    sqs = stack.aws.client("sqs")
-    queue_url = sqs.get_queue_url(QueueName=DOMAIN_EVENTS_QUEUE_NAME)["QueueUrl"]
     seen: list[str] = []
     wanted = {"instance.created", "instance.started", "instance.ready"}
 
     def drain() -> bool:
-        # The queue holds the events of every test before this one too, and the last event of this
-        # one is published just after the status it announces is written: read until all arrived.
+        # The last event is published just after the status it announces is written: read until all arrived.
         for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
             envelope = json.loads(message["Body"])
-            if envelope["detail"]["data"]["instance_id"] == instance_id:
+            if envelope["detail"]["data"].get("instance_id") == instance_id:
                 assert envelope["source"] == "dumont.instances"
                 assert envelope["detail-type"] == envelope["detail"]["event"]
                 seen.append(envelope["detail"]["event"])
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         return wanted <= set(seen)
 
-    eventually(drain)
-    assert wanted <= set(seen)
-    api.delete(f"/api/v1/instances/{instance_id}")
+    try:
+        eventually(drain)
+        assert wanted <= set(seen)
+    finally:
+        events.remove_targets(Rule="lifecycle-test-events", EventBusName=EVENT_BUS_NAME, Ids=["queue"])
+        events.delete_rule(Name="lifecycle-test-events", EventBusName=EVENT_BUS_NAME)
+        sqs.delete_queue(QueueUrl=queue_url)
+        api.delete(f"/api/v1/instances/{instance_id}")
