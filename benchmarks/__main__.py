@@ -1,8 +1,10 @@
 """`python -m benchmarks` (`make bench`): cold start, DynamoDB requests per API request, workspace
-snapshots against tar | lz4, and the local stack's memory under an hour of heartbeats.
+snapshots against tar | lz4, the local stack's memory under an hour of heartbeats, and webhook delivery
+under load.
 
 Exits 1 when the cold start passes its target, a route breaks its DynamoDB target (or was not
-measured), snapshots miss theirs, or the soak's memory grows past its own, so regressions are noticed.
+measured), snapshots miss theirs, the soak's memory grows past its own, or a webhook subscriber misses
+an event, so regressions are noticed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import time
 import warnings
 
-from benchmarks import cold_start, dynamodb_requests, snapshots, soak
+from benchmarks import cold_start, dynamodb_requests, snapshots, soak, webhooks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,8 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     report, soak_within_targets = soak.render(soak.measure())
     print(report, flush=True)
     print(flush=True)
+    report, webhooks_within_target = webhooks.render(webhooks.measure())
+    print(report, flush=True)
+    print(flush=True)
     print(f"Done in {time.perf_counter() - started:.0f} s.", flush=True)
-    within_all = cold.within_target and within_targets and snapshots_within_targets and soak_within_targets
+    within_all = (
+        cold.within_target
+        and within_targets
+        and snapshots_within_targets
+        and soak_within_targets
+        and webhooks_within_target
+    )
     return 0 if within_all else 1
 
 

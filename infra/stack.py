@@ -14,15 +14,19 @@ from constructs import Construct
 
 from infra.components.api import PublicApi
 from infra.components.data import DataStore
+from infra.components.event_schemas import EventSchemas
 from infra.components.events import DomainEvents
 from infra.components.functions import CPU_STANDBY_CONTEXT, Functions
 from infra.components.layers import SharedLayers
 from infra.components.snapshots import SnapshotStorage
+from infra.components.webhooks import WebhookDeliveries
 from infra.components.workflows import Workflows
 from infra.topology import (
     API_FUNCTION,
     AUTHORIZER_FUNCTION,
+    DOMAIN_EVENTS_QUEUE_NAME,
     INSTANCE_TASKS_FUNCTION,
+    WEBHOOK_DELIVERIES_QUEUE_NAME,
 )
 
 STACK_NAME = "DumontCloud"
@@ -47,6 +51,7 @@ class DumontCloudStack(Stack):
         )
         self.data = DataStore(self, "Data")
         self.events = DomainEvents(self, "Events")
+        self.event_schemas = EventSchemas(self, "EventSchemas")
         self.layers = SharedLayers(self, "Layers")
         self.snapshots = SnapshotStorage(self, "Snapshots")
         self.functions = Functions(
@@ -65,6 +70,13 @@ class DumontCloudStack(Stack):
                 if (value := self.node.try_get_context(context))
             },
         )
+        self.webhooks = WebhookDeliveries(self, "Webhooks")
+        queues = {
+            DOMAIN_EVENTS_QUEUE_NAME: self.events.queue,
+            WEBHOOK_DELIVERIES_QUEUE_NAME: self.webhooks.queue,
+        }
+        for spec, function in self.functions.all:
+            self.webhooks.connect(spec, function, queues)
         self.workflows = Workflows(
             self,
             "Workflows",

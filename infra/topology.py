@@ -22,6 +22,11 @@ STATE_MACHINES_DIR = Path(__file__).resolve().parent / "statemachines"
 EVENT_BUS_NAME = "dumont"
 DOMAIN_EVENTS_QUEUE_NAME = "domain-events"
 """Every domain event lands here (for the webhook fan-out); failures go to `<name>-dlq`."""
+WEBHOOK_DELIVERIES_QUEUE_NAME = "webhook-deliveries"
+"""Deliveries waiting to be sent (or retried) to webhook receivers; given up ones go to `<name>-dlq`."""
+WEBHOOK_DELIVERIES_MAX_RECEIVES = 100
+"""Far more receives than a delivery's retries over its retry period: the sender moves a delivery to the
+dead-letter queue itself when that period ends; this catches a message the sender cannot even read."""
 DOMAIN_EVENT_SOURCE_PREFIX = "dumont."
 SERVICE_NAME = "dumont-cloud"
 METRICS_NAMESPACE = "DumontCloud"
@@ -59,6 +64,14 @@ class FunctionSpec:
     looks them up (CPU_STANDBY_* settings, MACHINE_LABEL_PREFIX)."""
     every_minutes: int | None = None
     """Invoked on this schedule (an EventBridge rule; the local stack ticks it itself, more often)."""
+    consumes_queue: str | None = None
+    """Invoked with batches of this SQS queue's messages, reporting the ones it failed on (an event
+    source mapping in AWS; the local stack polls the queue itself the same way)."""
+    queues_webhooks: bool = False
+    """Queues webhook deliveries (WEBHOOK_DELIVERY_QUEUE_URL)."""
+    sends_webhooks: bool = False
+    """Sends webhook deliveries: delays their retries and moves given up ones to the dead-letter queue
+    (WEBHOOK_DEAD_LETTER_QUEUE_URL)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,7 @@ API_FUNCTION = FunctionSpec(
     keeps_instance_logs=True,
     # A drill hands the instance to its CPU standby; turning failover off terminates the standby.
     runs_cpu_standbys=True,
+    queues_webhooks=True,
 )
 AUTHORIZER_FUNCTION = FunctionSpec(
     name="Authorizer",
@@ -137,12 +151,34 @@ RECONCILER_FUNCTION = FunctionSpec(
     runs_cpu_standbys=True,
     every_minutes=1,
 )
+WEBHOOK_FAN_OUT_FUNCTION = FunctionSpec(
+    name="WebhookFanOut",
+    handler="consumers.webhook_fan_out.lambda_handler",
+    settings="WebhookFanOutSettings",
+    description="Writes and queues one webhook delivery per subscription that wants a domain event",
+    timeout_seconds=60,
+    consumes_queue=DOMAIN_EVENTS_QUEUE_NAME,
+    queues_webhooks=True,
+)
+WEBHOOK_SENDER_FUNCTION = FunctionSpec(
+    name="WebhookSender",
+    handler="consumers.webhook_sender.lambda_handler",
+    settings="WebhookSendingSettings",
+    description="POSTs signed webhook deliveries to their receivers, retrying failures with backoff",
+    # A batch of ten, each POST given at most a few seconds.
+    timeout_seconds=120,
+    consumes_queue=WEBHOOK_DELIVERIES_QUEUE_NAME,
+    queues_webhooks=True,
+    sends_webhooks=True,
+)
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     API_FUNCTION,
     AUTHORIZER_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
     HOUSEKEEPING_FUNCTION,
     RECONCILER_FUNCTION,
+    WEBHOOK_FAN_OUT_FUNCTION,
+    WEBHOOK_SENDER_FUNCTION,
 )
 
 

@@ -42,6 +42,8 @@ from infra.topology import (
     STATE_MACHINES,
     USAGE_PLAN_IDS_ENV,
     USAGE_PLANS,
+    WEBHOOK_DELIVERIES_MAX_RECEIVES,
+    WEBHOOK_DELIVERIES_QUEUE_NAME,
     render_asl,
 )
 from local_stack.lambda_runtime import LocalLambdaRuntime
@@ -145,6 +147,9 @@ class EmbeddedAws:
         """Create what the CDK stack creates, and set the functions' environment."""
         self.client("dynamodb").create_table(**create_table_request(TABLE_NAME))
         self._deploy_events()
+        deliveries_url, _ = self._queue_with_dead_letters(
+            WEBHOOK_DELIVERIES_QUEUE_NAME, WEBHOOK_DELIVERIES_MAX_RECEIVES
+        )
         role_arn = self._lambda_role()
         functions = self._deploy_functions(role_arn)
         state_machine_arns = self._deploy_state_machines(role_arn, functions)
@@ -161,28 +166,34 @@ class EmbeddedAws:
             "INSTANCE_LOG_GROUP": self._instance_log_group(),
             **self._cpu_standby_network(),
             USAGE_PLAN_IDS_ENV: json.dumps(usage_plan_ids),
+            "WEBHOOK_DELIVERY_QUEUE_URL": deliveries_url,
+            "WEBHOOK_DEAD_LETTER_QUEUE_URL": self.queue(f"{WEBHOOK_DELIVERIES_QUEUE_NAME}-dlq")[0],
             **extra_environment,
         }
         # Every handler runs in this process, so they share one environment, as each would in AWS.
         os.environ.update(environment)
         return Deployment(api_id=api_id, function_environment=environment)
 
+    def queue(self, name: str) -> tuple[str, str]:
+        """The URL and the ARN of the queue named `name`."""
+        sqs = self.client("sqs")
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+
+    def _queue_with_dead_letters(self, name: str, max_receives: int) -> tuple[str, str]:
+        sqs = self.client("sqs")
+        sqs.create_queue(QueueName=f"{name}-dlq")
+        _, dlq_arn = self.queue(f"{name}-dlq")
+        redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}
+        sqs.create_queue(QueueName=name, Attributes={"RedrivePolicy": json.dumps(redrive)})
+        return self.queue(name)
+
     def _deploy_events(self) -> None:
-        events, sqs = self.client("events"), self.client("sqs")
+        events = self.client("events")
         events.create_event_bus(Name=EVENT_BUS_NAME)
-        dlq_url = sqs.create_queue(QueueName=f"{DOMAIN_EVENTS_QUEUE_NAME}-dlq")["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        queue_url = sqs.create_queue(
-            QueueName=DOMAIN_EVENTS_QUEUE_NAME,
-            Attributes={
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"})
-            },
-        )["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        _, queue_arn = self._queue_with_dead_letters(DOMAIN_EVENTS_QUEUE_NAME, 5)
         events.put_rule(
             Name="domain-events-to-queue",
             EventBusName=EVENT_BUS_NAME,

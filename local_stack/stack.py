@@ -10,13 +10,14 @@ from typing import Any
 
 from dumont_core import composition
 from dumont_core.platform.identity import Principal
-from infra.topology import HOUSEKEEPING_FUNCTION, RECONCILER_FUNCTION
+from infra.topology import FUNCTIONS, HOUSEKEEPING_FUNCTION, RECONCILER_FUNCTION
 from local_stack.cpu_standbys import CpuStandbyAgents
 from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
 from local_stack.machine_agents import MachineAgents
 from local_stack.marketplace import LocalMarketplace
 from local_stack.marketplace.server import LOCAL_API_KEY
+from local_stack.queue_consumers import QueueConsumer
 from local_stack.schedules import Schedule, invoking
 
 
@@ -63,6 +64,13 @@ class LocalStackConfig:
     stack left running for days holds a day of them at most."""
     real_vast: RealVast | None = None
     """Rent from the real Vast.ai instead of the local marketplace (which still starts, unused)."""
+    webhook_allow_loopback: bool = True
+    """Webhooks may be sent to this machine (127.0.0.1, ::1), so a developer receives them on localhost;
+    never in AWS. Private and link-local addresses stay refused either way."""
+    webhook_retry_base_seconds: float = 1.0
+    """The wait after a webhook delivery's first failure (30 s in AWS); it doubles with each failure."""
+    webhook_retry_max_seconds: float = 8.0
+    """The longest wait between a delivery's attempts (an hour in AWS)."""
     login_failures_per_address: int | None = None
     registrations_per_address: int | None = None
     """Limits per source address; None keeps AWS's defaults. A test suite whose every client shares one
@@ -70,7 +78,11 @@ class LocalStackConfig:
 
 
 FAST_STACK = LocalStackConfig(
-    port=0, boot_seconds=(0.3, 0.8), action_seconds=(0.2, 0.5), agent_heartbeat_seconds=1
+    port=0,
+    boot_seconds=(0.3, 0.8),
+    action_seconds=(0.2, 0.5),
+    agent_heartbeat_seconds=1,
+    webhook_retry_max_seconds=2.0,
 )
 """For the e2e tests and the benchmarks: a free port, machines that boot and carry out actions in under
 a second, and agents that report every second. `dataclasses.replace` it for a seed and the rest."""
@@ -143,6 +155,7 @@ class LocalStack:
         self.housekeeping: Schedule | None = None
         self.reconciler: Schedule | None = None
         self.expiry: Schedule | None = None
+        self.queue_consumers: list[QueueConsumer] = []
 
     @property
     def url(self) -> str:
@@ -188,6 +201,10 @@ class LocalStack:
                 "PROVIDER_BACKOFF_SECONDS": "0.2",
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
                 "POWERTOOLS_METRICS_DISABLED": "true",
+                "WEBHOOK_ALLOW_HTTP": "true",
+                "WEBHOOK_ALLOW_LOOPBACK": str(config.webhook_allow_loopback).lower(),
+                "WEBHOOK_RETRY_BASE_SECONDS": str(config.webhook_retry_base_seconds),
+                "WEBHOOK_RETRY_MAX_SECONDS": str(config.webhook_retry_max_seconds),
                 **_address_limits(config),
             }
         )
@@ -206,6 +223,17 @@ class LocalStack:
             invoke, f"{STACK_PREFIX}{RECONCILER_FUNCTION.name}", config.reconciler_seconds
         ).start()
         self.expiry = Schedule("expiry", self.aws.delete_expired_items, config.expiry_seconds).start()
+        self.queue_consumers = [
+            QueueConsumer(
+                self.aws.client("sqs"),
+                *self.aws.queue(spec.consumes_queue),
+                invoke,
+                f"{STACK_PREFIX}{spec.name}",
+                REGION,
+            ).start()
+            for spec in FUNCTIONS
+            if spec.consumes_queue is not None
+        ]
         return self
 
     def stop(self, timeout: float = 40) -> None:
@@ -222,6 +250,8 @@ class LocalStack:
         for schedule in (self.housekeeping, self.reconciler, self.expiry):
             if schedule is not None:
                 schedule.stop(left())
+        for consumer in self.queue_consumers:
+            consumer.stop(left())
         self.machine_agents.stop(left())
         if self.cpu_standbys is not None:
             self.cpu_standbys.stop(left())

@@ -26,6 +26,7 @@ from benchmarks.dynamodb_requests.snapshot_and_agent_routes import (
     exercise_snapshots,
 )
 from benchmarks.dynamodb_requests.verdicts import Measurement
+from benchmarks.dynamodb_requests.webhook_routes import exercise_webhooks
 from local_stack.embedded_aws import STACK_PREFIX
 from local_stack.front import api_function_name, authorizer_function_name
 from local_stack.stack import LocalStack
@@ -73,6 +74,7 @@ def exercise(client: BenchClient, stack: LocalStack) -> None:
     exercise_failover(client, first)
     exercise_power_and_deleting(client, first, second)
 
+    exercise_webhooks(client)
     exercise_accounts(client)
 
 

@@ -21,6 +21,10 @@ from constructs import Construct
 
 from infra.topology import CORE_LAYER_DIR, REPO_ROOT
 
+EVENT_CATALOG_DIR = REPO_ROOT / "events" / "domain"
+EVENT_CATALOG_IN_LAYER = "event_catalog"
+"""Where `dumont_core.webhooks.catalog` looks for the catalog in a deployed layer."""
+
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 
 # The runtime, the architecture and the wheels pip fetches for them must agree.
@@ -80,17 +84,18 @@ class PipInstallBundling:
 
 @jsii.implements(ILocalBundling)
 class CopyPackageBundling:
-    """Copies a Python package into `<output>/python/<package>`, leaving byte code behind."""
+    """Copies a Python package into `<output>/python/<package>`, leaving byte code behind, and each of
+    `extra` (a directory -> where in the package it goes)."""
 
-    def __init__(self, package_dir: Path) -> None:
+    def __init__(self, package_dir: Path, extra: dict[Path, str] | None = None) -> None:
         self.package_dir = package_dir
+        self.extra = extra or {}
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
-        shutil.copytree(
-            self.package_dir,
-            Path(output_dir) / _PYTHON_DIR / self.package_dir.name,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-        )
+        package = Path(output_dir) / _PYTHON_DIR / self.package_dir.name
+        shutil.copytree(self.package_dir, package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        for source, inside in self.extra.items():
+            shutil.copytree(source, package / inside)
         return True
 
 
@@ -128,7 +133,11 @@ class SharedLayers(Construct):
             code=lambda_.Code.from_asset(
                 str(core_package),
                 exclude=["**/__pycache__", "**/*.pyc"],
-                bundling=BundlingOptions(image=_NO_DOCKER, local=CopyPackageBundling(core_package)),
+                bundling=BundlingOptions(
+                    image=_NO_DOCKER,
+                    # The event catalog goes with it: webhook subscriptions choose from its events.
+                    local=CopyPackageBundling(core_package, {EVENT_CATALOG_DIR: EVENT_CATALOG_IN_LAYER}),
+                ),
             ),
         )
 

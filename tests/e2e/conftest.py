@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ import pytest
 
 from dumont_core.instances.machine_labels import owner_of
 from dumont_core.platform.settings import DEFAULT_MACHINE_LABEL_PREFIX
+from infra.topology import DOMAIN_EVENT_SOURCE_PREFIX, EVENT_BUS_NAME
 from local_stack.stack import FAST_STACK, LocalStack
 
 TERMINAL_WAIT_SECONDS = 60
@@ -146,3 +149,31 @@ def running_instance(api: httpx.Client, create_instance: Callable[..., str]) -> 
     yield instance_id
     wait_for_status(api, instance_id, {"running", "hibernated", "failed", "stopped", "interrupted"})
     api.delete(f"/api/v1/instances/{instance_id}")
+
+
+@contextmanager
+def bus_consumer(stack: LocalStack, name: str) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """A queue of the test's own receiving every domain event from the bus (the `domain-events` queue
+    is the webhook fan-out's, which empties it); yields a function that reads what arrived since."""
+    sqs, events = stack.aws.client("sqs"), stack.aws.client("events")
+    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    pattern = {"source": [{"prefix": DOMAIN_EVENT_SOURCE_PREFIX}]}
+    events.put_rule(Name=name, EventBusName=EVENT_BUS_NAME, EventPattern=json.dumps(pattern))
+    events.put_targets(
+        Rule=name, EventBusName=EVENT_BUS_NAME, Targets=[{"Id": "queue", "Arn": attributes["QueueArn"]}]
+    )
+
+    def received() -> list[dict[str, Any]]:
+        envelopes = []
+        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            envelopes.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return envelopes
+
+    try:
+        yield received
+    finally:
+        events.remove_targets(Rule=name, EventBusName=EVENT_BUS_NAME, Ids=["queue"])
+        events.delete_rule(Name=name, EventBusName=EVENT_BUS_NAME)
+        sqs.delete_queue(QueueUrl=queue_url)

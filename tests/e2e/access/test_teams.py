@@ -29,7 +29,7 @@ def instance_id(api: httpx.Client) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def team_resources(api: httpx.Client, stack: LocalStack, instance_id: str) -> dict[str, str]:
+def team_resources(api: httpx.Client, stack: LocalStack, instance_id: str) -> Iterator[dict[str, str]]:
     """Real ids of the bootstrap team's resources, for every path parameter a route can have."""
     team_id = current_team(api)
     key_id = api.get("/api/v1/api-keys").json()["data"][0]["id"]
@@ -37,14 +37,22 @@ def team_resources(api: httpx.Client, stack: LocalStack, instance_id: str) -> di
     snapshot = api.post("/api/v1/snapshots", json={"instance_id": instance_id, "name": "isolation"})
     assert snapshot.status_code == 202, snapshot.text
     bystander = add_member(api, team_id, register(stack), "viewer")
-    return {
+    webhook = api.post("/api/v1/webhooks", json={"url": "http://localhost:9/hook", "events": ["*"]})
+    assert webhook.status_code == 201, webhook.text
+    webhook_id = webhook.json()["data"]["id"]
+    ping = api.post(f"/api/v1/webhooks/{webhook_id}/test")
+    assert ping.status_code == 202, ping.text
+    yield {
         "instance_id": instance_id,
         "team_id": team_id,
         "key_id": key_id,
         "account_id": bystander,
         "action_id": "act_0000000000000",
         "snapshot_id": snapshot.json()["data"]["id"],
+        "webhook_id": webhook_id,
+        "delivery_id": ping.json()["data"]["id"],
     }
+    api.delete(f"/api/v1/webhooks/{webhook_id}")
 
 
 def valid_body(route: Route) -> dict[str, Any] | None:
@@ -67,6 +75,9 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("POST", "/api/v1/serverless/enable"): {"instance_id": "inst_0000000000000000"},
         ("POST", "/api/v1/serverless/disable"): {"instance_id": "inst_0000000000000000"},
         ("POST", "/api/v1/failover/configure"): {"instance_id": "inst_0000000000000000", "enabled": True},
+        ("POST", "/api/v1/webhooks"): {"url": "http://localhost:9/hook", "events": ["*"]},
+        ("POST", "/api/webhooks"): {"url": "http://localhost:9/hook", "events": ["*"]},
+        ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"enabled": True},
     }
     return bodies.get((route.method, route.path))
 
@@ -78,6 +89,7 @@ def call(client: httpx.Client, route: Route, ids: dict[str, str]) -> httpx.Respo
 
 PROTECTED = [route for route in API_ROUTES if not route.public]
 WRITES = [route for route in PROTECTED if route.method != "GET"]
+WEBHOOK_ROUTES = [route for route in PROTECTED if "/webhooks" in route.path]
 # Agent routes take only an instance's agent token, which no tenant holds; agents are kept to their
 # own instance in tests/e2e/agents/test_agent.py.
 WITH_IDS = [route for route in PROTECTED if "{" in route.path and not route.path.startswith("/api/agent/")]
@@ -242,11 +254,28 @@ def webhooks_only(
         yield client
 
 
-@pytest.mark.parametrize("route", PROTECTED, ids=route_id)
+@pytest.mark.parametrize("route", [r for r in PROTECTED if r not in WEBHOOK_ROUTES], ids=route_id)
 def test_every_route_checks_a_permission(
     route: Route, webhooks_only: httpx.Client, team_resources: dict[str, str]
 ) -> None:
     assert answer(webhooks_only, route, team_resources, 403)["error"]["code"] == "FORBIDDEN"
+
+
+@pytest.fixture(scope="module")
+def keys_only(api: httpx.Client, stack: LocalStack, team_resources: dict[str, str]) -> Iterator[httpx.Client]:
+    """A member whose only permission is one that no webhook route needs."""
+    name = f"keys-{secrets.token_hex(3)}"
+    made = api.post("/api/v1/roles", json={"name": name, "permissions": ["api_keys.manage"]})
+    assert made.status_code == 201, made.text
+    with new_member(stack, api, team_resources["team_id"], name) as client:
+        yield client
+
+
+@pytest.mark.parametrize("route", WEBHOOK_ROUTES, ids=route_id)
+def test_every_webhook_route_checks_a_permission(
+    route: Route, keys_only: httpx.Client, team_resources: dict[str, str]
+) -> None:
+    assert answer(keys_only, route, team_resources, 403)["error"]["code"] == "FORBIDDEN"
 
 
 @pytest.fixture(scope="module")
@@ -268,7 +297,14 @@ def test_another_tenant_gets_404_on_every_route_naming_my_resources(
 def test_another_tenant_lists_none_of_my_resources(
     stranger: httpx.Client, team_resources: dict[str, str]
 ) -> None:
-    for path in ("/api/v1/instances", "/api/machines", "/api/v1/api-keys", "/api/v1/teams", "/api/v1/roles"):
+    for path in (
+        "/api/v1/instances",
+        "/api/machines",
+        "/api/v1/api-keys",
+        "/api/v1/teams",
+        "/api/v1/roles",
+        "/api/v1/webhooks",
+    ):
         response = stranger.get(path)
         assert response.status_code == 200, (path, response.text)
         for resource in team_resources.values():

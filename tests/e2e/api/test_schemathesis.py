@@ -91,6 +91,7 @@ def credentials(stack: LocalStack) -> Iterator[Credentials]:
         finally:
             stack.marketplace.clear_injected_failures()
             delete_every_instance(owner)
+            delete_every_webhook(owner)
 
 
 def delete_every_instance(owner: Principal) -> None:
@@ -100,6 +101,14 @@ def delete_every_instance(owner: Principal) -> None:
     for instance in instances.list_all(owner):
         with contextlib.suppress(InvalidState):
             instances.delete(owner, instance.instance_id)
+
+
+def delete_every_webhook(owner: Principal) -> None:
+    """The run's subscriptions, to hosts that mostly do not exist: left, their deliveries would be retried
+    for a day, each looking its host up, ahead of every other test's."""
+    webhooks = composition.webhooks()
+    for subscription in webhooks.list_subscriptions(owner):
+        webhooks.delete(owner, subscription.webhook_id)
 
 
 def config_file(directory: Path, credentials: Credentials) -> Path:

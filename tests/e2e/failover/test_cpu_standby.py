@@ -5,7 +5,6 @@ marketplace kills one, then hands it to a new GPU with every file written before
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.topology import DOMAIN_EVENTS_QUEUE_NAME
 from local_stack.stack import LocalStack
 from tests.e2e.conftest import (
+    bus_consumer,
     contents,
     eventually,
     fill_workspace,
@@ -29,7 +28,7 @@ from tests.e2e.conftest import (
 
 pytestmark = pytest.mark.e2e
 
-SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGvQ3mXfailoverTESTkey me@laptop"
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWNXuP6uPYQadPK5qqvzn5+3LzQRqpDMwyPnua0R2Tn me@laptop"
 TAKEOVER_SECONDS = 60
 """The workspace and SSH must be on the CPU machine within a minute of the GPU's death."""
 
@@ -164,21 +163,19 @@ def test_failover_events_of_the_cpu_standby_reach_the_bus(
     assert eventually(
         lambda: (status_of(api, instance_id)["standby"] or {}).get("state") == "ready", seconds=60
     )
-    sqs = stack.aws.client("sqs")
-    queue_url = sqs.get_queue_url(QueueName=DOMAIN_EVENTS_QUEUE_NAME)["QueueUrl"]
     seen: list[dict[str, Any]] = []
+    with bus_consumer(stack, "cpu-standby-test-events") as received:
+        stack.marketplace.interrupt(machine_of(api, instance_id), "host_offline")
 
-    stack.marketplace.interrupt(machine_of(api, instance_id), "host_offline")
+        def drain() -> bool:
+            seen.extend(
+                envelope["detail"]
+                for envelope in received()
+                if envelope["detail"]["data"].get("instance_id") == instance_id
+            )
+            return "failover.completed" in [event["event"] for event in seen]
 
-    def drain() -> bool:
-        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-            envelope = json.loads(message["Body"])
-            if envelope["detail"]["data"]["instance_id"] == instance_id:
-                seen.append(envelope["detail"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return "failover.completed" in [event["event"] for event in seen]
-
-    assert eventually(drain, seconds=90)
+        assert eventually(drain, seconds=90)
     by_type = {event["event"]: event["data"] for event in seen}
     assert by_type["instance.interrupted"]["reason"] == "host_offline"
     assert by_type["failover.started"]["strategy"] == "cpu_standby"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import httpx
 import pytest
 
-from infra.topology import DOMAIN_EVENTS_QUEUE_NAME
 from local_stack.stack import LocalStack
-from tests.e2e.conftest import eventually, machines_for, wait_for_status
+from tests.e2e.conftest import bus_consumer, eventually, machines_for, wait_for_status
 
 pytestmark = pytest.mark.e2e
 
@@ -216,27 +214,24 @@ def test_pagination_and_filters(api: httpx.Client, create_instance: Callable[...
 
 
 def test_domain_events_reach_the_bus(api: httpx.Client, stack: LocalStack, create_instance: Callable) -> None:
-    sqs = stack.aws.client("sqs")
-    queue_url = sqs.get_queue_url(QueueName=DOMAIN_EVENTS_QUEUE_NAME)["QueueUrl"]
-    # The queue holds the events of every test before this one: thousands late in the suite.
-    sqs.purge_queue(QueueUrl=queue_url)
-    instance_id = create_instance()
-    wait_for_status(api, instance_id, {"running"})
-    seen: list[str] = []
-    wanted = {"instance.created", "instance.started", "instance.ready"}
+    with bus_consumer(stack, "lifecycle-test-events") as received:
+        instance_id = create_instance()
+        wait_for_status(api, instance_id, {"running"})
+        seen: list[str] = []
+        wanted = {"instance.created", "instance.started", "instance.ready"}
 
-    def drain() -> bool:
-        # Other tests' events still arrive, and the last event of this one is published just after
-        # the status it announces is written: read until all arrived.
-        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-            envelope = json.loads(message["Body"])
-            if envelope["detail"]["data"]["instance_id"] == instance_id:
-                assert envelope["source"] == "dumont.instances"
-                assert envelope["detail-type"] == envelope["detail"]["event"]
-                seen.append(envelope["detail"]["event"])
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-        return wanted <= set(seen)
+        def drain() -> bool:
+            # The last event is published just after the status it announces is written: read until all
+            # arrived.
+            for envelope in received():
+                if envelope["detail"]["data"].get("instance_id") == instance_id:
+                    assert envelope["source"] == "dumont.instances"
+                    assert envelope["detail-type"] == envelope["detail"]["event"]
+                    seen.append(envelope["detail"]["event"])
+            return wanted <= set(seen)
 
-    eventually(drain)
-    assert wanted <= set(seen)
-    api.delete(f"/api/v1/instances/{instance_id}")
+        try:
+            eventually(drain)
+            assert wanted <= set(seen)
+        finally:
+            api.delete(f"/api/v1/instances/{instance_id}")

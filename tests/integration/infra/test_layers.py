@@ -7,7 +7,14 @@ from pathlib import Path
 
 from aws_cdk import DockerImage
 
-from infra.components.layers import CopyPackageBundling, PipInstallBundling, runtime_dependencies
+from dumont_core.webhooks.catalog import CATALOG_DIRS
+from infra.components.layers import (
+    EVENT_CATALOG_DIR,
+    EVENT_CATALOG_IN_LAYER,
+    CopyPackageBundling,
+    PipInstallBundling,
+    runtime_dependencies,
+)
 from infra.topology import CORE_LAYER_DIR
 from tests.integration.infra.template import Synthesized
 
@@ -46,3 +53,16 @@ def test_core_layer_bundles_dumont_core_under_python_without_byte_code(tmp_path:
     assert (bundled / "platform" / "table.py").is_file()
     assert not list(bundled.rglob("__pycache__"))
     assert not list(bundled.rglob("*.pyc"))
+
+
+def test_the_core_layer_carries_the_event_catalog_where_webhooks_read_it(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    bundling = CopyPackageBundling(
+        CORE_LAYER_DIR / "dumont_core", {EVENT_CATALOG_DIR: EVENT_CATALOG_IN_LAYER}
+    )
+    assert bundling.try_bundle(str(output), image=DockerImage.from_registry("unused"))
+    bundled = output / "python" / "dumont_core"
+    assert sorted(path.name for path in (bundled / EVENT_CATALOG_IN_LAYER).glob("*.json")) == sorted(
+        path.name for path in EVENT_CATALOG_DIR.glob("*.json")
+    )
+    assert CATALOG_DIRS[0].name == EVENT_CATALOG_IN_LAYER

@@ -6,7 +6,12 @@ from typing import Any
 
 from dumont_core.platform import table
 from infra.components.snapshots import ACCESS_LOG_PREFIX
-from infra.topology import DOMAIN_EVENT_SOURCE_PREFIX, DOMAIN_EVENTS_QUEUE_NAME, EVENT_BUS_NAME
+from infra.topology import (
+    DOMAIN_EVENT_SOURCE_PREFIX,
+    DOMAIN_EVENTS_QUEUE_NAME,
+    EVENT_BUS_NAME,
+    WEBHOOK_DELIVERIES_QUEUE_NAME,
+)
 from tests.integration.infra.template import Synthesized, as_text
 
 # --- table ---------------------------------------------------------------------------------------
@@ -157,8 +162,12 @@ def test_bus_rule_queue_and_dead_letter_queue(synthesized: Synthesized) -> None:
     assert bus["Properties"]["Name"] == EVENT_BUS_NAME == "dumont"
 
     queues = synthesized.of_type("AWS::SQS::Queue")
-    assert len(queues) == 2
     by_name = {queue["Properties"]["QueueName"]: key for key, queue in queues.items()}
+    assert set(by_name) == {
+        name
+        for queue in (DOMAIN_EVENTS_QUEUE_NAME, WEBHOOK_DELIVERIES_QUEUE_NAME)
+        for name in (queue, f"{queue}-dlq")
+    }
     queue_id, dlq_id = by_name[DOMAIN_EVENTS_QUEUE_NAME], by_name[f"{DOMAIN_EVENTS_QUEUE_NAME}-dlq"]
     assert queues[queue_id]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": [dlq_id, "Arn"]
@@ -172,7 +181,7 @@ def test_bus_rule_queue_and_dead_letter_queue(synthesized: Synthesized) -> None:
                 "Bool": {"aws:SecureTransport": "false"}
             }:
                 enforced.update(queue["Ref"] for queue in policy["Properties"]["Queues"])
-    assert enforced == {queue_id, dlq_id}
+    assert enforced == set(queues)
 
     (rule,) = [
         rule

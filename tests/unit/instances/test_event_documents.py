@@ -36,6 +36,7 @@ from dumont_core.snapshots.repository import SnapshotRepository
 from dumont_core.snapshots.service import SnapshotService
 from dumont_core.snapshots.steps import SnapshotSteps
 from dumont_core.snapshots.store import SnapshotStore
+from dumont_core.webhooks.events import WEBHOOK_DISABLED
 from infra.topology import API_ROUTES, REPO_ROOT, STATE_MACHINES_DIR, USAGE_PLANS
 from tests.fakes.events import InMemoryPublisher
 from tests.fakes.instances import MemoryInstances
@@ -101,7 +102,7 @@ def validation_problems(value: Any, schema: Mapping[str, Any]) -> list[str]:
 def test_every_event_type_has_a_schema_and_there_are_no_others() -> None:
     documented = {path.name.removesuffix(".json") for path in DOMAIN_DIR.glob("*.json")}
 
-    assert documented == {event_type.value for event_type in EventType}
+    assert documented == {event_type.value for event_type in EventType} | {WEBHOOK_DISABLED}
 
 
 @pytest.mark.parametrize("event_type", list(EventType), ids=str)

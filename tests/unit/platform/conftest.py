@@ -30,6 +30,7 @@ API_ENVIRONMENT = {
     "TABLE_NAME": "DumontCloud-Table",
     "SNAPSHOT_BUCKET": "dumont-snapshots",
     "JWT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:signing-AbCdEf",
+    "WEBHOOK_DELIVERY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/webhook-deliveries",
     **ARNS,
 }
 

@@ -10,7 +10,8 @@ PERMISSIONS: dict[str, str] = {
     "snapshots.view": "List and read snapshots",
     "snapshots.manage": "Take, delete and restore snapshots",
     "billing.view": "Read costs and savings",
-    "webhooks.manage": "Create and delete webhook subscriptions",
+    "webhooks.view": "List webhook subscriptions and their deliveries",
+    "webhooks.manage": "Create, change, test and delete webhook subscriptions; redeliver",
     "api_keys.manage": "Create, list and revoke one's own API keys in the team",
     "team.view": "List one's teams, the team's members and roles",
     "team.manage": "Add and remove members, change their roles, create roles",
@@ -25,7 +26,7 @@ AGENT_PERMISSION = "agent.report"
 SYSTEM_ROLES: dict[str, frozenset[str]] = {
     ADMIN: frozenset(PERMISSIONS),
     DEVELOPER: frozenset(PERMISSIONS) - {"team.manage", "teams.create"},
-    VIEWER: frozenset({"instances.view", "snapshots.view", "billing.view", "team.view"}),
+    VIEWER: frozenset({"instances.view", "snapshots.view", "billing.view", "team.view", "webhooks.view"}),
 }
 SYSTEM_ROLE_DESCRIPTIONS: dict[str, str] = {
     ADMIN: "Everything, including members, roles and new teams",

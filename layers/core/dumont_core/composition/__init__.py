@@ -23,6 +23,7 @@ from dumont_core.composition.access import (
     token_signer,
 )
 from dumont_core.composition.providing import overridden, provided, repository, reset, table
+from dumont_core.composition.webhooks import delivery_queue, delivery_sender, webhook_repository, webhooks
 from dumont_core.platform.settings import (
     AgentSettings,
     CpuStandbySettings,
@@ -69,6 +70,8 @@ __all__ = [
     "access_repository",
     "admission_repository",
     "attempt_repository",
+    "delivery_queue",
+    "delivery_sender",
     "overridden",
     "provided",
     "repository",
@@ -77,6 +80,8 @@ __all__ = [
     "table",
     "teams",
     "token_signer",
+    "webhook_repository",
+    "webhooks",
 ]
 
 

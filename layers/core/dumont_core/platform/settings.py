@@ -179,6 +179,37 @@ class PresentationSettings(EnvironmentSettings):
     """When set, Jupyter is published as `https://{instance_id}.{domain}:8888`; else the host's port."""
 
 
+class WebhookSettings(EnvironmentSettings):
+    """Where webhook deliveries are queued, which receivers may be reached, and how failures are retried."""
+
+    webhook_delivery_queue_url: str = Field(
+        alias="WEBHOOK_DELIVERY_QUEUE_URL",
+        min_length=1,
+        description="The queue of webhook deliveries to send",
+    )
+    webhook_allow_http: bool = Field(default=False, alias="WEBHOOK_ALLOW_HTTP")
+    """Receivers may be plain http URLs; only https in AWS."""
+    webhook_allow_loopback: bool = Field(default=False, alias="WEBHOOK_ALLOW_LOOPBACK")
+    """Receivers may be on this machine (127.0.0.1, ::1): the local stack's default, never AWS's."""
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=30, alias="WEBHOOK_TIMEOUT_SECONDS")
+    webhook_retry_base_seconds: float = Field(default=30.0, gt=0, alias="WEBHOOK_RETRY_BASE_SECONDS")
+    """The wait after a delivery's first failure; it doubles with each failure after it."""
+    webhook_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, le=43200, alias="WEBHOOK_RETRY_MAX_SECONDS"
+    )
+    webhook_give_up_hours: float = Field(default=24.0, gt=0, alias="WEBHOOK_GIVE_UP_HOURS")
+    """How long a delivery is retried before it goes to the dead-letter queue, and how long a
+    subscription may fail before it is disabled."""
+
+
+class WebhookSenderSettings(WebhookSettings):
+    webhook_dead_letter_queue_url: str = Field(
+        alias="WEBHOOK_DEAD_LETTER_QUEUE_URL",
+        min_length=1,
+        description="Where deliveries that failed for the whole retry period go",
+    )
+
+
 # One model per function: what its handler checks at cold start.
 
 
@@ -193,6 +224,7 @@ class ApiSettings(
     GuessingSettings,
     PresentationSettings,
     CpuStandbySettings,
+    WebhookSettings,
 ):
     """The API function: every route."""
 
@@ -228,6 +260,14 @@ class ReconcilerSettings(
     TableSettings, ProviderSettings, AgentSettings, WatchSettings, WorkflowSettings, CpuStandbySettings
 ):
     """The scheduled reconciler of the machines rented and the instances' records."""
+
+
+class WebhookFanOutSettings(TableSettings, WebhookSettings):
+    """The fan-out of domain events to the webhook subscriptions that want them."""
+
+
+class WebhookSendingSettings(TableSettings, WebhookSenderSettings):
+    """The sender of webhook deliveries."""
 
 
 SettingsT = TypeVar("SettingsT", bound=EnvironmentSettings)

@@ -25,6 +25,8 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | running instance   | `RUNNING#{0..7}`         | `{team_id}#{instance_id}`               |
 | idempotency record | `IDEMPOTENCY#api`        | Powertools' hash of the request         |
 | attempt counter    | `ATTEMPTS#{kind}#{subject}` | `WINDOW#{window start, epoch seconds}` |
+| webhook            | `TEAM#{team_id}`         | `WEBHOOK#{webhook_id}`                  |
+| webhook delivery   | `WEBHOOK#{webhook_id}`   | `DELIVERY#{delivery_id}` (sorts by time) |
 
 GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 `ACCOUNT#{account_id}#TEAMS` / `TEAM#{team_id}`.
@@ -38,8 +40,10 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
   written and removed in the transaction that moves the instance into or out of `running`.
 - failed logins of an account or an address, registrations of an address: UpdateItem on the window's
   counter (see `access.attempts`).
-Events, samples, rollups, actions, hibernation records, leases, idempotency records and attempt counters
-expire through the TTL attribute.
+- the webhooks of an event's team (the fan-out): Query PK=`TEAM#…`, SK begins_with `WEBHOOK#`; a
+  webhook's delivery log: Query PK=`WEBHOOK#…`, newest first.
+Events, samples, rollups, actions, hibernation records, leases, idempotency records, attempt counters and
+webhook deliveries expire through the TTL attribute.
 """
 
 from __future__ import annotations
