@@ -44,6 +44,8 @@ class LocalStackConfig:
     """How often the reconciler looks for dead and orphaned machines (a minute's passes in AWS)."""
     interruption_confirm_seconds: float = 5.0
     """How long a machine must go on looking dead before its instance is interrupted (20 s in AWS)."""
+    trial_credit_usd: float = 25.0
+    """What a new sign-up's team starts with here (nothing in AWS unless configured)."""
     expiry_seconds: float = 60.0
     """How often items whose TTL has passed are deleted, which DynamoDB does by itself and moto never."""
     metric_retention_days: int = 1
@@ -156,6 +158,8 @@ class LocalStack:
                 "POWER_ACTION_TIMEOUT_SECONDS": str(config.boot_timeout_seconds),
                 "ESTIMATED_READY_SECONDS": str(int(config.boot_seconds[1]) + config.poll_seconds * 2),
                 "PROVIDER_BACKOFF_SECONDS": "0.2",
+                # Enough for the README's walk-through; a deployment gives none unless it says so.
+                "TRIAL_CREDIT_USD": str(config.trial_credit_usd),
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 **_address_limits(config),

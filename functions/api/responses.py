@@ -47,6 +47,8 @@ RATE_LIMIT_HEADERS: dict[str, OpenAPIResponseHeader] = {
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid request; `error.details.fields` names each bad field",
+    402: "The team's balance does not pay for one hour of the machine (INSUFFICIENT_BALANCE); "
+    "`error.details` says the balance and what was needed; nothing was rented or recorded",
     401: "Missing, unknown, expired or revoked credentials (UNAUTHENTICATED)",
     403: "Your role in the team does not grant the permission this needs (FORBIDDEN)",
     404: "No such resource in your team (INSTANCE_NOT_FOUND, SNAPSHOT_NOT_FOUND, API_KEY_NOT_FOUND, "

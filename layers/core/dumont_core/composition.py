@@ -9,15 +9,15 @@ domains it uses and no others, which is most of a cold start.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
-from functools import cache
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from dumont_core.platform.dynamodb import bind_table
+from dumont_core.platform.providing import overridden, provided, reset
 from dumont_core.platform.settings import (
     AgentSettings,
+    BillingSettings,
     GuessingSettings,
     InstanceLogSettings,
     ProviderSettings,
@@ -26,7 +26,6 @@ from dumont_core.platform.settings import (
     TokenSettings,
     UsagePlanSettings,
     WatchSettings,
-    forget_settings,
     load_settings,
 )
 
@@ -40,6 +39,9 @@ if TYPE_CHECKING:
     from dumont_core.access.tokens import TokenSigner
     from dumont_core.agents.repository import ActionRepository
     from dumont_core.agents.service import AgentService
+    from dumont_core.billing.meter import Meter
+    from dumont_core.billing.repository import BillingRepository
+    from dumont_core.billing.service import BillingService
     from dumont_core.failover.service import FailoverService
     from dumont_core.instances.metrics import MetricsRepository
     from dumont_core.instances.reconciler import MachineReconciler
@@ -58,26 +60,11 @@ if TYPE_CHECKING:
     from dumont_core.snapshots.steps import SnapshotSteps
     from dumont_core.snapshots.store import SnapshotStore
 
+__all__ = ["overridden", "provided", "reset"]
+
 ServiceT = TypeVar("ServiceT")
 ACTION_RETENTION = timedelta(days=7)
 HIBERNATION_RECORD_RETENTION = timedelta(days=400)
-
-_overrides: dict[str, Any] = {}
-_made: dict[str, Callable[[], Any]] = {}
-
-
-def provided(factory: Callable[[], ServiceT]) -> Callable[[], ServiceT]:
-    """`factory`, made once per process, unless a test put something in its place."""
-    made = cache(factory)
-    _made[factory.__name__] = made
-
-    def provide() -> ServiceT:
-        replacement: ServiceT | None = _overrides.get(factory.__name__)
-        return replacement if replacement is not None else made()
-
-    provide.__name__ = provide.__qualname__ = factory.__name__
-    provide.__doc__ = factory.__doc__
-    return provide
 
 
 def repository(factory: Callable[[], ServiceT]) -> Callable[[], ServiceT]:
@@ -91,28 +78,6 @@ def repository(factory: Callable[[], ServiceT]) -> Callable[[], ServiceT]:
     make.__name__ = factory.__name__
     make.__doc__ = factory.__doc__
     return provided(make)
-
-
-@contextmanager
-def overridden(**replacements: Any) -> Iterator[None]:
-    """Serve `replacements` (by factory name) instead of what the factories make, for a while."""
-    unknown = set(replacements) - set(_made)
-    if unknown:
-        raise KeyError(f"no such service: {', '.join(sorted(unknown))}")
-    saved = dict(_overrides)
-    _overrides.update(replacements)
-    try:
-        yield
-    finally:
-        _overrides.clear()
-        _overrides.update(saved)
-
-
-def reset() -> None:
-    """Forget everything made so far, and the settings read: what comes next reads the environment again."""
-    for made in _made.values():
-        made.cache_clear()  # type: ignore[attr-defined]
-    forget_settings()
 
 
 # platform
@@ -188,6 +153,7 @@ def instances() -> InstanceService:
         publisher=publisher(),
         workflows=workflows(),
         idle_watch=hibernation_ledger(),
+        meter=meter(),
     )
 
 
@@ -368,28 +334,25 @@ def attempt_repository() -> AttemptRepository:
 
 @provided
 def access() -> AccessService:
-    from dumont_core.access.attempts import AttemptLimit, GuessingLimits
+    from dumont_core.access.attempts import GuessingLimits
     from dumont_core.access.service import AccessService
 
-    settings = load_settings(GuessingSettings)
     return AccessService(
         repository=access_repository(),
         admission=admission_repository(),
         seats=seat_maker(),
         signer=token_signer,
         attempts=attempt_repository(),
-        limits=GuessingLimits(
-            failed_logins_per_account=AttemptLimit(
-                settings.login_failures_per_account, settings.login_failure_window_seconds
-            ),
-            failed_logins_per_address=AttemptLimit(
-                settings.login_failures_per_address, settings.login_failure_window_seconds
-            ),
-            registrations_per_address=AttemptLimit(
-                settings.registrations_per_address, settings.registration_window_seconds
-            ),
-        ),
+        limits=GuessingLimits.of(load_settings(GuessingSettings)),
+        welcome=_TrialCredit(),
     )
+
+
+class _TrialCredit:
+    """Billing hears of each sign-up, loaded only then: the authorizer and logins never load it."""
+
+    def welcome(self, account_id: str, team_id: str) -> None:
+        meter().welcome(account_id, team_id)
 
 
 @provided
@@ -397,3 +360,34 @@ def teams() -> TeamService:
     from dumont_core.access.teams import TeamService
 
     return TeamService(repository=access_repository(), seats=seat_maker())
+
+
+# billing
+
+
+@repository
+def billing_repository() -> BillingRepository:
+    from dumont_core.billing.repository import BillingRepository
+
+    return BillingRepository()
+
+
+@provided
+def meter() -> Meter:
+    from dumont_core.billing.meter import Meter
+
+    return Meter.of(load_settings(BillingSettings), repository=billing_repository(), publisher=publisher())
+
+
+@provided
+def billing() -> BillingService:
+    from dumont_core.billing.payments import InstantPayments
+    from dumont_core.billing.service import BillingService
+
+    return BillingService(
+        repository=billing_repository(),
+        meter=meter(),
+        instances=instances(),
+        payments=InstantPayments(),
+        hibernator=snapshots(),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dumont_core.access.admission import AdmissionRepository
 from dumont_core.access.attempts import (
@@ -87,6 +87,12 @@ def _key_view(key_id: str, entry: dict[str, Any], last_used_at: datetime | None)
     )
 
 
+class Welcome(Protocol):
+    """Whoever must hear of a new sign-up and its team (billing gives it its trial credit)."""
+
+    def welcome(self, account_id: str, team_id: str) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class AccessService:
     repository: AccessRepository
@@ -96,6 +102,7 @@ class AccessService:
     """Made on first use: the signing secret is read only by requests that sign or verify a token."""
     attempts: AttemptRepository
     limits: GuessingLimits
+    welcome: Welcome | None = None
     clock: Clock = utc_now
 
     # accounts
@@ -125,6 +132,8 @@ class AccessService:
                 raise Conflict(
                     "An account with this email already exists", details={"field": "email"}
                 ) from None
+        if self.welcome is not None:
+            self.welcome.welcome(account_id, team_id)
         return Registration(
             account_id=account_id, team_id=team_id, email=email, plan=team.plan, created_at=now
         )

@@ -55,6 +55,20 @@ class IdleWatch(Protocol):
     def watch(self, team_id: str, instance_id: str) -> None: ...
 
 
+class Meter(Protocol):
+    """Whoever charges teams for their instances (the billing domain): told of every change of what an
+    instance is billed, and asked before a machine is rented for one."""
+
+    def settle(self, instance: Instance) -> int: ...
+
+    def ensure_covers(self, team_id: str, hourly_price: float | None, action: str) -> None:
+        """Refuse (InsufficientBalance) unless the team can pay an hour at `hourly_price`."""
+        ...
+
+
+BILLED_FIELDS = frozenset({"running_since", "closed_cost", "cost_per_hour"})
+"""Fields whose change changes what an instance has cost: the meter settles after each."""
+
 UNKNOWN_ACCOUNT = "unknown"
 """The account of an event about an instance of which no record exists."""
 
@@ -70,11 +84,14 @@ class InstanceService:
     publisher: EventPublisher
     workflows: WorkflowStarter
     idle_watch: IdleWatch | None = None
+    meter: Meter | None = None
     clock: Clock = utc_now
 
     # What users ask -----------------------------------------------------------------------------
 
     def create(self, principal: Principal, spec: InstanceSpec) -> Instance:
+        if self.meter is not None:
+            self.meter.ensure_covers(principal.team_id, None, "create an instance")
         now = self.clock()
         instance = Instance(
             instance_id=new_instance_id(),
@@ -193,7 +210,25 @@ class InstanceService:
         )
         if events:
             self.publisher.publish(events)
+        if self.meter is not None and BILLED_FIELDS & set(changes):
+            self.settle(updated)
         return updated
+
+    def settle(self, instance: Instance) -> None:
+        """Charge the instance's use so far; a failure is left to the next settlement, which catches up."""
+        if self.meter is None:
+            return
+        try:
+            self.meter.settle(instance)
+        except Exception:
+            logger.exception(
+                "Could not settle an instance's charges", extra={"instance_id": instance.instance_id}
+            )
+
+    def ensure_affordable(self, instance: Instance, action: str) -> None:
+        """InsufficientBalance unless the team can pay an hour of the machine the instance last ran on."""
+        if self.meter is not None:
+            self.meter.ensure_covers(instance.team_id, instance.cost_per_hour, action)
 
     def record_event(self, team_id: str, instance_id: str, event_type: EventType, **details: Any) -> None:
         """An event about the instance that changes none of its fields (a snapshot finished); nothing
@@ -299,6 +334,8 @@ class InstanceService:
         allowed_names = sorted(status.value for status in allowed)
         if instance.status not in allowed:
             raise InvalidState(instance_id, action, instance.status.value, allowed_names)
+        if interim == InstanceStatus.STARTING:
+            self.ensure_affordable(instance, f"{action} instance {instance_id}")
         try:
             updated = self.transition(
                 instance, expected=allowed, changes={"status": interim, "status_reason": None, **(also or {})}

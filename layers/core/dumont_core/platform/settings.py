@@ -137,6 +137,17 @@ class PresentationSettings(EnvironmentSettings):
     """When set, Jupyter is published as `https://{instance_id}.{domain}:8888`; else the host's port."""
 
 
+class BillingSettings(EnvironmentSettings):
+    """What using a machine costs a team, and when a team is warned about its balance."""
+
+    platform_margin: float = Field(default=0.0, ge=0, le=10, alias="PLATFORM_MARGIN")
+    """Charged on top of what the provider charges for a machine: 0.2 charges 120% of its price."""
+    low_balance_threshold_usd: float = Field(default=10.0, ge=0, alias="LOW_BALANCE_THRESHOLD_USD")
+    """A team whose balance falls under this (unless it set its own) is warned, once a crossing."""
+    trial_credit_usd: float = Field(default=0.0, ge=0, le=10_000, alias="TRIAL_CREDIT_USD")
+    """What a new sign-up's team starts with."""
+
+
 # One model per function: what its handler checks at cold start.
 
 
@@ -150,6 +161,7 @@ class ApiSettings(
     UsagePlanSettings,
     GuessingSettings,
     PresentationSettings,
+    BillingSettings,
 ):
     """The API function: every route."""
 
@@ -158,11 +170,13 @@ class AuthorizerSettings(TableSettings, TokenSettings, AgentSettings):
     """The REQUEST authorizer: checks access tokens, API keys and agent tokens."""
 
 
-class InstanceTasksSettings(TableSettings, ProviderSettings, AgentSettings, SnapshotSettings):
+class InstanceTasksSettings(
+    TableSettings, ProviderSettings, AgentSettings, SnapshotSettings, BillingSettings
+):
     """The steps of the instance workflows."""
 
 
-class HousekeepingSettings(TableSettings, WorkflowSettings, AgentSettings, SnapshotSettings):
+class HousekeepingSettings(TableSettings, WorkflowSettings, AgentSettings, SnapshotSettings, BillingSettings):
     """The scheduled idle check and chunk sweep."""
 
 
@@ -177,7 +191,7 @@ class WatchSettings(EnvironmentSettings):
     """How long a machine must go on looking dead, over two looks, before its instance is interrupted."""
 
 
-class ReconcilerSettings(TableSettings, ProviderSettings, AgentSettings, WatchSettings):
+class ReconcilerSettings(TableSettings, ProviderSettings, AgentSettings, WatchSettings, BillingSettings):
     """The scheduled reconciler of the machines rented and the instances' records."""
 
 

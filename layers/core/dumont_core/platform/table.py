@@ -22,6 +22,10 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | hibernation record | `TEAM#{team_id}`         | `HIBERNATION#{timestamp}#{instance_id}` |
 | serverless watch   | `SERVERLESS#{0..7}`      | `{team_id}#{instance_id}`               |
 | running instance   | `RUNNING#{0..7}`         | `{team_id}#{instance_id}`               |
+| balance            | `TEAM#{team_id}`         | `BALANCE`                               |
+| meter watermark    | `TEAM#{team_id}`         | `METER#{instance_id}`                   |
+| ledger line        | `TEAM#{team_id}`         | `LEDGER#{day}#{charge|credit}#{id}`     |
+| payment credited   | `TEAM#{team_id}`         | `PAYMENT#{payment_id}`                  |
 | idempotency record | `IDEMPOTENCY#api`        | Powertools' hash of the request         |
 | attempt counter    | `ATTEMPTS#{kind}#{subject}` | `WINDOW#{window start, epoch seconds}` |
 
@@ -35,6 +39,8 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 - the teams of an account: Query GSI1 on `ACCOUNT#{id}#TEAMS`;
 - every running instance (the interruption watch): Query each `RUNNING#…` partition; the item is
   written and removed in the transaction that moves the instance into or out of `running`.
+- a team's history over a period: Query PK=`TEAM#…`, SK between `LEDGER#{first day}` and
+  `LEDGER#{last day}~`, newest first;
 - failed logins of an account or an address, registrations of an address: UpdateItem on the window's
   counter (see `access.attempts`).
 Events, samples, rollups, actions, hibernation records, leases, idempotency records and attempt counters
@@ -62,6 +68,7 @@ ACCOUNT_RECORD = "ACCOUNT"
 LOGIN_RECORD = "EMAIL"
 INSTANCE_INDEX_RECORD = "INSTANCE"
 SWEEP_LEASE_RECORD = "CHUNKGC"
+BALANCE_RECORD = "BALANCE"
 SWEEP_PARTITION = "SWEEP"
 IDEMPOTENCY_PARTITION = "IDEMPOTENCY#api"
 WATCH_PARTITIONS = 8
@@ -119,6 +126,24 @@ def hourly_rollup_key(hour: datetime) -> str:
 
 def hibernation_key(hibernated_at: datetime, instance_id: str) -> str:
     return key("HIBERNATION", hibernated_at, instance_id)
+
+
+def meter_key(instance_id: str) -> str:
+    return key("METER", instance_id)
+
+
+def ledger_key(day: str, kind: str, entry_id: str) -> str:
+    """A line of a team's history: days sort as time does, newest last."""
+    return key("LEDGER", day, kind, entry_id)
+
+
+def ledger_range(first_day: str, last_day: str) -> tuple[str, str]:
+    """The sort keys bounding every ledger line from `first_day` to `last_day`, both included."""
+    return key("LEDGER", first_day), key("LEDGER", last_day, "~")
+
+
+def payment_key(payment_id: str) -> str:
+    return key("PAYMENT", payment_id)
 
 
 def attempts_key(kind: str, subject: str) -> str:

@@ -25,7 +25,14 @@ from dumont_core.instances.models import (
 )
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
-from dumont_core.platform.errors import Conflict, InvalidState, NotFound, ServiceUnavailable, ValidationFailed
+from dumont_core.platform.errors import (
+    Conflict,
+    InsufficientBalance,
+    InvalidState,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from dumont_core.platform.identity import Principal
 from dumont_core.platform.workflows import Workflow, WorkflowStarter, workflow_payload
 from dumont_core.snapshots.models import (
@@ -189,7 +196,7 @@ class SnapshotService:
             return None
         try:
             return self._wake(instance, failing_over=True)
-        except (InvalidState, ServiceUnavailable) as error:
+        except (InvalidState, ServiceUnavailable, InsufficientBalance) as error:
             logger.warning(
                 "Could not fail over", extra={"instance_id": instance.instance_id, "why": str(error)}
             )
@@ -203,6 +210,7 @@ class SnapshotService:
         allowed = sorted(status.value for status in WAKEABLE_STATES)
         if instance.status not in WAKEABLE_STATES or instance.last_snapshot_id is None:
             raise InvalidState(instance_id, "wake", instance.status.value, allowed)
+        self.instances.ensure_affordable(instance, f"wake instance {instance_id}")
         changes: dict[str, Any] = {
             "status": InstanceStatus.WAKING,
             "status_reason": None,
