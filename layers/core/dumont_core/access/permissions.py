@@ -10,6 +10,7 @@ PERMISSIONS: dict[str, str] = {
     "snapshots.view": "List and read snapshots",
     "snapshots.manage": "Take, delete and restore snapshots",
     "billing.view": "Read costs and savings",
+    "billing.manage": "Add credits to the team",
     "webhooks.manage": "Create and delete webhook subscriptions",
     "api_keys.manage": "Create, list and revoke one's own API keys in the team",
     "team.view": "List one's teams, the team's members and roles",
