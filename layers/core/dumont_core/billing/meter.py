@@ -46,8 +46,7 @@ def day_of(at: datetime) -> str:
 
 def owed(instance: Instance, at: datetime, margin: float) -> tuple[int, float]:
     """What the instance's use comes to at `at`, margin included, in micro-dollars, and its seconds."""
-    current = (instance.cost_per_hour or 0.0) * instance.current_interval_seconds(at) / 3600
-    return to_micros((instance.closed_cost + current) * (1 + margin)), instance.billed_seconds_at(at)
+    return to_micros(instance.cost_at(at) * (1 + margin)), instance.billed_seconds_at(at)
 
 
 def day_slices(
