@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from dumont_core.instances.steps import InstanceWorkflowSteps
 from dumont_core.platform.settings import ProviderSettings
 from tests.fakes.clock import Clock
 from tests.fakes.events import InMemoryPublisher
-from tests.fakes.provider import FakeProvider
+from tests.fakes.provider import FakeProvider, offer
 from tests.fakes.workflows import RecordingStarter
 from tests.integration.instances.conftest import PRINCIPAL, Cloud
 from tests.integration.instances.conftest import provider as provider  # the same marketplace
@@ -66,15 +67,22 @@ class Money:
         return [event for event in self.cloud.publisher.published if event.type == kind]
 
 
-@pytest.fixture
-def money(
-    repository: InstanceRepository,
-    readings: MetricsRepository,
-    publisher: InMemoryPublisher,
-    provider: FakeProvider,
-    settings: ProviderSettings,
+def build_money(
     clock: Clock,
+    *,
+    publisher: InMemoryPublisher | None = None,
+    provider: FakeProvider | None = None,
+    settings: ProviderSettings | None = None,
 ) -> Money:
+    """The cloud and billing over it, on the table bound now."""
+    publisher = publisher or InMemoryPublisher()
+    offers = [
+        offer(number, price=0.3 + number / 10, min_bid=0.2 if number % 2 else None) for number in range(1, 7)
+    ]
+    provider = provider or FakeProvider(offers=offers)
+    settings = settings or ProviderSettings.model_validate({"SPOT_BID_MARGIN": 0.1, "OFFERS_TO_TRY": 3})
+    repository = InstanceRepository(event_retention=timedelta(days=90))
+    readings = MetricsRepository(retention=timedelta(days=35))
     billing_repository = BillingRepository()
     meter = Meter(repository=billing_repository, publisher=publisher, clock=clock)
     starter = RecordingStarter()
@@ -109,3 +117,14 @@ def money(
     return Money(
         cloud=cloud, meter=meter, billing=billing, repository=billing_repository, hibernator=hibernator
     )
+
+
+@pytest.fixture
+def money(
+    dynamodb_table: str,
+    publisher: InMemoryPublisher,
+    provider: FakeProvider,
+    settings: ProviderSettings,
+    clock: Clock,
+) -> Money:
+    return build_money(clock, publisher=publisher, provider=provider, settings=settings)
