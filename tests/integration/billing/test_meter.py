@@ -99,6 +99,7 @@ def test_a_machine_that_died_before_the_last_settlement_is_refunded_the_time_aft
 
     running = money.cloud.stored(provisioned.instance)
     money.cloud.service.interrupt(running, InterruptionReason.MACHINE_LOST, "gone", died_at)
+    money.billing.settle_running()
 
     assert money.charged() == pytest.approx(price, abs=1e-6)
     assert money.balance() == pytest.approx(50 - price, abs=1e-6)
@@ -122,3 +123,20 @@ def test_a_settlement_across_midnight_is_charged_on_each_day_it_covers(money: Mo
     assert charges["2025-03-02"].hours == pytest.approx(2)
     assert charges["2025-03-02"].amount == pytest.approx(2 * price, abs=1e-6)
     assert page.total_charged == pytest.approx(3 * price, abs=1e-6)
+
+
+def test_a_run_that_starts_and_stops_between_two_rounds_of_the_schedule_is_charged_once(money: Money) -> None:
+    money.top_up(50)
+    provisioned = money.cloud.provision()  # the round after renting it was never run
+    price = money.cloud.stored(provisioned.instance).cost_per_hour or 0.0
+    money.cloud.clock.advance(seconds=40)
+    money.cloud.ask(provisioned.instance, PowerAction.STOP)
+    provisioned.machine.status = ProviderMachineStatus.STOPPED
+    money.cloud.steps.check_power_action(provisioned.ref, PowerAction.STOP)
+
+    money.cloud.clock.advance(minutes=1)
+    money.billing.settle_running()
+    money.billing.settle_running()
+
+    assert money.charged() == pytest.approx(40 * price / 3600, abs=1e-6)
+    assert money.cloud.service.unsettled() == [], "settled, and no longer marked"

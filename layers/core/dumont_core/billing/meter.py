@@ -201,7 +201,8 @@ class Meter:
                 type=BillingEventType.CREDITS_ADDED, account_id=account_id, team_id=team_id, details=added
             )
             self.publisher.publish([event])
-            self.check_balance(team_id, account_id)
+            if source != CreditSource.TRIAL:  # a new team's first credit: no warning to clear
+                self.check_balance(team_id, account_id)
         return landed
 
     def welcome(self, account_id: str, team_id: str) -> None:
@@ -226,6 +227,7 @@ class Meter:
             amount_micros=0,
             instance_id=instance.instance_id,
             gpu_type=instance.gpu_type,
+            num_gpus=instance.num_gpus,
             price_per_hour=None if price is None else round(price * (1 + self.margin), 6),
             updated_at=at,
         )

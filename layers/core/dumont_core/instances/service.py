@@ -56,18 +56,13 @@ class IdleWatch(Protocol):
 
 
 class Meter(Protocol):
-    """Whoever charges teams for their instances (the billing domain): told of every change of what an
-    instance is billed, and asked before a machine is rented for one."""
-
-    def settle(self, instance: Instance) -> int: ...
+    """Whoever charges teams for their instances (the billing domain), asked before a machine is rented
+    for one. It settles what instances cost from `running()` and `unsettled()`."""
 
     def ensure_covers(self, team_id: str, hourly_price: float | None, action: str) -> None:
         """Refuse (InsufficientBalance) unless the team can pay an hour at `hourly_price`."""
         ...
 
-
-BILLED_FIELDS = frozenset({"running_since", "closed_cost", "cost_per_hour"})
-"""Fields whose change changes what an instance has cost: the meter settles after each."""
 
 UNKNOWN_ACCOUNT = "unknown"
 """The account of an event about an instance of which no record exists."""
@@ -210,20 +205,16 @@ class InstanceService:
         )
         if events:
             self.publisher.publish(events)
-        if self.meter is not None and BILLED_FIELDS & set(changes):
-            self.settle(updated)
         return updated
 
-    def settle(self, instance: Instance) -> None:
-        """Charge the instance's use so far; a failure is left to the next settlement, which catches up."""
-        if self.meter is None:
-            return
-        try:
-            self.meter.settle(instance)
-        except Exception:
-            logger.exception(
-                "Could not settle an instance's charges", extra={"instance_id": instance.instance_id}
-            )
+    def unsettled(self) -> list[tuple[Instance, datetime]]:
+        """Every instance whose billing changed (marked in the transaction of the change) since the meter
+        last settled it, with when it changed."""
+        return self.repository.unsettled()
+
+    def mark_settled(self, instance: Instance, changed_at: datetime) -> None:
+        """The meter settled `instance` as read after `changed_at`; a later change keeps it marked."""
+        self.repository.settled(instance.team_id, instance.instance_id, changed_at)
 
     def ensure_affordable(self, instance: Instance, action: str) -> None:
         """InsufficientBalance unless the team can pay an hour of the machine the instance last ran on."""

@@ -22,6 +22,7 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | hibernation record | `TEAM#{team_id}`         | `HIBERNATION#{timestamp}#{instance_id}` |
 | serverless watch   | `SERVERLESS#{0..7}`      | `{team_id}#{instance_id}`               |
 | running instance   | `RUNNING#{0..7}`         | `{team_id}#{instance_id}`               |
+| unsettled instance | `UNSETTLED#{0..7}`       | `{team_id}#{instance_id}`               |
 | balance            | `TEAM#{team_id}`         | `BALANCE`                               |
 | meter watermark    | `TEAM#{team_id}`         | `METER#{instance_id}`                   |
 | ledger line        | `TEAM#{team_id}`         | `LEDGER#{day}#{charge|credit}#{id}`     |
@@ -39,6 +40,8 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 - the teams of an account: Query GSI1 on `ACCOUNT#{id}#TEAMS`;
 - every running instance (the interruption watch): Query each `RUNNING#…` partition; the item is
   written and removed in the transaction that moves the instance into or out of `running`.
+- every instance whose billing changed since the meter last settled it: Query each `UNSETTLED#…`
+  partition; the item is written in the transaction of the change, and removed once settled.
 - a team's history over a period: Query PK=`TEAM#…`, SK between `LEDGER#{first day}` and
   `LEDGER#{last day}~`, newest first;
 - failed logins of an account or an address, registrations of an address: UpdateItem on the window's
@@ -73,6 +76,7 @@ SWEEP_PARTITION = "SWEEP"
 IDEMPOTENCY_PARTITION = "IDEMPOTENCY#api"
 WATCH_PARTITIONS = 8
 RUNNING_PARTITIONS = 8
+UNSETTLED_PARTITIONS = 8
 
 
 def key(*parts: object) -> str:
@@ -113,6 +117,10 @@ def watch_partition(bucket: int) -> str:
 
 def running_partition(bucket: int) -> str:
     return key("RUNNING", bucket)
+
+
+def unsettled_partition(bucket: int) -> str:
+    return key("UNSETTLED", bucket)
 
 
 def metric_sample_key(at: datetime) -> str:

@@ -21,6 +21,7 @@ from dumont_core.instances.models import (
     Instance,
     InstanceEvent,
     InstanceStatus,
+    InterruptionReason,
     StaleInstanceState,
 )
 from dumont_core.instances.service import InstanceService
@@ -194,8 +195,10 @@ class SnapshotService:
                 instance.team_id, instance.instance_id, EventType.FAILOVER_FAILED, reason=reason
             )
             return None
+        # A drill gives up a machine the team was paying for, on purpose: its replacement is not refused.
+        drill = (instance.status_reason or "").startswith(f"interrupted ({InterruptionReason.DRILL.value})")
         try:
-            return self._wake(instance, failing_over=True)
+            return self._wake(instance, failing_over=True, paid_for=drill)
         except (InvalidState, ServiceUnavailable, InsufficientBalance) as error:
             logger.warning(
                 "Could not fail over", extra={"instance_id": instance.instance_id, "why": str(error)}
@@ -205,12 +208,13 @@ class SnapshotService:
             )
             return None
 
-    def _wake(self, instance: Instance, *, failing_over: bool = False) -> Instance:
+    def _wake(self, instance: Instance, *, failing_over: bool = False, paid_for: bool = False) -> Instance:
         instance_id = instance.instance_id
         allowed = sorted(status.value for status in WAKEABLE_STATES)
         if instance.status not in WAKEABLE_STATES or instance.last_snapshot_id is None:
             raise InvalidState(instance_id, "wake", instance.status.value, allowed)
-        self.instances.ensure_affordable(instance, f"wake instance {instance_id}")
+        if not paid_for:
+            self.instances.ensure_affordable(instance, f"wake instance {instance_id}")
         changes: dict[str, Any] = {
             "status": InstanceStatus.WAKING,
             "status_reason": None,

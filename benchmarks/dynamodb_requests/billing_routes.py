@@ -1,0 +1,19 @@
+"""The billing routes: the balance, the history with its filters, and adding credits."""
+
+from __future__ import annotations
+
+from benchmarks.dynamodb_requests.client import BenchClient
+
+
+def exercise_billing(client: BenchClient, instance_id: str) -> None:
+    """While `instance_id` has been charged: its team's balance, history and a top-up."""
+    client.measure("GET", "/api/v1/balance")
+    client.measure("GET", "/api/v1/billing/history")
+    client.measure(
+        "GET",
+        "/api/v1/billing/history",
+        case="?instance_id, a period, page 2",
+        query={"instance_id": instance_id, "since": "2020-01-01", "until": "2099-12-31", "page": "2"},
+    )
+    client.measure("POST", "/api/v1/billing/add-credits", body={"amount": 10})
+    client.measure("POST", "/api/v1/billing/add-credits", case="no amount", body={}, expected_status=400)
