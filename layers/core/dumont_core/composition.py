@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, TypeVar
 
 from dumont_core.platform.dynamodb import bind_table
-from dumont_core.platform.providing import overridden, provided, reset
+from dumont_core.platform.providing import overridden as overridden
+from dumont_core.platform.providing import provided
+from dumont_core.platform.providing import reset as reset
 from dumont_core.platform.settings import (
     AgentSettings,
     BillingSettings,
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from dumont_core.platform.events import EventPublisher
     from dumont_core.platform.workflows import WorkflowStarter
     from dumont_core.providers.models import GpuProvider
+    from dumont_core.savings.service import SavingsService
     from dumont_core.serverless.ledger import HibernationLedger
     from dumont_core.serverless.repository import ServerlessRepository
     from dumont_core.serverless.service import ServerlessService
@@ -59,8 +63,6 @@ if TYPE_CHECKING:
     from dumont_core.snapshots.service import SnapshotService
     from dumont_core.snapshots.steps import SnapshotSteps
     from dumont_core.snapshots.store import SnapshotStore
-
-__all__ = ["overridden", "provided", "reset"]
 
 ServiceT = TypeVar("ServiceT")
 ACTION_RETENTION = timedelta(days=7)
@@ -344,15 +346,9 @@ def access() -> AccessService:
         signer=token_signer,
         attempts=attempt_repository(),
         limits=GuessingLimits.of(load_settings(GuessingSettings)),
-        welcome=_TrialCredit(),
+        # Billing hears of each sign-up, and is loaded only then: the authorizer and logins never load it.
+        welcome=SimpleNamespace(welcome=lambda account_id, team_id: meter().welcome(account_id, team_id)),
     )
-
-
-class _TrialCredit:
-    """Billing hears of each sign-up, loaded only then: the authorizer and logins never load it."""
-
-    def welcome(self, account_id: str, team_id: str) -> None:
-        meter().welcome(account_id, team_id)
 
 
 @provided
@@ -391,3 +387,10 @@ def billing() -> BillingService:
         payments=InstantPayments(),
         hibernator=snapshots(),
     )
+
+
+@provided
+def savings() -> SavingsService:
+    from dumont_core.savings.service import SavingsService
+
+    return SavingsService(billing=billing(), instances=instances(), hibernations=serverless())

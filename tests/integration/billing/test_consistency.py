@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import boto3
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -23,8 +24,12 @@ from dumont_core.instances.models import (
 )
 from dumont_core.instances.step_support import InstanceRef
 from dumont_core.platform.dynamodb import bind_table
+from dumont_core.platform.identity import Principal
 from dumont_core.platform.table import create_table_request
 from dumont_core.providers.models import ProviderMachineStatus
+from dumont_core.savings.models import Period
+from dumont_core.savings.service import SavingsService
+from dumont_core.serverless.models import HibernationRecord
 from tests.fakes.clock import Clock
 from tests.integration.billing.conftest import TEAM, Money, build_money
 from tests.integration.conftest import REGION, TABLE_NAME
@@ -156,11 +161,15 @@ class World:
         return ref_of(instance)
 
 
+class NoHibernations:
+    def hibernations(self, principal: Principal, days: int) -> list[HibernationRecord]:
+        return []
+
+
 def check_the_sums(world: World) -> None:
     money = world.money
     now = world.cloud.clock()
-    for instance in world.instances():
-        money.meter.settle(instance)
+    money.billing.settle_running()  # the schedule's round finds every instance with something to settle
     lines = money.repository.ledger(TEAM, "0000", "9999")
     charges = [line for line in lines if line.kind == EntryKind.CHARGE]
     credits = sum(line.amount_micros for line in lines if line.kind == EntryKind.CREDIT)
@@ -174,6 +183,17 @@ def check_the_sums(world: World) -> None:
         mine = [line for line in charges if line.instance_id == instance.instance_id]
         assert sum(line.amount_micros for line in mine) == cost, "charged exactly what it cost"
         assert abs(sum(line.seconds for line in mine) - seconds) < 1e-3, "every second once"
+    year = SavingsService(
+        billing=money.billing,
+        instances=world.cloud.service,
+        hibernations=NoHibernations(),
+        clock=world.cloud.clock,
+    ).summary(PRINCIPAL, Period.YEAR)
+    assert round(year.total_cost_dumont * 1_000_000) == charged, "the savings' cost is the history's charges"
+    assert sum(gpu.cost_dumont for gpu in year.breakdown_by_gpu) == pytest.approx(
+        year.total_cost_dumont, abs=1e-5
+    )
+    assert sum(gpu.cost_aws for gpu in year.breakdown_by_gpu) == pytest.approx(year.total_cost_aws, abs=1e-5)
     page = money.billing.history(PRINCIPAL, since=None, until=None, instance_id=None, page=1, per_page=100)
     assert round(page.total_charged * 1_000_000) == charged
     assert round(page.total_credited * 1_000_000) == credits

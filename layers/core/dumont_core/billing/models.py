@@ -82,6 +82,7 @@ class LedgerEntry(DomainModel):
     """What the instance's machine cost an hour (margin included) when last charged."""
     instance_id: str | None = None
     gpu_type: str | None = None
+    num_gpus: int | None = None
     source: CreditSource | None = None
     payment_id: str | None = None
     description: str | None = None
@@ -138,6 +139,7 @@ class HistoryLine(DomainModel):
     """In dollars, to the micro-dollar: charged (a charge) or added (a credit)."""
     instance_id: str | None = None
     gpu_type: str | None = None
+    num_gpus: int | None = None
     hours: float | None = None
     price_per_hour: float | None = None
     source: CreditSource | None = None

@@ -199,6 +199,8 @@ class BillingRepository:
         ]
         if line.gpu_type is not None:
             actions.append(LedgerItem.gpu_type.set(line.gpu_type))
+        if line.num_gpus is not None:
+            actions.append(LedgerItem.num_gpus.set(line.num_gpus))
         if line.price_per_hour is not None:
             actions.append(LedgerItem.price_per_hour.set(line.price_per_hour))
         return actions

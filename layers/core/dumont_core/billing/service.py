@@ -48,6 +48,7 @@ def history_line(entry: LedgerEntry) -> HistoryLine:
         amount=to_usd(entry.amount_micros),
         instance_id=entry.instance_id,
         gpu_type=entry.gpu_type,
+        num_gpus=entry.num_gpus,
         hours=round(entry.seconds / 3600, 6) if charge else None,
         price_per_hour=entry.price_per_hour,
         source=entry.source,
@@ -115,6 +116,16 @@ class BillingService:
             ),
         )
 
+    def charges(self, principal: Principal, first_day: str, last_day: str) -> list[LedgerEntry]:
+        """The team's charges from `first_day` to `last_day` (UTC, both included): one line per instance
+        and day."""
+        entries = self.repository.ledger(principal.team_id, first_day, last_day)
+        return [
+            entry
+            for entry in entries
+            if entry.kind == EntryKind.CHARGE and (entry.amount_micros or entry.seconds)
+        ]
+
     def add_credits(self, principal: Principal, amount_usd: float) -> CreditReceipt:
         """Pay for credits; they land once the payment is confirmed (at once, with the local provider)."""
         payment = self.payments.begin(principal.team_id, principal.account_id, amount_usd)
@@ -137,11 +148,19 @@ class BillingService:
     # What the other domains and the schedule ask -------------------------------------------------
 
     def settle_running(self) -> list[str]:
-        """Settle every running instance (the schedule's round); hibernate those whose team's balance is
-        spent. The ids of the instances hibernated."""
+        """The schedule's round: settle every instance whose billing changed since it was last settled
+        (it started, stopped, hibernated, died...) and every running one; hibernate those whose team's
+        balance is spent. The ids of the instances hibernated."""
+        changed = self.instances.unsettled()
+        running = self.instances.running()
+        settled = {instance.instance_id for instance in running}
+        for instance, changed_at in changed:
+            if instance.instance_id not in settled:
+                self._settle(instance)
+            self.instances.mark_settled(instance, changed_at)
         hibernated = []
-        for instance in self.instances.running():
-            self.instances.settle(instance)
+        for instance in running:
+            self._settle(instance)
             if self.hibernator is None or self.repository.balance(instance.team_id).balance_micros > 0:
                 continue
             try:
@@ -154,3 +173,11 @@ class BillingService:
                 continue
             hibernated.append(instance.instance_id)
         return hibernated
+
+    def _settle(self, instance: Instance) -> None:
+        try:
+            self.meter.settle(instance)
+        except (
+            Exception
+        ):  # one instance's trouble never stops the others' settlement; the next round catches up
+            logger.exception("Could not settle an instance", extra={"instance_id": instance.instance_id})
