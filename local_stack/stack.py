@@ -78,8 +78,9 @@ def create_bootstrap_account() -> BootstrapAccount:
     """An account to start with, made through the same service that registers users."""
     access = composition.access()
     password = secrets.token_urlsafe(12)
-    # On the largest plan, so a developer's own scripts are not throttled; sign-ups get the free plan.
-    account = access.register(BOOTSTRAP_EMAIL, password, plan="enterprise")
+    # On the largest plan, so a developer's own scripts are not throttled (sign-ups get the free plan),
+    # and the deployment's operator, who may grant credits to any team.
+    account = access.register(BOOTSTRAP_EMAIL, password, plan="enterprise", operator=True)
     owner = Principal(account_id=account.account_id, team_id=account.team_id)
     created = access.create_api_key(owner, "bootstrap")
     return BootstrapAccount(email=BOOTSTRAP_EMAIL, password=password, api_key=created.key)

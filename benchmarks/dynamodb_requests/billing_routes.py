@@ -1,4 +1,4 @@
-"""The billing routes: the balance, the history with its filters, and adding credits."""
+"""The billing routes (the balance, the history with its filters, adding credits) and the savings routes."""
 
 from __future__ import annotations
 
@@ -17,3 +17,14 @@ def exercise_billing(client: BenchClient, instance_id: str) -> None:
     )
     client.measure("POST", "/api/v1/billing/add-credits", body={"amount": 10})
     client.measure("POST", "/api/v1/billing/add-credits", case="no amount", body={}, expected_status=400)
+
+
+def exercise_savings(client: BenchClient) -> None:
+    """Every savings figure, bare (seed 002) and in the v1 envelope."""
+    for prefix in ("/api/savings", "/api/v1/savings"):
+        client.measure("GET", f"{prefix}/dashboard")
+        client.measure("GET", f"{prefix}/summary", case="?period=week", query={"period": "week"})
+        client.measure("GET", f"{prefix}/history", case="?months=12", query={"months": "12"})
+        client.measure("GET", f"{prefix}/breakdown")
+        client.measure("GET", f"{prefix}/comparison/RTX_4090")
+    client.measure("GET", "/api/savings/comparison/GTX_9", case="unknown GPU", expected_status=400)

@@ -12,6 +12,7 @@ from api.billing.schemas import (
     AddCreditsRequest,
     BalanceView,
     CreditReceiptView,
+    GrantRequest,
     HistoryEnvelope,
     HistoryLineView,
     HistoryMetaView,
@@ -21,6 +22,7 @@ from api.responses import json_response
 from api.routing import Caller, DomainRoutes
 from api.schemas import Envelope
 from dumont_core import composition
+from dumont_core.access.permissions import OPERATOR_PERMISSION
 from dumont_core.platform.errors import ValidationFailed
 
 routes = DomainRoutes(tag="Billing")
@@ -83,3 +85,20 @@ def add_credits(caller: Caller, body: Annotated[AddCreditsRequest, Body(embed=Fa
 
     receipt = CreditReceiptView.model_validate(once(caller.team_id, "add_credits", body, pay))
     return json_response(Envelope[CreditReceiptView](data=receipt))
+
+
+@routes.operation(
+    "POST",
+    "/api/v1/billing/grants",
+    Envelope[CreditReceiptView],
+    OPERATOR_PERMISSION,
+    status=201,
+    errors=(400, 404),
+)
+def grant_credits(caller: Caller, body: Annotated[GrantRequest, Body(embed=False)]) -> Response[str]:
+    """Grant credits to a team
+
+    For the deployment's operators (the bootstrap account), whom no team role makes: hand a team its
+    budget. The credits land at once, in the team's history as a `grant` with the note."""
+    receipt = composition.billing().grant(caller, body.team_id, round(body.amount, 2), body.note)
+    return json_response(Envelope[CreditReceiptView](data=CreditReceiptView.model_validate(receipt)), 201)

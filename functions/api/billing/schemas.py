@@ -22,6 +22,11 @@ class AddCreditsRequest(RequestBody):
     )
 
 
+class GrantRequest(AddCreditsRequest):
+    team_id: str = Field(min_length=1, max_length=64, description="The team to credit, e.g. team_3f9c…")
+    note: str | None = Field(default=None, max_length=200, description="Why, shown in the team's history")
+
+
 class BalanceView(View, BalanceReport):
     """The team's balance, what its running instances burn an hour, and how long the balance lasts."""
 

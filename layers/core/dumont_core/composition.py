@@ -386,6 +386,7 @@ def billing() -> BillingService:
         instances=instances(),
         payments=InstantPayments(),
         hibernator=snapshots(),
+        teams=teams(),
     )
 
 

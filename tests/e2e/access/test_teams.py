@@ -68,6 +68,7 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("POST", "/api/v1/serverless/disable"): {"instance_id": "inst_0000000000000000"},
         ("POST", "/api/v1/failover/configure"): {"instance_id": "inst_0000000000000000", "enabled": True},
         ("POST", "/api/v1/billing/add-credits"): {"amount": 5},
+        ("POST", "/api/v1/billing/grants"): {"team_id": "team_0000000000000000", "amount": 5},
     }
     return bodies.get((route.method, route.path))
 

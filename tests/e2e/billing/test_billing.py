@@ -72,3 +72,27 @@ def test_a_team_without_credit_is_refused_then_rents_after_a_top_up_and_pays_for
         assert history["meta"]["total_charged"] == pytest.approx(charged, abs=1e-5)
         seconds = sum(line["hours"] for line in history["data"]) * 3600
         assert charged == pytest.approx(seconds * running["cost_per_hour"] / 3600, abs=1e-5)
+
+
+def test_the_operator_grants_credits_to_any_team_and_no_team_admin_can(
+    stack: LocalStack, api: httpx.Client
+) -> None:
+    email = register(stack)
+    with login(stack, email) as admin:
+        team_id = next(team["id"] for team in admin.get("/api/v1/teams").json()["data"] if team["current"])
+        refused = admin.post("/api/v1/billing/grants", json={"team_id": team_id, "amount": 100})
+        assert refused.status_code == 403, refused.text
+
+        granted = api.post(
+            "/api/v1/billing/grants", json={"team_id": team_id, "amount": 100, "note": "Q1 budget"}
+        )
+        assert granted.status_code == 201, granted.text
+        assert granted.json()["data"]["balance"] == 125.0
+
+        assert balance(admin)["balance"] == 125.0
+        [grant, _trial] = admin.get("/api/v1/billing/history").json()["data"]
+        assert (grant["source"], grant["amount"], grant["description"]) == ("grant", 100.0, "Q1 budget")
+
+    unknown = api.post("/api/v1/billing/grants", json={"team_id": "team_nobody", "amount": 5})
+    assert unknown.status_code == 404, unknown.text
+    assert unknown.json()["error"]["code"] == "TEAM_NOT_FOUND"

@@ -21,6 +21,9 @@ PERMISSIONS: dict[str, str] = {
 ADMIN, DEVELOPER, VIEWER = "admin", "developer", "viewer"
 AGENT_ROLE = "agent"
 AGENT_PERMISSION = "agent.report"
+OPERATOR_PERMISSION = "credits.grant"
+"""Grant credits to any team: held by the deployment's operators (the bootstrap account), by no team role,
+and never grantable through a custom role (it is not in `PERMISSIONS`)."""
 """What an instance's agent may do, and all it may do: report on its own instance."""
 
 SYSTEM_ROLES: dict[str, frozenset[str]] = {
@@ -42,5 +45,6 @@ def unknown_permissions(permissions: list[str]) -> list[str]:
 def permissions_of(role: str, custom_permissions: list[str] | None) -> frozenset[str]:
     """What a role grants: a system role's permissions, or the custom role's copied onto the seat."""
     if role in SYSTEM_ROLES:
-        return SYSTEM_ROLES[role]
+        # An operator's seat carries the operator's permission alongside its system role.
+        return SYSTEM_ROLES[role] | (frozenset(custom_permissions or ()) & {OPERATOR_PERMISSION})
     return frozenset(custom_permissions or ())

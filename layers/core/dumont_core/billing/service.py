@@ -3,6 +3,7 @@ settlement of every running instance (with what happens when a team's money runs
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
@@ -25,13 +26,19 @@ from dumont_core.billing.repository import BillingRepository
 from dumont_core.instances.models import Instance, InstanceStatus
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
-from dumont_core.platform.errors import DumontError
+from dumont_core.platform.errors import DumontError, NotFound
 from dumont_core.platform.identity import Principal
 
 logger = Logger(child=True)
 
 OUT_OF_CREDIT = "balance_exhausted"
 """The reason an instance is hibernated when its team's balance reaches zero."""
+
+
+class Teams(Protocol):
+    """Where teams are known (the access domain)."""
+
+    def exists(self, team_id: str) -> bool: ...
 
 
 class Hibernator(Protocol):
@@ -64,6 +71,7 @@ class BillingService:
     instances: InstanceService
     payments: PaymentProvider
     hibernator: Hibernator | None = None
+    teams: Teams | None = None
     clock: Clock = field(default=utc_now)
 
     # What users ask -----------------------------------------------------------------------------
@@ -144,6 +152,22 @@ class BillingService:
             checkout_url=payment.checkout_url,
             balance=to_usd(self.repository.balance(principal.team_id).balance_micros),
         )
+
+    def grant(self, operator: Principal, team_id: str, amount_usd: float, note: str | None) -> CreditReceipt:
+        """An operator hands `amount_usd` of credits to any team (its budget, in a company's own copy)."""
+        if self.teams is not None and not self.teams.exists(team_id):
+            raise NotFound("TEAM_NOT_FOUND", f"Team {team_id} not found", team_id=team_id)
+        grant_id = f"grant_{secrets.token_hex(8)}"
+        self.meter.credit(
+            team_id,
+            operator.account_id,
+            amount_usd,
+            CreditSource.GRANT,
+            payment_id=grant_id,
+            description=note,
+        )
+        balance = to_usd(self.repository.balance(team_id).balance_micros)
+        return CreditReceipt(payment_id=grant_id, amount=amount_usd, status="confirmed", balance=balance)
 
     # What the other domains and the schedule ask -------------------------------------------------
 
