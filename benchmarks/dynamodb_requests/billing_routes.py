@@ -16,6 +16,14 @@ def exercise_billing(client: BenchClient, instance_id: str) -> None:
         query={"instance_id": instance_id, "since": "2020-01-01", "until": "2099-12-31", "page": "2"},
     )
     client.measure("POST", "/api/v1/billing/add-credits", body={"amount": 10})
+    teams = client.measure("GET", "/api/v1/teams", case="to grant one credits").json()["data"]
+    team_id = next(team["id"] for team in teams if team["current"])
+    client.measure(
+        "POST",
+        "/api/v1/billing/grants",
+        expected_status=201,
+        body={"team_id": team_id, "amount": 5, "note": "bench"},
+    )
     client.measure("POST", "/api/v1/billing/add-credits", case="no amount", body={}, expected_status=400)
 
 
