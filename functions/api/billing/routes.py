@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Request, Response
+from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from api.billing.schemas import (
@@ -16,6 +17,7 @@ from api.billing.schemas import (
     HistoryEnvelope,
     HistoryLineView,
     HistoryMetaView,
+    WebhookReceiptView,
 )
 from api.idempotency import once
 from api.responses import json_response
@@ -102,3 +104,22 @@ def grant_credits(caller: Caller, body: Annotated[GrantRequest, Body(embed=False
     budget. The credits land at once, in the team's history as a `grant` with the note."""
     receipt = composition.billing().grant(caller, body.team_id, round(body.amount, 2), body.note)
     return json_response(Envelope[CreditReceiptView](data=CreditReceiptView.model_validate(receipt)), 201)
+
+
+def the_notification(request: Request) -> tuple[str, str | None]:
+    """The raw body, exactly as sent (its signature covers it byte for byte), and its Stripe signature."""
+    event = request.resolved_event
+    return event.decoded_body or "", event.get_header_value("Stripe-Signature", case_sensitive=False)
+
+
+@routes.operation("POST", "/api/v1/billing/stripe-webhook", WebhookReceiptView, None, errors=(400,))
+def stripe_webhook(
+    notification: Annotated[tuple[str, str | None], Depends(the_notification)],
+) -> Response[str]:
+    """Stripe's payment notifications
+
+    Stripe calls this when a Checkout Session completes: a paid session's credits land on its team,
+    once per session, however often Stripe delivers it. Refused (400) unless signed with the endpoint's
+    secret."""
+    landed = composition.billing().confirm_payment(*notification)
+    return json_response(WebhookReceiptView(received=True, credited=landed))

@@ -50,3 +50,10 @@ class HistoryEnvelope(View):
 
 class CreditReceiptView(View, CreditReceipt):
     """The payment asked for and, once it is confirmed, the balance with the credits in it."""
+
+
+class WebhookReceiptView(View):
+    """The notification was received; `credited` says whether credits landed with it (not on a repeat)."""
+
+    received: bool
+    credited: bool

@@ -378,14 +378,15 @@ def meter() -> Meter:
 
 @provided
 def billing() -> BillingService:
-    from dumont_core.billing.payments import InstantPayments
+    from dumont_core.billing.payments import payments_from
     from dumont_core.billing.service import BillingService
+    from dumont_core.platform.secrets import read_secret
 
     return BillingService(
         repository=billing_repository(),
         meter=meter(),
         instances=instances(),
-        payments=InstantPayments(),
+        payments=payments_from(load_settings(BillingSettings), read_secret),
         hibernator=snapshots(),
         teams=teams(),
     )

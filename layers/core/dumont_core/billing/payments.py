@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
 
 from dumont_core.platform.models import DomainModel
+from dumont_core.platform.settings import BillingSettings
 
 
 class PaymentStatus(StrEnum):
@@ -24,9 +27,26 @@ class Payment(DomainModel):
     checkout_url: str | None = None
 
 
+class ConfirmedPayment(DomainModel):
+    """A payment the provider says was made: its credits land once."""
+
+    payment_id: str
+    team_id: str
+    account_id: str
+    amount_usd: float
+
+
+class PaymentRefused(Exception):
+    """A confirmation that does not come from the provider (a bad signature)."""
+
+
 class PaymentProvider(Protocol):
     def begin(self, team_id: str, account_id: str, amount_usd: float) -> Payment:
         """Ask for `amount_usd` to be paid for the team."""
+        ...
+
+    def confirmation(self, payload: str, signature: str | None) -> ConfirmedPayment | None:
+        """The payment the provider's notification confirms, if any."""
         ...
 
 
@@ -39,3 +59,21 @@ class InstantPayments:
             amount_usd=amount_usd,
             status=PaymentStatus.CONFIRMED,
         )
+
+    def confirmation(self, payload: str, signature: str | None) -> ConfirmedPayment | None:
+        raise PaymentRefused("This deployment confirms payments at once; it takes no notifications")
+
+
+def payments_from(settings: BillingSettings, read_secret: Callable[[str], str]) -> PaymentProvider:
+    """Stripe when its secret is configured, else payments confirmed at once."""
+    if not settings.stripe_secret_arn:
+        return InstantPayments()
+    from dumont_core.billing.stripe_payments import StripePayments
+
+    secret = json.loads(read_secret(settings.stripe_secret_arn))
+    return StripePayments(
+        api_key=secret["api_key"],
+        webhook_secret=secret["webhook_secret"],
+        success_url=settings.checkout_success_url,
+        cancel_url=settings.checkout_cancel_url,
+    )

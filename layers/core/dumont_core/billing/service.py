@@ -21,12 +21,12 @@ from dumont_core.billing.models import (
     LedgerEntry,
     to_usd,
 )
-from dumont_core.billing.payments import PaymentProvider, PaymentStatus
+from dumont_core.billing.payments import PaymentProvider, PaymentRefused, PaymentStatus
 from dumont_core.billing.repository import BillingRepository
 from dumont_core.instances.models import Instance, InstanceStatus
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
-from dumont_core.platform.errors import DumontError, NotFound
+from dumont_core.platform.errors import DumontError, NotFound, ValidationFailed
 from dumont_core.platform.identity import Principal
 
 logger = Logger(child=True)
@@ -168,6 +168,25 @@ class BillingService:
         )
         balance = to_usd(self.repository.balance(team_id).balance_micros)
         return CreditReceipt(payment_id=grant_id, amount=amount_usd, status="confirmed", balance=balance)
+
+    def confirm_payment(self, payload: str, signature: str | None) -> bool:
+        """The payment provider's notification: credit the payment it confirms, once. Whether credits
+        landed now; ValidationFailed when the notification is not the provider's."""
+        try:
+            confirmed = self.payments.confirmation(payload, signature)
+        except PaymentRefused as error:
+            raise ValidationFailed(
+                str(error), details={"fields": [{"field": "Stripe-Signature", "message": str(error)}]}
+            ) from None
+        if confirmed is None:
+            return False
+        return self.meter.credit(
+            confirmed.team_id,
+            confirmed.account_id,
+            confirmed.amount_usd,
+            CreditSource.PAYMENT,
+            payment_id=confirmed.payment_id,
+        )
 
     # What the other domains and the schedule ask -------------------------------------------------
 

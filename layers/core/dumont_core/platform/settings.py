@@ -146,6 +146,13 @@ class BillingSettings(EnvironmentSettings):
     """A team whose balance falls under this (unless it set its own) is warned, once a crossing."""
     trial_credit_usd: float = Field(default=0.0, ge=0, le=10_000, alias="TRIAL_CREDIT_USD")
     """What a new sign-up's team starts with."""
+    stripe_secret_arn: str | None = Field(default=None, alias="STRIPE_SECRET_ARN")
+    """A Secrets Manager secret holding `{"api_key", "webhook_secret"}`: credits are then paid through Stripe
+    Checkout; without it they are confirmed at once (the local stack)."""
+    checkout_success_url: str = Field(
+        default="https://example.com/billing/paid", alias="CHECKOUT_SUCCESS_URL"
+    )
+    checkout_cancel_url: str = Field(default="https://example.com/billing", alias="CHECKOUT_CANCEL_URL")
 
 
 # One model per function: what its handler checks at cold start.
