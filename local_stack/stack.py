@@ -161,6 +161,8 @@ class LocalStack:
                 "PROVIDER_BACKOFF_SECONDS": "0.2",
                 # Enough for the README's walk-through; a deployment gives none unless it says so.
                 "TRIAL_CREDIT_USD": str(config.trial_credit_usd),
+                # No payment provider here: credits asked for are confirmed at once.
+                "INSTANT_PAYMENTS": "true",
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 **_address_limits(config),

@@ -71,15 +71,20 @@ def history(
 
 
 @routes.operation(
-    "POST", "/api/v1/billing/add-credits", Envelope[CreditReceiptView], "billing.manage", errors=(400, 409)
+    "POST",
+    "/api/v1/billing/add-credits",
+    Envelope[CreditReceiptView],
+    "billing.manage",
+    errors=(400, 409, 503),
 )
 def add_credits(caller: Caller, body: Annotated[AddCreditsRequest, Body(embed=False)]) -> Response[str]:
     """Add credits
 
     Pays for credits through the deployment's payment provider: the local stack's confirms at once and
     the credits land in the answer's balance; with Stripe the answer is `pending` with a `checkout_url`,
-    and the credits land when Stripe confirms the payment. A payment is credited once, whatever is
-    retried; send an `Idempotency-Key` header to make retrying the request itself safe."""
+    and the credits land when Stripe confirms the payment; a deployment with neither answers 503. A
+    payment is credited once, whatever is retried; send an `Idempotency-Key` header to make retrying the
+    request itself safe."""
 
     def pay() -> dict[str, Any]:
         receipt = composition.billing().add_credits(caller, round(body.amount, 2))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
 
+from dumont_core.platform.errors import ServiceUnavailable
 from dumont_core.platform.models import DomainModel
 from dumont_core.platform.settings import BillingSettings
 
@@ -64,10 +65,21 @@ class InstantPayments:
         raise PaymentRefused("This deployment confirms payments at once; it takes no notifications")
 
 
+class NoPayments:
+    """A deployment that takes no payments: credits come from operators' grants alone."""
+
+    def begin(self, team_id: str, account_id: str, amount_usd: float) -> Payment:
+        raise ServiceUnavailable("This deployment takes no payments yet; ask its operators for credits")
+
+    def confirmation(self, payload: str, signature: str | None) -> ConfirmedPayment | None:
+        raise PaymentRefused("This deployment takes no payment notifications")
+
+
 def payments_from(settings: BillingSettings, read_secret: Callable[[str], str]) -> PaymentProvider:
-    """Stripe when its secret is configured, else payments confirmed at once."""
+    """Stripe when its secret is configured; payments confirmed at once where asked (the local stack);
+    else none."""
     if not settings.stripe_secret_arn:
-        return InstantPayments()
+        return InstantPayments() if settings.instant_payments else NoPayments()
     from dumont_core.billing.stripe_payments import StripePayments
 
     secret = json.loads(read_secret(settings.stripe_secret_arn))

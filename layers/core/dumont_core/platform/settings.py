@@ -149,6 +149,9 @@ class BillingSettings(EnvironmentSettings):
     stripe_secret_arn: str | None = Field(default=None, alias="STRIPE_SECRET_ARN")
     """A Secrets Manager secret holding `{"api_key", "webhook_secret"}`: credits are then paid through Stripe
     Checkout; without it they are confirmed at once (the local stack)."""
+    instant_payments: bool = Field(default=False, alias="INSTANT_PAYMENTS")
+    """Confirm every payment at once, unpaid: the local stack's stand-in for a payment provider. Without it
+    or Stripe, adding credits is refused and only operators' grants add them."""
     checkout_success_url: str = Field(
         default="https://example.com/billing/paid", alias="CHECKOUT_SUCCESS_URL"
     )
