@@ -25,6 +25,13 @@ def exercise_billing(client: BenchClient, instance_id: str) -> None:
         body={"team_id": team_id, "amount": 5, "note": "bench"},
     )
     client.measure("POST", "/api/v1/billing/add-credits", case="no amount", body={}, expected_status=400)
+    client.measure(
+        "POST",
+        "/api/v1/billing/stripe-webhook",
+        case="not signed by Stripe",
+        body={"type": "checkout.session.completed"},
+        expected_status=400,
+    )
 
 
 def exercise_savings(client: BenchClient) -> None:
