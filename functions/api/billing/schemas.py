@@ -16,7 +16,6 @@ class AddCreditsRequest(RequestBody):
     amount: float = Field(
         ge=0.01,
         le=MAX_CREDIT_USD,
-        strict=False,
         description="Dollars to add, at least one cent and at most 10,000 at once",
         examples=[50],
     )

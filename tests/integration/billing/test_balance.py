@@ -44,6 +44,7 @@ def test_a_new_sign_up_gets_the_trial_credit_once(money: Money) -> None:
     trial.welcome(PRINCIPAL.account_id, TEAM)
 
     assert money.balance() == 25
+    assert money.events(BillingEventType.CREDITS_ADDED) == [], "part of the sign-up, not published"
     [line] = money.billing.history(
         PRINCIPAL, since=None, until=None, instance_id=None, page=1, per_page=5
     ).items

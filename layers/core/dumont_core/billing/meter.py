@@ -195,14 +195,14 @@ class Meter:
             updated_at=now,
         )
         landed = self.repository.credit(entry)
-        if landed:
+        # A trial credit is part of the sign-up, which it must not slow down: no event, no warning to clear.
+        if landed and source != CreditSource.TRIAL:
             added = {"amount": amount_usd, "source": source.value, "payment_id": entry.payment_id}
             event = BillingEvent(
                 type=BillingEventType.CREDITS_ADDED, account_id=account_id, team_id=team_id, details=added
             )
             self.publisher.publish([event])
-            if source != CreditSource.TRIAL:  # a new team's first credit: no warning to clear
-                self.check_balance(team_id, account_id)
+            self.check_balance(team_id, account_id)
         return landed
 
     def welcome(self, account_id: str, team_id: str) -> None:
