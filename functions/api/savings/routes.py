@@ -99,7 +99,9 @@ def get_breakdown(caller: Caller, period: PeriodQuery = Period.MONTH) -> Respons
     return json_response(breakdown(caller, period))
 
 
-@routes.operation("GET", "/api/savings/comparison/{gpu_type}", ComparisonView, "billing.view", errors=(400,))
+@routes.operation(
+    "GET", "/api/savings/comparison/{gpu_type}", ComparisonView, "billing.view", errors=(400, 404)
+)
 def get_comparison(caller: Caller, gpu_type: GpuType) -> Response[str]:
     """One GPU an hour here and at AWS, GCP and Azure
 
@@ -138,7 +140,11 @@ def get_breakdown_v1(caller: Caller, period: PeriodQuery = Period.MONTH) -> Resp
 
 
 @routes.operation(
-    "GET", "/api/v1/savings/comparison/{gpu_type}", Envelope[ComparisonView], "billing.view", errors=(400,)
+    "GET",
+    "/api/v1/savings/comparison/{gpu_type}",
+    Envelope[ComparisonView],
+    "billing.view",
+    errors=(400, 404),
 )
 def get_comparison_v1(caller: Caller, gpu_type: GpuType) -> Response[str]:
     """One GPU an hour here and at AWS, GCP and Azure"""
