@@ -163,4 +163,5 @@ class CreditReceipt(DomainModel):
     status: str
     """`confirmed` (the credits landed) or `pending` (pay at `checkout_url`)."""
     checkout_url: str | None = None
-    balance: float
+    balance: float | None
+    """The team's balance after it; None for an operator's grant, whose team is not the operator's to read."""

@@ -166,8 +166,7 @@ class BillingService:
             payment_id=grant_id,
             description=note,
         )
-        balance = to_usd(self.repository.balance(team_id).balance_micros)
-        return CreditReceipt(payment_id=grant_id, amount=amount_usd, status="confirmed", balance=balance)
+        return CreditReceipt(payment_id=grant_id, amount=amount_usd, status="confirmed", balance=None)
 
     def confirm_payment(self, payload: str, signature: str | None) -> bool:
         """The payment provider's notification: credit the payment it confirms, once. Whether credits
