@@ -84,6 +84,7 @@ def test_the_operator_grants_credits_to_any_team_and_no_team_admin_can(
         refused = admin.post("/api/v1/billing/grants", json={"team_id": team_id, "amount": 100})
         assert refused.status_code == 403, refused.text
 
+        before = balance(admin)["balance"]
         granted = api.post(
             "/api/v1/billing/grants", json={"team_id": team_id, "amount": 100, "note": "Q1 budget"}
         )
