@@ -114,7 +114,7 @@ def grant_credits(caller: Caller, body: Annotated[GrantRequest, Body(embed=False
 def the_notification(request: Request) -> tuple[str, str | None]:
     """The raw body, exactly as sent (its signature covers it byte for byte), and its Stripe signature."""
     event = request.resolved_event
-    return event.decoded_body or "", event.get_header_value("Stripe-Signature", case_sensitive=False)
+    return event.decoded_body or "", event.headers.get("Stripe-Signature")
 
 
 @routes.operation("POST", "/api/v1/billing/stripe-webhook", WebhookReceiptView, None, errors=(400,))
