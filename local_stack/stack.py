@@ -57,6 +57,8 @@ class LocalStackConfig:
     """How often the reconciler looks for dead and orphaned machines (a minute's passes in AWS)."""
     interruption_confirm_seconds: float = 5.0
     """How long a machine must go on looking dead before its instance is interrupted (20 s in AWS)."""
+    trial_credit_usd: float = 25.0
+    """What a new sign-up's team starts with here (nothing in AWS unless configured)."""
     expiry_seconds: float = 60.0
     """How often items whose TTL has passed are deleted, which DynamoDB does by itself and moto never."""
     metric_retention_days: int = 1
@@ -102,8 +104,9 @@ def create_bootstrap_account() -> BootstrapAccount:
     """An account to start with, made through the same service that registers users."""
     access = composition.access()
     password = secrets.token_urlsafe(12)
-    # On the largest plan, so a developer's own scripts are not throttled; sign-ups get the free plan.
-    account = access.register(BOOTSTRAP_EMAIL, password, plan="enterprise")
+    # On the largest plan, so a developer's own scripts are not throttled (sign-ups get the free plan),
+    # and the deployment's operator, who may grant credits to any team.
+    account = access.register(BOOTSTRAP_EMAIL, password, plan="enterprise", operator=True)
     owner = Principal(account_id=account.account_id, team_id=account.team_id)
     created = access.create_api_key(owner, "bootstrap")
     return BootstrapAccount(email=BOOTSTRAP_EMAIL, password=password, api_key=created.key)
@@ -199,6 +202,10 @@ class LocalStack:
                 **_provider_environment(config, self.marketplace),
                 "ESTIMATED_READY_SECONDS": str(int(config.boot_seconds[1]) + config.poll_seconds * 2),
                 "PROVIDER_BACKOFF_SECONDS": "0.2",
+                # Enough for the README's walk-through; a deployment gives none unless it says so.
+                "TRIAL_CREDIT_USD": str(config.trial_credit_usd),
+                # No payment provider here: credits asked for are confirmed at once.
+                "INSTANT_PAYMENTS": "true",
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
                 "POWERTOOLS_METRICS_DISABLED": "true",
                 "WEBHOOK_ALLOW_HTTP": "true",

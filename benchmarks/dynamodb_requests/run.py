@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from unittest import mock
 
 from benchmarks.dynamodb_requests.access_routes import exercise_accounts
+from benchmarks.dynamodb_requests.billing_routes import exercise_billing, exercise_savings
 from benchmarks.dynamodb_requests.client import BenchClient
 from benchmarks.dynamodb_requests.counting import ApiInvocationRecorder, counting_aws_calls
 from benchmarks.dynamodb_requests.instance_routes import (
@@ -72,6 +73,8 @@ def exercise(client: BenchClient, stack: LocalStack) -> None:
     exercise_agent_routes_mid_snapshot(client, stack, second)
     exercise_serverless_and_hibernation(client, first)
     exercise_failover(client, first)
+    exercise_billing(client, first)
+    exercise_savings(client)
     exercise_power_and_deleting(client, first, second)
 
     exercise_webhooks(client)

@@ -47,6 +47,8 @@ RATE_LIMIT_HEADERS: dict[str, OpenAPIResponseHeader] = {
 
 ERROR_DESCRIPTIONS = {
     400: "Invalid request; `error.details.fields` names each bad field",
+    402: "The team's balance does not pay for one hour of the machine (INSUFFICIENT_BALANCE); "
+    "`error.details` says the balance and what was needed; nothing was rented or recorded",
     401: "Missing, unknown, expired or revoked credentials (UNAUTHENTICATED)",
     403: "Your role in the team does not grant the permission this needs (FORBIDDEN)",
     404: "No such resource in your team (INSTANCE_NOT_FOUND, SNAPSHOT_NOT_FOUND, API_KEY_NOT_FOUND, "
@@ -54,6 +56,8 @@ ERROR_DESCRIPTIONS = {
     409: "A conflict with the current state: INVALID_STATE, CONFLICT (e.g. a reused Idempotency-Key "
     "or an email already registered)",
     415: "The body was not sent as JSON (UNSUPPORTED_MEDIA_TYPE); send Content-Type: application/json",
+    503: "Not available right now, or not set up in this deployment (SERVICE_UNAVAILABLE); nothing was "
+    "changed",
     429: "Too many requests: failed logins or registrations from this account or address "
     "(TOO_MANY_ATTEMPTS), or a person's key past its plan's limit (RATE_LIMITED); nothing was carried out",
 }

@@ -67,6 +67,8 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "api.serverless.routes": ("/api/v1/serverless", "/api/metrics/hibernation"),
     "api.failover.routes": ("/api/v1/failover",),
     "api.webhooks.routes": ("/api/v1/webhooks", "/api/webhooks"),
+    "api.billing.routes": ("/api/v1/balance", "/api/v1/billing"),
+    "api.savings.routes": ("/api/savings", "/api/v1/savings"),
     "api.agents.routes": ("/api/agent",),
     "api.access.routes": ("/api/v1/auth", "/api/auth", "/api/v1/api-keys"),
     "api.teams.routes": ("/api/v1/teams", "/api/v1/roles"),

@@ -1,5 +1,6 @@
-"""Runs on a schedule: hibernate idle serverless instances, take the checkpoints that are due, keep the
-failover standbys ready, and sweep chunks no snapshot uses any more."""
+"""Runs on a schedule: charge every running instance's use so far (hibernating those whose team's money
+ran out), hibernate idle serverless instances, take the checkpoints that are due, keep the failover
+standbys ready, and sweep chunks no snapshot uses any more."""
 
 from dumont_core.platform.coldstart import first_call_long_lived, long_lived
 
@@ -21,6 +22,9 @@ with long_lived():
 @first_call_long_lived
 @observed(logger)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    out_of_credit = composition.billing().settle_running()
+    if out_of_credit:
+        logger.info("Instances hibernating for lack of credit", extra={"instances": out_of_credit})
     hibernating = composition.serverless().check_idle()
     if hibernating:
         logger.info("Idle instances hibernating", extra={"instances": hibernating})
@@ -35,6 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if swept:
         logger.info("Swept unused chunks", extra={"chunks_by_team": swept})
     return {
+        "out_of_credit": out_of_credit,
         "hibernating": hibernating,
         "checkpoints": checkpoints,
         "standing_by": standing_by,

@@ -76,7 +76,7 @@ def list_instances(
     Envelope[CreatedInstanceView],
     "instances.create",
     status=201,
-    errors=(400, 409),
+    errors=(400, 402, 409),
 )
 def create_instance(
     caller: Caller, body: Annotated[CreateInstanceRequest, Body(embed=False)]
@@ -111,14 +111,14 @@ def _power_action(caller: Caller, instance_id: str, action: PowerAction) -> Resp
     return detail(composition.instances().request_power_action(caller, instance_id, action), 202)
 
 
-def _change(method: Literal["POST", "DELETE"], path: str, permission: str) -> Any:
-    """A route that asks for a change of the instance and answers it as the change begins."""
-    return routes.operation(
-        method, path, Envelope[InstanceDetailView], permission, status=202, errors=(404, 409)
-    )
+def _change(method: Literal["POST", "DELETE"], path: str, permission: str, *, rents: bool = False) -> Any:
+    """A route that asks for a change of the instance and answers it as the change begins; one that rents
+    a machine is refused when the balance does not pay an hour of it (402)."""
+    errors = (402, 404, 409) if rents else (404, 409)
+    return routes.operation(method, path, Envelope[InstanceDetailView], permission, status=202, errors=errors)
 
 
-@_change("POST", "/api/v1/instances/{instance_id}/start", "instances.operate")
+@_change("POST", "/api/v1/instances/{instance_id}/start", "instances.operate", rents=True)
 def start_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
     """Start a stopped instance"""
     return _power_action(caller, instance_id, PowerAction.START)

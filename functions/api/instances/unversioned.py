@@ -101,7 +101,9 @@ def list_machines(caller: Caller) -> Response[str]:
     return json_response(MachineListView(machines=[machine(instance) for instance in instances]))
 
 
-@routes.operation("POST", "/api/instances", CreatedMachineView, "instances.create", status=201, errors=(400,))
+@routes.operation(
+    "POST", "/api/instances", CreatedMachineView, "instances.create", status=201, errors=(400, 402)
+)
 def create_instance(
     caller: Caller, body: Annotated[CreateInstanceRequest, Body(embed=False)]
 ) -> Response[str]:
@@ -170,7 +172,7 @@ def hibernate(caller: Caller, instance_id: InstanceId) -> Response[str]:
     "/api/instances/{instance_id}/wake",
     WakingView,
     "instances.operate",
-    errors=(404, 409),
+    errors=(402, 404, 409),
     tag="Hibernation",
 )
 def wake(caller: Caller, instance_id: InstanceId) -> Response[str]:

@@ -80,7 +80,7 @@ def pause(caller: Caller, instance_id: InstanceId) -> Response[str]:
     "/api/v1/serverless/resume/{instance_id}",
     Envelope[ServerlessStatusView],
     "instances.operate",
-    errors=(404, 409),
+    errors=(402, 404, 409),
 )
 def resume(caller: Caller, instance_id: InstanceId) -> Response[str]:
     """Resume (wake)"""

@@ -48,6 +48,7 @@ def team_resources(api: httpx.Client, stack: LocalStack, instance_id: str) -> It
         "key_id": key_id,
         "account_id": bystander,
         "action_id": "act_0000000000000",
+        "gpu_type": "RTX_4090",
         "snapshot_id": snapshot.json()["data"]["id"],
         "webhook_id": webhook_id,
         "delivery_id": ping.json()["data"]["id"],
@@ -78,6 +79,8 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("POST", "/api/v1/webhooks"): {"url": "http://localhost:9/hook", "events": ["*"]},
         ("POST", "/api/webhooks"): {"url": "http://localhost:9/hook", "events": ["*"]},
         ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"enabled": True},
+        ("POST", "/api/v1/billing/add-credits"): {"amount": 5},
+        ("POST", "/api/v1/billing/grants"): {"team_id": "team_0000000000000000", "amount": 5},
     }
     return bodies.get((route.method, route.path))
 
@@ -91,8 +94,13 @@ PROTECTED = [route for route in API_ROUTES if not route.public]
 WRITES = [route for route in PROTECTED if route.method != "GET"]
 WEBHOOK_ROUTES = [route for route in PROTECTED if "/webhooks" in route.path]
 # Agent routes take only an instance's agent token, which no tenant holds; agents are kept to their
-# own instance in tests/e2e/agents/test_agent.py.
-WITH_IDS = [route for route in PROTECTED if "{" in route.path and not route.path.startswith("/api/agent/")]
+# own instance in tests/e2e/agents/test_agent.py. A GPU type in a path (savings' comparison) names no
+# resource of a team.
+WITH_IDS = [
+    route
+    for route in PROTECTED
+    if "{" in route.path and not route.path.startswith("/api/agent/") and "{gpu_type}" not in route.path
+]
 
 
 def route_id(route: Route) -> str:

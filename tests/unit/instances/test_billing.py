@@ -113,3 +113,16 @@ def test_cost_is_rounded_to_hundredths_of_a_cent() -> None:
 
     assert instance.cost_accumulated_at(T0 + timedelta(seconds=7)) == round(0.333333 * 7 / 3600, 4)
     assert instance.cost_accumulated_at(T0 + hours(3)) == 1.0
+
+
+def test_a_closed_interval_keeps_its_cost_unrounded_so_short_runs_add_up_to_the_micro_dollar() -> None:
+    instance = running_instance(T0, cost_per_hour=0.29)
+    for second in range(1, 11):
+        instance = started_at(
+            stopped_at(instance, T0 + timedelta(seconds=second)), T0 + timedelta(seconds=second)
+        )
+
+    ten_seconds = 0.29 * 10 / 3600
+    assert stopped_at(instance, T0 + timedelta(seconds=10)).closed_cost == pytest.approx(
+        ten_seconds, abs=1e-9
+    )

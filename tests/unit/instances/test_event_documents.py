@@ -11,6 +11,7 @@ from typing import Any, cast, get_args
 import pytest
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from dumont_core.billing.models import BillingEventType
 from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
 from dumont_core.failover.service import FailoverService
 from dumont_core.instances.interruptions import InterruptionWatch
@@ -102,7 +103,9 @@ def validation_problems(value: Any, schema: Mapping[str, Any]) -> list[str]:
 def test_every_event_type_has_a_schema_and_there_are_no_others() -> None:
     documented = {path.name.removesuffix(".json") for path in DOMAIN_DIR.glob("*.json")}
 
-    assert documented == {event_type.value for event_type in EventType} | {WEBHOOK_DISABLED}
+    assert documented == {event_type.value for event_type in EventType} | {WEBHOOK_DISABLED} | {
+        event_type.value for event_type in BillingEventType
+    }
 
 
 @pytest.mark.parametrize("event_type", list(EventType), ids=str)

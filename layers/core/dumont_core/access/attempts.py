@@ -25,6 +25,7 @@ from dumont_core.access.repository import seat_key
 from dumont_core.platform import table
 from dumont_core.platform.aws import aws_client
 from dumont_core.platform.dynamodb import bound_table
+from dumont_core.platform.settings import GuessingSettings
 
 CHECK_FAILED = "ConditionalCheckFailed"
 _CONFLICT_RETRIES = 3
@@ -45,6 +46,17 @@ class GuessingLimits:
     failed_logins_per_account: AttemptLimit
     failed_logins_per_address: AttemptLimit
     registrations_per_address: AttemptLimit
+
+    @classmethod
+    def of(cls, settings: GuessingSettings) -> GuessingLimits:
+        logins = settings.login_failure_window_seconds
+        return cls(
+            failed_logins_per_account=AttemptLimit(settings.login_failures_per_account, logins),
+            failed_logins_per_address=AttemptLimit(settings.login_failures_per_address, logins),
+            registrations_per_address=AttemptLimit(
+                settings.registrations_per_address, settings.registration_window_seconds
+            ),
+        )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dumont_core.access.admission import AdmissionRepository
 from dumont_core.access.attempts import (
@@ -38,7 +38,7 @@ from dumont_core.access.models import (
     SeatUse,
     Team,
 )
-from dumont_core.access.permissions import ADMIN, permissions_of
+from dumont_core.access.permissions import ADMIN, OPERATOR_PERMISSION, permissions_of
 from dumont_core.access.plans import DEFAULT_PLAN, PLANS
 from dumont_core.access.repository import AccessRepository, AlreadyExists
 from dumont_core.access.seats import SeatMaker
@@ -87,6 +87,12 @@ def _key_view(key_id: str, entry: dict[str, Any], last_used_at: datetime | None)
     )
 
 
+class Welcome(Protocol):
+    """Whoever must hear of a new sign-up and its team (billing gives it its trial credit)."""
+
+    def welcome(self, account_id: str, team_id: str) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class AccessService:
     repository: AccessRepository
@@ -96,16 +102,24 @@ class AccessService:
     """Made on first use: the signing secret is read only by requests that sign or verify a token."""
     attempts: AttemptRepository
     limits: GuessingLimits
+    welcome: Welcome | None = None
     clock: Clock = utc_now
 
     # accounts
 
     def register(
-        self, email: str, password: str, plan: str = DEFAULT_PLAN, caller_address: str | None = None
+        self,
+        email: str,
+        password: str,
+        plan: str = DEFAULT_PLAN,
+        caller_address: str | None = None,
+        *,
+        operator: bool = False,
     ) -> Registration:
         """A new account with its own team, of which it is the admin. Sign-ups get the default plan;
-        an operator may register an account on another plan. A sign-up from `caller_address` counts
-        against that address's registrations (TooManyAttempts past the limit), whatever comes of it."""
+        an operator may register an account on another plan, or another operator. A sign-up from
+        `caller_address` counts against that address's registrations (TooManyAttempts past the limit),
+        whatever comes of it."""
         if plan not in PLANS:
             raise ValueError(f"unknown plan {plan}; plans are {', '.join(PLANS)}")
         if caller_address is not None:
@@ -117,7 +131,8 @@ class AccessService:
         email = email.lower()
         account = Account(account_id=account_id, email=email, default_team_id=team_id, created_at=now)
         team = Team(team_id=team_id, name="Personal", plan=plan, created_by=account_id, created_at=now)
-        seat = self.seats.new_seat(team, account_id, email, ADMIN, None, joined_at=now)
+        extra = [OPERATOR_PERMISSION] if operator else None  # the deployment's operator: grants credits
+        seat = self.seats.new_seat(team, account_id, email, ADMIN, extra, joined_at=now)
         with self.seats.kept_if_stored(seat):
             try:
                 self.repository.create_account(account, hash_password(password), team, seat)
@@ -125,6 +140,8 @@ class AccessService:
                 raise Conflict(
                     "An account with this email already exists", details={"field": "email"}
                 ) from None
+        if self.welcome is not None:
+            self.welcome.welcome(account_id, team_id)
         return Registration(
             account_id=account_id, team_id=team_id, email=email, plan=team.plan, created_at=now
         )

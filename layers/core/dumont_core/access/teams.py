@@ -83,6 +83,11 @@ class TeamService:
             self.repository.create_team(team, seat)
         return _team_view(seat, principal)
 
+    def exists(self, team_id: str) -> bool:
+        """Whether the team exists, whoever asks (an operator granting it credits)."""
+        team, _ = self.repository.team_with_members(team_id)
+        return team is not None
+
     def team(self, principal: Principal, team_id: str) -> TeamDetail:
         team, seats = self.repository.team_with_members(team_id)
         caller = next((seat for seat in seats if seat.account_id == principal.account_id), None)

@@ -11,6 +11,7 @@ most of a cold start.
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from dumont_core.composition.access import (
@@ -22,6 +23,7 @@ from dumont_core.composition.access import (
     teams,
     token_signer,
 )
+from dumont_core.composition.billing import billing, billing_repository, meter, savings
 from dumont_core.composition.providing import overridden, provided, repository, reset, table
 from dumont_core.composition.webhooks import delivery_queue, delivery_sender, webhook_repository, webhooks
 from dumont_core.platform.settings import (
@@ -70,12 +72,16 @@ __all__ = [
     "access_repository",
     "admission_repository",
     "attempt_repository",
+    "billing",
+    "billing_repository",
     "delivery_queue",
     "delivery_sender",
+    "meter",
     "overridden",
     "provided",
     "repository",
     "reset",
+    "savings",
     "seat_maker",
     "table",
     "teams",
@@ -158,6 +164,8 @@ def instances() -> InstanceService:
         publisher=publisher(),
         workflows=workflows(),
         idle_watch=hibernation_ledger(),
+        # Billing is loaded by the first request that rents: the authorizer and the agents never load it.
+        meter=SimpleNamespace(ensure_covers=lambda *asked: meter().ensure_covers(*asked)),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from dumont_core.composition.providing import provided, repository
@@ -61,27 +62,19 @@ def attempt_repository() -> AttemptRepository:
 
 @provided
 def access() -> AccessService:
-    from dumont_core.access.attempts import AttemptLimit, GuessingLimits
+    from dumont_core.access.attempts import GuessingLimits
     from dumont_core.access.service import AccessService
+    from dumont_core.composition.billing import meter
 
-    settings = load_settings(GuessingSettings)
     return AccessService(
         repository=access_repository(),
         admission=admission_repository(),
         seats=seat_maker(),
         signer=token_signer,
         attempts=attempt_repository(),
-        limits=GuessingLimits(
-            failed_logins_per_account=AttemptLimit(
-                settings.login_failures_per_account, settings.login_failure_window_seconds
-            ),
-            failed_logins_per_address=AttemptLimit(
-                settings.login_failures_per_address, settings.login_failure_window_seconds
-            ),
-            registrations_per_address=AttemptLimit(
-                settings.registrations_per_address, settings.registration_window_seconds
-            ),
-        ),
+        limits=GuessingLimits.of(load_settings(GuessingSettings)),
+        # Billing hears of each sign-up, and is loaded only then: the authorizer and logins never load it.
+        welcome=SimpleNamespace(welcome=lambda account_id, team_id: meter().welcome(account_id, team_id)),
     )
 
 

@@ -265,15 +265,19 @@ class Instance(DomainModel):
     def billed_seconds_at(self, now: datetime) -> float:
         return self.billed_seconds + self.current_interval_seconds(now)
 
+    def cost_at(self, now: datetime) -> float:
+        """What it has cost until `now`, unrounded: what the meter charges."""
+        return self.closed_cost + (self.cost_per_hour or 0.0) * self.current_interval_seconds(now) / 3600
+
     def cost_accumulated_at(self, now: datetime) -> float:
-        current_cost = (self.cost_per_hour or 0.0) * self.current_interval_seconds(now) / 3600
-        return round(self.closed_cost + current_cost, 4)
+        return round(self.cost_at(now), 4)
 
     def billing_stopped_at(self, now: datetime) -> dict[str, Any]:
-        """The changes that close the current billed interval at `now`."""
+        """The changes that close the current billed interval at `now` (its cost kept unrounded, so the
+        meter charges to the micro-dollar what the intervals add up to)."""
         return {
             "billed_seconds": self.billed_seconds_at(now),
-            "closed_cost": self.cost_accumulated_at(now),
+            "closed_cost": self.cost_at(now),
             "running_since": None,
         }
 

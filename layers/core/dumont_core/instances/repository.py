@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any, Literal
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
@@ -34,6 +34,7 @@ from dumont_core.platform.dynamodb import (
     shared_connection,
     stored_value,
     to_model,
+    write_refused,
 )
 
 InstanceItem = item_type(Instance, base=IndexedItem, closed_cost=NumberAttribute(default=0.0))
@@ -73,6 +74,23 @@ def _guard(
     elif standby_was is not False:
         condition &= InstanceItem.standby == standby_was
     return condition
+
+
+class UnsettledItem(TableItem):
+    """An instance whose billing changed (an interval opened or closed, a price) since it was settled."""
+
+    team_id = UnicodeAttribute()
+    instance_id = UnicodeAttribute()
+    changed_at = UTCDateTimeAttribute()
+
+
+BILLED_FIELDS = frozenset({"running_since", "closed_cost", "cost_per_hour"})
+"""Fields whose change changes what an instance has cost: the change marks it for the meter to settle."""
+
+
+def unsettled_item(team_id: str, instance_id: str) -> UnsettledItem:
+    bucket = table.bucket_of(instance_id, table.UNSETTLED_PARTITIONS)
+    return UnsettledItem(table.unsettled_partition(bucket), table.key(team_id, instance_id))
 
 
 def instance_item_key(team_id: str, instance_id: str) -> Any:
@@ -187,6 +205,11 @@ class InstanceRepository:
                         transaction.save(running)
                     else:
                         transaction.delete(running)
+                if BILLED_FIELDS & set(changes):
+                    unsettled = unsettled_item(instance.team_id, instance.instance_id)
+                    unsettled.team_id, unsettled.instance_id = instance.team_id, instance.instance_id
+                    unsettled.changed_at = changes["updated_at"]
+                    transaction.save(unsettled)
                 for event in events:
                     transaction.save(self._event_item(event))
         except TransactWriteError as error:
@@ -194,6 +217,28 @@ class InstanceRepository:
                 raise StaleInstanceState(instance.instance_id) from error
             raise
         return updated
+
+    def unsettled(self) -> list[tuple[Instance, Any]]:
+        """Every instance whose billing changed since it was last settled, with when it changed: a query
+        per index partition, then their records in batches."""
+        marks = {
+            (item.team_id, item.instance_id): item.changed_at
+            for bucket in range(table.UNSETTLED_PARTITIONS)
+            for item in UnsettledItem.query(table.unsettled_partition(bucket))
+        }
+        items = InstanceItem.batch_get(
+            [(table.team_key(team_id), table.instance_key(instance_id)) for team_id, instance_id in marks]
+        )
+        instances = [self._to_instance(item) for item in items]
+        return [(instance, marks[(instance.team_id, instance.instance_id)]) for instance in instances]
+
+    def settled(self, team_id: str, instance_id: str, changed_at: Any) -> None:
+        """Forget the mark, unless the instance's billing changed again since `changed_at`."""
+        try:
+            unsettled_item(team_id, instance_id).delete(condition=UnsettledItem.changed_at == changed_at)
+        except DeleteError as error:
+            if not write_refused(error):
+                raise
 
     def add_event(self, event: InstanceEvent) -> None:
         """An event about the instance that changes none of its fields (a snapshot finished)."""

@@ -57,6 +57,15 @@ class IdleWatch(Protocol):
     def watch(self, team_id: str, instance_id: str) -> None: ...
 
 
+class Meter(Protocol):
+    """Whoever charges teams for their instances (the billing domain), asked before a machine is rented
+    for one. It settles what instances cost from `running()` and `unsettled()`."""
+
+    def ensure_covers(self, team_id: str, hourly_price: float | None, action: str) -> None:
+        """Refuse (InsufficientBalance) unless the team can pay an hour at `hourly_price`."""
+        ...
+
+
 UNKNOWN_ACCOUNT = "unknown"
 """The account of an event about an instance of which no record exists."""
 
@@ -72,11 +81,14 @@ class InstanceService:
     publisher: EventPublisher
     workflows: WorkflowStarter
     idle_watch: IdleWatch | None = None
+    meter: Meter | None = None
     clock: Clock = utc_now
 
     # What users ask -----------------------------------------------------------------------------
 
     def create(self, principal: Principal, spec: InstanceSpec) -> Instance:
+        if self.meter is not None:
+            self.meter.ensure_covers(principal.team_id, None, "create an instance")
         now = self.clock()
         instance = Instance(
             instance_id=new_instance_id(),
@@ -206,6 +218,20 @@ class InstanceService:
             self.publisher.publish(events)
         return updated
 
+    def unsettled(self) -> list[tuple[Instance, datetime]]:
+        """Every instance whose billing changed (marked in the transaction of the change) since the meter
+        last settled it, with when it changed."""
+        return self.repository.unsettled()
+
+    def mark_settled(self, instance: Instance, changed_at: datetime) -> None:
+        """The meter settled `instance` as read after `changed_at`; a later change keeps it marked."""
+        self.repository.settled(instance.team_id, instance.instance_id, changed_at)
+
+    def ensure_affordable(self, instance: Instance, action: str) -> None:
+        """InsufficientBalance unless the team can pay an hour of the machine the instance last ran on."""
+        if self.meter is not None:
+            self.meter.ensure_covers(instance.team_id, instance.cost_per_hour, action)
+
     def record_event(self, team_id: str, instance_id: str, event_type: EventType, **details: Any) -> None:
         """An event about the instance that changes none of its fields (a snapshot finished); nothing
         when the instance is gone."""
@@ -327,6 +353,8 @@ class InstanceService:
         allowed_names = sorted(status.value for status in allowed)
         if instance.status not in allowed:
             raise InvalidState(instance_id, action, instance.status.value, allowed_names)
+        if interim == InstanceStatus.STARTING:
+            self.ensure_affordable(instance, f"{action} instance {instance_id}")
         try:
             updated = self.transition(
                 instance, expected=allowed, changes={"status": interim, "status_reason": None, **(also or {})}

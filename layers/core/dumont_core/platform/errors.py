@@ -97,3 +97,17 @@ class TooManyAttempts(DumontError):
 class UnsupportedMediaType(DumontError):
     code = "UNSUPPORTED_MEDIA_TYPE"
     http_status = 415
+
+
+class InsufficientBalance(DumontError):
+    """The team's balance does not pay for what was asked (an hour of the machine it would rent)."""
+
+    code = "INSUFFICIENT_BALANCE"
+    http_status = 402
+
+    def __init__(self, action: str, *, balance: float, needed: float) -> None:
+        super().__init__(
+            f"Insufficient balance to {action}: the balance is ${balance:.2f} and one hour of this machine "
+            f"needs ${needed:.2f}; add credits (POST /api/v1/billing/add-credits) and try again",
+            details={"balance": balance, "needed": needed, "currency": "USD"},
+        )

@@ -210,6 +210,27 @@ class WebhookSenderSettings(WebhookSettings):
     )
 
 
+class BillingSettings(EnvironmentSettings):
+    """What using a machine costs a team, and when a team is warned about its balance."""
+
+    platform_margin: float = Field(default=0.0, ge=0, le=10, alias="PLATFORM_MARGIN")
+    """Charged on top of what the provider charges for a machine: 0.2 charges 120% of its price."""
+    low_balance_threshold_usd: float = Field(default=10.0, ge=0, alias="LOW_BALANCE_THRESHOLD_USD")
+    """A team whose balance falls under this (unless it set its own) is warned, once a crossing."""
+    trial_credit_usd: float = Field(default=0.0, ge=0, le=10_000, alias="TRIAL_CREDIT_USD")
+    """What a new sign-up's team starts with."""
+    stripe_secret_arn: str | None = Field(default=None, alias="STRIPE_SECRET_ARN")
+    """A Secrets Manager secret holding `{"api_key", "webhook_secret"}`: credits are then paid through Stripe
+    Checkout; without it they are confirmed at once (the local stack)."""
+    instant_payments: bool = Field(default=False, alias="INSTANT_PAYMENTS")
+    """Confirm every payment at once, unpaid: the local stack's stand-in for a payment provider. Without it
+    or Stripe, adding credits is refused and only operators' grants add them."""
+    checkout_success_url: str = Field(
+        default="https://example.com/billing/paid", alias="CHECKOUT_SUCCESS_URL"
+    )
+    checkout_cancel_url: str = Field(default="https://example.com/billing", alias="CHECKOUT_CANCEL_URL")
+
+
 # One model per function: what its handler checks at cold start.
 
 
@@ -225,6 +246,7 @@ class ApiSettings(
     PresentationSettings,
     CpuStandbySettings,
     WebhookSettings,
+    BillingSettings,
 ):
     """The API function: every route."""
 
@@ -234,13 +256,19 @@ class AuthorizerSettings(TableSettings, TokenSettings, AgentSettings):
 
 
 class InstanceTasksSettings(
-    TableSettings, ProviderSettings, AgentSettings, SnapshotSettings, CpuStandbySettings
+    TableSettings, ProviderSettings, AgentSettings, SnapshotSettings, CpuStandbySettings, BillingSettings
 ):
     """The steps of the instance workflows."""
 
 
 class HousekeepingSettings(
-    TableSettings, WorkflowSettings, AgentSettings, SnapshotSettings, ProviderSettings, CpuStandbySettings
+    TableSettings,
+    WorkflowSettings,
+    AgentSettings,
+    SnapshotSettings,
+    ProviderSettings,
+    CpuStandbySettings,
+    BillingSettings,
 ):
     """The scheduled idle check and chunk sweep."""
 
@@ -257,7 +285,13 @@ class WatchSettings(EnvironmentSettings):
 
 
 class ReconcilerSettings(
-    TableSettings, ProviderSettings, AgentSettings, WatchSettings, WorkflowSettings, CpuStandbySettings
+    TableSettings,
+    ProviderSettings,
+    AgentSettings,
+    WatchSettings,
+    WorkflowSettings,
+    CpuStandbySettings,
+    BillingSettings,
 ):
     """The scheduled reconciler of the machines rented and the instances' records."""
 

@@ -23,6 +23,11 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | hibernation record | `TEAM#{team_id}`         | `HIBERNATION#{timestamp}#{instance_id}` |
 | serverless watch   | `SERVERLESS#{0..7}`      | `{team_id}#{instance_id}`               |
 | running instance   | `RUNNING#{0..7}`         | `{team_id}#{instance_id}`               |
+| unsettled instance | `UNSETTLED#{0..7}`       | `{team_id}#{instance_id}`               |
+| balance            | `TEAM#{team_id}`         | `BALANCE`                               |
+| meter watermark    | `TEAM#{team_id}`         | `METER#{instance_id}`                   |
+| ledger line        | `TEAM#{team_id}`         | `LEDGER#{day}#{charge|credit}#{id}`     |
+| payment credited   | `TEAM#{team_id}`         | `PAYMENT#{payment_id}`                  |
 | idempotency record | `IDEMPOTENCY#api`        | Powertools' hash of the request         |
 | attempt counter    | `ATTEMPTS#{kind}#{subject}` | `WINDOW#{window start, epoch seconds}` |
 | webhook            | `TEAM#{team_id}`         | `WEBHOOK#{webhook_id}`                  |
@@ -38,6 +43,10 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 - the teams of an account: Query GSI1 on `ACCOUNT#{id}#TEAMS`;
 - every running instance (the interruption watch): Query each `RUNNING#…` partition; the item is
   written and removed in the transaction that moves the instance into or out of `running`.
+- every instance whose billing changed since the meter last settled it: Query each `UNSETTLED#…`
+  partition; the item is written in the transaction of the change, and removed once settled.
+- a team's history over a period: Query PK=`TEAM#…`, SK between `LEDGER#{first day}` and
+  `LEDGER#{last day}~`, newest first;
 - failed logins of an account or an address, registrations of an address: UpdateItem on the window's
   counter (see `access.attempts`).
 - the webhooks of an event's team (the fan-out): Query PK=`TEAM#…`, SK begins_with `WEBHOOK#`; a
@@ -67,10 +76,12 @@ ACCOUNT_RECORD = "ACCOUNT"
 LOGIN_RECORD = "EMAIL"
 INSTANCE_INDEX_RECORD = "INSTANCE"
 SWEEP_LEASE_RECORD = "CHUNKGC"
+BALANCE_RECORD = "BALANCE"
 SWEEP_PARTITION = "SWEEP"
 IDEMPOTENCY_PARTITION = "IDEMPOTENCY#api"
 WATCH_PARTITIONS = 8
 RUNNING_PARTITIONS = 8
+UNSETTLED_PARTITIONS = 8
 
 
 def key(*parts: object) -> str:
@@ -113,6 +124,10 @@ def running_partition(bucket: int) -> str:
     return key("RUNNING", bucket)
 
 
+def unsettled_partition(bucket: int) -> str:
+    return key("UNSETTLED", bucket)
+
+
 def metric_sample_key(at: datetime) -> str:
     """A sample's sort key; a range of them is a range of times."""
     return key("METRIC", at)
@@ -124,6 +139,24 @@ def hourly_rollup_key(hour: datetime) -> str:
 
 def hibernation_key(hibernated_at: datetime, instance_id: str) -> str:
     return key("HIBERNATION", hibernated_at, instance_id)
+
+
+def meter_key(instance_id: str) -> str:
+    return key("METER", instance_id)
+
+
+def ledger_key(day: str, kind: str, entry_id: str) -> str:
+    """A line of a team's history: days sort as time does, newest last."""
+    return key("LEDGER", day, kind, entry_id)
+
+
+def ledger_range(first_day: str, last_day: str) -> tuple[str, str]:
+    """The sort keys bounding every ledger line from `first_day` to `last_day`, both included."""
+    return key("LEDGER", first_day), key("LEDGER", last_day, "~")
+
+
+def payment_key(payment_id: str) -> str:
+    return key("PAYMENT", payment_id)
 
 
 def attempts_key(kind: str, subject: str) -> str:

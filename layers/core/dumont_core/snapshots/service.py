@@ -21,11 +21,19 @@ from dumont_core.instances.models import (
     Instance,
     InstanceEvent,
     InstanceStatus,
+    InterruptionReason,
     StaleInstanceState,
 )
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
-from dumont_core.platform.errors import Conflict, InvalidState, NotFound, ServiceUnavailable, ValidationFailed
+from dumont_core.platform.errors import (
+    Conflict,
+    InsufficientBalance,
+    InvalidState,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
 from dumont_core.platform.identity import Principal
 from dumont_core.platform.workflows import Workflow, WorkflowStarter, workflow_payload
 from dumont_core.snapshots.models import (
@@ -198,9 +206,11 @@ class SnapshotService:
                 instance.team_id, instance.instance_id, EventType.FAILOVER_FAILED, reason=reason
             )
             return None
+        # A drill gives up a machine the team was paying for, on purpose: its replacement is not refused.
+        drill = (instance.status_reason or "").startswith(f"interrupted ({InterruptionReason.DRILL.value})")
         try:
-            return self._wake(instance, failing_over=True)
-        except (InvalidState, ServiceUnavailable) as error:
+            return self._wake(instance, failing_over=True, paid_for=drill)
+        except (InvalidState, ServiceUnavailable, InsufficientBalance) as error:
             logger.warning(
                 "Could not fail over", extra={"instance_id": instance.instance_id, "why": str(error)}
             )
@@ -209,11 +219,13 @@ class SnapshotService:
             )
             return None
 
-    def _wake(self, instance: Instance, *, failing_over: bool = False) -> Instance:
+    def _wake(self, instance: Instance, *, failing_over: bool = False, paid_for: bool = False) -> Instance:
         instance_id = instance.instance_id
         allowed = sorted(status.value for status in WAKEABLE_STATES)
         if instance.status not in WAKEABLE_STATES or instance.last_snapshot_id is None:
             raise InvalidState(instance_id, "wake", instance.status.value, allowed)
+        if not paid_for:
+            self.instances.ensure_affordable(instance, f"wake instance {instance_id}")
         changes: dict[str, Any] = {
             "status": InstanceStatus.WAKING,
             "status_reason": None,

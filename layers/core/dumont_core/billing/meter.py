@@ -1,0 +1,233 @@
+"""The meter: what an instance's use has cost, charged to its team's balance and history.
+
+An instance records what it ran at and for how long (`billed_seconds`, `closed_cost`, the interval in
+progress), and a machine that died is billed only until it was last alive. The meter charges the
+difference between what that comes to now (with the platform's margin) and what it already charged,
+its watermark, moved by a conditional write. A settlement repeated, replayed or raced by another
+therefore never charges twice, and, since it always charges up to the whole amount, never skips a
+second; a machine later found to have died before the last settlement is refunded the difference.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from dumont_core.billing.models import (
+    BillingEvent,
+    BillingEventType,
+    ChargeSlice,
+    CreditSource,
+    EntryKind,
+    LedgerEntry,
+    to_micros,
+    to_usd,
+)
+from dumont_core.billing.repository import BillingRepository, StaleMark
+from dumont_core.instances.models import Instance
+from dumont_core.platform.clock import Clock, utc_now
+from dumont_core.platform.errors import InsufficientBalance
+from dumont_core.platform.events import EventPublisher
+from dumont_core.platform.settings import BillingSettings
+
+logger = Logger(child=True)
+
+SETTLE_ATTEMPTS = 3
+MAX_DAY_SLICES = 31
+"""Days a settlement is spread over at most; what falls before goes on its first day."""
+
+
+def day_of(at: datetime) -> str:
+    return at.date().isoformat()
+
+
+def owed(instance: Instance, at: datetime, margin: float) -> tuple[int, float]:
+    """What the instance's use comes to at `at`, margin included, in micro-dollars, and its seconds."""
+    return to_micros(instance.cost_at(at) * (1 + margin)), instance.billed_seconds_at(at)
+
+
+def day_slices(
+    instance: Instance, since: datetime, at: datetime, micros: int, seconds: float, margin: float
+) -> list[ChargeSlice]:
+    """`micros` and `seconds`, charged for the window from `since` to `at`, by day: the part of the interval
+    in progress on each of its days, and the rest (the end of an interval closed meanwhile, rounding) on
+    the window's first day. A refund goes on the day of the settlement it corrects."""
+    if micros < 0 or seconds < 0 or day_of(since) == day_of(at):
+        return [ChargeSlice(day=day_of(since), micros=micros, seconds=seconds)]
+    per_day: dict[str, tuple[int, float]] = {}
+    if instance.running_since is not None:
+        rate = (instance.cost_per_hour or 0.0) * (1 + margin) / 3600
+        start = max(since, instance.running_since, at - timedelta(days=MAX_DAY_SLICES - 1))
+        while start < at:
+            midnight = datetime.combine(start.date() + timedelta(days=1), datetime.min.time(), start.tzinfo)
+            end = min(midnight, at)
+            span = (end - start).total_seconds()
+            per_day[day_of(start)] = (to_micros(rate * span), span)
+            start = end
+    first = day_of(since)
+    rest_micros = micros - sum(piece[0] for piece in per_day.values())
+    rest_seconds = seconds - sum(piece[1] for piece in per_day.values())
+    known = per_day.get(first, (0, 0.0))
+    per_day[first] = (known[0] + rest_micros, known[1] + rest_seconds)
+    return [ChargeSlice(day=day, micros=value[0], seconds=value[1]) for day, value in sorted(per_day.items())]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Meter:
+    repository: BillingRepository
+    publisher: EventPublisher
+    margin: float = 0.0
+    low_threshold_usd: float = 10.0
+    trial_credit_usd: float = 0.0
+    clock: Clock = field(default=utc_now)
+
+    @classmethod
+    def of(
+        cls, settings: BillingSettings, *, repository: BillingRepository, publisher: EventPublisher
+    ) -> Meter:
+        return cls(
+            repository=repository,
+            publisher=publisher,
+            margin=settings.platform_margin,
+            low_threshold_usd=settings.low_balance_threshold_usd,
+            trial_credit_usd=settings.trial_credit_usd,
+        )
+
+    def settle(self, instance: Instance) -> int:
+        """Charge the instance's use up to now; what this charged (negative: refunded), in micro-dollars."""
+        at = self.clock()
+        for _ in range(SETTLE_ATTEMPTS):
+            mark = self.repository.mark(instance.team_id, instance.instance_id)
+            micros, seconds = owed(instance, at, self.margin)
+            delta = micros - mark.settled_micros
+            if delta == 0 and abs(seconds - mark.settled_seconds) < 1e-6:
+                return 0
+            after = mark.model_copy(
+                update={
+                    "settled_micros": micros,
+                    "settled_seconds": seconds,
+                    "settled_at": at,
+                    "version": mark.version + 1,
+                }
+            )
+            since = mark.settled_at or instance.running_since or at
+            slices = day_slices(
+                instance, min(since, at), at, delta, seconds - mark.settled_seconds, self.margin
+            )
+            try:
+                self.repository.settle(mark, after, slices, self._line(instance, at))
+            except StaleMark:
+                continue  # settled meanwhile by someone else: read the watermark again
+            self.check_balance(instance.team_id, instance.account_id)
+            return delta
+        logger.warning("Could not settle an instance's charges", extra={"instance_id": instance.instance_id})
+        return 0
+
+    def ensure_covers(self, team_id: str, hourly_price: float | None, action: str) -> None:
+        """InsufficientBalance unless the team's balance pays an hour at `hourly_price` (with the margin);
+        with no price known yet, unless it is above zero."""
+        balance = self.repository.balance(team_id).balance_micros
+        needed = to_micros((hourly_price or 0.0) * (1 + self.margin))
+        if balance <= 0 or balance < needed:
+            raise InsufficientBalance(action, balance=to_usd(balance), needed=to_usd(max(needed, 1)))
+
+    def check_balance(self, team_id: str, account_id: str) -> None:
+        """Warn once a crossing: when the balance fell under the team's threshold (`balance.low`, and
+        `billing.low_balance` for webhooks), and when it reached zero."""
+        balance = self.repository.balance(team_id)
+        threshold = balance.low_threshold_micros
+        if threshold is None:
+            threshold = to_micros(self.low_threshold_usd)
+        details = {
+            "balance": to_usd(balance.balance_micros),
+            "threshold": to_usd(threshold),
+            "currency": "USD",
+        }
+        events = []
+        if balance.balance_micros < threshold and not balance.below_threshold:
+            if self.repository.mark_below(team_id, threshold):
+                events += [
+                    BillingEvent(type=kind, account_id=account_id, team_id=team_id, details=details)
+                    for kind in (BillingEventType.BALANCE_LOW, BillingEventType.LOW_BALANCE)
+                ]
+        elif balance.balance_micros >= threshold and balance.below_threshold:
+            self.repository.clear_below(team_id, threshold)
+        if balance.balance_micros <= 0 and not balance.exhausted:
+            if self.repository.mark_exhausted(team_id):
+                events.append(
+                    BillingEvent(
+                        type=BillingEventType.BALANCE_EXHAUSTED,
+                        account_id=account_id,
+                        team_id=team_id,
+                        details=details,
+                    )
+                )
+        elif balance.balance_micros > 0 and balance.exhausted:
+            self.repository.clear_exhausted(team_id)
+        if events:
+            self.publisher.publish(events)
+
+    def credit(
+        self,
+        team_id: str,
+        account_id: str,
+        amount_usd: float,
+        source: CreditSource,
+        *,
+        payment_id: str | None = None,
+        description: str | None = None,
+    ) -> bool:
+        """Add credits to the team, once per payment; whether they landed now (False: they had already)."""
+        now = self.clock()
+        credit_id = f"cred_{secrets.token_hex(8)}"
+        entry = LedgerEntry(
+            team_id=team_id,
+            kind=EntryKind.CREDIT,
+            day=day_of(now),
+            entry_id=f"{now.isoformat()}#{credit_id}",
+            amount_micros=to_micros(amount_usd),
+            source=source,
+            payment_id=payment_id or credit_id,
+            description=description,
+            updated_at=now,
+        )
+        landed = self.repository.credit(entry)
+        # A trial credit is part of the sign-up, which it must not slow down: no event, no warning to clear.
+        if landed and source != CreditSource.TRIAL:
+            added = {"amount": amount_usd, "source": source.value, "payment_id": entry.payment_id}
+            event = BillingEvent(
+                type=BillingEventType.CREDITS_ADDED, account_id=account_id, team_id=team_id, details=added
+            )
+            self.publisher.publish([event])
+            self.check_balance(team_id, account_id)
+        return landed
+
+    def welcome(self, account_id: str, team_id: str) -> None:
+        """A new sign-up's team gets the trial credit, once."""
+        if self.trial_credit_usd > 0:
+            self.credit(
+                team_id,
+                account_id,
+                self.trial_credit_usd,
+                CreditSource.TRIAL,
+                payment_id=f"trial-{team_id}",
+                description="Trial credit",
+            )
+
+    def _line(self, instance: Instance, at: datetime) -> LedgerEntry:
+        price = instance.cost_per_hour
+        return LedgerEntry(
+            team_id=instance.team_id,
+            kind=EntryKind.CHARGE,
+            day=day_of(at),
+            entry_id=instance.instance_id,
+            amount_micros=0,
+            instance_id=instance.instance_id,
+            gpu_type=instance.gpu_type,
+            num_gpus=instance.num_gpus,
+            price_per_hour=None if price is None else round(price * (1 + self.margin), 6),
+            updated_at=at,
+        )

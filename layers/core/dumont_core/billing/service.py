@@ -1,0 +1,225 @@
+"""What users, the schedule and the other domains ask of billing: balances, history, credits, and the
+settlement of every running instance (with what happens when a team's money runs out)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from aws_lambda_powertools import Logger
+
+from dumont_core.billing.meter import Meter
+from dumont_core.billing.models import (
+    BalanceReport,
+    CreditReceipt,
+    CreditSource,
+    EntryKind,
+    HistoryLine,
+    HistoryPage,
+    LedgerEntry,
+    to_usd,
+)
+from dumont_core.billing.payments import PaymentProvider, PaymentRefused, PaymentStatus
+from dumont_core.billing.repository import BillingRepository
+from dumont_core.instances.models import Instance, InstanceStatus
+from dumont_core.instances.service import InstanceService
+from dumont_core.platform.clock import Clock, utc_now
+from dumont_core.platform.errors import DumontError, NotFound, ValidationFailed
+from dumont_core.platform.identity import Principal
+
+logger = Logger(child=True)
+
+OUT_OF_CREDIT = "balance_exhausted"
+"""The reason an instance is hibernated when its team's balance reaches zero."""
+
+
+class Teams(Protocol):
+    """Where teams are known (the access domain)."""
+
+    def exists(self, team_id: str) -> bool: ...
+
+
+class Hibernator(Protocol):
+    """Whoever hibernates a running instance (the snapshots domain): nothing is lost for lack of credit."""
+
+    def hibernate_instance(self, instance: Instance, reason: str) -> object: ...
+
+
+def history_line(entry: LedgerEntry) -> HistoryLine:
+    charge = entry.kind == EntryKind.CHARGE
+    return HistoryLine(
+        kind=entry.kind,
+        date=entry.day,
+        amount=to_usd(entry.amount_micros),
+        instance_id=entry.instance_id,
+        gpu_type=entry.gpu_type,
+        num_gpus=entry.num_gpus,
+        hours=round(entry.seconds / 3600, 6) if charge else None,
+        price_per_hour=entry.price_per_hour,
+        source=entry.source,
+        payment_id=entry.payment_id,
+        description=entry.description,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BillingService:
+    repository: BillingRepository
+    meter: Meter
+    instances: InstanceService
+    payments: PaymentProvider
+    hibernator: Hibernator | None = None
+    teams: Teams | None = None
+    clock: Clock = field(default=utc_now)
+
+    # What users ask -----------------------------------------------------------------------------
+
+    def balance(self, principal: Principal) -> BalanceReport:
+        balance = self.repository.balance(principal.team_id)
+        running = self.instances.list_all(principal)
+        running = [instance for instance in running if instance.status == InstanceStatus.RUNNING]
+        burn = sum(instance.cost_per_hour or 0.0 for instance in running) * (1 + self.meter.margin)
+        amount = to_usd(balance.balance_micros)
+        threshold = balance.low_threshold_micros
+        return BalanceReport(
+            balance=amount,
+            burn_per_hour=round(burn, 6),
+            hours_left=round(max(amount, 0.0) / burn, 2) if burn > 0 else None,
+            low_balance_threshold=to_usd(threshold)
+            if threshold is not None
+            else self.meter.low_threshold_usd,
+            running_instances=len(running),
+        )
+
+    def history(
+        self,
+        principal: Principal,
+        *,
+        since: date | None,
+        until: date | None,
+        instance_id: str | None,
+        page: int,
+        per_page: int,
+    ) -> HistoryPage:
+        first = since.isoformat() if since else "0000-00-00"
+        last = until.isoformat() if until else "9999-99-99"
+        entries = self.repository.ledger(principal.team_id, first, last)
+        if instance_id is not None:
+            entries = [entry for entry in entries if entry.instance_id == instance_id]
+        entries = [entry for entry in entries if entry.amount_micros or entry.seconds]
+        # Newest first: by day, then, within a day, by when each line last changed.
+        entries.sort(key=lambda entry: (entry.day, entry.updated_at), reverse=True)
+        start = (page - 1) * per_page
+        charged = sum(entry.amount_micros for entry in entries if entry.kind == EntryKind.CHARGE)
+        return HistoryPage(
+            items=[history_line(entry) for entry in entries[start : start + per_page]],
+            page=page,
+            per_page=per_page,
+            total=len(entries),
+            total_charged=to_usd(charged),
+            total_credited=to_usd(
+                sum(entry.amount_micros for entry in entries if entry.kind == EntryKind.CREDIT)
+            ),
+        )
+
+    def charges(self, principal: Principal, first_day: str, last_day: str) -> list[LedgerEntry]:
+        """The team's charges from `first_day` to `last_day` (UTC, both included): one line per instance
+        and day."""
+        entries = self.repository.ledger(principal.team_id, first_day, last_day)
+        return [
+            entry
+            for entry in entries
+            if entry.kind == EntryKind.CHARGE and (entry.amount_micros or entry.seconds)
+        ]
+
+    def add_credits(self, principal: Principal, amount_usd: float) -> CreditReceipt:
+        """Pay for credits; they land once the payment is confirmed (at once, with the local provider)."""
+        payment = self.payments.begin(principal.team_id, principal.account_id, amount_usd)
+        if payment.status == PaymentStatus.CONFIRMED:
+            self.meter.credit(
+                principal.team_id,
+                principal.account_id,
+                amount_usd,
+                CreditSource.PAYMENT,
+                payment_id=payment.payment_id,
+            )
+        return CreditReceipt(
+            payment_id=payment.payment_id,
+            amount=amount_usd,
+            status=payment.status.value,
+            checkout_url=payment.checkout_url,
+            balance=to_usd(self.repository.balance(principal.team_id).balance_micros),
+        )
+
+    def grant(self, operator: Principal, team_id: str, amount_usd: float, note: str | None) -> CreditReceipt:
+        """An operator hands `amount_usd` of credits to any team (its budget, in a company's own copy)."""
+        if self.teams is not None and not self.teams.exists(team_id):
+            raise NotFound("TEAM_NOT_FOUND", f"Team {team_id} not found", team_id=team_id)
+        grant_id = f"grant_{secrets.token_hex(8)}"
+        self.meter.credit(
+            team_id,
+            operator.account_id,
+            amount_usd,
+            CreditSource.GRANT,
+            payment_id=grant_id,
+            description=note,
+        )
+        return CreditReceipt(payment_id=grant_id, amount=amount_usd, status="confirmed", balance=None)
+
+    def confirm_payment(self, payload: str, signature: str | None) -> bool:
+        """The payment provider's notification: credit the payment it confirms, once. Whether credits
+        landed now; ValidationFailed when the notification is not the provider's."""
+        try:
+            confirmed = self.payments.confirmation(payload, signature)
+        except PaymentRefused as error:
+            raise ValidationFailed(
+                str(error), details={"fields": [{"field": "Stripe-Signature", "message": str(error)}]}
+            ) from None
+        if confirmed is None:
+            return False
+        return self.meter.credit(
+            confirmed.team_id,
+            confirmed.account_id,
+            confirmed.amount_usd,
+            CreditSource.PAYMENT,
+            payment_id=confirmed.payment_id,
+        )
+
+    # What the other domains and the schedule ask -------------------------------------------------
+
+    def settle_running(self) -> list[str]:
+        """The schedule's round: settle every instance whose billing changed since it was last settled
+        (it started, stopped, hibernated, died...) and every running one; hibernate those whose team's
+        balance is spent. The ids of the instances hibernated."""
+        changed = self.instances.unsettled()
+        running = self.instances.running()
+        settled = {instance.instance_id for instance in running}
+        for instance, changed_at in changed:
+            if instance.instance_id not in settled:
+                self._settle(instance)
+            self.instances.mark_settled(instance, changed_at)
+        hibernated = []
+        for instance in running:
+            self._settle(instance)
+            if self.hibernator is None or self.repository.balance(instance.team_id).balance_micros > 0:
+                continue
+            try:
+                self.hibernator.hibernate_instance(instance, OUT_OF_CREDIT)
+            except DumontError as error:
+                logger.warning(
+                    "Could not hibernate an instance out of credit",
+                    extra={"instance_id": instance.instance_id, "why": error.message},
+                )
+                continue
+            hibernated.append(instance.instance_id)
+        return hibernated
+
+    def _settle(self, instance: Instance) -> None:
+        try:
+            self.meter.settle(instance)
+        except (
+            Exception
+        ):  # one instance's trouble never stops the others' settlement; the next round catches up
+            logger.exception("Could not settle an instance", extra={"instance_id": instance.instance_id})
