@@ -3,7 +3,8 @@ so that consumers find them next to the bus and can generate code bindings from 
 
 EventBridge takes OpenAPI 3 or JSON Schema draft 4 documents of the whole event; ours are draft 2020-12
 documents of its `detail`. Each is wrapped as the `detail` of an event whose `detail-type` is its name,
-with the one keyword draft 4 lacks (`const`) written as a one-value `enum`.
+with what draft 4 spells otherwise rewritten: `const` as a one-value `enum`, a numeric
+`exclusiveMinimum`/`exclusiveMaximum` as the bound with the draft 4 flag.
 """
 
 from __future__ import annotations
@@ -23,13 +24,22 @@ DRAFT_4 = "http://json-schema.org/draft-04/schema#"
 _DROPPED = {"$schema", "$id", "examples"}
 
 
+_REWRITTEN = {"const", "exclusiveMinimum", "exclusiveMaximum"}
+
+
 def _draft4(node: Any) -> Any:
     if isinstance(node, dict):
         converted = {
-            key: _draft4(value) for key, value in node.items() if key not in _DROPPED and key != "const"
+            key: _draft4(value)
+            for key, value in node.items()
+            if key not in _DROPPED and key not in _REWRITTEN
         }
         if "const" in node:
             converted["enum"] = [node["const"]]
+        for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if isinstance(node.get(exclusive), int | float) and not isinstance(node[exclusive], bool):
+                converted[bound] = node[exclusive]
+                converted[exclusive] = True
         return converted
     if isinstance(node, list):
         return [_draft4(item) for item in node]
