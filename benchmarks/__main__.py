@@ -1,8 +1,9 @@
 """`python -m benchmarks` (`make bench`): cold start, DynamoDB requests per API request, workspace
-snapshots against tar | lz4, and the local stack's memory under an hour of heartbeats.
+snapshots against tar | lz4, the local stack's memory under an hour of heartbeats, and failover.
 
 Exits 1 when the cold start passes its target, a route breaks its DynamoDB target (or was not
-measured), snapshots miss theirs, or the soak's memory grows past its own, so regressions are noticed.
+measured), snapshots miss theirs, the soak's memory grows past its own, or failover misses one of its
+targets, so regressions are noticed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import time
 import warnings
 
-from benchmarks import cold_start, dynamodb_requests, snapshots, soak
+from benchmarks import cold_start, dynamodb_requests, failover, snapshots, soak
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +27,13 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="size of the snapshot benchmark's workspace (default 1.0)",
     )
+    parser.add_argument(
+        "--failover-rounds",
+        type=int,
+        default=failover.ROUNDS,
+        help=f"interruptions of each kind per strategy (default {failover.ROUNDS})",
+    )
+    parser.add_argument("--only-failover", action="store_true", help="run the failover section alone")
     args = parser.parse_args(argv)
     # The HTTP servers of the local stack log every request; the report is all that should show.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -39,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     print(flush=True)
+    if args.only_failover:
+        report, failover_within_targets = failover.render(failover.measure(rounds=args.failover_rounds))
+        print(report, flush=True)
+        return 0 if failover_within_targets else 1
     cold = cold_start.measure(rounds=args.rounds)
     print(cold_start.render(cold), flush=True)
     print(flush=True)
@@ -51,8 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     report, soak_within_targets = soak.render(soak.measure())
     print(report, flush=True)
     print(flush=True)
+    report, failover_within_targets = failover.render(failover.measure(rounds=args.failover_rounds))
+    print(report, flush=True)
+    print(flush=True)
     print(f"Done in {time.perf_counter() - started:.0f} s.", flush=True)
-    within_all = cold.within_target and within_targets and snapshots_within_targets and soak_within_targets
+    within_all = (
+        cold.within_target
+        and within_targets
+        and snapshots_within_targets
+        and soak_within_targets
+        and failover_within_targets
+    )
     return 0 if within_all else 1
 
 

@@ -65,7 +65,7 @@ class SimulatedGpu:
         return int(35 + self.utilization * 0.4)
 
 
-class _MachineNetwork(httpx.HTTPTransport):
+class MachineNetwork(httpx.HTTPTransport):
     """The machine's network, which a test can cut during uploads to S3 (presigned PUTs), which a
     network partition at the marketplace cuts altogether, and which loses a fraction of the heartbeats
     when told to (the agent tries a lost one again, as over a real network)."""
@@ -97,7 +97,7 @@ class _RunningAgent:
     machine_id: int
     workspace: Path
     gpu: SimulatedGpu
-    network: _MachineNetwork = field(default_factory=_MachineNetwork)
+    network: MachineNetwork = field(default_factory=MachineNetwork)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -260,7 +260,7 @@ class MachineAgents:
             machine_id,
             workspace,
             SimulatedGpu(gpu_name, self._default_utilization),
-            _MachineNetwork(self._heartbeat_drops),
+            MachineNetwork(self._heartbeat_drops),
         )
         metrics = HostMetrics(workspace, nvml=running.gpu)
         running.thread = threading.Thread(

@@ -9,7 +9,7 @@ import pytest
 from dumont_core.providers.models import ProviderUnavailable
 from dumont_core.providers.vastai import VastAiProvider
 from local_stack.faults import RandomFault
-from local_stack.machine_agents import HEARTBEAT_PATH, _MachineNetwork
+from local_stack.machine_agents import HEARTBEAT_PATH, MachineNetwork
 from local_stack.marketplace import LocalMarketplace
 
 CALLS = 400
@@ -72,7 +72,7 @@ def test_the_adapter_retries_the_5xx_and_gives_up_only_when_every_attempt_fails(
 
 
 def test_a_machines_network_loses_the_fraction_of_heartbeats_it_is_told_and_nothing_else() -> None:
-    network = _MachineNetwork(RandomFault(0.1, seed=5))
+    network = MachineNetwork(RandomFault(0.1, seed=5))
 
     heartbeats = [goes_out(network, f"http://api.test{HEARTBEAT_PATH}") for _ in range(CALLS)]
     others = [goes_out(network, "http://api.test/api/agent/logs") for _ in range(CALLS)]
@@ -81,7 +81,7 @@ def test_a_machines_network_loses_the_fraction_of_heartbeats_it_is_told_and_noth
     assert all(others), "only heartbeats are lost"
 
 
-def goes_out(network: _MachineNetwork, url: str) -> bool:
+def goes_out(network: MachineNetwork, url: str) -> bool:
     try:
         network.let_through(httpx.Request("POST", url))
     except httpx.ConnectError:
