@@ -114,14 +114,15 @@ def _all_done(drills: list[Pending]) -> Callable[[], bool]:
     return lambda: all(drill.done for drill in drills)
 
 
-def interruptions(*, rounds: int, seed: int) -> dict[str, Any]:
+def interruptions(*, rounds: int, seed: int, strategies: list[str] | None = None) -> dict[str, Any]:
     """`rounds` rounds; in each, every strategy's instances die one of each kind, at once."""
     rng = random.Random(seed)
-    results: dict[str, list[dict[str, Any]]] = {strategy: [] for strategy in STRATEGIES}
+    strategies = strategies or STRATEGIES
+    results: dict[str, list[dict[str, Any]]] = {strategy: [] for strategy in strategies}
     with FailoverWorld(seed=seed) as world:
         fleet = [
             (strategy, world.create_instance(failover_enabled=True, failover_strategy=strategy).instance_id)
-            for strategy in STRATEGIES
+            for strategy in strategies
             for _ in KINDS
         ]
         for round_number in range(rounds):
