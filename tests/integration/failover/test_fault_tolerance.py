@@ -36,7 +36,7 @@ def test_the_same_faults_are_lost_heartbeats_to_the_watch_which_waits_for_two_in
 
 
 @pytest.mark.usefixtures("aws_env")
-def test_a_series_of_interruptions_of_every_kind_leaves_nothing_rented_and_loses_no_checkpointed_file() -> None:
+def test_interruptions_of_every_kind_leave_nothing_rented_and_lose_no_checkpointed_file() -> None:
     result = interruptions(rounds=1, seed=11, strategies=["snapshot"])
 
     incidents = result["incidents"]["snapshot"]
