@@ -1,5 +1,6 @@
-"""The failover drills, run as `python -m benchmarks.failover_child ROUNDS MACHINES HOURS` in a fresh
-process (its own moto, its own environment), printed as one `RESULT_PREFIX` line of JSON."""
+"""The failover drills, each in a fresh process (its own moto, its own environment), printed as one
+`RESULT_PREFIX` line of JSON: `python -m benchmarks.failover_child drills ROUNDS` for the interruptions,
+`python -m benchmarks.failover_child healthy MACHINES HOURS` for the healthy machines under faults."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ FAULT_RATE = 0.1
 
 
 def main() -> None:
-    rounds, machines, hours = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
     for name, value in {
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
@@ -30,16 +30,17 @@ def main() -> None:
     from benchmarks.failover_drills import healthy_fleet, interruptions
 
     started = time.perf_counter()
-    drills = interruptions(rounds=rounds, seed=SEED)
-    drills_seconds = time.perf_counter() - started
-    healthy = healthy_fleet(
-        machines=machines, hours=hours, drop_rate=FAULT_RATE, error_rate=FAULT_RATE, seed=SEED
-    )
-    result = {
-        **drills,
-        "healthy": healthy,
-        "wall_seconds": {"drills": drills_seconds, "healthy": time.perf_counter() - started - drills_seconds},
-    }
+    if sys.argv[1] == "drills":
+        result = interruptions(rounds=int(sys.argv[2]), seed=SEED)
+    else:
+        result = healthy_fleet(
+            machines=int(sys.argv[2]),
+            hours=float(sys.argv[3]),
+            drop_rate=FAULT_RATE,
+            error_rate=FAULT_RATE,
+            seed=SEED,
+        )
+    result["wall_seconds"] = time.perf_counter() - started
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 

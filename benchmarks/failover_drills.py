@@ -84,6 +84,8 @@ def _incident(world: FailoverWorld, instance_id: str, kind: str, number: int, rn
         after_detection=wake["finished"] - world.interrupted_at[instance_id][-1],
     )
     record.update(_history_fields(world, instance_id))
+    # The window the failover's own record reports, once the history carries it.
+    record["reported_window"] = record.get("reported_data_window_seconds", record["reported_window"])
     now_on = world.agent_of(world.instance(instance_id))
     record["kept_back"] = now_on is not None and _read(now_on.workspace / kept) == content
     record["late_lost"] = now_on is not None and not (now_on.workspace / late).exists()
