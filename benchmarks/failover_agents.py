@@ -129,9 +129,12 @@ class MachineAgent:
         if not self.running:
             return True
         try:
+            if self.world.heartbeats_skipped.strikes():
+                raise AgentError("the agent stalled and sent no heartbeat")
             self._client.heartbeat(self._metrics.read().as_heartbeat())
         except AgentError:
             self.heartbeats_lost += 1
+            self.world.heartbeats_lost += 1
             return True
         self.heard = True
         for action in self.world.workflows.take_actions(self.instance_id):

@@ -33,12 +33,19 @@ def main() -> None:
     if sys.argv[1] == "drills":
         result = interruptions(rounds=int(sys.argv[2]), seed=SEED)
     else:
+        machines, hours = int(sys.argv[2]), float(sys.argv[3])
         result = healthy_fleet(
-            machines=int(sys.argv[2]),
-            hours=float(sys.argv[3]),
-            drop_rate=FAULT_RATE,
+            machines=machines, hours=hours, drop_rate=FAULT_RATE, error_rate=FAULT_RATE, seed=SEED
+        )
+        # Not the network but the agent: whole heartbeats never sent, which the watch cannot tell from
+        # a partition once two intervals in a row are silent.
+        result["stalled"] = healthy_fleet(
+            machines=machines,
+            hours=hours,
+            drop_rate=0.0,
             error_rate=FAULT_RATE,
             seed=SEED,
+            skip_rate=FAULT_RATE,
         )
     result["wall_seconds"] = time.perf_counter() - started
     print(RESULT_PREFIX + json.dumps(result), flush=True)

@@ -153,10 +153,11 @@ def interruptions(*, rounds: int, seed: int, strategies: list[str] | None = None
 
 
 def healthy_fleet(
-    *, machines: int, hours: float, drop_rate: float, error_rate: float, seed: int
+    *, machines: int, hours: float, drop_rate: float, error_rate: float, seed: int, skip_rate: float = 0.0
 ) -> dict[str, Any]:
     """Healthy machines with failover on, for `hours` of lost heartbeats and provider 5xx: how many were
-    taken for dead."""
+    taken for dead. `drop_rate` loses heartbeat requests on the network (the agent sends them again);
+    `skip_rate` has the agents not send that fraction of their heartbeats at all, as a stalled one."""
     with FailoverWorld(seed=seed) as world:
         ids = [
             world.create_instance(
@@ -167,6 +168,7 @@ def healthy_fleet(
         world.timeline.run_until(lambda: all(world.running_with_agent(i) for i in ids), 900.0)
         running = sum(world.instance(i).status == InstanceStatus.RUNNING for i in ids)
         world.heartbeat_drops.set(drop_rate, seed)
+        world.heartbeats_skipped.set(skip_rate, seed)
         world.marketplace.set_provider_error_rate(error_rate, seed)
         started = world.time.elapsed
         world.timeline.run_for(hours * 3600)
@@ -174,9 +176,10 @@ def healthy_fleet(
             "machines": running,
             "hours": (world.time.elapsed - started) / 3600,
             "false_failovers": sum(len(world.interrupted_at.get(i, [])) for i in ids),
-            "heartbeats_lost": sum(agent.heartbeats_lost for agent in world.agents.values()),
+            "heartbeats_lost": world.heartbeats_lost,
             "failed_passes": world.failed_passes,
             "drop_rate": drop_rate,
+            "skip_rate": skip_rate,
             "error_rate": error_rate,
             "errors": world.timeline.errors[:10],
         }

@@ -103,11 +103,16 @@ class FailoverWorld:
         self.timeline = Timeline(self.time)
         self.seed = seed
         self.heartbeat_drops = RandomFault(0.0, seed)
+        """Heartbeat requests the machines' network loses (the agent sends a lost one again)."""
+        self.heartbeats_skipped = RandomFault(0.0, seed)
+        """Heartbeats an agent never sends at all, as when it stalls."""
         self.events = Events()
         self.interrupted_at: dict[str, list[float]] = {}
         """Instance id -> the simulated times the watch interrupted it."""
         self.failed_passes = 0
         """Reconciler passes the provider could not answer (they are tried again at the next)."""
+        self.heartbeats_lost = 0
+        """Heartbeats of every agent, past and present, that never reached the API."""
         self.agents: dict[int, MachineAgent] = {}
         self._root = Path(tempfile.mkdtemp(prefix="dumont-bench-failover-"))
         self._mock = mock_aws()
