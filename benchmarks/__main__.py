@@ -1,10 +1,10 @@
 """`python -m benchmarks` (`make bench`): cold start, DynamoDB requests per API request, workspace
-snapshots against tar | lz4, the local stack's memory under an hour of heartbeats, and webhook delivery
-under load.
+snapshots against tar | lz4, the local stack's memory under an hour of heartbeats, webhook delivery under
+load, and failover.
 
 Exits 1 when the cold start passes its target, a route breaks its DynamoDB target (or was not
-measured), snapshots miss theirs, the soak's memory grows past its own, or a webhook subscriber misses
-an event, so regressions are noticed.
+measured), snapshots miss theirs, the soak's memory grows past its own, a webhook subscriber misses an
+event, or failover misses one of its targets, so regressions are noticed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import time
 import warnings
 
-from benchmarks import cold_start, dynamodb_requests, snapshots, soak, webhooks
+from benchmarks import cold_start, dynamodb_requests, failover, snapshots, soak, webhooks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="size of the snapshot benchmark's workspace (default 1.0)",
     )
+    parser.add_argument(
+        "--failover-rounds",
+        type=int,
+        default=failover.ROUNDS,
+        help=f"interruptions of each kind per strategy (default {failover.ROUNDS})",
+    )
+    parser.add_argument("--only-failover", action="store_true", help="run the failover section alone")
     args = parser.parse_args(argv)
     # The HTTP servers of the local stack log every request; the report is all that should show.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -41,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     print(flush=True)
+    if args.only_failover:
+        report, failover_within_targets = failover.render(failover.measure(rounds=args.failover_rounds))
+        print(report, flush=True)
+        return 0 if failover_within_targets else 1
     cold = cold_start.measure(rounds=args.rounds)
     print(cold_start.render(cold), flush=True)
     print(flush=True)
@@ -55,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     print(flush=True)
     report, webhooks_within_target = webhooks.render(webhooks.measure())
     print(report, flush=True)
+    report, failover_within_targets = failover.render(failover.measure(rounds=args.failover_rounds))
+    print(report, flush=True)
     print(flush=True)
     print(f"Done in {time.perf_counter() - started:.0f} s.", flush=True)
     within_all = (
@@ -63,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         and snapshots_within_targets
         and soak_within_targets
         and webhooks_within_target
+        and failover_within_targets
     )
     return 0 if within_all else 1
 

@@ -28,8 +28,24 @@ def main() -> None:
         default=0.0,
         help="Interrupt each running machine at random this often per hour, as spot markets do (default 0)",
     )
+    parser.add_argument(
+        "--provider-error-rate",
+        type=float,
+        default=0.0,
+        help="Answer 5xx to this fraction of the marketplace API's calls, at random (default 0)",
+    )
+    parser.add_argument(
+        "--heartbeat-drop-rate",
+        type=float,
+        default=0.0,
+        help="Lose this fraction of the agents' heartbeat requests on the machines' network (default 0)",
+    )
+    parser.add_argument("--fault-seed", type=int, default=0, help="Seed of the random faults (default 0)")
     args = parser.parse_args()
     real_vast = _real_vast()
+    for name in ("provider_error_rate", "heartbeat_drop_rate"):
+        if not 0 <= getattr(args, name) <= 1:
+            parser.error(f"--{name.replace('_', '-')} is a fraction from 0 to 1")
 
     stack = LocalStack(
         LocalStackConfig(
@@ -41,6 +57,9 @@ def main() -> None:
             log_level=args.log_level,
             interruptions_per_hour=args.interruptions_per_hour,
             real_vast=real_vast,
+            provider_error_rate=args.provider_error_rate,
+            heartbeat_drop_rate=args.heartbeat_drop_rate,
+            fault_seed=args.fault_seed,
         )
     ).start()
     bootstrap = stack.bootstrap

@@ -23,6 +23,7 @@ import httpx
 
 from dumont_agent.agent import AgentConfig, run_agent
 from dumont_agent.host_metrics import HostMetrics
+from local_stack.faults import RandomFault
 from local_stack.marketplace import LocalMarketplace
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ POLL_SECONDS = 0.25
 STOP_SECONDS = 10
 """How long stopping waits for the agents to finish what they are doing."""
 GPU_MEMORY_BYTES = 24 * 1024**3
+HEARTBEAT_PATH = "/api/agent/status"
 
 
 class SimulatedGpu:
@@ -63,23 +65,31 @@ class SimulatedGpu:
         return int(35 + self.utilization * 0.4)
 
 
-class _MachineNetwork(httpx.HTTPTransport):
-    """The machine's network, which a test can cut during uploads to S3 (presigned PUTs), and which a
-    network partition at the marketplace cuts altogether."""
+class MachineNetwork(httpx.HTTPTransport):
+    """The machine's network, which a test can cut during uploads to S3 (presigned PUTs), which a
+    network partition at the marketplace cuts altogether, and which loses a fraction of the heartbeats
+    when told to (the agent tries a lost one again, as over a real network)."""
 
-    def __init__(self) -> None:
+    def __init__(self, heartbeat_drops: RandomFault | None = None) -> None:
         super().__init__()
         self.puts_left: int | None = None
         self.partitioned = False
+        self.heartbeat_drops = heartbeat_drops or RandomFault()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.let_through(request)
+        return super().handle_request(request)
+
+    def let_through(self, request: httpx.Request) -> None:
+        """Raise what a real network does to a request it loses; return when the request goes out."""
         if self.partitioned:
             raise httpx.ConnectError("the machine is cut off from the network", request=request)
+        if request.url.path == HEARTBEAT_PATH and self.heartbeat_drops.strikes():
+            raise httpx.ConnectError("the network lost the heartbeat", request=request)
         if request.method == "PUT" and self.puts_left is not None:
             if self.puts_left <= 0:
                 raise httpx.ConnectError("the machine lost its network during the upload", request=request)
             self.puts_left -= 1
-        return super().handle_request(request)
 
 
 @dataclass
@@ -87,7 +97,7 @@ class _RunningAgent:
     machine_id: int
     workspace: Path
     gpu: SimulatedGpu
-    network: _MachineNetwork = field(default_factory=_MachineNetwork)
+    network: MachineNetwork = field(default_factory=MachineNetwork)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
@@ -109,8 +119,16 @@ class MachineAgents:
     """Starts an agent when a machine with our on-start script runs; stops it, and wipes the machine's
     disk, when the machine stops running or is destroyed."""
 
-    def __init__(self, marketplace: LocalMarketplace, *, gpu_utilization: float = 0.0) -> None:
+    def __init__(
+        self,
+        marketplace: LocalMarketplace,
+        *,
+        gpu_utilization: float = 0.0,
+        heartbeat_drop_rate: float = 0.0,
+        fault_seed: int = 0,
+    ) -> None:
         self._marketplace = marketplace
+        self._heartbeat_drops = RandomFault(heartbeat_drop_rate, fault_seed)
         self._root = Path(tempfile.mkdtemp(prefix="dumont-machines-"))
         self._default_utilization = gpu_utilization
         self._agents: dict[int, _RunningAgent] = {}
@@ -169,6 +187,15 @@ class MachineAgents:
         """Let the machine upload `puts` more objects to S3, then lose its network (None: never)."""
         with self._lock:
             self._agents[machine_id].network.puts_left = puts
+
+    def drop_heartbeats(self, fraction: float, seed: int | None = None) -> None:
+        """Lose this fraction of the agents' heartbeat requests on the machines' network, at random (the
+        same draws every run for one `seed`); each agent tries a lost one again, as it would."""
+        self._heartbeat_drops.set(fraction, seed)
+
+    @property
+    def heartbeat_drop_rate(self) -> float:
+        return self._heartbeat_drops.fraction
 
     def kill_agent(self, machine_id: int) -> None:
         """Stop the machine's agent as if it had crashed; it is not started again while the machine runs."""
@@ -234,7 +261,12 @@ class MachineAgents:
                 "DUMONT_AUTHORIZED_KEYS": str(self.authorized_keys(machine_id)),
             }
         )
-        running = _RunningAgent(machine_id, workspace, SimulatedGpu(gpu_name, self._default_utilization))
+        running = _RunningAgent(
+            machine_id,
+            workspace,
+            SimulatedGpu(gpu_name, self._default_utilization),
+            MachineNetwork(self._heartbeat_drops),
+        )
         metrics = HostMetrics(workspace, nvml=running.gpu)
         running.thread = threading.Thread(
             target=run_agent,

@@ -51,6 +51,12 @@ class LocalStackConfig:
     interruptions_per_hour: float = 0.0
     """How often, on average, the marketplace interrupts each running machine on its own (outbid, host
     offline, network partition, maintenance); 0 for never. `/_sim/interruptions` changes it."""
+    provider_error_rate: float = 0.0
+    """The fraction of the marketplace API's calls answered 5xx at random; `/_sim/faults` changes it."""
+    heartbeat_drop_rate: float = 0.0
+    """The fraction of the agents' heartbeat requests the machines' network loses at random."""
+    fault_seed: int = 0
+    """Seeds the random faults above: the same draws every run."""
     housekeeping_seconds: float = 5.0
     """How often the serverless idle check runs (every minute in AWS), so a demo window can be seconds."""
     reconciler_seconds: float = 5.0
@@ -151,7 +157,13 @@ class LocalStack:
         self.deployment: Deployment | None = None
         self.bootstrap: BootstrapAccount | None = None
         self.front: ApiFront | None = None
-        self.machine_agents = MachineAgents(self.marketplace, gpu_utilization=self.config.gpu_utilization)
+        self.marketplace.set_provider_error_rate(self.config.provider_error_rate, self.config.fault_seed)
+        self.machine_agents = MachineAgents(
+            self.marketplace,
+            gpu_utilization=self.config.gpu_utilization,
+            heartbeat_drop_rate=self.config.heartbeat_drop_rate,
+            fault_seed=self.config.fault_seed,
+        )
         self.marketplace.machine_runtime = self.machine_agents
         self.cpu_standbys: CpuStandbyAgents | None = None
         """The agents of the EC2 machines kept as CPU standbys, once AWS runs."""

@@ -13,6 +13,7 @@ from typing import Any
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from local_stack.faults import PROVIDER_ERROR_STATUSES, RandomFault
 from local_stack.marketplace.json_bodies import ApiError, Json, error_body, json_response
 from local_stack.marketplace.listing import instance_page
 from local_stack.marketplace.market import SimulatedMarket
@@ -62,6 +63,8 @@ class VastApi:
         self._lock = threading.Lock()
         self._injected: list[_InjectedFailure] = []
         self._requests: list[Json] = []
+        self.random_errors = RandomFault()
+        """Answers 5xx to this fraction of the authorized calls, at random (`/_sim/faults`)."""
 
     def respond(self, operation: str, args: Mapping[str, Any], request: Request) -> Response:
         """Answer one request for `operation` and record it."""
@@ -102,10 +105,11 @@ class VastApi:
             self._injected.clear()
 
     def reset(self) -> None:
-        """Forget injected failures and the requests seen."""
+        """Forget injected failures, random errors included, and the requests seen."""
         with self._lock:
             self._injected.clear()
             self._requests.clear()
+        self.random_errors.set(0.0)
 
     def _authorized(self, request: Request) -> bool:
         given = request.headers.get("Authorization", "")
@@ -126,6 +130,9 @@ class VastApi:
             injected = self._take_injected_failure(operation)
             if injected is not None:
                 return injected
+            if self.random_errors.strikes():
+                status = self.random_errors.choice(PROVIDER_ERROR_STATUSES)
+                return json_response(status, _default_failure_body(status))
             body = _json_object(raw)
             if operation == "search" and request.method == "GET":
                 body = _query_from_url(request)

@@ -14,6 +14,10 @@ what runs on them, with curl as well as from Python. No API key needed, JSON bod
     POST /_sim/machines/<id>/status       {"actual_status": "unknown", "message": "..."}: Vast shows it so
     POST /_sim/offers/<id>/bid            {"price": 0.9}: a higher bid outbids our interruptible machine
     POST /_sim/interruptions              {"per_machine_hour": 2}: interrupt running machines at random
+    POST /_sim/faults                     {"provider_error_rate": 0.1, "heartbeat_drop_rate": 0.1, "seed": 7}:
+                                          the API answers 5xx, the machines' network loses heartbeats, at
+                                          random, each that fraction of the time (omitted: unchanged)
+    GET  /_sim/faults                     the fault rates now
     POST /_sim/reset                      back to the freshly seeded market
     POST /_sim/machines/<id>/gpu          {"utilization": 90}: the GPU load its agent reads
     POST /_sim/gpu                        the same for every machine
@@ -54,6 +58,7 @@ def control_rules() -> list[Rule]:
         Rule("/_sim/machines/<int:instance_id>/status", endpoint="sim_status", methods=["POST"]),
         Rule("/_sim/offers/<int:offer_id>/bid", endpoint="sim_bid", methods=["POST"]),
         Rule("/_sim/interruptions", endpoint="sim_interruptions", methods=["POST"]),
+        Rule("/_sim/faults", endpoint="sim_faults", methods=["GET", "POST"]),
         Rule("/_sim/reset", endpoint="sim_reset", methods=["POST"]),
         Rule("/_sim/machines/<int:instance_id>/gpu", endpoint="sim_gpu", methods=["POST"]),
         Rule("/_sim/gpu", endpoint="sim_gpu_all", methods=["POST"]),
@@ -67,6 +72,11 @@ class MachineRuntime(Protocol):
     def set_gpu_utilization(self, machine_id: int | None, utilization: float) -> None: ...
 
     def workspace(self, machine_id: int) -> Path: ...
+
+    def drop_heartbeats(self, fraction: float, seed: int | None = None) -> None: ...
+
+    @property
+    def heartbeat_drop_rate(self) -> float: ...
 
 
 def control_response(
@@ -85,6 +95,15 @@ def control_response(
         return json_response(200, {"requests": marketplace.requests_seen()})
     if endpoint in ("sim_gpu", "sim_gpu_all", "sim_workspace"):
         return _machine_control(marketplace.machine_runtime, endpoint, args.get("instance_id"), body)
+    if endpoint == "sim_faults":
+        if request.method == "POST":
+            _set_faults(marketplace, body)
+        runtime = marketplace.machine_runtime
+        rates = {
+            "provider_error_rate": marketplace.provider_error_rate,
+            "heartbeat_drop_rate": runtime.heartbeat_drop_rate if runtime is not None else 0.0,
+        }
+        return json_response(200, {"success": True, **rates})
     if endpoint == "sim_bid":
         price = body["price"]
         if not is_number(price):
@@ -132,6 +151,23 @@ def _change_machine(marketplace: LocalMarketplace, endpoint: str, instance_id: i
         marketplace.show_status(instance_id, str(body["actual_status"]), body.get("message"))
     else:
         marketplace.interrupt(instance_id, str(body["kind"]), body.get("message"))
+
+
+def _set_faults(marketplace: LocalMarketplace, body: Json) -> None:
+    """Random faults from now on: 5xx from the API, heartbeats lost on the machines' network."""
+    seed = body.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ValueError("seed must be an integer")
+    rates = {name: body.get(name) for name in ("provider_error_rate", "heartbeat_drop_rate")}
+    for name, rate in rates.items():
+        if rate is not None and (not is_number(rate) or not 0 <= rate <= 1):
+            raise ValueError(f"{name} must be a fraction from 0 to 1")
+    if rates["heartbeat_drop_rate"] is not None:
+        if marketplace.machine_runtime is None:
+            raise ValueError("no machines run agents here: heartbeats cannot be dropped")
+        marketplace.machine_runtime.drop_heartbeats(float(rates["heartbeat_drop_rate"]), seed)
+    if rates["provider_error_rate"] is not None:
+        marketplace.set_provider_error_rate(float(rates["provider_error_rate"]), seed)
 
 
 def _machine_control(

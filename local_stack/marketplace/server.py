@@ -185,6 +185,15 @@ class LocalMarketplace:
             raise ValueError("per_machine_hour must be 0 or more")
         self._market.interruptions_per_hour = per_machine_hour
 
+    def set_provider_error_rate(self, fraction: float, seed: int | None = None) -> None:
+        """Answer 5xx (500, 502 or 503) to this fraction of the API's calls, at random; the draws are the
+        same every run for one `seed`."""
+        self._api.random_errors.set(fraction, seed)
+
+    @property
+    def provider_error_rate(self) -> float:
+        return self._api.random_errors.fraction
+
     def partitioned_machines(self) -> set[int]:
         """The machines cut off from the network, whose agents must reach nobody."""
         return self._market.partitioned_machines()

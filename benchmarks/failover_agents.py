@@ -1,0 +1,158 @@
+"""The agent on each machine of the failover bench: the real agent's API client (its retries), snapshot
+and restore code, over the local stack's machine network (a partition cuts it, a fraction of heartbeats
+is lost), with the API's agent routes and S3's presigned URLs answered in process."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+import boto3
+import httpx
+
+from dumont_agent.agent import Agent, AgentConfig, AgentError, ApiClient
+from dumont_agent.host_metrics import HostMetrics
+from dumont_core.platform.errors import DumontError
+from dumont_core.platform.identity import Principal
+from dumont_core.snapshots.models import ChunkPlan
+from local_stack.machine_agents import HEARTBEAT_PATH, MachineNetwork, SimulatedGpu
+
+if TYPE_CHECKING:
+    from benchmarks.failover_workflows import AgentAction
+    from benchmarks.failover_world import FailoverWorld
+
+_UPLOADS = re.compile(r"^/api/agent/snapshots/(?P<id>[^/]+)/uploads$")
+_DOWNLOADS = re.compile(r"^/api/agent/snapshots/(?P<id>[^/]+)/downloads$")
+
+
+class _NoWaiting:
+    """What the agent's client waits on between retries: here the retry goes out at once (the seconds
+    it would wait are far shorter than a heartbeat interval)."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return False
+
+    def is_set(self) -> bool:
+        return False
+
+
+class AgentLink(httpx.BaseTransport):
+    """The agent's requests, through its machine's network, to the services and to S3."""
+
+    def __init__(self, world: FailoverWorld, network: MachineNetwork, agent: Principal) -> None:
+        self._world = world
+        self._network = network
+        self._agent = agent
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self._network.let_through(request)
+        if request.url.host.endswith("amazonaws.com"):
+            return _s3(request)
+        try:
+            return httpx.Response(200, json=self._api(request))
+        except DumontError as error:
+            return httpx.Response(error.http_status, json={"error": {"message": str(error)}})
+
+    def _api(self, request: httpx.Request) -> Any:
+        path, agent, world = request.url.path, self._agent, self._world
+        body = json.loads(request.content) if request.content else {}
+        if path == HEARTBEAT_PATH:
+            assert agent.instance_id is not None
+            world.instances.record_heartbeat(agent.team_id, agent.instance_id, body)
+            return {"next_heartbeat_in_seconds": int(world.timings.heartbeat_seconds), "actions": []}
+        uploads, downloads = _UPLOADS.match(path), _DOWNLOADS.match(path)
+        if uploads is not None:
+            chunks = [ChunkPlan.model_validate(chunk) for chunk in body["chunks"]]
+            return world.snapshots.plan_uploads(agent, uploads["id"], chunks).model_dump(mode="json")
+        if downloads is not None:
+            return world.snapshots.plan_downloads(agent, downloads["id"]).model_dump(mode="json")
+        return {}  # logs and reports: the bench's workflows learn of results directly
+
+
+def _s3(request: httpx.Request) -> httpx.Response:
+    """A presigned URL, answered by moto's S3 (path or virtual-host style)."""
+    url = urlsplit(str(request.url))
+    host_bucket = url.netloc.split(".s3", 1)[0] if ".s3" in url.netloc else ""
+    path = unquote(url.path).lstrip("/")
+    bucket, key = (host_bucket, path) if host_bucket else tuple(path.split("/", 1))
+    s3 = boto3.client("s3")
+    if request.method == "PUT":
+        s3.put_object(Bucket=bucket, Key=key, Body=request.content)
+        return httpx.Response(200)
+    try:
+        return httpx.Response(200, content=s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return httpx.Response(404)
+
+
+class MachineAgent:
+    """The agent of one machine: it beats every interval while its machine runs and its network lets it,
+    and carries out the actions queued for its instance when a heartbeat is answered."""
+
+    def __init__(
+        self, world: FailoverWorld, machine_id: int, team_id: str, instance_id: str, disk: Path
+    ) -> None:
+        self.world = world
+        self.machine_id = machine_id
+        self.instance_id = instance_id
+        self.workspace = disk / "workspace"
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        self.network = MachineNetwork(world.heartbeat_drops)
+        self.running = True
+        self.heard = False
+        """Whether a heartbeat of this agent was received."""
+        self.closed = False
+        self.heartbeats_lost = 0
+        config = AgentConfig.from_environment(
+            {
+                "DUMONT_API_URL": "http://api.bench.invalid",
+                "DUMONT_AGENT_TOKEN": "bench",
+                "DUMONT_WORKSPACE": str(self.workspace),
+                "DUMONT_AGENT_STATE": str(disk / "agent-state"),
+                "DUMONT_UPLOAD_WORKERS": "2",
+            }
+        )
+        principal = Principal(account_id="acct_bench", team_id=team_id, instance_id=instance_id)
+        stop: Any = _NoWaiting()
+        self._client = ApiClient(config, AgentLink(world, self.network, principal), stop)
+        self._metrics = HostMetrics(self.workspace, nvml=SimulatedGpu("RTX 4090", 50.0))
+        self._agent = Agent(config=config, client=self._client, metrics=self._metrics, stop=stop)
+
+    def beat(self) -> bool:
+        """One heartbeat (False once the machine is gone, to stop beating)."""
+        if self.closed:
+            return False
+        if not self.running:
+            return True
+        try:
+            if self.world.heartbeats_skipped.strikes():
+                raise AgentError("the agent stalled and sent no heartbeat")
+            self._client.heartbeat(self._metrics.read().as_heartbeat())
+        except AgentError:
+            self.heartbeats_lost += 1
+            self.world.heartbeats_lost += 1
+            return True
+        self.heard = True
+        for action in self.world.workflows.take_actions(self.instance_id):
+            self._carry_out(action)
+        return True
+
+    def _carry_out(self, action: AgentAction) -> None:
+        """Run the action now; its result reaches the workflow once the time it took has passed."""
+        handler = self._agent.take_snapshot if action.kind == "snapshot" else self._agent.restore_snapshot
+        started = time.perf_counter()
+        try:
+            result, error = handler(action.params), None
+        except Exception as failure:
+            result, error = None, failure
+        took = time.perf_counter() - started
+        action.seconds = took
+        self.world.timeline.at(took, lambda: action.done.resolve(result, error))
+
+    def close(self) -> None:
+        self.closed = True
+        self._client.close()

@@ -1,0 +1,185 @@
+"""What the failover bench does to the system (`failover_world`): interruptions of every kind injected
+into instances of every strategy, and a long run of healthy machines under lost heartbeats and provider
+5xx. Each returns plain figures; `benchmarks.failover` prints them against the targets."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Generator
+from typing import Any
+
+from benchmarks.failover_timeline import Pending
+from benchmarks.failover_world import PRINCIPAL, FailoverWorld
+from dumont_core.instances.models import FailoverStrategy, InstanceStatus
+from local_stack.marketplace.machines import Interruption
+
+KINDS = [kind.value for kind in Interruption]
+STRATEGIES = [strategy.value for strategy in FailoverStrategy]
+"""Every strategy an instance can ask for: each is measured by whatever path it takes."""
+KEPT_BYTES = 256 * 1024
+WORK_AFTER_CHECKPOINT_SECONDS = (5.0, 120.0)
+"""How long the instance works on after its last checkpoint before it dies: what a failover loses."""
+DETECTION_LIMIT_SECONDS = 900.0
+RECOVERY_LIMIT_SECONDS = 1800.0
+Steps = Generator["float | Pending", Any, Any]
+
+
+def _wait_for(world: FailoverWorld, ready: Any, limit: float, every: float = 1.0) -> Steps:
+    """Wait until `ready()`; whether it came within `limit` s."""
+    deadline = world.time.elapsed + limit
+    while not ready():
+        if world.time.elapsed >= deadline:
+            return False
+        yield every
+    return True
+
+
+def _incident(world: FailoverWorld, instance_id: str, kind: str, number: int, rng: random.Random) -> Steps:
+    """Write a file, checkpoint, work on, die the way `kind` says, and come back: what each took."""
+    record: dict[str, Any] = {"kind": kind}
+    came = yield from _wait_for(
+        world, lambda: world.running_with_agent(instance_id), RECOVERY_LIMIT_SECONDS, every=5.0
+    )
+    if not came:
+        return {**record, "outcome": "never ran"}
+    agent = world.agent_of(world.instance(instance_id))
+    assert agent is not None
+    kept, late = f"kept-{number}.bin", f"late-{number}.bin"
+    content = rng.randbytes(KEPT_BYTES)
+    (agent.workspace / kept).write_bytes(content)
+    snapshot = world.snapshots.checkpoint(world.instance(instance_id), "lz4")
+    checkpointed = yield world.workflows.snapshots_finished.setdefault(snapshot.snapshot_id, Pending())
+    if not checkpointed:
+        return {**record, "outcome": "checkpoint never completed"}
+    yield rng.uniform(*WORK_AFTER_CHECKPOINT_SECONDS)
+    (agent.workspace / late).write_bytes(rng.randbytes(4096))
+    yield rng.uniform(0.0, world.timings.pass_seconds)  # die at any point of the watch's cycle
+    instance = world.instance(instance_id)
+    record["reported_window"] = world.failover.status(PRINCIPAL, instance_id).data_at_risk_seconds
+    completed_at = world.snapshots.get(PRINCIPAL, snapshot.snapshot_id).completed_at
+    death = world.time.elapsed
+    record["lost_window"] = (world.time() - completed_at).total_seconds() if completed_at else None
+    looks, wakes = (
+        len(world.interrupted_at.get(instance_id, [])),
+        len(world.workflows.wakes.get(instance_id, [])),
+    )
+    assert instance.provider_instance_id is not None
+    world.marketplace.interrupt(int(instance.provider_instance_id), kind)
+    noticed = yield from _wait_for(
+        world, lambda: len(world.interrupted_at.get(instance_id, [])) > looks, DETECTION_LIMIT_SECONDS
+    )
+    if not noticed:
+        return {**record, "outcome": "never noticed"}
+    record["detection"] = world.interrupted_at[instance_id][-1] - death
+    back = yield from _wait_for(
+        world, lambda: len(world.workflows.wakes.get(instance_id, [])) > wakes, RECOVERY_LIMIT_SECONDS
+    )
+    if not back:
+        return {**record, "outcome": "never came back"}
+    wake = world.workflows.wakes[instance_id][-1]
+    record.update(
+        recovery=wake["finished"] - death,
+        boot=wake["running"] - wake["rented"],
+        restore=wake.get("restore_seconds", 0.0),
+        after_detection=wake["finished"] - world.interrupted_at[instance_id][-1],
+    )
+    record.update(_history_fields(world, instance_id))
+    # The window the failover's own record reports, once the history carries it.
+    record["reported_window"] = record.get("reported_data_window_seconds", record["reported_window"])
+    now_on = world.agent_of(world.instance(instance_id))
+    record["kept_back"] = now_on is not None and _read(now_on.workspace / kept) == content
+    record["late_lost"] = now_on is not None and not (now_on.workspace / late).exists()
+    record["outcome"] = "recovered"
+    return record
+
+
+def _read(path: Any) -> bytes | None:
+    try:
+        return bytes(path.read_bytes())
+    except OSError:
+        return None
+
+
+def _history_fields(world: FailoverWorld, instance_id: str) -> dict[str, Any]:
+    """What the status route's history says of the last failover, for the fields it has."""
+    history = world.failover.status(PRINCIPAL, instance_id).history
+    if not history:
+        return {}
+    last = history[-1]
+    fields = ("detected_after_seconds", "recovered_after_seconds", "data_window_seconds")
+    return {
+        f"reported_{name}": getattr(last, name) for name in fields if getattr(last, name, None) is not None
+    }
+
+
+def _all_done(drills: list[Pending]) -> Callable[[], bool]:
+    return lambda: all(drill.done for drill in drills)
+
+
+def interruptions(*, rounds: int, seed: int, strategies: list[str] | None = None) -> dict[str, Any]:
+    """`rounds` rounds; in each, every strategy's instances die one of each kind, at once."""
+    rng = random.Random(seed)
+    strategies = strategies or STRATEGIES
+    results: dict[str, list[dict[str, Any]]] = {strategy: [] for strategy in strategies}
+    with FailoverWorld(seed=seed) as world:
+        fleet = [
+            (strategy, world.create_instance(failover_enabled=True, failover_strategy=strategy).instance_id)
+            for strategy in strategies
+            for _ in KINDS
+        ]
+        for round_number in range(rounds):
+            drills = [
+                (strategy, world.timeline.spawn(_incident(world, instance_id, kind, round_number, rng)))
+                for index, (strategy, instance_id) in enumerate(fleet)
+                for kind in [KINDS[(round_number + index) % len(KINDS)]]
+            ]
+            world.timeline.run_until(_all_done([drill for _, drill in drills]), 2 * RECOVERY_LIMIT_SECONDS)
+            for strategy, drill in drills:
+                results[strategy].append(drill.value or {"outcome": f"failed: {drill.error}"})
+        world.timeline.run_for(3 * world.timings.pass_seconds)
+        orphans = len(world.machines_rented() - world.machines_held())
+        for _, instance_id in fleet:
+            world.instances.delete(PRINCIPAL, instance_id)
+        world.timeline.run_for(12 * world.timings.pass_seconds)
+        return {
+            "incidents": results,
+            "orphans_after_interruptions": orphans,
+            "rented_after_deleting": len(world.machines_rented()),
+            "not_run": world.workflows.not_run,
+            "errors": world.timeline.errors[:10],
+            "simulated_seconds": world.time.elapsed,
+            "timings": vars(world.timings),
+        }
+
+
+def healthy_fleet(
+    *, machines: int, hours: float, drop_rate: float, error_rate: float, seed: int, skip_rate: float = 0.0
+) -> dict[str, Any]:
+    """Healthy machines with failover on, for `hours` of lost heartbeats and provider 5xx: how many were
+    taken for dead. `drop_rate` loses heartbeat requests on the network (the agent sends them again);
+    `skip_rate` has the agents not send that fraction of their heartbeats at all, as a stalled one."""
+    with FailoverWorld(seed=seed) as world:
+        ids = [
+            world.create_instance(
+                failover_enabled=True, failover_strategy=STRATEGIES[number % len(STRATEGIES)]
+            ).instance_id
+            for number in range(machines)
+        ]
+        world.timeline.run_until(lambda: all(world.running_with_agent(i) for i in ids), 900.0)
+        running = sum(world.instance(i).status == InstanceStatus.RUNNING for i in ids)
+        world.heartbeat_drops.set(drop_rate, seed)
+        world.heartbeats_skipped.set(skip_rate, seed)
+        world.marketplace.set_provider_error_rate(error_rate, seed)
+        started = world.time.elapsed
+        world.timeline.run_for(hours * 3600)
+        return {
+            "machines": running,
+            "hours": (world.time.elapsed - started) / 3600,
+            "false_failovers": sum(len(world.interrupted_at.get(i, [])) for i in ids),
+            "heartbeats_lost": world.heartbeats_lost,
+            "failed_passes": world.failed_passes,
+            "drop_rate": drop_rate,
+            "skip_rate": skip_rate,
+            "error_rate": error_rate,
+            "errors": world.timeline.errors[:10],
+        }

@@ -1,0 +1,251 @@
+"""The system under failover, in one process on a simulated clock: the real instance and snapshot
+services over DynamoDB and S3 (moto), the real Vast.ai adapter against the local marketplace over HTTP,
+the reconciler's passes with the interruption watch, the steps of the workflows run in the order their
+state machines run them (`failover_workflows`), and on every running machine the real agent's client,
+snapshot and restore code, whose requests go through the local stack's machine network (partitions,
+lost heartbeats) to the services.
+
+The timings are AWS's, read from the settings' defaults (a pass every WATCH_POLL_SECONDS, confirmation
+after INTERRUPTION_CONFIRM_SECONDS, a heartbeat every AGENT_HEARTBEAT_SECONDS, boots polled every
+BOOT_POLL_SECONDS); the marketplace's machines boot in `Timings.boot_seconds`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from benchmarks.failover_agents import MachineAgent
+from benchmarks.failover_timeline import SimulatedTime, Timeline
+from benchmarks.failover_workflows import WorkflowRunner
+from dumont_core.failover.service import FailoverService
+from dumont_core.instances.interruptions import InterruptionWatch
+from dumont_core.instances.machine_labels import owner_of
+from dumont_core.instances.metrics import MetricsRepository
+from dumont_core.instances.models import Instance, InstanceSpec, InstanceStatus
+from dumont_core.instances.reconciler import MachineReconciler
+from dumont_core.instances.repository import InstanceRepository
+from dumont_core.instances.service import InstanceService
+from dumont_core.instances.steps import InstanceWorkflowSteps
+from dumont_core.platform import table
+from dumont_core.platform.dynamodb import bind_table
+from dumont_core.platform.events import DomainEvent
+from dumont_core.platform.identity import Principal
+from dumont_core.platform.settings import AgentSettings, ProviderSettings, WatchSettings, WorkflowSettings
+from dumont_core.providers.models import ProviderError
+from dumont_core.providers.vastai import VastAiProvider
+from dumont_core.snapshots.repository import SnapshotRepository
+from dumont_core.snapshots.service import SnapshotService
+from dumont_core.snapshots.steps import SnapshotSteps
+from dumont_core.snapshots.store import SnapshotStore
+from local_stack.faults import RandomFault
+from local_stack.marketplace import LocalMarketplace
+from local_stack.moto_memory import keep_memory_flat
+
+TABLE_NAME = "DumontBench-Failover"
+BUCKET = "dumont-bench-failover"
+PRINCIPAL = Principal(account_id="acct_bench", team_id="team_bench")
+AGENT_API_URL = "http://api.bench.invalid"
+MACHINE_WATCH_SECONDS = 1.0
+"""How often the machines are looked at to start and stop their agents (an agent starts as its machine
+comes up)."""
+
+
+def _default(model: type[Any], name: str) -> Any:
+    return model.model_fields[name].default
+
+
+@dataclass(frozen=True)
+class Timings:
+    pass_seconds: float
+    confirm_seconds: float
+    heartbeat_seconds: float
+    boot_poll_seconds: float
+    provider_backoff_seconds: float
+    boot_seconds: tuple[float, float] = (20.0, 60.0)
+    """How long a rented GPU machine takes to come up (image pulled): a Vast.ai-like range."""
+
+    @classmethod
+    def aws(cls) -> Timings:
+        return cls(
+            pass_seconds=_default(WatchSettings, "watch_poll_seconds"),
+            confirm_seconds=_default(WatchSettings, "interruption_confirm_seconds"),
+            heartbeat_seconds=_default(AgentSettings, "agent_heartbeat_seconds"),
+            boot_poll_seconds=_default(WorkflowSettings, "boot_poll_seconds"),
+            provider_backoff_seconds=_default(ProviderSettings, "provider_backoff_seconds"),
+        )
+
+
+@dataclass
+class Events:
+    """The domain events published, in order."""
+
+    published: list[DomainEvent] = field(default_factory=list)
+
+    def publish(self, events: Any) -> None:
+        self.published.extend(events)
+
+
+class FailoverWorld:
+    """Everything a failover touches, on one simulated clock. Use as a context manager."""
+
+    def __init__(self, *, seed: int, timings: Timings | None = None) -> None:
+        self.timings = timings or Timings.aws()
+        self.time = SimulatedTime()
+        self.timeline = Timeline(self.time)
+        self.seed = seed
+        self.heartbeat_drops = RandomFault(0.0, seed)
+        """Heartbeat requests the machines' network loses (the agent sends a lost one again)."""
+        self.heartbeats_skipped = RandomFault(0.0, seed)
+        """Heartbeats an agent never sends at all, as when it stalls."""
+        self.events = Events()
+        self.interrupted_at: dict[str, list[float]] = {}
+        """Instance id -> the simulated times the watch interrupted it."""
+        self.failed_passes = 0
+        """Reconciler passes the provider could not answer (they are tried again at the next)."""
+        self.heartbeats_lost = 0
+        """Heartbeats of every agent, past and present, that never reached the API."""
+        self.agents: dict[int, MachineAgent] = {}
+        self._root = Path(tempfile.mkdtemp(prefix="dumont-bench-failover-"))
+        self._mock = mock_aws()
+        self.marketplace = LocalMarketplace(
+            seed=seed,
+            boot_seconds=self.timings.boot_seconds,
+            action_seconds=(5.0, 15.0),
+            clock=self.time.seconds,
+        )
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def __enter__(self) -> FailoverWorld:
+        keep_memory_flat()  # what the local stack runs moto with: a transaction copies items, not tables
+        self._mock.start()
+        boto3.client("dynamodb").create_table(**table.create_table_request(TABLE_NAME))
+        bind_table(TABLE_NAME)
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        self.marketplace.start()
+        self._compose()
+        self.timeline.every(self.timings.pass_seconds, self._reconcile, first_in=self.timings.pass_seconds)
+        self.timeline.every(MACHINE_WATCH_SECONDS, self._watch_machines)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for agent in self.agents.values():
+            agent.close()
+        self.provider.close()
+        self.marketplace.stop()
+        self._mock.stop()
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def _compose(self) -> None:
+        timings, clock = self.timings, self.time
+        self.workflows = WorkflowRunner(self)
+        self.instances = InstanceService(
+            repository=InstanceRepository(event_retention=timedelta(days=90)),
+            readings=MetricsRepository(retention=timedelta(days=1)),
+            publisher=self.events,
+            workflows=self.workflows,
+            clock=clock,
+        )
+        self.settings = ProviderSettings(
+            vast_api_url=self.marketplace.url, public_api_url=AGENT_API_URL, provider_timeout_seconds=5
+        )
+        self.provider = VastAiProvider(
+            self.marketplace.url,
+            self.marketplace.api_key,
+            timeout_seconds=5,
+            backoff_seconds=timings.provider_backoff_seconds,
+            sleep=clock.sleep,
+        )
+        self.steps = InstanceWorkflowSteps(
+            instances=self.instances, provider=self.provider, settings=self.settings, clock=clock
+        )
+        snapshots, store = SnapshotRepository(), SnapshotStore(BUCKET)
+        self.snapshots = SnapshotService(
+            instances=self.instances, snapshots=snapshots, store=store, workflows=self.workflows, clock=clock
+        )
+        self.snapshot_steps = SnapshotSteps(
+            instances=self.instances, snapshots=snapshots, store=store, clock=clock
+        )
+        self.failover = FailoverService(instances=self.instances, recovery=self.snapshots, clock=clock)
+        watch = InterruptionWatch(
+            instances=self.instances,
+            provider=self.provider,
+            heartbeat_seconds=timings.heartbeat_seconds,
+            confirm_seconds=timings.confirm_seconds,
+            recovery=self.snapshots,
+            clock=clock,
+        )
+        self.reconciler = MachineReconciler(
+            instances=self.instances, provider=self.provider, settings=self.settings, watch=watch, clock=clock
+        )
+
+    # --- what runs on the clock -------------------------------------------------------------------
+
+    def _reconcile(self) -> None:
+        try:
+            report = self.reconciler.reconcile()
+        except ProviderError:
+            self.failed_passes += 1
+            return
+        for instance_id in report.interrupted:
+            self.interrupted_at.setdefault(instance_id, []).append(self.time.elapsed)
+
+    def _watch_machines(self) -> None:
+        """An agent starts on every machine of ours that comes up, and goes with its machine."""
+        machines = {machine["id"]: machine for machine in self.marketplace.machines()}
+        partitioned = self.marketplace.partitioned_machines()
+        for machine_id in [machine_id for machine_id in self.agents if machine_id not in machines]:
+            self.agents.pop(machine_id).close()
+        for machine_id, machine in machines.items():
+            agent = self.agents.get(machine_id)
+            if agent is not None:
+                agent.network.partitioned = machine_id in partitioned
+                agent.running = machine["actual_status"] == "running"
+                continue
+            owner = owner_of(machine.get("label"), self.settings.machine_label_prefix)
+            if owner is None or machine["actual_status"] != "running" or machine_id in partitioned:
+                continue
+            agent = MachineAgent(
+                self, machine_id, owner.team_id, owner.instance_id, self._root / str(machine_id)
+            )
+            self.agents[machine_id] = agent
+            self.timeline.every(self.timings.heartbeat_seconds, agent.beat)
+
+    # --- what the bench and the tests ask -------------------------------------------------------
+
+    def create_instance(self, **spec: Any) -> Instance:
+        values: dict[str, Any] = {"gpu_type": "RTX_4090", "image": "pytorch/pytorch:latest", "disk_gb": 50}
+        return self.instances.create(PRINCIPAL, InstanceSpec(**{**values, **spec}))
+
+    def instance(self, instance_id: str) -> Instance:
+        return self.instances.get(PRINCIPAL, instance_id)
+
+    def agent_of(self, instance: Instance) -> MachineAgent | None:
+        machine_id = instance.provider_instance_id
+        return self.agents.get(int(machine_id)) if machine_id is not None else None
+
+    def running_with_agent(self, instance_id: str) -> bool:
+        instance = self.instance(instance_id)
+        agent = self.agent_of(instance)
+        return instance.status == InstanceStatus.RUNNING and agent is not None and agent.heard
+
+    def machines_rented(self) -> set[str]:
+        return {str(machine["id"]) for machine in self.marketplace.machines()}
+
+    def machines_held(self) -> set[str]:
+        held = set()
+        for instance in self.instances.list_all(PRINCIPAL):
+            if instance.provider_instance_id is not None and instance.status != InstanceStatus.DELETED:
+                held.add(instance.provider_instance_id)
+        return held
