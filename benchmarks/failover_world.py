@@ -26,6 +26,7 @@ from moto import mock_aws
 from benchmarks.failover_agents import MachineAgent
 from benchmarks.failover_timeline import SimulatedTime, Timeline
 from benchmarks.failover_workflows import WorkflowRunner
+from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
 from dumont_core.failover.service import FailoverService
 from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.machine_labels import owner_of
@@ -177,13 +178,15 @@ class FailoverWorld:
         self.snapshot_steps = SnapshotSteps(
             instances=self.instances, snapshots=snapshots, store=store, clock=clock
         )
-        self.failover = FailoverService(instances=self.instances, recovery=self.snapshots, clock=clock)
+        # Only the snapshot path's workflows are driven here: every strategy comes back through it.
+        recovery = FailoverRecovery(instances=self.instances, fallback=SnapshotPath(snapshots=self.snapshots))
+        self.failover = FailoverService(instances=self.instances, recovery=recovery, clock=clock)
         watch = InterruptionWatch(
             instances=self.instances,
             provider=self.provider,
             heartbeat_seconds=timings.heartbeat_seconds,
             confirm_seconds=timings.confirm_seconds,
-            recovery=self.snapshots,
+            recovery=recovery,
             clock=clock,
         )
         self.reconciler = MachineReconciler(
