@@ -57,6 +57,8 @@ class StandbyView(DomainModel):
     machine_id: str | None
     state: str
     region: str | None
+    ip_address: str | None
+    ssh_port: int | None
     gpu_name: str | None
     cost_per_hour: float
     """What it costs while it waits: a stopped GPU is billed for its disk alone."""
