@@ -125,12 +125,24 @@ RECONCILER_FUNCTION = FunctionSpec(
     reads_provider_secret=True,
     every_minutes=1,
 )
+PRICE_COLLECTOR_FUNCTION = FunctionSpec(
+    name="PriceCollector",
+    handler="schedules.prices.lambda_handler",
+    settings="PriceCollectorSettings",
+    description="Collects what every GPU type costs at each provider, and rolls up the hours that ended",
+    # A search per GPU type and provider, each retried with backoff against a slow provider.
+    timeout_seconds=120,
+    reads_provider_secret=True,
+    # A missed run leaves a hole of five minutes in the history, which the hourly rollup absorbs.
+    every_minutes=5,
+)
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     API_FUNCTION,
     AUTHORIZER_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
     HOUSEKEEPING_FUNCTION,
     RECONCILER_FUNCTION,
+    PRICE_COLLECTOR_FUNCTION,
 )
 
 

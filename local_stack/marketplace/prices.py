@@ -67,7 +67,7 @@ class PriceModel:
         self._clock = clock
         self._clock_origin = clock()
         self._epoch_origin = time.time() if epoch is None else epoch
-        self._pinned: float | None = None
+        self._pinned = threading.local()
         self._walks: dict[str, list[float]] = {}
         self._walk_origin = self._epoch_origin - _WALK_HISTORY_SECONDS
         self._lock = threading.Lock()
@@ -75,19 +75,21 @@ class PriceModel:
 
     def now(self) -> float:
         """The market's time, in epoch seconds: wall time when the model was made, moved on by its clock
-        at `speed`; or the moment it is pinned at."""
-        if self._pinned is not None:
-            return self._pinned
+        at `speed`; or the moment this thread pinned it at."""
+        pinned: float | None = getattr(self._pinned, "at", None)
+        if pinned is not None:
+            return pinned
         return self._epoch_origin + (self._clock() - self._clock_origin) * self.speed
 
     @contextmanager
     def pinned_at(self, epoch_seconds: float) -> Iterator[None]:
-        """Price every offer as at `epoch_seconds` for a while: how the past is priced to make history."""
-        self._pinned = epoch_seconds
+        """Price every offer as at `epoch_seconds` for a while, as seen from this thread (others go on
+        seeing the present): how the past is priced to make history."""
+        self._pinned.at = epoch_seconds
         try:
             yield
         finally:
-            self._pinned = None
+            self._pinned.at = None
 
     def price_of(
         self, *, start_price: float, offer_id: int, gpu_name: str, geolocation: str, at: float

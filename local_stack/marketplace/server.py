@@ -69,6 +69,11 @@ class LocalMarketplace:
         self.machine_runtime: MachineRuntime | None = None
         """Set by the local stack: the agents, GPU load and disks of the simulated machines."""
 
+    @property
+    def app(self) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
+        """The marketplace as a WSGI application, to be called in process without a socket."""
+        return self._wsgi
+
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> LocalMarketplace:

@@ -3,7 +3,8 @@ settings, on first use, and replaceable in tests.
 
 Handlers ask this package for services (`composition.instances()`), never build them. A test replaces
 one with `overridden(instances=fake)`, or starts afresh after changing the environment with `reset()`.
-Adding a domain adds its factories here, or in a module of this package re-exported here (`access`).
+Adding a domain adds its factories here, or in a module of this package re-exported here (`access`,
+`market`).
 Each factory imports its domain itself: a request loads the domains it uses and no others, which is
 most of a cold start.
 """
@@ -22,6 +23,7 @@ from dumont_core.composition.access import (
     teams,
     token_signer,
 )
+from dumont_core.composition.market import market_repository, price_collector
 from dumont_core.composition.providing import overridden, provided, repository, reset, table
 from dumont_core.platform.settings import (
     AgentSettings,
@@ -63,7 +65,9 @@ __all__ = [
     "access_repository",
     "admission_repository",
     "attempt_repository",
+    "market_repository",
     "overridden",
+    "price_collector",
     "provided",
     "repository",
     "reset",

@@ -137,6 +137,16 @@ class PresentationSettings(EnvironmentSettings):
     """When set, Jupyter is published as `https://{instance_id}.{domain}:8888`; else the host's port."""
 
 
+class MarketSettings(EnvironmentSettings):
+    """How long the market's prices are kept, and how long live offers are reused."""
+
+    market_point_retention_days: int = Field(default=7, ge=1, le=35, alias="MARKET_POINT_RETENTION_DAYS")
+    """Each collection's prices; longer periods are read from the hourly rollups."""
+    market_rollup_retention_days: int = Field(default=365, ge=7, alias="MARKET_ROLLUP_RETENTION_DAYS")
+    offer_cache_seconds: float = Field(default=30.0, ge=0, le=600, alias="OFFER_CACHE_SECONDS")
+    """How long an answer of the provider's offer search is reused for the offer routes."""
+
+
 # One model per function: what its handler checks at cold start.
 
 
@@ -179,6 +189,10 @@ class WatchSettings(EnvironmentSettings):
 
 class ReconcilerSettings(TableSettings, ProviderSettings, AgentSettings, WatchSettings):
     """The scheduled reconciler of the machines rented and the instances' records."""
+
+
+class PriceCollectorSettings(TableSettings, ProviderSettings, MarketSettings):
+    """The scheduled price collection."""
 
 
 SettingsT = TypeVar("SettingsT", bound=EnvironmentSettings)

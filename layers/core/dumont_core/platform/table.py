@@ -24,6 +24,10 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | running instance   | `RUNNING#{0..7}`         | `{team_id}#{instance_id}`               |
 | idempotency record | `IDEMPOTENCY#api`        | Powertools' hash of the request         |
 | attempt counter    | `ATTEMPTS#{kind}#{subject}` | `WINDOW#{window start, epoch seconds}` |
+| price point        | `MARKET#{gpu_type}`      | `POINT#{timestamp}#{provider}`          |
+| hourly price rollup| `MARKET#{gpu_type}`      | `HOUR#{hour}#{provider}`                |
+| latest prices      | `MARKET`                 | `LATEST#{gpu_type}#{provider}`          |
+| price rollup mark  | `MARKET`                 | `ROLLEDUP`                              |
 
 GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 `ACCOUNT#{account_id}#TEAMS` / `TEAM#{team_id}`.
@@ -35,9 +39,11 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 - the teams of an account: Query GSI1 on `ACCOUNT#{id}#TEAMS`;
 - every running instance (the interruption watch): Query each `RUNNING#…` partition; the item is
   written and removed in the transaction that moves the instance into or out of `running`.
+- the market now: Query PK=`MARKET`, SK begins_with `LATEST#`; a GPU type's prices over a period:
+  Query PK=`MARKET#{gpu_type}` between two points' or two hours' keys;
 - failed logins of an account or an address, registrations of an address: UpdateItem on the window's
   counter (see `access.attempts`).
-Events, samples, rollups, actions, hibernation records, leases, idempotency records and attempt counters
+Events, samples, rollups, price points and their rollups, actions, hibernation records, leases, idempotency records and attempt counters
 expire through the TTL attribute.
 """
 
@@ -64,6 +70,8 @@ INSTANCE_INDEX_RECORD = "INSTANCE"
 SWEEP_LEASE_RECORD = "CHUNKGC"
 SWEEP_PARTITION = "SWEEP"
 IDEMPOTENCY_PARTITION = "IDEMPOTENCY#api"
+MARKET_PARTITION = "MARKET"
+MARKET_ROLLUP_MARK = "ROLLEDUP"
 WATCH_PARTITIONS = 8
 RUNNING_PARTITIONS = 8
 
@@ -135,6 +143,23 @@ def hibernations_from(since: datetime) -> str:
     return key("HIBERNATION", since)
 
 
+def market_key(gpu_type: str) -> str:
+    """A GPU type's price points and hourly rollups."""
+    return key("MARKET", gpu_type)
+
+
+def price_point_key(at: datetime, provider: str) -> str:
+    return key("POINT", at, provider)
+
+
+def price_hour_key(hour: datetime, provider: str) -> str:
+    return key("HOUR", hour, provider)
+
+
+def latest_prices_key(gpu_type: str, provider: str) -> str:
+    return key("LATEST", gpu_type, provider)
+
+
 # Prefixes of the sort keys, for begins_with queries.
 INSTANCE_PREFIX = instance_key("")
 MEMBER_PREFIX = member_key("")
@@ -142,6 +167,7 @@ ROLE_PREFIX = key("ROLE", "")
 SNAPSHOT_PREFIX = key("SNAPSHOT", "")
 EVENT_PREFIX = key("EVENT", "")
 ACTION_PREFIX = key("ACTION", "")
+LATEST_PRICES_PREFIX = key("LATEST", "")
 HIBERNATION_RANGE_END = key("HIBERNATION", "~")
 """Sorts after every hibernation record's key: the upper bound of a range over them."""
 
