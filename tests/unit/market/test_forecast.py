@@ -19,7 +19,9 @@ START = datetime(2026, 11, 20, tzinfo=UTC)
 def hourly_medians(dynamics: PriceDynamics, hours: int, seed: int = 11) -> dict[datetime, float]:
     """The median price per GPU-hour of the marketplace's RTX 4090 offers, each hour, as collected."""
     model = PriceModel(seed, clock=lambda: 0.0, epoch=START.timestamp(), dynamics=dynamics)
-    market = SimulatedMarket(seed=seed, boot_seconds=(1, 2), action_seconds=(1, 2), clock=lambda: 0.0, prices=model)
+    market = SimulatedMarket(
+        seed=seed, boot_seconds=(1, 2), action_seconds=(1, 2), clock=lambda: 0.0, prices=model
+    )
     series = {}
     for hour in range(hours):
         moment = START + timedelta(hours=hour)

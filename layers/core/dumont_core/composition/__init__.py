@@ -23,7 +23,7 @@ from dumont_core.composition.access import (
     teams,
     token_signer,
 )
-from dumont_core.composition.market import market_repository, price_collector
+from dumont_core.composition.market import market, market_repository, price_collector
 from dumont_core.composition.providing import overridden, provided, repository, reset, table
 from dumont_core.platform.settings import (
     AgentSettings,
@@ -65,6 +65,7 @@ __all__ = [
     "access_repository",
     "admission_repository",
     "attempt_repository",
+    "market",
     "market_repository",
     "overridden",
     "price_collector",

@@ -12,6 +12,7 @@ from dumont_core.platform.settings import MarketSettings, load_settings
 if TYPE_CHECKING:
     from dumont_core.market.collector import PriceCollector
     from dumont_core.market.repository import MarketRepository
+    from dumont_core.market.service import MarketService
 
 
 @repository
@@ -34,3 +35,11 @@ def price_collector() -> PriceCollector:
     return PriceCollector(
         providers=[composition.gpu_provider()], repository=market_repository(), clock=utc_now
     )
+
+
+@provided
+def market() -> MarketService:
+    from dumont_core.market.service import MarketService
+    from dumont_core.platform.clock import utc_now
+
+    return MarketService(repository=market_repository(), clock=utc_now)

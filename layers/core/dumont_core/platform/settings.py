@@ -160,6 +160,7 @@ class ApiSettings(
     UsagePlanSettings,
     GuessingSettings,
     PresentationSettings,
+    MarketSettings,
 ):
     """The API function: every route."""
 

@@ -43,8 +43,8 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
   Query PK=`MARKET#{gpu_type}` between two points' or two hours' keys;
 - failed logins of an account or an address, registrations of an address: UpdateItem on the window's
   counter (see `access.attempts`).
-Events, samples, rollups, price points and their rollups, actions, hibernation records, leases, idempotency records and attempt counters
-expire through the TTL attribute.
+Events, samples, rollups, price points and their rollups, actions, hibernation records, leases,
+idempotency records and attempt counters expire through the TTL attribute.
 """
 
 from __future__ import annotations
