@@ -119,3 +119,19 @@ def test_forecasts_need_a_day_of_prices(
 def test_short_intervals_are_refused_over_long_periods(market: MarketService) -> None:
     with pytest.raises(ValidationFailed, match="use 1h or more"):
         market.history("RTX_4090", None, "7d", "5m")
+
+
+def test_the_market_at_a_glance_compares_with_a_day_before(
+    collector: PriceCollector, provider: FakeProvider, market: MarketService, clock: Clock
+) -> None:
+    collector.collect()
+    clock.advance(hours=1)
+    collector.collect()  # the hour of 12:00 is rolled up
+    provider.offers[0] = provider.offers[0].model_copy(update={"price_per_hour": 0.60})
+    clock.advance(hours=24)
+    collector.collect()
+    summary = market.summary()
+    assert summary.total_gpus_available == 4 + 2
+    # RTX 4090's median per GPU-hour went from 0.50 to 0.60; A100's stayed.
+    assert summary.trending_gpus == ["RTX_4090"]
+    assert summary.avg_price_change_24h == 10.0

@@ -32,6 +32,12 @@ _TRANSACTION_ITEMS = 100
 PricePointItem = item_type(PricePoint, slices=JSONAttribute(default=list), expires_at=TTLAttribute(null=True))
 
 
+class MarketHourItem(TableItem):
+    medians = JSONAttribute()
+    """GPU type -> its median on-demand price per GPU-hour over all regions and providers that hour."""
+    expires_at = TTLAttribute()
+
+
 class RollupMarkItem(TableItem):
     through = UTCDateTimeAttribute()
     """The last hour whose rollups are written."""
@@ -92,6 +98,11 @@ class MarketRepository:
         mark = get_item(RollupMarkItem, table.MARKET_PARTITION, table.MARKET_ROLLUP_MARK, consistent=True)
         return mark.through if mark is not None else None
 
+    def market_hour(self, hour: datetime) -> dict[str, float]:
+        """Every GPU type's median price in `hour`, from its rollups; empty when none were made."""
+        item = get_item(MarketHourItem, table.MARKET_PARTITION, table.market_hour_key(hour))
+        return dict(item.medians) if item is not None else {}
+
     def record_rollups(
         self, rollups: Iterable[PricePoint], through: datetime, previous: datetime | None
     ) -> bool:
@@ -101,9 +112,23 @@ class MarketRepository:
         unmoved = (
             RollupMarkItem.PK.does_not_exist() if previous is None else RollupMarkItem.through == previous
         )
+        rollups = list(rollups)
+        medians = {
+            rollup.gpu_type: found.on_demand.median
+            for rollup in rollups
+            if (found := rollup.slice()) is not None and found.on_demand is not None
+        }
         try:
             with TransactWrite(connection=shared_connection()) as transaction:
                 transaction.save(mark, condition=unmoved)
+                if medians:
+                    hour = MarketHourItem(
+                        table.MARKET_PARTITION,
+                        table.market_hour_key(through),
+                        medians=medians,
+                        expires_at=through + self._rollup_retention,
+                    )
+                    transaction.save(hour)
                 for rollup in rollups:
                     item = _stored(
                         rollup,

@@ -103,14 +103,13 @@ class MarketService:
         )
 
     def summary(self) -> MarketSummary:
+        """Two requests: the latest prices, and every GPU type's median a day before the last hour."""
         now = self.clock()
         latest = [point for point in self.repository.latest() if point.gap is None]
+        day_before = self.repository.market_hour(hour_of(now) - timedelta(hours=25))
         changes: dict[str, float] = {}
         for point in latest:
-            before = self.repository.hours(
-                point.gpu_type, hour_of(now) - timedelta(hours=25), hour_of(now) - timedelta(hours=24)
-            )
-            then, today = _median(before[-1] if before else None), _median(point)
+            then, today = day_before.get(point.gpu_type), _median(point)
             if then and today:
                 changes[point.gpu_type] = (today - then) / then * 100
         rising = sorted((change, gpu) for gpu, change in changes.items() if change > 0)

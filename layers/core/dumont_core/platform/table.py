@@ -28,6 +28,7 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | hourly price rollup| `MARKET#{gpu_type}`      | `HOUR#{hour}#{provider}`                |
 | latest prices      | `MARKET`                 | `LATEST#{gpu_type}#{provider}`          |
 | price rollup mark  | `MARKET`                 | `ROLLEDUP`                              |
+| the market an hour | `MARKET`                 | `HOUR#{hour}`                           |
 
 GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 `ACCOUNT#{account_id}#TEAMS` / `TEAM#{team_id}`.
@@ -154,6 +155,11 @@ def price_point_key(at: datetime, provider: str) -> str:
 
 def price_hour_key(hour: datetime, provider: str) -> str:
     return key("HOUR", hour, provider)
+
+
+def market_hour_key(hour: datetime) -> str:
+    """Every GPU type's median price in one hour, read to compare today with yesterday."""
+    return key("HOUR", hour)
 
 
 def latest_prices_key(gpu_type: str, provider: str) -> str:
