@@ -80,6 +80,8 @@ API_FUNCTION = FunctionSpec(
     writes_snapshots=True,
     completes_workflow_tasks=True,
     keeps_instance_logs=True,
+    # Live offers and the GPU advisor ask the provider what is offered now.
+    reads_provider_secret=True,
 )
 AUTHORIZER_FUNCTION = FunctionSpec(
     name="Authorizer",

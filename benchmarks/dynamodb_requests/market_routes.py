@@ -1,5 +1,5 @@
-"""The market routes on the local stack's price history, and what one run of the price collector costs:
-its provider calls and DynamoDB requests."""
+"""The market routes on the local stack's price history, the live offers, and what one run of the price
+collector costs: its provider calls and DynamoDB requests."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ def exercise_market(client: BenchClient, stack: LocalStack) -> None:
     client.measure("GET", "/api/v1/market/predictions", query={"gpu_type": "RTX_4090"})
     client.measure("GET", "/api/metrics/predictions/RTX_4090")
     client.measure("GET", "/api/metrics/market")
+    client.measure("GET", "/api/v1/offers", query={"region": "us-east", "interruptible": "true"})
+    client.measure("GET", "/api/v1/offers/RTX_4090", query={"sort": "reliability"})
 
 
 COLLECTOR_LINES: list[str] = []

@@ -23,7 +23,7 @@ from dumont_core.composition.access import (
     teams,
     token_signer,
 )
-from dumont_core.composition.market import market, market_repository, price_collector
+from dumont_core.composition.market import market, market_repository, offer_book, price_collector
 from dumont_core.composition.providing import overridden, provided, repository, reset, table
 from dumont_core.platform.settings import (
     AgentSettings,
@@ -67,6 +67,7 @@ __all__ = [
     "attempt_repository",
     "market",
     "market_repository",
+    "offer_book",
     "overridden",
     "price_collector",
     "provided",

@@ -11,6 +11,7 @@ from dumont_core.platform.settings import MarketSettings, load_settings
 
 if TYPE_CHECKING:
     from dumont_core.market.collector import PriceCollector
+    from dumont_core.market.offers import OfferBook
     from dumont_core.market.repository import MarketRepository
     from dumont_core.market.service import MarketService
 
@@ -43,3 +44,13 @@ def market() -> MarketService:
     from dumont_core.platform.clock import utc_now
 
     return MarketService(repository=market_repository(), clock=utc_now)
+
+
+@provided
+def offer_book() -> OfferBook:
+    """Live offers, reused for `OFFER_CACHE_SECONDS` by the warm function that asked."""
+    from dumont_core import composition
+    from dumont_core.market.offers import OfferBook
+
+    ttl = load_settings(MarketSettings).offer_cache_seconds
+    return OfferBook(providers=[composition.gpu_provider()], ttl_seconds=ttl)

@@ -161,8 +161,9 @@ class ApiSettings(
     GuessingSettings,
     PresentationSettings,
     MarketSettings,
+    ProviderSettings,
 ):
-    """The API function: every route."""
+    """The API function: every route (live offers ask the provider)."""
 
 
 class AuthorizerSettings(TableSettings, TokenSettings, AgentSettings):
