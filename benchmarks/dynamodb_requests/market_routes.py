@@ -1,5 +1,5 @@
-"""The market routes on the local stack's price history, the live offers, and what one run of the price
-collector costs: its provider calls and DynamoDB requests."""
+"""The market routes on the local stack's price history, the live offers and the GPU advisor, and what
+one run of the price collector costs: its provider calls and DynamoDB requests."""
 
 from __future__ import annotations
 
@@ -39,6 +39,11 @@ def exercise_market(client: BenchClient, stack: LocalStack) -> None:
     client.measure("GET", "/api/metrics/market")
     client.measure("GET", "/api/v1/offers", query={"region": "us-east", "interruptible": "true"})
     client.measure("GET", "/api/v1/offers/RTX_4090", query={"sort": "reliability"})
+    client.measure(
+        "POST",
+        "/api/ai/recommend-gpu",
+        body={"task": "fine-tune llama2-7b", "dataset_size": "50GB", "budget_per_hour": 1.0},
+    )
 
 
 COLLECTOR_LINES: list[str] = []

@@ -65,6 +65,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "api.failover.routes": ("/api/v1/failover",),
     "api.market.routes": ("/api/v1/market", "/api/metrics/market", "/api/metrics/predictions"),
     "api.offers.routes": ("/api/v1/offers",),
+    "api.ai.routes": ("/api/ai",),
     "api.agents.routes": ("/api/agent",),
     "api.access.routes": ("/api/v1/auth", "/api/auth", "/api/v1/api-keys"),
     "api.teams.routes": ("/api/v1/teams", "/api/v1/roles"),

@@ -23,7 +23,13 @@ from dumont_core.composition.access import (
     teams,
     token_signer,
 )
-from dumont_core.composition.market import market, market_repository, offer_book, price_collector
+from dumont_core.composition.market import (
+    gpu_advisor,
+    market,
+    market_repository,
+    offer_book,
+    price_collector,
+)
 from dumont_core.composition.providing import overridden, provided, repository, reset, table
 from dumont_core.platform.settings import (
     AgentSettings,
@@ -65,6 +71,7 @@ __all__ = [
     "access_repository",
     "admission_repository",
     "attempt_repository",
+    "gpu_advisor",
     "market",
     "market_repository",
     "offer_book",

@@ -10,6 +10,7 @@ from dumont_core.composition.providing import provided, repository
 from dumont_core.platform.settings import MarketSettings, load_settings
 
 if TYPE_CHECKING:
+    from dumont_core.market.advisor import GpuAdvisor
     from dumont_core.market.collector import PriceCollector
     from dumont_core.market.offers import OfferBook
     from dumont_core.market.repository import MarketRepository
@@ -54,3 +55,10 @@ def offer_book() -> OfferBook:
 
     ttl = load_settings(MarketSettings).offer_cache_seconds
     return OfferBook(providers=[composition.gpu_provider()], ttl_seconds=ttl)
+
+
+@provided
+def gpu_advisor() -> GpuAdvisor:
+    from dumont_core.market.advisor import GpuAdvisor
+
+    return GpuAdvisor(offers=offer_book())
