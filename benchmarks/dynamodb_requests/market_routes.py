@@ -37,6 +37,7 @@ def exercise_market(client: BenchClient, stack: LocalStack) -> None:
     client.measure("GET", "/api/v1/market/predictions", query={"gpu_type": "RTX_4090"})
     client.measure("GET", "/api/metrics/predictions/RTX_4090")
     client.measure("GET", "/api/metrics/market")
+    client.measure("GET", "/api/metrics/providers")
     client.measure("GET", "/api/v1/offers", query={"region": "us-east", "interruptible": "true"})
     client.measure("GET", "/api/v1/offers/RTX_4090", query={"sort": "reliability"})
     client.measure(

@@ -63,7 +63,12 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "api.snapshots.routes": ("/api/v1/snapshots", "/api/snapshots"),
     "api.serverless.routes": ("/api/v1/serverless", "/api/metrics/hibernation"),
     "api.failover.routes": ("/api/v1/failover",),
-    "api.market.routes": ("/api/v1/market", "/api/metrics/market", "/api/metrics/predictions"),
+    "api.market.routes": (
+        "/api/v1/market",
+        "/api/metrics/market",
+        "/api/metrics/predictions",
+        "/api/metrics/providers",
+    ),
     "api.offers.routes": ("/api/v1/offers",),
     "api.ai.routes": ("/api/ai",),
     "api.agents.routes": ("/api/agent",),

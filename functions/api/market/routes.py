@@ -19,6 +19,7 @@ from api.market.schemas import (
     MarketPriceView,
     MarketSummaryView,
     Period,
+    ProvidersView,
     RegionQuery,
 )
 from api.responses import json_response
@@ -139,3 +140,13 @@ def market(_: Caller) -> Response[str]:
     GPUs available across the market, the mean change of prices over 24 hours, and the GPU types whose
     prices rose most."""
     return json_response(MarketSummaryView.model_validate(composition.market().summary()))
+
+
+@routes.operation("GET", "/api/metrics/providers", ProvidersView, PERMISSION, errors=(503,))
+def providers(_: Caller) -> Response[str]:
+    """Providers
+
+    Each provider's mean price per GPU-hour from our price collection and its hosts' reliability as it
+    scores them; `uptime_percent` is null until our own machines' run time is recorded per provider."""
+    standings = composition.market().providers()
+    return json_response(ProvidersView.model_validate({"providers": standings}))

@@ -9,7 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import Field
 
 from api.schemas import View
-from dumont_core.market.models import HistoryPoint, HorizonForecast, MarketSlice, PriceStats
+from dumont_core.market.models import (
+    HistoryPoint,
+    HorizonForecast,
+    MarketSlice,
+    PriceStats,
+    ProviderStanding,
+)
 
 INSUFFICIENT_HISTORY = "insufficient_history"
 
@@ -99,3 +105,13 @@ class MarketSummaryView(View):
     total_gpus_available: int
     avg_price_change_24h: float | None = Field(description="Percent, the mean over GPU types")
     trending_gpus: list[str] = Field(description="GPU types whose price rose most over 24 hours")
+
+
+class ProviderStandingView(View, ProviderStanding):
+    """A provider: its price from our collections, its reliability from its own scores."""
+
+
+class ProvidersView(View):
+    """The providers we rent from, each figure with where it comes from."""
+
+    providers: list[ProviderStandingView]

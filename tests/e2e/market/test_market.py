@@ -88,3 +88,10 @@ def test_bad_questions_get_a_400_naming_the_field(
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_ERROR"
     assert field in [item["field"] for item in error["details"]["fields"]]
+
+
+def test_providers(api: httpx.Client) -> None:
+    response = api.get("/api/metrics/providers")
+    assert response.status_code == 200, response.text
+    (vast,) = response.json()["providers"]
+    assert vast["name"] == "Vast.ai" and 0 < vast["reliability_score"] <= 1 and vast["avg_price"] > 0

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from dumont_core.market.collector import PriceCollector
+from dumont_core.market.offers import OfferBook
 from dumont_core.market.repository import MarketRepository
 from dumont_core.market.service import MarketService
 from dumont_core.platform.errors import ValidationFailed
@@ -135,3 +136,18 @@ def test_the_market_at_a_glance_compares_with_a_day_before(
     # RTX 4090's median per GPU-hour went from 0.50 to 0.60; A100's stayed.
     assert summary.trending_gpus == ["RTX_4090"]
     assert summary.avg_price_change_24h == 10.0
+
+
+def test_providers_say_whose_figure_each_is(
+    collector: PriceCollector, provider: FakeProvider, market_repository: MarketRepository, clock: Clock
+) -> None:
+    collector.collect()
+    market = MarketService(
+        repository=market_repository, clock=clock, offers=OfferBook(providers=[provider], ttl_seconds=30)
+    )
+    (vast,) = market.providers()
+    assert vast.name == "Vast.ai" and vast.offers_available == 5
+    assert vast.reliability_score == 0.98 and "provider's own" in vast.reliability_source
+    # The medians per GPU-hour of RTX 4090 (0.50) and A100 (1.35).
+    assert vast.avg_price == 0.925 and "our price collection" in vast.avg_price_source
+    assert vast.uptime_percent is None and "not measured" in vast.uptime_source

@@ -44,7 +44,7 @@ def market() -> MarketService:
     from dumont_core.market.service import MarketService
     from dumont_core.platform.clock import utc_now
 
-    return MarketService(repository=market_repository(), clock=utc_now)
+    return MarketService(repository=market_repository(), clock=utc_now, offers=offer_book())
 
 
 @provided

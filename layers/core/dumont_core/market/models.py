@@ -99,3 +99,18 @@ class MarketSummary(DomainModel):
     total_gpus_available: int
     avg_price_change_24h: float | None = Field(description="Percent, the mean over GPU types")
     trending_gpus: list[str] = Field(description="GPU types whose price rose most over 24 hours")
+
+
+class ProviderStanding(DomainModel):
+    """A provider as the market shows it; each figure says whose it is."""
+
+    name: str
+    reliability_score: float | None = Field(description="0-1, the mean of the provider's own host scores")
+    reliability_source: str
+    avg_price: float | None = Field(description="Mean over GPU types of the median price per GPU-hour")
+    avg_price_source: str
+    uptime_percent: float | None = Field(
+        description="Null until our machines' run time is recorded per provider"
+    )
+    uptime_source: str
+    offers_available: int

@@ -18,7 +18,9 @@ from dumont_core.market.models import (
     MarketSlice,
     MarketSummary,
     PricePoint,
+    ProviderStanding,
 )
+from dumont_core.market.offers import OfferBook, OfferFilter
 from dumont_core.market.repository import MarketRepository
 from dumont_core.platform.clock import Clock
 from dumont_core.platform.errors import ValidationFailed
@@ -31,6 +33,10 @@ RAW_PERIOD_HOURS = 24
 """Periods up to a day may be read from each collection's points; longer ones from hourly rollups."""
 PREDICTED_HORIZONS = (1, 6, 24)
 TRENDING = 3
+PROVIDER_NAMES = {"vastai": "Vast.ai"}
+UPTIME_NOT_MEASURED = (
+    "not measured yet: our machines' run time and interruptions are not yet recorded per provider"
+)
 MODEL_DAYS = model.PROFILE_DAYS + 1
 
 
@@ -38,6 +44,8 @@ MODEL_DAYS = model.PROFILE_DAYS + 1
 class MarketService:
     repository: MarketRepository
     clock: Clock
+    offers: OfferBook | None = None
+    """Live offers, for the providers' own reliability scores."""
 
     def prices(self, gpu_type: str | None, region: str | None) -> list[PricePoint]:
         """The latest prices of each GPU type (or of one), with the slices of one region or all."""
@@ -121,6 +129,32 @@ class MarketService:
             avg_price_change_24h=round(statistics.fmean(changes.values()), 2) if changes else None,
             trending_gpus=[gpu for _, gpu in reversed(rising[-TRENDING:])],
         )
+
+    def providers(self) -> list[ProviderStanding]:
+        """Each provider's mean price from our collections and host reliability from its own scores."""
+        medians: dict[str, list[float]] = {}
+        for point in self.repository.latest():
+            if (price := _median(point)) is not None:
+                medians.setdefault(point.provider, []).append(price)
+        offers = self.offers.offers(OfferFilter()) if self.offers is not None else []
+        names = sorted(set(medians) | {offer.provider for offer in offers})
+        standings = []
+        for name in names:
+            scores = [offer.reliability / 5 for offer in offers if offer.provider == name]
+            prices = medians.get(name, [])
+            standings.append(
+                ProviderStanding(
+                    name=PROVIDER_NAMES.get(name, name),
+                    reliability_score=round(statistics.fmean(scores), 3) if scores else None,
+                    reliability_source="the provider's own scores of its hosts",
+                    avg_price=round(statistics.fmean(prices), 4) if prices else None,
+                    avg_price_source="our price collection: median on-demand price per GPU-hour",
+                    uptime_percent=None,
+                    uptime_source=UPTIME_NOT_MEASURED,
+                    offers_available=len(scores),
+                )
+            )
+        return standings
 
     def _hourly_series(self, gpu_type: str, region: str, now: datetime) -> dict[datetime, float]:
         """Median on-demand prices by hour over the model's days: rollups, then this hour's points."""
