@@ -13,9 +13,10 @@ from api.routing import Caller, DomainRoutes
 from dumont_core import composition
 
 routes = DomainRoutes(tag="GPU advisor")
+# Advice on what to rent is for those who may rent: it asks the provider, as creating an instance does.
 
 
-@routes.operation("POST", "/api/ai/recommend-gpu", AdviceView, "instances.view", errors=(400, 503))
+@routes.operation("POST", "/api/ai/recommend-gpu", AdviceView, "instances.create", errors=(400, 503))
 def recommend_gpu(_: Caller, body: Annotated[RecommendRequest, Body(embed=False)]) -> Response[str]:
     """Recommend a GPU
 
