@@ -12,7 +12,6 @@ confidence is the share of the second half's prices that fell inside it: measure
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -150,7 +149,3 @@ def _score(
 def accuracy(error: float | None) -> float | None:
     """A score in 0..1 from a mean absolute percentage error: 1 is a perfect forecast."""
     return None if error is None else round(max(0.0, 1.0 - error), 4)
-
-
-def rounded(value: float) -> float:
-    return round(value, 4) if math.isfinite(value) else value
