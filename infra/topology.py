@@ -99,6 +99,8 @@ API_FUNCTION = FunctionSpec(
     # A drill hands the instance to its CPU standby; turning failover off terminates the standby.
     runs_cpu_standbys=True,
     queues_webhooks=True,
+    # Live offers and the GPU advisor ask the provider what is offered now.
+    reads_provider_secret=True,
 )
 AUTHORIZER_FUNCTION = FunctionSpec(
     name="Authorizer",
@@ -171,6 +173,17 @@ WEBHOOK_SENDER_FUNCTION = FunctionSpec(
     queues_webhooks=True,
     sends_webhooks=True,
 )
+PRICE_COLLECTOR_FUNCTION = FunctionSpec(
+    name="PriceCollector",
+    handler="schedules.prices.lambda_handler",
+    settings="PriceCollectorSettings",
+    description="Collects what every GPU type costs at each provider, and rolls up the hours that ended",
+    # A search per GPU type and provider, each retried with backoff against a slow provider.
+    timeout_seconds=120,
+    reads_provider_secret=True,
+    # A missed run leaves a hole of five minutes in the history, which the hourly rollup absorbs.
+    every_minutes=5,
+)
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     API_FUNCTION,
     AUTHORIZER_FUNCTION,
@@ -179,6 +192,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     RECONCILER_FUNCTION,
     WEBHOOK_FAN_OUT_FUNCTION,
     WEBHOOK_SENDER_FUNCTION,
+    PRICE_COLLECTOR_FUNCTION,
 )
 
 

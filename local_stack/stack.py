@@ -10,11 +10,12 @@ from typing import Any
 
 from dumont_core import composition
 from dumont_core.platform.identity import Principal
-from infra.topology import FUNCTIONS, HOUSEKEEPING_FUNCTION, RECONCILER_FUNCTION
+from infra.topology import FUNCTIONS, HOUSEKEEPING_FUNCTION, PRICE_COLLECTOR_FUNCTION, RECONCILER_FUNCTION
 from local_stack.cpu_standbys import CpuStandbyAgents
 from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
 from local_stack.front import ApiFront, api_function_name, authorizer_function_name
 from local_stack.machine_agents import MachineAgents
+from local_stack.market_history import MarketHistory
 from local_stack.marketplace import LocalMarketplace
 from local_stack.marketplace.server import LOCAL_API_KEY
 from local_stack.queue_consumers import QueueConsumer
@@ -65,6 +66,12 @@ class LocalStackConfig:
     """How long a machine must go on looking dead before its instance is interrupted (20 s in AWS)."""
     trial_credit_usd: float = 25.0
     """What a new sign-up's team starts with here (nothing in AWS unless configured)."""
+    price_collection_seconds: float = 10.0
+    """How often prices are collected (every 5 minutes in AWS)."""
+    market_history_days: float = 7.0
+    """How much price history is made when the stack starts, from the marketplace's prices as they were:
+    hourly, and every 15 minutes over the last six hours. It is made in the background, in about a
+    minute for a week; the price collection schedule starts when it is done."""
     expiry_seconds: float = 60.0
     """How often items whose TTL has passed are deleted, which DynamoDB does by itself and moto never."""
     metric_retention_days: int = 1
@@ -91,9 +98,12 @@ FAST_STACK = LocalStackConfig(
     action_seconds=(0.2, 0.5),
     agent_heartbeat_seconds=1,
     webhook_retry_max_seconds=2.0,
+    price_collection_seconds=30.0,
+    market_history_days=1.5,
 )
 """For the e2e tests and the benchmarks: a free port, machines that boot and carry out actions in under
-a second, and agents that report every second. `dataclasses.replace` it for a seed and the rest."""
+a second, agents that report every second, and a day and a half of price history. `dataclasses.replace`
+it for a seed and the rest."""
 
 
 BOOTSTRAP_EMAIL = "admin@dumont.local"
@@ -171,6 +181,8 @@ class LocalStack:
         self.reconciler: Schedule | None = None
         self.expiry: Schedule | None = None
         self.queue_consumers: list[QueueConsumer] = []
+        self.price_collection: Schedule | None = None
+        self.market_history: MarketHistory | None = None
 
     @property
     def url(self) -> str:
@@ -253,6 +265,13 @@ class LocalStack:
             for spec in FUNCTIONS
             if spec.consumes_queue is not None
         ]
+        self.price_collection = invoking(
+            invoke, f"{STACK_PREFIX}{PRICE_COLLECTOR_FUNCTION.name}", config.price_collection_seconds
+        )
+        # The schedule starts once the history is made: the hours it rolls up come after the history's.
+        self.market_history = MarketHistory(self.marketplace, config.market_history_days).start(
+            then=self.price_collection.start
+        )
         return self
 
     def stop(self, timeout: float = 40) -> None:
@@ -266,7 +285,9 @@ class LocalStack:
         def left() -> float:
             return max(0.0, deadline - time.monotonic())
 
-        for schedule in (self.housekeeping, self.reconciler, self.expiry):
+        if self.market_history is not None:
+            self.market_history.stop(left())
+        for schedule in (self.housekeeping, self.reconciler, self.expiry, self.price_collection):
             if schedule is not None:
                 schedule.stop(left())
         for consumer in self.queue_consumers:

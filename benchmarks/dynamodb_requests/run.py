@@ -17,6 +17,7 @@ from benchmarks.dynamodb_requests.instance_routes import (
     exercise_power_and_deleting,
 )
 from benchmarks.dynamodb_requests.machines import STACK_CONFIG
+from benchmarks.dynamodb_requests.market_routes import collector_cost, exercise_market
 from benchmarks.dynamodb_requests.serverless_routes import (
     exercise_failover,
     exercise_serverless_and_hibernation,
@@ -79,6 +80,8 @@ def exercise(client: BenchClient, stack: LocalStack) -> None:
 
     exercise_webhooks(client)
     exercise_accounts(client)
+    exercise_market(client, stack)
+    collector_cost()
 
 
 def measure() -> list[Measurement]:

@@ -56,8 +56,8 @@ ERROR_DESCRIPTIONS = {
     409: "A conflict with the current state: INVALID_STATE, CONFLICT (e.g. a reused Idempotency-Key "
     "or an email already registered)",
     415: "The body was not sent as JSON (UNSUPPORTED_MEDIA_TYPE); send Content-Type: application/json",
-    503: "Not available right now, or not set up in this deployment (SERVICE_UNAVAILABLE); nothing was "
-    "changed",
+    503: "Not available right now (the GPU provider could not be asked), or not set up in this deployment "
+    "(SERVICE_UNAVAILABLE); nothing was changed",
     429: "Too many requests: failed logins or registrations from this account or address "
     "(TOO_MANY_ATTEMPTS), or a person's key past its plan's limit (RATE_LIMITED); nothing was carried out",
 }

@@ -1,6 +1,6 @@
-"""The simulated market: offers whose prices drift, machines rented from them that boot, stop, start,
-break and are interrupted (at random too, at a rate per machine-hour), and the checks Vast makes before
-it does any of that.
+"""The simulated market: offers priced as a market moves (`prices`), machines rented from them that
+boot, stop, start, break and are interrupted (at random too, at a rate per machine-hour), and the
+checks Vast makes before it does any of that.
 
 Time is read from the `clock` given at construction and state moves forward lazily whenever someone
 looks, so tests can drive it with a fake clock and nothing runs in the background.
@@ -19,6 +19,7 @@ from typing import NamedTuple
 from local_stack.marketplace.json_bodies import ApiError, Json, is_number
 from local_stack.marketplace.machines import Interruption, Machine, environment, published_ports
 from local_stack.marketplace.offers import Offer, seeded_offers
+from local_stack.marketplace.prices import PriceModel
 from local_stack.marketplace.search import matching_offers
 
 BOOT_FAILURE_MESSAGE = (
@@ -27,7 +28,6 @@ BOOT_FAILURE_MESSAGE = (
 )
 _MAX_BID = 128.0
 _MAX_LABEL_LENGTH = 1024
-_MAX_WALK_STEPS = 1000
 
 
 class _RentalTerms(NamedTuple):
@@ -73,7 +73,7 @@ class SimulatedMarket:
     """Vast's operations on offers and machines held in memory, safe to call from many threads."""
 
     price_step_seconds = 10.0
-    """How often prices take one step of their random walk."""
+    """How often (in the price model's time) offers are priced again."""
 
     def __init__(
         self,
@@ -83,8 +83,11 @@ class SimulatedMarket:
         action_seconds: tuple[float, float],
         clock: Callable[[], float],
         interruptions_per_hour: float = 0.0,
+        prices: PriceModel | None = None,
     ) -> None:
         self._seed = seed
+        self.prices = prices or PriceModel(seed, clock=clock)
+        """What every offer costs at any moment."""
         self._seeded_interruptions_per_hour = interruptions_per_hour
         self._boot_seconds = boot_seconds
         self._action_seconds = action_seconds
@@ -93,12 +96,11 @@ class SimulatedMarket:
         self._offers: dict[int, Offer] = {}
         self._machines: dict[int, Machine] = {}
         self._failing_boots: list[str] = []
-        self._walk_rng = random.Random()
         self._timing_rng = random.Random()
         self._interruption_rng = random.Random()
         self.interruptions_per_hour = interruptions_per_hour
         """How often, on average, a running machine is interrupted (each kind alike); 0 for never."""
-        self._last_walk_at = 0.0
+        self._priced_at: float | None = None
         self._last_interruption_draw = 0.0
         self._next_contract = 0
         self.reset()
@@ -110,10 +112,10 @@ class SimulatedMarket:
             self.interruptions_per_hour = self._seeded_interruptions_per_hour
             rng = random.Random(self._seed)
             self._offers = seeded_offers(rng)
-            self._walk_rng = random.Random(self._seed + 1)
             self._timing_rng = random.Random(self._seed + 2)
             self._interruption_rng = random.Random(self._seed + 3)
-            self._last_walk_at = self._last_interruption_draw = self._clock()
+            self._last_interruption_draw = self._clock()
+            self._priced_at = None
             self._next_contract = 21_000_000 + rng.randrange(1_000_000)
             self._machines.clear()
             self._failing_boots.clear()
@@ -299,16 +301,26 @@ class SimulatedMarket:
         """Hold the lock, with prices and machines brought up to the clock's present."""
         with self._lock:
             now = self._clock()
-            steps = math.floor((now - self._last_walk_at) / self.price_step_seconds)
-            if steps > 0:
-                self._last_walk_at += steps * self.price_step_seconds
-                for _ in range(min(steps, _MAX_WALK_STEPS)):
-                    for offer in self._offers.values():
-                        offer.take_price_step(self._walk_rng)
+            self._price_offers()
             for machine in self._machines.values():
                 machine.apply_due(now)
             self._interrupt_at_random(now)
             yield
+
+    def _price_offers(self) -> None:
+        """Every offer at the price model's price now, once its time moved on a step since the last."""
+        at = self.prices.now()
+        if self._priced_at is not None and abs(at - self._priced_at) < self.price_step_seconds:
+            return
+        self._priced_at = at
+        for offer in self._offers.values():
+            offer.price = self.prices.price_of(
+                start_price=offer.start_price,
+                offer_id=offer.id,
+                gpu_name=offer.gpu_name,
+                geolocation=offer.geolocation,
+                at=at,
+            )
 
     def _interrupt_at_random(self, now: float) -> None:
         """Each running machine is interrupted with the chance its share of the elapsed time gives it."""

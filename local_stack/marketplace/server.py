@@ -20,6 +20,7 @@ from local_stack.marketplace.control import MachineRuntime, control_response, co
 from local_stack.marketplace.json_bodies import Json, error_body, json_response
 from local_stack.marketplace.machines import Interruption
 from local_stack.marketplace.market import BOOT_FAILURE_MESSAGE, SimulatedMarket
+from local_stack.marketplace.prices import PriceModel
 from local_stack.serving import ServerThreads
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class LocalMarketplace:
         action_seconds: tuple[float, float] = (1.0, 3.0),
         clock: Callable[[], float] = time.monotonic,
         interruptions_per_hour: float = 0.0,
+        prices: PriceModel | None = None,
     ) -> None:
         self.host = host
         self._requested_port = port
@@ -60,13 +62,21 @@ class LocalMarketplace:
             action_seconds=action_seconds,
             clock=clock,
             interruptions_per_hour=interruptions_per_hour,
+            prices=prices,
         )
+        self.prices = self._market.prices
+        """How offers are priced: pin it to a past moment to price the market as it was then."""
         self._api = VastApi(self._market, api_key)
         self._url_map = Map([*api_rules(), *control_rules()])
         self._server: BaseWSGIServer | None = None
         self._threads: ServerThreads | None = None
         self.machine_runtime: MachineRuntime | None = None
         """Set by the local stack: the agents, GPU load and disks of the simulated machines."""
+
+    @property
+    def app(self) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
+        """The marketplace as a WSGI application, to be called in process without a socket."""
+        return self._wsgi
 
     # --- lifecycle ----------------------------------------------------------------------------
 

@@ -81,25 +81,37 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"enabled": True},
         ("POST", "/api/v1/billing/add-credits"): {"amount": 5},
         ("POST", "/api/v1/billing/grants"): {"team_id": "team_0000000000000000", "amount": 5},
+        ("POST", "/api/ai/recommend-gpu"): {"task": "fine-tune llama2-7b"},
     }
     return bodies.get((route.method, route.path))
 
 
+GPU_PARAMETERS = {"gpu": "RTX_4090", "gpu_name": "RTX_4090"}
+"""Path parameters that name a GPU type, which is no tenant's resource."""
+QUERIES = {
+    "/api/v1/market/history": {"gpu_type": "RTX_4090"},
+    "/api/v1/market/predictions": {"gpu_type": "RTX_4090"},
+}
+"""Query parameters a route requires, so a refusal is about who calls."""
+
+
 def call(client: httpx.Client, route: Route, ids: dict[str, str]) -> httpx.Response:
-    path = re.sub(r"\{(\w+)\}", lambda match: ids[match.group(1)], route.path)
-    return client.request(route.method, path, json=valid_body(route))
+    values = {**GPU_PARAMETERS, **ids}
+    path = re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], route.path)
+    return client.request(route.method, path, json=valid_body(route), params=QUERIES.get(route.path))
 
 
 PROTECTED = [route for route in API_ROUTES if not route.public]
 WRITES = [route for route in PROTECTED if route.method != "GET"]
 WEBHOOK_ROUTES = [route for route in PROTECTED if "/webhooks" in route.path]
 # Agent routes take only an instance's agent token, which no tenant holds; agents are kept to their
-# own instance in tests/e2e/agents/test_agent.py. A GPU type in a path (savings' comparison) names no
-# resource of a team.
+# own instance in tests/e2e/agents/test_agent.py. A GPU type in a path (savings' comparison, the market)
+# names no resource of a team.
 WITH_IDS = [
     route
     for route in PROTECTED
-    if "{" in route.path and not route.path.startswith("/api/agent/") and "{gpu_type}" not in route.path
+    if set(re.findall(r"\{(\w+)\}", route.path)) - set(GPU_PARAMETERS) - {"gpu_type"}
+    and not route.path.startswith("/api/agent/")
 ]
 
 

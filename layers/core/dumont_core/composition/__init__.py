@@ -3,7 +3,8 @@ settings, on first use, and replaceable in tests.
 
 Handlers ask this package for services (`composition.instances()`), never build them. A test replaces
 one with `overridden(instances=fake)`, or starts afresh after changing the environment with `reset()`.
-Adding a domain adds its factories here, or in a module of this package re-exported here (`access`).
+Adding a domain adds its factories here, or in a module of this package re-exported here (`access`,
+`market`).
 Each factory imports its domain itself: a request loads the domains it uses and no others, which is
 most of a cold start.
 """
@@ -24,6 +25,13 @@ from dumont_core.composition.access import (
     token_signer,
 )
 from dumont_core.composition.billing import billing, billing_repository, meter, savings
+from dumont_core.composition.market import (
+    gpu_advisor,
+    market,
+    market_repository,
+    offer_book,
+    price_collector,
+)
 from dumont_core.composition.providing import overridden, provided, repository, reset, table
 from dumont_core.composition.webhooks import delivery_queue, delivery_sender, webhook_repository, webhooks
 from dumont_core.platform.settings import (
@@ -76,8 +84,13 @@ __all__ = [
     "billing_repository",
     "delivery_queue",
     "delivery_sender",
+    "gpu_advisor",
+    "market",
+    "market_repository",
     "meter",
+    "offer_book",
     "overridden",
+    "price_collector",
     "provided",
     "repository",
     "reset",

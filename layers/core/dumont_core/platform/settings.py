@@ -231,6 +231,16 @@ class BillingSettings(EnvironmentSettings):
     checkout_cancel_url: str = Field(default="https://example.com/billing", alias="CHECKOUT_CANCEL_URL")
 
 
+class MarketSettings(EnvironmentSettings):
+    """How long the market's prices are kept, and how long live offers are reused."""
+
+    market_point_retention_days: int = Field(default=7, ge=1, le=35, alias="MARKET_POINT_RETENTION_DAYS")
+    """Each collection's prices; longer periods are read from the hourly rollups."""
+    market_rollup_retention_days: int = Field(default=365, ge=7, alias="MARKET_ROLLUP_RETENTION_DAYS")
+    offer_cache_seconds: float = Field(default=30.0, ge=0, le=600, alias="OFFER_CACHE_SECONDS")
+    """How long an answer of the provider's offer search is reused for the offer routes."""
+
+
 # One model per function: what its handler checks at cold start.
 
 
@@ -247,8 +257,9 @@ class ApiSettings(
     CpuStandbySettings,
     WebhookSettings,
     BillingSettings,
+    MarketSettings,
 ):
-    """The API function: every route."""
+    """The API function: every route (live offers ask the provider)."""
 
 
 class AuthorizerSettings(TableSettings, TokenSettings, AgentSettings):
@@ -302,6 +313,10 @@ class WebhookFanOutSettings(TableSettings, WebhookSettings):
 
 class WebhookSendingSettings(TableSettings, WebhookSenderSettings):
     """The sender of webhook deliveries."""
+
+
+class PriceCollectorSettings(TableSettings, ProviderSettings, MarketSettings):
+    """The scheduled price collection."""
 
 
 SettingsT = TypeVar("SettingsT", bound=EnvironmentSettings)

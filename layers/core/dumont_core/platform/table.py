@@ -32,6 +32,11 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | attempt counter    | `ATTEMPTS#{kind}#{subject}` | `WINDOW#{window start, epoch seconds}` |
 | webhook            | `TEAM#{team_id}`         | `WEBHOOK#{webhook_id}`                  |
 | webhook delivery   | `WEBHOOK#{webhook_id}`   | `DELIVERY#{delivery_id}` (sorts by time) |
+| price point        | `MARKET#{gpu_type}`      | `POINT#{timestamp}#{provider}`          |
+| hourly price rollup| `MARKET#{gpu_type}`      | `HOUR#{hour}#{provider}`                |
+| latest prices      | `MARKET`                 | `LATEST#{gpu_type}#{provider}`          |
+| price rollup mark  | `MARKET`                 | `ROLLEDUP`                              |
+| the market an hour | `MARKET`                 | `HOUR#{hour}`                           |
 
 GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 `ACCOUNT#{account_id}#TEAMS` / `TEAM#{team_id}`.
@@ -47,12 +52,14 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
   partition; the item is written in the transaction of the change, and removed once settled.
 - a team's history over a period: Query PK=`TEAM#…`, SK between `LEDGER#{first day}` and
   `LEDGER#{last day}~`, newest first;
+- the market now: Query PK=`MARKET`, SK begins_with `LATEST#`; a GPU type's prices over a period:
+  Query PK=`MARKET#{gpu_type}` between two points' or two hours' keys;
 - failed logins of an account or an address, registrations of an address: UpdateItem on the window's
   counter (see `access.attempts`).
 - the webhooks of an event's team (the fan-out): Query PK=`TEAM#…`, SK begins_with `WEBHOOK#`; a
   webhook's delivery log: Query PK=`WEBHOOK#…`, newest first.
-Events, samples, rollups, actions, hibernation records, leases, idempotency records, attempt counters and
-webhook deliveries expire through the TTL attribute.
+Events, samples, rollups, price points and their rollups, actions, hibernation records, leases,
+idempotency records, attempt counters and webhook deliveries expire through the TTL attribute.
 """
 
 from __future__ import annotations
@@ -79,6 +86,8 @@ SWEEP_LEASE_RECORD = "CHUNKGC"
 BALANCE_RECORD = "BALANCE"
 SWEEP_PARTITION = "SWEEP"
 IDEMPOTENCY_PARTITION = "IDEMPOTENCY#api"
+MARKET_PARTITION = "MARKET"
+MARKET_ROLLUP_MARK = "ROLLEDUP"
 WATCH_PARTITIONS = 8
 RUNNING_PARTITIONS = 8
 UNSETTLED_PARTITIONS = 8
@@ -173,6 +182,28 @@ def hibernations_from(since: datetime) -> str:
     return key("HIBERNATION", since)
 
 
+def market_key(gpu_type: str) -> str:
+    """A GPU type's price points and hourly rollups."""
+    return key("MARKET", gpu_type)
+
+
+def price_point_key(at: datetime, provider: str) -> str:
+    return key("POINT", at, provider)
+
+
+def price_hour_key(hour: datetime, provider: str) -> str:
+    return key("HOUR", hour, provider)
+
+
+def market_hour_key(hour: datetime) -> str:
+    """Every GPU type's median price in one hour, read to compare today with yesterday."""
+    return key("HOUR", hour)
+
+
+def latest_prices_key(gpu_type: str, provider: str) -> str:
+    return key("LATEST", gpu_type, provider)
+
+
 # Prefixes of the sort keys, for begins_with queries.
 INSTANCE_PREFIX = instance_key("")
 MEMBER_PREFIX = member_key("")
@@ -182,6 +213,7 @@ EVENT_PREFIX = key("EVENT", "")
 ACTION_PREFIX = key("ACTION", "")
 STANDBY_ACTION_PREFIX = key("STANDBY_ACTION", "")
 """Actions addressed to the agent of an instance's standby machine, kept apart from its own machine's."""
+LATEST_PRICES_PREFIX = key("LATEST", "")
 HIBERNATION_RANGE_END = key("HIBERNATION", "~")
 """Sorts after every hibernation record's key: the upper bound of a range over them."""
 
