@@ -290,17 +290,20 @@ class InstanceService:
         """The running instance lost its machine at `died_at`: billed until then, not since; it no longer
         holds the machine, so the reconciler destroys it should it come back."""
         died_at = max(died_at, instance.running_since) if instance.running_since else died_at
-        snapshot_at = instance.last_snapshot_at
+        snapshot_at, now = instance.last_snapshot_at, self.clock()
         event = InstanceEvent.of(
             EventType.INTERRUPTED,
             instance,
             gpu=instance.gpu_name or instance.gpu_type,
             reason=reason.value,
             died_at=died_at.isoformat(),
-            detected_after_seconds=round(max((self.clock() - died_at).total_seconds(), 0.0), 1),
-            # What changed between the last completed snapshot and the death is what a failover loses.
+            detected_after_seconds=round(max((now - died_at).total_seconds(), 0.0), 1),
+            # What changed after the last completed snapshot is what a failover loses: counted until the
+            # machine was first seen dead, since it may have worked on after its last heartbeat.
             data_window_seconds=(
-                round(max((died_at - snapshot_at).total_seconds(), 0.0), 1) if snapshot_at else None
+                round(max(((instance.suspected_at or now) - snapshot_at).total_seconds(), 0.0), 1)
+                if snapshot_at
+                else None
             ),
         )
         return self.transition(

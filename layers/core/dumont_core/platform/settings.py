@@ -258,6 +258,7 @@ class ApiSettings(
     WebhookSettings,
     BillingSettings,
     MarketSettings,
+    ProviderSettings,
 ):
     """The API function: every route (live offers ask the provider)."""
 
