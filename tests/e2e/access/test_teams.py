@@ -66,6 +66,9 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("POST", "/api/v1/roles"): {"name": "probe", "permissions": ["instances.view"]},
         ("POST", "/api/v1/instances"): {"gpu_type": "RTX_4090"},
         ("POST", "/api/instances"): {"gpu_type": "RTX_4090"},
+        ("POST", "/api/v1/instances/{instance_id}/ssh-keys"): {
+            "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWNXuP6uPYQadPK5qqvzn5+3LzQRqpDMwyPnua0R2Tn probe"
+        },
         ("POST", "/api/agent/status"): {"gpu_utilization": 10},
         ("POST", "/api/agent/actions/{action_id}"): {"status": "running"},
         ("POST", "/api/agent/snapshots/{snapshot_id}/uploads"): {"chunks": []},
