@@ -56,6 +56,9 @@ def team_resources(api: httpx.Client, stack: LocalStack, instance_id: str) -> It
     api.delete(f"/api/v1/webhooks/{webhook_id}")
 
 
+PROBE_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWNXuP6uPYQadPK5qqvzn5+3LzQRqpDMwyPnua0R2Tn probe"
+
+
 def valid_body(route: Route) -> dict[str, Any] | None:
     """A body the route would accept, so a refusal is about who calls, not what they sent."""
     bodies: dict[tuple[str, str], dict[str, Any]] = {
@@ -66,9 +69,7 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("POST", "/api/v1/roles"): {"name": "probe", "permissions": ["instances.view"]},
         ("POST", "/api/v1/instances"): {"gpu_type": "RTX_4090"},
         ("POST", "/api/instances"): {"gpu_type": "RTX_4090"},
-        ("POST", "/api/v1/instances/{instance_id}/ssh-keys"): {
-            "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWNXuP6uPYQadPK5qqvzn5+3LzQRqpDMwyPnua0R2Tn probe"
-        },
+        ("POST", "/api/v1/instances/{instance_id}/ssh-keys"): {"public_key": PROBE_KEY},
         ("POST", "/api/agent/status"): {"gpu_utilization": 10},
         ("POST", "/api/agent/actions/{action_id}"): {"status": "running"},
         ("POST", "/api/agent/snapshots/{snapshot_id}/uploads"): {"chunks": []},

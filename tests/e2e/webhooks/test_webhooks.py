@@ -99,7 +99,8 @@ def test_a_receiver_that_was_down_gets_every_delivery_once_it_is_back(
         found = deliveries(api, webhook["id"])
         return len(found) == 20 and all(d["attempts"] >= 1 for d in found)
 
-    assert eventually(all_failed_once, 30)
+    # One sender works through them locally (Lambda would run many): give it time on a busy machine.
+    assert eventually(all_failed_once, 90)
     assert {d["status"] for d in deliveries(api, webhook["id"])} == {"retrying"}
     back = Receiver(secret="a receiver that restarts", port=down.port).start()
     try:
