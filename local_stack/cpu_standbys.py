@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import shutil
-import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +20,9 @@ from dumont_agent.agent import AgentConfig, run_agent
 from dumont_agent.host_metrics import HostMetrics
 from dumont_core.failover.cpu_standby import standby_agent_environment
 from dumont_core.providers.ec2 import LABEL_TAG
+from local_stack.agent_fleet import AgentFleet
 
 logger = logging.getLogger(__name__)
-
-POLL_SECONDS = 0.25
-STOP_SECONDS = 10
 
 
 class NoGpu:
@@ -43,38 +39,16 @@ class _RunningAgent:
     thread: threading.Thread | None = None
 
 
-class CpuStandbyAgents:
+class CpuStandbyAgents(AgentFleet[str, _RunningAgent]):
     """Starts an agent when one of our EC2 machines runs, stops it when the machine stops, and wipes its
     disk when it is terminated."""
 
+    watcher_name = "cpu-standby-agents"
+
     def __init__(self, ec2: Any) -> None:
         self._ec2 = ec2
-        self._root = Path(tempfile.mkdtemp(prefix="dumont-cpu-machines-"))
-        self._agents: dict[str, _RunningAgent] = {}
-        self._stopping: list[_RunningAgent] = []
+        super().__init__("dumont-cpu-machines-")
         self._environments: dict[str, dict[str, str] | None] = {}
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> CpuStandbyAgents:
-        self._thread = threading.Thread(target=self._watch, name="cpu-standby-agents", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = STOP_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-        with self._lock:
-            agents = [*self._agents.values(), *self._stopping]
-            for running in agents:
-                running.stop.set()
-        for running in agents:
-            if running.thread is not None:
-                running.thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        shutil.rmtree(self._root, ignore_errors=True)
 
     def workspace(self, machine_id: str) -> Path:
         """The machine's workspace directory (`/workspace` on the real one)."""
@@ -103,13 +77,6 @@ class CpuStandbyAgents:
             for reservation in listed["Reservations"]
             for each in reservation["Instances"]
         ]
-
-    def _watch(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
-            try:
-                self._reconcile()
-            except Exception:
-                logger.exception("Could not reconcile the CPU standbys' agents")
 
     def _reconcile(self) -> None:
         states = {machine["id"]: machine["state"] for machine in self.machines()}

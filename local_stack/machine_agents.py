@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 import shlex
 import shutil
-import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,13 +21,12 @@ import httpx
 
 from dumont_agent.agent import AgentConfig, run_agent
 from dumont_agent.host_metrics import HostMetrics
+from local_stack.agent_fleet import AgentFleet
 from local_stack.faults import RandomFault
 from local_stack.marketplace import LocalMarketplace
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.25
-STOP_SECONDS = 10
 """How long stopping waits for the agents to finish what they are doing."""
 GPU_MEMORY_BYTES = 24 * 1024**3
 HEARTBEAT_PATH = "/api/agent/status"
@@ -115,9 +112,11 @@ def agent_environment(onstart: str | None) -> dict[str, str] | None:
     return None
 
 
-class MachineAgents:
+class MachineAgents(AgentFleet[int, _RunningAgent]):
     """Starts an agent when a machine with our on-start script runs; stops it, and wipes the machine's
     disk, when the machine stops running or is destroyed."""
+
+    watcher_name = "machine-agents"
 
     def __init__(
         self,
@@ -129,36 +128,9 @@ class MachineAgents:
     ) -> None:
         self._marketplace = marketplace
         self._heartbeat_drops = RandomFault(heartbeat_drop_rate, fault_seed)
-        self._root = Path(tempfile.mkdtemp(prefix="dumont-machines-"))
+        super().__init__("dumont-machines-")
         self._default_utilization = gpu_utilization
-        self._agents: dict[int, _RunningAgent] = {}
-        self._stopping: list[_RunningAgent] = []
-        """Agents of machines that stopped running, told to stop and perhaps still finishing."""
         self._killed: set[int] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> MachineAgents:
-        self._thread = threading.Thread(target=self._watch, name="machine-agents", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = STOP_SECONDS) -> None:
-        """Stop watching and stop every agent, waiting for each (up to `timeout` s in all) so none reports
-        after."""
-        deadline = time.monotonic() + timeout
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout)
-        with self._lock:
-            agents = [*self._agents.values(), *self._stopping]
-            for running in agents:
-                running.stop.set()
-        for running in agents:
-            if running.thread is not None:
-                running.thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        shutil.rmtree(self._root, ignore_errors=True)
 
     def workspace(self, machine_id: int) -> Path:
         """The machine's workspace directory (what `/workspace` is on a real machine)."""
@@ -207,13 +179,6 @@ class MachineAgents:
     def running(self) -> list[int]:
         with self._lock:
             return sorted(self._agents)
-
-    def _watch(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
-            try:
-                self._reconcile()
-            except Exception:
-                logger.exception("Could not reconcile the machines' agents")
 
     def _reconcile(self) -> None:
         machines = {machine["id"]: machine for machine in self._marketplace.machines()}
