@@ -81,24 +81,24 @@ class AgentService:
         self, agent: Principal, reading: Mapping[str, Any], *, wants_ssh_keys: bool = False
     ) -> HeartbeatAnswer:
         instance_id = _instance_of(agent)
-        if not agent.standby or self._standby_is_active(agent.team_id, instance_id):
+        # Read once, and only when needed: a standby's agent (do its heartbeats count as the instance's?)
+        # or an agent that just started (the instance's SSH keys).
+        instance = (
+            self.instances.find(agent.team_id, instance_id) if agent.standby or wants_ssh_keys else None
+        )
+        if not agent.standby or (instance is not None and instance.on_standby):
             # While the instance runs on its standby, that machine's heartbeats are the instance's.
             self.instances.record_heartbeat(agent.team_id, instance_id, reading)
         pending = self.actions.pending(instance_id, to_standby=agent.standby)
         actions = [action.as_asked() for action in pending]
-        ssh_keys = None
-        if wants_ssh_keys:
-            # An agent just started on a new machine: it installs the instance's keys once; later
-            # changes reach it as actions.
-            instance = self.instances.find(agent.team_id, instance_id)
-            ssh_keys = [key.public_key for key in instance.ssh_keys] if instance else []
+        # An agent just started on a new machine installs the instance's keys once; later changes reach
+        # it as actions.
+        ssh_keys = (
+            ([key.public_key for key in instance.ssh_keys] if instance else []) if wants_ssh_keys else None
+        )
         return HeartbeatAnswer(
             next_heartbeat_in_seconds=self.heartbeat_seconds, actions=actions, ssh_keys=ssh_keys
         )
-
-    def _standby_is_active(self, team_id: str, instance_id: str) -> bool:
-        instance = self.instances.find(team_id, instance_id)
-        return instance is not None and instance.on_standby
 
     def health(self, principal: Principal) -> list[AgentHealth]:
         """How the agents of the team's machines are doing, from the age of their last heartbeat."""
