@@ -72,6 +72,9 @@ class FunctionSpec:
     sends_webhooks: bool = False
     """Sends webhook deliveries: delays their retries and moves given up ones to the dead-letter queue
     (WEBHOOK_DEAD_LETTER_QUEUE_URL)."""
+    pushes_live_metrics: bool = False
+    """Posts heartbeats to the WebSocket connections watching an instance, through the WebSocket API's
+    Management API (LIVE_METRICS_ENDPOINT)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ API_FUNCTION = FunctionSpec(
     queues_webhooks=True,
     # Live offers and the GPU advisor ask the provider what is offered now.
     reads_provider_secret=True,
+    # Each agent heartbeat is pushed to the WebSocket connections watching its instance.
+    pushes_live_metrics=True,
 )
 AUTHORIZER_FUNCTION = FunctionSpec(
     name="Authorizer",
@@ -173,6 +178,16 @@ WEBHOOK_SENDER_FUNCTION = FunctionSpec(
     queues_webhooks=True,
     sends_webhooks=True,
 )
+LIVE_METRICS_FUNCTION = FunctionSpec(
+    name="LiveMetrics",
+    handler="live_metrics.handler.lambda_handler",
+    settings="LiveConnectionSettings",
+    description="Lets WebSocket connections watch an instance's live metrics, and forgets closed ones",
+    timeout_seconds=10,
+    reads_token_secret=True,
+)
+LIVE_METRICS_PATH = "/ws/instance/{instance_id}/metrics"
+"""Where clients open a WebSocket to an instance's live metrics (seed 002)."""
 PRICE_COLLECTOR_FUNCTION = FunctionSpec(
     name="PriceCollector",
     handler="schedules.prices.lambda_handler",
@@ -193,6 +208,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     WEBHOOK_FAN_OUT_FUNCTION,
     WEBHOOK_SENDER_FUNCTION,
     PRICE_COLLECTOR_FUNCTION,
+    LIVE_METRICS_FUNCTION,
 )
 
 

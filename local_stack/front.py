@@ -2,7 +2,8 @@
 
 It matches the request against the deployed routes, runs the REQUEST authorizer on every
 non-public route (no caching, so a revoked key stops working at once), turns the request into a
-REST API Lambda proxy event carrying the authorizer's context, and runs the API handler.
+REST API Lambda proxy event carrying the authorizer's context, and runs the API handler. On the same
+port it serves the WebSocket API of live metrics and its Management API (`local_stack.live_metrics`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,21 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from infra.topology import API_FUNCTION, API_ROUTES, AUTHORIZER_FUNCTION, Route
+from infra.topology import (
+    API_FUNCTION,
+    API_ROUTES,
+    AUTHORIZER_FUNCTION,
+    LIVE_METRICS_FUNCTION,
+    LIVE_METRICS_PATH,
+    Route,
+)
 from local_stack.lambda_runtime import FunctionError
+from local_stack.live_metrics import LiveMetricsSockets
 from local_stack.serving import JsonErrorRequestHandler, ServerThreads, error_envelope
 
 STAGE = "prod"
+MANAGEMENT_PATH = re.compile(r"^/@connections/(?P<connection_id>[^/]+)$")
+UPGRADED = Response(status=101)
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class ApiFront:
         *,
         function_name: str,
         authorizer_name: str,
+        live_metrics_name: str,
         api_id: str,
         account_id: str,
         region: str,
@@ -61,6 +73,8 @@ class ApiFront:
         self._account_id = account_id
         self._region = region
         self._routes = [_compile(route) for route in API_ROUTES]
+        self._live_path = _compile(Route("GET", LIVE_METRICS_PATH)).pattern
+        self.live_metrics = LiveMetricsSockets(invoke, live_metrics_name, account_id=account_id, stage=STAGE)
         self._server: BaseWSGIServer = make_server(
             host, port, self._wsgi, threaded=True, request_handler=JsonErrorRequestHandler
         )
@@ -75,12 +89,28 @@ class ApiFront:
         self._threads.start()
 
     def stop(self, timeout: float = 10) -> None:
+        # WebSocket connections first: each closes, runs `$disconnect` and ends its thread.
+        self.live_metrics.stop()
         self._threads.stop(timeout)
 
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        response = self._handle(request)
-        return response(environ, start_response)
+        response = self._live(request)
+        if response is UPGRADED:
+            # The connection was upgraded and served to its end: no HTTP response follows. werkzeug's
+            # server takes this as the client going away, and writes nothing.
+            raise ConnectionAbortedError("WebSocket closed")
+        return (response or self._handle(request))(environ, start_response)
+
+    def _live(self, request: Request) -> Response | None:
+        """The answer of a live metrics request (UPGRADED once a WebSocket was served); None for others."""
+        management = MANAGEMENT_PATH.match(request.path)
+        if management is not None and request.method == "POST":
+            return self.live_metrics.post(management["connection_id"], request.get_data())
+        watched = self._live_path.match(request.path)
+        if watched is not None and request.method == "GET":
+            return self.live_metrics.serve(request, watched["instance_id"]) or UPGRADED
+        return None
 
     def _match(self, request: Request) -> tuple[_CompiledRoute | None, dict[str, str], list[str]]:
         """The route of the request and its path parameters; else the methods its path allows."""
@@ -211,3 +241,7 @@ def api_function_name(prefix: str) -> str:
 
 def authorizer_function_name(prefix: str) -> str:
     return f"{prefix}{AUTHORIZER_FUNCTION.name}"
+
+
+def live_metrics_function_name(prefix: str) -> str:
+    return f"{prefix}{LIVE_METRICS_FUNCTION.name}"

@@ -13,7 +13,12 @@ from dumont_core.platform.identity import Principal
 from infra.topology import FUNCTIONS, HOUSEKEEPING_FUNCTION, PRICE_COLLECTOR_FUNCTION, RECONCILER_FUNCTION
 from local_stack.cpu_standbys import CpuStandbyAgents
 from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
-from local_stack.front import ApiFront, api_function_name, authorizer_function_name
+from local_stack.front import (
+    ApiFront,
+    api_function_name,
+    authorizer_function_name,
+    live_metrics_function_name,
+)
 from local_stack.machine_agents import MachineAgents
 from local_stack.market_history import MarketHistory
 from local_stack.marketplace import LocalMarketplace
@@ -205,6 +210,7 @@ class LocalStack:
             self.aws.runtime.invoke,
             function_name=api_function_name(STACK_PREFIX),
             authorizer_name=authorizer_function_name(STACK_PREFIX),
+            live_metrics_name=live_metrics_function_name(STACK_PREFIX),
             api_id="",
             account_id=ACCOUNT_ID,
             region=REGION,
@@ -214,6 +220,8 @@ class LocalStack:
         self.deployment = self.aws.deploy(
             {
                 "PUBLIC_API_URL": self.front.url,
+                # Heartbeats are pushed through the Management API the front serves, as API Gateway's.
+                "LIVE_METRICS_ENDPOINT": self.front.url,
                 "AGENT_HEARTBEAT_SECONDS": str(config.agent_heartbeat_seconds),
                 "METRIC_RETENTION_DAYS": str(config.metric_retention_days),
                 # One pass per tick here: the local schedule ticks every few seconds already.

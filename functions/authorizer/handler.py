@@ -25,7 +25,7 @@ with long_lived():
 
     from dumont_core import composition
     from dumont_core.access.context import principal_context, rate_context
-    from dumont_core.access.credentials import looks_like_api_key
+    from dumont_core.access.credentials import credential_in
     from dumont_core.instances.agent_tokens import looks_like_agent_token
     from dumont_core.platform.identity import Principal
     from dumont_core.platform.observability import observed
@@ -40,14 +40,7 @@ UNAUTHORIZED = "Unauthorized"
 
 
 def credential_from(headers: Mapping[str, str] | None) -> str | None:
-    lowered = {name.lower(): value for name, value in (headers or {}).items()}
-    authorization = lowered.get("authorization", "")
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    # X-API-Key is documented for API keys alone; a login token goes in the Authorization header.
-    api_key = lowered.get("x-api-key", "").strip()
-    return api_key if looks_like_api_key(api_key) else None
+    return credential_in(headers)
 
 
 @first_call_long_lived

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -87,3 +88,15 @@ def visible_prefix(key: str) -> str:
 
 def looks_like_api_key(value: str) -> bool:
     return value.startswith(API_KEY_PREFIX) and len(value) > len(API_KEY_PREFIX)
+
+
+def credential_in(headers: Mapping[str, str] | None) -> str | None:
+    """The credential a request's headers carry: `Authorization: Bearer <access token or API key>`, or
+    `X-API-Key: dumont_sk_…` (API keys only: a login token goes in the Authorization header)."""
+    lowered = {name.lower(): value for name, value in (headers or {}).items()}
+    authorization = lowered.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    api_key = lowered.get("x-api-key", "").strip()
+    return api_key if looks_like_api_key(api_key) else None

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from dumont_core.access.permissions import AGENT_PERMISSION, AGENT_ROLE
 from dumont_core.agents.logs import InstanceLogs
@@ -44,12 +44,20 @@ def action_not_found(action_id: str) -> NotFound:
     return NotFound("ACTION_NOT_FOUND", f"No action {action_id} for this instance", action_id=action_id)
 
 
+class HeartbeatListener(Protocol):
+    """Whoever hears of each reading an instance's agent reports (live metrics push it to the
+    instance's watchers). It must not raise: a heartbeat is answered whatever it does."""
+
+    def heard(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> Any: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class AgentService:
     instances: InstanceService
     actions: ActionRepository
     logs: InstanceLogs
     heartbeat_seconds: int
+    listener: HeartbeatListener | None = None
     clock: Clock = utc_now
 
     def authenticate(self, token: str) -> Principal | None:
@@ -89,6 +97,8 @@ class AgentService:
         if not agent.standby or (instance is not None and instance.on_standby):
             # While the instance runs on its standby, that machine's heartbeats are the instance's.
             self.instances.record_heartbeat(agent.team_id, instance_id, reading)
+            if self.listener is not None:
+                self.listener.heard(agent.team_id, instance_id, reading)
         pending = self.actions.pending(instance_id, to_standby=agent.standby)
         actions = [action.as_asked() for action in pending]
         # An agent just started on a new machine installs the instance's keys once; later changes reach

@@ -25,6 +25,7 @@ from dumont_core.composition.access import (
     token_signer,
 )
 from dumont_core.composition.billing import billing, billing_repository, meter, savings
+from dumont_core.composition.live import connection_repository, live_metrics, live_publisher
 from dumont_core.composition.market import (
     gpu_advisor,
     market,
@@ -82,9 +83,12 @@ __all__ = [
     "attempt_repository",
     "billing",
     "billing_repository",
+    "connection_repository",
     "delivery_queue",
     "delivery_sender",
     "gpu_advisor",
+    "live_metrics",
+    "live_publisher",
     "market",
     "market_repository",
     "meter",
@@ -231,6 +235,8 @@ def agents() -> AgentService:
         actions=action_repository(),
         logs=InstanceLogs(load_settings(InstanceLogSettings).instance_log_group),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
+        # Loaded by the first heartbeat: the other routes of the agents never load live metrics.
+        listener=SimpleNamespace(heard=lambda *heard: live_metrics().publish(*heard)),
     )
 
 

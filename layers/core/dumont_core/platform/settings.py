@@ -210,6 +210,16 @@ class WebhookSenderSettings(WebhookSettings):
     )
 
 
+class LiveMetricsSettings(EnvironmentSettings):
+    """Where heartbeats are pushed to the WebSocket connections watching an instance."""
+
+    live_metrics_endpoint: str | None = Field(default=None, alias="LIVE_METRICS_ENDPOINT")
+    """The WebSocket API's Management API endpoint (`https://{api}.execute-api.{region}.amazonaws.com/
+    {stage}`); unset, heartbeats are pushed nowhere (the local stack pushes through its own server)."""
+    live_connection_hours: float = Field(default=2.5, gt=0, le=24, alias="LIVE_CONNECTION_HOURS")
+    """How long a connection is kept if its close is never heard: API Gateway closes one after two hours."""
+
+
 class BillingSettings(EnvironmentSettings):
     """What using a machine costs a team, and when a team is warned about its balance."""
 
@@ -259,12 +269,17 @@ class ApiSettings(
     BillingSettings,
     MarketSettings,
     ProviderSettings,
+    LiveMetricsSettings,
 ):
-    """The API function: every route (live offers ask the provider)."""
+    """The API function: every route (live offers ask the provider; heartbeats are pushed live)."""
 
 
 class AuthorizerSettings(TableSettings, TokenSettings, AgentSettings):
     """The REQUEST authorizer: checks access tokens, API keys and agent tokens."""
+
+
+class LiveConnectionSettings(TableSettings, TokenSettings, AgentSettings, LiveMetricsSettings):
+    """The WebSocket API's function: connections to an instance's live metrics open and close."""
 
 
 class InstanceTasksSettings(

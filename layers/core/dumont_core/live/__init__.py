@@ -1,0 +1,1 @@
+"""Live metrics: WebSocket connections watching an instance, and each heartbeat pushed to them."""
