@@ -18,6 +18,7 @@ from infra.components.event_schemas import EventSchemas
 from infra.components.events import DomainEvents
 from infra.components.functions import CPU_STANDBY_CONTEXT, Functions
 from infra.components.layers import SharedLayers
+from infra.components.live import LiveMetricsApi
 from infra.components.snapshots import SnapshotStorage
 from infra.components.webhooks import WebhookDeliveries
 from infra.components.workflows import Workflows
@@ -26,6 +27,7 @@ from infra.topology import (
     AUTHORIZER_FUNCTION,
     DOMAIN_EVENTS_QUEUE_NAME,
     INSTANCE_TASKS_FUNCTION,
+    LIVE_METRICS_FUNCTION,
     WEBHOOK_DELIVERIES_QUEUE_NAME,
 )
 
@@ -96,6 +98,12 @@ class DumontCloudStack(Stack):
         # No cycle: the methods reach the API function by name (see PublicApi), and nothing in the
         # REST API refers to the tasks function or to the state machines that do.
         self.functions.point_agents_at(self.rest_api.url)
+        self.live_metrics = LiveMetricsApi(
+            self,
+            "LiveMetrics",
+            handler=self.functions[LIVE_METRICS_FUNCTION],
+            publishers=[function for spec, function in self.functions.all if spec.pushes_live_metrics],
+        )
         for spec, function in self.functions.all:
             if spec.every_minutes is not None:
                 events.Rule(
@@ -107,6 +115,12 @@ class DumontCloudStack(Stack):
                 )
 
         CfnOutput(self, "ApiUrl", value=self.rest_api.url, description="Base URL of the REST API stage")
+        CfnOutput(
+            self,
+            "LiveMetricsUrl",
+            value=self.live_metrics.url,
+            description="Where WebSocket clients receive an instance's live metrics",
+        )
         CfnOutput(
             self,
             "VastApiKeySecretArn",

@@ -9,7 +9,7 @@ import pytest
 
 from dumont_core.access.plans import PLANS
 from infra.components.api import STAGE_NAME
-from infra.topology import API_FUNCTION, API_ROUTES, AUTHORIZER_FUNCTION, USAGE_PLANS
+from infra.topology import API_FUNCTION, API_ROUTES, AUTHORIZER_FUNCTION, LIVE_METRICS_FUNCTION, USAGE_PLANS
 from tests.integration.infra.template import Synthesized, as_text
 
 
@@ -88,10 +88,13 @@ def test_api_takes_usage_keys_from_the_authorizer_stage_logging_and_tracing(synt
     synthesized.only("AWS::ApiGateway::Account")
     validators = synthesized.of_type("AWS::ApiGateway::RequestValidator")
     assert [v["Properties"]["ValidateRequestParameters"] for v in validators.values()] == [True]
+    live_metrics = synthesized.function_id(LIVE_METRICS_FUNCTION.handler)
     permissions = [
         permission
         for permission in synthesized.of_type("AWS::Lambda::Permission").values()
         if permission["Properties"]["Principal"] == "apigateway.amazonaws.com"
+        # The WebSocket API's routes invoke the live metrics function (see test_live_metrics).
+        and permission["Properties"]["FunctionName"]["Fn::GetAtt"][0] != live_metrics
     ]
     assert len(permissions) == 2, "one for the API function, one for the authorizer"
     invoked = sorted(p["Properties"]["FunctionName"]["Fn::GetAtt"][0] for p in permissions)

@@ -32,6 +32,11 @@ def test_every_acknowledgment_names_a_rule_and_says_why(synthesized: Synthesized
     assert set(acknowledged) == {
         "AwsSolutions-APIG3",
         "AwsSolutions-APIG4",
+        # The CloudFront distribution in front of the live metrics WebSocket API.
+        "AwsSolutions-CFR1",
+        "AwsSolutions-CFR2",
+        "AwsSolutions-CFR3",
+        "AwsSolutions-CFR4",
         "AwsSolutions-COG4",
         "AwsSolutions-IAM4",
         "AwsSolutions-IAM5",
