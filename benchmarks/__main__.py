@@ -1,10 +1,11 @@
 """`python -m benchmarks` (`make bench`): cold start, DynamoDB requests per API request, workspace
 snapshots against tar | lz4, the local stack's memory under an hour of heartbeats, webhook delivery under
-load, and failover.
+load, live metrics to many WebSocket clients, and failover.
 
 Exits 1 when the cold start passes its target, a route breaks its DynamoDB target (or was not
 measured), snapshots miss theirs, the soak's memory grows past its own, a webhook subscriber misses an
-event, or failover misses one of its targets, so regressions are noticed.
+event, a WebSocket client misses a heartbeat, or failover misses one of its targets, so regressions are
+noticed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import time
 import warnings
 
-from benchmarks import cold_start, dynamodb_requests, failover, snapshots, soak, webhooks
+from benchmarks import cold_start, dynamodb_requests, failover, live_metrics, snapshots, soak, webhooks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     print(flush=True)
     report, webhooks_within_target = webhooks.render(webhooks.measure())
     print(report, flush=True)
+    print(flush=True)
+    report, live_within_target = live_metrics.render(live_metrics.measure())
+    print(report, flush=True)
+    print(flush=True)
     report, failover_within_targets = failover.render(failover.measure(rounds=args.failover_rounds))
     print(report, flush=True)
     print(flush=True)
@@ -76,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         and snapshots_within_targets
         and soak_within_targets
         and webhooks_within_target
+        and live_within_target
         and failover_within_targets
     )
     return 0 if within_all else 1

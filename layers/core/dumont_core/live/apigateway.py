@@ -7,10 +7,16 @@ from typing import Any
 
 from botocore.config import Config
 
+from dumont_core.live.service import MAX_PARALLEL_SENDS
 from dumont_core.platform.aws import aws_session, creating_clients
 
-# A heartbeat waits for these: a slow connection must not hold it up.
-CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"})
+# A heartbeat waits for these: a slow connection must not hold it up. One HTTP connection per parallel send.
+CLIENT_CONFIG = Config(
+    connect_timeout=1,
+    read_timeout=2,
+    retries={"max_attempts": 1, "mode": "standard"},
+    max_pool_connections=MAX_PARALLEL_SENDS,
+)
 
 
 class ManagementApiPublisher:
