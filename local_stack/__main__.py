@@ -72,6 +72,7 @@ def main() -> None:
         f"  Bootstrap account:           {bootstrap.email} / {bootstrap.password}\n"
         f"  Its API key:                 {stack.api_key}\n"
         f"  Swagger UI:                  {stack.url}/docs\n"
+        f"  Live metrics (WebSocket):    {stack.url.replace('http://', 'ws://')}/ws/instance/{{id}}/metrics\n"
         f"  Local GPU marketplace:       {stack.marketplace.url}"
         f"{'  (unused: renting from the real Vast.ai)' if real_vast else ''}\n"
         f"  Embedded AWS (moto):         {stack.aws.endpoint_url}\n"
