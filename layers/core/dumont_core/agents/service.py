@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from aws_lambda_powertools import Logger
+
 from dumont_core.access.permissions import AGENT_PERMISSION, AGENT_ROLE
 from dumont_core.agents.logs import InstanceLogs
 from dumont_core.agents.models import (
@@ -34,6 +36,8 @@ from dumont_core.platform.aws import aws_client
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import Conflict, NotFound, Unauthenticated
 from dumont_core.platform.identity import Principal
+
+logger = Logger(child=True)
 
 STANDBY_AGENT_STATES = frozenset({*AGENT_STATES, InstanceStatus.INTERRUPTED})
 """States in which a standby machine's agent may report: it is kept while the instance runs, and takes
@@ -97,8 +101,7 @@ class AgentService:
         if not agent.standby or (instance is not None and instance.on_standby):
             # While the instance runs on its standby, that machine's heartbeats are the instance's.
             self.instances.record_heartbeat(agent.team_id, instance_id, reading)
-            if self.listener is not None:
-                self.listener.heard(agent.team_id, instance_id, reading)
+            self._tell_listener(agent.team_id, instance_id, reading)
         pending = self.actions.pending(instance_id, to_standby=agent.standby)
         actions = [action.as_asked() for action in pending]
         # An agent just started on a new machine installs the instance's keys once; later changes reach
@@ -109,6 +112,15 @@ class AgentService:
         return HeartbeatAnswer(
             next_heartbeat_in_seconds=self.heartbeat_seconds, actions=actions, ssh_keys=ssh_keys
         )
+
+    def _tell_listener(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> None:
+        if self.listener is None:
+            return
+        try:
+            self.listener.heard(team_id, instance_id, reading)
+        except Exception:
+            # The reading is recorded: the heartbeat is answered whatever its listener does.
+            logger.exception("The heartbeat's listener failed", extra={"instance_id": instance_id})
 
     def health(self, principal: Principal) -> list[AgentHealth]:
         """How the agents of the team's machines are doing, from the age of their last heartbeat."""
