@@ -1,0 +1,86 @@
+// The client against a running API: DUMONT_API_URL and DUMONT_API_KEY point at it (the local stack in
+// the e2e tests). Skipped when they are not set.
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+
+import { AuthenticationError, DumontClient, NotFoundError, ValidationError } from "../dist/esm/index.js";
+
+const live = Boolean(process.env.DUMONT_API_URL && process.env.DUMONT_API_KEY);
+
+describe("against the API", { skip: !live && "DUMONT_API_URL and DUMONT_API_KEY are not set" }, () => {
+  const client = live ? new DumontClient() : undefined;
+  const made = [];
+  after(async () => {
+    for (const id of made) await client.instances.delete(id).catch(() => undefined);
+  });
+
+  test("an instance is created from camelCase inputs, runs, is listed and is destroyed", async () => {
+    const created = await client.instances.create({ gpuType: "RTX 4090", region: "US-East", diskGb: 20 });
+    made.push(created.id);
+    assert.equal(created.status, "starting");
+    const running = await client.instances.waitUntilReady(created.id, { timeoutMs: 60_000, intervalMs: 200 });
+    assert.equal(running.gpu_type, "RTX_4090");
+    assert.equal(running.region, "us-east");
+    assert.equal(running.disk_gb, 20);
+    const ids = (await client.instances.list({ status: "running" }).all()).map((instance) => instance.id);
+    assert.ok(ids.includes(created.id));
+    const deleting = await client.instances.delete(created.id);
+    assert.ok(["deleting", "deleted"].includes(deleting.status));
+  });
+
+  test("a retried create with the same idempotency key rents one machine", async () => {
+    const input = { gpu: "RTX_4090", idempotencyKey: `sdk-js-${Date.now()}` };
+    const first = await client.instances.create(input);
+    made.push(first.id);
+    const second = await client.instances.create(input);
+    assert.equal(second.id, first.id);
+  });
+
+  test("iterating instances walks every page", async () => {
+    const first = await client.instances.list({ perPage: 1 });
+    const all = await client.instances.list({ perPage: 1 }).all();
+    assert.equal(all.length, first.total);
+    assert.equal(new Set(all.map((instance) => instance.id)).size, all.length);
+  });
+
+  test("an unknown GPU is a ValidationError naming the field", async () => {
+    const error = await client.instances.create({ gpuType: "Voodoo 2" }).catch((caught) => caught);
+    assert.ok(error instanceof ValidationError);
+    assert.equal(error.status, 400);
+    assert.equal(error.code, "VALIDATION_ERROR");
+    assert.ok("gpu_type" in error.details.fields, JSON.stringify(error.details));
+  });
+
+  test("an unknown instance is a NotFoundError", async () => {
+    const error = await client.instances.get("inst_0000000000000000").catch((caught) => caught);
+    assert.ok(error instanceof NotFoundError);
+    assert.equal(error.code, "INSTANCE_NOT_FOUND");
+    assert.equal(error.status, 404);
+  });
+
+  test("a wrong key is an AuthenticationError", async () => {
+    const stranger = new DumontClient({ apiKey: `dumont_sk_${"0".repeat(88)}` });
+    const error = await stranger.instances.list().catch((caught) => caught);
+    assert.ok(error instanceof AuthenticationError);
+    assert.equal(error.code, "UNAUTHENTICATED");
+  });
+
+  test("webhooks are created with their secret, listed and deleted", async () => {
+    const webhook = await client.webhooks.create({ url: "https://example.com/hook", events: ["instance.created"] });
+    assert.ok(webhook.secret.length > 0);
+    assert.ok((await client.webhooks.list().all()).some((found) => found.id === webhook.id));
+    await client.webhooks.delete(webhook.id);
+    const error = await client.webhooks.get(webhook.id).catch((caught) => caught);
+    assert.equal(error.code, "WEBHOOK_NOT_FOUND");
+  });
+
+  test("the balance, savings, API keys, teams, roles and offers answer", async () => {
+    assert.equal(typeof (await client.billing.balance()).balance, "number");
+    assert.equal(typeof (await client.savings.getDashboard()).total_saved_usd, "number");
+    assert.ok(Array.isArray(await client.apiKeys.list()));
+    assert.ok((await client.teams.list()).some((team) => team.current));
+    assert.ok((await client.roles.list()).some((role) => role.name === "viewer"));
+    const offers = await client.offers.list({ gpu: "RTX 4090", perPage: 5 });
+    assert.ok(offers.length > 0 && offers.length <= 5);
+  });
+});
