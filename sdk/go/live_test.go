@@ -74,7 +74,8 @@ func TestLiveRefusalsAreTypedErrors(t *testing.T) {
 	if !IsValidation(err) {
 		t.Fatalf("an unknown GPU gave %v", err)
 	}
-	if fields, _ := asError(err).Details["fields"].(map[string]any); fields["gpu_type"] == nil {
+	fields, _ := asError(err).Details["fields"].([]any)
+	if len(fields) != 1 || fields[0].(map[string]any)["field"] != "gpu_type" {
 		t.Fatalf("the error does not name gpu_type: %+v", asError(err).Details)
 	}
 	stranger := NewClient("dumont_sk_"+fmt.Sprintf("%088d", 0), WithBaseURL(client.BaseURL()))

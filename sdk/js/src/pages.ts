@@ -75,6 +75,14 @@ export class PageRequest<T> implements PromiseLike<Page<T>>, AsyncIterable<T> {
     return this.firstPage().then(onFulfilled, onRejected);
   }
 
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<Page<T> | R> {
+    return this.firstPage().catch(onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<Page<T>> {
+    return this.firstPage().finally(onFinally);
+  }
+
   /** Every item of every page, in order. */
   async all(): Promise<T[]> {
     const items: T[] = [];
