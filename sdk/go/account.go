@@ -50,7 +50,12 @@ type Team struct {
 type BillingService struct{ client *Client }
 
 // Balance reads the team's balance.
-func (s *BillingService) Balance(ctx context.Context) (*Balance, error) {
+func (s *BillingService) Balance() (*Balance, error) {
+	return s.BalanceWithContext(context.Background())
+}
+
+// BalanceWithContext is Balance with a context.
+func (s *BillingService) BalanceWithContext(ctx context.Context) (*Balance, error) {
 	balance := &Balance{}
 	return balance, s.client.call(ctx, request{method: "GET", path: "/api/v1/balance"}, balance)
 }
@@ -59,7 +64,12 @@ func (s *BillingService) Balance(ctx context.Context) (*Balance, error) {
 type SavingsService struct{ client *Client }
 
 // GetDashboard reads the savings dashboard.
-func (s *SavingsService) GetDashboard(ctx context.Context) (*SavingsDashboard, error) {
+func (s *SavingsService) GetDashboard() (*SavingsDashboard, error) {
+	return s.GetDashboardWithContext(context.Background())
+}
+
+// GetDashboardWithContext is GetDashboard with a context.
+func (s *SavingsService) GetDashboardWithContext(ctx context.Context) (*SavingsDashboard, error) {
 	dashboard := &SavingsDashboard{}
 	return dashboard, s.client.call(ctx, request{method: "GET", path: "/api/v1/savings/dashboard"}, dashboard)
 }
@@ -68,7 +78,12 @@ func (s *SavingsService) GetDashboard(ctx context.Context) (*SavingsDashboard, e
 type OffersService struct{ client *Client }
 
 // List reads a page of offers of gpu (any GPU when empty).
-func (s *OffersService) List(ctx context.Context, gpu string, options ListOptions) (*Page[map[string]any], error) {
+func (s *OffersService) List(gpu string, options ListOptions) (*Page[map[string]any], error) {
+	return s.ListWithContext(context.Background(), gpu, options)
+}
+
+// ListWithContext is List with a context.
+func (s *OffersService) ListWithContext(ctx context.Context, gpu string, options ListOptions) (*Page[map[string]any], error) {
 	query := url.Values{}
 	if gpu != "" {
 		query.Set("gpu", gpu)
@@ -80,7 +95,12 @@ func (s *OffersService) List(ctx context.Context, gpu string, options ListOption
 type ServerlessService struct{ client *Client }
 
 // Enable turns serverless mode on; zero values keep the defaults (15 minutes under 5%).
-func (s *ServerlessService) Enable(ctx context.Context, instanceID string, idleTimeoutMinutes, gpuThreshold float64) (map[string]any, error) {
+func (s *ServerlessService) Enable(instanceID string, idleTimeoutMinutes, gpuThreshold float64) (map[string]any, error) {
+	return s.EnableWithContext(context.Background(), instanceID, idleTimeoutMinutes, gpuThreshold)
+}
+
+// EnableWithContext is Enable with a context.
+func (s *ServerlessService) EnableWithContext(ctx context.Context, instanceID string, idleTimeoutMinutes, gpuThreshold float64) (map[string]any, error) {
 	body := map[string]any{"instance_id": instanceID}
 	if idleTimeoutMinutes > 0 {
 		body["idle_timeout_minutes"] = idleTimeoutMinutes
@@ -93,7 +113,12 @@ func (s *ServerlessService) Enable(ctx context.Context, instanceID string, idleT
 }
 
 // Status reads where serverless mode stands for an instance.
-func (s *ServerlessService) Status(ctx context.Context, instanceID string) (map[string]any, error) {
+func (s *ServerlessService) Status(instanceID string) (map[string]any, error) {
+	return s.StatusWithContext(context.Background(), instanceID)
+}
+
+// StatusWithContext is Status with a context.
+func (s *ServerlessService) StatusWithContext(ctx context.Context, instanceID string) (map[string]any, error) {
 	answer := map[string]any{}
 	path := "/api/v1/serverless/status/" + url.PathEscape(instanceID)
 	return answer, s.client.call(ctx, request{method: "GET", path: path}, &answer)
@@ -103,7 +128,12 @@ func (s *ServerlessService) Status(ctx context.Context, instanceID string) (map[
 type FailoverService struct{ client *Client }
 
 // Status reads where failover stands for an instance.
-func (s *FailoverService) Status(ctx context.Context, instanceID string) (map[string]any, error) {
+func (s *FailoverService) Status(instanceID string) (map[string]any, error) {
+	return s.StatusWithContext(context.Background(), instanceID)
+}
+
+// StatusWithContext is Status with a context.
+func (s *FailoverService) StatusWithContext(ctx context.Context, instanceID string) (map[string]any, error) {
 	answer := map[string]any{}
 	path := "/api/v1/failover/status/" + url.PathEscape(instanceID)
 	return answer, s.client.call(ctx, request{method: "GET", path: path}, &answer)
@@ -113,25 +143,45 @@ func (s *FailoverService) Status(ctx context.Context, instanceID string) (map[st
 type AccountService struct{ client *Client }
 
 // Teams lists your teams and your role in each.
-func (s *AccountService) Teams(ctx context.Context) ([]Team, error) {
+func (s *AccountService) Teams() ([]Team, error) {
+	return s.TeamsWithContext(context.Background())
+}
+
+// TeamsWithContext is Teams with a context.
+func (s *AccountService) TeamsWithContext(ctx context.Context) ([]Team, error) {
 	var teams []Team
 	return teams, s.client.call(ctx, request{method: "GET", path: "/api/v1/teams"}, &teams)
 }
 
 // APIKeys lists the team's API keys.
-func (s *AccountService) APIKeys(ctx context.Context) ([]APIKey, error) {
+func (s *AccountService) APIKeys() ([]APIKey, error) {
+	return s.APIKeysWithContext(context.Background())
+}
+
+// APIKeysWithContext is APIKeys with a context.
+func (s *AccountService) APIKeysWithContext(ctx context.Context) ([]APIKey, error) {
 	var keys []APIKey
 	return keys, s.client.call(ctx, request{method: "GET", path: "/api/v1/api-keys"}, &keys)
 }
 
 // CreateAPIKey makes a key; its whole value is answered this once.
-func (s *AccountService) CreateAPIKey(ctx context.Context, name string) (*APIKey, error) {
+func (s *AccountService) CreateAPIKey(name string) (*APIKey, error) {
+	return s.CreateAPIKeyWithContext(context.Background(), name)
+}
+
+// CreateAPIKeyWithContext is CreateAPIKey with a context.
+func (s *AccountService) CreateAPIKeyWithContext(ctx context.Context, name string) (*APIKey, error) {
 	key := &APIKey{}
 	req := request{method: "POST", path: "/api/v1/api-keys", body: map[string]string{"name": name}, idempotencyKey: NewIdempotencyKey()}
 	return key, s.client.call(ctx, req, key)
 }
 
 // RevokeAPIKey stops a key working at once.
-func (s *AccountService) RevokeAPIKey(ctx context.Context, id string) error {
+func (s *AccountService) RevokeAPIKey(id string) error {
+	return s.RevokeAPIKeyWithContext(context.Background(), id)
+}
+
+// RevokeAPIKeyWithContext is RevokeAPIKey with a context.
+func (s *AccountService) RevokeAPIKeyWithContext(ctx context.Context, id string) error {
 	return s.client.call(ctx, request{method: "DELETE", path: "/api/v1/api-keys/" + url.PathEscape(id)}, nil)
 }

@@ -4,7 +4,9 @@
 //	client := dumont.NewClient("dumont_sk_...")
 //	instance, err := client.Instances.Create(&dumont.CreateInstanceInput{GPUType: "RTX 4090", Region: "US-East"})
 //
-// Every method has a WithContext variant that takes a context.Context.
+// Every call has a WithContext form that takes a context.Context first; the waits (WaitUntilReady,
+// WaitUntilComplete) take one only, since the context is what bounds them. A refusal is an *Error
+// (errors.As) with the API's code, message and details; a 429 is a *RateLimitError with RetryAfter.
 package dumont
 
 import (

@@ -136,7 +136,7 @@ func TestListAllWalksEveryPage(t *testing.T) {
 		return answer{200, `{"success": true, "data": [` + ids + `], "meta": {"page": ` + string(rune('0'+n)) + `, "per_page": 2, "total": 5}}`, nil}
 	}
 	client, requests := fakeAPI(t, page(1, `{"id": "a"}, {"id": "b"}`), page(2, `{"id": "c"}, {"id": "d"}`), page(3, `{"id": "e"}`))
-	all, err := client.Instances.ListAll(context.Background(), &ListInstancesInput{ListOptions: ListOptions{PerPage: 2}, Status: "running"})
+	all, err := client.Instances.ListAllWithContext(context.Background(), &ListInstancesInput{ListOptions: ListOptions{PerPage: 2}, Status: "running"})
 	if err != nil || len(all) != 5 || all[4].ID != "e" {
 		t.Fatalf("got %+v, %v", all, err)
 	}

@@ -121,7 +121,12 @@ func (s *InstancesService) ListWithContext(ctx context.Context, input *ListInsta
 }
 
 // ListAll reads every page of instances.
-func (s *InstancesService) ListAll(ctx context.Context, input *ListInstancesInput) ([]Instance, error) {
+func (s *InstancesService) ListAll(input *ListInstancesInput) ([]Instance, error) {
+	return s.ListAllWithContext(context.Background(), input)
+}
+
+// ListAllWithContext is ListAll with a context.
+func (s *InstancesService) ListAllWithContext(ctx context.Context, input *ListInstancesInput) ([]Instance, error) {
 	return listAll[Instance](ctx, s.client, "/api/v1/instances", input.query())
 }
 

@@ -34,7 +34,7 @@ func TestLiveAnInstanceIsCreatedRunsIsListedAndIsDestroyed(t *testing.T) {
 	if running.GPUType != "RTX_4090" || running.Region == nil || *running.Region != "us-east" || running.DiskGB != 20 {
 		t.Fatalf("running %+v", running)
 	}
-	all, err := client.Instances.ListAll(ctx, &ListInstancesInput{ListOptions: ListOptions{PerPage: 1}})
+	all, err := client.Instances.ListAllWithContext(ctx, &ListInstancesInput{ListOptions: ListOptions{PerPage: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,13 +87,13 @@ func TestLiveRefusalsAreTypedErrors(t *testing.T) {
 func TestLiveTheAccountAnswers(t *testing.T) {
 	client := liveClient(t)
 	ctx := context.Background()
-	if _, err := client.Billing.Balance(ctx); err != nil {
+	if _, err := client.Billing.BalanceWithContext(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.Savings.GetDashboard(ctx); err != nil {
+	if _, err := client.Savings.GetDashboardWithContext(ctx); err != nil {
 		t.Fatal(err)
 	}
-	teams, err := client.Account.Teams(ctx)
+	teams, err := client.Account.TeamsWithContext(ctx)
 	if err != nil || len(teams) == 0 {
 		t.Fatalf("teams %v, %v", teams, err)
 	}
@@ -101,10 +101,10 @@ func TestLiveTheAccountAnswers(t *testing.T) {
 	if err != nil || webhook.Secret == "" {
 		t.Fatalf("webhook %+v, %v", webhook, err)
 	}
-	if err := client.Webhooks.Delete(ctx, webhook.ID); err != nil {
+	if err := client.Webhooks.DeleteWithContext(ctx, webhook.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.Webhooks.Get(ctx, webhook.ID); !IsNotFound(err) {
+	if _, err := client.Webhooks.GetWithContext(ctx, webhook.ID); !IsNotFound(err) {
 		t.Fatalf("a deleted webhook gave %v", err)
 	}
 }

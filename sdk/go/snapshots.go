@@ -65,7 +65,12 @@ func (s *SnapshotsService) GetWithContext(ctx context.Context, id string) (*Snap
 }
 
 // ListAll reads every snapshot of the team, or of one instance when instanceID is not empty.
-func (s *SnapshotsService) ListAll(ctx context.Context, instanceID string) ([]Snapshot, error) {
+func (s *SnapshotsService) ListAll(instanceID string) ([]Snapshot, error) {
+	return s.ListAllWithContext(context.Background(), instanceID)
+}
+
+// ListAllWithContext is ListAll with a context.
+func (s *SnapshotsService) ListAllWithContext(ctx context.Context, instanceID string) ([]Snapshot, error) {
 	query := url.Values{}
 	if instanceID != "" {
 		query.Set("instance_id", instanceID)
@@ -74,12 +79,22 @@ func (s *SnapshotsService) ListAll(ctx context.Context, instanceID string) ([]Sn
 }
 
 // Delete deletes a snapshot.
-func (s *SnapshotsService) Delete(ctx context.Context, id string) error {
+func (s *SnapshotsService) Delete(id string) error {
+	return s.DeleteWithContext(context.Background(), id)
+}
+
+// DeleteWithContext is Delete with a context.
+func (s *SnapshotsService) DeleteWithContext(ctx context.Context, id string) error {
 	return s.client.call(ctx, request{method: "DELETE", path: snapshotPath(id, "")}, nil)
 }
 
 // Restore restores a snapshot onto instanceID (the instance it was taken of when empty).
-func (s *SnapshotsService) Restore(ctx context.Context, id, instanceID string) (map[string]any, error) {
+func (s *SnapshotsService) Restore(id, instanceID string) (map[string]any, error) {
+	return s.RestoreWithContext(context.Background(), id, instanceID)
+}
+
+// RestoreWithContext is Restore with a context.
+func (s *SnapshotsService) RestoreWithContext(ctx context.Context, id, instanceID string) (map[string]any, error) {
 	body := map[string]string{}
 	if instanceID != "" {
 		body["instance_id"] = instanceID

@@ -45,18 +45,33 @@ func (s *WebhooksService) CreateWithContext(ctx context.Context, input *CreateWe
 }
 
 // Get reads one webhook.
-func (s *WebhooksService) Get(ctx context.Context, id string) (*Webhook, error) {
+func (s *WebhooksService) Get(id string) (*Webhook, error) {
+	return s.GetWithContext(context.Background(), id)
+}
+
+// GetWithContext is Get with a context.
+func (s *WebhooksService) GetWithContext(ctx context.Context, id string) (*Webhook, error) {
 	webhook := &Webhook{}
 	return webhook, s.client.call(ctx, request{method: "GET", path: webhookPath(id)}, webhook)
 }
 
 // List reads the team's webhooks.
-func (s *WebhooksService) List(ctx context.Context) ([]Webhook, error) {
+func (s *WebhooksService) List() ([]Webhook, error) {
+	return s.ListWithContext(context.Background())
+}
+
+// ListWithContext is List with a context.
+func (s *WebhooksService) ListWithContext(ctx context.Context) ([]Webhook, error) {
 	var webhooks []Webhook
 	return webhooks, s.client.call(ctx, request{method: "GET", path: "/api/v1/webhooks"}, &webhooks)
 }
 
 // Delete deletes a webhook.
-func (s *WebhooksService) Delete(ctx context.Context, id string) error {
+func (s *WebhooksService) Delete(id string) error {
+	return s.DeleteWithContext(context.Background(), id)
+}
+
+// DeleteWithContext is Delete with a context.
+func (s *WebhooksService) DeleteWithContext(ctx context.Context, id string) error {
 	return s.client.call(ctx, request{method: "DELETE", path: webhookPath(id)}, nil)
 }
