@@ -31,8 +31,8 @@ const DefaultBaseURL = "https://dumontcloud.com"
 
 const userAgent = "dumont-cloud-go/0.1.0"
 
-// Keys the API documents show in their examples; each stands for the key in DUMONT_API_KEY.
-var placeholderKey = regexp.MustCompile(`(?i)^(your[_-]?(api[_-]?)?key|dumont_sk_(\.\.\.|…))$`)
+// An API key, or an access token (three dot-separated parts). Anything else is a placeholder.
+var wellFormedKey = regexp.MustCompile(`^dumont_sk_[A-Za-z0-9_-]{8,}$|^[\w-]+\.[\w-]+\.[\w-]+$`)
 
 // Client calls the API with one key. Its services are safe for concurrent use.
 type Client struct {
@@ -57,7 +57,12 @@ type Option func(*Client)
 
 // WithBaseURL sets where the API is (DUMONT_API_URL, else DefaultBaseURL).
 func WithBaseURL(baseURL string) Option {
-	return func(c *Client) { c.baseURL = strings.TrimRight(baseURL, "/") }
+	return func(c *Client) { c.baseURL = cleanBaseURL(baseURL) }
+}
+
+// cleanBaseURL drops a trailing slash and `/api`, which the routes carry (the documents write it).
+func cleanBaseURL(baseURL string) string {
+	return strings.TrimSuffix(strings.TrimRight(baseURL, "/"), "/api")
 }
 
 // WithHTTPClient sends requests with httpClient (its Timeout bounds each request; 60 s by default).
@@ -70,11 +75,12 @@ func WithMaxRetries(n int) Option {
 	return func(c *Client) { c.maxRetries = n }
 }
 
-// NewClient makes a client with an API key (dumont_sk_…) or an access token. An empty key, or a
-// placeholder copied from the documents, stands for DUMONT_API_KEY.
+// NewClient makes a client with an API key (dumont_sk_…) or an access token. An empty key, or one not
+// shaped like a key (a placeholder copied from the documents, such as "dumont_sk_..."), stands for
+// DUMONT_API_KEY when that is set.
 func NewClient(apiKey string, options ...Option) *Client {
 	fromEnvironment := os.Getenv("DUMONT_API_KEY")
-	if apiKey == "" || (placeholderKey.MatchString(apiKey) && fromEnvironment != "") {
+	if apiKey == "" || (!wellFormedKey.MatchString(apiKey) && fromEnvironment != "") {
 		apiKey = fromEnvironment
 	}
 	c := &Client{
@@ -83,7 +89,7 @@ func NewClient(apiKey string, options ...Option) *Client {
 		httpClient: &http.Client{Timeout: 60 * time.Second},
 	}
 	if fromEnvironment := os.Getenv("DUMONT_API_URL"); fromEnvironment != "" {
-		c.baseURL = strings.TrimRight(fromEnvironment, "/")
+		c.baseURL = cleanBaseURL(fromEnvironment)
 	}
 	for _, option := range options {
 		option(c)

@@ -147,12 +147,12 @@ func TestListAllWalksEveryPage(t *testing.T) {
 
 func TestAPlaceholderKeyStandsForTheEnvironmentsKey(t *testing.T) {
 	t.Setenv("DUMONT_API_KEY", "dumont_sk_fromenvironment")
-	for _, placeholder := range []string{"dumont_sk_...", "your_key", "YOUR_API_KEY", ""} {
+	for _, placeholder := range []string{"dumont_sk_...", "dumont_sk_…", "your_key", "YOUR_API_KEY", ""} {
 		if key := NewClient(placeholder).apiKey; key != "dumont_sk_fromenvironment" {
 			t.Errorf("%q gave %q", placeholder, key)
 		}
 	}
-	if key := NewClient("dumont_sk_mine").apiKey; key != "dumont_sk_mine" {
+	if key := NewClient("dumont_sk_0123456789mine").apiKey; key != "dumont_sk_0123456789mine" {
 		t.Errorf("a real key was replaced by %q", key)
 	}
 }
@@ -165,5 +165,13 @@ func TestAContextEndsTheRequest(t *testing.T) {
 	var apiError *Error
 	if !errors.As(err, &apiError) || apiError.Code != CodeConnection {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestABaseURLWrittenWithAPIReachesTheSameRoutes(t *testing.T) {
+	for _, written := range []string{"https://dumontcloud.com/api", "https://dumontcloud.com/api/", "https://dumontcloud.com"} {
+		if got := NewClient("dumont_sk_0123456789abcdef", WithBaseURL(written)).BaseURL(); got != "https://dumontcloud.com" {
+			t.Errorf("%q gave %q", written, got)
+		}
 	}
 }

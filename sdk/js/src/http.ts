@@ -4,8 +4,8 @@ import { ConnectionError, DumontError, RateLimitError, errorFromResponse, isReco
 export const DEFAULT_BASE_URL = "https://dumontcloud.com";
 const DEFAULT_TIMEOUT_MS = 60_000;
 const USER_AGENT = "dumont-cloud-js/0.1.0";
-/** Keys the API documents show in their examples; each stands for the key in DUMONT_API_KEY. */
-const PLACEHOLDER_KEY = /^(your[_-]?(api[_-]?)?key|dumont_sk_(\.\.\.|…))$/i;
+/** An API key, or an access token (three dot-separated parts). Anything else is a placeholder. */
+const WELL_FORMED_KEY = /^dumont_sk_[A-Za-z0-9_-]{8,}$|^[\w-]+\.[\w-]+\.[\w-]+$/;
 
 export interface ClientOptions {
   /** A `dumont_sk_…` API key or an access token; `DUMONT_API_KEY` when omitted. */
@@ -35,10 +35,13 @@ function environment(name: string): string | undefined {
   return value === undefined || value === "" ? undefined : value;
 }
 
-/** The key to send: the one given, unless it is missing or a placeholder copied from the documents. */
+/**
+ * The key to send: the one given, unless it is missing, or is not shaped like a key (a placeholder copied
+ * from the documents, such as `your_key` or `dumont_sk_...`) while DUMONT_API_KEY is set.
+ */
 export function resolveApiKey(given: string | undefined): string {
   const fromEnvironment = environment("DUMONT_API_KEY");
-  if (given !== undefined && given !== "" && !(PLACEHOLDER_KEY.test(given) && fromEnvironment)) return given;
+  if (given !== undefined && given !== "" && (WELL_FORMED_KEY.test(given) || !fromEnvironment)) return given;
   if (fromEnvironment) return fromEnvironment;
   throw new DumontError(
     "no API key: pass { apiKey: 'dumont_sk_…' } or set DUMONT_API_KEY",
@@ -86,7 +89,9 @@ export class Transport {
 
   constructor(options: ClientOptions = {}) {
     this.apiKey = resolveApiKey(options.apiKey);
-    this.baseUrl = (options.baseUrl ?? environment("DUMONT_API_URL") ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+    // The routes carry `/api`: a base URL given with it (as the documents write it) is taken without.
+    const baseUrl = options.baseUrl ?? environment("DUMONT_API_URL") ?? DEFAULT_BASE_URL;
+    this.baseUrl = baseUrl.replace(/\/+$/, "").replace(/\/api$/, "");
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.maxRetries = options.maxRetries ?? 0;
     const fetcher = options.fetch ?? globalThis.fetch;

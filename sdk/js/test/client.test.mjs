@@ -124,22 +124,28 @@ test("awaiting a list gives its first page, iterable, with its total", async () 
   assert.equal(page.hasNextPage(), true);
 });
 
-test("a placeholder key from the documents stands for DUMONT_API_KEY; a real one is kept", async () => {
+test("a key not shaped like one (the documents' placeholders) stands for DUMONT_API_KEY; a real one is kept", async () => {
   const saved = process.env.DUMONT_API_KEY;
   process.env.DUMONT_API_KEY = KEY;
   try {
-    for (const placeholder of ["your_key", "YOUR_API_KEY", "dumont_sk_..."]) {
+    for (const placeholder of ["your_key", "YOUR_API_KEY", "dumont_sk_...", "dumont_sk_…"]) {
       const { fetch, sent } = fakeFetch([200, { success: true, data: {} }]);
       await new DumontClient({ apiKey: placeholder, baseUrl: "http://api.test", fetch }).billing.balance();
       assert.equal(sent[0].init.headers["X-API-Key"], KEY, placeholder);
     }
     const { fetch, sent } = fakeFetch([200, { success: true, data: {} }]);
-    await new DumontClient({ apiKey: "dumont_sk_other", baseUrl: "http://api.test", fetch }).billing.balance();
-    assert.equal(sent[0].init.headers["X-API-Key"], "dumont_sk_other");
+    await new DumontClient({ apiKey: "dumont_sk_0123456789other", baseUrl: "http://api.test", fetch }).billing.balance();
+    assert.equal(sent[0].init.headers["X-API-Key"], "dumont_sk_0123456789other");
   } finally {
     if (saved === undefined) delete process.env.DUMONT_API_KEY;
     else process.env.DUMONT_API_KEY = saved;
   }
+});
+
+test("a base URL written with /api, as the documents write it, reaches the same routes", async () => {
+  const { fetch, sent } = fakeFetch([200, { success: true, data: {} }]);
+  await client(fetch, { baseUrl: "https://dumontcloud.com/api/" }).instances.get("inst_1");
+  assert.equal(sent[0].url.href, "https://dumontcloud.com/api/v1/instances/inst_1");
 });
 
 test("no key at all is an error that says how to give one", () => {
