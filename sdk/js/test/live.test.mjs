@@ -3,7 +3,21 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 
-import { AuthenticationError, DumontClient, NotFoundError, ValidationError } from "../dist/esm/index.js";
+import {
+  AuthenticationError,
+  DumontClient,
+  InvalidStateError,
+  NotFoundError,
+  ValidationError,
+} from "../dist/esm/index.js";
+
+async function waitUntil(condition, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`still not so after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
 
 const live = Boolean(process.env.DUMONT_API_URL && process.env.DUMONT_API_KEY);
 
@@ -26,6 +40,27 @@ describe("against the API", { skip: !live && "DUMONT_API_URL and DUMONT_API_KEY 
     assert.ok(ids.includes(created.id));
     const deleting = await client.instances.delete(created.id);
     assert.ok(["deleting", "deleted"].includes(deleting.status));
+  });
+
+  test("a running instance is snapshotted, stopped and started again", async () => {
+    const quick = { timeoutMs: 60_000, intervalMs: 200 };
+    const { id } = await client.instances.create({ gpuType: "RTX 4090" });
+    made.push(id);
+    await client.instances.waitUntilReady(id, quick);
+    const starting = await client.instances.start(id).catch((caught) => caught);
+    assert.ok(starting instanceof InvalidStateError, String(starting));
+    assert.equal(starting.details.current_state, "running");
+    // The machine's agent takes the snapshot: wait until it has reported.
+    await waitUntil(async () => (await client.serverless.status(id)).last_heartbeat !== null);
+    const snapshot = await client.snapshots.create({ instanceId: id, name: "from the js sdk" });
+    const completed = await client.snapshots.waitUntilComplete(snapshot.id, quick);
+    assert.equal(completed.instance_id, id);
+    assert.equal(typeof completed.size_gb, "number");
+    assert.ok((await client.snapshots.list({ instanceId: id }).all()).some((found) => found.id === snapshot.id));
+    await client.instances.stop(id);
+    assert.equal((await client.instances.waitFor(id, ["stopped"], quick)).status, "stopped");
+    await client.instances.start(id);
+    assert.equal((await client.instances.waitUntilReady(id, quick)).status, "running");
   });
 
   test("a retried create with the same idempotency key rents one machine", async () => {
