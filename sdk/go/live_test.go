@@ -108,3 +108,58 @@ func TestLiveTheAccountAnswers(t *testing.T) {
 		t.Fatalf("a deleted webhook gave %v", err)
 	}
 }
+
+func TestLiveARunningInstanceIsSnapshottedStoppedAndStartedAgain(t *testing.T) {
+	client := liveClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	created, err := client.Instances.CreateWithContext(ctx, &CreateInstanceInput{GPUType: "RTX 4090"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = client.Instances.Delete(created.ID) })
+	if _, err := client.Instances.WaitUntilReady(ctx, created.ID, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Instances.StartWithContext(ctx, created.ID); !IsInvalidState(err) {
+		t.Fatalf("starting a running instance gave %v", err)
+	}
+	// The machine's agent takes the snapshot: wait until it has reported.
+	for {
+		status, err := client.Serverless.StatusWithContext(ctx, created.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status["last_heartbeat"] != nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	snapshot, err := client.Snapshots.CreateWithContext(ctx, &CreateSnapshotInput{InstanceID: created.ID, Name: "from the go sdk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	completed, err := client.Snapshots.WaitUntilComplete(ctx, snapshot.ID, 200*time.Millisecond)
+	if err != nil || completed.InstanceID != created.ID || completed.SizeGB == nil {
+		t.Fatalf("snapshot %+v, %v", completed, err)
+	}
+	if _, err := client.Instances.StopWithContext(ctx, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		instance, err := client.Instances.GetWithContext(ctx, created.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if instance.Status == "stopped" {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := client.Instances.StartWithContext(ctx, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Instances.WaitUntilReady(ctx, created.ID, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+}
