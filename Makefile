@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install run test lint typecheck pytest bench synth openapi clean
+.PHONY: install run test lint typecheck pytest clients bench synth openapi clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) clients
 	$(BIN)/pytest
+
+## What the JavaScript and Go SDKs' suites need (the e2e tests run them): Node's packages of sdk/js (installed
+## from its lock file), its build, and Go (Debian's golang-go, installed when missing).
+clients: sdk/js/node_modules/.package-lock.json
+	@command -v go >/dev/null || { \
+		echo "Installing Debian's golang-go, which the Go SDK's suite runs on"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go; }
+	cd sdk/js && npm run --silent build
+
+sdk/js/node_modules/.package-lock.json: sdk/js/package-lock.json
+	@command -v npm >/dev/null || { \
+		echo "Installing Debian's nodejs and npm, which build and test the JavaScript SDK"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
+	cd sdk/js && npm ci --no-audit --no-fund
 
 ## Cold start, DynamoDB requests per API request, snapshots (against restic and tar | lz4) and a heartbeat soak, against baselines in the same run.
 bench: $(STAMP)
@@ -53,4 +67,4 @@ synth: $(STAMP)
 	$(BIN)/python infra/app.py
 
 clean:
-	rm -rf $(VENV) cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) cdk.out build .pytest_cache .mypy_cache .ruff_cache sdk/js/node_modules sdk/js/dist

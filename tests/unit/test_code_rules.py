@@ -8,11 +8,13 @@ from pathlib import Path
 from infra.topology import REPO_ROOT
 
 MAX_LINES = 400
+SOURCE_PATTERNS = ["*.py", "*.ts", "*.js", "*.mjs", "*.cjs", "*.go"]
+"""Python, and the SDKs' TypeScript, JavaScript and Go."""
 
 
 def source_files() -> list[Path]:
     tracked = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"],
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", *SOURCE_PATTERNS],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -1,0 +1,187 @@
+package dumont
+
+import (
+	"context"
+	"net/url"
+	"time"
+)
+
+// Balance is what the team has, and what its running machines spend.
+type Balance struct {
+	Balance             float64  `json:"balance"`
+	Currency            string   `json:"currency"`
+	BurnPerHour         float64  `json:"burn_per_hour"`
+	HoursLeft           *float64 `json:"hours_left"`
+	LowBalanceThreshold float64  `json:"low_balance_threshold"`
+	RunningInstances    int      `json:"running_instances"`
+}
+
+// SavingsDashboard is what you saved against AWS, GCP and Azure.
+type SavingsDashboard struct {
+	TotalSavedUSD   float64  `json:"total_saved_usd"`
+	TotalCostDumont float64  `json:"total_cost_dumont"`
+	AWSEquivalent   float64  `json:"aws_equivalent"`
+	SavingsPercent  float64  `json:"savings_percent"`
+	MonthlyBurn     float64  `json:"monthly_burn"`
+	ROIPercent      *float64 `json:"roi_percent"`
+}
+
+// APIKey is one of the team's keys; Key is answered only when it is created.
+type APIKey struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	Key        string     `json:"key,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+}
+
+// Team is a team you are in, and your role there.
+type Team struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Plan    string `json:"plan"`
+	Role    string `json:"role"`
+	Current bool   `json:"current"`
+}
+
+// BillingService reads the balance.
+type BillingService struct{ client *Client }
+
+// Balance reads the team's balance.
+func (s *BillingService) Balance() (*Balance, error) {
+	return s.BalanceWithContext(context.Background())
+}
+
+// BalanceWithContext is Balance with a context.
+func (s *BillingService) BalanceWithContext(ctx context.Context) (*Balance, error) {
+	balance := &Balance{}
+	return balance, s.client.call(ctx, request{method: "GET", path: "/api/v1/balance"}, balance)
+}
+
+// SavingsService reads what you saved.
+type SavingsService struct{ client *Client }
+
+// GetDashboard reads the savings dashboard.
+func (s *SavingsService) GetDashboard() (*SavingsDashboard, error) {
+	return s.GetDashboardWithContext(context.Background())
+}
+
+// GetDashboardWithContext is GetDashboard with a context.
+func (s *SavingsService) GetDashboardWithContext(ctx context.Context) (*SavingsDashboard, error) {
+	dashboard := &SavingsDashboard{}
+	return dashboard, s.client.call(ctx, request{method: "GET", path: "/api/v1/savings/dashboard"}, dashboard)
+}
+
+// OffersService lists machines for rent now.
+type OffersService struct{ client *Client }
+
+// List reads a page of offers of gpu (any GPU when empty).
+func (s *OffersService) List(gpu string, options ListOptions) (*Page[map[string]any], error) {
+	return s.ListWithContext(context.Background(), gpu, options)
+}
+
+// ListWithContext is List with a context.
+func (s *OffersService) ListWithContext(ctx context.Context, gpu string, options ListOptions) (*Page[map[string]any], error) {
+	query := url.Values{}
+	if gpu != "" {
+		query.Set("gpu", gpu)
+	}
+	return listPage[map[string]any](ctx, s.client, "/api/v1/offers", options.apply(query))
+}
+
+// ServerlessService hibernates an instance by itself when its GPU stays idle.
+type ServerlessService struct{ client *Client }
+
+// Enable turns serverless mode on; zero values keep the defaults (15 minutes under 5%).
+func (s *ServerlessService) Enable(instanceID string, idleTimeoutMinutes, gpuThreshold float64) (map[string]any, error) {
+	return s.EnableWithContext(context.Background(), instanceID, idleTimeoutMinutes, gpuThreshold)
+}
+
+// EnableWithContext is Enable with a context.
+func (s *ServerlessService) EnableWithContext(ctx context.Context, instanceID string, idleTimeoutMinutes, gpuThreshold float64) (map[string]any, error) {
+	body := map[string]any{"instance_id": instanceID}
+	if idleTimeoutMinutes > 0 {
+		body["idle_timeout_minutes"] = idleTimeoutMinutes
+	}
+	if gpuThreshold > 0 {
+		body["gpu_threshold"] = gpuThreshold
+	}
+	answer := map[string]any{}
+	return answer, s.client.call(ctx, request{method: "POST", path: "/api/v1/serverless/enable", body: body}, &answer)
+}
+
+// Status reads where serverless mode stands for an instance.
+func (s *ServerlessService) Status(instanceID string) (map[string]any, error) {
+	return s.StatusWithContext(context.Background(), instanceID)
+}
+
+// StatusWithContext is Status with a context.
+func (s *ServerlessService) StatusWithContext(ctx context.Context, instanceID string) (map[string]any, error) {
+	answer := map[string]any{}
+	path := "/api/v1/serverless/status/" + url.PathEscape(instanceID)
+	return answer, s.client.call(ctx, request{method: "GET", path: path}, &answer)
+}
+
+// FailoverService reads and sets failover.
+type FailoverService struct{ client *Client }
+
+// Status reads where failover stands for an instance.
+func (s *FailoverService) Status(instanceID string) (map[string]any, error) {
+	return s.StatusWithContext(context.Background(), instanceID)
+}
+
+// StatusWithContext is Status with a context.
+func (s *FailoverService) StatusWithContext(ctx context.Context, instanceID string) (map[string]any, error) {
+	answer := map[string]any{}
+	path := "/api/v1/failover/status/" + url.PathEscape(instanceID)
+	return answer, s.client.call(ctx, request{method: "GET", path: path}, &answer)
+}
+
+// AccountService reads teams and manages API keys.
+type AccountService struct{ client *Client }
+
+// Teams lists your teams and your role in each.
+func (s *AccountService) Teams() ([]Team, error) {
+	return s.TeamsWithContext(context.Background())
+}
+
+// TeamsWithContext is Teams with a context.
+func (s *AccountService) TeamsWithContext(ctx context.Context) ([]Team, error) {
+	var teams []Team
+	return teams, s.client.call(ctx, request{method: "GET", path: "/api/v1/teams"}, &teams)
+}
+
+// APIKeys lists the team's API keys.
+func (s *AccountService) APIKeys() ([]APIKey, error) {
+	return s.APIKeysWithContext(context.Background())
+}
+
+// APIKeysWithContext is APIKeys with a context.
+func (s *AccountService) APIKeysWithContext(ctx context.Context) ([]APIKey, error) {
+	var keys []APIKey
+	return keys, s.client.call(ctx, request{method: "GET", path: "/api/v1/api-keys"}, &keys)
+}
+
+// CreateAPIKey makes a key; its whole value is answered this once.
+func (s *AccountService) CreateAPIKey(name string) (*APIKey, error) {
+	return s.CreateAPIKeyWithContext(context.Background(), name)
+}
+
+// CreateAPIKeyWithContext is CreateAPIKey with a context.
+func (s *AccountService) CreateAPIKeyWithContext(ctx context.Context, name string) (*APIKey, error) {
+	key := &APIKey{}
+	req := request{method: "POST", path: "/api/v1/api-keys", body: map[string]string{"name": name}, idempotencyKey: NewIdempotencyKey()}
+	return key, s.client.call(ctx, req, key)
+}
+
+// RevokeAPIKey stops a key working at once.
+func (s *AccountService) RevokeAPIKey(id string) error {
+	return s.RevokeAPIKeyWithContext(context.Background(), id)
+}
+
+// RevokeAPIKeyWithContext is RevokeAPIKey with a context.
+func (s *AccountService) RevokeAPIKeyWithContext(ctx context.Context, id string) error {
+	return s.client.call(ctx, request{method: "DELETE", path: "/api/v1/api-keys/" + url.PathEscape(id)}, nil)
+}

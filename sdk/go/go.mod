@@ -1,0 +1,3 @@
+module github.com/dumont-cloud/go-sdk
+
+go 1.19
