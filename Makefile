@@ -34,8 +34,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## The suite in two processes (PYTEST_WORKERS): the end-to-end tests run the local stack in their own
+## process, where its threads share one interpreter lock, so one process keeps one core busy at most.
+## A test file stays in one process, so its module fixtures are made once.
+PYTEST_WORKERS ?= 2
 pytest: $(STAMP) clients
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile
 
 ## What the JavaScript and Go SDKs' suites need (the e2e tests run them): Node's packages of sdk/js (installed
 ## from its lock file), its build, and Go (Debian's golang-go, installed when missing).
