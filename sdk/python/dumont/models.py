@@ -1,0 +1,351 @@
+"""What the API answers, as objects: instances and snapshots (with their actions), and the rest."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from dumont._objects import ApiObject, Record
+
+if TYPE_CHECKING:
+    from dumont.aio import AsyncClient
+    from dumont.client import Client
+
+READY = "running"
+INSTANCE_DEAD_ENDS = frozenset({"failed", "deleted", "deleting"})
+SNAPSHOT_DONE = "completed"
+SNAPSHOT_DEAD_ENDS = frozenset({"failed"})
+
+
+class InstanceData(ApiObject):
+    """An instance's fields; `ip` is `ip_address` as the seeds spell it."""
+
+    SCHEMA = ("InstanceDetailView", "InstanceView", "CreatedInstanceView")
+
+    id: str
+    name: str | None
+    status: str
+    gpu: str
+    gpu_type: str
+    region: str | None
+    ip: str | None
+    ip_address: str | None
+    ssh_port: int | None
+    ssh_command: str | None
+    jupyter_url: str | None
+    cost_per_hour: float | None
+    cost_accumulated: float
+    status_reason: str | None
+    image: str
+    disk_gb: int
+    num_gpus: int
+    created_at: str
+    estimated_ready_seconds: int
+    failover: Record
+    serverless: Record
+    metrics: Record
+
+    @property
+    def created(self) -> datetime | None:
+        raw = self._data.get("created_at")
+        return datetime.fromisoformat(raw) if raw else None
+
+
+class Instance(InstanceData):
+    """An instance of the sync client: `hibernate()`, `wake()`, `wait_until_ready()`, `refresh()`, …"""
+
+    _client: Client
+
+    def __init__(self, data: dict[str, Any], client: Client) -> None:
+        super().__init__(data)
+        object.__setattr__(self, "_client", client)
+
+    def refresh(self) -> Instance:
+        self._replace(self._client.instances.get(self.id).to_dict())
+        return self
+
+    def hibernate(self) -> Instance:
+        self._client.instances.hibernate(self.id)
+        return self.refresh()
+
+    def wake(self) -> Instance:
+        self._client.instances.wake(self.id)
+        return self.refresh()
+
+    def stop(self) -> Instance:
+        self._replace(self._client.instances.stop(self.id).to_dict())
+        return self
+
+    def start(self) -> Instance:
+        self._replace(self._client.instances.start(self.id).to_dict())
+        return self
+
+    def reboot(self) -> Instance:
+        self._replace(self._client.instances.reboot(self.id).to_dict())
+        return self
+
+    def delete(self) -> Instance:
+        self._replace(self._client.instances.delete(self.id).to_dict())
+        return self
+
+    def wait_until_ready(self, timeout: float = 600, poll_interval: float = 2.0) -> Instance:
+        """Polls until the instance is `running`; WaitTimeoutError past `timeout` seconds, NotReadyError
+        if it ends failed or deleted."""
+        self._client._wait(self, lambda: self.status == READY, INSTANCE_DEAD_ENDS, timeout, poll_interval)
+        return self
+
+    def wait_until_status(self, *statuses: str, timeout: float = 600, poll_interval: float = 2.0) -> Instance:
+        self._client._wait(self, lambda: self.status in statuses, frozenset(), timeout, poll_interval)
+        return self
+
+
+class SnapshotData(ApiObject):
+    SCHEMA = ("SnapshotView",)
+
+    id: str
+    instance_id: str
+    name: str | None
+    status: str
+    status_reason: str | None
+    compression: str
+    compression_ratio: float | None
+    size_bytes: int | None
+    size_gb: float | None
+    uploaded_bytes: int
+    file_count: int | None
+    created_at: str
+    completed_at: str | None
+
+
+class Snapshot(SnapshotData):
+    """A snapshot of the sync client: `wait_until_complete()`, `refresh()`, `restore()`, `delete()`."""
+
+    _client: Client
+
+    def __init__(self, data: dict[str, Any], client: Client) -> None:
+        super().__init__(data)
+        object.__setattr__(self, "_client", client)
+
+    def refresh(self) -> Snapshot:
+        self._replace(self._client.snapshots.get(self.id).to_dict())
+        return self
+
+    def wait_until_complete(self, timeout: float = 300, poll_interval: float = 2.0) -> Snapshot:
+        """Polls until `completed`; WaitTimeoutError past `timeout` seconds, NotReadyError if it failed."""
+        self._client._wait(
+            self, lambda: self.status == SNAPSHOT_DONE, SNAPSHOT_DEAD_ENDS, timeout, poll_interval
+        )
+        return self
+
+    def restore(self, instance_id: str | None = None) -> Snapshot:
+        return self._client.snapshots.restore(self.id, instance_id=instance_id)
+
+    def delete(self) -> None:
+        self._client.snapshots.delete(self.id)
+
+
+class AsyncInstance(InstanceData):
+    """An instance of the async client: the same actions, awaited."""
+
+    _client: AsyncClient
+
+    def __init__(self, data: dict[str, Any], client: AsyncClient) -> None:
+        super().__init__(data)
+        object.__setattr__(self, "_client", client)
+
+    async def refresh(self) -> AsyncInstance:
+        self._replace((await self._client.instances.get(self.id)).to_dict())
+        return self
+
+    async def hibernate(self) -> AsyncInstance:
+        await self._client.instances.hibernate(self.id)
+        return await self.refresh()
+
+    async def wake(self) -> AsyncInstance:
+        await self._client.instances.wake(self.id)
+        return await self.refresh()
+
+    async def wait_until_ready(self, timeout: float = 600, poll_interval: float = 2.0) -> AsyncInstance:
+        await self._client._wait(
+            self, lambda: self.status == READY, INSTANCE_DEAD_ENDS, timeout, poll_interval
+        )
+        return self
+
+
+class AsyncSnapshot(SnapshotData):
+    _client: AsyncClient
+
+    def __init__(self, data: dict[str, Any], client: AsyncClient) -> None:
+        super().__init__(data)
+        object.__setattr__(self, "_client", client)
+
+    async def refresh(self) -> AsyncSnapshot:
+        self._replace((await self._client.snapshots.get(self.id)).to_dict())
+        return self
+
+    async def wait_until_complete(self, timeout: float = 300, poll_interval: float = 2.0) -> AsyncSnapshot:
+        await self._client._wait(
+            self, lambda: self.status == SNAPSHOT_DONE, SNAPSHOT_DEAD_ENDS, timeout, poll_interval
+        )
+        return self
+
+
+class Hibernation(ApiObject):
+    SCHEMA = ("HibernatingView",)
+
+    status: str
+    message: str
+    snapshot_id: str | None
+    savings_per_hour: float | None
+
+
+class Wake(ApiObject):
+    SCHEMA = ("WakingView",)
+
+    status: str
+    message: str
+    estimated_ready: str | None
+
+
+class SavingsDashboard(ApiObject):
+    SCHEMA = ("DashboardView",)
+
+    total_saved_usd: float
+    roi_percent: float
+    aws_equivalent: float
+    total_cost_dumont: float
+    savings_percent: float
+    monthly_burn: float
+
+
+class SavingsSummary(ApiObject):
+    SCHEMA = ("SummaryView",)
+
+    period: str
+    total_cost_dumont: float
+    total_cost_aws: float
+    savings_vs_aws: float
+    roi_percent: float
+
+
+class Balance(ApiObject):
+    SCHEMA = ("BalanceView",)
+
+    balance: float
+    currency: str
+    burn_per_hour: float
+    hours_left: float | None
+    running_instances: int
+
+
+class Offer(ApiObject):
+    SCHEMA = ("OfferView",)
+
+    offer_id: str
+    gpu_type: str
+    gpu_name: str
+    num_gpus: int
+    region: str | None
+    price_per_hour: float
+    price_per_gpu_hour: float
+    reliability: float | None
+
+
+class MarketPrice(ApiObject):
+    SCHEMA = ("MarketPriceView",)
+
+    gpu_type: str
+    provider: str
+    timestamp: str
+    regions: list[Record]
+
+
+class Forecast(ApiObject):
+    SCHEMA = ("ForecastView",)
+
+    status: str
+    current_price: float | None
+    horizons: list[Record]
+    recommendation: str | None
+
+
+class ServerlessStatus(ApiObject):
+    SCHEMA = ("ServerlessStatusView",)
+
+    instance_id: str
+    enabled: bool
+    state: str | None
+    idle_timeout_minutes: float | None
+    gpu_threshold: float | None
+
+
+class FailoverStatus(ApiObject):
+    SCHEMA = ("FailoverStatusView",)
+
+    instance_id: str
+    enabled: bool
+    strategy: str | None
+    status: str
+    last_failover: str | None
+
+
+class Team(ApiObject):
+    SCHEMA = ("TeamDetailView", "TeamView")
+
+    id: str
+    name: str
+    plan: str
+    role: str
+    current: bool
+
+
+class Member(ApiObject):
+    SCHEMA = ("MemberView",)
+
+    account_id: str
+    email: str
+    role: str
+
+
+class Role(ApiObject):
+    SCHEMA = ("RoleView",)
+
+    name: str
+    permissions: list[str]
+    system: bool
+
+
+class ApiKey(ApiObject):
+    """`key` is present only on the answer to a create (the whole key is answered once)."""
+
+    SCHEMA = ("CreatedApiKeyView", "ApiKeyView")
+
+    id: str
+    name: str
+    prefix: str
+    key: str | None
+    created_at: str
+    revoked_at: str | None
+
+
+class Webhook(ApiObject):
+    """`secret` is present only on the answer to a create."""
+
+    SCHEMA = ("CreatedWebhookView", "WebhookView")
+
+    id: str
+    url: str
+    events: list[str]
+    enabled: bool
+    secret: str | None
+
+
+class Delivery(ApiObject):
+    SCHEMA = ("DeliveryView",)
+
+    id: str
+    webhook_id: str
+    event: str
+    status: str
+    attempts: int
+    response_code: int | None
