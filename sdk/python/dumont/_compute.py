@@ -48,9 +48,12 @@ class Instances(Resource):
         ssh_key: str | None = None,
         auto_hibernate: bool | None = None,
         idempotency_key: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
         **extra: Any,
     ) -> Instance:
-        """Rents the cheapest matching GPU; the instance starts `starting` (see `wait_until_ready()`).
+        """Rents the cheapest matching GPU and, unless `wait=False`, returns once it is running (its `ip`
+        set); WaitTimeoutError past `timeout` seconds, NotReadyError if no machine could boot.
 
         Sent with an Idempotency-Key (a new one per call unless given), so a retry never rents twice."""
         body = calls.instance_body(
@@ -68,8 +71,8 @@ class Instances(Resource):
             auto_hibernate=auto_hibernate,
         )
         created = self._run(calls.send(calls.CREATE_INSTANCE, body, creates=True), idempotency_key)
-        instance = self.get(created["id"])
-        return self._wrap({**created, **instance.to_dict()})
+        instance = self._wrap({**created, **self.get(created["id"]).to_dict()})
+        return instance.wait_until_ready(timeout=timeout) if wait else instance
 
     def get(self, instance_id: str) -> Instance:
         return self._wrap(self._run(calls.get(calls.GET_INSTANCE, instance_id=instance_id)))

@@ -39,13 +39,15 @@ class AsyncInstances(_AsyncResource):
         *,
         gpu: str | None = None,
         idempotency_key: str | None = None,
+        wait: bool = True,
+        timeout: float = 600,
         **fields: Any,
     ) -> AsyncInstance:
-        """The same fields as `Client.instances.create`."""
+        """The same fields as `Client.instances.create`; returns once running unless `wait=False`."""
         body = calls.instance_body(gpu_type, gpu, {}, **fields)
         created = await self._run(calls.send(calls.CREATE_INSTANCE, body, creates=True), idempotency_key)
-        instance = await self.get(created["id"])
-        return self._wrap({**created, **instance.to_dict()})
+        instance = self._wrap({**created, **(await self.get(created["id"])).to_dict()})
+        return await instance.wait_until_ready(timeout=timeout) if wait else instance
 
     async def get(self, instance_id: str) -> AsyncInstance:
         return self._wrap(await self._run(calls.get(calls.GET_INSTANCE, instance_id=instance_id)))

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 READY = "running"
 INSTANCE_DEAD_ENDS = frozenset({"failed", "deleted", "deleting"})
+HIBERNATED = "hibernated"
+# A hibernation that fails leaves the machine running (status_reason says why).
+HIBERNATE_FAILED = frozenset({"running", "failed", "deleted", "deleting"})
 SNAPSHOT_DONE = "completed"
 SNAPSHOT_DEAD_ENDS = frozenset({"failed"})
 
@@ -64,9 +67,14 @@ class Instance(InstanceData):
         self._replace(self._client.instances.get(self.id).to_dict())
         return self
 
-    def hibernate(self) -> Instance:
+    def hibernate(self, wait: bool = True, timeout: float = 600, poll_interval: float = 2.0) -> Instance:
+        """Snapshots the workspace, verifies it, then gives the machine back; unless `wait=False`, returns
+        once the instance is `hibernated` (NotReadyError if the hibernation failed: it runs on)."""
         self._client.instances.hibernate(self.id)
-        return self.refresh()
+        if not wait:
+            return self.refresh()
+        self._client._wait(self, lambda: self.status == HIBERNATED, HIBERNATE_FAILED, timeout, poll_interval)
+        return self
 
     def wake(self) -> Instance:
         self._client.instances.wake(self.id)
@@ -157,9 +165,16 @@ class AsyncInstance(InstanceData):
         self._replace((await self._client.instances.get(self.id)).to_dict())
         return self
 
-    async def hibernate(self) -> AsyncInstance:
+    async def hibernate(
+        self, wait: bool = True, timeout: float = 600, poll_interval: float = 2.0
+    ) -> AsyncInstance:
         await self._client.instances.hibernate(self.id)
-        return await self.refresh()
+        if not wait:
+            return await self.refresh()
+        await self._client._wait(
+            self, lambda: self.status == HIBERNATED, HIBERNATE_FAILED, timeout, poll_interval
+        )
+        return self
 
     async def wake(self) -> AsyncInstance:
         await self._client.instances.wake(self.id)

@@ -12,35 +12,36 @@ DEFAULT_PER_PAGE = 100
 
 
 class PageIterator(Generic[T]):
-    """`for item in client.instances.list()` fetches page after page until the last.
-
-    Pages are fetched lazily; each iteration starts again from the first page. `first_page()` is one
-    request; `to_list()` fetches them all."""
+    """What `client.instances.list()` answers: the first page is asked for at once (so the list is what
+    the API held then, and an error is raised at the call); iterating goes on through every later page,
+    each asked for when reached and kept, so iterating again asks for nothing."""
 
     def __init__(self, fetch: Callable[[int], PageData], wrap: Callable[[dict[str, Any]], T], start: int = 1):
         self._fetch = fetch
         self._wrap = wrap
-        self._start = start
+        self._pages = [fetch(start)]
 
     def __iter__(self) -> Iterator[T]:
-        number = self._start
+        index = 0
         while True:
-            page = self._fetch(number)
+            page = self._pages[index]
             yield from (self._wrap(item) for item in page.items)
             if page.last:
                 return
-            number = page.page + 1
+            index += 1
+            if index == len(self._pages):
+                self._pages.append(self._fetch(page.page + 1))
 
     def first_page(self) -> list[T]:
-        return [self._wrap(item) for item in self._fetch(self._start).items]
+        return [self._wrap(item) for item in self._pages[0].items]
 
     def to_list(self) -> list[T]:
         return list(self)
 
     def __len__(self) -> int:
-        """How many items the API counts over all pages (one request)."""
-        page = self._fetch(self._start)
-        return page.total if page.total is not None else len(self.to_list())
+        """How many items the API counted over all pages when the list was asked for."""
+        total = self._pages[0].total
+        return total if total is not None else len(self.to_list())
 
 
 class AsyncPageIterator(Generic[T]):

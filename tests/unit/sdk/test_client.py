@@ -110,7 +110,7 @@ def test_retries_wait_what_retry_after_says_and_resend_the_same_idempotency_key(
     )
     client = client_for(api, max_retries=3)
     clock = with_clock(client)
-    instance = client.instances.create(gpu_type="RTX 4090", region="US-East", auto_hibernate=True)
+    instance = client.instances.create(gpu_type="RTX 4090", region="US-East", auto_hibernate=True, wait=False)
     assert instance.id == "inst_1"
     assert clock.slept == [3.0, 3.0]
     keys = {request.headers["Idempotency-Key"] for request in api.requests[:3]}
@@ -181,15 +181,45 @@ def test_wait_until_ready_stops_at_the_timeout_and_at_a_failure() -> None:
         client.instances.get("inst_1").wait_until_ready(timeout=60)
 
 
-def test_hibernate_and_wake_use_the_documented_routes() -> None:
+def test_create_returns_once_the_instance_runs_unless_told_not_to_wait() -> None:
+    running = {**INSTANCE, "status": "running", "ip_address": "10.0.0.5", "ip": "10.0.0.5"}
+    created = envelope({"id": "inst_1", "status": "starting", "estimated_ready_seconds": 12}, 201)
+    api = ScriptedApi(created, envelope(INSTANCE), envelope(INSTANCE), envelope(running))
+    client = client_for(api)
+    clock = with_clock(client)
+    instance = client.instances.create(gpu="RTX 4090", image="pytorch:2.0-cuda12")
+    assert (instance.status, instance.ip) == ("running", "10.0.0.5")
+    assert api.body(0) == {"gpu_type": "RTX 4090", "image": "pytorch:2.0-cuda12"}
+    assert clock.slept == [2.0]
+
+
+def test_hibernate_waits_until_hibernated_on_the_documented_route() -> None:
+    hibernating = {**INSTANCE, "status": "hibernating"}
     api = ScriptedApi(
         envelope({**INSTANCE, "status": "running"}),
         httpx.Response(200, json={"status": "hibernating", "message": "ok", "snapshot_id": "snap_1"}),
-        envelope({**INSTANCE, "status": "hibernating"}),
+        envelope(hibernating),
+        envelope({**INSTANCE, "status": "hibernated"}),
     )
-    instance = client_for(api).instances.get("inst_1")
-    assert instance.hibernate().status == "hibernating"
+    client = client_for(api)
+    with_clock(client)
+    instance = client.instances.get("inst_1")
+    assert instance.hibernate().status == "hibernated"
     assert api.requests[1].url.path == "/api/instances/inst_1/hibernate"
+
+
+def test_a_hibernation_that_failed_is_an_error_naming_why() -> None:
+    failed = {**INSTANCE, "status": "running", "status_reason": "snapshot failed: disk full"}
+    api = ScriptedApi(
+        envelope({**INSTANCE, "status": "running"}),
+        httpx.Response(200, json={"status": "hibernating", "message": "ok"}),
+        envelope({**INSTANCE, "status": "hibernating"}),
+        envelope(failed),
+    )
+    client = client_for(api)
+    with_clock(client)
+    with pytest.raises(NotReadyError, match="disk full"):
+        client.instances.get("inst_1").hibernate()
 
 
 def test_an_unreachable_api_is_a_dumont_error() -> None:
@@ -200,3 +230,13 @@ def test_an_unreachable_api_is_a_dumont_error() -> None:
     with pytest.raises(DumontError) as raised:
         client.instances.get("inst_1")
     assert raised.value.code == "CONNECTION_ERROR" and raised.value.status is None
+
+
+def test_a_list_is_what_the_api_held_when_it_was_asked_for() -> None:
+    first = envelope([INSTANCE], meta={"page": 1, "per_page": 100, "total": 1})
+    api = ScriptedApi(first)
+    instances = client_for(api).instances.list()
+    assert len(api.requests) == 1  # asked at the call, not when iterated
+    assert [instance.id for instance in instances] == ["inst_1"]
+    assert [instance.id for instance in instances] == ["inst_1"]  # iterated again, nothing asked
+    assert len(instances) == 1 and len(api.requests) == 1
