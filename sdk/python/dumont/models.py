@@ -180,6 +180,28 @@ class AsyncInstance(InstanceData):
         await self._client.instances.wake(self.id)
         return await self.refresh()
 
+    async def stop(self) -> AsyncInstance:
+        self._replace((await self._client.instances.stop(self.id)).to_dict())
+        return self
+
+    async def start(self) -> AsyncInstance:
+        self._replace((await self._client.instances.start(self.id)).to_dict())
+        return self
+
+    async def reboot(self) -> AsyncInstance:
+        self._replace((await self._client.instances.reboot(self.id)).to_dict())
+        return self
+
+    async def delete(self) -> AsyncInstance:
+        self._replace((await self._client.instances.delete(self.id)).to_dict())
+        return self
+
+    async def wait_until_status(
+        self, *statuses: str, timeout: float = 600, poll_interval: float = 2.0
+    ) -> AsyncInstance:
+        await self._client._wait(self, lambda: self.status in statuses, frozenset(), timeout, poll_interval)
+        return self
+
     async def wait_until_ready(self, timeout: float = 600, poll_interval: float = 2.0) -> AsyncInstance:
         await self._client._wait(
             self, lambda: self.status == READY, INSTANCE_DEAD_ENDS, timeout, poll_interval
@@ -204,163 +226,54 @@ class AsyncSnapshot(SnapshotData):
         )
         return self
 
+    async def restore(self, instance_id: str | None = None) -> AsyncSnapshot:
+        return await self._client.snapshots.restore(self.id, instance_id=instance_id)
 
-class Hibernation(ApiObject):
-    SCHEMA = ("HibernatingView",)
-
-    status: str
-    message: str
-    snapshot_id: str | None
-    savings_per_hour: float | None
+    async def delete(self) -> None:
+        await self._client.snapshots.delete(self.id)
 
 
-class Wake(ApiObject):
-    SCHEMA = ("WakingView",)
+# The other answers, importable from here too.
+from dumont.records import (  # noqa: E402
+    ApiKey,
+    Balance,
+    Delivery,
+    FailoverStatus,
+    Forecast,
+    Hibernation,
+    MarketPrice,
+    Member,
+    Offer,
+    Role,
+    SavingsDashboard,
+    SavingsSummary,
+    ServerlessStatus,
+    Team,
+    Wake,
+    Webhook,
+)
 
-    status: str
-    message: str
-    estimated_ready: str | None
-
-
-class SavingsDashboard(ApiObject):
-    SCHEMA = ("DashboardView",)
-
-    total_saved_usd: float
-    roi_percent: float
-    aws_equivalent: float
-    total_cost_dumont: float
-    savings_percent: float
-    monthly_burn: float
-
-
-class SavingsSummary(ApiObject):
-    SCHEMA = ("SummaryView",)
-
-    period: str
-    total_cost_dumont: float
-    total_cost_aws: float
-    savings_vs_aws: float
-    roi_percent: float
-
-
-class Balance(ApiObject):
-    SCHEMA = ("BalanceView",)
-
-    balance: float
-    currency: str
-    burn_per_hour: float
-    hours_left: float | None
-    running_instances: int
-
-
-class Offer(ApiObject):
-    SCHEMA = ("OfferView",)
-
-    offer_id: str
-    gpu_type: str
-    gpu_name: str
-    num_gpus: int
-    region: str | None
-    price_per_hour: float
-    price_per_gpu_hour: float
-    reliability: float | None
-
-
-class MarketPrice(ApiObject):
-    SCHEMA = ("MarketPriceView",)
-
-    gpu_type: str
-    provider: str
-    timestamp: str
-    regions: list[Record]
-
-
-class Forecast(ApiObject):
-    SCHEMA = ("ForecastView",)
-
-    status: str
-    current_price: float | None
-    horizons: list[Record]
-    recommendation: str | None
-
-
-class ServerlessStatus(ApiObject):
-    SCHEMA = ("ServerlessStatusView",)
-
-    instance_id: str
-    enabled: bool
-    state: str | None
-    idle_timeout_minutes: float | None
-    gpu_threshold: float | None
-
-
-class FailoverStatus(ApiObject):
-    SCHEMA = ("FailoverStatusView",)
-
-    instance_id: str
-    enabled: bool
-    strategy: str | None
-    status: str
-    last_failover: str | None
-
-
-class Team(ApiObject):
-    SCHEMA = ("TeamDetailView", "TeamView")
-
-    id: str
-    name: str
-    plan: str
-    role: str
-    current: bool
-
-
-class Member(ApiObject):
-    SCHEMA = ("MemberView",)
-
-    account_id: str
-    email: str
-    role: str
-
-
-class Role(ApiObject):
-    SCHEMA = ("RoleView",)
-
-    name: str
-    permissions: list[str]
-    system: bool
-
-
-class ApiKey(ApiObject):
-    """`key` is present only on the answer to a create (the whole key is answered once)."""
-
-    SCHEMA = ("CreatedApiKeyView", "ApiKeyView")
-
-    id: str
-    name: str
-    prefix: str
-    key: str | None
-    created_at: str
-    revoked_at: str | None
-
-
-class Webhook(ApiObject):
-    """`secret` is present only on the answer to a create."""
-
-    SCHEMA = ("CreatedWebhookView", "WebhookView")
-
-    id: str
-    url: str
-    events: list[str]
-    enabled: bool
-    secret: str | None
-
-
-class Delivery(ApiObject):
-    SCHEMA = ("DeliveryView",)
-
-    id: str
-    webhook_id: str
-    event: str
-    status: str
-    attempts: int
-    response_code: int | None
+__all__ = [
+    "ApiKey",
+    "AsyncInstance",
+    "AsyncSnapshot",
+    "Balance",
+    "Delivery",
+    "FailoverStatus",
+    "Forecast",
+    "Hibernation",
+    "Instance",
+    "InstanceData",
+    "MarketPrice",
+    "Member",
+    "Offer",
+    "Role",
+    "SavingsDashboard",
+    "SavingsSummary",
+    "ServerlessStatus",
+    "Snapshot",
+    "SnapshotData",
+    "Team",
+    "Wake",
+    "Webhook",
+]
