@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 import httpx
 
@@ -53,8 +54,14 @@ class Call(Generic[T]):
     def path(self) -> str:
         template = self.route[1]
         for name, value in self.path_params.items():
-            template = template.replace("{" + name + "}", httpx.URL(path=str(value)).raw_path.decode())
+            template = template.replace("{" + name + "}", _segment(str(value)))
         return template
+
+
+def _segment(value: str) -> str:
+    """`value` as one path segment: a `/` or a lone `..` in an id never reaches another route."""
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
 
 
 @dataclass

@@ -240,3 +240,14 @@ def test_a_list_is_what_the_api_held_when_it_was_asked_for() -> None:
     assert [instance.id for instance in instances] == ["inst_1"]
     assert [instance.id for instance in instances] == ["inst_1"]  # iterated again, nothing asked
     assert len(instances) == 1 and len(api.requests) == 1
+
+
+def test_an_id_is_one_path_segment_whatever_it_holds() -> None:
+    api = ScriptedApi(error(404, "INSTANCE_NOT_FOUND", "no such instance"))
+    with pytest.raises(InstanceNotFoundError):
+        client_for(api).instances.get("../api-keys/key_1")
+    assert api.requests[0].url.raw_path == b"/api/v1/instances/..%2Fapi-keys%2Fkey_1"
+    api = ScriptedApi(error(404, "INSTANCE_NOT_FOUND", "no such instance"))
+    with pytest.raises(InstanceNotFoundError):
+        client_for(api).instances.get("..")
+    assert api.requests[0].url.raw_path == b"/api/v1/instances/%2E%2E"
