@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from dumont.client import Client
 
 READY = "running"
-INSTANCE_DEAD_ENDS = frozenset({"failed", "deleted", "deleting"})
+# States an instance does not leave for `running` by itself: a wake that could not restore leaves it
+# hibernated, a start that could not rent leaves it stopped.
+INSTANCE_DEAD_ENDS = frozenset({"failed", "deleted", "deleting", "stopped", "hibernated"})
 HIBERNATED = "hibernated"
 # A hibernation that fails leaves the machine running (status_reason says why).
 HIBERNATE_FAILED = frozenset({"running", "failed", "deleted", "deleting"})
@@ -98,7 +100,7 @@ class Instance(InstanceData):
 
     def wait_until_ready(self, timeout: float = 600, poll_interval: float = 2.0) -> Instance:
         """Polls until the instance is `running`; WaitTimeoutError past `timeout` seconds, NotReadyError
-        if it ends failed or deleted."""
+        if it ends where it will not run by itself (failed, deleted, stopped, hibernated)."""
         self._client._wait(self, lambda: self.status == READY, INSTANCE_DEAD_ENDS, timeout, poll_interval)
         return self
 

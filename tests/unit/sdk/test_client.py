@@ -251,3 +251,14 @@ def test_an_id_is_one_path_segment_whatever_it_holds() -> None:
     with pytest.raises(InstanceNotFoundError):
         client_for(api).instances.get("..")
     assert api.requests[0].url.raw_path == b"/api/v1/instances/%2E%2E"
+
+
+def test_a_wake_that_could_not_restore_ends_the_wait_at_once() -> None:
+    waking = {**INSTANCE, "status": "waking"}
+    back = {**INSTANCE, "status": "hibernated", "status_reason": "restore failed: corrupted chunk"}
+    api = ScriptedApi(envelope(waking), envelope(waking), envelope(back))
+    client = client_for(api)
+    clock = with_clock(client)
+    with pytest.raises(NotReadyError, match="corrupted chunk"):
+        client.instances.get("inst_1").wait_until_ready(timeout=600)
+    assert clock.slept == [2.0]
