@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -66,9 +67,14 @@ def test_pip_install_of_the_two_folders_gives_import_dumont_and_the_dumont_comma
     # Built and installed from their folders as `pip install ./sdk/python ./cli` does; their dependencies
     # (httpx, click, rich) come from this environment.
     target = tmp_path / "site"
+    # Copies, so that the build leaves nothing in the working tree.
+    folders = [tmp_path / "sdk", tmp_path / "cli"]
+    skip = shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    shutil.copytree(REPO / "sdk" / "python", folders[0], ignore=skip)
+    shutil.copytree(REPO / "cli", folders[1], ignore=skip)
     installed = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target),
-         str(REPO / "sdk" / "python"), str(REPO / "cli")],
+         *map(str, folders)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert installed.returncode == 0, installed.stderr
