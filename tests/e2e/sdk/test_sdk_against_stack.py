@@ -15,18 +15,21 @@ import httpx
 import pytest
 
 from dumont import AsyncClient, Client, InstanceNotFoundError, InvalidStateError, ValidationError
+from tests.e2e.conftest import wait_for_status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("user_env", "cleanup_instances")]
 REPO = Path(__file__).resolve().parents[3]
 
 
-def test_iterating_walks_every_page_of_the_real_api() -> None:
+def test_iterating_walks_every_page_of_the_real_api(api: httpx.Client) -> None:
     client = Client()
-    for _ in range(3):
-        client.instances.create(gpu_type="RTX 4090", wait=False)
-    one_by_one = [instance.id for instance in client.instances.list(per_page=1)]
-    all_at_once = [instance.id for instance in client.instances.list(per_page=100)]
-    assert len(one_by_one) >= 3 and one_by_one == all_at_once
+    made = [client.instances.create(gpu_type="RTX 4090", wait=False).id for _ in range(3)]
+    for instance_id in made:
+        wait_for_status(api, instance_id, {"running"})
+    # Running instances only: others' deletions, still finishing, would move the pages under us.
+    one_by_one = [instance.id for instance in client.instances.list(status="running", per_page=1)]
+    all_at_once = [instance.id for instance in client.instances.list(status="running", per_page=100)]
+    assert set(made) <= set(one_by_one) and one_by_one == all_at_once
 
 
 def test_a_create_retried_with_its_idempotency_key_rents_one_machine() -> None:
