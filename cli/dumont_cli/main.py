@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from dumont.errors import DumontError, RateLimitError
 from dumont_cli import exit_codes
@@ -28,7 +29,7 @@ class Root(click.Group):
 
 
 def report(error: DumontError) -> None:
-    stderr.print(f"[red]Error:[/red] {error.message}", markup=True, highlight=False, soft_wrap=True)
+    stderr.print(f"[red]Error:[/red] {escape(error.message)}", markup=True, highlight=False, soft_wrap=True)
     for field in error.details.get("fields", []) if isinstance(error.details.get("fields"), list) else []:
         if isinstance(field, dict):
             stderr.print(f"  {field.get('field')}: {field.get('message')}", markup=False)

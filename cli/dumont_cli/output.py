@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from dumont._objects import ApiObject
 from dumont.errors import NotReadyError, WaitTimeoutError
@@ -48,7 +49,7 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     for column in columns:
         grid.add_column(column)
     for row in rows:
-        grid.add_row(*("-" if cell is None else str(cell) for cell in row))
+        grid.add_row(*(Text("-" if cell is None else str(cell)) for cell in row))
     stdout.print(grid)
 
 
@@ -58,12 +59,13 @@ def fields(title: str, record: dict[str, Any], names: Sequence[str]) -> None:
     grid.add_column()
     for name in names:
         value = record.get(name)
-        grid.add_row(name, "-" if value is None else str(value))
+        grid.add_row(name, Text("-" if value is None else str(value)))
     stdout.print(grid)
 
 
 def note(message: str) -> None:
-    stderr.print(message)
+    """A message for the person at the terminal, printed as it is (no markup read into it)."""
+    stderr.print(message, markup=False)
 
 
 def wait_for(
@@ -76,10 +78,10 @@ def wait_for(
 ) -> None:
     """Shows `label: <status>` on stderr while polling, until `done(status)`."""
     deadline = time.monotonic() + timeout
-    with stderr.status(f"{label}…") as spinner:
+    with stderr.status(Text(f"{label}…")) as spinner:
         while True:
             status = refresh()
-            spinner.update(f"{label}: {status}")
+            spinner.update(Text(f"{label}: {status}"))
             if done(status):
                 break
             if status in dead_ends:
@@ -91,4 +93,4 @@ def wait_for(
                     details={"status": status},
                 )
             time.sleep(poll_interval)
-    stderr.print(f"{label}: {status}")
+    note(f"{label}: {status}")

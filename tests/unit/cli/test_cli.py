@@ -123,3 +123,18 @@ def test_config_show_masks_the_key_from_the_file(home: Path, monkeypatch: pytest
 def test_completion_scripts_are_printed() -> None:
     code, out, _ = invoke("completion", "bash")
     assert code == 0 and "_DUMONT_COMPLETE" in out
+
+
+def test_a_message_with_brackets_is_printed_as_the_api_wrote_it(scripted: ScriptedApi) -> None:
+    message = "unknown GPU type 'X'; choose one of [RTX_4090, A100] or [/red]"
+    scripted.answers.append(error(400, "VALIDATION_ERROR", message))
+    code, _, err = invoke("show", "inst_1")
+    assert code == exit_codes.USAGE
+    assert message in err
+
+
+def test_names_in_a_table_are_shown_as_written(scripted: ScriptedApi) -> None:
+    named = {**INSTANCE, "name": "[bold]run[/] 7"}
+    scripted.answers.append(envelope([named], meta={"page": 1, "per_page": 100, "total": 1}))
+    code, out, _ = invoke("list")
+    assert code == 0 and "[bold]run[/] 7" in out.replace("\n", "")
