@@ -56,3 +56,32 @@ def test_the_seed_attributes_are_answered(document: dict[str, Any]) -> None:
     assert {"id", "status", "ip", "name"} <= set(schemas["InstanceDetailView"]["properties"])
     assert "size_gb" in schemas["SnapshotView"]["properties"]
     assert {"total_saved_usd", "roi_percent", "aws_equivalent"} <= set(schemas["DashboardView"]["properties"])
+
+
+# Arguments that are not body fields: the SDK's own, seed 001's `gpu` (sent as `gpu_type`), path ids.
+SDK_ONLY = {"idempotency_key", "wait", "timeout", "extra", "gpu"}
+PATH_PARAMETERS = {"team_id"}
+
+
+@pytest.mark.parametrize(
+    ("method", "schema"),
+    [
+        ("instances.create", "CreateInstanceRequest"),
+        ("snapshots.create", "NewSnapshotRequest"),
+        ("serverless.enable", "EnableRequest"),
+        ("failover.configure", "ConfigureRequest"),
+        ("webhooks.create", "NewWebhookRequest"),
+        ("roles.create", "NewRoleRequest"),
+        ("teams.add_member", "NewMemberRequest"),
+    ],
+)
+def test_every_field_a_create_sends_is_one_the_api_reads(
+    method: str, schema: str, document: dict[str, Any]
+) -> None:
+    from dumont.client import Client
+
+    resource, name = method.split(".")
+    client = Client(api_key="dumont_sk_0123456789abcdef")
+    parameters = set(inspect.signature(getattr(getattr(client, resource), name)).parameters)
+    accepted = set(document["components"]["schemas"][schema]["properties"])
+    assert sorted(parameters - SDK_ONLY - PATH_PARAMETERS - accepted) == []
