@@ -70,8 +70,9 @@ def api_url() -> Setting:
 
 
 def masked(key: str) -> str:
-    """Enough of a key to tell keys apart, never the key: its prefix and last four characters."""
-    if len(key) <= 14:
+    """Enough of a key to tell keys apart, never the key: its prefix and last four characters (only the
+    first four of a key too short to keep most of it hidden so)."""
+    if len(key) < 24:
         return key[:4] + "…"
     return f"{key[:14]}…{key[-4:]}"
 

@@ -138,3 +138,8 @@ def test_names_in_a_table_are_shown_as_written(scripted: ScriptedApi) -> None:
     scripted.answers.append(envelope([named], meta={"page": 1, "per_page": 100, "total": 1}))
     code, out, _ = invoke("list")
     assert code == 0 and "[bold]run[/] 7" in out.replace("\n", "")
+
+
+def test_a_short_key_is_masked_too() -> None:
+    assert settings.masked("dumont_sk_abcdef") == "dumo…"
+    assert settings.masked("dumont_sk_...") == "dumo…"
