@@ -1,0 +1,206 @@
+"""The sync client's money, market, teams, roles, API keys and webhooks."""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from dumont import _calls as calls
+from dumont._compute import Resource
+from dumont._objects import Record
+from dumont.models import (
+    ApiKey,
+    Balance,
+    Delivery,
+    Forecast,
+    MarketPrice,
+    Member,
+    Offer,
+    Role,
+    SavingsDashboard,
+    SavingsSummary,
+    Team,
+    Webhook,
+)
+from dumont.pagination import DEFAULT_PER_PAGE, PageIterator
+
+
+class Savings(Resource):
+    """`client.savings`: what you saved against AWS, GCP and Azure."""
+
+    def get_dashboard(self) -> SavingsDashboard:
+        return SavingsDashboard(self._run(calls.get(calls.SAVINGS_DASHBOARD)))
+
+    def summary(self, *, period: str | None = None) -> SavingsSummary:
+        return SavingsSummary(self._run(calls.get(calls.SAVINGS_SUMMARY, {"period": period})))
+
+    def history(self, *, months: int | None = None) -> Record:
+        return Record(self._run(calls.get(calls.SAVINGS_HISTORY, {"months": months})))
+
+    def breakdown(self, *, period: str | None = None) -> Record:
+        return Record(self._run(calls.get(calls.SAVINGS_BREAKDOWN, {"period": period})))
+
+    def comparison(self, gpu_type: str) -> Record:
+        return Record(self._run(calls.get(calls.SAVINGS_COMPARISON, gpu_type=gpu_type)))
+
+
+class Billing(Resource):
+    """`client.billing`: balance, history and credits."""
+
+    def balance(self) -> Balance:
+        return Balance(self._run(calls.get(calls.BALANCE)))
+
+    def history(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        instance_id: str | None = None,
+        per_page: int = DEFAULT_PER_PAGE,
+    ) -> PageIterator[Record]:
+        filters = {"since": since, "until": until, "instance_id": instance_id}
+        return PageIterator(
+            lambda number: self._run(calls.page(calls.BILLING_HISTORY, number, per_page, filters)), Record
+        )
+
+    def add_credits(self, amount: float, *, idempotency_key: str | None = None) -> Record:
+        """Starts a Stripe Checkout; `checkout_url` is where to pay."""
+        call = calls.send(calls.ADD_CREDITS, {"amount": amount}, creates=True)
+        return Record(self._run(call, idempotency_key))
+
+
+class Market(Resource):
+    """`client.market`: prices, history and forecasts per GPU type."""
+
+    def prices(self, *, gpu_type: str | None = None, region: str | None = None) -> builtins.list[MarketPrice]:
+        found = self._run(calls.get(calls.MARKET_PRICES, {"gpu_type": gpu_type, "region": region}))
+        return [MarketPrice(item) for item in found]
+
+    def history(
+        self,
+        gpu_type: str,
+        *,
+        region: str | None = None,
+        period: str | None = None,
+        interval: str | None = None,
+    ) -> Record:
+        params = {"gpu_type": gpu_type, "region": region, "period": period, "interval": interval}
+        return Record(self._run(calls.get(calls.MARKET_HISTORY, params)))
+
+    def predictions(self, gpu_type: str, *, region: str | None = None) -> Forecast:
+        return Forecast(
+            self._run(calls.get(calls.MARKET_PREDICTIONS, {"gpu_type": gpu_type, "region": region}))
+        )
+
+
+class Offers(Resource):
+    """`client.offers`: live offers, cheapest first by default."""
+
+    def list(
+        self, gpu: str | None = None, *, per_page: int = DEFAULT_PER_PAGE, **filters: Any
+    ) -> PageIterator[Offer]:
+        """Filters as the API names them: region, gpus, min_vram_gb, max_price, min_reliability,
+        interruptible, sort."""
+        if gpu is None:
+            return PageIterator(
+                lambda number: self._run(calls.page(calls.LIST_OFFERS, number, per_page, filters)), Offer
+            )
+        return PageIterator(
+            lambda number: self._run(calls.page(calls.OFFERS_OF_GPU, number, per_page, filters, gpu=gpu)),
+            Offer,
+        )
+
+
+class Teams(Resource):
+    """`client.teams`: your teams and their members."""
+
+    def list(self) -> builtins.list[Team]:
+        return [Team(team) for team in self._run(calls.get(calls.LIST_TEAMS))]
+
+    def get(self, team_id: str) -> Team:
+        return Team(self._run(calls.get(calls.GET_TEAM, team_id=team_id)))
+
+    def create(self, name: str, *, idempotency_key: str | None = None) -> Team:
+        return Team(self._run(calls.send(calls.CREATE_TEAM, {"name": name}, creates=True), idempotency_key))
+
+    def members(self, team_id: str) -> builtins.list[Member]:
+        return [Member(member) for member in self._run(calls.get(calls.LIST_MEMBERS, team_id=team_id))]
+
+    def add_member(self, team_id: str, email: str, role: str) -> Member:
+        call = calls.send(calls.ADD_MEMBER, {"email": email, "role": role}, creates=True, team_id=team_id)
+        return Member(self._run(call))
+
+    def change_role(self, team_id: str, account_id: str, role: str) -> Member:
+        call = calls.send(calls.CHANGE_MEMBER, {"role": role}, team_id=team_id, account_id=account_id)
+        return Member(self._run(call))
+
+    def remove_member(self, team_id: str, account_id: str) -> Member:
+        return Member(self._run(calls.send(calls.REMOVE_MEMBER, team_id=team_id, account_id=account_id)))
+
+
+class Roles(Resource):
+    """`client.roles`: the built-in roles and your custom ones."""
+
+    def list(self) -> builtins.list[Role]:
+        return [Role(role) for role in self._run(calls.get(calls.LIST_ROLES))]
+
+    def create(self, name: str, permissions: builtins.list[str], *, description: str | None = None) -> Role:
+        body = calls.without_none(name=name, permissions=permissions, description=description)
+        return Role(self._run(calls.send(calls.CREATE_ROLE, body, creates=True)))
+
+
+class ApiKeys(Resource):
+    """`client.api_keys`: the whole key is answered once, by `create()`."""
+
+    def list(self) -> builtins.list[ApiKey]:
+        return [ApiKey(key) for key in self._run(calls.get(calls.LIST_API_KEYS))]
+
+    def create(self, name: str, *, idempotency_key: str | None = None) -> ApiKey:
+        return ApiKey(
+            self._run(calls.send(calls.CREATE_API_KEY, {"name": name}, creates=True), idempotency_key)
+        )
+
+    def revoke(self, key_id: str) -> ApiKey:
+        return ApiKey(self._run(calls.send(calls.REVOKE_API_KEY, key_id=key_id)))
+
+    delete = revoke
+
+
+class Webhooks(Resource):
+    """`client.webhooks`: subscriptions, their deliveries, tests and redeliveries."""
+
+    def list(self) -> builtins.list[Webhook]:
+        return [Webhook(hook) for hook in self._run(calls.get(calls.LIST_WEBHOOKS))]
+
+    def create(
+        self,
+        url: str,
+        events: builtins.list[str],
+        *,
+        secret: str | None = None,
+        enabled: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> Webhook:
+        body = calls.without_none(url=url, events=events, secret=secret, enabled=enabled)
+        return Webhook(self._run(calls.send(calls.CREATE_WEBHOOK, body, creates=True), idempotency_key))
+
+    def get(self, webhook_id: str) -> Webhook:
+        return Webhook(self._run(calls.get(calls.GET_WEBHOOK, webhook_id=webhook_id)))
+
+    def update(self, webhook_id: str, **changes: Any) -> Webhook:
+        """Changes any of url, events, secret, enabled."""
+        return Webhook(self._run(calls.send(calls.CHANGE_WEBHOOK, changes, webhook_id=webhook_id)))
+
+    def delete(self, webhook_id: str) -> Webhook:
+        return Webhook(self._run(calls.send(calls.DELETE_WEBHOOK, webhook_id=webhook_id)))
+
+    def test(self, webhook_id: str) -> Delivery:
+        return Delivery(self._run(calls.send(calls.TEST_WEBHOOK, webhook_id=webhook_id)))
+
+    def deliveries(self, webhook_id: str, *, limit: int | None = None) -> builtins.list[Delivery]:
+        found = self._run(calls.get(calls.LIST_DELIVERIES, {"limit": limit}, webhook_id=webhook_id))
+        return [Delivery(item) for item in found]
+
+    def redeliver(self, webhook_id: str, delivery_id: str) -> Delivery:
+        call = calls.send(calls.REDELIVER, webhook_id=webhook_id, delivery_id=delivery_id)
+        return Delivery(self._run(call))

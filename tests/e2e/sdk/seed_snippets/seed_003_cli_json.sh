@@ -1,0 +1,2 @@
+# Para parsing em scripts
+dumont list --output json | jq '.instances[] | .name'
