@@ -41,12 +41,16 @@ PYTEST_WORKERS ?= 2
 pytest: $(STAMP) clients
 	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile
 
-## What the JavaScript and Go SDKs' suites need (the e2e tests run them): Node's packages of sdk/js (installed
-## from its lock file), its build, and Go (Debian's golang-go, installed when missing).
+## What the clients' suites need (the e2e tests run them): Node's packages of sdk/js (installed from its
+## lock file), its build, Go (Debian's golang-go) and jq (the API documents pipe the CLI into it), the
+## last two installed when missing.
 clients: sdk/js/node_modules/.package-lock.json
 	@command -v go >/dev/null || { \
 		echo "Installing Debian's golang-go, which the Go SDK's suite runs on"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go; }
+	@command -v jq >/dev/null || { \
+		echo "Installing Debian's jq, which the CLI's documented pipelines run through"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq; }
 	cd sdk/js && npm run --silent build
 
 sdk/js/node_modules/.package-lock.json: sdk/js/package-lock.json

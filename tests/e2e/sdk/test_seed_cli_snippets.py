@@ -2,7 +2,7 @@
 
 The scripts are the seed's code blocks character for character (seed_snippets/), with DUMONT_API_KEY
 and DUMONT_API_URL set and the `dumont` that `make install` put beside this interpreter on the PATH. The
-jq pipelines go through the real `jq` when it is installed, else their JSON is read with Python's json.
+jq pipelines go through the real `jq`, which `make test` installs when it is missing.
 Placeholders (INSTANCE_ID, SNAPSHOT_ID) are run as written, and must fail as the exit codes document;
 then run again with only the placeholder replaced by an object of the test's.
 """
@@ -24,6 +24,11 @@ from tests.e2e.sdk.conftest import snippet
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cleanup_instances")]
 JQ = shutil.which("jq")
+
+
+@pytest.fixture(autouse=True)
+def _jq_is_installed() -> None:
+    assert JQ, "the documented pipelines need jq: `make test` installs it (Debian's jq)"
 TRACEBACK = "Traceback (most recent call last)"
 
 
@@ -110,13 +115,9 @@ def test_list_output_json_through_jq(user_env: dict[str, str], api: httpx.Client
     assert created.returncode == 0, created.stderr
     # Listed around the command's own run: an instance another test deleted may end meanwhile.
     before = {item["name"] for item in _all_instances(api)}
-    if JQ:
-        done = bash(snippet("seed_003_cli_json.sh"), user_env, "-e", "-o", "pipefail")
-        assert done.returncode == 0, done.stderr
-        printed = [json.loads(line) for line in done.stdout.splitlines()]
-    else:  # no jq here: the same filter, in Python
-        listed = json.loads(dumont(user_env, "list", "--output", "json").stdout)
-        printed = [instance["name"] for instance in listed["instances"]]
+    done = bash(snippet("seed_003_cli_json.sh"), user_env, "-e", "-o", "pipefail")
+    assert done.returncode == 0, done.stderr
+    printed = [json.loads(line) for line in done.stdout.splitlines()]
     after = {item["name"] for item in _all_instances(api)}
     assert "jq-seen" in printed
     assert before & after <= set(printed) <= before | after
@@ -132,8 +133,6 @@ def test_the_ci_workflow_creates_then_deletes_an_instance(
     github_env = tmp_path / "github_env"
     github_env.touch()
     env = {**user_env, "GITHUB_ENV": str(github_env)}
-    if not JQ:
-        pytest.skip("the workflow pipes into jq, which is not installed")
     created = bash(steps["Create GPU Instance"], env, "-e", "-o", "pipefail")
     assert created.returncode == 0, created.stderr
     instance_id = github_env.read_text().strip().removeprefix("INSTANCE_ID=")
