@@ -66,6 +66,12 @@ class Meter(Protocol):
         ...
 
 
+class Quotes(Protocol):
+    """What a new machine for an instance would cost an hour (`instances.quotes`); None: not known."""
+
+    def hourly_price(self, instance: Instance) -> float | None: ...
+
+
 UNKNOWN_ACCOUNT = "unknown"
 """The account of an event about an instance of which no record exists."""
 
@@ -82,13 +88,12 @@ class InstanceService:
     workflows: WorkflowStarter
     idle_watch: IdleWatch | None = None
     meter: Meter | None = None
+    quotes: Quotes | None = None
     clock: Clock = utc_now
 
     # What users ask -----------------------------------------------------------------------------
 
     def create(self, principal: Principal, spec: InstanceSpec) -> Instance:
-        if self.meter is not None:
-            self.meter.ensure_covers(principal.team_id, None, "create an instance")
         now = self.clock()
         instance = Instance(
             instance_id=new_instance_id(),
@@ -112,6 +117,7 @@ class InstanceService:
             created_at=now,
             updated_at=now,
         )
+        self.ensure_affordable(instance, "create an instance", new_machine=True)
         created = InstanceEvent.of(
             EventType.CREATED,
             instance,
@@ -227,10 +233,12 @@ class InstanceService:
         """The meter settled `instance` as read after `changed_at`; a later change keeps it marked."""
         self.repository.settled(instance.team_id, instance.instance_id, changed_at)
 
-    def ensure_affordable(self, instance: Instance, action: str) -> None:
-        """InsufficientBalance unless the team can pay an hour of the machine the instance last ran on."""
-        if self.meter is not None:
-            self.meter.ensure_covers(instance.team_id, instance.cost_per_hour, action)
+    def ensure_affordable(self, instance: Instance, action: str, *, new_machine: bool = False) -> None:
+        """InsufficientBalance unless the team pays an hour of its next machine (`Quotes`) or its last one."""
+        if self.meter is None:
+            return
+        quoted = self.quotes.hourly_price(instance) if new_machine and self.quotes is not None else None
+        self.meter.ensure_covers(instance.team_id, quoted or instance.cost_per_hour, action)
 
     def record_event(self, team_id: str, instance_id: str, event_type: EventType, **details: Any) -> None:
         """An event about the instance that changes none of its fields (a snapshot finished); nothing

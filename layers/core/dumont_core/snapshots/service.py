@@ -225,7 +225,7 @@ class SnapshotService:
         if instance.status not in WAKEABLE_STATES or instance.last_snapshot_id is None:
             raise InvalidState(instance_id, "wake", instance.status.value, allowed)
         if not paid_for:
-            self.instances.ensure_affordable(instance, f"wake instance {instance_id}")
+            self.instances.ensure_affordable(instance, f"wake instance {instance_id}", new_machine=True)
         changes: dict[str, Any] = {
             "status": InstanceStatus.WAKING,
             "status_reason": None,
