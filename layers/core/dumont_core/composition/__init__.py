@@ -31,6 +31,8 @@ from dumont_core.composition.market import (
     market_repository,
     offer_book,
     price_collector,
+    uptime_repository,
+    uptimes,
 )
 from dumont_core.composition.providing import overridden, provided, repository, reset, table
 from dumont_core.composition.webhooks import delivery_queue, delivery_sender, webhook_repository, webhooks
@@ -100,6 +102,8 @@ __all__ = [
     "table",
     "teams",
     "token_signer",
+    "uptime_repository",
+    "uptimes",
     "webhook_repository",
     "webhooks",
 ]
@@ -182,6 +186,7 @@ def instances() -> InstanceService:
         meter=SimpleNamespace(ensure_covers=lambda *asked: meter().ensure_covers(*asked)),
         # The provider is reached only when a new machine is priced: reads and agents never reach it.
         quotes=SimpleNamespace(hourly_price=lambda instance: offer_quotes().hourly_price(instance)),
+        uptime=uptimes(),
     )
 
 

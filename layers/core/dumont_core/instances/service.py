@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 
@@ -32,6 +32,7 @@ from dumont_core.instances.models import (
     StaleInstanceState,
     Standby,
 )
+from dumont_core.instances.ports import IdleWatch, Meter, Quotes, UptimeTally
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.ssh_keys import SshKey, read_public_key
 from dumont_core.platform.clock import Clock, utc_now
@@ -51,27 +52,6 @@ METRIC_PERIODS: dict[str, tuple[timedelta, timedelta, bool]] = {
 }
 
 
-class IdleWatch(Protocol):
-    """Whoever hibernates idle instances (serverless mode) and must hear of those created with it."""
-
-    def watch(self, team_id: str, instance_id: str) -> None: ...
-
-
-class Meter(Protocol):
-    """Whoever charges teams for their instances (the billing domain), asked before a machine is rented
-    for one. It settles what instances cost from `running()` and `unsettled()`."""
-
-    def ensure_covers(self, team_id: str, hourly_price: float | None, action: str) -> None:
-        """Refuse (InsufficientBalance) unless the team can pay an hour at `hourly_price`."""
-        ...
-
-
-class Quotes(Protocol):
-    """What a new machine for an instance would cost an hour (`instances.quotes`); None: not known."""
-
-    def hourly_price(self, instance: Instance) -> float | None: ...
-
-
 UNKNOWN_ACCOUNT = "unknown"
 """The account of an event about an instance of which no record exists."""
 
@@ -89,6 +69,7 @@ class InstanceService:
     idle_watch: IdleWatch | None = None
     meter: Meter | None = None
     quotes: Quotes | None = None
+    uptime: UptimeTally | None = None
     clock: Clock = utc_now
 
     # What users ask -----------------------------------------------------------------------------
@@ -212,14 +193,17 @@ class InstanceService:
         holds the standby `standby_was`, unless that is False), with its events on the timeline and the
         bus. StaleInstanceState when it moved on meanwhile."""
         events = events or []
+        changes = {**changes, "updated_at": self.clock()}
         updated = self.repository.transition(
             instance,
             expected=expected,
-            changes={**changes, "updated_at": self.clock()},
+            changes=changes,
             events=events,
             unchanged=unchanged,
             standby_was=standby_was,
         )
+        if self.uptime is not None:
+            self.uptime.record(instance, changes)
         if events:
             self.publisher.publish(events)
         return updated

@@ -204,6 +204,15 @@ def latest_prices_key(gpu_type: str, provider: str) -> str:
     return key("LATEST", gpu_type, provider)
 
 
+def provider_uptime_key(provider: str) -> str:
+    """The partition of a provider's daily run and down time, as our machines lived it."""
+    return key("UPTIME", provider)
+
+
+def uptime_day_key(day: str) -> str:
+    return key("DAY", day)
+
+
 # Prefixes of the sort keys, for begins_with queries.
 INSTANCE_PREFIX = instance_key("")
 MEMBER_PREFIX = member_key("")
