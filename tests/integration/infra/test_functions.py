@@ -182,6 +182,12 @@ def _assert_reads_only_its_secrets(
         secret_id = synthesized.secret_id("VastApiKey")
         expected.append({"Ref": secret_id})
         assert env["VAST_API_KEY_SECRET_ARN"] == {"Ref": secret_id}
+    if spec.takes_payments:
+        stripe_id = synthesized.secret_id("StripeKeys")
+        expected.append({"Ref": stripe_id})
+        assert env["STRIPE_SECRET_ARN"] == {"Ref": stripe_id}
+    else:
+        assert "STRIPE_SECRET_ARN" not in env
     assert sorted(map(str, read_secrets)) == sorted(map(str, expected))
 
 
