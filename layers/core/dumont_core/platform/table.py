@@ -154,6 +154,12 @@ def meter_key(instance_id: str) -> str:
     return key("METER", instance_id)
 
 
+STORAGE_METER = "storage"
+"""The meter's watermark of a team's snapshot storage (`METER#storage`), beside its instances'."""
+STORAGE_TEAMS_PARTITION = "STORAGE_METERED"
+"""Teams whose snapshots keep bytes in S3: the schedule settles their storage every round."""
+
+
 def ledger_key(day: str, kind: str, entry_id: str) -> str:
     """A line of a team's history: days sort as time does, newest last."""
     return key("LEDGER", day, kind, entry_id)
