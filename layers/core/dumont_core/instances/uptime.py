@@ -3,7 +3,7 @@ figures behind a provider's `uptime_percent`.
 
 Every transition of an instance is tallied after it is written (`tally`): a billed interval that closes
 adds its seconds to the provider's run time; an interruption adds one interruption and the time from the
-machine's death until it was confirmed (a drill, asked for on a healthy machine, is no interruption); a
+machine's death until it was confirmed (a drill, asked for on a healthy machine, is left out); a
 failover that completes adds the time from its start until the instance ran again. They are kept per
 provider and day (`UPTIME#{provider}`, `DAY#{day}`), added in place.
 """
@@ -61,9 +61,11 @@ def tally(instance: Instance, changes: Mapping[str, Any]) -> UptimeDelta:
     closed = "running_since" in changes and changes["running_since"] is None
     if closed and instance.running_since is not None and "billed_seconds" in changes:
         run = max(float(changes["billed_seconds"]) - instance.billed_seconds, 0.0)
-    drill = f"({InterruptionReason.DRILL.value})" in str(changes.get("status_reason") or "")
-    interrupted = changes.get("status") == InstanceStatus.INTERRUPTED and not drill
-    if interrupted and instance.status == InstanceStatus.RUNNING:
+    if _drill(changes):
+        # Asked for on a healthy machine: neither the provider's down time nor, in the request that asks
+        # for it, worth a write more; the interval it closes is left out.
+        return UptimeDelta()
+    if changes.get("status") == InstanceStatus.INTERRUPTED and instance.status == InstanceStatus.RUNNING:
         interruptions = 1
         if instance.running_since is not None:
             died_at = instance.running_since + timedelta(seconds=run)
@@ -73,6 +75,10 @@ def tally(instance: Instance, changes: Mapping[str, Any]) -> UptimeDelta:
     if recovered and back and instance.failing_over_since is not None:
         down += max((now - instance.failing_over_since).total_seconds(), 0.0)
     return UptimeDelta(run_seconds=run, down_seconds=down, interruptions=interruptions)
+
+
+def _drill(changes: Mapping[str, Any]) -> bool:
+    return f"({InterruptionReason.DRILL.value})" in str(changes.get("status_reason") or "")
 
 
 class UptimeItem(TableItem):
