@@ -152,6 +152,10 @@ class AccessRepository:
             for item in SeatItem.teams_of_account.query(table.teams_of_account_key(account_id))
         ]
 
+    def team(self, team_id: str) -> Team | None:
+        item = get_item(TeamItem, table.team_key(team_id), table.TEAM_RECORD)
+        return None if item is None else to_model(Team, item)
+
     def team_with_members(self, team_id: str) -> tuple[Team | None, list[Seat]]:
         """The team and its seats: a GetItem and one Query over the seats alone, since the team's
         partition also holds its instances, snapshots and a year of hibernation records."""

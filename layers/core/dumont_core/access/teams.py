@@ -93,9 +93,8 @@ class TeamService:
         return _team_view(seat, principal)
 
     def exists(self, team_id: str) -> bool:
-        """Whether the team exists, whoever asks (an operator granting it credits)."""
-        team, _ = self.repository.team_with_members(team_id)
-        return team is not None
+        """Whether the team exists, whoever asks (an operator granting it credits): one GetItem."""
+        return self.repository.team(team_id) is not None
 
     def team(self, principal: Principal, team_id: str) -> TeamDetail:
         team, seats = self.repository.team_with_members(team_id)
