@@ -66,6 +66,7 @@ class DumontCloudStack(Stack):
             vast_api_url=self.node.try_get_context("vastApiUrl"),
             agent_package=self.node.try_get_context("agentPackage"),
             machine_label_prefix=self.node.try_get_context("machineLabelPrefix"),
+            stripe_secret_name=self.node.try_get_context("stripeSecretName"),
             cpu_standby={
                 variable: str(value)
                 for context, variable in CPU_STANDBY_CONTEXT.items()
@@ -126,6 +127,12 @@ class DumontCloudStack(Stack):
             "VastApiKeySecretArn",
             value=self.functions.provider_credentials.secret.secret_arn,
             description="Put the Vast.ai API key in this secret after the first deploy",
+        )
+        CfnOutput(
+            self,
+            "StripeSecretArn",
+            value=self.functions.payment_credentials.secret.secret_arn,
+            description='Put {"api_key": "sk_...", "webhook_secret": "whsec_..."} here to take payments',
         )
 
 

@@ -49,6 +49,8 @@ class FunctionSpec:
     reads_provider_secret: bool = False
     reads_token_secret: bool = False
     """Signs or verifies access tokens with the secret in JWT_SECRET_ARN."""
+    takes_payments: bool = False
+    """Takes payments for credits through Stripe, with the keys in the secret STRIPE_SECRET_ARN names."""
     reads_snapshots: bool = False
     """Reads the snapshot bucket named by SNAPSHOT_BUCKET: lists chunks, reads digest lists and manifests."""
     writes_snapshots: bool = False
@@ -106,6 +108,8 @@ API_FUNCTION = FunctionSpec(
     reads_provider_secret=True,
     # Each agent heartbeat is pushed to the WebSocket connections watching its instance.
     pushes_live_metrics=True,
+    # Adding credits begins a Stripe Checkout; Stripe's webhook is verified with the endpoint's secret.
+    takes_payments=True,
 )
 AUTHORIZER_FUNCTION = FunctionSpec(
     name="Authorizer",

@@ -18,7 +18,10 @@ def exercise_accounts(client: BenchClient) -> None:
 
     teams = client.measure("GET", "/api/v1/teams").json()["data"]
     team_id = next(team["id"] for team in teams if team["current"])
-    client.measure("POST", "/api/v1/teams", body={"name": "bench"}, expected_status=201)
+    created = client.measure("POST", "/api/v1/teams", body={"name": "bench"}, expected_status=201)
+    other_team = created.json()["data"]["id"]
+    client.measure("PATCH", f"/api/v1/teams/{other_team}/plan", body={"plan": "pro"})
+    client.measure("PATCH", f"/api/v1/teams/{other_team}/plan", case="already on it", body={"plan": "pro"})
     client.measure("GET", "/api/v1/roles")
     client.measure(
         "POST",

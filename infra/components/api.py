@@ -306,6 +306,15 @@ class PublicApi(Construct):
                     actions=["apigateway:DELETE"],
                     resources=[f"{apigateway}/apikeys/*"],
                 ),
+                # A team's plan change moves its members' keys from one of our usage plans to another.
+                iam.PolicyStatement(
+                    sid="MoveMemberKeysBetweenOurUsagePlans",
+                    actions=["apigateway:GET", "apigateway:DELETE"],
+                    resources=[
+                        f"{apigateway}/usageplans/{usage_plan.usage_plan_id}/keys/*"
+                        for usage_plan in self.usage_plans.values()
+                    ],
+                ),
             ],
         )
         acknowledge(
@@ -315,6 +324,19 @@ class PublicApi(Construct):
             "new team member, so the keys it deletes when a member is removed cannot be named in "
             "advance. The grant is DELETE only; creating keys is limited to this stack's usage plans.",
             "Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/apikeys/*",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5",
+            "GET and DELETE on the keys of this stack's own usage plans: a team's plan change moves its "
+            "members' keys, whose ids API Gateway generated when each member joined, between those plans.",
+            *(
+                f"Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::/usageplans/<{plan_id}>/keys/*"
+                for plan_id in (
+                    stack.get_logical_id(usage_plan.node.default_child)  # type: ignore[arg-type]
+                    for usage_plan in self.usage_plans.values()
+                )
+            ),
         )
 
     @property

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.components.layers import ARCHITECTURE, PIP_PYTHON_VERSION, RUNTIME
 from infra.components.nag import WILDCARD_RESOURCE, acknowledge, arn_finding
+from infra.components.payments import STRIPE_SECRET_ARN_ENV, PaymentCredentials
 from infra.components.snapshots import SNAPSHOT_BUCKET_ENV, SnapshotStorage
 from infra.topology import (
     FUNCTIONS,
@@ -129,10 +130,12 @@ class Functions(Construct):
         agent_package: str | None = None,
         machine_label_prefix: str | None = None,
         cpu_standby: dict[str, str] | None = None,
+        stripe_secret_name: str | None = None,
     ) -> None:
         """`cpu_standby` holds the CPU_STANDBY_* variables given as context values;
         `agent_package` is the pip requirement (or wheel URL) a rented machine installs on first boot;
-        `machine_label_prefix` names this deployment in the labels of the machines it rents."""
+        `machine_label_prefix` names this deployment in the labels of the machines it rents;
+        `stripe_secret_name` names a secret of Stripe's keys kept already (else one is created)."""
         super().__init__(scope, construct_id)
         self._snapshots = snapshots
         self._agent_package = agent_package or DEFAULT_AGENT_PACKAGE
@@ -140,6 +143,9 @@ class Functions(Construct):
         self._cpu_standby = dict(cpu_standby or {})
         self.provider_credentials = ProviderCredentials(self, "ProviderCredentials")
         self.token_signing = TokenSigningSecret(self, "TokenSigning")
+        self.payment_credentials = PaymentCredentials(
+            self, "PaymentCredentials", secret_name=stripe_secret_name
+        )
         code = lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=["**/__pycache__", "**/*.pyc"])
         environment = {
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
@@ -222,15 +228,7 @@ class Functions(Construct):
             f"cp{PIP_PYTHON_VERSION.replace('.', '')} wheels, and the runtime moves only together with it "
             "(RUNTIME and PIP_PYTHON_VERSION in infra/components/layers.py) after the tests pass on it.",
         )
-        if spec.reads_token_secret:
-            self.token_signing.secret.grant_read(function)
-            function.add_environment(JWT_SECRET_ARN_ENV, self.token_signing.secret.secret_arn)
-        if spec.reads_provider_secret:
-            secret = self.provider_credentials.secret
-            secret.grant_read(function)
-            function.add_environment(VAST_API_KEY_SECRET_ARN_ENV, secret.secret_arn)
-            function.add_environment(VAST_API_URL_ENV, self._vast_api_url)
-            function.add_environment(MACHINE_LABEL_PREFIX_ENV, self._machine_label_prefix)
+        self._give_secrets(spec, function)
         if spec.writes_snapshots:
             self._snapshots.grant_read_write(role)
         elif spec.reads_snapshots:
@@ -253,6 +251,21 @@ class Functions(Construct):
             # The machines it launches are labelled with it (housekeeping's CPU standbys).
             function.add_environment(MACHINE_LABEL_PREFIX_ENV, self._machine_label_prefix)
         return function
+
+    def _give_secrets(self, spec: FunctionSpec, function: lambda_.Function) -> None:
+        """Read on the secrets the function needs, and no other; their ARNs in its settings."""
+        if spec.reads_token_secret:
+            self.token_signing.secret.grant_read(function)
+            function.add_environment(JWT_SECRET_ARN_ENV, self.token_signing.secret.secret_arn)
+        if spec.reads_provider_secret:
+            secret = self.provider_credentials.secret
+            secret.grant_read(function)
+            function.add_environment(VAST_API_KEY_SECRET_ARN_ENV, secret.secret_arn)
+            function.add_environment(VAST_API_URL_ENV, self._vast_api_url)
+            function.add_environment(MACHINE_LABEL_PREFIX_ENV, self._machine_label_prefix)
+        if spec.takes_payments:
+            self.payment_credentials.secret.grant_read(function)
+            function.add_environment(STRIPE_SECRET_ARN_ENV, self.payment_credentials.secret.secret_arn)
 
     def _let_run_cpu_standbys(self, spec: FunctionSpec, role: iam.Role) -> None:
         """EC2 for the CPU standbys: launch and tag them at launch, describe any, and start, stop or

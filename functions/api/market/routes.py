@@ -146,7 +146,8 @@ def market(_: Caller) -> Response[str]:
 def providers(_: Caller) -> Response[str]:
     """Providers
 
-    Each provider's mean price per GPU-hour from our price collection and its hosts' reliability as it
-    scores them; `uptime_percent` is null until our own machines' run time is recorded per provider."""
+    Each provider's mean price per GPU-hour from our price collection (ours), its hosts' reliability as it
+    scores them (the provider's own), and `uptime_percent` from what our own machines there lived through
+    over 30 days, interruptions included (ours; null with the reason when they have no history)."""
     standings = composition.market().providers()
     return json_response(ProvidersView.model_validate({"providers": standings}))

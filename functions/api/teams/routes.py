@@ -16,6 +16,8 @@ from api.teams.schemas import (
     NewMemberRequest,
     NewRoleRequest,
     NewTeamRequest,
+    PlanChangeRequest,
+    PlanChangeView,
     RoleChangeRequest,
     RoleView,
     TeamDetailView,
@@ -24,6 +26,7 @@ from api.teams.schemas import (
 )
 from dumont_core import composition
 from dumont_core.access.models import TeamView as Team
+from dumont_core.access.permissions import OPERATOR_PERMISSION
 
 routes = DomainRoutes(tag="Teams")
 
@@ -58,6 +61,26 @@ def get_team(caller: Caller, team_id: TeamId) -> Response[str]:
         {**detail.team.model_dump(), "created_at": detail.created_at, "members": detail.members}
     )
     return json_response(Envelope[TeamDetailView](data=view))
+
+
+@routes.operation(
+    "PATCH",
+    "/api/v1/teams/{team_id}/plan",
+    Envelope[PlanChangeView],
+    OPERATOR_PERMISSION,
+    errors=(400, 404, 409),
+)
+def change_plan(
+    caller: Caller, team_id: TeamId, body: Annotated[PlanChangeRequest, Body(embed=False)]
+) -> Response[str]:
+    """Change a team's plan
+
+    For the deployment's operators (the bootstrap account), whom no team role makes: put any team on
+    Free, Pro or Enterprise. Every member's rate limits follow from their next request, and in AWS their
+    API Gateway keys move to the plan's usage plan at once. Asking for the plan the team is on changes
+    nothing (`changed: false`)."""
+    change = composition.teams().change_plan(team_id, body.plan.strip().lower())
+    return json_response(Envelope[PlanChangeView](data=PlanChangeView.model_validate(change)))
 
 
 @routes.operation(

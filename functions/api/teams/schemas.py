@@ -74,6 +74,27 @@ class NewMemberRequest(RequestBody):
     role: RoleName = "developer"
 
 
+class PlanChangeRequest(RequestBody):
+    plan: str = Field(
+        min_length=1,
+        max_length=32,
+        description="`free`, `pro` or `enterprise` (any case)",
+        examples=["pro"],
+    )
+
+
+class PlanChangeView(View):
+    """A team's plan after the change, and the limits each of its members has from their next request."""
+
+    team_id: str
+    plan: str
+    previous_plan: str
+    changed: bool = Field(description="False when the team was already on this plan: nothing changed")
+    requests_per_minute: int
+    requests_per_day: int | None = Field(description="null: no daily cap")
+    members: int = Field(description="Members whose limits and API Gateway keys moved to the plan")
+
+
 class RoleChangeRequest(RequestBody):
     role: RoleName
 

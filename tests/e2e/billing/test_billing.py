@@ -49,7 +49,16 @@ def test_a_team_without_credit_is_refused_then_rents_after_a_top_up_and_pays_for
         assert error["details"]["balance"] == 0.0
         assert team.get("/api/v1/instances").json()["meta"]["total"] == 0, "nothing recorded"
 
-        topped = team.post("/api/v1/billing/add-credits", json={"amount": 5})
+        # A cent is a balance, but not an hour of any RTX 4090 the marketplace offers.
+        assert team.post("/api/v1/billing/add-credits", json={"amount": 0.01}).status_code == 200
+        refused = team.post("/api/v1/instances", json=BODY)
+        assert refused.status_code == 402, refused.text
+        details = refused.json()["error"]["details"]
+        assert details["balance"] == 0.01
+        assert details["needed"] > 0.01, "an hour of the offer it would rent"
+        assert team.get("/api/v1/instances").json()["meta"]["total"] == 0, "nothing recorded"
+
+        topped = team.post("/api/v1/billing/add-credits", json={"amount": 4.99})
         assert topped.status_code == 200, topped.text
         assert topped.json()["data"]["status"] == "confirmed"
         assert topped.json()["data"]["balance"] == 5.0

@@ -15,6 +15,7 @@ from dumont_core.billing.repository import BillingRepository
 from dumont_core.billing.service import BillingService
 from dumont_core.instances.metrics import MetricsRepository
 from dumont_core.instances.models import Instance
+from dumont_core.instances.quotes import OfferQuotes
 from dumont_core.instances.reconciler import MachineReconciler
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
@@ -73,6 +74,7 @@ def build_money(
     publisher: InMemoryPublisher | None = None,
     provider: FakeProvider | None = None,
     settings: ProviderSettings | None = None,
+    quoted: bool = False,
 ) -> Money:
     """The cloud and billing over it, on the table bound now."""
     publisher = publisher or InMemoryPublisher()
@@ -92,6 +94,8 @@ def build_money(
         publisher=publisher,
         workflows=starter,
         meter=meter,
+        # Priced as the workflow would rent: a create or a wake needs an hour of the offer it would get.
+        quotes=OfferQuotes(provider=provider, settings=settings) if quoted else None,
         clock=clock,
     )
     provider.clock = clock
@@ -127,4 +131,4 @@ def money(
     settings: ProviderSettings,
     clock: Clock,
 ) -> Money:
-    return build_money(clock, publisher=publisher, provider=provider, settings=settings)
+    return build_money(clock, publisher=publisher, provider=provider, settings=settings, quoted=True)

@@ -12,9 +12,12 @@ import pytest
 from dumont_core.billing.meter import Meter
 from dumont_core.billing.models import BillingEventType, CreditSource
 from dumont_core.billing.service import OUT_OF_CREDIT
-from dumont_core.instances.models import PowerAction
+from dumont_core.instances.models import InstanceStatus, PowerAction
 from dumont_core.platform.errors import InsufficientBalance
 from dumont_core.providers.models import ProviderMachineStatus
+from dumont_core.snapshots.repository import SnapshotRepository
+from dumont_core.snapshots.service import SnapshotService
+from dumont_core.snapshots.store import SnapshotStore
 from tests.integration.billing.conftest import TEAM, Money
 from tests.integration.instances.conftest import PRINCIPAL
 
@@ -56,10 +59,72 @@ def test_a_team_that_cannot_pay_is_refused_before_anything_is_rented_or_written(
         money.cloud.create()
 
     assert refused.value.http_status == 402
-    assert refused.value.details == {"balance": 0.0, "needed": 0.000001, "currency": "USD"}
+    # The cheapest RTX 4090 a host of 90% reliability rents: offer 1, bid at 0.20 plus a 10% margin.
+    assert refused.value.details == {"balance": 0.0, "needed": 0.22, "currency": "USD"}
     assert money.cloud.service.list_all(PRINCIPAL) == []
     assert money.cloud.starter.started == []
     assert money.cloud.provider.machines == {}
+
+
+def test_a_create_needs_an_hour_of_the_offer_it_would_rent_not_only_a_positive_balance(
+    money: Money,
+) -> None:
+    money.top_up(0.3)
+
+    with pytest.raises(InsufficientBalance) as refused:
+        money.cloud.create(region="us-east", num_gpus=2)  # offer 3: 0.60 an hour, on demand
+
+    assert refused.value.details == {"balance": 0.3, "needed": 0.6, "currency": "USD"}
+    assert "$0.30" in refused.value.message and "$0.60" in refused.value.message
+    assert money.cloud.service.list_all(PRINCIPAL) == []
+    assert money.cloud.starter.started == []
+    assert money.cloud.provider.machines == {}
+
+    cheaper = money.cloud.create()  # offer 1's bid, 0.22 an hour, is paid for
+    assert cheaper.status == "starting"
+
+
+def test_a_wake_or_a_failover_needs_an_hour_of_the_new_machine_not_of_the_one_it_gave_back(
+    money: Money,
+) -> None:
+    money.top_up(0.3)
+    provisioned = money.cloud.provision()
+    instance = money.cloud.stored(provisioned.instance)
+    assert instance.cost_per_hour == pytest.approx(0.22)
+    money.cloud.service.transition(
+        instance,
+        expected=[instance.status],
+        changes={
+            "status": InstanceStatus.HIBERNATED,
+            "last_snapshot_id": "snap_1",
+            "provider_instance_id": None,
+        },
+    )
+    money.cloud.provider.gone_offers.add(1)  # the cheap host is taken: the next is offer 2, 0.33 an hour
+    snapshots = SnapshotService(
+        instances=money.cloud.service,
+        snapshots=SnapshotRepository(),
+        store=SnapshotStore("unused"),
+        workflows=money.cloud.starter,
+        clock=money.cloud.clock,
+    )
+    started = len(money.cloud.starter.started)
+
+    with pytest.raises(InsufficientBalance) as refused:
+        snapshots.wake(PRINCIPAL, instance.instance_id)
+
+    assert refused.value.details == {"balance": 0.3, "needed": 0.33, "currency": "USD"}
+    assert money.cloud.stored(instance).status == "hibernated", "nothing written"
+    assert len(money.cloud.starter.started) == started, "nothing rented"
+
+    interrupted = money.cloud.service.transition(
+        money.cloud.stored(instance),
+        expected=[InstanceStatus.HIBERNATED],
+        changes={"status": InstanceStatus.INTERRUPTED},
+    )
+    assert snapshots.recover(interrupted) is None, "a failover to a new machine is refused the same way"
+    assert money.cloud.stored(instance).status == "interrupted"
+    assert "failover.failed" in money.cloud.timeline(instance)
 
 
 def test_starting_needs_a_balance_that_pays_an_hour_of_the_machine(money: Money) -> None:

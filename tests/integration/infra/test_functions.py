@@ -182,7 +182,25 @@ def _assert_reads_only_its_secrets(
         secret_id = synthesized.secret_id("VastApiKey")
         expected.append({"Ref": secret_id})
         assert env["VAST_API_KEY_SECRET_ARN"] == {"Ref": secret_id}
+    if spec.takes_payments:
+        stripe_id = synthesized.secret_id("StripeKeys")
+        expected.append({"Ref": stripe_id})
+        assert env["STRIPE_SECRET_ARN"] == {"Ref": stripe_id}
+    else:
+        assert "STRIPE_SECRET_ARN" not in env
     assert sorted(map(str, read_secrets)) == sorted(map(str, expected))
+
+
+def _apigateway_grants(statements: list[Any]) -> dict[str, list[str]]:
+    """Each API Gateway action granted, with every resource it is granted on, whichever statement."""
+    grants: dict[str, list[str]] = {}
+    for statement in statements:
+        for action in actions_of(statement):
+            if action.startswith("apigateway:"):
+                grants.setdefault(action, []).extend(
+                    as_text(resource) for resource in as_list(statement["Resource"])
+                )
+    return {action: sorted(resources) for action, resources in grants.items()}
 
 
 @pytest.mark.parametrize("spec", FUNCTIONS, ids=lambda spec: spec.name)
@@ -216,12 +234,7 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
         assert not started
     _assert_reads_only_its_secrets(synthesized, spec, props, statements)
 
-    apigateway = {
-        action: sorted(as_text(resource) for resource in as_list(statement["Resource"]))
-        for statement in statements
-        for action in actions_of(statement)
-        if action.startswith("apigateway:")
-    }
+    apigateway = _apigateway_grants(statements)
     if spec == API_FUNCTION:
         base = "arn:<Ref AWS::Partition>:apigateway:<Ref AWS::Region>::"
         plan_keys = [
@@ -230,8 +243,9 @@ def test_function_permissions_are_least_privilege(synthesized: Synthesized, spec
         assert apigateway == {
             # Create a member's key and put it in the usage plan of their plan...
             "apigateway:POST": sorted([f"{base}/apikeys", *plan_keys]),
-            # ...and delete it when they leave.
-            "apigateway:DELETE": [f"{base}/apikeys/*"],
+            # ...delete it when they leave, and move it to another of our usage plans with the team's plan.
+            "apigateway:DELETE": sorted([f"{base}/apikeys/*", *(f"{keys}/*" for keys in plan_keys)]),
+            "apigateway:GET": sorted(f"{keys}/*" for keys in plan_keys),
         }
     else:
         assert apigateway == {}

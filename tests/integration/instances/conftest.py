@@ -19,6 +19,7 @@ from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
 from dumont_core.instances.step_support import InstanceRef
 from dumont_core.instances.steps import InstanceWorkflowSteps
+from dumont_core.instances.uptime import UptimeRepository, UptimeService
 from dumont_core.platform.identity import Principal
 from dumont_core.platform.settings import DEFAULT_MACHINE_LABEL_PREFIX, ProviderSettings
 from tests.fakes.clock import Clock
@@ -134,7 +135,12 @@ def cloud(
 ) -> Cloud:
     starter = RecordingStarter()
     service = InstanceService(
-        repository=repository, readings=readings, publisher=publisher, workflows=starter, clock=clock
+        repository=repository,
+        readings=readings,
+        publisher=publisher,
+        workflows=starter,
+        uptime=UptimeService(repository=UptimeRepository(), clock=clock),
+        clock=clock,
     )
     provider.clock = clock
     return Cloud(

@@ -150,4 +150,4 @@ def test_providers_say_whose_figure_each_is(
     assert vast.reliability_score == 0.98 and "provider's own" in vast.reliability_source
     # The medians per GPU-hour of RTX 4090 (0.50) and A100 (1.35).
     assert vast.avg_price == 0.925 and "our price collection" in vast.avg_price_source
-    assert vast.uptime_percent is None and "not measured" in vast.uptime_source
+    assert vast.uptime_percent is None and "not recorded" in vast.uptime_source

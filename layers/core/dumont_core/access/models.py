@@ -131,6 +131,19 @@ class TeamDetail(DomainModel):
     members: list[MemberView]
 
 
+class PlanChange(DomainModel):
+    """A team's plan after a change, the limits each member has from their next request, and whether
+    anything changed (False: it was already on that plan)."""
+
+    team_id: str
+    plan: str
+    previous_plan: str
+    changed: bool
+    requests_per_minute: int
+    requests_per_day: int | None
+    members: int
+
+
 class RoleView(DomainModel):
     name: str
     description: str | None

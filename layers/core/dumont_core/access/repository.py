@@ -19,6 +19,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from dumont_core.access.models import Account, Login, Role, Seat, Team
+from dumont_core.access.plans import Plan
 from dumont_core.platform import table
 from dumont_core.platform.aws import aws_client
 from dumont_core.platform.dynamodb import (
@@ -151,6 +152,10 @@ class AccessRepository:
             for item in SeatItem.teams_of_account.query(table.teams_of_account_key(account_id))
         ]
 
+    def team(self, team_id: str) -> Team | None:
+        item = get_item(TeamItem, table.team_key(team_id), table.TEAM_RECORD)
+        return None if item is None else to_model(Team, item)
+
     def team_with_members(self, team_id: str) -> tuple[Team | None, list[Seat]]:
         """The team and its seats: a GetItem and one Query over the seats alone, since the team's
         partition also holds its instances, snapshots and a year of hibernation records."""
@@ -258,6 +263,31 @@ class AccessRepository:
                 raise ConcurrentChange(seat.account_id) from None
             raise
 
+    def change_plan(self, team: Team, seats: list[Seat], plan: Plan) -> None:
+        """The team's plan and every seat's limits, on condition that the team is still on the plan it
+        was read with and every seat still exists: ConcurrentChange if not. One transaction for up to
+        99 seats (the team's record first); a larger team's other seats in further ones."""
+        batches = [seats[start : start + 99] for start in range(0, max(len(seats), 1), 99)]
+        for number, batch in enumerate(batches):
+            try:
+                with TransactWrite(connection=shared_connection()) as transaction:
+                    if number == 0:
+                        transaction.update(
+                            _team_record(team.team_id),
+                            actions=[TeamItem.plan.set(plan.name)],
+                            condition=TeamItem.plan == team.plan,
+                        )
+                    for seat in batch:
+                        transaction.update(
+                            SeatItem(table.team_key(seat.team_id), table.member_key(seat.account_id)),
+                            actions=_plan_actions(plan),
+                            condition=SeatItem.PK.exists(),
+                        )
+            except TransactWriteError as error:
+                if condition_failed(error):
+                    raise ConcurrentChange(team.team_id) from None
+                raise
+
     # roles
 
     def create_role(self, team_id: str, role: Role) -> None:
@@ -276,6 +306,15 @@ class AccessRepository:
     def roles(self, team_id: str) -> list[Role]:
         items = RoleItem.query(table.team_key(team_id), RoleItem.SK.startswith(table.ROLE_PREFIX))
         return [to_model(Role, item) for item in items]
+
+
+def _plan_actions(plan: Plan) -> list[Any]:
+    day_limit = (
+        SeatItem.day_limit.set(plan.requests_per_day)
+        if plan.requests_per_day is not None
+        else SeatItem.day_limit.remove()
+    )
+    return [SeatItem.plan.set(plan.name), SeatItem.minute_limit.set(plan.requests_per_minute), day_limit]
 
 
 def _found(model: type[ModelT], pending: Any) -> ModelT | None:

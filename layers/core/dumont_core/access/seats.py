@@ -59,3 +59,8 @@ class SeatMaker:
     def retire(self, seat: Seat) -> None:
         if seat.usage_key_id:
             self.usage_keys.retire(seat.usage_key_id)
+
+    def move(self, seat: Seat, plan: str) -> None:
+        """The seat's API Gateway key into `plan`'s usage plan."""
+        if seat.usage_key_id:
+            self.usage_keys.move(seat.usage_key_id, plan)

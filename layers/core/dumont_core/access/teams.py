@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 from dumont_core.access.credentials import new_id
 from dumont_core.access.errors import no_longer_a_member, team_not_found
-from dumont_core.access.models import MemberView, Role, RoleView, Seat, Team, TeamDetail, TeamView
+from dumont_core.access.models import (
+    MemberView,
+    PlanChange,
+    Role,
+    RoleView,
+    Seat,
+    Team,
+    TeamDetail,
+    TeamView,
+)
 from dumont_core.access.permissions import (
     ADMIN,
     PERMISSIONS,
@@ -15,7 +24,7 @@ from dumont_core.access.permissions import (
     permissions_of,
     unknown_permissions,
 )
-from dumont_core.access.plans import DEFAULT_PLAN
+from dumont_core.access.plans import DEFAULT_PLAN, PLANS
 from dumont_core.access.repository import AccessRepository, AlreadyExists, ConcurrentChange
 from dumont_core.access.seats import SeatMaker
 from dumont_core.platform.clock import Clock, utc_now
@@ -84,9 +93,8 @@ class TeamService:
         return _team_view(seat, principal)
 
     def exists(self, team_id: str) -> bool:
-        """Whether the team exists, whoever asks (an operator granting it credits)."""
-        team, _ = self.repository.team_with_members(team_id)
-        return team is not None
+        """Whether the team exists, whoever asks (an operator granting it credits): one GetItem."""
+        return self.repository.team(team_id) is not None
 
     def team(self, principal: Principal, team_id: str) -> TeamDetail:
         team, seats = self.repository.team_with_members(team_id)
@@ -97,6 +105,38 @@ class TeamService:
             team=_team_view(caller, principal),
             created_at=team.created_at,
             members=sorted((_member_view(seat) for seat in seats), key=lambda member: member.joined_at),
+        )
+
+    def change_plan(self, team_id: str, plan_name: str) -> PlanChange:
+        """Put the team on `plan_name` (an operator's decision: the route checks who asks). Its members'
+        limits follow from their next request, and their API Gateway keys move to the plan's usage
+        plan; asked again, it changes nothing and says so."""
+        plan = PLANS.get(plan_name)
+        if plan is None:
+            message = f"Unknown plan {plan_name!r}; plans are {', '.join(PLANS)}"
+            raise ValidationFailed(message, details={"fields": [{"field": "plan", "message": message}]})
+        team, seats = self.repository.team_with_members(team_id)
+        if team is None:
+            raise team_not_found(team_id)
+        # The keys first: a change that fails after them is asked again, and moving them twice is harmless.
+        for seat in seats:
+            self.seats.move(seat, plan.name)
+        if team.plan != plan.name or any(seat.plan != plan.name for seat in seats):
+            try:
+                self.repository.change_plan(team, seats, plan)
+            except ConcurrentChange:
+                raise Conflict(
+                    f"Team {team_id} or its members changed meanwhile; ask again",
+                    details={"team_id": team_id},
+                ) from None
+        return PlanChange(
+            team_id=team_id,
+            plan=plan.name,
+            previous_plan=team.plan,
+            changed=team.plan != plan.name,
+            requests_per_minute=plan.requests_per_minute,
+            requests_per_day=plan.requests_per_day,
+            members=len(seats),
         )
 
     # members

@@ -19,6 +19,8 @@ class UsageKeys(Protocol):
 
     def retire(self, key_id: str) -> None: ...
 
+    def move(self, key_id: str, plan: str) -> None: ...
+
 
 class ApiGatewayUsageKeys:
     def __init__(self, usage_plan_ids: dict[str, str]) -> None:
@@ -43,3 +45,21 @@ class ApiGatewayUsageKeys:
         apigateway = aws_client("apigateway")
         with contextlib.suppress(apigateway.exceptions.NotFoundException):
             apigateway.delete_api_key(apiKey=key_id)
+
+    def move(self, key_id: str, plan: str) -> None:
+        """Put the key in `plan`'s usage plan and out of every other: API Gateway throttles it by the new
+        plan from its next request. Out of the others first, since API Gateway refuses a key in two
+        usage plans of one stage. Repeating it changes nothing."""
+        target = self._usage_plan_ids.get(plan)
+        if target is None:
+            return
+        apigateway = aws_client("apigateway")
+        for usage_plan_id in sorted(set(self._usage_plan_ids.values()) - {target}):
+            try:
+                apigateway.get_usage_plan_key(usagePlanId=usage_plan_id, keyId=key_id)
+            except apigateway.exceptions.NotFoundException:
+                continue
+            with contextlib.suppress(apigateway.exceptions.NotFoundException):
+                apigateway.delete_usage_plan_key(usagePlanId=usage_plan_id, keyId=key_id)
+        with contextlib.suppress(apigateway.exceptions.ConflictException):
+            apigateway.create_usage_plan_key(usagePlanId=target, keyId=key_id, keyType="API_KEY")

@@ -32,10 +32,15 @@ from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import InsufficientBalance
 from dumont_core.platform.events import EventPublisher
 from dumont_core.platform.settings import BillingSettings
+from dumont_core.platform.table import STORAGE_METER
 
 logger = Logger(child=True)
 
 SETTLE_ATTEMPTS = 3
+GB = 2**30
+"""Bytes in a GB, as S3 counts them for its prices."""
+MONTH_SECONDS = 730 * 3600
+"""A month of storage, as AWS prices by the hour."""
 MAX_DAY_SLICES = 31
 """Days a settlement is spread over at most; what falls before goes on its first day."""
 
@@ -82,6 +87,7 @@ class Meter:
     margin: float = 0.0
     low_threshold_usd: float = 10.0
     trial_credit_usd: float = 0.0
+    storage_price_per_gb_month: float = 0.023
     clock: Clock = field(default=utc_now)
 
     @classmethod
@@ -94,6 +100,7 @@ class Meter:
             margin=settings.platform_margin,
             low_threshold_usd=settings.low_balance_threshold_usd,
             trial_credit_usd=settings.trial_credit_usd,
+            storage_price_per_gb_month=settings.storage_price_per_gb_month,
         )
 
     def settle(self, instance: Instance) -> int:
@@ -124,6 +131,53 @@ class Meter:
             self.check_balance(instance.team_id, instance.account_id)
             return delta
         logger.warning("Could not settle an instance's charges", extra={"instance_id": instance.instance_id})
+        return 0
+
+    def settle_storage(self, team_id: str, account_id: str, stored_bytes: int) -> int:
+        """Charge the bytes the team's snapshots keep, `stored_bytes` now, for the time since its storage
+        was last settled; what this charged, in micro-dollars. The cost accrues unrounded on the
+        watermark, and what is charged is its whole micro-dollars, so a minute of a small workspace is
+        never lost to rounding; a retried or raced settlement charges each second once."""
+        at = self.clock()
+        for _ in range(SETTLE_ATTEMPTS):
+            mark = self.repository.mark(team_id, STORAGE_METER)
+            if not stored_bytes and not mark.stored_bytes:
+                return 0  # kept nothing since the last settlement, and keeps nothing now
+            # The window since the last settlement is charged at the bytes kept when it began.
+            seconds = max((at - (mark.settled_at or at)).total_seconds(), 0.0) if mark.stored_bytes else 0.0
+            gb_months = mark.stored_bytes / GB * seconds / MONTH_SECONDS
+            accrued = mark.accrued_usd + gb_months * self.storage_price_per_gb_month
+            micros = int(accrued * 1_000_000)  # whole micro-dollars; the rest waits for the next round
+            after = mark.model_copy(
+                update={
+                    "instance_id": STORAGE_METER,
+                    "settled_micros": micros,
+                    "accrued_usd": accrued,
+                    "stored_bytes": stored_bytes,
+                    "settled_at": at,
+                    "version": mark.version + 1,
+                }
+            )
+            line = LedgerEntry(
+                team_id=team_id,
+                kind=EntryKind.STORAGE,
+                day=day_of(at),
+                entry_id=STORAGE_METER,
+                amount_micros=0,
+                seconds=seconds,
+                gb_months=gb_months,
+                price_per_gb_month=self.storage_price_per_gb_month,
+                description="Snapshots and hibernated workspaces kept in S3",
+                updated_at=at,
+            )
+            try:
+                self.repository.settle_storage(mark, after, line, storing=stored_bytes > 0)
+            except StaleMark:
+                continue
+            if micros != mark.settled_micros:
+                self.check_balance(team_id, account_id)
+            return micros - mark.settled_micros
+        logger.warning("Could not settle a team's storage", extra={"team_id": team_id})
         return 0
 
     def ensure_covers(self, team_id: str, hourly_price: float | None, action: str) -> None:

@@ -40,6 +40,8 @@ class CreditSource(StrEnum):
 class EntryKind(StrEnum):
     CHARGE = "charge"
     CREDIT = "credit"
+    STORAGE = "storage"
+    """The bytes the team's snapshots (hibernated workspaces included) keep in S3, per GB-month."""
 
 
 class Balance(DomainModel):
@@ -64,6 +66,10 @@ class MeterMark(DomainModel):
     settled_at: datetime | None = None
     version: int = 0
     """Raised by every settlement, which expects the one it read: two settlers never both win."""
+    accrued_usd: float = 0.0
+    """Storage: what the bytes kept cost so far, unrounded; `settled_micros` is what was charged of it."""
+    stored_bytes: int = 0
+    """Storage: the bytes kept when last settled, charged for the time until the next settlement."""
 
 
 class LedgerEntry(DomainModel):
@@ -86,6 +92,9 @@ class LedgerEntry(DomainModel):
     source: CreditSource | None = None
     payment_id: str | None = None
     description: str | None = None
+    gb_months: float | None = None
+    """Storage: the GB-months kept that day."""
+    price_per_gb_month: float | None = None
     updated_at: datetime
 
 
@@ -145,6 +154,9 @@ class HistoryLine(DomainModel):
     source: CreditSource | None = None
     payment_id: str | None = None
     description: str | None = None
+    gb_months: float | None = None
+    """Storage: GB-months the team's snapshots kept that day."""
+    price_per_gb_month: float | None = None
 
 
 class HistoryPage(DomainModel):

@@ -76,13 +76,16 @@ class NoPayments:
 
 
 def payments_from(settings: BillingSettings, read_secret: Callable[[str], str]) -> PaymentProvider:
-    """Stripe when its secret is configured; payments confirmed at once where asked (the local stack);
-    else none."""
+    """Stripe when its secret is configured and filled in; payments confirmed at once where asked (the local
+    stack); else none."""
     if not settings.stripe_secret_arn:
         return InstantPayments() if settings.instant_payments else NoPayments()
     from dumont_core.billing.stripe_payments import StripePayments
 
     secret = json.loads(read_secret(settings.stripe_secret_arn))
+    if not (secret.get("api_key") and secret.get("webhook_secret")):
+        # The secret the deployment made holds both empty until an operator fills them in.
+        return NoPayments()
     return StripePayments(
         api_key=secret["api_key"],
         webhook_secret=secret["webhook_secret"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
@@ -36,6 +37,12 @@ class PaymentItem(TableItem):
     """A payment whose credit has landed."""
 
 
+class StorageTeamItem(TableItem):
+    """A team whose snapshots keep bytes: settled by every round until they keep none."""
+
+    team_id = UnicodeAttribute()
+
+
 class StaleMark(Exception):
     """Another settlement of the same instance moved its watermark first."""
 
@@ -59,7 +66,8 @@ class BillingRepository:
         item = get_item(MeterItem, table.team_key(team_id), table.meter_key(instance_id), consistent=True)
         if item is None:
             return MeterMark(team_id=team_id, instance_id=instance_id)
-        return to_model(MeterMark, item)
+        # An instance's watermark holds no storage fields; the storage's, no seconds.
+        return to_model(MeterMark, item, settled_seconds=0.0, accrued_usd=0.0, stored_bytes=0)
 
     def ledger(self, team_id: str, first_day: str, last_day: str) -> list[LedgerEntry]:
         """The team's history from `first_day` to `last_day`, newest first, in one query."""
@@ -105,6 +113,67 @@ class BillingRepository:
                             BalanceItem.balance_micros.add(-delta),
                         ],
                     )
+        except TransactWriteError as error:
+            if condition_failed(error):
+                raise StaleMark(before.instance_id) from error
+            raise
+
+    def storing_teams(self) -> list[str]:
+        return [item.team_id for item in StorageTeamItem.query(table.STORAGE_TEAMS_PARTITION)]
+
+    def settle_storage(
+        self, before: MeterMark, after: MeterMark, line: LedgerEntry, *, storing: bool
+    ) -> None:
+        """Move the team's storage watermark from `before` to `after`, charging the difference on the day's
+        storage line and the balance; the team stays in (or leaves) the teams settled every round.
+        StaleMark when another settlement came first."""
+        delta = after.settled_micros - before.settled_micros
+        meter = MeterItem(table.team_key(before.team_id), table.meter_key(table.STORAGE_METER))
+        condition: Condition = (
+            MeterItem.PK.does_not_exist() if before.version == 0 else MeterItem.version == before.version
+        )
+        member = StorageTeamItem(table.STORAGE_TEAMS_PARTITION, before.team_id, team_id=before.team_id)
+        try:
+            with TransactWrite(connection=shared_connection()) as transaction:
+                transaction.update(
+                    meter,
+                    actions=[
+                        MeterItem.team_id.set(after.team_id),
+                        MeterItem.instance_id.set(after.instance_id),
+                        MeterItem.settled_micros.set(after.settled_micros),
+                        MeterItem.accrued_usd.set(after.accrued_usd),
+                        MeterItem.stored_bytes.set(after.stored_bytes),
+                        MeterItem.settled_at.set(after.settled_at),
+                        MeterItem.version.set(after.version),
+                    ],
+                    condition=condition,
+                )
+                transaction.update(
+                    self._line_key(line, line.day),
+                    actions=[
+                        LedgerItem.team_id.set(line.team_id),
+                        LedgerItem.kind.set(line.kind.value),
+                        LedgerItem.day.set(line.day),
+                        LedgerItem.entry_id.set(line.entry_id),
+                        LedgerItem.updated_at.set(line.updated_at),
+                        LedgerItem.amount_micros.add(delta),
+                        LedgerItem.seconds.add(line.seconds),
+                        LedgerItem.gb_months.add(line.gb_months or 0.0),
+                        LedgerItem.price_per_gb_month.set(line.price_per_gb_month),
+                    ],
+                )
+                if delta:
+                    transaction.update(
+                        _balance_key(before.team_id),
+                        actions=[
+                            BalanceItem.team_id.set(before.team_id),
+                            BalanceItem.balance_micros.add(-delta),
+                        ],
+                    )
+                if storing:
+                    transaction.save(member)
+                else:
+                    transaction.delete(member)
         except TransactWriteError as error:
             if condition_failed(error):
                 raise StaleMark(before.instance_id) from error

@@ -41,6 +41,12 @@ class Teams(Protocol):
     def exists(self, team_id: str) -> bool: ...
 
 
+class Storage(Protocol):
+    """Whoever knows what a team's snapshots keep in S3 (the snapshots domain)."""
+
+    def stored_bytes(self, team_id: str) -> int: ...
+
+
 class Hibernator(Protocol):
     """Whoever hibernates a running instance (the snapshots domain): nothing is lost for lack of credit."""
 
@@ -49,6 +55,7 @@ class Hibernator(Protocol):
 
 def history_line(entry: LedgerEntry) -> HistoryLine:
     charge = entry.kind == EntryKind.CHARGE
+    storage = entry.kind == EntryKind.STORAGE
     return HistoryLine(
         kind=entry.kind,
         date=entry.day,
@@ -61,6 +68,8 @@ def history_line(entry: LedgerEntry) -> HistoryLine:
         source=entry.source,
         payment_id=entry.payment_id,
         description=entry.description,
+        gb_months=round(entry.gb_months or 0.0, 9) if storage else None,
+        price_per_gb_month=entry.price_per_gb_month if storage else None,
     )
 
 
@@ -72,6 +81,7 @@ class BillingService:
     payments: PaymentProvider
     hibernator: Hibernator | None = None
     teams: Teams | None = None
+    storage: Storage | None = None
     clock: Clock = field(default=utc_now)
 
     # What users ask -----------------------------------------------------------------------------
@@ -112,7 +122,7 @@ class BillingService:
         # Newest first: by day, then, within a day, by when each line last changed.
         entries.sort(key=lambda entry: (entry.day, entry.updated_at), reverse=True)
         start = (page - 1) * per_page
-        charged = sum(entry.amount_micros for entry in entries if entry.kind == EntryKind.CHARGE)
+        charged = sum(entry.amount_micros for entry in entries if entry.kind != EntryKind.CREDIT)
         return HistoryPage(
             items=[history_line(entry) for entry in entries[start : start + per_page]],
             page=page,
@@ -200,6 +210,10 @@ class BillingService:
             if instance.instance_id not in settled:
                 self._settle(instance)
             self.instances.mark_settled(instance, changed_at)
+        self._settle_storage(
+            {instance.team_id: instance.account_id for instance in running}
+            | {instance.team_id: instance.account_id for instance, _ in changed}
+        )
         hibernated = []
         for instance in running:
             self._settle(instance)
@@ -215,6 +229,18 @@ class BillingService:
                 continue
             hibernated.append(instance.instance_id)
         return hibernated
+
+    def _settle_storage(self, accounts: dict[str, str]) -> None:
+        """Charge the snapshot storage of every team that keeps some, or used machines since last round."""
+        if self.storage is None:
+            return
+        for team_id in set(accounts) | set(self.repository.storing_teams()):
+            try:
+                self.meter.settle_storage(
+                    team_id, accounts.get(team_id, team_id), self.storage.stored_bytes(team_id)
+                )
+            except Exception:  # one team's trouble never stops the others'; the next round catches up
+                logger.exception("Could not settle a team's storage", extra={"team_id": team_id})
 
     def _settle(self, instance: Instance) -> None:
         try:

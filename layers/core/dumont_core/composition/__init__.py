@@ -32,6 +32,8 @@ from dumont_core.composition.market import (
     market_repository,
     offer_book,
     price_collector,
+    uptime_repository,
+    uptimes,
 )
 from dumont_core.composition.providing import overridden, provided, repository, reset, table
 from dumont_core.composition.webhooks import delivery_queue, delivery_sender, webhook_repository, webhooks
@@ -55,6 +57,7 @@ if TYPE_CHECKING:
     from dumont_core.failover.service import FailoverService
     from dumont_core.failover.warmpool_steps import WarmPoolSteps
     from dumont_core.instances.metrics import MetricsRepository
+    from dumont_core.instances.quotes import OfferQuotes
     from dumont_core.instances.reconciler import MachineReconciler
     from dumont_core.instances.repository import InstanceRepository
     from dumont_core.instances.service import InstanceService
@@ -103,6 +106,8 @@ __all__ = [
     "table",
     "teams",
     "token_signer",
+    "uptime_repository",
+    "uptimes",
     "webhook_repository",
     "webhooks",
 ]
@@ -183,7 +188,17 @@ def instances() -> InstanceService:
         idle_watch=hibernation_ledger(),
         # Billing is loaded by the first request that rents: the authorizer and the agents never load it.
         meter=SimpleNamespace(ensure_covers=lambda *asked: meter().ensure_covers(*asked)),
+        # The provider is reached only when a new machine is priced: reads and agents never reach it.
+        quotes=SimpleNamespace(hourly_price=lambda instance: offer_quotes().hourly_price(instance)),
+        uptime=uptimes(),
     )
+
+
+@provided
+def offer_quotes() -> OfferQuotes:
+    from dumont_core.instances.quotes import OfferQuotes
+
+    return OfferQuotes(provider=gpu_provider(), settings=load_settings(ProviderSettings))
 
 
 @provided

@@ -49,6 +49,8 @@ def billing() -> BillingService:
         payments=payments_from(load_settings(BillingSettings), read_secret),
         hibernator=composition.snapshots(),
         teams=composition.teams(),
+        # What snapshots keep in S3, asked of the snapshots service: billing never reads their records.
+        storage=composition.snapshots(),
     )
 
 

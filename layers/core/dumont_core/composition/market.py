@@ -10,6 +10,7 @@ from dumont_core.composition.providing import provided, repository
 from dumont_core.platform.settings import MarketSettings, load_settings
 
 if TYPE_CHECKING:
+    from dumont_core.instances.uptime import UptimeRepository, UptimeService
     from dumont_core.market.advisor import GpuAdvisor
     from dumont_core.market.collector import PriceCollector
     from dumont_core.market.offers import OfferBook
@@ -44,7 +45,24 @@ def market() -> MarketService:
     from dumont_core.market.service import MarketService
     from dumont_core.platform.clock import utc_now
 
-    return MarketService(repository=market_repository(), clock=utc_now, offers=offer_book())
+    return MarketService(
+        repository=market_repository(), clock=utc_now, offers=offer_book(), uptimes=uptimes()
+    )
+
+
+@repository
+def uptime_repository() -> UptimeRepository:
+    from dumont_core.instances.uptime import UptimeRepository
+
+    return UptimeRepository()
+
+
+@provided
+def uptimes() -> UptimeService:
+    """What our machines lived through at each provider: tallied by the instances, read by the market."""
+    from dumont_core.instances.uptime import UptimeService
+
+    return UptimeService(repository=uptime_repository())
 
 
 @provided

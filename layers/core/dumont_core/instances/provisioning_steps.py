@@ -16,6 +16,7 @@ from dumont_core.instances.models import (
     InstanceStatus,
     StaleInstanceState,
 )
+from dumont_core.instances.quotes import bid_for, matching_offers
 from dumont_core.instances.step_support import (
     BootTimedOut,
     InstanceNoLongerWanted,
@@ -30,7 +31,7 @@ from dumont_core.instances.step_support import (
 )
 from dumont_core.platform.settings import ProviderSettings
 from dumont_core.providers.catalog import find_gpu_type
-from dumont_core.providers.models import MachineRequest, OfferQuery, OfferUnavailable, ProviderMachineStatus
+from dumont_core.providers.models import MachineRequest, OfferUnavailable, ProviderMachineStatus
 
 logger = Logger(child=True)
 
@@ -75,28 +76,10 @@ def _renting_status(waking: bool) -> InstanceStatus:
 class ProvisioningSteps(StepSupport):
     def choose_offers(self, ref: InstanceRef, *, waking: bool = False) -> dict[str, Any]:
         instance = self._load(ref, _renting_status(waking))
-        gpu = find_gpu_type(instance.gpu_type)
-        if gpu is None:
+        if find_gpu_type(instance.gpu_type) is None:
             raise NoOfferAvailable(f"{instance.gpu_type} is not a GPU type we rent")
         settings = self.settings
-        offers = self.provider.search_offers(
-            OfferQuery(
-                gpu_names=gpu.provider_names,
-                min_reliability=settings.min_host_reliability,
-                min_disk_gb=instance.disk_gb,
-                limit=settings.offers_to_try * 10,
-                num_gpus=instance.num_gpus,
-                region=instance.requested_region,
-                min_direct_ports=settings.min_direct_ports,
-                max_price_per_hour=settings.max_price_per_hour,
-            )
-        )
-        matching = [
-            offer
-            for offer in offers
-            if offer.num_gpus >= instance.num_gpus
-            and (instance.requested_region is None or offer.region == instance.requested_region)
-        ]
+        matching = matching_offers(self.provider, instance, settings)
         if not matching:
             where = f" in {instance.requested_region}" if instance.requested_region else ""
             raise NoOfferAvailable(
@@ -108,9 +91,7 @@ class ProvisioningSteps(StepSupport):
         candidates = [
             {
                 "offer_id": offer.offer_id,
-                "bid_per_hour": round(offer.min_bid_per_hour * (1 + settings.spot_bid_margin), 4)
-                if offer.min_bid_per_hour is not None
-                else None,
+                "bid_per_hour": bid_for(offer, settings),
                 "price_per_hour": offer.price_per_hour,
                 "region": offer.region,
                 "gpu_name": offer.gpu_name,

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 
@@ -32,6 +32,7 @@ from dumont_core.instances.models import (
     StaleInstanceState,
     Standby,
 )
+from dumont_core.instances.ports import IdleWatch, Meter, Quotes, UptimeTally
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.ssh_keys import SshKey, read_public_key
 from dumont_core.platform.clock import Clock, utc_now
@@ -51,21 +52,6 @@ METRIC_PERIODS: dict[str, tuple[timedelta, timedelta, bool]] = {
 }
 
 
-class IdleWatch(Protocol):
-    """Whoever hibernates idle instances (serverless mode) and must hear of those created with it."""
-
-    def watch(self, team_id: str, instance_id: str) -> None: ...
-
-
-class Meter(Protocol):
-    """Whoever charges teams for their instances (the billing domain), asked before a machine is rented
-    for one. It settles what instances cost from `running()` and `unsettled()`."""
-
-    def ensure_covers(self, team_id: str, hourly_price: float | None, action: str) -> None:
-        """Refuse (InsufficientBalance) unless the team can pay an hour at `hourly_price`."""
-        ...
-
-
 UNKNOWN_ACCOUNT = "unknown"
 """The account of an event about an instance of which no record exists."""
 
@@ -82,13 +68,13 @@ class InstanceService:
     workflows: WorkflowStarter
     idle_watch: IdleWatch | None = None
     meter: Meter | None = None
+    quotes: Quotes | None = None
+    uptime: UptimeTally | None = None
     clock: Clock = utc_now
 
     # What users ask -----------------------------------------------------------------------------
 
     def create(self, principal: Principal, spec: InstanceSpec) -> Instance:
-        if self.meter is not None:
-            self.meter.ensure_covers(principal.team_id, None, "create an instance")
         now = self.clock()
         instance = Instance(
             instance_id=new_instance_id(),
@@ -112,6 +98,7 @@ class InstanceService:
             created_at=now,
             updated_at=now,
         )
+        self.ensure_affordable(instance, "create an instance", new_machine=True)
         created = InstanceEvent.of(
             EventType.CREATED,
             instance,
@@ -206,14 +193,17 @@ class InstanceService:
         holds the standby `standby_was`, unless that is False), with its events on the timeline and the
         bus. StaleInstanceState when it moved on meanwhile."""
         events = events or []
+        changes = {**changes, "updated_at": self.clock()}
         updated = self.repository.transition(
             instance,
             expected=expected,
-            changes={**changes, "updated_at": self.clock()},
+            changes=changes,
             events=events,
             unchanged=unchanged,
             standby_was=standby_was,
         )
+        if self.uptime is not None:
+            self.uptime.record(instance, changes)
         if events:
             self.publisher.publish(events)
         return updated
@@ -227,10 +217,12 @@ class InstanceService:
         """The meter settled `instance` as read after `changed_at`; a later change keeps it marked."""
         self.repository.settled(instance.team_id, instance.instance_id, changed_at)
 
-    def ensure_affordable(self, instance: Instance, action: str) -> None:
-        """InsufficientBalance unless the team can pay an hour of the machine the instance last ran on."""
-        if self.meter is not None:
-            self.meter.ensure_covers(instance.team_id, instance.cost_per_hour, action)
+    def ensure_affordable(self, instance: Instance, action: str, *, new_machine: bool = False) -> None:
+        """InsufficientBalance unless the team pays an hour of its next machine (`Quotes`) or its last one."""
+        if self.meter is None:
+            return
+        quoted = self.quotes.hourly_price(instance) if new_machine and self.quotes is not None else None
+        self.meter.ensure_covers(instance.team_id, quoted or instance.cost_per_hour, action)
 
     def record_event(self, team_id: str, instance_id: str, event_type: EventType, **details: Any) -> None:
         """An event about the instance that changes none of its fields (a snapshot finished); nothing

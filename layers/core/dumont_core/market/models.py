@@ -110,7 +110,12 @@ class ProviderStanding(DomainModel):
     avg_price: float | None = Field(description="Mean over GPU types of the median price per GPU-hour")
     avg_price_source: str
     uptime_percent: float | None = Field(
-        description="Null until our machines' run time is recorded per provider"
+        description="Of the time our instances wanted one of its machines over the last 30 days, the share "
+        "they had one (run time against time from each machine's death until it was replaced); null, with "
+        "the reason in `uptime_source`, when our machines have no history there"
     )
     uptime_source: str
+    interruptions: int | None = Field(
+        default=None, description="Interruptions our machines there lived through over the same days"
+    )
     offers_available: int

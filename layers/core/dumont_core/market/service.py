@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from dumont_core.market import forecast as model
 from dumont_core.market.collector import hour_of, mean_stats
@@ -34,9 +35,32 @@ RAW_PERIOD_HOURS = 24
 PREDICTED_HORIZONS = (1, 6, 24)
 TRENDING = 3
 PROVIDER_NAMES = {"vastai": "Vast.ai"}
-UPTIME_NOT_MEASURED = (
-    "not measured yet: our machines' run time and interruptions are not yet recorded per provider"
+UPTIME_DAYS = 30
+UPTIME_MEASURED = (
+    f"our own machines over the last {UPTIME_DAYS} days: their run time against the time from each "
+    "machine's death until it was confirmed, and each failover until the instance ran again"
 )
+UPTIME_NO_HISTORY = (
+    f"no history: none of our machines there ran or was interrupted in the last {UPTIME_DAYS} days "
+    "(a machine's run time counts once it stops, hibernates, dies or is deleted)"
+)
+UPTIME_NOT_RECORDED = "not recorded in this deployment"
+
+
+class Uptime(Protocol):
+    """A provider's machines as ours lived them (the instances domain's `UptimeService`)."""
+
+    @property
+    def percent(self) -> float | None: ...
+
+    @property
+    def interruptions(self) -> int: ...
+
+
+class Uptimes(Protocol):
+    def uptime(self, provider: str, days: int) -> Uptime: ...
+
+
 MODEL_DAYS = model.PROFILE_DAYS + 1
 
 
@@ -46,6 +70,8 @@ class MarketService:
     clock: Clock
     offers: OfferBook | None = None
     """Live offers, for the providers' own reliability scores."""
+    uptimes: Uptimes | None = None
+    """Our own machines' run and down time, per provider."""
 
     def prices(self, gpu_type: str | None, region: str | None) -> list[PricePoint]:
         """The latest prices of each GPU type (or of one), with the slices of one region or all."""
@@ -149,12 +175,24 @@ class MarketService:
                     reliability_source="the provider's own scores of its hosts",
                     avg_price=round(statistics.fmean(prices), 4) if prices else None,
                     avg_price_source="our price collection: median on-demand price per GPU-hour",
-                    uptime_percent=None,
-                    uptime_source=UPTIME_NOT_MEASURED,
                     offers_available=len(scores),
+                    **self._uptime(name),
                 )
             )
         return standings
+
+    def _uptime(self, provider: str) -> dict[str, Any]:
+        """`uptime_percent` from what our machines at `provider` lived through, or null and why not."""
+        if self.uptimes is None:
+            return {"uptime_percent": None, "uptime_source": UPTIME_NOT_RECORDED}
+        lived = self.uptimes.uptime(provider, UPTIME_DAYS)
+        if lived.percent is None:
+            return {"uptime_percent": None, "uptime_source": UPTIME_NO_HISTORY, "interruptions": 0}
+        return {
+            "uptime_percent": lived.percent,
+            "uptime_source": UPTIME_MEASURED,
+            "interruptions": lived.interruptions,
+        }
 
     def _hourly_series(self, gpu_type: str, region: str, now: datetime) -> dict[datetime, float]:
         """Median on-demand prices by hour over the model's days: rollups, then this hour's points."""

@@ -229,6 +229,8 @@ class BillingSettings(EnvironmentSettings):
     """A team whose balance falls under this (unless it set its own) is warned, once a crossing."""
     trial_credit_usd: float = Field(default=0.0, ge=0, le=10_000, alias="TRIAL_CREDIT_USD")
     """What a new sign-up's team starts with."""
+    storage_price_per_gb_month: float = Field(default=0.023, ge=0, le=10, alias="STORAGE_PRICE_PER_GB_MONTH")
+    """What a GB (2^30 bytes) kept a month (730 hours) in snapshots costs: S3 Standard's price by default."""
     stripe_secret_arn: str | None = Field(default=None, alias="STRIPE_SECRET_ARN")
     """A Secrets Manager secret holding `{"api_key", "webhook_secret"}`: credits are then paid through Stripe
     Checkout; without it they are confirmed at once (the local stack)."""

@@ -159,6 +159,12 @@ def meter_key(instance_id: str) -> str:
     return key("METER", instance_id)
 
 
+STORAGE_METER = "storage"
+"""The meter's watermark of a team's snapshot storage (`METER#storage`), beside its instances'."""
+STORAGE_TEAMS_PARTITION = "STORAGE_METERED"
+"""Teams whose snapshots keep bytes in S3: the schedule settles their storage every round."""
+
+
 def ledger_key(day: str, kind: str, entry_id: str) -> str:
     """A line of a team's history: days sort as time does, newest last."""
     return key("LEDGER", day, kind, entry_id)
@@ -216,6 +222,15 @@ def live_key(instance_id: str) -> str:
 
 def connection_key(connection_id: str) -> str:
     return key("CONNECTION", connection_id)
+
+
+def provider_uptime_key(provider: str) -> str:
+    """The partition of a provider's daily run and down time, as our machines lived it."""
+    return key("UPTIME", provider)
+
+
+def uptime_day_key(day: str) -> str:
+    return key("DAY", day)
 
 
 # Prefixes of the sort keys, for begins_with queries.

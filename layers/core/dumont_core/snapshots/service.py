@@ -116,6 +116,12 @@ class SnapshotService:
             snapshots = [snapshot for snapshot in snapshots if snapshot.instance_id == instance_id]
         return snapshots
 
+    def stored_bytes(self, team_id: str) -> int:
+        """What the team's completed snapshots keep in S3 (hibernated workspaces included): each one's
+        compressed chunks, as recorded when it completed."""
+        snapshots = self.snapshots.list_for_team(team_id)
+        return sum(snapshot.stored_bytes or 0 for snapshot in snapshots if snapshot.status == "completed")
+
     def delete(self, principal: Principal, snapshot_id: str) -> Snapshot:
         snapshot = self.get(principal, snapshot_id)
         if snapshot.status in IN_PROGRESS:
@@ -225,7 +231,7 @@ class SnapshotService:
         if instance.status not in WAKEABLE_STATES or instance.last_snapshot_id is None:
             raise InvalidState(instance_id, "wake", instance.status.value, allowed)
         if not paid_for:
-            self.instances.ensure_affordable(instance, f"wake instance {instance_id}")
+            self.instances.ensure_affordable(instance, f"wake instance {instance_id}", new_machine=True)
         changes: dict[str, Any] = {
             "status": InstanceStatus.WAKING,
             "status_reason": None,
