@@ -63,6 +63,7 @@ SECURITY: dict[str, list[dict[str, list[str]]] | None] = {
 DOMAINS: dict[str, tuple[str, ...]] = {
     "api.instances.routes": ("/api/v1/instances",),
     "api.instances.unversioned": ("/api/instances", "/api/machines"),
+    "api.ssh_keys.routes": ("/api/v1/ssh-keys",),
     "api.snapshots.routes": ("/api/v1/snapshots", "/api/snapshots"),
     "api.serverless.routes": ("/api/v1/serverless", "/api/metrics/hibernation"),
     "api.failover.routes": ("/api/v1/failover",),

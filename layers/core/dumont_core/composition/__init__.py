@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from dumont_core.failover.paths import FailoverRecovery
     from dumont_core.failover.service import FailoverService
     from dumont_core.failover.warmpool_steps import WarmPoolSteps
+    from dumont_core.instances.account_keys import AccountKeyRepository, AccountKeyService
     from dumont_core.instances.metrics import MetricsRepository
     from dumont_core.instances.reconciler import MachineReconciler
     from dumont_core.instances.repository import InstanceRepository
@@ -179,6 +180,7 @@ def instances() -> InstanceService:
         idle_watch=hibernation_ledger(),
         # Billing is loaded by the first request that rents: the authorizer and the agents never load it.
         meter=SimpleNamespace(ensure_covers=lambda *asked: meter().ensure_covers(*asked)),
+        account_keys=account_keys(),
     )
 
 
@@ -239,6 +241,20 @@ def ssh_keys() -> SshKeyService:
     from dumont_core.agents.ssh_keys import SshKeyService
 
     return SshKeyService(instances=instances(), agents=agents())
+
+
+@repository
+def account_key_repository() -> AccountKeyRepository:
+    from dumont_core.instances.account_keys import AccountKeyRepository
+
+    return AccountKeyRepository()
+
+
+@provided
+def account_keys() -> AccountKeyService:
+    from dumont_core.instances.account_keys import AccountKeyService
+
+    return AccountKeyService(repository=account_key_repository())
 
 
 # snapshots

@@ -33,7 +33,7 @@ from dumont_core.instances.models import (
     Standby,
 )
 from dumont_core.instances.repository import InstanceRepository
-from dumont_core.instances.ssh_keys import SshKey, read_public_key
+from dumont_core.instances.ssh_keys import AccountKeys, SshKey, first_keys
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import InstanceNotFound, InvalidState, ServiceUnavailable, Unauthenticated
 from dumont_core.platform.events import EventPublisher
@@ -82,6 +82,7 @@ class InstanceService:
     workflows: WorkflowStarter
     idle_watch: IdleWatch | None = None
     meter: Meter | None = None
+    account_keys: AccountKeys | None = None
     clock: Clock = utc_now
 
     # What users ask -----------------------------------------------------------------------------
@@ -102,7 +103,7 @@ class InstanceService:
             image=spec.image,
             disk_gb=spec.disk_gb,
             ssh_key=spec.ssh_key,
-            ssh_keys=[read_public_key(spec.ssh_key, "added at creation", now)] if spec.ssh_key else [],
+            ssh_keys=first_keys(spec.ssh_key, principal.account_id, self.account_keys, now),
             failover_enabled=spec.failover_enabled,
             failover_strategy=spec.failover_strategy if spec.failover_enabled else None,
             auto_hibernate=spec.auto_hibernate,
