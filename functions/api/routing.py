@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.responses import documented_responses
@@ -31,6 +32,8 @@ the team the credential acts in: the domain checks it against the caller's seat 
 CALLER_EXTENSION = "x-dumont-caller"
 """`anyone` (public), `member` (a team member; counted against their plan) or `agent` (an instance's
 agent; not counted): what API Gateway asks of the request before our code runs."""
+DEMO_EXTENSION = "x-dumont-demo"
+"""Set on routes that serve demo mode (`?demo=true`): fictitious data, to callers without credentials too."""
 SECURITY_SCHEMES: dict[str, Any] = {
     "accessToken": {
         "type": "http",
@@ -135,6 +138,20 @@ def the_source_address(request: Request) -> str:
 SourceAddress = Annotated[str, Depends(the_source_address)]
 """A route parameter receiving the caller's address."""
 
+DemoMode = Annotated[
+    bool,
+    Query(
+        description="Demo mode: fictitious machines (RTX 4090, A100, RTX 3090), nothing rented or stored; "
+        "served without credentials too"
+    ),
+]
+"""The `demo` query parameter of the routes that serve demo mode."""
+
+
+def in_demo(caller: Principal, demo: bool) -> bool:
+    """Whether to answer with demo data: asked for (`?demo=true`), whoever calls."""
+    return demo or caller.demo
+
 
 class DomainRoutes(APIGatewayRouter):
     """The routes of one domain, all under one OpenAPI tag."""
@@ -156,12 +173,14 @@ class DomainRoutes(APIGatewayRouter):
         tag: str | None = None,
         media_type: str = "application/json",
         permission_in_path_team: bool = False,
+        demo: bool = False,
     ) -> Callable[[HandlerT], HandlerT]:
         """Declare the route the decorated function serves. Its docstring documents it: the first line
         is the summary, the paragraphs after it the description. `permission` None makes it public;
         otherwise the caller must be admitted by the authorizer and hold the permission, and the route
         can answer 401 and 403 besides `errors`. `permission_in_path_team`: the permission is the caller's
-        in the path's `team_id`, which the domain checks, when that is not the credential's team."""
+        in the path's `team_id`, which the domain checks, when that is not the credential's team. `demo`: the
+        route serves demo mode (`?demo=true`), to callers without credentials too."""
         kind = caller_kind(permission)
         if kind != "anyone":
             errors = (401, 403, *errors)
@@ -173,6 +192,8 @@ class DomainRoutes(APIGatewayRouter):
             extensions[PERMISSION_EXTENSION] = permission
         if permission_in_path_team:
             extensions[PATH_TEAM_EXTENSION] = True
+        if demo:
+            extensions[DEMO_EXTENSION] = True
 
         def register(handler: HandlerT) -> HandlerT:
             summary, _, description = inspect.cleandoc(handler.__doc__ or "").partition("\n\n")

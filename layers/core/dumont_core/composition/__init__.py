@@ -25,6 +25,7 @@ from dumont_core.composition.access import (
     token_signer,
 )
 from dumont_core.composition.billing import billing, billing_repository, meter, savings
+from dumont_core.composition.demo import demo
 from dumont_core.composition.market import (
     gpu_advisor,
     market,
@@ -85,6 +86,7 @@ __all__ = [
     "billing_repository",
     "delivery_queue",
     "delivery_sender",
+    "demo",
     "gpu_advisor",
     "market",
     "market_repository",
