@@ -84,7 +84,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "api.agents.routes": ("/api/agent",),
     "api.access.routes": ("/api/v1/auth", "/api/auth", "/api/v1/api-keys"),
     "api.teams.routes": ("/api/v1/teams", "/api/v1/roles"),
-    "api.documentation.routes": ("/health", "/docs", "/openapi.json"),
+    "api.documentation.routes": ("/health", "/docs", "/openapi.json", "/demo-app"),
 }
 """Route module -> the URL prefixes it serves, whole path segments each. The handler imports the module
 of a request's URL, and no other."""

@@ -247,7 +247,7 @@ class PublicApi(Construct):
             if route.public:
                 reason = (
                     f"{route.method} {route.path} is public by design (health check, API documentation, "
-                    "login or registration): it needs no credentials to be useful."
+                    "login, registration or the demo app): it needs no credentials to be useful."
                 )
                 acknowledge(method, "AwsSolutions-APIG4", reason)
             else:
