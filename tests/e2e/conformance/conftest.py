@@ -65,7 +65,7 @@ class World:
 
     @cached_property
     def power(self) -> str:
-        """Stopped, started, rebooted and deleted through the v1 routes."""
+        """Stopped, started, rebooted and deleted through the v1 routes; its snapshot is deleted."""
         return self._running()
 
     @cached_property
@@ -89,9 +89,14 @@ class World:
         return instance_id
 
     def running(self, instance_id: str) -> str:
-        return self.in_state(
-            instance_id, "running", lambda: self.api.post(f"/api/v1/instances/{instance_id}/start")
-        )
+        """The instance running: started if it is stopped, woken if it is hibernated."""
+
+        def get_there() -> httpx.Response:
+            if self.status(instance_id) == "hibernated":
+                return self.api.post(f"/api/instances/{instance_id}/wake")
+            return self.api.post(f"/api/v1/instances/{instance_id}/start")
+
+        return self.in_state(instance_id, "running", get_there)
 
     @cached_property
     def snapshot(self) -> str:
@@ -105,8 +110,9 @@ class World:
 
     @cached_property
     def legacy_snapshot(self) -> str:
-        """A snapshot of `instance` taken through the legacy route, as seed 002 shows."""
-        body = {"instance_id": self.running(self.instance), "name": "Before Upgrade", "compression": "lz4"}
+        """A snapshot taken through the legacy route, as seed 002 shows, of `power`: it is deleted later, and
+        `instance` must keep the snapshots its failover drill restores from."""
+        body = {"instance_id": self.running(self.power), "name": "Before Upgrade", "compression": "lz4"}
         taken = self.api.post("/api/snapshots", json=body)
         self.answers["legacy_snapshot"] = taken
         assert taken.status_code < 300, taken.text

@@ -87,11 +87,11 @@ ENDPOINTS: tuple[E, ...] = (
     E("GET", "/api/metrics/hibernation/events", "002",
       c.until_listed("/api/metrics/hibernation/events", "events", days=7),
       (*items("events", "instance_id", "timestamp", "reason", "savings_per_hour"), "total_savings")),
-    # Failover (seed 000): configured, then drilled from a completed snapshot; a restore with no body.
+    # Failover (seed 000): configured, then drilled from a completed snapshot; then a restore with no body.
     E("GET", "/api/v1/failover/status/{id}", "000", c.get("/api/v1/failover/status/{world.instance}"), V1),
     E("POST", "/api/v1/failover/configure", "000", c.failover_configured, V1),
-    E("POST", "/api/v1/snapshots/{id}/restore", "000", c.restored, V1),
     E("POST", "/api/v1/failover/trigger/{id}", "000", c.drilled, V1),
+    E("POST", "/api/v1/snapshots/{id}/restore", "000", c.restored, V1),
     # The market (seeds 000, 001, 002), savings (002) and the GPU advisor (002).
     E("GET", "/api/v1/market/prices", "000", c.get("/api/v1/market/prices"), V1),
     E("GET", "/api/v1/market/history", "000 (gpu_type sent)",
