@@ -28,7 +28,6 @@ with long_lived():
     from dumont_core import composition
     from dumont_core.access.context import principal_context, rate_context
     from dumont_core.access.credentials import looks_like_api_key
-    from dumont_core.demo.models import DEMO_PRINCIPAL
     from dumont_core.instances.agent_tokens import looks_like_agent_token
     from dumont_core.platform.identity import Principal
     from dumont_core.platform.observability import observed
@@ -74,7 +73,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             principal, usage_key = admission.principal, admission.usage_key
             rate = rate_context(admission.rate)
     elif demo_requested(request.query_string_parameters):
-        # Demo mode without credentials: fictitious data only, each address within its allowance.
+        # Demo mode without credentials: fictitious data only, each address within its allowance. Loaded
+        # here: a member's request never needs it.
+        from dumont_core.demo.models import DEMO_PRINCIPAL
+
         principal = DEMO_PRINCIPAL
         rate = rate_context(composition.access().admit_demo(request.request_context.identity.source_ip))
         usage_key = load_settings(DemoSettings).demo_usage_key
