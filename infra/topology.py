@@ -320,3 +320,13 @@ in their plan's usage plan, and the authorizer names that key for each of the me
 
 USAGE_PLAN_IDS_ENV = "USAGE_PLAN_IDS"
 """Environment variable holding `{"<plan>": "<usage plan id>", ...}` as JSON, for every plan above."""
+
+DEMO_USAGE_PLAN = UsagePlanSpec(plan="demo", name="Demo", requests_per_minute=300, requests_per_day=20_000)
+"""Demo mode without credentials (`?demo=true`): the authorizer names this plan's one key for every such
+request, so its throttle and quota bound all of them together, at API Gateway, before our code runs. Each
+address is further held to its own allowance by the authorizer (`DEMO_REQUESTS_PER_ADDRESS`)."""
+DEMO_USAGE_KEY_ENV = "DEMO_USAGE_KEY"
+"""The authorizer's variable holding the value of the demo usage plan's key."""
+DEMO_USAGE_KEY_PREFIX = "dumont-demo-"
+"""The demo key's value is this and the stack's own id: unique per deployment, and no secret (with the API
+key source AUTHORIZER, API Gateway ignores any key a caller sends)."""

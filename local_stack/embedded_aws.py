@@ -14,6 +14,7 @@ import os
 import secrets
 import threading
 import time
+import uuid
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,9 @@ from werkzeug.serving import make_server
 
 from dumont_core.platform.table import TTL_ATTRIBUTE, create_table_request
 from infra.topology import (
+    DEMO_USAGE_KEY_ENV,
+    DEMO_USAGE_KEY_PREFIX,
+    DEMO_USAGE_PLAN,
     DOMAIN_EVENT_SOURCE_PREFIX,
     DOMAIN_EVENTS_QUEUE_NAME,
     EVENT_BUS_NAME,
@@ -166,6 +170,7 @@ class EmbeddedAws:
             "INSTANCE_LOG_GROUP": self._instance_log_group(),
             **self._cpu_standby_network(),
             USAGE_PLAN_IDS_ENV: json.dumps(usage_plan_ids),
+            DEMO_USAGE_KEY_ENV: self._demo_usage_key(),
             "WEBHOOK_DELIVERY_QUEUE_URL": deliveries_url,
             "WEBHOOK_DEAD_LETTER_QUEUE_URL": self.queue(f"{WEBHOOK_DELIVERIES_QUEUE_NAME}-dlq")[0],
             **extra_environment,
@@ -302,6 +307,20 @@ class EmbeddedAws:
             )
             usage_plan_ids[plan.plan] = str(usage_plan["id"])
         return api_id, usage_plan_ids
+
+    def _demo_usage_key(self) -> str:
+        """The demo usage plan and its one key, as the CDK stack makes them; the key's value."""
+        apigateway = self.client("apigateway")
+        plan = DEMO_USAGE_PLAN
+        usage_plan = apigateway.create_usage_plan(
+            name=plan.name,
+            throttle={"rateLimit": plan.requests_per_minute / 60, "burstLimit": plan.requests_per_minute},
+            quota={"limit": plan.requests_per_day, "period": "DAY"},
+        )
+        value = f"{DEMO_USAGE_KEY_PREFIX}{uuid.uuid4()}"
+        key = apigateway.create_api_key(name="demo", enabled=True, value=value)
+        apigateway.create_usage_plan_key(usagePlanId=usage_plan["id"], keyId=key["id"], keyType="API_KEY")
+        return value
 
 
 SNAPSHOT_BUCKET = "dumont-snapshots"

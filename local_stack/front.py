@@ -2,8 +2,10 @@
 
 It matches the request against the deployed routes, runs the REQUEST authorizer on every
 non-public route (no caching, so a revoked key stops working at once), turns the request into a
-REST API Lambda proxy event carrying the authorizer's context, and runs the API handler. On the same
-port it serves the WebSocket API of live metrics and its Management API (`local_stack.live_metrics`).
+REST API Lambda proxy event carrying the authorizer's context, and runs the API handler. A metered route
+requires a usage key, as its method does in AWS (API key source AUTHORIZER): an authorizer answer that names
+none is refused as API Gateway refuses it. On the same port it serves the WebSocket API of live metrics and
+its Management API (`local_stack.live_metrics`).
 """
 
 from __future__ import annotations
@@ -137,18 +139,23 @@ class ApiFront:
             return _error(404, "NOT_FOUND", f"No route {request.method} {request.path}")
         event = self._proxy_event(request, compiled.route, path_parameters)
         if not compiled.route.public:
-            authorizer_context = self._authorize(event)
-            if authorizer_context is None:
+            answer = self._authorize(event)
+            if answer is None:
                 return _error(
                     401,
                     "UNAUTHENTICATED",
                     "Send a valid access token or API key: `Authorization: Bearer …` or `X-API-Key: …`",
                 )
+            authorizer_context, usage_key = answer
+            if compiled.route.metered and not usage_key:
+                # The method requires an API key, and the authorizer named none (INVALID_API_KEY).
+                return _error(401, "UNAUTHENTICATED", "Unknown or disabled API key")
             event["requestContext"]["authorizer"] = authorizer_context
         result = self._invoke(self._function_name, event)
         return self._response(result)
 
-    def _authorize(self, proxy_event: dict[str, Any]) -> dict[str, Any] | None:
+    def _authorize(self, proxy_event: dict[str, Any]) -> tuple[dict[str, Any], str | None] | None:
+        """The context the authorizer hands the API and the usage key it names; None when it refuses."""
         method_arn = (
             f"arn:aws:execute-api:{self._region}:{self._account_id}:{self.api_id}/{STAGE}/"
             f"{proxy_event['httpMethod']}{proxy_event['path']}"
@@ -169,7 +176,7 @@ class ApiFront:
             name: ("true" if value else "false") if isinstance(value, bool) else str(value)
             for name, value in answer.get("context", {}).items()
         }
-        return {"principalId": answer["principalId"], **context}
+        return {"principalId": answer["principalId"], **context}, answer.get("usageIdentifierKey")
 
     def _proxy_event(
         self,

@@ -93,6 +93,7 @@ class LocalStackConfig:
     """The longest wait between a delivery's attempts (an hour in AWS)."""
     login_failures_per_address: int | None = None
     registrations_per_address: int | None = None
+    demo_requests_per_address: int | None = None
     """Limits per source address; None keeps AWS's defaults. A test suite whose every client shares one
     address raises them."""
 
@@ -152,6 +153,7 @@ def _address_limits(config: LocalStackConfig) -> dict[str, str]:
     limits = {
         "LOGIN_FAILURES_PER_ADDRESS": config.login_failures_per_address,
         "REGISTRATIONS_PER_ADDRESS": config.registrations_per_address,
+        "DEMO_REQUESTS_PER_ADDRESS": config.demo_requests_per_address,
     }
     return {name: str(value) for name, value in limits.items() if value is not None}
 

@@ -12,12 +12,13 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from api.bodies import read_json
-from api.routing import PATH_TEAM_EXTENSION, PERMISSION_EXTENSION
+from api.routing import DEMO_EXTENSION, PATH_TEAM_EXTENSION, PERMISSION_EXTENSION
 from api.schemas import ErrorEnvelope, ErrorView
 from dumont_core.access.context import principal_from_context
 from dumont_core.access.rates import RateWindow
 from dumont_core.platform.clock import utc_now
 from dumont_core.platform.errors import DumontError, Forbidden, RateLimited, Unauthenticated
+from dumont_core.platform.identity import Principal
 
 logger = Logger(child=True)
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -101,6 +102,8 @@ def authorize(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Respo
         principal = principal_from_context(authorizer)
         if principal is None:
             raise Unauthenticated("Send an access token or API key")
+        if principal.demo:
+            return _demo(app, next_middleware, principal, bool(extensions.get(DEMO_EXTENSION)))
         path_team = (app.context.get("_route_args") or {}).get("team_id")
         in_another_team = extensions.get(PATH_TEAM_EXTENSION) and path_team != principal.team_id
         if not in_another_team and not principal.may(permission):
@@ -109,4 +112,17 @@ def authorize(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Respo
                 details={"permission": permission, "role": principal.role},
             )
         app.append_context(principal=principal)
+    return next_middleware(app)
+
+
+def _demo(
+    app: ApiGatewayResolver, next_middleware: NextMiddleware, principal: Principal, serves_demo: bool
+) -> Response[Any]:
+    """A demo-mode caller without credentials reaches the routes that serve demo mode, and no other."""
+    if not serves_demo:
+        raise Unauthenticated(
+            "Demo mode (?demo=true) serves listing, reading and creating instances (/api/machines, "
+            "/api/instances, /api/v1/instances); send an access token or API key for this route"
+        )
+    app.append_context(principal=principal)
     return next_middleware(app)

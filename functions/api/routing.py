@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.responses import documented_responses
@@ -31,6 +32,8 @@ the team the credential acts in: the domain checks it against the caller's seat 
 CALLER_EXTENSION = "x-dumont-caller"
 """`anyone` (public), `member` (a team member; counted against their plan) or `agent` (an instance's
 agent; not counted): what API Gateway asks of the request before our code runs."""
+DEMO_EXTENSION = "x-dumont-demo"
+"""Set on routes that serve demo mode (`?demo=true`): fictitious data, to callers without credentials too."""
 SECURITY_SCHEMES: dict[str, Any] = {
     "accessToken": {
         "type": "http",
@@ -63,6 +66,7 @@ SECURITY: dict[str, list[dict[str, list[str]]] | None] = {
 DOMAINS: dict[str, tuple[str, ...]] = {
     "api.instances.routes": ("/api/v1/instances",),
     "api.instances.unversioned": ("/api/instances", "/api/machines"),
+    "api.ssh_keys.routes": ("/api/v1/ssh-keys",),
     "api.snapshots.routes": ("/api/v1/snapshots", "/api/snapshots"),
     "api.serverless.routes": ("/api/v1/serverless", "/api/metrics/hibernation"),
     "api.failover.routes": ("/api/v1/failover",),
@@ -80,7 +84,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "api.agents.routes": ("/api/agent",),
     "api.access.routes": ("/api/v1/auth", "/api/auth", "/api/v1/api-keys"),
     "api.teams.routes": ("/api/v1/teams", "/api/v1/roles"),
-    "api.documentation.routes": ("/health", "/docs", "/openapi.json"),
+    "api.documentation.routes": ("/health", "/docs", "/openapi.json", "/demo-app"),
 }
 """Route module -> the URL prefixes it serves, whole path segments each. The handler imports the module
 of a request's URL, and no other."""
@@ -134,6 +138,20 @@ def the_source_address(request: Request) -> str:
 SourceAddress = Annotated[str, Depends(the_source_address)]
 """A route parameter receiving the caller's address."""
 
+DemoMode = Annotated[
+    bool,
+    Query(
+        description="Demo mode: fictitious machines (RTX 4090, A100, RTX 3090), nothing rented or stored; "
+        "served without credentials too"
+    ),
+]
+"""The `demo` query parameter of the routes that serve demo mode."""
+
+
+def in_demo(caller: Principal, demo: bool) -> bool:
+    """Whether to answer with demo data: asked for (`?demo=true`), whoever calls."""
+    return demo or caller.demo
+
 
 class DomainRoutes(APIGatewayRouter):
     """The routes of one domain, all under one OpenAPI tag."""
@@ -155,12 +173,14 @@ class DomainRoutes(APIGatewayRouter):
         tag: str | None = None,
         media_type: str = "application/json",
         permission_in_path_team: bool = False,
+        demo: bool = False,
     ) -> Callable[[HandlerT], HandlerT]:
         """Declare the route the decorated function serves. Its docstring documents it: the first line
         is the summary, the paragraphs after it the description. `permission` None makes it public;
         otherwise the caller must be admitted by the authorizer and hold the permission, and the route
         can answer 401 and 403 besides `errors`. `permission_in_path_team`: the permission is the caller's
-        in the path's `team_id`, which the domain checks, when that is not the credential's team."""
+        in the path's `team_id`, which the domain checks, when that is not the credential's team. `demo`: the
+        route serves demo mode (`?demo=true`), to callers without credentials too."""
         kind = caller_kind(permission)
         if kind != "anyone":
             errors = (401, 403, *errors)
@@ -172,6 +192,8 @@ class DomainRoutes(APIGatewayRouter):
             extensions[PERMISSION_EXTENSION] = permission
         if permission_in_path_team:
             extensions[PATH_TEAM_EXTENSION] = True
+        if demo:
+            extensions[DEMO_EXTENSION] = True
 
         def register(handler: HandlerT) -> HandlerT:
             summary, _, description = inspect.cleandoc(handler.__doc__ or "").partition("\n\n")
@@ -193,7 +215,8 @@ class DomainRoutes(APIGatewayRouter):
                     media_type=media_type,
                 ),
                 tags=[tag or self.tag],
-                security=SECURITY[kind],
+                # Demo mode is served without credentials too: an empty requirement says they are optional.
+                security=[*(SECURITY[kind] or []), {}] if demo else SECURITY[kind],
                 openapi_extensions=extensions,
             )
             return declared(handler)

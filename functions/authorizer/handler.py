@@ -2,7 +2,9 @@
 
 Accepted: `Authorization: Bearer <access token>`, `Authorization: Bearer dumont_sk_…` and
 `X-API-Key: dumont_sk_…` (API keys only: an access token there is refused); and
-`Authorization: Bearer dumont_ag_…` from an instance's agent.
+`Authorization: Bearer dumont_ag_…` from an instance's agent. A request with `?demo=true` and no
+credentials is demo mode: admitted as the demo caller, limited per source address, and named to API Gateway
+by the demo usage plan's key.
 For people, one conditional UpdateItem on the caller's seat checks the credential is
 still good and counts the request against the plan. The principal (account, team, role,
 permissions, plan) and the rate-limit window reach the API function in the request context; a
@@ -29,7 +31,7 @@ with long_lived():
     from dumont_core.instances.agent_tokens import looks_like_agent_token
     from dumont_core.platform.identity import Principal
     from dumont_core.platform.observability import observed
-    from dumont_core.platform.settings import AuthorizerSettings, load_settings
+    from dumont_core.platform.settings import AuthorizerSettings, DemoSettings, load_settings
 
     logger = Logger()
     # Checked at cold start: a missing variable stops the function before its first request.
@@ -41,6 +43,10 @@ UNAUTHORIZED = "Unauthorized"
 
 def credential_from(headers: Mapping[str, str] | None) -> str | None:
     return credential_in(headers)
+
+
+def demo_requested(query: Mapping[str, str] | None) -> bool:
+    return str((query or {}).get("demo", "")).strip().lower() == "true"
 
 
 @first_call_long_lived
@@ -59,6 +65,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if admission is not None:
             principal, usage_key = admission.principal, admission.usage_key
             rate = rate_context(admission.rate)
+    elif demo_requested(request.query_string_parameters):
+        # Demo mode without credentials: fictitious data only, each address within its allowance. Loaded
+        # here: a member's request never needs it.
+        from dumont_core.demo.models import DEMO_PRINCIPAL
+
+        principal = DEMO_PRINCIPAL
+        rate = rate_context(composition.access().admit_demo(request.request_context.identity.source_ip))
+        usage_key = load_settings(DemoSettings).demo_usage_key
     if principal is None:
         logger.info("Refused credentials", extra={"had_credential": credential is not None})
         raise Exception(UNAUTHORIZED)

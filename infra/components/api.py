@@ -7,7 +7,7 @@ import json
 import math
 import re
 
-from aws_cdk import ArnFormat, Duration, Stack, Token
+from aws_cdk import ArnFormat, Aws, Duration, Fn, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -15,7 +15,15 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.components.nag import acknowledge
-from infra.topology import API_ROUTES, USAGE_PLAN_IDS_ENV, USAGE_PLANS, UsagePlanSpec
+from infra.topology import (
+    API_ROUTES,
+    DEMO_USAGE_KEY_ENV,
+    DEMO_USAGE_KEY_PREFIX,
+    DEMO_USAGE_PLAN,
+    USAGE_PLAN_IDS_ENV,
+    USAGE_PLANS,
+    UsagePlanSpec,
+)
 
 STAGE_NAME = "v1"
 ACCESS_LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
@@ -137,7 +145,7 @@ class PublicApi(Construct):
         construct_id: str,
         *,
         handler: lambda_.Function,
-        authorizer_function: lambda_.IFunction,
+        authorizer_function: lambda_.Function,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -239,7 +247,7 @@ class PublicApi(Construct):
             if route.public:
                 reason = (
                     f"{route.method} {route.path} is public by design (health check, API documentation, "
-                    "login or registration): it needs no credentials to be useful."
+                    "login, registration or the demo app): it needs no credentials to be useful."
                 )
                 acknowledge(method, "AwsSolutions-APIG4", reason)
             else:
@@ -277,6 +285,29 @@ class PublicApi(Construct):
             ),
         )
         self._let_manage_member_keys(handler)
+        self._demo_plan(authorizer_function)
+
+    def _demo_plan(self, authorizer_function: lambda_.Function) -> None:
+        """Demo mode (`?demo=true`) without credentials: the routes that serve it require a usage key like
+        every member's route, and the authorizer names the demo plan's one key, so API Gateway holds every
+        demo request to that plan's throttle and quota, together."""
+        plan = DEMO_USAGE_PLAN
+        self.demo_usage_plan = self.api.add_usage_plan(
+            "DemoPlan",
+            name=plan.name,
+            description=f"Demo mode without credentials, all callers together: {plan.requests_per_minute} "
+            f"requests/minute, {plan.requests_per_day} requests/day",
+            throttle=throttle_for(plan),
+            quota=quota_for(plan),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
+        )
+        # Unique per deployment, and no secret: with the key source AUTHORIZER, keys callers send are ignored.
+        value = Fn.join("", [DEMO_USAGE_KEY_PREFIX, Fn.select(2, Fn.split("/", Aws.STACK_ID))])
+        key = apigw.ApiKey(
+            self, "DemoKey", description="Names demo-mode requests to the demo usage plan", value=value
+        )
+        self.demo_usage_plan.add_api_key(key)
+        authorizer_function.add_environment(DEMO_USAGE_KEY_ENV, value)
 
     def _let_manage_member_keys(self, handler: lambda_.Function) -> None:
         """Lets the API function create API keys, add them to our usage plans, and delete them."""

@@ -40,6 +40,7 @@ def stack() -> Iterator[LocalStack]:
         # lock the address out. The limit per account stays as in AWS.
         login_failures_per_address=100_000,
         registrations_per_address=100_000,
+        demo_requests_per_address=100_000,
         # The suite's machines run for real minutes: no test of something else may run out of credit.
         trial_credit_usd=1_000,
     )

@@ -1,4 +1,5 @@
-"""The health check, and the API's own documentation: the committed OpenAPI document and Swagger UI."""
+"""The health check, the API's own documentation (the committed OpenAPI document and Swagger UI), and the
+demo app (seed 002), a page that shows demo mode in a browser."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from api.routing import DomainRoutes
 from api.schemas import View
 
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi.json"
+DEMO_APP_FILE = Path(__file__).resolve().parent / "demo_app.html"
 """Written by `make openapi` from the routes; a test fails when the routes and the file drift apart."""
 
 routes = DomainRoutes(tag="Documentation")
@@ -66,3 +68,11 @@ def swagger_ui() -> Response[str]:
         False,
     )
     return Response(status_code=200, content_type="text/html", body=html)
+
+
+@routes.operation("GET", "/demo-app", str, None, answered="An HTML page", media_type="text/html")
+def demo_app() -> Response[str]:
+    """The demo app
+
+    A page listing demo mode's machines and creating demo instances (`?demo=true`), with no credentials."""
+    return Response(status_code=200, content_type="text/html", body=DEMO_APP_FILE.read_text())

@@ -25,7 +25,7 @@ from api.instances.schemas import (
     instance_detail,
 )
 from api.responses import json_response
-from api.routing import Caller, DomainRoutes
+from api.routing import Caller, DemoMode, DomainRoutes, in_demo
 from api.schemas import LOG_TIMES, Envelope, InstanceId, ListEnvelope, PageView, is_log_time
 from dumont_core import composition
 from dumont_core.instances.models import Instance, InstanceStatus, PowerAction
@@ -44,24 +44,30 @@ def detail(instance: Instance, status_code: int = 200) -> Response[str]:
     return json_response(Envelope[InstanceDetailView](data=instance_detail(instance, utc_now())), status_code)
 
 
-@routes.operation("GET", "/api/v1/instances", ListEnvelope[InstanceView], "instances.view", errors=(400,))
+@routes.operation(
+    "GET", "/api/v1/instances", ListEnvelope[InstanceView], "instances.view", errors=(400,), demo=True
+)
 def list_instances(
     caller: Caller,
     status: Annotated[InstanceStatus | None, Query(description="Only instances in this status")] = None,
     gpu_type: Annotated[str | None, Query(description="Only instances of this GPU type")] = None,
     page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
     per_page: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
+    demo: DemoMode = False,
 ) -> Response[str]:
     """List instances
 
-    Your team's instances, newest first. Deleted instances are listed only with status=deleted."""
+    Your team's instances, newest first. Deleted instances are listed only with status=deleted. With
+    `demo=true`, the demo fleet instead, credentials or not."""
     try:
         gpu_filter = canonical_gpu_type(gpu_type) if gpu_type else None
     except ValueError as error:
         raise invalid_field("gpu_type", str(error)) from None
-    found = composition.instances().list_page(
-        caller, status=status, gpu_type=gpu_filter, page=page, per_page=per_page
-    )
+    filters: dict[str, Any] = {"status": status, "gpu_type": gpu_filter, "page": page, "per_page": per_page}
+    if in_demo(caller, demo):
+        found = composition.demo().list_page(**filters)
+    else:
+        found = composition.instances().list_page(caller, **filters)
     return json_response(
         ListEnvelope[InstanceView](
             data=[InstanceView.model_validate(instance) for instance in found.items],
@@ -77,15 +83,24 @@ def list_instances(
     "instances.create",
     status=201,
     errors=(400, 402, 409),
+    demo=True,
 )
 def create_instance(
-    caller: Caller, body: Annotated[CreateInstanceRequest, Body(embed=False)]
+    caller: Caller, body: Annotated[CreateInstanceRequest, Body(embed=False)], demo: DemoMode = False
 ) -> Response[str]:
     """Create an instance
 
     Rents the cheapest matching GPU and boots it. Poll the instance until `running`. Send an
     `Idempotency-Key` header to make retries safe: the same key and body within 24 h answer the first
-    response instead of renting another machine."""
+    response instead of renting another machine. With `demo=true`, a demo instance: nothing is rented or
+    stored, and reading it back (with `demo=true`) shows it boot."""
+    if in_demo(caller, demo):
+        instance = composition.demo().create(body.to_spec())
+        ready = load_settings(WorkflowSettings).estimated_ready_seconds
+        created = CreatedInstanceView(
+            id=instance.instance_id, status=instance.status, estimated_ready_seconds=ready
+        )
+        return json_response(Envelope[CreatedInstanceView](data=created), 201)
 
     def create() -> dict[str, Any]:
         instance = composition.instances().create(caller, body.to_spec())
@@ -100,10 +115,19 @@ def create_instance(
 
 
 @routes.operation(
-    "GET", "/api/v1/instances/{instance_id}", Envelope[InstanceDetailView], "instances.view", errors=(404,)
+    "GET",
+    "/api/v1/instances/{instance_id}",
+    Envelope[InstanceDetailView],
+    "instances.view",
+    errors=(404,),
+    demo=True,
 )
-def get_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
-    """Get an instance"""
+def get_instance(caller: Caller, instance_id: InstanceId, demo: DemoMode = False) -> Response[str]:
+    """Get an instance
+
+    With `demo=true`, a machine of the demo fleet or a demo instance you created."""
+    if in_demo(caller, demo):
+        return detail(composition.demo().get(instance_id))
     return detail(composition.instances().get(caller, instance_id))
 
 

@@ -13,7 +13,7 @@ from pydantic import AliasChoices, Field
 from api.idempotency import once
 from api.instances.schemas import CreateInstanceRequest, InstanceDetailView, instance_detail
 from api.responses import json_response
-from api.routing import Caller, DomainRoutes
+from api.routing import Caller, DemoMode, DomainRoutes, in_demo
 from api.schemas import InstanceId, View
 from dumont_core import composition
 from dumont_core.instances.models import Instance, InstanceStatus
@@ -94,40 +94,57 @@ def estimated_ready(after: datetime, boots: int = 1) -> datetime:
     return after + timedelta(seconds=load_settings(WorkflowSettings).estimated_ready_seconds * boots)
 
 
-@routes.operation("GET", "/api/machines", MachineListView, "instances.view")
-def list_machines(caller: Caller) -> Response[str]:
-    """List machines (unversioned)"""
-    instances = composition.instances().list_all(caller)
+@routes.operation("GET", "/api/machines", MachineListView, "instances.view", demo=True)
+def list_machines(caller: Caller, demo: DemoMode = False) -> Response[str]:
+    """List machines (unversioned)
+
+    With `demo=true`, the demo fleet, credentials or not."""
+    if in_demo(caller, demo):
+        instances = composition.demo().fleet()
+    else:
+        instances = composition.instances().list_all(caller)
     return json_response(MachineListView(machines=[machine(instance) for instance in instances]))
 
 
+def _created(instance: Instance) -> CreatedMachineView:
+    return CreatedMachineView(
+        id=instance.instance_id,
+        instance_id=instance.instance_id,
+        status="creating",
+        gpu_name=machine(instance).gpu_name,
+        ip=None,
+        estimated_ready=estimated_ready(instance.created_at),
+    )
+
+
 @routes.operation(
-    "POST", "/api/instances", CreatedMachineView, "instances.create", status=201, errors=(400, 402)
+    "POST", "/api/instances", CreatedMachineView, "instances.create", status=201, errors=(400, 402), demo=True
 )
 def create_instance(
-    caller: Caller, body: Annotated[CreateInstanceRequest, Body(embed=False)]
+    caller: Caller, body: Annotated[CreateInstanceRequest, Body(embed=False)], demo: DemoMode = False
 ) -> Response[str]:
-    """Create an instance (unversioned)"""
+    """Create an instance (unversioned)
+
+    With `demo=true`, a demo instance: nothing is rented or stored."""
+    if in_demo(caller, demo):
+        return json_response(_created(composition.demo().create(body.to_spec())), 201)
 
     def create() -> dict[str, Any]:
-        instance = composition.instances().create(caller, body.to_spec())
-        created = CreatedMachineView(
-            id=instance.instance_id,
-            instance_id=instance.instance_id,
-            status="creating",
-            gpu_name=machine(instance).gpu_name,
-            ip=None,
-            estimated_ready=estimated_ready(instance.created_at),
-        )
-        return created.model_dump(mode="json")
+        return _created(composition.instances().create(caller, body.to_spec())).model_dump(mode="json")
 
     created = CreatedMachineView.model_validate(once(caller.team_id, "legacy_create_instance", body, create))
     return json_response(created, 201)
 
 
-@routes.operation("GET", "/api/instances/{instance_id}", InstanceDetailView, "instances.view", errors=(404,))
-def get_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
-    """Get an instance (unversioned)"""
+@routes.operation(
+    "GET", "/api/instances/{instance_id}", InstanceDetailView, "instances.view", errors=(404,), demo=True
+)
+def get_instance(caller: Caller, instance_id: InstanceId, demo: DemoMode = False) -> Response[str]:
+    """Get an instance (unversioned)
+
+    With `demo=true`, a machine of the demo fleet or a demo instance you created."""
+    if in_demo(caller, demo):
+        return json_response(instance_detail(composition.demo().get(instance_id), utc_now()))
     return json_response(instance_detail(composition.instances().get(caller, instance_id), utc_now()))
 
 

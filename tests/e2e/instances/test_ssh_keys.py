@@ -85,3 +85,35 @@ def test_another_team_cannot_see_or_change_the_keys(api: httpx.Client, stack: Lo
     finally:
         wait_for_status(api, instance_id, {"running", "failed"})
         api.delete(f"/api/v1/instances/{instance_id}")
+
+
+CAROL = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINJWEdKA9HfgJMCyWR4z3jflKb0U6doDtA7jiZWhhnZe carol@desk"
+CAROL_FINGERPRINT = "256 SHA256:WzRAEzisIp0i7joaRxPwm+ngiSDb5W+ArqtJoRJF/mU carol@desk (ED25519)"
+
+
+def test_an_account_key_is_installed_on_every_instance_created_after_it(
+    api: httpx.Client, stack: LocalStack
+) -> None:
+    added = api.post("/api/v1/ssh-keys", json={"public_key": CAROL, "name": "desk"})
+    assert added.status_code == 201, added.text
+    key = added.json()["data"]
+    assert (key["name"], key["fingerprint"]) == ("desk", CAROL_FINGERPRINT)
+    instance_id = ""
+    try:
+        assert [each["id"] for each in api.get("/api/v1/ssh-keys").json()["data"]] == [key["id"]]
+        assert api.post("/api/v1/ssh-keys", json={"public_key": CAROL}).status_code == 409
+        created = api.post("/api/v1/instances", json={"gpu_type": "RTX_4090", "ssh_key": ALICE})
+        assert created.status_code == 201, created.text
+        instance_id = created.json()["data"]["id"]
+        assert wait_for_status(api, instance_id, {"running", "failed"})["status"] == "running"
+        wait_for_agent(api, instance_id)
+        assert eventually(lambda: {ALICE, CAROL} <= set(authorized(stack, api, instance_id)))
+        listed = api.get(f"/api/v1/instances/{instance_id}/ssh-keys").json()["data"]
+        assert [each["name"] for each in listed] == ["added at creation", "desk"]
+    finally:
+        assert api.delete(f"/api/v1/ssh-keys/{key['id']}").status_code == 200
+        if instance_id:
+            wait_for_status(api, instance_id, {"running", "failed"})
+            api.delete(f"/api/v1/instances/{instance_id}")
+    assert api.get("/api/v1/ssh-keys").json()["data"] == []
+    assert api.delete(f"/api/v1/ssh-keys/{key['id']}").status_code == 404

@@ -23,6 +23,7 @@ LIMITS = GuessingLimits(
     failed_logins_per_account=AttemptLimit(3, 900),
     failed_logins_per_address=AttemptLimit(5, 900),
     registrations_per_address=AttemptLimit(4, 3600),
+    demo_requests_per_address=AttemptLimit(3, 60),
 )
 
 

@@ -135,6 +135,20 @@ def test_registrations_are_limited_per_address_and_a_refused_one_creates_nothing
     access.register("signup4@example.com", PASSWORD, caller_address=ADDRESS)
 
 
+def test_demo_requests_are_limited_per_address_and_a_refused_one_is_not_counted(
+    access: AccessService, clock: Clock
+) -> None:
+    windows = [access.admit_demo(ADDRESS) for _ in range(3)]
+    assert [(window.remaining, window.limited) for window in windows] == [(2, False), (1, False), (0, False)]
+    window_end = int(clock.now.timestamp()) // 60 * 60 + 60
+    refused = access.admit_demo(ADDRESS)
+    assert (refused.limited, refused.remaining, refused.reset_at) == (True, 0, window_end)
+    assert access.admit_demo(ADDRESS).limited, "a refused request did not reset or pass the count"
+    assert not access.admit_demo("198.51.100.4").limited, "another address has its own allowance"
+    clock.advance(seconds=60)
+    assert access.admit_demo(ADDRESS).remaining == 2
+
+
 def test_counters_expire_with_their_window(access: AccessService, clock: Clock) -> None:
     fail_login(access, "expiring@example.com")
     [counter] = counters("login-account", "expiring@example.com")

@@ -9,7 +9,15 @@ import pytest
 
 from dumont_core.access.plans import PLANS
 from infra.components.api import STAGE_NAME
-from infra.topology import API_FUNCTION, API_ROUTES, AUTHORIZER_FUNCTION, LIVE_METRICS_FUNCTION, USAGE_PLANS
+from infra.topology import (
+    API_FUNCTION,
+    API_ROUTES,
+    AUTHORIZER_FUNCTION,
+    DEMO_USAGE_KEY_ENV,
+    DEMO_USAGE_PLAN,
+    LIVE_METRICS_FUNCTION,
+    USAGE_PLANS,
+)
 from tests.integration.infra.template import Synthesized, as_text
 
 
@@ -103,21 +111,25 @@ def test_api_takes_usage_keys_from_the_authorizer_stage_logging_and_tracing(synt
     )
 
 
-def test_three_usage_plans_with_throttles_per_second_and_daily_quotas(synthesized: Synthesized) -> None:
+def test_a_usage_plan_per_plan_and_demo_s_with_throttles_per_second_and_daily_quotas(
+    synthesized: Synthesized,
+) -> None:
     api_id, _ = synthesized.only("AWS::ApiGateway::RestApi")
     stage_id, _ = synthesized.only("AWS::ApiGateway::Stage")
     plans = {
         plan["Properties"]["UsagePlanName"]: plan["Properties"]
         for plan in synthesized.of_type("AWS::ApiGateway::UsagePlan").values()
     }
-    assert sorted(plans) == sorted(spec.name for spec in USAGE_PLANS) == ["Enterprise", "Free", "Pro"]
+    assert sorted(plans) == sorted(spec.name for spec in (*USAGE_PLANS, DEMO_USAGE_PLAN))
+    assert sorted(plans) == ["Demo", "Enterprise", "Free", "Pro"]
     assert sorted(spec.plan for spec in USAGE_PLANS) == sorted(PLANS)
-    for spec in USAGE_PLANS:
-        sold = PLANS[spec.plan]
-        assert (spec.requests_per_minute, spec.requests_per_day) == (
-            sold.requests_per_minute,
-            sold.requests_per_day,
-        )
+    for spec in (*USAGE_PLANS, DEMO_USAGE_PLAN):
+        sold = PLANS.get(spec.plan)
+        if sold is not None:
+            assert (spec.requests_per_minute, spec.requests_per_day) == (
+                sold.requests_per_minute,
+                sold.requests_per_day,
+            )
         props = plans[spec.name]
         per_second = props["Throttle"]["RateLimit"]
         # rateLimit is per second; the plan is sold per minute. Never above it, at most 1/min below.
@@ -138,10 +150,26 @@ def test_three_usage_plans_with_throttles_per_second_and_daily_quotas(synthesize
     assert "Quota" not in plans["Enterprise"]
 
 
-def test_no_usage_keys_in_the_template(synthesized: Synthesized) -> None:
-    """Usage keys are per team member, created by the API function: none shared, none deployed."""
-    assert synthesized.of_type("AWS::ApiGateway::ApiKey") == {}
-    assert synthesized.of_type("AWS::ApiGateway::UsagePlanKey") == {}
+def test_the_one_usage_key_deployed_is_the_demo_plan_s_which_the_authorizer_names(
+    synthesized: Synthesized,
+) -> None:
+    """Members' usage keys are created by the API function, one per member; the only key in the template is
+    the demo plan's, named by the authorizer for demo-mode requests without credentials, so they pass the
+    metered routes' key requirement and are held to the demo plan's limits, all together."""
+    key_id, key = synthesized.only("AWS::ApiGateway::ApiKey")
+    _, attachment = synthesized.only("AWS::ApiGateway::UsagePlanKey")
+    demo_plan_id = synthesized.usage_plan_ids_by_name()[DEMO_USAGE_PLAN.name]
+    assert attachment["Properties"]["KeyId"] == {"Ref": key_id}
+    assert attachment["Properties"]["UsagePlanId"] == {"Ref": demo_plan_id}
+    assert key["Properties"]["Enabled"] is True
+    _, authorizer = synthesized.functions_by_handler()[AUTHORIZER_FUNCTION.handler]
+    named = authorizer["Environment"]["Variables"][DEMO_USAGE_KEY_ENV]
+    assert named == key["Properties"]["Value"], "the authorizer names the key the demo plan holds"
+    assert "AWS::StackId" in json.dumps(named), "unique per deployment"
+    _, api_function = synthesized.functions_by_handler()[API_FUNCTION.handler]
+    assert DEMO_USAGE_KEY_ENV not in api_function["Environment"]["Variables"]
+    demo_routes = [route for route in API_ROUTES if route.path in ("/api/machines", "/api/v1/instances")]
+    assert demo_routes and all(route.metered for route in demo_routes), "demo routes require a usage key"
 
 
 def test_api_url_is_an_output(synthesized: Synthesized) -> None:

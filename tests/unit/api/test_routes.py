@@ -9,7 +9,7 @@ import pytest
 
 from api import openapi
 from api.documentation.routes import OPENAPI_FILE
-from api.routing import CALLER_EXTENSION, DOMAINS, PERMISSION_EXTENSION, module_serving
+from api.routing import CALLER_EXTENSION, DEMO_EXTENSION, DOMAINS, PERMISSION_EXTENSION, module_serving
 from dumont_core.access.permissions import AGENT_PERMISSION, OPERATOR_PERMISSION, PERMISSIONS
 from infra.topology import API_ROUTES, routes_of
 
@@ -46,7 +46,9 @@ def test_every_operation_says_who_may_call_it(method: str, path: str, operation:
         # The operators' permission is held by no role, so it is not among those roles are made of.
         assert caller == "member" and (permission in PERMISSIONS or permission == OPERATOR_PERMISSION)
         assert "429" in operation["responses"]  # type: ignore[operator]
-        assert operation["security"] == [{"accessToken": []}, {"apiKey": []}]
+        # Routes that serve demo mode take no credentials with `demo=true`: they are optional there.
+        optional = [{}] if operation.get(DEMO_EXTENSION) else []
+        assert operation["security"] == [{"accessToken": []}, {"apiKey": []}, *optional]
     if caller != "anyone":
         assert {"401", "403"} <= set(operation["responses"])  # type: ignore[arg-type]
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from dumont_core.access.rates import RateWindow
 from dumont_core.access.repository import seat_key
 from dumont_core.platform import table
 from dumont_core.platform.aws import aws_client
@@ -46,6 +47,7 @@ class GuessingLimits:
     failed_logins_per_account: AttemptLimit
     failed_logins_per_address: AttemptLimit
     registrations_per_address: AttemptLimit
+    demo_requests_per_address: AttemptLimit = AttemptLimit(30, 60)
 
     @classmethod
     def of(cls, settings: GuessingSettings) -> GuessingLimits:
@@ -55,6 +57,9 @@ class GuessingLimits:
             failed_logins_per_address=AttemptLimit(settings.login_failures_per_address, logins),
             registrations_per_address=AttemptLimit(
                 settings.registrations_per_address, settings.registration_window_seconds
+            ),
+            demo_requests_per_address=AttemptLimit(
+                settings.demo_requests_per_address, settings.demo_window_seconds
             ),
         )
 
@@ -144,6 +149,33 @@ class AttemptRepository:
         ]
         ends = max(refused) if refused else int(now.timestamp()) + 1
         raise AttemptsRefused(max(1, ends - int(now.timestamp())))
+
+    def count(self, counter: Counter, now: datetime) -> RateWindow:
+        """Count one request against `counter` alone, unless it is at its limit: the window as the
+        `X-RateLimit-*` headers report it, `limited` when the request was not counted."""
+        window = _window_start(counter, now)
+        ends = window + counter.limit.window_seconds
+        try:
+            answer = aws_client("dynamodb").update_item(
+                TableName=bound_table(),
+                Key=_counter_key(counter, window),
+                UpdateExpression="ADD attempts :one SET #expires = :expires",
+                ConditionExpression="attribute_not_exists(attempts) OR attempts < :limit",
+                ExpressionAttributeNames={"#expires": table.TTL_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(counter.limit.attempts)},
+                    ":expires": {"N": str(ends + counter.limit.window_seconds)},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return RateWindow(limit=counter.limit.attempts, remaining=0, reset_at=ends, limited=True)
+        counted = int(answer["Attributes"]["attempts"]["N"])
+        remaining = max(counter.limit.attempts - counted, 0)
+        return RateWindow(limit=counter.limit.attempts, remaining=remaining, reset_at=ends, limited=False)
 
     def release(self, reservation: Reservation, member_of: tuple[str, str] | None = None) -> bool:
         """Give back the places an attempt took. With `member_of` (team, account), only if that member's

@@ -23,6 +23,7 @@ def principal_context(principal: Principal) -> dict[str, str]:
         "key_id": principal.key_id or "",
         "instance_id": principal.instance_id or "",
         "standby": "true" if principal.standby else "",
+        "demo": "true" if principal.demo else "",
     }
 
 
@@ -39,6 +40,7 @@ def principal_from_context(context: Mapping[str, Any]) -> Principal | None:
         key_id=str(context.get("key_id") or "") or None,
         instance_id=str(context.get("instance_id") or "") or None,
         standby=str(context.get("standby") or "").lower() == "true",
+        demo=str(context.get("demo") or "").lower() == "true",
     )
 
 

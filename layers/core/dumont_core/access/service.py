@@ -211,6 +211,14 @@ class AccessService:
         )
         return Admission(principal=principal, rate=rate_window(use), usage_key=seat.usage_key)
 
+    def admit_demo(self, caller_address: str | None) -> RateWindow:
+        """Count a demo-mode request without credentials (`?demo=true`) against its address's allowance;
+        the window is `limited` when the address has used it up (the request is then not counted)."""
+        counter = Counter(
+            "demo-address", address_subject(caller_address), self.limits.demo_requests_per_address
+        )
+        return self.attempts.count(counter, self.clock())
+
     # API keys
 
     def create_api_key(self, principal: Principal, name: str) -> NewApiKey:

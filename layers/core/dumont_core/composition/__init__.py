@@ -25,6 +25,7 @@ from dumont_core.composition.access import (
     token_signer,
 )
 from dumont_core.composition.billing import billing, billing_repository, meter, savings
+from dumont_core.composition.demo import demo
 from dumont_core.composition.live import connection_repository, live_metrics, live_publisher
 from dumont_core.composition.market import (
     gpu_advisor,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from dumont_core.failover.paths import FailoverRecovery
     from dumont_core.failover.service import FailoverService
     from dumont_core.failover.warmpool_steps import WarmPoolSteps
+    from dumont_core.instances.account_keys import AccountKeyRepository, AccountKeyService
     from dumont_core.instances.metrics import MetricsRepository
     from dumont_core.instances.quotes import OfferQuotes
     from dumont_core.instances.reconciler import MachineReconciler
@@ -89,6 +91,7 @@ __all__ = [
     "connection_repository",
     "delivery_queue",
     "delivery_sender",
+    "demo",
     "gpu_advisor",
     "live_metrics",
     "live_publisher",
@@ -191,6 +194,7 @@ def instances() -> InstanceService:
         # The provider is reached only when a new machine is priced: reads and agents never reach it.
         quotes=SimpleNamespace(hourly_price=lambda instance: offer_quotes().hourly_price(instance)),
         uptime=uptimes(),
+        account_keys=account_keys(),
     )
 
 
@@ -260,6 +264,20 @@ def ssh_keys() -> SshKeyService:
     from dumont_core.agents.ssh_keys import SshKeyService
 
     return SshKeyService(instances=instances(), agents=agents())
+
+
+@repository
+def account_key_repository() -> AccountKeyRepository:
+    from dumont_core.instances.account_keys import AccountKeyRepository
+
+    return AccountKeyRepository()
+
+
+@provided
+def account_keys() -> AccountKeyService:
+    from dumont_core.instances.account_keys import AccountKeyService
+
+    return AccountKeyService(repository=account_key_repository())
 
 
 # snapshots

@@ -34,7 +34,7 @@ from dumont_core.instances.models import (
 )
 from dumont_core.instances.ports import IdleWatch, Meter, Quotes, UptimeTally
 from dumont_core.instances.repository import InstanceRepository
-from dumont_core.instances.ssh_keys import SshKey, read_public_key
+from dumont_core.instances.ssh_keys import AccountKeys, SshKey, first_keys
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import InstanceNotFound, InvalidState, ServiceUnavailable, Unauthenticated
 from dumont_core.platform.events import EventPublisher
@@ -70,6 +70,7 @@ class InstanceService:
     meter: Meter | None = None
     quotes: Quotes | None = None
     uptime: UptimeTally | None = None
+    account_keys: AccountKeys | None = None
     clock: Clock = utc_now
 
     # What users ask -----------------------------------------------------------------------------
@@ -88,7 +89,7 @@ class InstanceService:
             image=spec.image,
             disk_gb=spec.disk_gb,
             ssh_key=spec.ssh_key,
-            ssh_keys=[read_public_key(spec.ssh_key, "added at creation", now)] if spec.ssh_key else [],
+            ssh_keys=first_keys(spec.ssh_key, principal.account_id, self.account_keys, now),
             failover_enabled=spec.failover_enabled,
             failover_strategy=spec.failover_strategy if spec.failover_enabled else None,
             auto_hibernate=spec.auto_hibernate,

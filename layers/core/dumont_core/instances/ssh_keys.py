@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import secrets
 from datetime import datetime
+from typing import Protocol
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -95,3 +96,20 @@ def read_public_key(text: str, name: str | None, added_at: datetime) -> SshKey:
         fingerprint=fingerprint,
         added_at=added_at,
     )
+
+
+class AccountKeys(Protocol):
+    """A person's SSH keys, which every instance they create starts with (`instances.account_keys`)."""
+
+    def for_new_instance(self, account_id: str) -> list[SshKey]: ...
+
+
+def first_keys(
+    creation_key: str | None, account_id: str, accounts: AccountKeys | None, now: datetime
+) -> list[SshKey]:
+    """A new instance's keys: the one given at creation, then its creator's account keys it lacks."""
+    keys = [read_public_key(creation_key, "added at creation", now)] if creation_key else []
+    for key in accounts.for_new_instance(account_id) if accounts is not None else []:
+        if len(keys) < MAX_KEYS_PER_INSTANCE and all(known.sha256 != key.sha256 for known in keys):
+            keys.append(key)
+    return keys

@@ -19,5 +19,8 @@ class Principal(DomainModel):
     """For an agent: it runs on the instance's standby machine (failover), not on the machine the
     instance runs on; it reports no readings of the instance and is given the standby's actions."""
 
+    demo: bool = False
+    """Demo mode (`?demo=true`): whoever calls is served fictitious data, and nothing of anyone's."""
+
     def may(self, permission: str) -> bool:
         return permission in self.permissions

@@ -166,6 +166,9 @@ class GuessingSettings(EnvironmentSettings):
     login_failure_window_seconds: int = Field(default=900, ge=1, alias="LOGIN_FAILURE_WINDOW_SECONDS")
     registrations_per_address: int = Field(default=10, ge=1, alias="REGISTRATIONS_PER_ADDRESS")
     registration_window_seconds: int = Field(default=3600, ge=1, alias="REGISTRATION_WINDOW_SECONDS")
+    demo_requests_per_address: int = Field(default=30, ge=1, alias="DEMO_REQUESTS_PER_ADDRESS")
+    """Demo mode (`?demo=true`) without credentials: requests an address may make per window."""
+    demo_window_seconds: int = Field(default=60, ge=1, alias="DEMO_WINDOW_SECONDS")
 
 
 class UsagePlanSettings(EnvironmentSettings):
@@ -276,7 +279,14 @@ class ApiSettings(
     """The API function: every route (live offers ask the provider; heartbeats are pushed live)."""
 
 
-class AuthorizerSettings(TableSettings, TokenSettings, AgentSettings):
+class DemoSettings(EnvironmentSettings):
+    demo_usage_key: str | None = Field(default=None, alias="DEMO_USAGE_KEY")
+    """The value of the API Gateway key of the demo usage plan, which the authorizer names for demo-mode
+    requests without credentials (`?demo=true`), so API Gateway holds them all to that plan's low limits.
+    Not a secret: with the API key source AUTHORIZER, callers never send a key themselves."""
+
+
+class AuthorizerSettings(TableSettings, TokenSettings, AgentSettings, DemoSettings):
     """The REQUEST authorizer: checks access tokens, API keys and agent tokens."""
 
 
