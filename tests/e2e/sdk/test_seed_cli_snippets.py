@@ -29,6 +29,8 @@ JQ = shutil.which("jq")
 @pytest.fixture(autouse=True)
 def _jq_is_installed() -> None:
     assert JQ, "the documented pipelines need jq: `make test` installs it (Debian's jq)"
+
+
 TRACEBACK = "Traceback (most recent call last)"
 
 
