@@ -270,3 +270,28 @@ def test_a_compression_not_offered_is_refused_naming_those_that_are(
         service.create(OWNER, instance.instance_id, None, "gzip")
 
     assert refused.value.details["fields"][0]["field"] == "compression"
+
+
+def test_deleting_a_running_instances_latest_snapshot_leaves_it_the_one_before(
+    service: SnapshotService,
+    steps: SnapshotSteps,
+    s3: Any,
+    instance: Instance,
+    repository: InstanceRepository,
+    clock: Clock,
+) -> None:
+    """The latest snapshot is what the instance is woken from should its machine be lost: once deleted,
+    the one before takes its place, and with none left the instance says it has none."""
+    older, _ = take(service, steps, s3, instance, [b"alpha"])
+    older_at = clock()
+    clock.advance(minutes=10)
+    newer, _ = take(service, steps, s3, instance, [b"beta"])
+    assert repository.get(TEAM, instance.instance_id).last_snapshot_id == newer
+
+    service.delete(OWNER, newer)
+    kept = repository.get(TEAM, instance.instance_id)
+    assert (kept.last_snapshot_id, kept.last_snapshot_at) == (older, older_at)
+
+    service.delete(OWNER, older)
+    none_left = repository.get(TEAM, instance.instance_id)
+    assert (none_left.last_snapshot_id, none_left.last_snapshot_at) == (None, None)

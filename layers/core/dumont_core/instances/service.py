@@ -248,6 +248,14 @@ class InstanceService:
                 pass  # it stopped running meanwhile: the event alone
         self._add_event(event)
 
+    def replace_latest_snapshot(
+        self, instance: Instance, snapshot_id: str | None, completed_at: datetime | None
+    ) -> None:
+        """The latest snapshot is being deleted: `snapshot_id` (or none) is what the instance would be woken
+        from. StaleInstanceState when the instance changed since it was read (a newer snapshot, say)."""
+        changes = {"last_snapshot_id": snapshot_id, "last_snapshot_at": completed_at}
+        self.transition(instance, expected=[instance.status], changes=changes, unchanged=True)
+
     def record_orphan_destroyed(self, team_id: str, instance_id: str, **details: Any) -> None:
         """A machine rented for the instance outlived its use and was destroyed: on the instance's
         timeline and the bus, or on the bus alone, for its team, when no record of the instance exists."""

@@ -51,6 +51,7 @@ from dumont_core.snapshots.store import SnapshotStore
 RECOVERY_STRATEGY = "snapshot"
 """The failover path this domain offers: a new machine, and the last snapshot restored onto it."""
 
+LATEST_SNAPSHOT_ATTEMPTS = 3
 logger = Logger(child=True)
 
 
@@ -129,21 +130,42 @@ class SnapshotService:
                 f"Snapshot {snapshot_id} is still being taken; delete it once it is completed or failed",
                 details={"snapshot_id": snapshot_id, "status": snapshot.status},
             )
-        instance = self.instances.find(principal.team_id, snapshot.instance_id)
-        if (
-            instance is not None
-            and instance.last_snapshot_id == snapshot_id
-            and (instance.status in WAKEABLE_STATES or instance.status == InstanceStatus.WAKING)
-        ):
-            raise Conflict(
-                f"Snapshot {snapshot_id} holds the workspace of {instance.status.value} instance "
-                f"{instance.instance_id}; wake or delete the instance first",
-                details={"snapshot_id": snapshot_id, "instance_id": instance.instance_id},
-            )
+        self._stop_being_latest(principal, snapshot)
         self.snapshots.delete(snapshot)
         self.store.delete_snapshot_objects(principal.team_id, snapshot_id)
         # Chunks no other snapshot uses go with the next scheduled sweep.
         return snapshot
+
+    def _stop_being_latest(self, principal: Principal, snapshot: Snapshot) -> None:
+        """Before the instance's latest snapshot is deleted, the one before it (or none) becomes the one it
+        would be woken from; refused while the instance's workspace is in it alone."""
+        for _ in range(LATEST_SNAPSHOT_ATTEMPTS):
+            instance = self.instances.find(principal.team_id, snapshot.instance_id)
+            if instance is None or instance.last_snapshot_id != snapshot.snapshot_id:
+                return
+            if instance.status in WAKEABLE_STATES or instance.status == InstanceStatus.WAKING:
+                raise Conflict(
+                    f"Snapshot {snapshot.snapshot_id} holds the workspace of {instance.status.value} "
+                    f"instance {instance.instance_id}; wake or delete the instance first",
+                    details={"snapshot_id": snapshot.snapshot_id, "instance_id": instance.instance_id},
+                )
+            earlier = [
+                other
+                for other in self.snapshots.list_for_team(principal.team_id)
+                if other.instance_id == instance.instance_id
+                and other.status == "completed"
+                and other.snapshot_id != snapshot.snapshot_id
+            ]
+            previous = max(earlier, key=lambda other: other.completed_at or other.created_at, default=None)
+            with contextlib.suppress(StaleInstanceState):  # it changed meanwhile: look again
+                self.instances.replace_latest_snapshot(
+                    instance, previous and previous.snapshot_id, previous and previous.completed_at
+                )
+                return
+        raise Conflict(
+            f"Instance {snapshot.instance_id} kept changing while its snapshot was deleted; try again",
+            details={"snapshot_id": snapshot.snapshot_id, "instance_id": snapshot.instance_id},
+        )
 
     def restore(self, principal: Principal, snapshot_id: str, instance_id: str | None = None) -> Snapshot:
         """Restore onto `instance_id`, or onto the instance the snapshot was taken of."""
