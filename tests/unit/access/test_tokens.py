@@ -112,3 +112,19 @@ def test_a_token_from_before_versions_is_of_version_0() -> None:
 def test_a_version_that_is_not_a_whole_number_is_refused() -> None:
     for version in ("3", 2.5, True, None):
         assert TokenSigner(SECRET).verify(_signed(ver=version), NOW) is None
+
+
+def test_a_token_issued_without_a_version_is_of_version_0() -> None:
+    signer = TokenSigner(SECRET)
+    claims = signer.verify(signer.issue("acct_1", "team_1", NOW).access_token, NOW)
+    assert claims is not None
+    assert claims.version == 0
+
+
+def test_every_token_has_an_id_of_its_own() -> None:
+    signer = TokenSigner(SECRET)
+    tokens = [signer.issue("acct_1", "team_1", NOW).access_token for _ in range(2)]
+    ids = [jwt.decode(token, options={"verify_signature": False})["jti"] for token in tokens]
+    assert ids[0] != ids[1], "two tokens issued in the same second differ"
+    assert all(len(token_id) == 16 and int(token_id, 16) >= 0 for token_id in ids)
+    assert len(ids) == 2
