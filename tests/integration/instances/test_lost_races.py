@@ -136,6 +136,8 @@ def world(dynamodb_table: str) -> World:
 
 def refused_for_state(error: pytest.ExceptionInfo[InvalidState]) -> tuple[str, list[str]]:
     details = error.value.details
+    assert details["instance_id"] == INSTANCE_ID
+    assert isinstance(details["action"], str) and details["action"].strip()
     return details["current_state"], details["allowed_states"]
 
 

@@ -70,19 +70,39 @@ ROUTES = {
 
 
 class PaysForEverything:
-    """A meter that never refuses: these tests are about states, not balances."""
+    """A meter that never refuses (these tests are about states, not balances); it notes what it is asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[Any, ...]] = []
 
     def ensure_covers(self, *asked: Any) -> None:
-        return None
+        self.asked.append(asked)
+
+
+METER = PaysForEverything()
+WORKFLOWS = {
+    "start": "start",
+    "stop": "stop",
+    "reboot": "reboot",
+    "hibernate": "snapshot",
+    "wake": "wake",
+    "delete": "destroy",
+}
+RENTS_A_MACHINE = {"start", "wake"}
+"""The actions that rent a machine, so the team's balance must pay an hour of it first."""
+RESTARTS_THE_MACHINE = {"start", "reboot", "wake"}
+"""The actions after which the agent's silence counts from its first report on the restarted machine."""
 
 
 @pytest.fixture
 def api(api_function: ApiFunction) -> Iterator[ApiFunction]:
-    with composition.overridden(meter=PaysForEverything()):
+    METER.asked.clear()
+    with composition.overridden(meter=METER):
         yield api_function
 
 
 def stored_in(status: str) -> Instance:
+    heard_from = NOW if status in ("running", "rebooting", "starting") else None
     instance = Instance(
         instance_id=INSTANCE_ID,
         account_id=OWNER.account_id,
@@ -93,6 +113,7 @@ def stored_in(status: str) -> Instance:
         status=InstanceStatus(status),
         last_snapshot_id="snap_00000000000000aa",
         cost_per_hour=0.4,
+        last_heartbeat_at=heard_from,
         created_at=NOW,
         updated_at=NOW,
     )
@@ -102,10 +123,14 @@ def stored_in(status: str) -> Instance:
     return instance
 
 
-def status_now() -> str:
+def stored() -> Instance:
     found = InstanceRepository(event_retention=EVENT_RETENTION).get(TEAM, INSTANCE_ID)
     assert found is not None
-    return found.status.value
+    return found
+
+
+def status_now() -> str:
+    return stored().status.value
 
 
 def test_the_table_names_every_state_there_is() -> None:
@@ -124,11 +149,26 @@ def test_an_action_is_carried_out_exactly_from_the_states_it_is_allowed_from(
     if status in ALLOWED_FROM[action]:
         assert answer["statusCode"] in (200, 202), body
         assert status_now() == MOVES_TO[action]
-        assert len(api.starter.started) == 1, "one workflow carries the change out"
+        [(workflow, execution, payload)] = api.starter.started  # one workflow carries the change out
+        assert workflow.value == WORKFLOWS[action]
+        if action == "hibernate":  # the snapshot's workflow, named after the snapshot it takes
+            assert execution.startswith("snap_") and execution.endswith("-snapshot")
+        else:
+            assert execution.startswith(f"{INSTANCE_ID}-{action}-") and len(execution) > len(INSTANCE_ID) + 8
+        assert payload["instance"] == {"team_id": TEAM, "instance_id": INSTANCE_ID}
+        charged = [asked for asked in METER.asked if asked[0] == TEAM]
+        assert len(charged) == (1 if action in RENTS_A_MACHINE else 0), METER.asked
+        assert all(f"{action} instance {INSTANCE_ID}" in str(asked) for asked in charged)
+        if action in RESTARTS_THE_MACHINE:
+            assert stored().last_heartbeat_at is None, "its silence counts from the restarted machine"
+        elif status == "running":
+            assert stored().last_heartbeat_at == NOW, "the machine it runs on is still heard from"
     else:
         assert answer["statusCode"] == 409, body
         assert body["error"]["code"] == "INVALID_STATE"
         assert body["error"]["details"]["current_state"] == status
+        assert body["error"]["details"]["instance_id"] == INSTANCE_ID
+        assert body["error"]["details"]["action"] == action
         assert body["error"]["details"]["allowed_states"] == sorted(ALLOWED_FROM[action])
         assert status_now() == status, "a refused action changes nothing"
         assert api.starter.started == [], "and starts nothing"
