@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install run test lint typecheck pytest clients bench synth openapi clean
+.PHONY: install run test lint typecheck pytest clients bench mutation synth openapi clean
 
 $(STAMP): pyproject.toml sdk/python/pyproject.toml cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ bench: $(STAMP)
 		echo "Installing Debian's restic, which the snapshot benchmark measures ours against"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic; }
 	$(BIN)/python -m benchmarks
+
+## Mutation testing (mutmut) of the rule and service modules with their fast-tier tests, one module at a time;
+## prints each module's score and fails under 90%. Not part of `make test`: it takes a while. MODULES="access.tokens" runs some.
+mutation: $(STAMP)
+	$(BIN)/python -m tests.mutation $(MODULES)
 
 ## Write functions/api/openapi.json from the routes (commit it; `make test` fails when it is out of date).
 openapi: $(STAMP)

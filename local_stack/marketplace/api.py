@@ -63,6 +63,8 @@ class VastApi:
         self._lock = threading.Lock()
         self._injected: list[_InjectedFailure] = []
         self._requests: list[Json] = []
+        self._received = 0
+        """How many requests were answered so far: each recorded one carries its number, `seq`."""
         self.random_errors = RandomFault()
         """Answers 5xx to this fraction of the authorized calls, at random (`/_sim/faults`)."""
 
@@ -70,8 +72,10 @@ class VastApi:
         """Answer one request for `operation` and record it."""
         response = self._answer(operation, args, request)
         with self._lock:
+            self._received += 1
             self._requests.append(
                 {
+                    "seq": self._received,
                     "method": request.method,
                     "path": request.path,
                     "operation": operation,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -16,8 +17,10 @@ from dumont_core.instances.repository import InstanceRepository
 from dumont_core.platform.dynamodb import bind_table
 from dumont_core.platform.settings import ProviderSettings
 from dumont_core.platform.table import create_table_request
+from tests.fakes.api_gateway import LambdaContext
 from tests.fakes.clock import Clock
 from tests.fakes.events import InMemoryPublisher
+from tests.fakes.workflows import RecordingStarter
 
 TABLE_NAME = "dumont-test"
 REGION = "us-east-1"
@@ -85,3 +88,46 @@ def settings() -> ProviderSettings:
             "OFFERS_TO_TRY": 3,
         }
     )
+
+
+API_ENVIRONMENT = {
+    "SNAPSHOT_BUCKET": "snapshots-test",
+    "JWT_SECRET_ARN": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:dumont-jwt",
+    "WEBHOOK_DELIVERY_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/123456789012/webhook-deliveries",
+    "POWERTOOLS_SERVICE_NAME": "dumont",
+    "POWERTOOLS_METRICS_NAMESPACE": "Dumont",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+"""What the API function's settings need besides the table: nothing a route of these tests reaches."""
+
+
+@dataclass
+class ApiFunction:
+    """The API function as API Gateway invokes it, over the moto table, with the services a test gives."""
+
+    publisher: InMemoryPublisher
+    starter: RecordingStarter
+
+    def __call__(self, event: dict[str, Any]) -> dict[str, Any]:
+        from api.handler import lambda_handler
+
+        answer: dict[str, Any] = lambda_handler(event, LambdaContext())
+        return answer
+
+
+@pytest.fixture
+def api_function(dynamodb_table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiFunction]:
+    from dumont_core import composition
+    from dumont_core.platform.settings import WorkflowSettings
+
+    for name, field in WorkflowSettings.model_fields.items():
+        if field.is_required() and field.alias:
+            monkeypatch.setenv(field.alias, f"arn:aws:states:{REGION}:123456789012:stateMachine:{name}")
+    for name, value in API_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    composition.reset()
+    function = ApiFunction(publisher=InMemoryPublisher(), starter=RecordingStarter())
+    with composition.overridden(publisher=function.publisher, workflows=function.starter):
+        yield function
+    composition.reset()

@@ -205,10 +205,14 @@ def test_pagination_and_filters(api: httpx.Client, create_instance: Callable[...
     assert len(paged_ids) == len(set(paged_ids)), "pages do not overlap"
     assert all(item["gpu_type"] == "A100" for item in first["data"] + second["data"])
 
-    for instance_id in ids:
-        wait_for_status(api, instance_id, {"running", "failed"})
+    settled = {
+        instance_id: wait_for_status(api, instance_id, {"running", "failed"})["status"] for instance_id in ids
+    }
     running = api.get("/api/v1/instances", params={"status": "running", "gpu_type": "A100"}).json()
-    assert all(item["status"] == "running" for item in running["data"])
+    listed = {item["id"] for item in running["data"]}
+    assert listed >= {instance_id for instance_id, status in settled.items() if status == "running"}
+    assert not listed & {instance_id for instance_id, status in settled.items() if status != "running"}
+    assert {item["status"] for item in running["data"]} <= {"running"}
     for instance_id in ids:
         api.delete(f"/api/v1/instances/{instance_id}")
 

@@ -56,10 +56,19 @@ def test_a_gone_offer_moves_on_to_the_next(
 def test_throttling_is_retried(
     api: httpx.Client, stack: LocalStack, create_instance: Callable[..., str]
 ) -> None:
+    seen = stack.marketplace.requests_seen()
+    seen_before = seen[-1]["seq"] if seen else 0
     stack.marketplace.fail_next_creates(2, 429, {"detail": "API requests too frequent"}, retry_after=0.1)
     instance_id = create_instance()
     running = wait_for_status(api, instance_id, {"running", "failed"})
     assert running["status"] == "running", running["status_reason"]
+    creates = [
+        request["status"]
+        for request in stack.marketplace.requests_seen()
+        if request["seq"] > seen_before and request["operation"] == "create"
+    ]
+    assert creates[:2] == [429, 429], "the two injected 429s were served"
+    assert 200 in creates[2:], "and a rent after them succeeded"
     api.delete(f"/api/v1/instances/{instance_id}")
 
 

@@ -79,3 +79,26 @@ def test_a_busy_gpu_or_a_gap_in_the_heartbeats_is_never_idle(
     assert serverless.check_idle() == [], "a silent machine is not an idle one"
     idle_for(cloud, provisioned, 20)
     assert serverless.check_idle() == [instance_id]
+
+
+def test_an_instance_deleted_or_no_longer_serverless_is_no_longer_watched_and_the_others_still_are(
+    cloud: Cloud, serverless: ServerlessService
+) -> None:
+    deleted, disabled, idle = (cloud.provision() for _ in range(3))
+    for provisioned in (deleted, disabled, idle):
+        serverless.enable(
+            PRINCIPAL, provisioned.instance.instance_id, idle_timeout_minutes=0.25, gpu_threshold=5
+        )
+    cloud.delete(deleted.instance)
+    serverless.disable(PRINCIPAL, disabled.instance.instance_id)
+    for _ in range(20 // HEARTBEAT_SECONDS):
+        for provisioned in (disabled, idle):
+            instance = provisioned.instance
+            cloud.service.record_heartbeat(instance.team_id, instance.instance_id, IDLE)
+        cloud.clock.advance(seconds=HEARTBEAT_SECONDS)
+
+    assert serverless.check_idle() == [idle.instance.instance_id]
+    watched = {(entry.team_id, entry.instance_id) for entry in serverless.repository.watched()}
+    assert (deleted.instance.team_id, deleted.instance.instance_id) not in watched
+    assert (disabled.instance.team_id, disabled.instance.instance_id) not in watched
+    assert cloud.stored(disabled.instance).status == InstanceStatus.RUNNING

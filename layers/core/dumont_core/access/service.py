@@ -191,7 +191,7 @@ class AccessService:
             team_id, account_id, key_id = parts.team_id, parts.account_id, parts.key_id
             digest = api_key_digest(credential)
         else:
-            claims = self.signer().verify(credential)
+            claims = self.signer().verify(credential, self.clock())
             if claims is None:
                 return None
             account_id, team_id, token_version = claims.account_id, claims.team_id, claims.version

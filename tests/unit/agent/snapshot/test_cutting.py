@@ -28,6 +28,7 @@ def test_a_stream_fed_in_parts_is_cut_as_if_whole() -> None:
 
     assert b"".join(chunk for _, chunk in whole) == data
     assert [start for start, _ in whole] == [sum(len(c) for _, c in whole[:i]) for i in range(len(whole))]
+    assert len(whole) > 2, "enough data for chunks between the bounds"
     assert all(SIZES.minimum <= len(chunk) <= SIZES.maximum for _, chunk in whole[:-1])
     for part in (1000, 16 * KIB, 100 * KIB + 7):
         assert cut(data, part) == whole

@@ -83,6 +83,7 @@ def test_a_workspace_packed_with_zstd_restores_and_says_so(workspace: Path, tmp_
 
     assert tree(tmp_path / "restored") == expected
     assert (manifest.compression, lz4.manifest.compression) == ("zstd", "lz4")
+    assert manifest.digests, "the workspace was cut into chunks"
     assert all(packed.frame(digest)[:4] == ZSTD_MAGIC for digest in manifest.digests)
     # The same chunks, whichever the compression: what one stored, the other need not upload again.
     assert manifest.digests == lz4.manifest.digests
