@@ -58,6 +58,8 @@ INSTANCE = {"instance_id": PATH_VALUES["instance_id"]}
 WEBHOOK = {"url": "https://93.184.216.34/hook", "events": ["instance.ready"]}
 BODIES: dict[str, Any] = {
     "/api/v1/instances/{instance_id}/ssh-keys": {"public_key": SSH_KEY},
+    "/api/v1/ssh-keys": {"public_key": SSH_KEY},
+    "/api/v1/teams/{team_id}/plan": {"plan": "pro"},
     "/api/agent/actions/{action_id}": {"status": "completed"},
     "/api/agent/snapshots/{snapshot_id}/uploads": {"chunks": []},
     "/api/agent/logs": {"lines": []},
