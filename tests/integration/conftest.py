@@ -20,6 +20,7 @@ from dumont_core.platform.table import create_table_request
 from tests.fakes.api_gateway import LambdaContext
 from tests.fakes.clock import Clock
 from tests.fakes.events import InMemoryPublisher
+from tests.fakes.provider import FakeProvider
 from tests.fakes.workflows import RecordingStarter
 
 TABLE_NAME = "dumont-test"
@@ -128,6 +129,9 @@ def api_function(dynamodb_table: str, monkeypatch: pytest.MonkeyPatch) -> Iterat
         monkeypatch.setenv(name, value)
     composition.reset()
     function = ApiFunction(publisher=InMemoryPublisher(), starter=RecordingStarter())
-    with composition.overridden(publisher=function.publisher, workflows=function.starter):
+    # No offer: a new machine is priced at the instance's own price, and no provider is reached.
+    with composition.overridden(
+        publisher=function.publisher, workflows=function.starter, gpu_provider=FakeProvider()
+    ):
         yield function
     composition.reset()
