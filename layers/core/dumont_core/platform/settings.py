@@ -11,12 +11,18 @@ start more than everything it would do for us here.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from functools import cache
-from typing import Any, TypeVar
+from pydantic import Field, Json, SecretStr
 
-from pydantic import BaseModel, ConfigDict, Field, Json, SecretStr, ValidationError
+from dumont_core.platform.settings_loading import (
+    EnvironmentSettings,
+    SettingsError,
+    forget_settings,
+    load_settings,
+    settings_from,
+)
+
+# Served from here with the models, so a handler imports its settings from one module.
+__all__ = ["EnvironmentSettings", "SettingsError", "forget_settings", "load_settings", "settings_from"]
 
 # Secrets read from Secrets Manager are trusted this long: a rotated one is picked up without a redeploy.
 SECRET_CACHE_SECONDS = 300
@@ -24,16 +30,6 @@ DEFAULT_VAST_API_URL = "https://console.vast.ai"
 DEFAULT_AGENT_PACKAGE = "dumont-agent"
 DEFAULT_INSTANCE_LOG_GROUP = "/dumont/instances"
 DEFAULT_MACHINE_LABEL_PREFIX = "dumont"
-
-
-class SettingsError(RuntimeError):
-    """The environment lacks a variable a function needs, or holds one it cannot read."""
-
-
-class EnvironmentSettings(BaseModel):
-    """A group of settings, each field read from the environment variable its alias names."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, defer_build=True)
 
 
 class TableSettings(EnvironmentSettings):
@@ -347,9 +343,6 @@ class PriceCollectorSettings(TableSettings, ProviderSettings, MarketSettings):
     """The scheduled price collection."""
 
 
-SettingsT = TypeVar("SettingsT", bound=EnvironmentSettings)
-
-
 class RealVastSettings(EnvironmentSettings):
     """`make run` renting from the real Vast.ai instead of the local marketplace: an explicit opt-in, the
     account's key, and a cap on what one machine may cost."""
@@ -358,50 +351,3 @@ class RealVastSettings(EnvironmentSettings):
     vast_api_key: SecretStr | None = Field(default=None, alias="VAST_API_KEY")
     vast_api_url: str = Field(default=DEFAULT_VAST_API_URL, alias="VAST_API_URL")
     max_price_per_hour: float | None = Field(default=None, gt=0, le=100, alias="VAST_MAX_PRICE_PER_HOUR")
-
-
-def settings_from(model: type[SettingsT], environment: Mapping[str, str]) -> SettingsT:
-    """`model` read from `environment`; SettingsError names every missing or malformed variable."""
-    try:
-        return model.model_validate(dict(environment))
-    except ValidationError as error:
-        raise SettingsError(_explain(model, error)) from None
-
-
-_loaded: list[EnvironmentSettings] = []
-
-
-@cache
-def load_settings(model: type[SettingsT]) -> SettingsT:
-    """`model` read from this process's environment, once. A group of settings that a model already
-    loaded includes (a function's own model includes every group it uses) is that same object."""
-    for loaded in _loaded:
-        if isinstance(loaded, model):
-            return loaded
-    settings = settings_from(model, os.environ)
-    _loaded.append(settings)
-    return settings
-
-
-def forget_settings() -> None:
-    """Read the environment again on the next load (after it changed, as on a new cold start)."""
-    _loaded.clear()
-    load_settings.cache_clear()
-
-
-def _explain(model: type[EnvironmentSettings], error: ValidationError) -> str:
-    # Built from the locations alone: pydantic's own text would echo the whole environment, secrets too.
-    problems = []
-    for problem in error.errors(include_input=False, include_url=False):
-        variable = str(problem["loc"][0]) if problem["loc"] else "?"
-        field = _field_for_alias(model, variable)
-        what = f" ({field.description})" if field is not None and field.description else ""
-        if problem["type"] == "missing":
-            problems.append(f"{variable} is not set{what}")
-        else:
-            problems.append(f"{variable} is invalid: {problem['msg']}{what}")
-    return f"{model.__name__}: " + "; ".join(problems)
-
-
-def _field_for_alias(model: type[EnvironmentSettings], alias: str) -> Any:
-    return next((field for field in model.model_fields.values() if field.alias == alias), None)
