@@ -18,6 +18,7 @@ import time
 import warnings
 
 from benchmarks import cold_start, dynamodb_requests, failover, live_metrics, snapshots, soak, webhooks
+from dumont_agent.snapshot import COMPRESSIONS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,6 +37,13 @@ def main(argv: list[str] | None = None) -> int:
         help=f"interruptions of each kind per strategy (default {failover.ROUNDS})",
     )
     parser.add_argument("--only-failover", action="store_true", help="run the failover section alone")
+    parser.add_argument("--only-snapshots", action="store_true", help="run the snapshot section alone")
+    parser.add_argument(
+        "--snapshot-compression",
+        choices=COMPRESSIONS,
+        default="lz4",
+        help="what the snapshot section's own snapshots compress with (default lz4)",
+    )
     args = parser.parse_args(argv)
     # The HTTP servers of the local stack log every request; the report is all that should show.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -53,13 +61,21 @@ def main(argv: list[str] | None = None) -> int:
         report, failover_within_targets = failover.render(failover.measure(rounds=args.failover_rounds))
         print(report, flush=True)
         return 0 if failover_within_targets else 1
+    if args.only_snapshots:
+        report, snapshots_within_targets = snapshots.render(
+            snapshots.measure(gib=args.snapshot_gib, compression=args.snapshot_compression)
+        )
+        print(report, flush=True)
+        return 0 if snapshots_within_targets else 1
     cold = cold_start.measure(rounds=args.rounds)
     print(cold_start.render(cold), flush=True)
     print(flush=True)
     report, within_targets = dynamodb_requests.render(dynamodb_requests.measure())
     print(report, flush=True)
     print(flush=True)
-    report, snapshots_within_targets = snapshots.render(snapshots.measure(gib=args.snapshot_gib))
+    report, snapshots_within_targets = snapshots.render(
+        snapshots.measure(gib=args.snapshot_gib, compression=args.snapshot_compression)
+    )
     print(report, flush=True)
     print(flush=True)
     report, soak_within_targets = soak.render(soak.measure())

@@ -27,6 +27,8 @@ from dumont_agent.snapshot import (
     COMPRESSIONS,
     Compression,
     Manifest,
+    PackResult,
+    PiecedManifest,
     SnapshotError,
     pack,
     restore,
@@ -34,6 +36,7 @@ from dumont_agent.snapshot import (
 )
 from dumont_agent.ssh_keys import install_keys
 from dumont_agent.unsaved import UnsavedMeter, saved_files
+from dumont_agent.uploading import BatchedUploads
 
 logger = logging.getLogger("dumont_agent")
 
@@ -180,39 +183,28 @@ class Agent:
         started = time.perf_counter()
         try:
             previous = self._last_manifest()
-            known = previous.digests if previous else []
-            packed = pack(
-                self.config.workspace,
-                staging,
-                known=known,
-                known_sizes=previous.stored_sizes if previous else None,
-                compression=compression,
-            )
-            manifest = packed.manifest
-            pieced = split_manifest(manifest)
-            chunks = [
-                {"digest": chunk.digest, "size": chunk.size, "stored_size": chunk.stored_size}
-                for chunk in [*manifest.chunks, *(piece.ref for piece in pieced.pieces)]
-            ]
-            plan = self.client.plan_uploads(snapshot_id, chunks)
-            wanted: dict[str, str] = plan["uploads"]
-            pieces = {piece.ref.digest: piece.frame for piece in pieced.pieces}
-            if any(digest not in packed.staged and digest not in pieces for digest in wanted):
+            # Chunks are planned and uploaded a batch at a time while packing goes on.
+            with BatchedUploads(self.client, snapshot_id, self.config.upload_workers) as uploads:
+                packed = pack(
+                    self.config.workspace,
+                    staging,
+                    known=previous.digests if previous else [],
+                    known_sizes=previous.stored_sizes if previous else None,
+                    compression=compression,
+                    listener=uploads.chunk,
+                )
+                packed_at = time.perf_counter()
+                pieced = split_manifest(packed.manifest)
+                finished = uploads.finish([(piece.ref, piece.frame) for piece in pieced.pieces])
+            uploaded = finished.uploaded_bytes
+            if finished.lacking:
                 # S3 lacks a chunk this machine took for stored (it was swept): stage everything.
-                packed = pack(self.config.workspace, staging, compression=compression)
-                manifest = packed.manifest
-                pieced = split_manifest(manifest)
-                pieces = {piece.ref.digest: piece.frame for piece in pieced.pieces}
-            upload_started = time.perf_counter()
-            staged = packed
-
-            def frame(digest: str) -> bytes:
-                return pieces[digest] if digest in pieces else staged.frame(digest)
-
-            uploaded = self._upload(frame, wanted)
+                packed, pieced, more = self._pack_and_upload_all(snapshot_id, staging, compression)
+                uploaded += more
             # Its pieces are uploaded with the chunks: the manifest is complete once it is put.
-            self.client.put(str(plan["manifest_url"]), pieced.document)
-            upload_seconds = time.perf_counter() - upload_started
+            self.client.put(finished.manifest_url, pieced.document)
+            upload_seconds = time.perf_counter() - packed_at
+            manifest = packed.manifest
             self._remember(manifest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -226,6 +218,25 @@ class Agent:
             "upload_seconds": round(upload_seconds, 3),
             "seconds": round(time.perf_counter() - started, 3),
         }
+
+    def _pack_and_upload_all(
+        self, snapshot_id: str, staging: Path, compression: Compression
+    ) -> tuple[PackResult, PiecedManifest, int]:
+        """Pack again with nothing taken for stored, plan the whole list, upload what S3 lacks."""
+        shutil.rmtree(staging, ignore_errors=True)
+        packed = pack(self.config.workspace, staging, compression=compression)
+        pieced = split_manifest(packed.manifest)
+        chunks = [
+            {"digest": chunk.digest, "size": chunk.size, "stored_size": chunk.stored_size}
+            for chunk in [*packed.manifest.chunks, *(piece.ref for piece in pieced.pieces)]
+        ]
+        plan = self.client.plan_uploads(snapshot_id, chunks)
+        pieces = {piece.ref.digest: piece.frame for piece in pieced.pieces}
+
+        def frame(digest: str) -> bytes:
+            return pieces[digest] if digest in pieces else packed.frame(digest)
+
+        return packed, pieced, self._upload(frame, plan["uploads"])
 
     def _upload(self, frame_of: Callable[[str], bytes], wanted: dict[str, str]) -> int:
         # One failed upload fails the snapshot: the chunks not started yet are not tried, each of which

@@ -96,8 +96,13 @@ class ApiClient:
     def ship_logs(self, lines: list[dict[str, str]]) -> None:
         self._call("POST", "/api/agent/logs", {"lines": lines})
 
-    def plan_uploads(self, snapshot_id: str, chunks: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._call("POST", f"/api/agent/snapshots/{snapshot_id}/uploads", {"chunks": chunks})
+    def plan_uploads(
+        self, snapshot_id: str, chunks: list[dict[str, Any]], *, append: bool = False
+    ) -> dict[str, Any]:
+        """`append`: these chunks add to those planned before; otherwise they are all of the snapshot's
+        (the field is sent only when true, so an API from before it answers the first plan too)."""
+        body: dict[str, Any] = {"chunks": chunks, "append": True} if append else {"chunks": chunks}
+        return self._call("POST", f"/api/agent/snapshots/{snapshot_id}/uploads", body)
 
     def plan_downloads(self, snapshot_id: str) -> dict[str, Any]:
         return self._call("GET", f"/api/agent/snapshots/{snapshot_id}/downloads")

@@ -11,7 +11,8 @@ nothing to write back; the three take turns, and the median of the runs is repor
   written,
   against `restic backup` into a new repository (format 2, its default compression) and
   `tar -c -C workspace . | lz4 -1 > archive`;
-- restore: `Manifest.from_bytes` and `restore()` with `fetch` reading the staged frames from disk,
+- restore: `Manifest.from_bytes` and `restore()` with `fetch` reading the staged frames from disk
+  through files opened once for the whole restore (like for like: `lz4 -d` opens its one archive once),
   into a new directory, against `restic restore` and `lz4 -d archive | tar -x -C directory`;
 - re-snapshot, after each of three changes in turn (1% of the files edited, 1 MiB inserted in the
   middle of the 500 MiB file, 10,000 new small files): a `pack()` with the previous manifest's chunks

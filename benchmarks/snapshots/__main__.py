@@ -7,7 +7,7 @@ import sys
 
 from benchmarks.snapshots import __doc__ as description
 from benchmarks.snapshots import measure, render
-from benchmarks.snapshots.measurement import ROUNDS
+from benchmarks.snapshots.measurement import MEMORY_LIMIT, MIB, ROUNDS, measure_memory
 from dumont_agent.snapshot import COMPRESSIONS
 
 
@@ -20,7 +20,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compression", choices=COMPRESSIONS, default="lz4", help="what ours compresses with (default lz4)"
     )
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="only the peak memory of packing a generated workspace of --gib (needs that much free space, "
+        "not the full run's 13 times as much)",
+    )
     args = parser.parse_args(argv)
+    if args.memory_only:
+        peak = measure_memory(args.gib, args.compression)
+        within = peak <= MEMORY_LIMIT
+        verdict = "ok" if within else "FAIL"
+        print(
+            f"Peak memory packing {args.gib:g} GiB ({args.compression}): {peak / MIB:,.0f} MiB, "
+            f"{verdict} (≤ {MEMORY_LIMIT // MIB} MiB)",
+            flush=True,
+        )
+        return 0 if within else 1
     report, within_targets = render(measure(args.gib, args.rounds, args.compression))
     print(report, flush=True)
     return 0 if within_targets else 1

@@ -126,6 +126,17 @@ def _changes(workspace: Workspace) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
+def measure_memory(gib: float, compression: Compression = "lz4") -> int:
+    """The peak memory of packing a generated workspace of `gib` alone: no restic, no restores, so it
+    needs only the workspace's space and its snapshot's."""
+    workspace_bytes = int(gib * GIB)
+    _require_free_space(workspace_bytes * 2)
+    with tempfile.TemporaryDirectory(prefix="dumont-bench-snapshot-memory-") as scratch_name:
+        scratch = Path(scratch_name)
+        workspace = generate_workspace(scratch / "workspace", workspace_bytes)
+        return peak_packing_bytes(workspace.root, scratch / "staging-memory", compression)
+
+
 def measure(gib: float = 1.0, rounds: int = ROUNDS, compression: Compression = "lz4") -> SnapshotResult:
     workspace_bytes = int(gib * GIB)
     # The workspace, three snapshots of it, and every restored tree: deleted only at the end.

@@ -41,6 +41,7 @@ This package's modules, in the order a snapshot passes through them:
 Import the names below from here, not from the modules.
 """
 
+from dumont_agent.snapshot.chunks import ChunkListener, StagedFrame
 from dumont_agent.snapshot.compression import COMPRESSIONS, Compression
 from dumont_agent.snapshot.cutting import LARGE_FILES, SMALL_FILES, ChunkSizes
 from dumont_agent.snapshot.errors import (
@@ -61,6 +62,7 @@ __all__ = [
     "LARGE_FILES",
     "SMALL_FILES",
     "SMALL_FILE_BYTES",
+    "ChunkListener",
     "ChunkRef",
     "ChunkSizes",
     "Compression",
@@ -75,6 +77,7 @@ __all__ = [
     "RestoreResult",
     "SnapshotError",
     "Span",
+    "StagedFrame",
     "WorkspaceChanged",
     "pack",
     "restore",

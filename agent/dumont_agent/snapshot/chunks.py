@@ -15,7 +15,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import NamedTuple
@@ -65,6 +65,11 @@ def _write_all(descriptor: int, data: bytes) -> None:
             view = view[os.write(descriptor, view) :]
 
 
+ChunkListener = Callable[[ChunkRef, "StagedFrame | None"], None]
+"""Told of each distinct chunk as soon as it is known: its reference, and where its frame is staged (None
+for a chunk in `known`). Called from the worker threads."""
+
+
 class ChunkStore:
     """Hashes chunks and appends the frames of those not stored yet; called from the worker threads."""
 
@@ -74,8 +79,10 @@ class ChunkStore:
         known: Collection[str],
         known_sizes: Mapping[str, int],
         compression: Compression = "lz4",
+        listener: ChunkListener | None = None,
     ) -> None:
         self.staging = staging
+        self.listener = listener
         self.compression: Compression = compression
         self.known = known if isinstance(known, (AbstractSet, Mapping)) else frozenset(known)
         self.known_sizes = known_sizes
@@ -101,6 +108,8 @@ class ChunkStore:
             ref = ChunkRef(digest, len(data), stored_size)
             with self._lock:
                 self.refs[digest] = ref
+            if self.listener is not None:
+                self.listener(ref, None)
             return digest
         frame = compress(data, self.compression)
         ref = ChunkRef(digest, len(data), len(frame))
@@ -109,6 +118,8 @@ class ChunkStore:
             self.refs[digest] = ref
             self.written.append(ref)
             self.staged[digest] = staged
+        if self.listener is not None:
+            self.listener(ref, staged)
         return digest
 
     def close(self) -> None:

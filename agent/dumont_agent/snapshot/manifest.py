@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from dumont_agent.snapshot.collecting import collection_paused
 from dumont_agent.snapshot.compression import COMPRESSIONS, Compression, compress_parts, decompress
 from dumont_agent.snapshot.errors import SnapshotError
 
@@ -126,10 +127,11 @@ class Manifest:
         except ValueError as error:
             raise SnapshotError(f"manifest refused: not JSON ({error})") from error
         try:
-            if isinstance(document, dict) and "pieces" in document:
-                manifest = _joined(document, fetch)
-            else:
-                manifest = _manifest_from_document(document)
+            with collection_paused():
+                if isinstance(document, dict) and "pieces" in document:
+                    manifest = _joined(document, fetch)
+                else:
+                    manifest = _manifest_from_document(document)
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise SnapshotError(f"manifest refused: malformed ({error!r})") from error
         manifest.check()

@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dumont_agent.snapshot.chunks import ChunkStore, StagedFrame
+from dumont_agent.snapshot.chunks import ChunkListener, ChunkStore, StagedFrame
 from dumont_agent.snapshot.compression import Compression
 from dumont_agent.snapshot.errors import failing_as_snapshot_error
 from dumont_agent.snapshot.manifest import FILE, ChunkRef, Entry, Manifest, new_manifest
@@ -73,6 +73,7 @@ def pack(
     known_sizes: Mapping[str, int] | None = None,
     workers: int | None = None,
     compression: Compression = "lz4",
+    listener: ChunkListener | None = None,
 ) -> PackResult:
     """Snapshot `workspace`: write the frame of every chunk not in `known` to segment files in `staging`,
     compressed with `compression` (`PackResult.frame` reads them).
@@ -82,12 +83,15 @@ def pack(
     are compressed again, to learn their size. `staging` may be inside the workspace: it is not packed.
     The workspace must not change meanwhile; a file that does raises WorkspaceChanged.
 
+    `listener(ref, staged)` is told of each distinct chunk as soon as its frame is staged (or, for a
+    chunk in `known`, hashed), from the worker threads, so the caller can upload while packing goes on.
+
     On any failure the frames this call wrote are removed again; a full disk raises NotEnoughSpace.
     """
     started = time.perf_counter()
     workers = min(workers if workers is not None else os.cpu_count() or 1, MAX_WORKERS)
     workspace, staging = Path(workspace), Path(staging)
-    store = ChunkStore(staging, known, known_sizes or {}, compression)
+    store = ChunkStore(staging, known, known_sizes or {}, compression, listener)
     digests: dict[int, str] = {}
 
     def run(batch: list[tuple[int, bytes]]) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from dumont_agent.snapshot.chunks import open_frame
+from dumont_agent.snapshot.collecting import collection_paused
 from dumont_agent.snapshot.errors import (
     MissingChunk,
     NotEnoughSpace,
@@ -47,13 +48,21 @@ class RestoreResult:
     seconds: float
 
 
+class _WholeFile(NamedTuple):
+    mode: int
+    mtime_ns: int
+    chmod: bool
+    """Whether the file needs a chmod once created with `mode`: the umask took bits away, or it has
+    setuid, setgid or sticky bits (which creating a file may not set)."""
+
+
 class _SpanWrite(NamedTuple):
     path: str
     file_offset: int
     chunk_offset: int
     length: int
-    whole_file: Entry | None
-    """The file's entry when this span is all of it: the file is created, written and finished at once."""
+    whole_file: _WholeFile | None
+    """Set when this span is all of the file: it is created, written and finished at once."""
 
 
 def restore(
@@ -85,7 +94,8 @@ def restore(
     with failing_as_snapshot_error(doing, _RESTORE_UNDONE):
         restoring = Path(tempfile.mkdtemp(prefix=f".{target.name}.restoring-", dir=target.parent))
     with failing_as_snapshot_error(doing, _RESTORE_UNDONE, undo=lambda: _remove_tree(restoring)):
-        _restore_tree(manifest, fetch, str(restoring), workers)
+        with collection_paused():
+            _restore_tree(manifest, fetch, str(restoring), workers)
         _swap_into_place(restoring, target)
     return RestoreResult(
         files=manifest.file_count, bytes=manifest.total_bytes, seconds=time.perf_counter() - started
@@ -98,7 +108,7 @@ def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, 
     for entry in entries[1:]:
         if entry.kind == DIRECTORY:
             os.mkdir(os.path.join(root, entry.path), 0o700)
-    writes, pieced = _plan_writes(manifest, root)
+    writes, pieced = _plan_writes(manifest, root, _umask())
     with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-restore") as pipeline:
         # In batches: one task per chunk costs more in handing over between threads than a small chunk's
         # work. A task fetches and writes its chunks one at a time, so it holds one chunk at most.
@@ -119,7 +129,9 @@ def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, 
     _finish_links_and_directories(entries, root)
 
 
-def _plan_writes(manifest: Manifest, root: str) -> tuple[list[list[_SpanWrite]], list[tuple[str, Entry]]]:
+def _plan_writes(
+    manifest: Manifest, root: str, umask: int | None
+) -> tuple[list[list[_SpanWrite]], list[tuple[str, Entry]]]:
     """What each chunk writes where, and the files written in pieces (finished once all are written).
     Empty files are written here and now: no chunk holds anything of theirs."""
     writes: list[list[_SpanWrite]] = [[] for _ in manifest.chunks]
@@ -129,14 +141,15 @@ def _plan_writes(manifest: Manifest, root: str) -> tuple[list[list[_SpanWrite]],
             continue
         path = os.path.join(root, entry.path)
         if not entry.spans:
-            descriptor = _create(path)
+            descriptor = _create(path, entry.mode)
             try:
-                _finish_file(descriptor, entry)
+                _finish_file(descriptor, entry, _needs_chmod(entry.mode, umask))
             finally:
                 os.close(descriptor)
         elif len(entry.spans) == 1:
             span = entry.spans[0]
-            writes[span.chunk].append(_SpanWrite(path, 0, span.offset, span.length, entry))
+            whole = _WholeFile(entry.mode, entry.mtime_ns, _needs_chmod(entry.mode, umask))
+            writes[span.chunk].append(_SpanWrite(path, 0, span.offset, span.length, whole))
         else:
             pieced.append((path, entry))
             file_offset = 0
@@ -174,11 +187,14 @@ def _restore_chunk(chunk: ChunkRef, writes: list[_SpanWrite], fetch: Callable[[s
     with memoryview(data) as view:
         for write in writes:
             content = view[write.chunk_offset : write.chunk_offset + write.length]
-            if write.whole_file is not None:
-                descriptor = _create(write.path)
+            whole = write.whole_file
+            if whole is not None:
+                descriptor = _create(write.path, whole.mode)
                 try:
                     _write_all(descriptor, content, 0)
-                    _finish_file(descriptor, write.whole_file)
+                    if whole.chmod:
+                        os.fchmod(descriptor, whole.mode)
+                    os.utime(descriptor, ns=(whole.mtime_ns, whole.mtime_ns))
                 finally:
                     os.close(descriptor)
             else:
@@ -191,8 +207,25 @@ def _restore_chunk(chunk: ChunkRef, writes: list[_SpanWrite], fetch: Callable[[s
                     os.close(descriptor)
 
 
-def _create(path: str) -> int:
-    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+def _create(path: str, mode: int) -> int:
+    """A new file, open for writing whatever `mode` says (a mode given at creation binds later opens)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode & 0o777)
+
+
+def _umask() -> int | None:
+    """This process's umask, read without changing it (`os.umask` sets it, for every thread at once);
+    None where the kernel does not say, and every file is then given its mode explicitly."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            line = next(line for line in status if line.startswith("Umask:"))
+        return int(line.split()[1], 8)
+    return None
+
+
+def _needs_chmod(mode: int, umask: int | None) -> bool:
+    """Whether a file created with `mode` ends with other permissions: a chmod is a system call a file,
+    and most files' modes survive the usual umask (022)."""
+    return umask is None or mode & 0o7000 != 0 or mode & umask != 0
 
 
 def _write_all(descriptor: int, content: memoryview, offset: int) -> None:
@@ -202,8 +235,9 @@ def _write_all(descriptor: int, content: memoryview, offset: int) -> None:
         offset += count
 
 
-def _finish_file(descriptor: int, entry: Entry) -> None:
-    os.fchmod(descriptor, entry.mode)
+def _finish_file(descriptor: int, entry: Entry, chmod: bool = True) -> None:
+    if chmod:
+        os.fchmod(descriptor, entry.mode)
     os.utime(descriptor, ns=(entry.mtime_ns, entry.mtime_ns))
 
 

@@ -83,10 +83,10 @@ def plan_uploads(
 ) -> Response[str]:
     """Where to upload a snapshot's chunks
 
-    The agent lists every chunk of the snapshot; the answer has upload URLs for those S3 does not hold
-    yet, and for the manifest."""
+    The agent lists every chunk of the snapshot, or with `append` a batch more of them; the answer has
+    upload URLs for those of the request S3 does not hold yet, and for the manifest."""
     chunks = [ChunkPlan.model_validate(chunk.model_dump()) for chunk in body.chunks]
-    plan = composition.snapshots().plan_uploads(agent, snapshot_id, chunks)
+    plan = composition.snapshots().plan_uploads(agent, snapshot_id, chunks, append=body.append)
     return json_response(UploadPlanView.model_validate(plan))
 
 

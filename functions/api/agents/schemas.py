@@ -108,6 +108,11 @@ class ChunkRequest(RequestBody):
 
 class UploadRequest(RequestBody):
     chunks: list[ChunkRequest] = Field(max_length=200_000)
+    append: bool = Field(
+        default=False,
+        description="false: these are all of the snapshot's chunks; true: more of them, added to those "
+        "planned before (an agent plans a batch at a time while it packs)",
+    )
 
 
 class UploadPlanView(View):

@@ -295,3 +295,35 @@ def test_deleting_a_running_instances_latest_snapshot_leaves_it_the_one_before(
     service.delete(OWNER, older)
     none_left = repository.get(TEAM, instance.instance_id)
     assert (none_left.last_snapshot_id, none_left.last_snapshot_at) == (None, None)
+
+
+def test_an_agent_plans_in_batches_while_it_packs(
+    service: SnapshotService, steps: SnapshotSteps, s3: Any, instance: Instance
+) -> None:
+    take(service, steps, s3, instance, [b"alpha"])
+    snapshot = service.create(OWNER, instance.instance_id, None, "lz4")
+    agent = agent_of(instance)
+
+    def plans(*chunks: bytes) -> list[ChunkPlan]:
+        return [
+            ChunkPlan(digest=digest_of(chunk), size=len(chunk), stored_size=len(chunk)) for chunk in chunks
+        ]
+
+    # A retried snapshot's first batch replaces what an earlier try planned; later batches add to it.
+    service.plan_uploads(agent, snapshot.snapshot_id, plans(b"from an earlier try"))
+    first = service.plan_uploads(agent, snapshot.snapshot_id, plans(b"alpha", b"beta"))
+    second = service.plan_uploads(agent, snapshot.snapshot_id, plans(b"beta", b"gamma"), append=True)
+
+    assert set(first.uploads) == {digest_of(b"beta")}
+    assert set(second.uploads) == {digest_of(b"beta"), digest_of(b"gamma")}  # not uploaded yet
+    assert SnapshotStore(BUCKET).digests(TEAM, snapshot.snapshot_id) == [
+        digest_of(b"alpha"),
+        digest_of(b"beta"),
+        digest_of(b"gamma"),
+    ]
+    for chunk in (b"beta", b"gamma"):
+        s3.put_object(Bucket=BUCKET, Key=SnapshotStore.chunk_key(TEAM, digest_of(chunk)), Body=chunk)
+    s3.put_object(
+        Bucket=BUCKET, Key=SnapshotStore(BUCKET).manifest_key(TEAM, snapshot.snapshot_id), Body=b"{}"
+    )
+    assert steps.finish_snapshot(TEAM, snapshot.snapshot_id, {}) == {"snapshot_id": snapshot.snapshot_id}

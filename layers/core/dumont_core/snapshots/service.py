@@ -294,8 +294,13 @@ class SnapshotService:
 
     # What the agent asks for -------------------------------------------------------------------------
 
-    def plan_uploads(self, agent: Principal, snapshot_id: str, chunks: list[ChunkPlan]) -> UploadPlan:
-        """Pin the chunks the snapshot will use, and hand out upload URLs for those S3 lacks."""
+    def plan_uploads(
+        self, agent: Principal, snapshot_id: str, chunks: list[ChunkPlan], *, append: bool = False
+    ) -> UploadPlan:
+        """Pin the chunks the snapshot will use, and hand out upload URLs for those S3 lacks.
+
+        `chunks` are all of the snapshot's chunks, or with `append` more of them, added to those planned
+        before: an agent plans a batch at a time and uploads it while it packs the next."""
         snapshot = self._agent_snapshot(agent, snapshot_id)
         if snapshot.status not in ("compressing", "uploading"):
             raise Conflict(
@@ -303,8 +308,9 @@ class SnapshotService:
                 details={"snapshot_id": snapshot_id, "status": snapshot.status},
             )
         digests = list(dict.fromkeys(chunk.digest for chunk in chunks))
+        planned = self.store.digests(agent.team_id, snapshot_id) if append else None
         # The digest list is stored before we look at S3: a sweep that starts now keeps these chunks.
-        self.store.put_digests(agent.team_id, snapshot_id, digests)
+        self.store.put_digests(agent.team_id, snapshot_id, list(dict.fromkeys([*(planned or []), *digests])))
         stored = self.store.stored_chunks(agent.team_id)
         uploads = {
             digest: self.store.upload_url(self.store.chunk_key(agent.team_id, digest))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
-from dumont_agent.snapshot import Manifest, pack, restore
+import pytest
+
+from dumont_agent.snapshot import Manifest, MissingChunk, pack, restore
 from tests.unit.agent.snapshot.conftest import fetch_from, tree, write
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -88,3 +91,39 @@ def test_a_workspace_packed_with_zstd_restores_and_says_so(workspace: Path, tmp_
     # The same chunks, whichever the compression: what one stored, the other need not upload again.
     assert manifest.digests == lz4.manifest.digests
     assert packed.stored_bytes < lz4.stored_bytes
+
+
+def test_every_file_gets_its_own_mode_whatever_the_umask_takes_away(tmp_path: Path) -> None:
+    # Files are created with their mode and chmodded only when the umask would change it.
+    workspace = tmp_path / "workspace"
+    modes = {"open.txt": 0o666, "group.txt": 0o664, "private.txt": 0o600, "readonly.txt": 0o444}
+    for name, mode in modes.items():
+        write(workspace / name, name.encode(), mode=mode)
+    write(workspace / "empty-open.txt", b"", mode=0o666)
+    write(workspace / "sticky.sh", b"#!/bin/sh\n", mode=0o1755)
+    expected = tree(workspace)
+    packed = pack(workspace, tmp_path / "staging")
+    previous = os.umask(0o077)
+    try:
+        restore(packed.manifest, fetch_from(packed), tmp_path / "restored")
+    finally:
+        os.umask(previous)
+
+    assert tree(tmp_path / "restored") == expected
+    assert (tmp_path / "restored" / "open.txt").stat().st_mode & 0o7777 == 0o666
+
+
+def test_the_garbage_collector_is_back_on_after_a_restore_even_a_failed_one(
+    workspace: Path, tmp_path: Path
+) -> None:
+    packed = pack(workspace, tmp_path / "staging")
+
+    restore(packed.manifest, fetch_from(packed), tmp_path / "restored")
+    assert gc.isenabled()
+
+    def lost(digest: str) -> bytes:
+        raise OSError("gone")
+
+    with pytest.raises(MissingChunk):
+        restore(packed.manifest, lost, tmp_path / "again")
+    assert gc.isenabled()
