@@ -147,7 +147,7 @@ def test_snapshot_bucket_access_is_logged_to_a_private_bucket(synthesized: Synth
 
 def test_secrets_have_no_value_in_the_template(synthesized: Synthesized) -> None:
     secrets = synthesized.of_type("AWS::SecretsManager::Secret")
-    assert len(secrets) == 2, "provider key and token signing"
+    assert len(secrets) == 3, "provider key, token signing and Stripe's keys"
     for secret in secrets.values():
         assert "SecretString" not in secret["Properties"]
         assert "GenerateSecretString" in secret["Properties"]
