@@ -163,7 +163,9 @@ def _clock_note(result: dict[str, Any]) -> str:
     return (
         "All times are seconds of a simulated clock with AWS's timings: a reconciler pass every "
         f"{timings['pass_seconds']:g} s, confirmation after {timings['confirm_seconds']:g} s, a heartbeat "
-        f"every {timings['heartbeat_seconds']:g} s, boots polled every {timings['boot_poll_seconds']:g} s, "
+        f"every {timings['heartbeat_seconds']:g} s (every {timings['listened_heartbeat_seconds']:g} s with "
+        "failover on or while a workflow waits on the agent), boots polled every "
+        f"{timings['boot_poll_seconds']:g} s, "
         f"GPU machines booting in {low:g}-{high:g} s ({result['simulated_seconds'] / 3600:.1f} h "
         f"simulated in {result['wall_seconds']:.0f} s of wall time)."
     )

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 import boto3
 import httpx
 
-from dumont_agent.agent import Agent, AgentConfig, AgentError, ApiClient
+from dumont_agent.agent import DEFAULT_HEARTBEAT_SECONDS, Agent, AgentConfig, AgentError, ApiClient
 from dumont_agent.host_metrics import HostMetrics
 from dumont_core.platform.errors import DumontError
 from dumont_core.platform.identity import Principal
@@ -62,8 +62,10 @@ class AgentLink(httpx.BaseTransport):
         body = json.loads(request.content) if request.content else {}
         if path == HEARTBEAT_PATH:
             assert agent.instance_id is not None
-            world.instances.record_heartbeat(agent.team_id, agent.instance_id, body)
-            return {"next_heartbeat_in_seconds": int(world.timings.heartbeat_seconds), "actions": []}
+            # The interval as the heartbeat route tells it (`AgentService.heartbeat`).
+            interval = world.intervals.for_instance(world.instances.find(agent.team_id, agent.instance_id))
+            world.instances.record_heartbeat(agent.team_id, agent.instance_id, body, interval)
+            return {"next_heartbeat_in_seconds": round(interval), "actions": []}
         uploads, downloads = _UPLOADS.match(path), _DOWNLOADS.match(path)
         if uploads is not None:
             chunks = [ChunkPlan.model_validate(chunk) for chunk in body["chunks"]]
@@ -107,6 +109,8 @@ class MachineAgent:
         """Whether a heartbeat of this agent was received."""
         self.closed = False
         self.heartbeats_lost = 0
+        self.interval = float(DEFAULT_HEARTBEAT_SECONDS)
+        """Seconds between heartbeats, as the last heartbeat's answer told the agent."""
         config = AgentConfig.from_environment(
             {
                 "DUMONT_API_URL": "http://api.bench.invalid",
@@ -122,24 +126,26 @@ class MachineAgent:
         self._metrics = HostMetrics(self.workspace, nvml=SimulatedGpu("RTX 4090", 50.0))
         self._agent = Agent(config=config, client=self._client, metrics=self._metrics, stop=stop)
 
-    def beat(self) -> bool:
-        """One heartbeat (False once the machine is gone, to stop beating)."""
+    def beat(self) -> float | None:
+        """One heartbeat: the seconds until the next, as the last answer said (None once the machine is
+        gone, to stop beating)."""
         if self.closed:
-            return False
+            return None
         if not self.running:
-            return True
+            return self.interval
         try:
             if self.world.heartbeats_skipped.strikes():
                 raise AgentError("the agent stalled and sent no heartbeat")
-            self._client.heartbeat(self._metrics.read().as_heartbeat())
+            answer = self._client.heartbeat(self._metrics.read().as_heartbeat())
         except AgentError:
             self.heartbeats_lost += 1
             self.world.heartbeats_lost += 1
-            return True
+            return self.interval
         self.heard = True
+        self.interval = float(answer.get("next_heartbeat_in_seconds") or self.interval)
         for action in self.world.workflows.take_actions(self.instance_id):
             self._carry_out(action)
-        return True
+        return self.interval
 
     def _carry_out(self, action: AgentAction) -> None:
         """Run the action now; its result reaches the workflow once the time it took has passed."""

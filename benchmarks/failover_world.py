@@ -6,7 +6,8 @@ snapshot and restore code, whose requests go through the local stack's machine n
 lost heartbeats) to the services.
 
 The timings are AWS's, read from the settings' defaults (a pass every WATCH_POLL_SECONDS, confirmation
-after INTERRUPTION_CONFIRM_SECONDS, a heartbeat every AGENT_HEARTBEAT_SECONDS, boots polled every
+after INTERRUPTION_CONFIRM_SECONDS, a heartbeat every AGENT_HEARTBEAT_SECONDS, or every
+LISTENED_HEARTBEAT_SECONDS as each heartbeat's answer tells the agent, boots polled every
 BOOT_POLL_SECONDS); the marketplace's machines boot in `Timings.boot_seconds`.
 """
 
@@ -28,6 +29,7 @@ from benchmarks.failover_timeline import SimulatedTime, Timeline
 from benchmarks.failover_workflows import WorkflowRunner
 from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
 from dumont_core.failover.service import FailoverService
+from dumont_core.instances.heartbeats import HeartbeatIntervals
 from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.machine_labels import owner_of
 from dumont_core.instances.metrics import MetricsRepository
@@ -69,6 +71,7 @@ class Timings:
     pass_seconds: float
     confirm_seconds: float
     heartbeat_seconds: float
+    listened_heartbeat_seconds: float
     boot_poll_seconds: float
     provider_backoff_seconds: float
     boot_seconds: tuple[float, float] = (20.0, 60.0)
@@ -80,6 +83,7 @@ class Timings:
             pass_seconds=_default(WatchSettings, "watch_poll_seconds"),
             confirm_seconds=_default(WatchSettings, "interruption_confirm_seconds"),
             heartbeat_seconds=_default(AgentSettings, "agent_heartbeat_seconds"),
+            listened_heartbeat_seconds=_default(AgentSettings, "listened_heartbeat_seconds"),
             boot_poll_seconds=_default(WorkflowSettings, "boot_poll_seconds"),
             provider_backoff_seconds=_default(ProviderSettings, "provider_backoff_seconds"),
         )
@@ -150,6 +154,9 @@ class FailoverWorld:
 
     def _compose(self) -> None:
         timings, clock = self.timings, self.time
+        self.intervals = HeartbeatIntervals(
+            regular=timings.heartbeat_seconds, listened=timings.listened_heartbeat_seconds
+        )
         self.workflows = WorkflowRunner(self)
         self.instances = InstanceService(
             repository=InstanceRepository(event_retention=timedelta(days=90)),
@@ -223,7 +230,7 @@ class FailoverWorld:
                 self, machine_id, owner.team_id, owner.instance_id, self._root / str(machine_id)
             )
             self.agents[machine_id] = agent
-            self.timeline.every(self.timings.heartbeat_seconds, agent.beat)
+            self.timeline.repeat(agent.beat)
 
     # --- what the bench and the tests ask -------------------------------------------------------
 

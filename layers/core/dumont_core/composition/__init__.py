@@ -231,6 +231,7 @@ def agents() -> AgentService:
         actions=action_repository(),
         logs=InstanceLogs(load_settings(InstanceLogSettings).instance_log_group),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
+        listened_heartbeat_seconds=load_settings(AgentSettings).listened_heartbeat_seconds,
     )
 
 

@@ -331,9 +331,15 @@ class InstanceService:
         """Change settings of the instance that are not its state (failover's), whatever state it is in."""
         return self.transition(instance, expected=DELETABLE_STATES, changes=changes)
 
-    def record_heartbeat(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> None:
+    def record_heartbeat(
+        self,
+        team_id: str,
+        instance_id: str,
+        reading: Mapping[str, Any],
+        interval_seconds: float | None = None,
+    ) -> None:
         try:
-            self.readings.record_heartbeat(team_id, instance_id, reading, self.clock())
+            self.readings.record_heartbeat(team_id, instance_id, reading, self.clock(), interval_seconds)
         except HeartbeatRefused:
             raise Unauthenticated("This instance no longer runs an agent") from None
 

@@ -131,6 +131,9 @@ class AgentSettings(EnvironmentSettings):
     """How the agents on our machines report."""
 
     agent_heartbeat_seconds: int = Field(default=60, ge=1, le=3600, alias="AGENT_HEARTBEAT_SECONDS")
+    listened_heartbeat_seconds: int = Field(default=5, ge=1, le=3600, alias="LISTENED_HEARTBEAT_SECONDS")
+    """The interval of an agent whose silence must be noticed in seconds (its instance has failover on)
+    or that a workflow waits on (its instance is starting or waking): `instances/heartbeats.py`."""
     metric_retention_days: int = Field(default=35, ge=1, alias="METRIC_RETENTION_DAYS")
     """Long enough for the 30-day chart."""
 
