@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 
 from dumont_core.instances.metrics import HeartbeatRefused, MetricsRepository, downsample
 from dumont_core.instances.models import (
+    DEFAULT_CHECKPOINT_MINUTES,
     DEFAULT_GPU_THRESHOLD,
     DEFAULT_IDLE_TIMEOUT_MINUTES,
     DELETABLE_STATES,
@@ -105,6 +106,7 @@ class InstanceService:
             ssh_keys=[read_public_key(spec.ssh_key, "added at creation", now)] if spec.ssh_key else [],
             failover_enabled=spec.failover_enabled,
             failover_strategy=spec.failover_strategy if spec.failover_enabled else None,
+            checkpoint_interval_minutes=DEFAULT_CHECKPOINT_MINUTES if spec.failover_enabled else None,
             auto_hibernate=spec.auto_hibernate,
             idle_timeout_minutes=DEFAULT_IDLE_TIMEOUT_MINUTES if spec.auto_hibernate else None,
             idle_gpu_threshold=DEFAULT_GPU_THRESHOLD if spec.auto_hibernate else None,
