@@ -43,10 +43,27 @@ class _NoWaiting:
 class AgentLink(httpx.BaseTransport):
     """The agent's requests, through its machine's network, to the services and to S3."""
 
-    def __init__(self, world: FailoverWorld, network: MachineNetwork, agent: Principal) -> None:
+    def __init__(
+        self, world: FailoverWorld, network: MachineNetwork, agent: Principal, machine_id: str
+    ) -> None:
         self._world = world
         self._network = network
         self._agent = agent
+        self._machine_id = machine_id
+        self.standby = False
+        """Whether the machine was the instance's standby at the last heartbeat (its token the
+        standby's, as `AgentService.authenticate` tells them apart)."""
+
+    def _principal(self) -> Principal:
+        assert self._agent.instance_id is not None
+        instance = self._world.instances.find(self._agent.team_id, self._agent.instance_id)
+        standby = (
+            instance is not None
+            and instance.standby is not None
+            and instance.standby.machine_id == self._machine_id
+            and instance.provider_instance_id != self._machine_id
+        )
+        return self._agent.model_copy(update={"standby": standby})
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self._network.let_through(request)
@@ -58,13 +75,17 @@ class AgentLink(httpx.BaseTransport):
             return httpx.Response(error.http_status, json={"error": {"message": str(error)}})
 
     def _api(self, request: httpx.Request) -> Any:
-        path, agent, world = request.url.path, self._agent, self._world
+        path, agent, world = request.url.path, self._principal(), self._world
         body = json.loads(request.content) if request.content else {}
         if path == HEARTBEAT_PATH:
             assert agent.instance_id is not None
-            # The interval as the heartbeat route tells it (`AgentService.heartbeat`).
-            interval = world.intervals.for_instance(world.instances.find(agent.team_id, agent.instance_id))
-            world.instances.record_heartbeat(agent.team_id, agent.instance_id, body, interval)
+            # As the heartbeat route answers (`AgentService.heartbeat`): the interval for the instance,
+            # and a standby's heartbeats are not the instance's unless it runs on that standby.
+            instance = world.instances.find(agent.team_id, agent.instance_id)
+            interval = world.intervals.for_instance(instance)
+            self.standby = agent.standby
+            if not agent.standby or (instance is not None and instance.on_standby):
+                world.instances.record_heartbeat(agent.team_id, agent.instance_id, body, interval)
             return {"next_heartbeat_in_seconds": round(interval), "actions": []}
         uploads, downloads = _UPLOADS.match(path), _DOWNLOADS.match(path)
         if uploads is not None:
@@ -122,7 +143,8 @@ class MachineAgent:
         )
         principal = Principal(account_id="acct_bench", team_id=team_id, instance_id=instance_id)
         stop: Any = _NoWaiting()
-        self._client = ApiClient(config, AgentLink(world, self.network, principal), stop)
+        self._link = AgentLink(world, self.network, principal, str(machine_id))
+        self._client = ApiClient(config, self._link, stop)
         self._metrics = HostMetrics(self.workspace, nvml=SimulatedGpu("RTX 4090", 50.0))
         self._agent = Agent(config=config, client=self._client, metrics=self._metrics, stop=stop)
 
@@ -143,7 +165,7 @@ class MachineAgent:
             return self.interval
         self.heard = True
         self.interval = float(answer.get("next_heartbeat_in_seconds") or self.interval)
-        for action in self.world.workflows.take_actions(self.instance_id):
+        for action in self.world.workflows.take_actions(self.instance_id, standby=self._link.standby):
             self._carry_out(action)
         return self.interval
 

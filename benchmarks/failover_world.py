@@ -29,11 +29,13 @@ from benchmarks.failover_timeline import SimulatedTime, Timeline
 from benchmarks.failover_workflows import WorkflowRunner
 from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
 from dumont_core.failover.service import FailoverService
+from dumont_core.failover.warmpool import WarmPoolPath
+from dumont_core.failover.warmpool_steps import WarmPoolSteps
 from dumont_core.instances.heartbeats import HeartbeatIntervals
 from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.machine_labels import owner_of
 from dumont_core.instances.metrics import MetricsRepository
-from dumont_core.instances.models import Instance, InstanceSpec, InstanceStatus
+from dumont_core.instances.models import FailoverStrategy, Instance, InstanceSpec, InstanceStatus
 from dumont_core.instances.reconciler import MachineReconciler
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
@@ -60,6 +62,10 @@ AGENT_API_URL = "http://api.bench.invalid"
 MACHINE_WATCH_SECONDS = 1.0
 """How often the machines are looked at to start and stop their agents (an agent starts as its machine
 comes up)."""
+HOUSEKEEPING_SECONDS = 60.0
+"""How often housekeeping has each strategy keep its standby ready (its schedule fires once a minute)."""
+RUNS_PATHS = frozenset({FailoverStrategy.WARMPOOL})
+"""The strategies whose own paths the bench runs: the others come back through the snapshot's."""
 
 
 def _default(model: type[Any], name: str) -> Any:
@@ -140,6 +146,7 @@ class FailoverWorld:
         self._compose()
         self.timeline.every(self.timings.pass_seconds, self._reconcile, first_in=self.timings.pass_seconds)
         self.timeline.every(MACHINE_WATCH_SECONDS, self._watch_machines)
+        self.timeline.every(HOUSEKEEPING_SECONDS, self._housekeep, first_in=HOUSEKEEPING_SECONDS)
         return self
 
     def __exit__(
@@ -185,8 +192,21 @@ class FailoverWorld:
         self.snapshot_steps = SnapshotSteps(
             instances=self.instances, snapshots=snapshots, store=store, clock=clock
         )
-        # Only the snapshot path's workflows are driven here: every strategy comes back through it.
-        recovery = FailoverRecovery(instances=self.instances, fallback=SnapshotPath(snapshots=self.snapshots))
+        self.warmpool_steps = WarmPoolSteps(
+            instances=self.instances, provider=self.provider, settings=self.settings, clock=clock
+        )
+        # The paths whose workflows the bench runs (`failover_workflows`); a strategy without one here
+        # comes back through the snapshot's.
+        recovery = FailoverRecovery(
+            instances=self.instances,
+            fallback=SnapshotPath(snapshots=self.snapshots),
+            paths={
+                FailoverStrategy.WARMPOOL: WarmPoolPath(
+                    instances=self.instances, workflows=self.workflows, clock=clock
+                ),
+            },
+        )
+        self.recovery = recovery
         self.failover = FailoverService(instances=self.instances, recovery=recovery, clock=clock)
         watch = InterruptionWatch(
             instances=self.instances,
@@ -210,6 +230,9 @@ class FailoverWorld:
             return
         for instance_id in report.interrupted:
             self.interrupted_at.setdefault(instance_id, []).append(self.time.elapsed)
+
+    def _housekeep(self) -> None:
+        self.recovery.keep_ready()
 
     def _watch_machines(self) -> None:
         """An agent starts on every machine of ours that comes up, and goes with its machine."""
@@ -254,8 +277,17 @@ class FailoverWorld:
         return {str(machine["id"]) for machine in self.marketplace.machines()}
 
     def machines_held(self) -> set[str]:
+        """The machines instances hold: their own, and the standbys they keep."""
         held = set()
         for instance in self.instances.list_all(PRINCIPAL):
-            if instance.provider_instance_id is not None and instance.status != InstanceStatus.DELETED:
+            if instance.status == InstanceStatus.DELETED:
+                continue
+            if instance.provider_instance_id is not None:
                 held.add(instance.provider_instance_id)
+            if instance.standby is not None and instance.standby.machine_id is not None:
+                held.add(instance.standby.machine_id)
         return held
+
+    def standby_ready(self, instance_id: str) -> bool:
+        standby = self.instance(instance_id).standby
+        return standby is not None and standby.state == "ready"
