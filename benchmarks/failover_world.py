@@ -76,6 +76,7 @@ def _default(model: type[Any], name: str) -> Any:
 class Timings:
     pass_seconds: float
     confirm_seconds: float
+    silence_confirm_seconds: float
     heartbeat_seconds: float
     listened_heartbeat_seconds: float
     boot_poll_seconds: float
@@ -88,6 +89,7 @@ class Timings:
         return cls(
             pass_seconds=_default(WatchSettings, "watch_poll_seconds"),
             confirm_seconds=_default(WatchSettings, "interruption_confirm_seconds"),
+            silence_confirm_seconds=_default(WatchSettings, "silence_confirm_seconds"),
             heartbeat_seconds=_default(AgentSettings, "agent_heartbeat_seconds"),
             listened_heartbeat_seconds=_default(AgentSettings, "listened_heartbeat_seconds"),
             boot_poll_seconds=_default(WorkflowSettings, "boot_poll_seconds"),
@@ -213,6 +215,7 @@ class FailoverWorld:
             provider=self.provider,
             heartbeat_seconds=timings.heartbeat_seconds,
             confirm_seconds=timings.confirm_seconds,
+            silence_confirm_seconds=timings.silence_confirm_seconds,
             recovery=recovery,
             clock=clock,
         )

@@ -18,6 +18,7 @@ from tests.integration.instances.conftest import Cloud, Provisioned
 REGULAR_SECONDS = 60
 LISTENED_SECONDS = 5
 CONFIRM_SECONDS = 20
+SILENCE_CONFIRM_SECONDS = 10
 PASS_SECONDS = 10
 READING = {"gpu_utilization": 80.0}
 
@@ -41,6 +42,7 @@ def watch(cloud: Cloud) -> InterruptionWatch:
         provider=cloud.provider,
         heartbeat_seconds=REGULAR_SECONDS,
         confirm_seconds=CONFIRM_SECONDS,
+        silence_confirm_seconds=SILENCE_CONFIRM_SECONDS,
         clock=cloud.clock,
     )
 
@@ -98,7 +100,7 @@ def test_a_partition_is_noticed_within_half_a_minute_of_the_last_heartbeat(
     assert cloud.stored(provisioned.instance).suspected_at is not None
 
     assert look(cloud, watch, after_seconds=PASS_SECONDS) == [provisioned.instance.instance_id], (
-        "at the next pass, an interval later, three heartbeats in a row were missed"
+        "at the next pass: four heartbeats in a row were missed"
     )
     assert cloud.stored(provisioned.instance).status == InstanceStatus.INTERRUPTED
 
@@ -133,3 +135,19 @@ def test_an_agent_told_the_regular_interval_is_not_judged_by_the_short_one(
         assert look(cloud, watch, after_seconds=PASS_SECONDS) == []
     assert cloud.stored(provisioned.instance).suspected_at is None, "50 s of a 60 s interval is not silence"
     assert beat(agents, provisioned.instance) == LISTENED_SECONDS, "told the short interval from now on"
+
+
+def test_two_silences_with_a_heartbeat_between_them_are_not_one(
+    cloud: Cloud, agents: AgentService, watch: InterruptionWatch
+) -> None:
+    provisioned = partitioned(cloud, agents)
+    look(cloud, watch, after_seconds=2 * LISTENED_SECONDS + 1)  # a first silence: suspected
+    suspected_at = cloud.stored(provisioned.instance).suspected_at
+    assert suspected_at is not None
+    cloud.clock.advance(seconds=1)
+    beat(agents, provisioned.instance)  # it was alive after all
+
+    assert look(cloud, watch, after_seconds=2 * LISTENED_SECONDS + 1) == [], "a second, short silence"
+    stored = cloud.stored(provisioned.instance)
+    assert stored.status == InstanceStatus.RUNNING
+    assert stored.suspected_at is not None and stored.suspected_at > suspected_at, "suspected anew"

@@ -204,6 +204,7 @@ def reconciler() -> MachineReconciler:
         provider=gpu_provider(),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
         confirm_seconds=load_settings(WatchSettings).interruption_confirm_seconds,
+        silence_confirm_seconds=load_settings(WatchSettings).silence_confirm_seconds,
         recovery=failover_recovery(),
     )
     return MachineReconciler(

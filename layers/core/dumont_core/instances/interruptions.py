@@ -4,12 +4,12 @@ Two signals are read on every look: the provider's own account of the machine (f
 running, or no longer listed) and, for an instance with failover on, the agent's heartbeats (none for
 more than two of the intervals it was told, though the provider may still say running: a network
 partition). A single look never interrupts anything. The first look that sees a signal marks the
-instance suspected; a later look, at least `confirm_seconds` after (for silence, at least one more of
-the agent's intervals, so that at least three heartbeats in a row were missed), that still sees it, and
-a fresh read of that one machine at the provider, confirm it. Only then is the instance interrupted:
-billed until the machine was last known alive, its machine destroyed (and, since it no longer holds
-it, destroyed by the reconciler should it come back), and `instance.interrupted` published. A signal
-gone before confirmation clears the suspicion.
+instance suspected; a later look, at least `confirm_seconds` after (for silence,
+`silence_confirm_seconds`, so that a silence already two intervals long goes on for a pass more), that
+still sees it, and a fresh read of that one machine at the provider, confirm it. Only then is the
+instance interrupted: billed until the machine was last known alive, its machine destroyed (and, since
+it no longer holds it, destroyed by the reconciler should it come back), and `instance.interrupted`
+published. A signal gone before confirmation clears the suspicion.
 
 A look also checks the instance's ready standby (failover's warm pool), if it has one: a standby that
 died is dropped, and housekeeping rents another.
@@ -23,7 +23,7 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from dumont_core.instances.heartbeats import silence_limit, told_interval
+from dumont_core.instances.heartbeats import silence_limit
 from dumont_core.instances.models import Instance, InstanceStatus, InterruptionReason, StaleInstanceState
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
@@ -95,12 +95,20 @@ def death_signal(
     return None
 
 
+def _beat_since_suspected(instance: Instance, signal: DeathSignal) -> bool:
+    """Whether a silence is not the one suspected: the agent beat in between."""
+    heard, suspected = instance.last_heartbeat_at, instance.suspected_at
+    return signal.silent and heard is not None and suspected is not None and heard > suspected
+
+
 @dataclass(frozen=True, kw_only=True)
 class InterruptionWatch:
     instances: InstanceService
     provider: GpuProvider
     heartbeat_seconds: float
     confirm_seconds: float
+    silence_confirm_seconds: float | None = None
+    """How long silence alone must last once seen; `confirm_seconds` when unset."""
     recovery: Recovery | None = None
     clock: Clock = field(default=utc_now)
 
@@ -127,13 +135,17 @@ class InterruptionWatch:
             if instance.suspected_at is not None:
                 self.instances.clear_suspicion(instance)
             return False
+        if _beat_since_suspected(instance, signal):
+            # It beat after it was suspected: this is a new silence, suspected from now.
+            self.instances.suspect(instance, now)
+            return False
         if instance.suspected_at is None:
             logger.info(
                 "A machine looks dead", extra={"instance_id": instance.instance_id, "why": signal.detail}
             )
             self.instances.suspect(instance, now)
             return False
-        if (now - instance.suspected_at).total_seconds() < self._confirm_window(instance, signal):
+        if (now - instance.suspected_at).total_seconds() < self._confirm_window(signal):
             return False
         try:
             confirmed = self._confirmed(instance, now)
@@ -145,11 +157,11 @@ class InterruptionWatch:
         self._interrupt(instance, confirmed)
         return True
 
-    def _confirm_window(self, instance: Instance, signal: DeathSignal) -> float:
-        """How long a signal must last before it is confirmed. Silence is its own confirmation once it
-        outlasts one more interval of the agent's: it was already two intervals long when first seen."""
-        if signal.silent:
-            return min(self.confirm_seconds, told_interval(instance, self.heartbeat_seconds))
+    def _confirm_window(self, signal: DeathSignal) -> float:
+        """How long a signal must last before it is confirmed: silence was already two of the agent's
+        intervals long when first seen, so it needs less than the provider's word."""
+        if signal.silent and self.silence_confirm_seconds is not None:
+            return self.silence_confirm_seconds
         return self.confirm_seconds
 
     def _look_at_standby(self, instance: Instance, listed: dict[str, ProviderMachine]) -> None:

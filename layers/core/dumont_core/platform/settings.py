@@ -297,6 +297,9 @@ class WatchSettings(EnvironmentSettings):
     watch_poll_seconds: float = Field(default=10.0, ge=0, le=60, alias="WATCH_POLL_SECONDS")
     interruption_confirm_seconds: float = Field(default=20.0, ge=0, alias="INTERRUPTION_CONFIRM_SECONDS")
     """How long a machine must go on looking dead, over two looks, before its instance is interrupted."""
+    silence_confirm_seconds: float = Field(default=10.0, ge=0, alias="SILENCE_CONFIRM_SECONDS")
+    """How long an agent's silence must go on once seen (it is already two of its intervals long then)
+    before its instance is interrupted: at most a pass, so that a partition is noticed within 30 s."""
 
 
 class ReconcilerSettings(
