@@ -23,7 +23,7 @@ ROUNDS = 10
 """Each round interrupts every strategy's instances once each, one of every kind."""
 HEALTHY_MACHINES = 10
 HEALTHY_HOURS = 1.5
-CHILD_TIMEOUT_SECONDS = 1800
+CHILD_TIMEOUT_SECONDS = 3600
 DETECTION_TARGET_SECONDS = 30.0
 RECOVERY_TARGET_SECONDS = 60.0
 """For the strategies that keep a machine ready (warmpool, cpu_standby), from the death."""
@@ -162,8 +162,12 @@ def _clock_note(result: dict[str, Any]) -> str:
     low, high = timings["boot_seconds"]
     return (
         "All times are seconds of a simulated clock with AWS's timings: a reconciler pass every "
-        f"{timings['pass_seconds']:g} s, confirmation after {timings['confirm_seconds']:g} s, a heartbeat "
-        f"every {timings['heartbeat_seconds']:g} s, boots polled every {timings['boot_poll_seconds']:g} s, "
+        f"{timings['pass_seconds']:g} s, confirmation after {timings['confirm_seconds']:g} s "
+        f"({timings.get('silence_confirm_seconds', timings['confirm_seconds']):g} s more for silence), "
+        "a heartbeat "
+        f"every {timings['heartbeat_seconds']:g} s (every {timings['listened_heartbeat_seconds']:g} s with "
+        "failover on or while a workflow waits on the agent), boots polled every "
+        f"{timings['boot_poll_seconds']:g} s, "
         f"GPU machines booting in {low:g}-{high:g} s ({result['simulated_seconds'] / 3600:.1f} h "
         f"simulated in {result['wall_seconds']:.0f} s of wall time)."
     )

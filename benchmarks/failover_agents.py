@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 import boto3
 import httpx
 
-from dumont_agent.agent import Agent, AgentConfig, AgentError, ApiClient
+from dumont_agent.agent import DEFAULT_HEARTBEAT_SECONDS, Agent, AgentConfig, AgentError, ApiClient
 from dumont_agent.host_metrics import HostMetrics
 from dumont_core.platform.errors import DumontError
 from dumont_core.platform.identity import Principal
@@ -43,10 +43,27 @@ class _NoWaiting:
 class AgentLink(httpx.BaseTransport):
     """The agent's requests, through its machine's network, to the services and to S3."""
 
-    def __init__(self, world: FailoverWorld, network: MachineNetwork, agent: Principal) -> None:
+    def __init__(
+        self, world: FailoverWorld, network: MachineNetwork, agent: Principal, machine_id: str
+    ) -> None:
         self._world = world
         self._network = network
         self._agent = agent
+        self._machine_id = machine_id
+        self.standby = False
+        """Whether the machine was the instance's standby at the last heartbeat (its token the
+        standby's, as `AgentService.authenticate` tells them apart)."""
+
+    def _principal(self) -> Principal:
+        assert self._agent.instance_id is not None
+        instance = self._world.instances.find(self._agent.team_id, self._agent.instance_id)
+        standby = (
+            instance is not None
+            and instance.standby is not None
+            and instance.standby.machine_id == self._machine_id
+            and instance.provider_instance_id != self._machine_id
+        )
+        return self._agent.model_copy(update={"standby": standby})
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self._network.let_through(request)
@@ -58,12 +75,18 @@ class AgentLink(httpx.BaseTransport):
             return httpx.Response(error.http_status, json={"error": {"message": str(error)}})
 
     def _api(self, request: httpx.Request) -> Any:
-        path, agent, world = request.url.path, self._agent, self._world
+        path, agent, world = request.url.path, self._principal(), self._world
         body = json.loads(request.content) if request.content else {}
         if path == HEARTBEAT_PATH:
             assert agent.instance_id is not None
-            world.instances.record_heartbeat(agent.team_id, agent.instance_id, body)
-            return {"next_heartbeat_in_seconds": int(world.timings.heartbeat_seconds), "actions": []}
+            # As the heartbeat route answers (`AgentService.heartbeat`): the interval for the instance,
+            # and a standby's heartbeats are not the instance's unless it runs on that standby.
+            instance = world.instances.find(agent.team_id, agent.instance_id)
+            interval = world.intervals.for_instance(instance)
+            self.standby = agent.standby
+            if not agent.standby or (instance is not None and instance.on_standby):
+                world.instances.record_heartbeat(agent.team_id, agent.instance_id, body, interval)
+            return {"next_heartbeat_in_seconds": round(interval), "actions": []}
         uploads, downloads = _UPLOADS.match(path), _DOWNLOADS.match(path)
         if uploads is not None:
             chunks = [ChunkPlan.model_validate(chunk) for chunk in body["chunks"]]
@@ -107,6 +130,8 @@ class MachineAgent:
         """Whether a heartbeat of this agent was received."""
         self.closed = False
         self.heartbeats_lost = 0
+        self.interval = float(DEFAULT_HEARTBEAT_SECONDS)
+        """Seconds between heartbeats, as the last heartbeat's answer told the agent."""
         config = AgentConfig.from_environment(
             {
                 "DUMONT_API_URL": "http://api.bench.invalid",
@@ -118,28 +143,31 @@ class MachineAgent:
         )
         principal = Principal(account_id="acct_bench", team_id=team_id, instance_id=instance_id)
         stop: Any = _NoWaiting()
-        self._client = ApiClient(config, AgentLink(world, self.network, principal), stop)
+        self._link = AgentLink(world, self.network, principal, str(machine_id))
+        self._client = ApiClient(config, self._link, stop)
         self._metrics = HostMetrics(self.workspace, nvml=SimulatedGpu("RTX 4090", 50.0))
         self._agent = Agent(config=config, client=self._client, metrics=self._metrics, stop=stop)
 
-    def beat(self) -> bool:
-        """One heartbeat (False once the machine is gone, to stop beating)."""
+    def beat(self) -> float | None:
+        """One heartbeat: the seconds until the next, as the last answer said (None once the machine is
+        gone, to stop beating)."""
         if self.closed:
-            return False
+            return None
         if not self.running:
-            return True
+            return self.interval
         try:
             if self.world.heartbeats_skipped.strikes():
                 raise AgentError("the agent stalled and sent no heartbeat")
-            self._client.heartbeat(self._metrics.read().as_heartbeat())
+            answer = self._client.heartbeat(self._metrics.read().as_heartbeat())
         except AgentError:
             self.heartbeats_lost += 1
             self.world.heartbeats_lost += 1
-            return True
+            return self.interval
         self.heard = True
-        for action in self.world.workflows.take_actions(self.instance_id):
+        self.interval = float(answer.get("next_heartbeat_in_seconds") or self.interval)
+        for action in self.world.workflows.take_actions(self.instance_id, standby=self._link.standby):
             self._carry_out(action)
-        return True
+        return self.interval
 
     def _carry_out(self, action: AgentAction) -> None:
         """Run the action now; its result reaches the workflow once the time it took has passed."""

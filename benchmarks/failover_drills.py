@@ -9,7 +9,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from benchmarks.failover_timeline import Pending
-from benchmarks.failover_world import PRINCIPAL, FailoverWorld
+from benchmarks.failover_world import PRINCIPAL, RUNS_PATHS, FailoverWorld
 from dumont_core.instances.models import FailoverStrategy, InstanceStatus
 from local_stack.marketplace.machines import Interruption
 
@@ -20,6 +20,7 @@ KEPT_BYTES = 256 * 1024
 WORK_AFTER_CHECKPOINT_SECONDS = (5.0, 120.0)
 """How long the instance works on after its last checkpoint before it dies: what a failover loses."""
 DETECTION_LIMIT_SECONDS = 900.0
+STANDBY_LIMIT_SECONDS = 900.0
 RECOVERY_LIMIT_SECONDS = 1800.0
 Steps = Generator["float | Pending", Any, Any]
 
@@ -51,6 +52,14 @@ def _incident(world: FailoverWorld, instance_id: str, kind: str, number: int, rn
     checkpointed = yield world.workflows.snapshots_finished.setdefault(snapshot.snapshot_id, Pending())
     if not checkpointed:
         return {**record, "outcome": "checkpoint never completed"}
+    if world.instance(instance_id).failover_strategy in RUNS_PATHS:
+        # Its standby is rented once it has a checkpoint, by the next housekeeping run: the death waits
+        # for it, so that the strategy's own path is what is measured.
+        ready = yield from _wait_for(
+            world, lambda: world.standby_ready(instance_id), STANDBY_LIMIT_SECONDS, every=5.0
+        )
+        if not ready:
+            return {**record, "outcome": "standby never ready"}
     yield rng.uniform(*WORK_AFTER_CHECKPOINT_SECONDS)
     (agent.workspace / late).write_bytes(rng.randbytes(4096))
     yield rng.uniform(0.0, world.timings.pass_seconds)  # die at any point of the watch's cycle
@@ -78,6 +87,7 @@ def _incident(world: FailoverWorld, instance_id: str, kind: str, number: int, rn
         return {**record, "outcome": "never came back"}
     wake = world.workflows.wakes[instance_id][-1]
     record.update(
+        warm=bool(wake.get("warm")),
         recovery=wake["finished"] - death,
         boot=wake["running"] - wake["rented"],
         restore=wake.get("restore_seconds", 0.0),

@@ -83,6 +83,16 @@ class Timeline:
 
         self.at(first_in, run)
 
+    def repeat(self, call: Callable[[], float | None]) -> None:
+        """Call `call` now and again as many seconds later as it answers, until it answers None."""
+
+        def run() -> None:
+            wait = self._guarded(call)
+            if wait is not None:
+                self.at(float(wait), run)
+
+        self.at(0.0, run)
+
     def spawn(self, process: Process, delay: float = 0.0) -> Pending:
         finished = Pending()
         self.at(delay, lambda: self._step(process, finished, None))
@@ -118,7 +128,7 @@ class Timeline:
         else:
             self.at(float(waited), lambda: self._step(process, finished, None))
 
-    def _guarded(self, call: Callable[[], bool | None]) -> bool | None:
+    def _guarded(self, call: Callable[[], Any]) -> Any:
         try:
             return call()
         except Exception as error:

@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from benchmarks.failover_timeline import Pending
-from dumont_core.instances.step_support import InstanceRef
+from dumont_core.instances.step_support import InstanceNoLongerWanted, InstanceRef
 from dumont_core.platform.workflows import Workflow
 from dumont_core.providers.models import ProviderThrottled, ProviderUnavailable
 from infra.topology import REPO_ROOT
@@ -27,6 +27,8 @@ _FILES = {
     Workflow.PROVISION: "provision_instance",
     Workflow.WAKE: "wake_instance",
     Workflow.SNAPSHOT: "snapshot_instance",
+    Workflow.WARMPOOL_STANDBY: "warmpool_standby",
+    Workflow.WARMPOOL_FAILOVER: "warmpool_failover",
 }
 
 
@@ -63,11 +65,15 @@ class WorkflowRunner:
 
     def __init__(self, world: FailoverWorld) -> None:
         self._world = world
-        self._actions: dict[str, list[AgentAction]] = {}
+        self._actions: dict[tuple[str, bool], list[AgentAction]] = {}
+        """(Instance id, whether for its standby's agent) -> the actions queued for that agent."""
         self.not_run: dict[str, int] = {}
         """Workflows started that this bench does not run, by name."""
         self.wakes: dict[str, list[dict[str, float]]] = {}
-        """Instance id -> each wake: when it rented, when its machine ran, restore seconds, finished."""
+        """Instance id -> each wake or takeover: when it rented (or started the standby), when its machine
+        ran, restore seconds, finished; `warm` is 1.0 where the standby took over."""
+        self.standbys_ready = 0
+        """Standbys rented, synced and stopped by the warm pool's standby workflow."""
         self.snapshots_finished: dict[str, Pending] = {}
         """Snapshot id -> resolved with True once completed (False if it failed)."""
 
@@ -78,6 +84,10 @@ class WorkflowRunner:
             Workflow.WAKE: lambda: self._provision(ref, waking=True),
             Workflow.SNAPSHOT: lambda: self._snapshot(ref, payload["snapshot"]),
             Workflow.DESTROY: lambda: self._destroy(ref),
+            Workflow.WARMPOOL_STANDBY: lambda: self._warm_standby(ref, payload["snapshot"]["snapshot_id"]),
+            Workflow.WARMPOOL_FAILOVER: lambda: self._warm_takeover(
+                ref, payload["machine"]["provider_instance_id"]
+            ),
         }
         run = runs.get(workflow)
         if run is None:
@@ -85,14 +95,91 @@ class WorkflowRunner:
             return
         self._world.timeline.spawn(run())
 
-    def take_actions(self, instance_id: str) -> list[AgentAction]:
-        """What is queued for the instance's agent, handed over with a heartbeat's answer."""
-        return self._actions.pop(instance_id, [])
+    def take_actions(self, instance_id: str, *, standby: bool = False) -> list[AgentAction]:
+        """What is queued for the instance's agent (or its standby's), handed over with a heartbeat's
+        answer."""
+        return self._actions.pop((instance_id, standby), [])
 
-    def _queue(self, instance_id: str, kind: str, params: dict[str, Any]) -> AgentAction:
+    def _queue(
+        self, instance_id: str, kind: str, params: dict[str, Any], *, to_standby: bool = False
+    ) -> AgentAction:
         action = AgentAction(kind, params)
-        self._actions.setdefault(instance_id, []).append(action)
+        self._actions.setdefault((instance_id, to_standby), []).append(action)
         return action
+
+    def _poll(self, workflow: Workflow, step: str, call: Callable[[], dict[str, Any]], until: str) -> Steps:
+        """A Wait, then a check, until the check's `state` is `until`."""
+        while True:
+            yield self._world.timings.boot_poll_seconds
+            answer = yield from self._call(workflow, step, call)
+            if answer["state"] == until:
+                return
+
+    def _warm_standby(self, ref: InstanceRef, snapshot_id: str) -> Steps:
+        """`warmpool_standby`: rent a standby, boot it, have its agent restore the checkpoint, stop it."""
+        steps, workflow = self._world.warmpool_steps, Workflow.WARMPOOL_STANDBY
+        try:
+            offers = yield from self._call(
+                workflow, "choose_standby_offers", lambda: steps.choose_standby_offers(ref)
+            )
+            rented = yield from self._call(
+                workflow, "rent_standby", lambda: steps.rent_standby(ref, offers["candidates"])
+            )
+            machine_id = rented["provider_instance_id"]
+            yield from self._poll(
+                workflow, "check_standby_boot", lambda: steps.check_standby_boot(ref, machine_id), "running"
+            )
+            action = self._queue(ref.instance_id, "restore", {"snapshot_id": snapshot_id}, to_standby=True)
+            yield action.done
+            if action.done.error is not None:
+                raise action.done.error
+            yield from self._call(
+                workflow, "stop_standby", lambda: steps.stop_standby(ref, machine_id, snapshot_id)
+            )
+            yield from self._poll(
+                workflow,
+                "check_standby_stopped",
+                lambda: steps.check_standby_stopped(ref, machine_id),
+                "ready",
+            )
+        except InstanceNoLongerWanted:
+            return
+        except Exception as error:
+            steps.fail_standby(ref, _failure(error))
+            return
+        self.standbys_ready += 1
+
+    def _warm_takeover(self, ref: InstanceRef, machine_id: str) -> Steps:
+        """`warmpool_failover`: start the standby, restore the latest checkpoint on it, switch over; if
+        any of that fails, give it back and go on with the wake's steps in the same execution."""
+        world, steps, workflow = self._world, self._world.warmpool_steps, Workflow.WARMPOOL_FAILOVER
+        record: dict[str, float] = {"started": world.time.elapsed, "warm": 1.0}
+        try:
+            yield from self._call(workflow, "start_standby", lambda: steps.start_standby(ref, machine_id))
+            record["rented"] = world.time.elapsed
+            yield from self._poll(
+                workflow, "check_takeover_boot", lambda: steps.check_takeover_boot(ref, machine_id), "running"
+            )
+            record["running"] = world.time.elapsed
+            instance = world.instances.find(ref.team_id, ref.instance_id)
+            assert instance is not None and instance.last_snapshot_id is not None
+            action = self._queue(
+                ref.instance_id, "restore", {"snapshot_id": instance.last_snapshot_id}, to_standby=True
+            )
+            yield action.done
+            if action.done.error is not None:
+                raise action.done.error
+            record["restore_seconds"] = action.seconds
+            yield from self._call(
+                workflow, "switch_to_standby", lambda: steps.switch_to_standby(ref, machine_id)
+            )
+        except Exception as error:
+            fallback = steps.fall_back(ref, machine_id, _failure(error))
+            if fallback["fallback"]:
+                yield from self._provision(ref, waking=True)
+            return
+        record["finished"] = world.time.elapsed
+        self.wakes.setdefault(ref.instance_id, []).append(record)
 
     def _call(self, workflow: Workflow, step: str, call: Callable[[], Any]) -> Steps:
         """Run a step, retrying the provider's errors as the state machine does."""

@@ -6,7 +6,8 @@ snapshot and restore code, whose requests go through the local stack's machine n
 lost heartbeats) to the services.
 
 The timings are AWS's, read from the settings' defaults (a pass every WATCH_POLL_SECONDS, confirmation
-after INTERRUPTION_CONFIRM_SECONDS, a heartbeat every AGENT_HEARTBEAT_SECONDS, boots polled every
+after INTERRUPTION_CONFIRM_SECONDS, a heartbeat every AGENT_HEARTBEAT_SECONDS, or every
+LISTENED_HEARTBEAT_SECONDS as each heartbeat's answer tells the agent, boots polled every
 BOOT_POLL_SECONDS); the marketplace's machines boot in `Timings.boot_seconds`.
 """
 
@@ -28,10 +29,13 @@ from benchmarks.failover_timeline import SimulatedTime, Timeline
 from benchmarks.failover_workflows import WorkflowRunner
 from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
 from dumont_core.failover.service import FailoverService
+from dumont_core.failover.warmpool import WarmPoolPath
+from dumont_core.failover.warmpool_steps import WarmPoolSteps
+from dumont_core.instances.heartbeats import HeartbeatIntervals
 from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.machine_labels import owner_of
 from dumont_core.instances.metrics import MetricsRepository
-from dumont_core.instances.models import Instance, InstanceSpec, InstanceStatus
+from dumont_core.instances.models import FailoverStrategy, Instance, InstanceSpec, InstanceStatus
 from dumont_core.instances.reconciler import MachineReconciler
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
@@ -58,6 +62,10 @@ AGENT_API_URL = "http://api.bench.invalid"
 MACHINE_WATCH_SECONDS = 1.0
 """How often the machines are looked at to start and stop their agents (an agent starts as its machine
 comes up)."""
+HOUSEKEEPING_SECONDS = 60.0
+"""How often housekeeping has each strategy keep its standby ready (its schedule fires once a minute)."""
+RUNS_PATHS = frozenset({FailoverStrategy.WARMPOOL})
+"""The strategies whose own paths the bench runs: the others come back through the snapshot's."""
 
 
 def _default(model: type[Any], name: str) -> Any:
@@ -68,7 +76,9 @@ def _default(model: type[Any], name: str) -> Any:
 class Timings:
     pass_seconds: float
     confirm_seconds: float
+    silence_confirm_seconds: float
     heartbeat_seconds: float
+    listened_heartbeat_seconds: float
     boot_poll_seconds: float
     provider_backoff_seconds: float
     boot_seconds: tuple[float, float] = (20.0, 60.0)
@@ -79,7 +89,9 @@ class Timings:
         return cls(
             pass_seconds=_default(WatchSettings, "watch_poll_seconds"),
             confirm_seconds=_default(WatchSettings, "interruption_confirm_seconds"),
+            silence_confirm_seconds=_default(WatchSettings, "silence_confirm_seconds"),
             heartbeat_seconds=_default(AgentSettings, "agent_heartbeat_seconds"),
+            listened_heartbeat_seconds=_default(AgentSettings, "listened_heartbeat_seconds"),
             boot_poll_seconds=_default(WorkflowSettings, "boot_poll_seconds"),
             provider_backoff_seconds=_default(ProviderSettings, "provider_backoff_seconds"),
         )
@@ -136,6 +148,7 @@ class FailoverWorld:
         self._compose()
         self.timeline.every(self.timings.pass_seconds, self._reconcile, first_in=self.timings.pass_seconds)
         self.timeline.every(MACHINE_WATCH_SECONDS, self._watch_machines)
+        self.timeline.every(HOUSEKEEPING_SECONDS, self._housekeep, first_in=HOUSEKEEPING_SECONDS)
         return self
 
     def __exit__(
@@ -150,6 +163,9 @@ class FailoverWorld:
 
     def _compose(self) -> None:
         timings, clock = self.timings, self.time
+        self.intervals = HeartbeatIntervals(
+            regular=timings.heartbeat_seconds, listened=timings.listened_heartbeat_seconds
+        )
         self.workflows = WorkflowRunner(self)
         self.instances = InstanceService(
             repository=InstanceRepository(event_retention=timedelta(days=90)),
@@ -178,14 +194,28 @@ class FailoverWorld:
         self.snapshot_steps = SnapshotSteps(
             instances=self.instances, snapshots=snapshots, store=store, clock=clock
         )
-        # Only the snapshot path's workflows are driven here: every strategy comes back through it.
-        recovery = FailoverRecovery(instances=self.instances, fallback=SnapshotPath(snapshots=self.snapshots))
+        self.warmpool_steps = WarmPoolSteps(
+            instances=self.instances, provider=self.provider, settings=self.settings, clock=clock
+        )
+        # The paths whose workflows the bench runs (`failover_workflows`); a strategy without one here
+        # comes back through the snapshot's.
+        recovery = FailoverRecovery(
+            instances=self.instances,
+            fallback=SnapshotPath(snapshots=self.snapshots),
+            paths={
+                FailoverStrategy.WARMPOOL: WarmPoolPath(
+                    instances=self.instances, workflows=self.workflows, clock=clock
+                ),
+            },
+        )
+        self.recovery = recovery
         self.failover = FailoverService(instances=self.instances, recovery=recovery, clock=clock)
         watch = InterruptionWatch(
             instances=self.instances,
             provider=self.provider,
             heartbeat_seconds=timings.heartbeat_seconds,
             confirm_seconds=timings.confirm_seconds,
+            silence_confirm_seconds=timings.silence_confirm_seconds,
             recovery=recovery,
             clock=clock,
         )
@@ -203,6 +233,9 @@ class FailoverWorld:
             return
         for instance_id in report.interrupted:
             self.interrupted_at.setdefault(instance_id, []).append(self.time.elapsed)
+
+    def _housekeep(self) -> None:
+        self.recovery.keep_ready()
 
     def _watch_machines(self) -> None:
         """An agent starts on every machine of ours that comes up, and goes with its machine."""
@@ -223,7 +256,7 @@ class FailoverWorld:
                 self, machine_id, owner.team_id, owner.instance_id, self._root / str(machine_id)
             )
             self.agents[machine_id] = agent
-            self.timeline.every(self.timings.heartbeat_seconds, agent.beat)
+            self.timeline.repeat(agent.beat)
 
     # --- what the bench and the tests ask -------------------------------------------------------
 
@@ -247,8 +280,17 @@ class FailoverWorld:
         return {str(machine["id"]) for machine in self.marketplace.machines()}
 
     def machines_held(self) -> set[str]:
+        """The machines instances hold: their own, and the standbys they keep."""
         held = set()
         for instance in self.instances.list_all(PRINCIPAL):
-            if instance.provider_instance_id is not None and instance.status != InstanceStatus.DELETED:
+            if instance.status == InstanceStatus.DELETED:
+                continue
+            if instance.provider_instance_id is not None:
                 held.add(instance.provider_instance_id)
+            if instance.standby is not None and instance.standby.machine_id is not None:
+                held.add(instance.standby.machine_id)
         return held
+
+    def standby_ready(self, instance_id: str) -> bool:
+        standby = self.instance(instance_id).standby
+        return standby is not None and standby.state == "ready"

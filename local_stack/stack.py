@@ -229,6 +229,7 @@ class LocalStack:
                 # One pass per tick here: the local schedule ticks every few seconds already.
                 "WATCH_POLLS": "1",
                 "INTERRUPTION_CONFIRM_SECONDS": str(config.interruption_confirm_seconds),
+                "SILENCE_CONFIRM_SECONDS": str(config.interruption_confirm_seconds),
                 "AGENT_ACTION_TIMEOUT_SECONDS": str(config.agent_action_timeout_seconds),
                 "BOOT_POLL_SECONDS": str(config.poll_seconds),
                 "BOOT_TIMEOUT_SECONDS": str(config.boot_timeout_seconds),

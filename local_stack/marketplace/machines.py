@@ -96,13 +96,21 @@ class Machine:
         self.status_msg = "Stopping container"
         self.schedule(now, (seconds, {"actual_status": "stopped", "status_msg": "Stopped"}))
 
-    def start(self, now: float, seconds: float, *, rebooting: bool = False) -> None:
-        """Load the container and run it; a reboot restarts it."""
+    def start(
+        self, now: float, seconds: float, *, rebooting: bool = False, failure: str | None = None
+    ) -> None:
+        """Load the container and run it; a reboot restarts it. With a `failure`, it exits at the end of
+        the start instead."""
         self.actual_status, self.status_msg = (
             ("rebooting", "Rebooting") if rebooting else ("loading", "Starting container")
         )
         self.running_since = None
-        self.schedule(now, (seconds, {"actual_status": "running", "status_msg": "success, running"}))
+        ending: Json = (
+            {"actual_status": "running", "status_msg": "success, running"}
+            if failure is None
+            else {"actual_status": "exited", "status_msg": failure}
+        )
+        self.schedule(now, (seconds, ending))
 
     @property
     def can_reboot(self) -> bool:

@@ -96,6 +96,7 @@ class SimulatedMarket:
         self._offers: dict[int, Offer] = {}
         self._machines: dict[int, Machine] = {}
         self._failing_boots: list[str] = []
+        self._failing_starts: list[str] = []
         self._timing_rng = random.Random()
         self._interruption_rng = random.Random()
         self.interruptions_per_hour = interruptions_per_hour
@@ -119,6 +120,7 @@ class SimulatedMarket:
             self._next_contract = 21_000_000 + rng.randrange(1_000_000)
             self._machines.clear()
             self._failing_boots.clear()
+            self._failing_starts.clear()
 
     # --- inspection and failure injection -----------------------------------------------------
 
@@ -138,9 +140,16 @@ class SimulatedMarket:
         with self._lock:
             self._failing_boots.extend([message] * count)
 
+    def fail_next_starts(self, count: int, message: str) -> None:
+        """The next `count` stopped machines started exit while starting, with `message` as their
+        status: a machine that dies as it is brought back (a standby taking over)."""
+        with self._lock:
+            self._failing_starts.extend([message] * count)
+
     def clear_failing_boots(self) -> None:
         with self._lock:
             self._failing_boots.clear()
+            self._failing_starts.clear()
 
     def withdraw_offer(self, offer_id: int) -> None:
         """The host takes the offer off the market: it leaves search results and renting it fails."""
@@ -272,7 +281,8 @@ class SimulatedMarket:
             if state == "stopped":
                 machine.stop(now, seconds)
             else:
-                machine.start(now, seconds)
+                failure = self._failing_starts.pop(0) if self._failing_starts else None
+                machine.start(now, seconds, failure=failure)
 
     def reboot(self, instance_id: int) -> None:
         with self._up_to_date():

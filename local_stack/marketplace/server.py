@@ -162,6 +162,10 @@ class LocalMarketplace:
         """The next `count` machines created exit during boot with `message` as their status."""
         self._market.fail_next_boots(count, message)
 
+    def fail_next_starts(self, count: int = 1, message: str = BOOT_FAILURE_MESSAGE) -> None:
+        """The next `count` stopped machines started exit while starting, with `message` as their status."""
+        self._market.fail_next_starts(count, message)
+
     def clear_injected_failures(self) -> None:
         """Forget failures injected but not yet delivered (answers and boots alike)."""
         self._api.clear_injected_failures()

@@ -25,19 +25,13 @@ from tests.e2e.conftest import (
     wait_for_snapshot,
     wait_for_status,
 )
+from tests.e2e.failover.conftest import event_types, failover_status
 
 pytestmark = pytest.mark.e2e
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWNXuP6uPYQadPK5qqvzn5+3LzQRqpDMwyPnua0R2Tn me@laptop"
 TAKEOVER_SECONDS = 60
 """The workspace and SSH must be on the CPU machine within a minute of the GPU's death."""
-
-
-def status_of(api: httpx.Client, instance_id: str) -> dict[str, Any]:
-    response = api.get(f"/api/v1/failover/status/{instance_id}")
-    assert response.status_code == 200, response.text
-    status: dict[str, Any] = response.json()["data"]
-    return status
 
 
 def ec2_machines_for(stack: LocalStack, instance_id: str) -> list[dict[str, Any]]:
@@ -51,7 +45,7 @@ def ec2_machines_for(stack: LocalStack, instance_id: str) -> list[dict[str, Any]
 
 def checkpoint_since(api: httpx.Client, instance_id: str, since: datetime) -> str | None:
     """The last completed checkpoint of the instance, if it was started after `since`."""
-    last = status_of(api, instance_id)["last_checkpoint_id"]
+    last = failover_status(api, instance_id)["last_checkpoint_id"]
     snapshots = api.get("/api/v1/snapshots", params={"instance_id": instance_id, "per_page": 100}).json()[
         "data"
     ]
@@ -60,15 +54,6 @@ def checkpoint_since(api: httpx.Client, instance_id: str, since: datetime) -> st
         if snapshot["id"] == last and snapshot["purpose"] == "checkpoint" and started > since:
             return str(last)
     return None
-
-
-def event_types(api: httpx.Client, instance_id: str) -> list[str]:
-    events = api.get(f"/api/v1/instances/{instance_id}/events").json()["data"]["events"]
-    return [str(event["type"]) for event in events]
-
-
-def kill(stack: LocalStack, machine_id: int, kind: str) -> None:
-    stack.marketplace.interrupt(machine_id, kind)
 
 
 @pytest.mark.parametrize("kind", ["outbid", "host_offline", "partition", "maintenance"])
@@ -92,19 +77,19 @@ def test_the_cpu_standby_takes_over_then_a_new_gpu_gets_every_file(
     # The standby, stopped, holds the last checkpoint before the GPU dies.
     assert eventually(
         lambda: (
-            (standby := status_of(api, instance_id)["standby"]) is not None
+            (standby := failover_status(api, instance_id)["standby"]) is not None
             and standby["state"] == "ready"
-            and standby["synced_snapshot_id"] == status_of(api, instance_id)["last_checkpoint_id"]
+            and standby["synced_snapshot_id"] == failover_status(api, instance_id)["last_checkpoint_id"]
             and [m["state"] for m in ec2_machines_for(stack, instance_id)] == ["stopped"]
         ),
         seconds=60,
-    ), status_of(api, instance_id)["standby"]
-    waiting = status_of(api, instance_id)["standby"]
+    ), failover_status(api, instance_id)["standby"]
+    waiting = failover_status(api, instance_id)["standby"]
     assert waiting["kind"] == "cpu" and waiting["provider"] == "ec2" and waiting["cost_per_hour"] > 0
     assert "agent_token_digest" not in waiting, "the standby's token digest is never shown"
 
     died = time.monotonic()
-    kill(stack, first_gpu, kind)
+    stack.marketplace.interrupt(first_gpu, kind)
 
     assert eventually(
         lambda: api.get(f"/api/v1/instances/{instance_id}").json()["data"]["running_on"] == "cpu_standby",
@@ -112,8 +97,8 @@ def test_the_cpu_standby_takes_over_then_a_new_gpu_gets_every_file(
     ), api.get(f"/api/v1/instances/{instance_id}").json()["data"]
     assert time.monotonic() - died < TAKEOVER_SECONDS
     on_cpu = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
-    standby = status_of(api, instance_id)["standby"]
-    assert standby["state"] == "active" and status_of(api, instance_id)["running_on"] == "cpu_standby"
+    standby = failover_status(api, instance_id)["standby"]
+    assert standby["state"] == "active" and failover_status(api, instance_id)["running_on"] == "cpu_standby"
     assert on_cpu["ip_address"] == standby["ip_address"] and on_cpu["ssh_port"] == 22
     assert on_cpu["ssh_command"] == f"ssh -p 22 root@{standby['ip_address']}"
     (cpu_machine,) = ec2_machines_for(stack, instance_id)
@@ -134,7 +119,7 @@ def test_the_cpu_standby_takes_over_then_a_new_gpu_gets_every_file(
     assert (back["id"], back["failover"]["strategy"]) == (instance_id, "cpu_standby")
     assert back["failover"]["last_failover"] is not None
     assert eventually(lambda: [m["state"] for m in ec2_machines_for(stack, instance_id)] == ["stopped"])
-    (record,) = status_of(api, instance_id)["history"]
+    (record,) = failover_status(api, instance_id)["history"]
     assert (record["strategy"], record["outcome"]) == ("cpu_standby", "completed")
     assert 0 < record["recovered_after_seconds"] < TAKEOVER_SECONDS
     assert back["created_at"] == created["created_at"], "the same instance, in the same team"
@@ -161,7 +146,7 @@ def test_failover_events_of_the_cpu_standby_reach_the_bus(
     checkpoint = api.post("/api/v1/snapshots", json={"instance_id": instance_id})
     assert wait_for_snapshot(api, checkpoint.json()["data"]["id"])["status"] == "completed"
     assert eventually(
-        lambda: (status_of(api, instance_id)["standby"] or {}).get("state") == "ready", seconds=60
+        lambda: (failover_status(api, instance_id)["standby"] or {}).get("state") == "ready", seconds=60
     )
     seen: list[dict[str, Any]] = []
     with bus_consumer(stack, "cpu-standby-test-events") as received:
@@ -193,9 +178,9 @@ def cpu_standby_instance(api: httpx.Client, stack: LocalStack, create_instance: 
     assert wait_for_snapshot(api, checkpoint.json()["data"]["id"])["status"] == "completed"
     assert eventually(
         lambda: (
-            (standby := status_of(api, instance_id)["standby"]) is not None
+            (standby := failover_status(api, instance_id)["standby"]) is not None
             and standby["state"] == "ready"
-            and standby["synced_snapshot_id"] == status_of(api, instance_id)["last_checkpoint_id"]
+            and standby["synced_snapshot_id"] == failover_status(api, instance_id)["last_checkpoint_id"]
         ),
         seconds=60,
     )
@@ -232,7 +217,7 @@ def test_a_drill_moves_the_instance_to_its_cpu_standby_and_back_without_billing_
     back = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
     assert back["running_on"] == "gpu" and back["cost_accumulated"] >= cost
     assert contents(stack.machine_agents.workspace(machine_of(api, instance_id))) == before
-    (record,) = status_of(api, instance_id)["history"]
+    (record,) = failover_status(api, instance_id)["history"]
     assert (record["reason"], record["strategy"], record["outcome"]) == ("drill", "cpu_standby", "completed")
     assert eventually(lambda: first_gpu not in [machine["id"] for machine in stack.marketplace.machines()])
     api.delete(f"/api/v1/instances/{instance_id}")
@@ -250,7 +235,7 @@ def test_a_new_gpu_dying_midway_ends_in_the_snapshot_path_with_every_file_and_no
     # The GPU rented while the standby carries the instance dies while booting.
     stack.marketplace.fail_next_boots(1)
 
-    kill(stack, first_gpu, "host_offline")
+    stack.marketplace.interrupt(first_gpu, "host_offline")
 
     assert eventually(lambda: "failover.failed" in event_types(api, instance_id), seconds=90)
     assert eventually(
@@ -264,7 +249,7 @@ def test_a_new_gpu_dying_midway_ends_in_the_snapshot_path_with_every_file_and_no
     back = wait_for_status(api, instance_id, {"running", "hibernated", "failed"}, timeout=90)
     assert back["status"] == "running" and back["running_on"] == "gpu", back["status_reason"]
     assert contents(stack.machine_agents.workspace(machine_of(api, instance_id))) == before
-    records = status_of(api, instance_id)["history"]
+    records = failover_status(api, instance_id)["history"]
     assert [(r["strategy"], r["outcome"]) for r in records] == [
         ("cpu_standby", "failed"),
         ("snapshot", "completed"),

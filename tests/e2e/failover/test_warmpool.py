@@ -23,18 +23,12 @@ from tests.e2e.conftest import (
     wait_for_snapshot,
     wait_for_status,
 )
+from tests.e2e.failover.conftest import event_types, events_of, failover_status, lose
 
 pytestmark = pytest.mark.e2e
 
 SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8sPw4wYx0Zq5nN3J1e3rQvX2hQ2x0Y7d9c8f6k5j4h alice@laptop"
 FAILOVER_SECONDS = 90
-
-
-def failover_status(api: httpx.Client, instance_id: str) -> dict[str, Any]:
-    response = api.get(f"/api/v1/failover/status/{instance_id}")
-    assert response.status_code == 200, response.text
-    status: dict[str, Any] = response.json()["data"]
-    return status
 
 
 def ready_standby(api: httpx.Client, instance_id: str, *, not_machine: str | None = None) -> dict[str, Any]:
@@ -52,15 +46,6 @@ def ready_standby(api: httpx.Client, instance_id: str, *, not_machine: str | Non
     return found
 
 
-def events_of(api: httpx.Client, instance_id: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = api.get(f"/api/v1/instances/{instance_id}/events").json()["data"]["events"]
-    return events
-
-
-def kinds_of(api: httpx.Client, instance_id: str) -> list[str]:
-    return [str(event["type"]) for event in events_of(api, instance_id)]
-
-
 @pytest.fixture
 def warm_instance(api: httpx.Client, create_instance: Callable[..., str]) -> Iterator[str]:
     instance_id = create_instance(
@@ -70,20 +55,6 @@ def warm_instance(api: httpx.Client, create_instance: Callable[..., str]) -> Ite
     wait_for_agent(api, instance_id)
     yield instance_id
     api.delete(f"/api/v1/instances/{instance_id}")
-
-
-def lose(stack: LocalStack, machine_id: int, kind: str) -> None:
-    """Lose the machine the way `kind` says, as the marketplace would."""
-    (machine,) = [machine for machine in stack.marketplace.machines() if machine["id"] == machine_id]
-    if kind == "outbid" and machine["is_bid"]:
-        (offer_id,) = [
-            offer["id"]
-            for offer in stack.marketplace.offers()
-            if offer["machine_id"] == machine["machine_id"] and offer["rented"]
-        ]
-        assert stack.marketplace.bid(offer_id, machine["dph_total"] + 1) == machine_id
-    else:
-        stack.marketplace.interrupt(machine_id, "host_offline" if kind == "outbid" else kind)
 
 
 @pytest.mark.parametrize("kind", ["outbid", "host_offline", "partition", "maintenance"])
@@ -108,7 +79,7 @@ def test_a_lost_machine_fails_over_onto_the_warm_standby_with_every_checkpointed
 
     lose(stack, first_machine, kind)
 
-    assert eventually(lambda: "failover.completed" in kinds_of(api, instance_id), seconds=FAILOVER_SECONDS)
+    assert eventually(lambda: "failover.completed" in event_types(api, instance_id), seconds=FAILOVER_SECONDS)
     after = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
     assert after["status"] == "running", after["status_reason"]
     assert after["id"] == instance_id and after["failover"]["last_failover"] is not None
@@ -122,7 +93,7 @@ def test_a_lost_machine_fails_over_onto_the_warm_standby_with_every_checkpointed
     assert completed["details"]["strategy"] == "warmpool"
     assert completed["details"]["recovered_after_seconds"] > 0
     assert after["uptime_seconds"] <= time.time() - _epoch(completed["timestamp"]) + 2
-    kinds = kinds_of(api, instance_id)
+    kinds = event_types(api, instance_id)
     assert (
         kinds.index("instance.interrupted")
         < kinds.index("failover.started")
@@ -155,7 +126,7 @@ def test_a_dead_standby_is_given_back_and_the_snapshot_path_brings_the_instance_
     stack.marketplace.interrupt(int(standby["machine_id"]), "host_offline")
     stack.marketplace.interrupt(first_machine, "host_offline")
 
-    assert eventually(lambda: "failover.completed" in kinds_of(api, instance_id), seconds=FAILOVER_SECONDS)
+    assert eventually(lambda: "failover.completed" in event_types(api, instance_id), seconds=FAILOVER_SECONDS)
     back = wait_for_status(api, instance_id, {"running", "hibernated", "failed"})
     assert back["status"] == "running", back["status_reason"]
     new_machine = machine_of(api, instance_id)
@@ -183,7 +154,7 @@ def test_a_standby_that_cannot_start_is_given_back_and_a_new_machine_takes_over(
     )
     stack.marketplace.interrupt(first_machine, "host_offline")
 
-    assert eventually(lambda: "failover.completed" in kinds_of(api, instance_id), seconds=FAILOVER_SECONDS)
+    assert eventually(lambda: "failover.completed" in event_types(api, instance_id), seconds=FAILOVER_SECONDS)
     back = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
     assert back["status"] == "running", back["status_reason"]
     new_machine = machine_of(api, instance_id)
@@ -209,6 +180,54 @@ def test_a_standby_that_cannot_start_is_given_back_and_a_new_machine_takes_over(
     ), "neither the dead machine nor the standby stays rented"
 
 
+def test_a_standby_that_dies_as_it_takes_over_is_given_back_and_a_new_machine_gets_every_file(
+    api: httpx.Client, stack: LocalStack, warm_instance: str
+) -> None:
+    instance_id = warm_instance
+    first_machine = machine_of(api, instance_id)
+    standby = ready_standby(api, instance_id)
+    before = fill_workspace(stack.machine_agents.workspace(first_machine))
+    checkpoint = api.post("/api/v1/snapshots", json={"instance_id": instance_id})
+    assert wait_for_snapshot(api, checkpoint.json()["data"]["id"])["status"] == "completed"
+    # The standby is started for the takeover, and its host dies as it comes up: the second failure.
+    stack.marketplace.fail_next_starts(1, "Host went offline while starting the container")
+    try:
+        lose(stack, first_machine, "host_offline")
+
+        assert eventually(
+            lambda: "failover.completed" in event_types(api, instance_id), seconds=FAILOVER_SECONDS
+        )
+    finally:
+        stack.marketplace.clear_injected_failures()
+    back = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
+    assert back["status"] == "running", back["status_reason"]
+    assert back["id"] == instance_id
+    new_machine = machine_of(api, instance_id)
+    assert new_machine not in (first_machine, int(standby["machine_id"]))
+    assert contents(stack.machine_agents.workspace(new_machine)) == before, "every checkpointed file is back"
+    (rented,) = [m for m in stack.marketplace.machines() if m["id"] == new_machine]
+    assert SSH_KEY in (rented["onstart"] or ""), "the same SSH key opens the new machine"
+    failover_events = [
+        event for event in events_of(api, instance_id) if event["type"].startswith("failover.")
+    ]
+    assert [(event["type"], event["details"].get("strategy")) for event in failover_events] == [
+        ("failover.started", "warmpool"),
+        ("failover.failed", "warmpool"),
+        ("failover.started", "snapshot"),
+        ("failover.completed", "snapshot"),
+    ]
+    history = failover_status(api, instance_id)["history"]
+    assert [(record["strategy"], record["outcome"]) for record in history] == [
+        ("warmpool", "failed"),
+        ("snapshot", "completed"),
+    ]
+    assert eventually(
+        lambda: (
+            not {first_machine, int(standby["machine_id"])} & {m["id"] for m in stack.marketplace.machines()}
+        )
+    ), "neither the dead machine nor the dead standby stays rented"
+
+
 def test_a_drill_fails_over_onto_the_standby_and_gives_the_old_machine_back(
     api: httpx.Client, stack: LocalStack, warm_instance: str
 ) -> None:
@@ -223,7 +242,7 @@ def test_a_drill_fails_over_onto_the_standby_and_gives_the_old_machine_back(
 
     assert drill.status_code == 202, drill.text
     assert drill.json()["data"]["status"] == "waking"
-    assert eventually(lambda: "failover.completed" in kinds_of(api, instance_id), seconds=FAILOVER_SECONDS)
+    assert eventually(lambda: "failover.completed" in event_types(api, instance_id), seconds=FAILOVER_SECONDS)
     assert machine_of(api, instance_id) == int(standby["machine_id"])
     assert contents(stack.machine_agents.workspace(int(standby["machine_id"]))) == before
     (record,) = failover_status(api, instance_id)["history"]

@@ -79,6 +79,16 @@ def test_configure_turns_failover_on_with_sensible_defaults_and_off_again(
     assert cloud.stored(instance).failover_enabled is False
 
 
+def test_an_instance_created_with_failover_on_shows_the_checkpoint_interval_that_applies(
+    cloud: Cloud, failover: FailoverService
+) -> None:
+    instance = cloud.create(failover_enabled=True)
+
+    assert failover.status(PRINCIPAL, instance.instance_id).checkpoint_interval_minutes == 10.0
+    without = cloud.create()
+    assert failover.status(PRINCIPAL, without.instance_id).checkpoint_interval_minutes is None
+
+
 def test_status_says_what_a_failover_now_would_lose(cloud: Cloud, failover: FailoverService) -> None:
     provisioned = cloud.provision(failover_enabled=True)
     assert failover.status(PRINCIPAL, provisioned.instance.instance_id).data_at_risk_seconds is None

@@ -30,6 +30,7 @@ from dumont_core.agents.models import (
 )
 from dumont_core.agents.repository import ActionRepository
 from dumont_core.instances.agent_tokens import parse_agent_token, token_matches
+from dumont_core.instances.heartbeats import HeartbeatIntervals, told_interval
 from dumont_core.instances.models import AGENT_STATES, Instance, InstanceStatus
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.aws import aws_client
@@ -62,7 +63,15 @@ class AgentService:
     logs: InstanceLogs
     heartbeat_seconds: int
     listener: HeartbeatListener | None = None
+    listened_heartbeat_seconds: int | None = None
+    """The interval of agents listened to closely (failover on, a workflow waiting on them): see
+    `instances/heartbeats.py`. The regular interval when unset."""
     clock: Clock = utc_now
+
+    @property
+    def intervals(self) -> HeartbeatIntervals:
+        listened = self.listened_heartbeat_seconds or self.heartbeat_seconds
+        return HeartbeatIntervals(regular=self.heartbeat_seconds, listened=listened)
 
     def authenticate(self, token: str) -> Principal | None:
         """The agent principal a token stands for: scoped to its one instance, while that runs; or the
@@ -93,14 +102,13 @@ class AgentService:
         self, agent: Principal, reading: Mapping[str, Any], *, wants_ssh_keys: bool = False
     ) -> HeartbeatAnswer:
         instance_id = _instance_of(agent)
-        # Read once, and only when needed: a standby's agent (do its heartbeats count as the instance's?)
-        # or an agent that just started (the instance's SSH keys).
-        instance = (
-            self.instances.find(agent.team_id, instance_id) if agent.standby or wants_ssh_keys else None
-        )
+        # Read once: how often its agent is to beat, whether a standby's heartbeats are the instance's,
+        # and the SSH keys an agent that just started installs.
+        instance = self.instances.find(agent.team_id, instance_id)
+        interval = self.intervals.for_instance(instance)
         if not agent.standby or (instance is not None and instance.on_standby):
             # While the instance runs on its standby, that machine's heartbeats are the instance's.
-            self.instances.record_heartbeat(agent.team_id, instance_id, reading)
+            self.instances.record_heartbeat(agent.team_id, instance_id, reading, interval)
             self._tell_listener(agent.team_id, instance_id, reading)
         pending = self.actions.pending(instance_id, to_standby=agent.standby)
         actions = [action.as_asked() for action in pending]
@@ -109,9 +117,7 @@ class AgentService:
         ssh_keys = (
             ([key.public_key for key in instance.ssh_keys] if instance else []) if wants_ssh_keys else None
         )
-        return HeartbeatAnswer(
-            next_heartbeat_in_seconds=self.heartbeat_seconds, actions=actions, ssh_keys=ssh_keys
-        )
+        return HeartbeatAnswer(next_heartbeat_in_seconds=round(interval), actions=actions, ssh_keys=ssh_keys)
 
     def _tell_listener(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> None:
         if self.listener is None:
@@ -130,17 +136,18 @@ class AgentService:
                 instance_id=instance.instance_id,
                 status=instance.status.value,
                 last_heartbeat=instance.last_heartbeat_at,
-                health=self._health(instance.last_heartbeat_at, now),
+                health=self._health(instance, now),
                 gpu_utilization=instance.latest_reading("gpu_utilization"),
             )
             for instance in self.instances.list_all(principal)
             if instance.status in AGENT_STATES
         ]
 
-    def _health(self, last_heartbeat: datetime | None, now: datetime) -> Health:
+    def _health(self, instance: Instance, now: datetime) -> Health:
+        last_heartbeat = instance.last_heartbeat_at
         if last_heartbeat is None:
             return "unknown"
-        intervals = (now - last_heartbeat).total_seconds() / self.heartbeat_seconds
+        intervals = (now - last_heartbeat).total_seconds() / told_interval(instance, self.heartbeat_seconds)
         if intervals <= 3:
             return "healthy"
         return "late" if intervals <= 10 else "lost"

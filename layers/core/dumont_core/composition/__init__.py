@@ -3,8 +3,8 @@ settings, on first use, and replaceable in tests.
 
 Handlers ask this package for services (`composition.instances()`), never build them. A test replaces
 one with `overridden(instances=fake)`, or starts afresh after changing the environment with `reset()`.
-Adding a domain adds its factories here, or in a module of this package re-exported here (`access`,
-`market`).
+Adding a domain adds its factories in a module of this package (`access`, `billing`, `failover`,
+`market`, …), re-exported here; the platform's and the oldest domains' factories are still here.
 Each factory imports its domain itself: a request loads the domains it uses and no others, which is
 most of a cold start.
 """
@@ -26,6 +26,14 @@ from dumont_core.composition.access import (
 )
 from dumont_core.composition.billing import billing, billing_repository, meter, savings
 from dumont_core.composition.demo import demo
+from dumont_core.composition.failover import (
+    cpu_failover_steps,
+    cpu_machines,
+    cpu_standby,
+    failover,
+    failover_recovery,
+    warmpool_steps,
+)
 from dumont_core.composition.live import connection_repository, live_metrics, live_publisher
 from dumont_core.composition.market import (
     gpu_advisor,
@@ -40,7 +48,6 @@ from dumont_core.composition.providing import overridden, provided, repository, 
 from dumont_core.composition.webhooks import delivery_queue, delivery_sender, webhook_repository, webhooks
 from dumont_core.platform.settings import (
     AgentSettings,
-    CpuStandbySettings,
     InstanceLogSettings,
     ProviderSettings,
     SnapshotSettings,
@@ -52,11 +59,6 @@ if TYPE_CHECKING:
     from dumont_core.agents.repository import ActionRepository
     from dumont_core.agents.service import AgentService
     from dumont_core.agents.ssh_keys import SshKeyService
-    from dumont_core.failover.cpu_failover_steps import CpuFailoverSteps
-    from dumont_core.failover.cpu_standby import CpuStandbyPath
-    from dumont_core.failover.paths import FailoverRecovery
-    from dumont_core.failover.service import FailoverService
-    from dumont_core.failover.warmpool_steps import WarmPoolSteps
     from dumont_core.instances.account_keys import AccountKeyRepository, AccountKeyService
     from dumont_core.instances.metrics import MetricsRepository
     from dumont_core.instances.quotes import OfferQuotes
@@ -66,7 +68,6 @@ if TYPE_CHECKING:
     from dumont_core.instances.steps import InstanceWorkflowSteps
     from dumont_core.platform.events import EventPublisher
     from dumont_core.platform.workflows import WorkflowStarter
-    from dumont_core.providers.cpu_machines import CpuMachines
     from dumont_core.providers.models import GpuProvider
     from dumont_core.serverless.ledger import HibernationLedger
     from dumont_core.serverless.repository import ServerlessRepository
@@ -89,9 +90,14 @@ __all__ = [
     "billing",
     "billing_repository",
     "connection_repository",
+    "cpu_failover_steps",
+    "cpu_machines",
+    "cpu_standby",
     "delivery_queue",
     "delivery_sender",
     "demo",
+    "failover",
+    "failover_recovery",
     "gpu_advisor",
     "live_metrics",
     "live_publisher",
@@ -111,6 +117,7 @@ __all__ = [
     "token_signer",
     "uptime_repository",
     "uptimes",
+    "warmpool_steps",
     "webhook_repository",
     "webhooks",
 ]
@@ -152,14 +159,6 @@ def gpu_provider() -> GpuProvider:
         max_attempts=settings.provider_max_attempts,
         backoff_seconds=settings.provider_backoff_seconds,
     )
-
-
-@provided
-def cpu_machines() -> CpuMachines:
-    """The CPU machines of the `cpu_standby` failover strategy, on EC2."""
-    from dumont_core.providers.ec2 import Ec2CpuMachines
-
-    return Ec2CpuMachines(load_settings(CpuStandbySettings))
 
 
 # instances
@@ -227,6 +226,7 @@ def reconciler() -> MachineReconciler:
         provider=gpu_provider(),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
         confirm_seconds=load_settings(WatchSettings).interruption_confirm_seconds,
+        silence_confirm_seconds=load_settings(WatchSettings).silence_confirm_seconds,
         recovery=failover_recovery(),
     )
     return MachineReconciler(
@@ -254,6 +254,7 @@ def agents() -> AgentService:
         actions=action_repository(),
         logs=InstanceLogs(load_settings(InstanceLogSettings).instance_log_group),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
+        listened_heartbeat_seconds=load_settings(AgentSettings).listened_heartbeat_seconds,
         # Loaded by the first heartbeat: the other routes of the agents never load live metrics.
         listener=SimpleNamespace(heard=lambda *heard: live_metrics().publish(*heard)),
     )
@@ -347,69 +348,3 @@ def serverless() -> ServerlessService:
         repository=serverless_repository(),
         heartbeat_seconds=load_settings(AgentSettings).agent_heartbeat_seconds,
     )
-
-
-# failover
-
-
-@provided
-def failover_recovery() -> FailoverRecovery:
-    """How interrupted instances come back: the path of each failover strategy, the snapshot's last."""
-    from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
-    from dumont_core.failover.warmpool import WarmPoolPath
-    from dumont_core.instances.models import FailoverStrategy
-
-    return FailoverRecovery(
-        instances=instances(),
-        fallback=SnapshotPath(snapshots=snapshots()),
-        paths={
-            FailoverStrategy.CPU_STANDBY: cpu_standby(),
-            FailoverStrategy.WARMPOOL: WarmPoolPath(instances=instances(), workflows=workflows()),
-        },
-    )
-
-
-@provided
-def cpu_standby() -> CpuStandbyPath:
-    from dumont_core.failover.cpu_standby import CpuStandbyPath
-    from dumont_core.platform.aws import aws_region
-
-    return CpuStandbyPath(
-        instances=instances(),
-        agents=agents(),
-        machines=cpu_machines(),
-        workflows=workflows(),
-        settings=load_settings(ProviderSettings),
-        region=aws_region(),
-    )
-
-
-@provided
-def cpu_failover_steps() -> CpuFailoverSteps:
-    from dumont_core.failover.cpu_failover_steps import CpuFailoverSteps
-
-    return CpuFailoverSteps(
-        instances=instances(),
-        provider=gpu_provider(),
-        settings=load_settings(ProviderSettings),
-        machines=cpu_machines(),
-        snapshots=snapshots(),
-        cpu_settings=load_settings(CpuStandbySettings),
-        fallback=snapshots(),
-    )
-
-
-@provided
-def warmpool_steps() -> WarmPoolSteps:
-    from dumont_core.failover.warmpool_steps import WarmPoolSteps
-
-    return WarmPoolSteps(
-        instances=instances(), provider=gpu_provider(), settings=load_settings(ProviderSettings)
-    )
-
-
-@provided
-def failover() -> FailoverService:
-    from dumont_core.failover.service import FailoverService
-
-    return FailoverService(instances=instances(), recovery=failover_recovery())

@@ -43,10 +43,8 @@ from dumont_core.instances.step_support import (
 )
 from dumont_core.providers.catalog import find_gpu_type
 from dumont_core.providers.models import (
-    MachineRequest,
     Offer,
     OfferQuery,
-    OfferUnavailable,
     ProviderError,
     ProviderMachine,
     ProviderMachineNotFound,
@@ -121,36 +119,24 @@ class WarmPoolSteps(StepSupport):
         if standby.machine_id:
             return {"provider_instance_id": standby.machine_id}  # a retry after it was recorded
         token = new_agent_token(instance.team_id, instance.instance_id)
-        for candidate in candidates:
-            try:
-                machine_id = self.provider.create_machine(
-                    MachineRequest(
-                        offer_id=int(candidate["offer_id"]),
-                        image=instance.image,
-                        disk_gb=instance.disk_gb,
-                        label=self._label(instance),
-                        onstart_script=onstart_script(instance, token, self.settings),
-                    )
-                )
-            except OfferUnavailable:
-                continue
-            rented = standby.model_copy(
-                update={
-                    "machine_id": machine_id,
-                    "offer_id": int(candidate["offer_id"]),
-                    "region": candidate.get("region"),
-                    "gpu_name": candidate.get("gpu_name"),
-                    "gpu_memory_gb": candidate.get("gpu_memory_gb"),
-                    "running_cost_per_hour": candidate.get("price_per_hour"),
-                    "cost_per_hour": candidate.get("price_per_hour") or 0.0,
-                    "agent_token_digest": agent_token_digest(token),
-                }
-            )
-            self._keep(instance, standby, rented, machine_id)
-            return {"provider_instance_id": machine_id}
-        raise NoOfferAvailable(
-            f"All {len(candidates)} offers for a standby were taken before we could rent one"
+        # Standby candidates carry no bid: rented on demand.
+        machine_id, candidate = self._rent_first_offer(
+            instance, candidates, onstart_script(instance, token, self.settings), what="offers for a standby"
         )
+        rented = standby.model_copy(
+            update={
+                "machine_id": machine_id,
+                "offer_id": int(candidate["offer_id"]),
+                "region": candidate.get("region"),
+                "gpu_name": candidate.get("gpu_name"),
+                "gpu_memory_gb": candidate.get("gpu_memory_gb"),
+                "running_cost_per_hour": candidate.get("price_per_hour"),
+                "cost_per_hour": candidate.get("price_per_hour") or 0.0,
+                "agent_token_digest": agent_token_digest(token),
+            }
+        )
+        self._keep(instance, standby, rented, machine_id)
+        return {"provider_instance_id": machine_id}
 
     def check_standby_boot(self, ref: InstanceRef, machine_id: str) -> dict[str, str]:
         instance, standby = self._standby_of(ref, InstanceStatus.RUNNING, machine_id)

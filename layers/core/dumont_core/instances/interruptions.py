@@ -2,13 +2,14 @@
 
 Two signals are read on every look: the provider's own account of the machine (failed while we want it
 running, or no longer listed) and, for an instance with failover on, the agent's heartbeats (none for
-more than two intervals, though the provider may still say running: a network partition). A single
-look never interrupts anything. The first look that sees a signal marks the instance suspected; a later
-look, at least `confirm_seconds` after, that still sees it, and a fresh read of that one machine at the
-provider, confirm it. Only then is the instance interrupted: billed until the machine was last known
-alive, its machine destroyed (and, since it no longer holds it, destroyed by the reconciler should it
-come back), and `instance.interrupted` published. A signal gone before confirmation clears the
-suspicion.
+more than two of the intervals it was told, though the provider may still say running: a network
+partition). A single look never interrupts anything. The first look that sees a signal marks the
+instance suspected; a later look, at least `confirm_seconds` after (for silence,
+`silence_confirm_seconds`, so that a silence already two intervals long goes on for a pass more), that
+still sees it, and a fresh read of that one machine at the provider, confirm it. Only then is the
+instance interrupted: billed until the machine was last known alive, its machine destroyed (and, since
+it no longer holds it, destroyed by the reconciler should it come back), and `instance.interrupted`
+published. A signal gone before confirmation clears the suspicion.
 
 A look also checks the instance's ready standby (failover's warm pool), if it has one: a standby that
 died is dropped, and housekeeping rents another.
@@ -22,6 +23,7 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from dumont_core.instances.heartbeats import silence_limit
 from dumont_core.instances.models import Instance, InstanceStatus, InterruptionReason, StaleInstanceState
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
@@ -36,8 +38,6 @@ from dumont_core.providers.models import (
 
 logger = Logger(child=True)
 
-SILENT_INTERVALS = 2
-"""Heartbeats missed, in intervals, before an agent's silence is a signal."""
 _PREEMPTION_WORDS = ("outbid", "preempt", "interrupt", "reclaim")
 
 
@@ -55,17 +55,21 @@ class DeathSignal(DomainModel):
     detail: str
     died_at: datetime
     """When the machine was last known alive: its last heartbeat, or when it first looked dead."""
+    silent: bool = False
+    """Whether only the agent's silence says so (the provider says the machine runs)."""
 
 
 def death_signal(
     instance: Instance, machine: ProviderMachine | None, now: datetime, heartbeat_seconds: float
 ) -> DeathSignal | None:
     """What says the running instance's machine is dead, from the provider's view of it (None when the
-    provider no longer has it) and the instance's last heartbeat; None when nothing does."""
+    provider no longer has it) and the instance's last heartbeat; None when nothing does.
+    `heartbeat_seconds` is the agents' interval for an instance whose agent was never told one."""
     heard = instance.last_heartbeat_at
+    silence = silence_limit(instance, heartbeat_seconds)
     # Its last heartbeat, if the agent was reporting until then; else when it was first seen dead.
     last_alive = instance.suspected_at or now
-    if heard is not None and (last_alive - heard).total_seconds() <= SILENT_INTERVALS * heartbeat_seconds:
+    if heard is not None and (last_alive - heard).total_seconds() <= silence:
         last_alive = heard
     machine_id = instance.provider_instance_id
     if machine is None:
@@ -83,10 +87,18 @@ def death_signal(
     listened_to = instance.failover_enabled and instance.agent_token_digest is not None
     if machine.status == ProviderMachineStatus.RUNNING and listened_to and heard is not None:
         silent = (now - heard).total_seconds()
-        if silent > SILENT_INTERVALS * heartbeat_seconds:
+        if silent > silence:
             detail = f"no heartbeat from machine {machine_id} for {silent:.0f} s"
-            return DeathSignal(reason=InterruptionReason.MACHINE_LOST, detail=detail, died_at=heard)
+            return DeathSignal(
+                reason=InterruptionReason.MACHINE_LOST, detail=detail, died_at=heard, silent=True
+            )
     return None
+
+
+def _beat_since_suspected(instance: Instance, signal: DeathSignal) -> bool:
+    """Whether a silence is not the one suspected: the agent beat in between."""
+    heard, suspected = instance.last_heartbeat_at, instance.suspected_at
+    return signal.silent and heard is not None and suspected is not None and heard > suspected
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +107,8 @@ class InterruptionWatch:
     provider: GpuProvider
     heartbeat_seconds: float
     confirm_seconds: float
+    silence_confirm_seconds: float | None = None
+    """How long silence alone must last once seen; `confirm_seconds` when unset."""
     recovery: Recovery | None = None
     clock: Clock = field(default=utc_now)
 
@@ -121,13 +135,17 @@ class InterruptionWatch:
             if instance.suspected_at is not None:
                 self.instances.clear_suspicion(instance)
             return False
+        if _beat_since_suspected(instance, signal):
+            # It beat after it was suspected: this is a new silence, suspected from now.
+            self.instances.suspect(instance, now)
+            return False
         if instance.suspected_at is None:
             logger.info(
                 "A machine looks dead", extra={"instance_id": instance.instance_id, "why": signal.detail}
             )
             self.instances.suspect(instance, now)
             return False
-        if (now - instance.suspected_at).total_seconds() < self.confirm_seconds:
+        if (now - instance.suspected_at).total_seconds() < self._confirm_window(signal):
             return False
         try:
             confirmed = self._confirmed(instance, now)
@@ -138,6 +156,13 @@ class InterruptionWatch:
             return False
         self._interrupt(instance, confirmed)
         return True
+
+    def _confirm_window(self, signal: DeathSignal) -> float:
+        """How long a signal must last before it is confirmed: silence was already two of the agent's
+        intervals long when first seen, so it needs less than the provider's word."""
+        if signal.silent and self.silence_confirm_seconds is not None:
+            return self.silence_confirm_seconds
+        return self.confirm_seconds
 
     def _look_at_standby(self, instance: Instance, listed: dict[str, ProviderMachine]) -> None:
         """A ready standby (failover's warm pool) that died or vanished is dropped and destroyed, once a

@@ -50,9 +50,15 @@ class MetricsRepository:
         self._retention = retention
 
     def record_heartbeat(
-        self, team_id: str, instance_id: str, reading: Mapping[str, Any], now: datetime
+        self,
+        team_id: str,
+        instance_id: str,
+        reading: Mapping[str, Any],
+        now: datetime,
+        interval_seconds: float | None = None,
     ) -> None:
-        """Keep the reading as the instance's latest, as a sample, and in the hour's rollup.
+        """Keep the reading as the instance's latest, as a sample, and in the hour's rollup, with the
+        interval the agent is told to beat at next (`interval_seconds`), when given.
 
         Refused (HeartbeatRefused) unless the instance is in a state in which its machine runs.
         """
@@ -74,14 +80,17 @@ class MetricsRepository:
         accepted = InstanceItem.PK.exists() & InstanceItem.status.is_in(
             *[status.value for status in AGENT_STATES]
         )
+        instance_actions: list[Action] = [
+            InstanceItem.last_heartbeat_at.set(now),
+            InstanceItem.latest_metrics.set(dict(reading)),
+        ]
+        if interval_seconds is not None:
+            instance_actions.append(InstanceItem.heartbeat_interval_seconds.set(interval_seconds))
         try:
             with TransactWrite(connection=shared_connection()) as transaction:
                 transaction.update(
                     instance_item_key(team_id, instance_id),
-                    actions=[
-                        InstanceItem.last_heartbeat_at.set(now),
-                        InstanceItem.latest_metrics.set(dict(reading)),
-                    ],
+                    actions=instance_actions,
                     condition=accepted,
                 )
                 transaction.save(sample)

@@ -223,6 +223,8 @@ class Instance(DomainModel):
     agent_token_digest: str | None = None
     """SHA-256 of the token the machine's agent authenticates with; the token itself is never kept."""
     last_heartbeat_at: datetime | None = None
+    heartbeat_interval_seconds: float | None = None
+    """The interval its agent was told in the answer to its last heartbeat (`instances/heartbeats.py`)."""
     latest_metrics: dict[str, Any] | None = None
     """The agent's last reading (GPU, CPU, RAM, disk), as it reported it."""
     idle_gpu_threshold: float | None = None

@@ -31,7 +31,7 @@ from dumont_core.instances.step_support import (
 )
 from dumont_core.platform.settings import ProviderSettings
 from dumont_core.providers.catalog import find_gpu_type
-from dumont_core.providers.models import MachineRequest, OfferUnavailable, ProviderMachineStatus
+from dumont_core.providers.models import ProviderMachineStatus
 
 logger = Logger(child=True)
 
@@ -111,27 +111,13 @@ class ProvisioningSteps(StepSupport):
             self._destroy_labelled(instance, keep=instance.provider_instance_id)
             return {"provider_instance_id": instance.provider_instance_id}
         agent_token = new_agent_token(instance.team_id, instance.instance_id)
-        for candidate in candidates:
-            try:
-                machine_id = self.provider.create_machine(
-                    MachineRequest(
-                        offer_id=int(candidate["offer_id"]),
-                        image=instance.image,
-                        disk_gb=instance.disk_gb,
-                        label=self._label(instance),
-                        onstart_script=onstart_script(instance, agent_token, self.settings),
-                        bid_per_hour=candidate.get("bid_per_hour"),
-                    )
-                )
-            except OfferUnavailable as gone:
-                logger.info("Offer gone, trying the next", extra={"offer": candidate, "reason": gone.message})
-                continue
-            self._record_rented(instance, machine_id, candidate, agent_token_digest(agent_token))
-            # A create that timed out or failed after the provider had acted, then retried, may
-            # have rented a second machine under our label: only the recorded one stays.
-            self._destroy_labelled(instance, keep=machine_id)
-            return {"provider_instance_id": machine_id}
-        raise NoOfferAvailable(f"All {len(candidates)} matching offers were taken before we could rent one")
+        onstart = onstart_script(instance, agent_token, self.settings)
+        machine_id, candidate = self._rent_first_offer(instance, candidates, onstart)
+        self._record_rented(instance, machine_id, candidate, agent_token_digest(agent_token))
+        # A create that timed out or failed after the provider had acted, then retried, may have
+        # rented a second machine under our label: only the recorded one stays.
+        self._destroy_labelled(instance, keep=machine_id)
+        return {"provider_instance_id": machine_id}
 
     def _record_rented(
         self, instance: Instance, machine_id: str, candidate: dict[str, Any], token_digest: str

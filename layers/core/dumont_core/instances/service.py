@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 
 from dumont_core.instances.metrics import HeartbeatRefused, MetricsRepository, downsample
 from dumont_core.instances.models import (
+    DEFAULT_CHECKPOINT_MINUTES,
     DEFAULT_GPU_THRESHOLD,
     DEFAULT_IDLE_TIMEOUT_MINUTES,
     DELETABLE_STATES,
@@ -92,6 +93,7 @@ class InstanceService:
             ssh_keys=first_keys(spec.ssh_key, principal.account_id, self.account_keys, now),
             failover_enabled=spec.failover_enabled,
             failover_strategy=spec.failover_strategy if spec.failover_enabled else None,
+            checkpoint_interval_minutes=DEFAULT_CHECKPOINT_MINUTES if spec.failover_enabled else None,
             auto_hibernate=spec.auto_hibernate,
             idle_timeout_minutes=DEFAULT_IDLE_TIMEOUT_MINUTES if spec.auto_hibernate else None,
             idle_gpu_threshold=DEFAULT_GPU_THRESHOLD if spec.auto_hibernate else None,
@@ -332,9 +334,15 @@ class InstanceService:
         """Change settings of the instance that are not its state (failover's), whatever state it is in."""
         return self.transition(instance, expected=DELETABLE_STATES, changes=changes)
 
-    def record_heartbeat(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> None:
+    def record_heartbeat(
+        self,
+        team_id: str,
+        instance_id: str,
+        reading: Mapping[str, Any],
+        interval_seconds: float | None = None,
+    ) -> None:
         try:
-            self.readings.record_heartbeat(team_id, instance_id, reading, self.clock())
+            self.readings.record_heartbeat(team_id, instance_id, reading, self.clock(), interval_seconds)
         except HeartbeatRefused:
             raise Unauthenticated("This instance no longer runs an agent") from None
 

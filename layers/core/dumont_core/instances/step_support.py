@@ -28,7 +28,14 @@ from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.models import DomainModel
 from dumont_core.platform.settings import ProviderSettings
-from dumont_core.providers.models import GpuProvider, ProviderError, ProviderMachine, ProviderMachineNotFound
+from dumont_core.providers.models import (
+    GpuProvider,
+    MachineRequest,
+    OfferUnavailable,
+    ProviderError,
+    ProviderMachine,
+    ProviderMachineNotFound,
+)
 
 logger = Logger(child=True)
 
@@ -215,6 +222,35 @@ class StepSupport:
                     self.instances.transition(
                         current, expected=[current.status], changes={"status_reason": note}
                     )
+
+    def _rent_first_offer(
+        self,
+        instance: Instance,
+        candidates: list[dict[str, Any]],
+        onstart_script: str | None,
+        *,
+        what: str = "matching offers",
+    ) -> tuple[str, dict[str, Any]]:
+        """Rent the first of `candidates` still offered, for the instance's image, disk and label, at the
+        candidate's bid if it has one (else on demand): the machine's id and the candidate rented. An
+        offer taken meanwhile is skipped; NoOfferAvailable once every one of them was."""
+        for candidate in candidates:
+            try:
+                machine_id = self.provider.create_machine(
+                    MachineRequest(
+                        offer_id=int(candidate["offer_id"]),
+                        image=instance.image,
+                        disk_gb=instance.disk_gb,
+                        label=self._label(instance),
+                        onstart_script=onstart_script,
+                        bid_per_hour=candidate.get("bid_per_hour"),
+                    )
+                )
+            except OfferUnavailable as gone:
+                logger.info("Offer gone, trying the next", extra={"offer": candidate, "reason": gone.message})
+                continue
+            return machine_id, candidate
+        raise NoOfferAvailable(f"All {len(candidates)} {what} were taken before we could rent one")
 
     def _destroy(self, machine_id: str) -> None:
         with contextlib.suppress(ProviderMachineNotFound):

@@ -127,6 +127,9 @@ class AgentSettings(EnvironmentSettings):
     """How the agents on our machines report."""
 
     agent_heartbeat_seconds: int = Field(default=60, ge=1, le=3600, alias="AGENT_HEARTBEAT_SECONDS")
+    listened_heartbeat_seconds: int = Field(default=5, ge=1, le=3600, alias="LISTENED_HEARTBEAT_SECONDS")
+    """The interval of an agent whose silence must be noticed in seconds (its instance has failover on)
+    or that a workflow waits on (its instance is starting or waking): `instances/heartbeats.py`."""
     metric_retention_days: int = Field(default=35, ge=1, alias="METRIC_RETENTION_DAYS")
     """Long enough for the 30-day chart."""
 
@@ -317,6 +320,9 @@ class WatchSettings(EnvironmentSettings):
     watch_poll_seconds: float = Field(default=10.0, ge=0, le=60, alias="WATCH_POLL_SECONDS")
     interruption_confirm_seconds: float = Field(default=20.0, ge=0, alias="INTERRUPTION_CONFIRM_SECONDS")
     """How long a machine must go on looking dead, over two looks, before its instance is interrupted."""
+    silence_confirm_seconds: float = Field(default=10.0, ge=0, alias="SILENCE_CONFIRM_SECONDS")
+    """How long an agent's silence must go on once seen (it is already two of its intervals long then)
+    before its instance is interrupted: at most a pass, so that a partition is noticed within 30 s."""
 
 
 class ReconcilerSettings(
