@@ -68,6 +68,17 @@ class SnapshotRepository:
         items = SnapshotItem.query(table.team_key(team_id), SnapshotItem.SK.startswith(table.SNAPSHOT_PREFIX))
         return sorted((_to_snapshot(item) for item in items), key=lambda item: item.created_at, reverse=True)
 
+    def newest_completed(self, team_id: str, instance_id: str, *, excluding: str) -> Snapshot | None:
+        """The instance's newest completed snapshot but `excluding`, or None."""
+        completed = [
+            snapshot
+            for snapshot in self.list_for_team(team_id)
+            if snapshot.instance_id == instance_id
+            and snapshot.status == "completed"
+            and snapshot.snapshot_id != excluding
+        ]
+        return max(completed, key=lambda snapshot: snapshot.completed_at or snapshot.created_at, default=None)
+
     def move(self, snapshot: Snapshot, *, expected: Iterable[SnapshotStatus], **changes: Any) -> Snapshot:
         """Apply `changes` if the snapshot is still in one of the `expected` states; the snapshot as
         changed, or StaleSnapshotState."""

@@ -149,17 +149,14 @@ class SnapshotService:
                     f"instance {instance.instance_id}; wake or delete the instance first",
                     details={"snapshot_id": snapshot.snapshot_id, "instance_id": instance.instance_id},
                 )
-            earlier = [
-                other
-                for other in self.snapshots.list_for_team(principal.team_id)
-                if other.instance_id == instance.instance_id
-                and other.status == "completed"
-                and other.snapshot_id != snapshot.snapshot_id
-            ]
-            previous = max(earlier, key=lambda other: other.completed_at or other.created_at, default=None)
+            previous = self.snapshots.newest_completed(
+                instance.team_id, instance.instance_id, excluding=snapshot.snapshot_id
+            )
             with contextlib.suppress(StaleInstanceState):  # it changed meanwhile: look again
                 self.instances.replace_latest_snapshot(
-                    instance, previous and previous.snapshot_id, previous and previous.completed_at
+                    instance,
+                    previous.snapshot_id if previous else None,
+                    previous.completed_at if previous else None,
                 )
                 return
         raise Conflict(
