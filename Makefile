@@ -36,21 +36,22 @@ typecheck: $(STAMP)
 
 ## The suite in two processes (PYTEST_WORKERS): the end-to-end tests run the local stack in their own
 ## process, where its threads share one interpreter lock, so one process keeps one core busy at most.
-## A test file stays in one process, so its module fixtures are made once.
+## Each half of the end-to-end tests stays in one process, which starts its local stack once
+## (tests/conftest.py, E2E_HALVES).
 PYTEST_WORKERS ?= 2
 pytest: $(STAMP) clients
-	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadgroup
 
 ## What the clients' suites need (the e2e tests run them): Node's packages of sdk/js (installed from its
-## lock file), its build, Go (Debian's golang-go) and jq (the API documents pipe the CLI into it), the
-## last two installed when missing.
+## lock file), its build, Go (Debian's golang-go), jq (the API documents pipe the CLI into it) and curl
+## (their curl commands run as written), the last three installed when missing.
 clients: sdk/js/node_modules/.package-lock.json
 	@command -v go >/dev/null || { \
 		echo "Installing Debian's golang-go, which the Go SDK's suite runs on"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go; }
-	@command -v jq >/dev/null || { \
-		echo "Installing Debian's jq, which the CLI's documented pipelines run through"; \
-		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq; }
+	@command -v jq >/dev/null && command -v curl >/dev/null || { \
+		echo "Installing Debian's jq and curl, which the documented commands run through"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq curl; }
 	cd sdk/js && npm run --silent build
 
 sdk/js/node_modules/.package-lock.json: sdk/js/package-lock.json

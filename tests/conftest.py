@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +42,34 @@ class _FixtureThreads:
 
 
 _plugin = _FixtureThreads()
+
+
+# `make test` runs the suite in two processes (pytest-xdist, `--dist loadgroup`). The end-to-end tests
+# share one local stack per process, made once: each half below runs in one process, start to end, and
+# the two halves are the first work given to the two processes (they are collected first). The halves
+# are about even in time.
+E2E_HALVES = {
+    "api": "e2e-1",
+    "failover": "e2e-1",
+    "access": "e2e-1",
+    "billing": "e2e-1",
+    "demo": "e2e-1",
+    "live": "e2e-1",
+    "local_stack": "e2e-1",
+    "market": "e2e-1",
+    "agents": "e2e-1",
+}
+"""Subpackages of tests/e2e and their half; any other is in `e2e-2`."""
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(TESTS).parts
+        if parts[0] == "e2e" and len(parts) > 2:
+            item.add_marker(pytest.mark.xdist_group(E2E_HALVES.get(parts[1], "e2e-2")))
+        else:  # a file to one process, as its module fixtures are made once
+            item.add_marker(pytest.mark.xdist_group("/".join(parts)))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -71,6 +71,7 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("POST", "/api/instances"): {"gpu_type": "RTX_4090"},
         ("POST", "/api/v1/instances/{instance_id}/ssh-keys"): {"public_key": PROBE_KEY},
         ("POST", "/api/v1/ssh-keys"): {"public_key": PROBE_KEY},
+        ("PATCH", "/api/v1/teams/{team_id}/plan"): {"plan": "pro"},
         ("POST", "/api/agent/status"): {"gpu_utilization": 10},
         ("POST", "/api/agent/actions/{action_id}"): {"status": "running"},
         ("POST", "/api/agent/snapshots/{snapshot_id}/uploads"): {"chunks": []},

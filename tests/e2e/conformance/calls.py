@@ -32,7 +32,6 @@ INSTANCE_DETAIL_004 = (
     *("metrics.gpu_utilization", "metrics.gpu_memory_used_gb", "metrics.gpu_temperature"),
 )
 MACHINE_002 = ("id", "name", "gpu_name", "status", "cost_per_hour", "region")
-WEBSOCKET = "issue: live instance metrics over WebSocket (/ws/instance/{id}/metrics), being built"
 BROWSER_HEADERS = {"Accept": "text/html"}
 
 

@@ -140,7 +140,7 @@ ENDPOINTS: tuple[E, ...] = (
       ("success", "next_heartbeat_in_seconds", "actions")),
     E("GET", "/api/agent/instances", "002", c.get("/api/agent/instances"),
       items("instances", "instance_id", "last_heartbeat", "health", "gpu_utilization")),
-    E("WEBSOCKET", "/ws/instance/{instance_id}/metrics", "002", c.websocket, (), 101, c.WEBSOCKET),
+    E("WEBSOCKET", "/ws/instance/{instance_id}/metrics", "002", c.websocket, (), 101),
     # Legacy machines (seeds 002, 003), demo mode (002, 003), the documentation (002).
     E("GET", "/api/machines", "002, 003", c.get("/api/machines"), items("machines", *MACHINE)),
     E("POST", "/api/instances", "002, 003", c.create_legacy,

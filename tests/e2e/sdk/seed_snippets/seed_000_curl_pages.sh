@@ -1,0 +1,1 @@
+curl /api/v1/instances?page=2&per_page=50

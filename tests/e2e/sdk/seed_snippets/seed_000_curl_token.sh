@@ -1,0 +1,1 @@
+curl -H "Authorization: Bearer eyJ..." /api/v1/instances

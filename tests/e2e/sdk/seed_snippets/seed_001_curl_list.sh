@@ -1,0 +1,3 @@
+curl -X GET \
+  -H "Authorization: Bearer YOUR_API_KEY" \
+  https://dumontcloud.com/api/v1/instances

@@ -1,0 +1,3 @@
+curl -X POST \
+  -H "Authorization: Bearer YOUR_API_KEY" \
+  https://dumontcloud.com/api/v1/instances/inst_abc123/stop

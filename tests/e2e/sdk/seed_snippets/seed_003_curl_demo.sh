@@ -1,0 +1,1 @@
+curl https://dumontcloud.com/api/machines?demo=true
