@@ -10,6 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from api import openapi
+from api.routing import PERMISSION_EXTENSION
+from dumont_core.access.permissions import OPERATOR_PERMISSION
 from infra.topology import API_ROUTES, Route
 from local_stack.stack import LocalStack
 from tests.e2e.access.conftest import PASSWORD, add_member, current_team, login, new_member, register
@@ -112,12 +115,20 @@ WRITES = [route for route in PROTECTED if route.method != "GET"]
 WEBHOOK_ROUTES = [route for route in PROTECTED if "/webhooks" in route.path]
 # Agent routes take only an instance's agent token, which no tenant holds; agents are kept to their
 # own instance in tests/e2e/agents/test_agent.py. A GPU type in a path (savings' comparison, the market)
-# names no resource of a team.
+# names no resource of a team. An operator's route is refused to every other caller before any team is
+# looked at (403 naming the permission), so it tells a stranger nothing either.
+OPERATOR_ROUTES = {
+    (method.upper(), path)
+    for path, operations in openapi.document()["paths"].items()
+    for method, operation in operations.items()
+    if operation.get(PERMISSION_EXTENSION) == OPERATOR_PERMISSION
+}
 WITH_IDS = [
     route
     for route in PROTECTED
     if set(re.findall(r"\{(\w+)\}", route.path)) - set(GPU_PARAMETERS) - {"gpu_type"}
     and not route.path.startswith("/api/agent/")
+    and (route.method, route.path) not in OPERATOR_ROUTES
 ]
 
 

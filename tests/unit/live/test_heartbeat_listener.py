@@ -17,7 +17,12 @@ class Recorded:
     def __init__(self) -> None:
         self.readings: list[tuple[str, str, Mapping[str, Any]]] = []
 
-    def record_heartbeat(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> None:
+    def find(self, team_id: str, instance_id: str) -> None:
+        return None  # the instance is not read here: the interval for an unknown one is the regular one
+
+    def record_heartbeat(
+        self, team_id: str, instance_id: str, reading: Mapping[str, Any], interval: float
+    ) -> None:
         self.readings.append((team_id, instance_id, reading))
 
 

@@ -251,11 +251,10 @@ class InstanceService:
         self._add_event(event)
 
     def replace_latest_snapshot(
-        self, instance: Instance, snapshot_id: str | None, completed_at: datetime | None
+        self, instance: Instance, snapshot_id: str | None, at: datetime | None
     ) -> None:
-        """The latest snapshot is being deleted: `snapshot_id` (or none) is what the instance would be woken
-        from. StaleInstanceState when the instance changed since it was read (a newer snapshot, say)."""
-        changes = {"last_snapshot_id": snapshot_id, "last_snapshot_at": completed_at}
+        """Its latest snapshot is deleted: woken from `snapshot_id` instead; StaleInstanceState if changed."""
+        changes = {"last_snapshot_id": snapshot_id, "last_snapshot_at": at}
         self.transition(instance, expected=[instance.status], changes=changes, unchanged=True)
 
     def record_orphan_destroyed(self, team_id: str, instance_id: str, **details: Any) -> None:
