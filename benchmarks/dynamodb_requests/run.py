@@ -27,6 +27,7 @@ from benchmarks.dynamodb_requests.snapshot_and_agent_routes import (
     exercise_agent_routes_mid_snapshot,
     exercise_snapshots,
 )
+from benchmarks.dynamodb_requests.ssh_key_routes import exercise_ssh_keys
 from benchmarks.dynamodb_requests.verdicts import Measurement
 from benchmarks.dynamodb_requests.webhook_routes import exercise_webhooks
 from local_stack.embedded_aws import STACK_PREFIX
@@ -67,8 +68,10 @@ def exercise(client: BenchClient, stack: LocalStack) -> None:
     client.measure("GET", "/health")
     client.measure("GET", "/docs")
     client.measure("GET", "/openapi.json")
+    client.measure("GET", "/demo-app")
 
     first, second = exercise_creating_and_reading(client)
+    exercise_ssh_keys(client, first)
     kept_snapshot, restore_action = exercise_snapshots(client, stack, first)
     exercise_agent_routes(client, stack, first, kept_snapshot, restore_action)
     exercise_agent_routes_mid_snapshot(client, stack, second)
