@@ -51,6 +51,20 @@ def _balance_key(team_id: str) -> Any:
     return BalanceItem(table.team_key(team_id), table.BALANCE_RECORD)
 
 
+def _unmoved(before: MeterMark) -> Condition:
+    """The watermark is still where `before` read it (or, at version 0, does not exist yet)."""
+    return MeterItem.PK.does_not_exist() if before.version == 0 else MeterItem.version == before.version
+
+
+def _debit(transaction: TransactWrite, team_id: str, micros: int) -> None:
+    """Take `micros` off the team's balance in `transaction` (nothing to write for none)."""
+    if micros:
+        transaction.update(
+            _balance_key(team_id),
+            actions=[BalanceItem.team_id.set(team_id), BalanceItem.balance_micros.add(-micros)],
+        )
+
+
 class BillingRepository:
     # Reads -------------------------------------------------------------------------------------
 
@@ -86,9 +100,7 @@ class BillingRepository:
         instance (made from `line`) and the balance. StaleMark when another settlement came first."""
         delta = after.settled_micros - before.settled_micros
         meter = MeterItem(table.team_key(before.team_id), table.meter_key(before.instance_id))
-        condition: Condition = (
-            MeterItem.PK.does_not_exist() if before.version == 0 else MeterItem.version == before.version
-        )
+        condition = _unmoved(before)
         try:
             with TransactWrite(connection=shared_connection()) as transaction:
                 transaction.update(
@@ -105,14 +117,7 @@ class BillingRepository:
                 )
                 for piece in slices:
                     transaction.update(self._line_key(line, piece.day), actions=self._charge(line, piece))
-                if delta:
-                    transaction.update(
-                        _balance_key(before.team_id),
-                        actions=[
-                            BalanceItem.team_id.set(before.team_id),
-                            BalanceItem.balance_micros.add(-delta),
-                        ],
-                    )
+                _debit(transaction, before.team_id, delta)
         except TransactWriteError as error:
             if condition_failed(error):
                 raise StaleMark(before.instance_id) from error
@@ -129,9 +134,7 @@ class BillingRepository:
         StaleMark when another settlement came first."""
         delta = after.settled_micros - before.settled_micros
         meter = MeterItem(table.team_key(before.team_id), table.meter_key(table.STORAGE_METER))
-        condition: Condition = (
-            MeterItem.PK.does_not_exist() if before.version == 0 else MeterItem.version == before.version
-        )
+        condition = _unmoved(before)
         member = StorageTeamItem(table.STORAGE_TEAMS_PARTITION, before.team_id, team_id=before.team_id)
         try:
             with TransactWrite(connection=shared_connection()) as transaction:
@@ -162,14 +165,7 @@ class BillingRepository:
                         LedgerItem.price_per_gb_month.set(line.price_per_gb_month),
                     ],
                 )
-                if delta:
-                    transaction.update(
-                        _balance_key(before.team_id),
-                        actions=[
-                            BalanceItem.team_id.set(before.team_id),
-                            BalanceItem.balance_micros.add(-delta),
-                        ],
-                    )
+                _debit(transaction, before.team_id, delta)
                 if storing:
                     transaction.save(member)
                 else:
