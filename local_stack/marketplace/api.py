@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,8 @@ class _InjectedFailure:
     status: int
     body: Json | str | None
     retry_after: float | None
+    label_ending: str | None
+    """Only calls about a machine whose label ends so fail (for a rent, the label asked for)."""
 
 
 class VastApi:
@@ -94,15 +96,22 @@ class VastApi:
             return [dict(entry) for entry in self._requests]
 
     def fail_next_calls(
-        self, operation: str, count: int, status: int, body: Json | str | None, retry_after: float | None
+        self,
+        operation: str,
+        count: int,
+        status: int,
+        body: Json | str | None,
+        retry_after: float | None,
+        label_ending: str | None = None,
     ) -> None:
-        """The next `count` calls of `operation` (one of OPERATIONS, or "any") answer `status`."""
+        """The next `count` calls of `operation` (one of OPERATIONS, or "any") answer `status`; with
+        `label_ending`, only the calls about a machine labelled so count."""
         if operation not in (*OPERATIONS, "any"):
             raise ValueError(f"operation must be one of {[*OPERATIONS, 'any']}, not {operation!r}")
         if count < 1 or not 100 <= status <= 599:
             raise ValueError("count must be positive and status a valid HTTP status")
         with self._lock:
-            self._injected.append(_InjectedFailure(operation, count, status, body, retry_after))
+            self._injected.append(_InjectedFailure(operation, count, status, body, retry_after, label_ending))
 
     def clear_injected_failures(self) -> None:
         with self._lock:
@@ -131,13 +140,15 @@ class VastApi:
                     "unsupported_media_type",
                     f"Content-Type must be exactly application/json, got {content_type!r}",
                 )
-            injected = self._take_injected_failure(operation)
+            body = _json_object(raw)
+            injected = self._take_injected_failure(
+                operation, lambda: self._label_concerned(operation, args, body)
+            )
             if injected is not None:
                 return injected
             if self.random_errors.strikes():
                 status = self.random_errors.choice(PROVIDER_ERROR_STATUSES)
                 return json_response(status, _default_failure_body(status))
-            body = _json_object(raw)
             if operation == "search" and request.method == "GET":
                 body = _query_from_url(request)
             elif operation == "search" and request.method == "PUT":
@@ -149,10 +160,22 @@ class VastApi:
         except ApiError as exc:
             return json_response(exc.status, exc.body)
 
-    def _take_injected_failure(self, operation: str) -> Response | None:
+    def _label_concerned(self, operation: str, args: Mapping[str, Any], body: Json) -> str:
+        """The label of the machine the call is about: the one asked for by a rent, else the machine's."""
+        if operation == "create":
+            return str(body.get("label") or "")
+        machine = self._market.show(args["instance_id"]) if "instance_id" in args else None
+        return str((machine or {}).get("label") or "")
+
+    def _take_injected_failure(self, operation: str, label_of_call: Callable[[], str]) -> Response | None:
+        with self._lock:
+            filtered = any(failure.label_ending is not None for failure in self._injected)
+        label = label_of_call() if filtered else ""
         with self._lock:
             for failure in self._injected:
-                if failure.operation in (operation, "any"):
+                if failure.operation in (operation, "any") and (
+                    failure.label_ending is None or label.endswith(failure.label_ending)
+                ):
                     failure.remaining -= 1
                     if failure.remaining == 0:
                         self._injected.remove(failure)

@@ -154,9 +154,11 @@ class LocalMarketplace:
         body: Json | str | None = None,
         *,
         retry_after: float | None = None,
+        label_ending: str | None = None,
     ) -> None:
-        """The next `count` calls of `operation` (one of OPERATIONS, or "any") answer `status`."""
-        self._api.fail_next_calls(operation, count, status, body, retry_after)
+        """The next `count` calls of `operation` (one of OPERATIONS, or "any") answer `status`; with
+        `label_ending`, only the calls about a machine whose label ends so count."""
+        self._api.fail_next_calls(operation, count, status, body, retry_after, label_ending)
 
     def fail_next_boots(self, count: int = 1, message: str = BOOT_FAILURE_MESSAGE) -> None:
         """The next `count` machines created exit during boot with `message` as their status."""

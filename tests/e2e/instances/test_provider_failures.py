@@ -94,11 +94,14 @@ def test_a_machine_rented_after_its_instance_was_deleted_is_destroyed_by_the_rec
     api: httpx.Client, stack: LocalStack, create_instance: Callable[..., str]
 ) -> None:
     # The rent is throttled for a while; the delete completes meanwhile, finding no machine yet;
-    # the rent then succeeds, and the provider refuses to destroy the machine nobody wants.
+    # the rent then succeeds, and the provider refuses to destroy the machine nobody wants (and only
+    # that one: other tests' machines may be given back meanwhile).
     stack.marketplace.fail_next_creates(1, 429, {"detail": "API requests too frequent"}, retry_after=3)
-    stack.marketplace.fail_next_calls("destroy", 4, 500, {"success": False, "error": "server_error"})
     try:
         instance_id = create_instance()
+        stack.marketplace.fail_next_calls(
+            "destroy", 4, 500, {"success": False, "error": "server_error"}, label_ending=f":{instance_id}"
+        )
         assert eventually(lambda: rent_answered(stack, instance_id, 429)), "the rent was never throttled"
         assert api.delete(f"/api/v1/instances/{instance_id}").status_code == 202
         assert wait_for_status(api, instance_id, {"deleted", "failed"})["status"] == "deleted"

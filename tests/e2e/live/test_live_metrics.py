@@ -101,6 +101,7 @@ def test_credentials_in_headers_work_as_on_the_rest_api(stack: LocalStack, runni
     for headers in ({"X-API-Key": stack.api_key}, {"Authorization": f"Bearer {stack.api_key}"}):
         with connect(ws_url(stack, running_instance), additional_headers=headers, open_timeout=10) as socket:
             assert set(next_message(socket)) == PAYLOAD_FIELDS
+    assert eventually(lambda: connections_watching(stack, running_instance) == 0, 10)
 
 
 def test_no_credential_or_a_wrong_one_is_refused_before_the_upgrade(

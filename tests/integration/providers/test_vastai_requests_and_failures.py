@@ -187,6 +187,22 @@ def test_an_unreachable_marketplace_is_unavailable(sleeps: list[float]) -> None:
     assert sleeps == [1.0, 2.0, 4.0]
 
 
+def test_a_failure_injected_for_one_label_spares_every_other_machine(
+    provider: VastAiProvider, marketplace: LocalMarketplace, sleeps: list[float]
+) -> None:
+    ours = rent(provider, cheapest(provider), label="dumont:team:inst_ours")
+    theirs = rent(provider, cheapest(provider), label="dumont:team:inst_theirs")
+    marketplace.fail_next_calls("destroy", 4, 500, label_ending=":inst_ours")
+
+    provider.destroy_machine(theirs)
+    with pytest.raises(ProviderUnavailable):
+        provider.destroy_machine(ours)
+
+    assert [machine["id"] for machine in marketplace.machines()] == [int(ours)]
+    provider.destroy_machine(ours)
+    assert marketplace.machines() == []
+
+
 # --- control endpoints ------------------------------------------------------------------------
 
 
