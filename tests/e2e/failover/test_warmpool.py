@@ -150,7 +150,11 @@ def test_a_standby_that_cannot_start_is_given_back_and_a_new_machine_takes_over(
     assert wait_for_snapshot(api, checkpoint.json()["data"]["id"])["status"] == "completed"
     # The provider no longer knows the standby when it is asked to start it.
     stack.marketplace.fail_next_calls(
-        "manage", 1, 404, {"success": False, "error": "no_such_instance", "msg": "Instance not found."}
+        "manage",
+        1,
+        404,
+        {"success": False, "error": "no_such_instance", "msg": "Instance not found."},
+        label_ending=f":{instance_id}",
     )
     stack.marketplace.interrupt(first_machine, "host_offline")
 
