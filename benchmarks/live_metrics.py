@@ -88,6 +88,17 @@ def _running_instance(api: httpx.Client) -> str:
     return instance_id
 
 
+def _watchers(stack: LocalStack, instance_id: str) -> set[str]:
+    """The connections the instance's heartbeats are pushed to, as its item in the table holds them."""
+    items = stack.aws.client("dynamodb").query(
+        TableName=TABLE_NAME,
+        IndexName="GSI1",
+        KeyConditionExpression="GSI1PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": table.instance_key(instance_id)}},
+    )["Items"]
+    return {str(each) for item in items for each in item.get("watchers", {}).get("SS", [])}
+
+
 def _query(stack: LocalStack, partition: str, between: tuple[str, str] | None = None) -> list[dict[str, Any]]:
     condition, values = "PK = :pk", {":pk": {"S": partition}}
     if between is not None:
@@ -147,8 +158,7 @@ def measure(clients: int = CLIENTS, watch_seconds: float = WATCH_SECONDS) -> Liv
             watcher.thread = threading.Thread(target=watcher.watch, args=(stop,), name="bench-live-client")
             watcher.thread.start()
             watchers.append(watcher)
-        watching = table.live_key(instance_id)
-        if not _wait(lambda: len(_query(stack, watching)) == clients, READY_SECONDS):
+        if not _wait(lambda: len(_watchers(stack, instance_id)) == clients, READY_SECONDS):
             raise RuntimeError("not every client's connection was kept")
         began, began_at = time.time(), datetime.now(UTC)
         time.sleep(watch_seconds)

@@ -9,6 +9,8 @@ import json
 import time
 from datetime import UTC, datetime
 
+from websockets.sync.client import connect
+
 from benchmarks.dynamodb_requests.client import POLL_INTERVAL_SECONDS, WAIT_SECONDS, BenchClient
 from benchmarks.dynamodb_requests.machines import HEARTBEAT, agent_token, fill_workspace, machine_of
 from local_stack.embedded_aws import TABLE_NAME
@@ -59,6 +61,10 @@ def exercise_agent_routes(
     """
     token = agent_token(machine_of(stack, instance_id))
     client.measure("POST", "/api/agent/status", case="no action waiting", body=HEARTBEAT, bearer=token)
+    # Watched over a WebSocket: the heartbeat pushes to the connection it finds on the instance it reads.
+    url = stack.url.replace("http://", "ws://") + f"/ws/instance/{instance_id}/metrics?token={stack.api_key}"
+    with connect(url, open_timeout=30):
+        client.measure("POST", "/api/agent/status", case="watched live", body=HEARTBEAT, bearer=token)
     lines = [
         {
             "timestamp": datetime.now(UTC).isoformat(),

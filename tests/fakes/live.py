@@ -16,19 +16,11 @@ class MemoryConnections:
         self.kept[connection.connection_id] = connection
         return True
 
-    def watching(self, instance_id: str) -> list[LiveConnection]:
-        return [each for each in self.kept.values() if each.instance_id == instance_id]
+    def find(self, connection_id: str) -> LiveConnection | None:
+        return self.kept.get(connection_id)
 
-    def instance_of(self, connection_id: str) -> str | None:
-        connection = self.kept.get(connection_id)
-        return None if connection is None else connection.instance_id
-
-    def remove(self, instance_id: str, connection_id: str) -> bool:
-        connection = self.kept.get(connection_id)
-        if connection is None or connection.instance_id != instance_id:
-            return False
-        del self.kept[connection_id]
-        return True
+    def remove(self, connection_id: str) -> bool:
+        return self.kept.pop(connection_id, None) is not None
 
 
 class RecordingPublisher:

@@ -4,7 +4,6 @@ the REST API's credentials, pushed at each heartbeat of the instance's agent (se
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,7 +16,6 @@ from websockets.sync.client import ClientConnection, connect
 
 from dumont_core import composition
 from dumont_core.live.models import LiveConnection
-from dumont_core.platform import table
 from local_stack.stack import LocalStack
 from tests.e2e.conftest import eventually, machine_of, wait_for_agent, wait_for_status
 
@@ -44,12 +42,17 @@ def next_message(socket: ClientConnection) -> dict[str, Any]:
 
 
 def connections_watching(stack: LocalStack, instance_id: str) -> int:
-    answer = stack.aws.client("dynamodb").query(
-        TableName=os.environ["TABLE_NAME"],
-        KeyConditionExpression="PK = :pk",
-        ExpressionAttributeValues={":pk": {"S": table.live_key(instance_id)}},
-    )
-    return int(answer["Count"])
+    """How many connections the instance's heartbeats are pushed to, and the table keeps."""
+    instance = composition.instance_repository().get(team_of(stack), instance_id)
+    assert instance is not None
+    kept = [each for each in instance.watchers if composition.connection_repository().find(each)]
+    assert len(kept) == len(instance.watchers), "every watcher of the instance is a connection kept"
+    return len(kept)
+
+
+def team_of(stack: LocalStack) -> str:
+    with httpx.Client(base_url=stack.url, headers={"X-API-Key": stack.api_key}, timeout=30) as api:
+        return str(next(team["id"] for team in api.get("/api/v1/teams").json()["data"] if team["current"]))
 
 
 @pytest.fixture(scope="module")
@@ -137,16 +140,19 @@ def test_a_plain_request_to_the_websocket_path_is_told_to_upgrade(stack: LocalSt
 def test_a_connection_that_went_away_unheard_is_pruned_at_the_next_heartbeat(
     stack: LocalStack, api: httpx.Client, running_instance: str
 ) -> None:
-    # As if API Gateway's close had been lost: the table keeps a connection its Management API calls gone.
-    team_id = next(team["id"] for team in api.get("/api/v1/teams").json()["data"] if team["current"])
+    # As if API Gateway's close had been lost: the instance keeps a connection its Management API calls gone.
     lost = LiveConnection(
         connection_id="lost-connection",
         instance_id=running_instance,
-        team_id=team_id,
+        team_id=team_of(stack),
         account_id="acct_whoever",
         connected_at=datetime.now(UTC),
     )
     assert composition.connection_repository().add(lost)
-    assert connections_watching(stack, running_instance) == 1
+    composition.instance_watchers().watch(lost.team_id, running_instance, lost.connection_id)
 
-    assert eventually(lambda: connections_watching(stack, running_instance) == 0, HEARTBEAT_WAIT_SECONDS)
+    # The next heartbeat (within a second) pushes to it, hears it is gone, and forgets it on both sides.
+    assert eventually(
+        lambda: composition.connection_repository().find(lost.connection_id) is None, HEARTBEAT_WAIT_SECONDS
+    )
+    assert connections_watching(stack, running_instance) == 0

@@ -12,6 +12,7 @@ from dumont_core.access.models import Admission
 from dumont_core.access.permissions import SYSTEM_ROLES
 from dumont_core.access.rates import RateWindow
 from dumont_core.instances.models import Instance, InstanceStatus
+from dumont_core.instances.watchers import TooManyWatchers
 from dumont_core.live.service import LiveMetricsService
 from dumont_core.platform.errors import Forbidden, InstanceNotFound, RateLimited, Unauthenticated
 from dumont_core.platform.identity import Principal
@@ -25,6 +26,7 @@ KEY, VIEWER_KEY, LIMITED_KEY, NO_VIEW_KEY = (
     "dumont_sk_busy",
     "dumont_sk_x",
 )
+WATCHERS_ALLOWED = 3
 READING = {"gpu_utilization": 87, "gpu_memory_used_gb": 18.4, "cpu_utilization": 12.0}
 
 
@@ -70,18 +72,32 @@ class FakeAccess:
 
 
 class FakeInstances:
+    """The instances and who watches them, as the instances domain keeps them."""
+
     def __init__(self) -> None:
         self.instances = {OURS: _instance(OURS, "team_ours"), THEIRS: _instance(THEIRS, "team_theirs")}
 
     def get(self, principal: Principal, instance_id: str) -> Instance:
-        instance = self.find(principal.team_id, instance_id)
-        if instance is None:
+        instance = self.instances.get(instance_id)
+        if instance is None or instance.team_id != principal.team_id:
             raise InstanceNotFound(instance_id)
         return instance
 
-    def find(self, team_id: str, instance_id: str) -> Instance | None:
-        instance = self.instances.get(instance_id)
-        return instance if instance is not None and instance.team_id == team_id else None
+    def watch(self, team_id: str, instance_id: str, connection_id: str) -> None:
+        instance = self.instances[instance_id]
+        if len(instance.watchers) >= WATCHERS_ALLOWED:
+            raise TooManyWatchers("three already watch", details={"limit": WATCHERS_ALLOWED})
+        watchers = sorted({*instance.watchers, connection_id})
+        self.instances[instance_id] = instance.model_copy(update={"watchers": watchers})
+
+    def unwatch(self, team_id: str, instance_id: str, connection_id: str) -> None:
+        instance = self.instances[instance_id]
+        watchers = [each for each in instance.watchers if each != connection_id]
+        self.instances[instance_id] = instance.model_copy(update={"watchers": watchers})
+
+    def heartbeat_of(self, instance_id: str) -> Instance:
+        """The instance as a heartbeat reads it."""
+        return self.instances[instance_id]
 
 
 @pytest.fixture
@@ -95,10 +111,18 @@ def publisher() -> RecordingPublisher:
 
 
 @pytest.fixture
-def live(connections: MemoryConnections, publisher: RecordingPublisher) -> LiveMetricsService:
+def instances() -> FakeInstances:
+    return FakeInstances()
+
+
+@pytest.fixture
+def live(
+    instances: FakeInstances, connections: MemoryConnections, publisher: RecordingPublisher
+) -> LiveMetricsService:
     service: Any = LiveMetricsService(
         access=FakeAccess(),
-        instances=FakeInstances(),
+        instances=instances,
+        watchers=instances,
         connections=connections,  # type: ignore[arg-type]
         publisher=publisher,
         clock=Clock(START),
@@ -107,12 +131,12 @@ def live(connections: MemoryConnections, publisher: RecordingPublisher) -> LiveM
 
 
 def test_a_connection_of_the_instances_team_gets_seed_002s_payload_at_each_heartbeat(
-    live: LiveMetricsService, publisher: RecordingPublisher
+    live: LiveMetricsService, instances: FakeInstances, publisher: RecordingPublisher
 ) -> None:
     live.connect(KEY, OURS, "conn-1")
     live.connect(VIEWER_KEY, OURS, "conn-2")
 
-    assert live.publish("team_ours", OURS, READING) == 2
+    assert live.publish(instances.heartbeat_of(OURS), READING) == 2
 
     assert sorted(connection for connection, _ in publisher.sent) == ["conn-1", "conn-2"]
     payload = json.loads(publisher.sent[0][1])
@@ -125,17 +149,17 @@ def test_a_connection_of_the_instances_team_gets_seed_002s_payload_at_each_heart
 
 
 def test_a_heartbeat_nobody_watches_pushes_nothing(
-    live: LiveMetricsService, publisher: RecordingPublisher
+    live: LiveMetricsService, instances: FakeInstances, publisher: RecordingPublisher
 ) -> None:
     live.connect(KEY, OURS, "conn-1")
 
-    assert live.publish("team_theirs", THEIRS, READING) == 0
+    assert live.publish(instances.heartbeat_of(THEIRS), READING) == 0
     assert publisher.sent == []
 
 
 @pytest.mark.parametrize("credential", [None, "", "dumont_sk_unknown", "eyJ.not.a.token"])
 def test_without_a_valid_credential_the_connection_is_refused_and_nothing_kept(
-    live: LiveMetricsService, connections: MemoryConnections, credential: str | None
+    live: LiveMetricsService, instances: FakeInstances, connections: MemoryConnections, credential: str | None
 ) -> None:
     with pytest.raises(Unauthenticated) as refused:
         live.connect(credential, OURS, "conn-1")
@@ -143,17 +167,21 @@ def test_without_a_valid_credential_the_connection_is_refused_and_nothing_kept(
     assert refused.value.http_status == 401
     assert "token" in refused.value.message
     assert connections.kept == {}
+    assert instances.heartbeat_of(OURS).watchers == []
 
 
 def test_another_teams_instance_is_not_found_and_its_heartbeats_never_reach_the_caller(
-    live: LiveMetricsService, connections: MemoryConnections, publisher: RecordingPublisher
+    live: LiveMetricsService,
+    instances: FakeInstances,
+    connections: MemoryConnections,
+    publisher: RecordingPublisher,
 ) -> None:
     with pytest.raises(InstanceNotFound) as refused:
         live.connect(KEY, THEIRS, "conn-1")
 
     assert refused.value.http_status == 404
     assert connections.kept == {}
-    assert live.publish("team_theirs", THEIRS, READING) == 0
+    assert live.publish(instances.heartbeat_of(THEIRS), READING) == 0
     assert publisher.sent == []
 
 
@@ -177,44 +205,72 @@ def test_past_the_plans_limit_the_connection_is_refused_with_when_to_retry(
     assert connections.kept == {}
 
 
+def test_past_the_watchers_an_instance_allows_the_connection_is_refused_and_not_kept(
+    live: LiveMetricsService, instances: FakeInstances, connections: MemoryConnections
+) -> None:
+    for name in ("conn-1", "conn-2", "conn-3"):
+        live.connect(KEY, OURS, name)
+
+    with pytest.raises(TooManyWatchers) as refused:
+        live.connect(KEY, OURS, "conn-4")
+
+    assert refused.value.http_status == 409 and refused.value.code == "TOO_MANY_CONNECTIONS"
+    assert sorted(connections.kept) == ["conn-1", "conn-2", "conn-3"]
+    assert instances.heartbeat_of(OURS).watchers == ["conn-1", "conn-2", "conn-3"]
+
+
 def test_connections_that_are_gone_are_forgotten_and_the_others_still_get_the_heartbeat(
-    live: LiveMetricsService, connections: MemoryConnections, publisher: RecordingPublisher
+    live: LiveMetricsService,
+    instances: FakeInstances,
+    connections: MemoryConnections,
+    publisher: RecordingPublisher,
 ) -> None:
     for name in ("conn-1", "conn-2", "conn-3"):
         live.connect(KEY, OURS, name)
     publisher.gone.add("conn-2")
 
-    assert live.publish("team_ours", OURS, READING) == 2
+    assert live.publish(instances.heartbeat_of(OURS), READING) == 2
 
     assert sorted(connections.kept) == ["conn-1", "conn-3"]
-    assert live.publish("team_ours", OURS, READING) == 2
+    assert instances.heartbeat_of(OURS).watchers == ["conn-1", "conn-3"]
+    assert live.publish(instances.heartbeat_of(OURS), READING) == 2
     assert sorted(connection for connection, _ in publisher.sent) == ["conn-1", "conn-1", "conn-3", "conn-3"]
 
 
 def test_a_failing_push_never_fails_the_heartbeat_nor_forgets_the_connection(
-    live: LiveMetricsService, connections: MemoryConnections, publisher: RecordingPublisher
+    live: LiveMetricsService,
+    instances: FakeInstances,
+    connections: MemoryConnections,
+    publisher: RecordingPublisher,
 ) -> None:
     live.connect(KEY, OURS, "conn-1")
     live.connect(KEY, OURS, "conn-2")
     publisher.failing.add("conn-1")
 
-    assert live.publish("team_ours", OURS, READING) == 1
+    assert live.publish(instances.heartbeat_of(OURS), READING) == 1
     assert sorted(connections.kept) == ["conn-1", "conn-2"], "a timeout is not a connection that is gone"
+    assert instances.heartbeat_of(OURS).watchers == ["conn-1", "conn-2"]
 
 
-def test_a_table_that_cannot_be_read_never_fails_the_heartbeat(
-    live: LiveMetricsService, connections: MemoryConnections, monkeypatch: pytest.MonkeyPatch
+def test_a_table_that_cannot_be_written_never_fails_the_heartbeat(
+    live: LiveMetricsService,
+    instances: FakeInstances,
+    publisher: RecordingPublisher,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def unavailable(instance_id: str) -> list[Any]:
+    live.connect(KEY, OURS, "conn-1")
+    publisher.gone.add("conn-1")
+
+    def unavailable(*args: Any) -> None:
         raise ConnectionError("DynamoDB is unreachable")
 
-    monkeypatch.setattr(connections, "watching", unavailable)
+    monkeypatch.setattr(instances, "unwatch", unavailable)
 
-    assert live.publish("team_ours", OURS, READING) == 0
+    assert live.publish(instances.heartbeat_of(OURS), READING) == 0
 
 
 def test_a_closed_connection_is_forgotten_once(
-    live: LiveMetricsService, connections: MemoryConnections
+    live: LiveMetricsService, instances: FakeInstances, connections: MemoryConnections
 ) -> None:
     live.connect(KEY, OURS, "conn-1")
 
@@ -222,3 +278,4 @@ def test_a_closed_connection_is_forgotten_once(
     live.disconnect("conn-1")
 
     assert connections.kept == {}
+    assert instances.heartbeat_of(OURS).watchers == []

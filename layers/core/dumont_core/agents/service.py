@@ -53,7 +53,9 @@ class HeartbeatListener(Protocol):
     """Whoever hears of each reading an instance's agent reports (live metrics push it to the
     instance's watchers). It must not raise: a heartbeat is answered whatever it does."""
 
-    def heard(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> Any: ...
+    def heard(self, instance: Instance, reading: Mapping[str, Any]) -> Any:
+        """`instance` as the heartbeat read it, before recording the reading."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,7 +111,8 @@ class AgentService:
         if not agent.standby or (instance is not None and instance.on_standby):
             # While the instance runs on its standby, that machine's heartbeats are the instance's.
             self.instances.record_heartbeat(agent.team_id, instance_id, reading, interval)
-            self._tell_listener(agent.team_id, instance_id, reading)
+            if instance is not None and instance.watchers:
+                self._tell_listener(instance, reading)
         pending = self.actions.pending(instance_id, to_standby=agent.standby)
         actions = [action.as_asked() for action in pending]
         # An agent just started on a new machine installs the instance's keys once; later changes reach
@@ -119,14 +122,14 @@ class AgentService:
         )
         return HeartbeatAnswer(next_heartbeat_in_seconds=round(interval), actions=actions, ssh_keys=ssh_keys)
 
-    def _tell_listener(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> None:
+    def _tell_listener(self, instance: Instance, reading: Mapping[str, Any]) -> None:
         if self.listener is None:
             return
         try:
-            self.listener.heard(team_id, instance_id, reading)
+            self.listener.heard(instance, reading)
         except Exception:
             # The reading is recorded: the heartbeat is answered whatever its listener does.
-            logger.exception("The heartbeat's listener failed", extra={"instance_id": instance_id})
+            logger.exception("The heartbeat's listener failed", extra={"instance_id": instance.instance_id})
 
     def health(self, principal: Principal) -> list[AgentHealth]:
         """How the agents of the team's machines are doing, from the age of their last heartbeat."""

@@ -34,7 +34,12 @@ from dumont_core.composition.failover import (
     failover_recovery,
     warmpool_steps,
 )
-from dumont_core.composition.live import connection_repository, live_metrics, live_publisher
+from dumont_core.composition.live import (
+    connection_repository,
+    instance_watchers,
+    live_metrics,
+    live_publisher,
+)
 from dumont_core.composition.market import (
     gpu_advisor,
     market,
@@ -99,6 +104,7 @@ __all__ = [
     "failover",
     "failover_recovery",
     "gpu_advisor",
+    "instance_watchers",
     "live_metrics",
     "live_publisher",
     "market",

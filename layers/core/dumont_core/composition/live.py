@@ -10,6 +10,7 @@ from dumont_core.composition.providing import provided, repository
 from dumont_core.platform.settings import LiveMetricsSettings, load_settings
 
 if TYPE_CHECKING:
+    from dumont_core.instances.watchers import InstanceWatchers
     from dumont_core.live.models import LiveMetricsPublisher
     from dumont_core.live.repository import ConnectionRepository
     from dumont_core.live.service import LiveMetricsService
@@ -30,6 +31,13 @@ def connection_repository() -> ConnectionRepository:
     return ConnectionRepository(lifetime=timedelta(hours=hours))
 
 
+@repository
+def instance_watchers() -> InstanceWatchers:
+    from dumont_core.instances.watchers import InstanceWatchers
+
+    return InstanceWatchers()
+
+
 @provided
 def live_publisher() -> LiveMetricsPublisher:
     from dumont_core.live.apigateway import ManagementApiPublisher
@@ -46,6 +54,7 @@ def live_metrics() -> LiveMetricsService:
     return LiveMetricsService(
         access=access(),
         instances=instances(),
+        watchers=instance_watchers(),
         connections=connection_repository(),
         publisher=live_publisher(),
     )

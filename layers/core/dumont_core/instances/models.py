@@ -178,6 +178,9 @@ class Instance(DomainModel):
     """The key given at creation; also the first of `ssh_keys`."""
     ssh_keys: list[SshKey] = Field(default_factory=list)
     """The keys that may log in to its machines (`/api/v1/instances/{id}/ssh-keys`), kept on every new one."""
+    watchers: list[str] = Field(default_factory=list)
+    """The live connections watching its metrics (`/ws/instance/{id}/metrics`): kept on the instance so a
+    heartbeat finds them in the read it makes anyway."""
     failover_enabled: bool = False
     failover_strategy: FailoverStrategy | None = None
     auto_hibernate: bool = False

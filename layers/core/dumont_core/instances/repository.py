@@ -12,7 +12,13 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any, Literal
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import (
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
 from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
@@ -37,7 +43,13 @@ from dumont_core.platform.dynamodb import (
     write_refused,
 )
 
-InstanceItem = item_type(Instance, base=IndexedItem, closed_cost=NumberAttribute(default=0.0))
+InstanceItem = item_type(
+    Instance,
+    base=IndexedItem,
+    closed_cost=NumberAttribute(default=0.0),
+    # A set, so a connection is added and removed in place, and twice is the same as once.
+    watchers=UnicodeSetAttribute(null=True),
+)
 InstanceEventItem = item_type(InstanceEvent, expires_at=TTLAttribute(null=True))
 
 
@@ -248,6 +260,7 @@ class InstanceRepository:
 
     def _to_item(self, instance: Instance) -> Any:
         values = {field: stored_value(getattr(instance, field)) for field in _INSTANCE_FIELDS}
+        values["watchers"] = set(instance.watchers) or None  # DynamoDB keeps no empty set
         return InstanceItem(
             table.team_key(instance.team_id),
             table.instance_key(instance.instance_id),
@@ -258,8 +271,9 @@ class InstanceRepository:
 
     @staticmethod
     def _to_instance(item: Any) -> Instance:
-        # Instances stored before keys were kept on them hold none beyond the one given at creation.
-        return to_model(Instance, item, ssh_keys=[])
+        # Instances stored before keys were kept on them hold none beyond the one given at creation; an
+        # instance nobody watches holds no set of watchers.
+        return to_model(Instance, item, ssh_keys=[], watchers=[])
 
     def _event_item(self, event: InstanceEvent) -> Any:
         # The random suffix keeps two events of the same microsecond apart.

@@ -41,13 +41,20 @@ class Admitter(Protocol):
 class Instances(Protocol):
     def get(self, principal: Principal, instance_id: str) -> Instance: ...
 
-    def find(self, team_id: str, instance_id: str) -> Instance | None: ...
+
+class Watchers(Protocol):
+    """Which connections an instance's heartbeats are pushed to, kept by the instances domain."""
+
+    def watch(self, team_id: str, instance_id: str, connection_id: str) -> None: ...
+
+    def unwatch(self, team_id: str, instance_id: str, connection_id: str) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
 class LiveMetricsService:
     access: Admitter
     instances: Instances
+    watchers: Watchers
     connections: ConnectionRepository
     publisher: LiveMetricsPublisher
     clock: Clock = utc_now
@@ -55,7 +62,8 @@ class LiveMetricsService:
     def connect(self, credential: str | None, instance_id: str, connection_id: str) -> LiveConnection:
         """Let the connection watch the instance: Unauthenticated without a valid credential, RateLimited
         past the caller's plan, Forbidden without `instances.view`, InstanceNotFound for an instance not
-        of the caller's team. The connection is kept only when it is let in."""
+        of the caller's team, TooManyWatchers past the instance's bound. The connection is kept only when
+        it is let in."""
         principal = self._admitted(credential)
         if not principal.may(VIEW_PERMISSION):
             raise Forbidden(
@@ -70,28 +78,34 @@ class LiveMetricsService:
             account_id=principal.account_id,
             connected_at=self.clock(),
         )
+        # Kept first, so that a connection the instance counts among its watchers can always be found
+        # when it closes; given up if the instance will not have it.
         self.connections.add(connection)
+        try:
+            self.watchers.watch(connection.team_id, connection.instance_id, connection_id)
+        except Exception:
+            self.connections.remove(connection_id)
+            raise
         return connection
 
     def disconnect(self, connection_id: str) -> None:
-        instance_id = self.connections.instance_of(connection_id)
-        if instance_id is not None:
-            self.connections.remove(instance_id, connection_id)
+        connection = self.connections.find(connection_id)
+        if connection is not None:
+            self._forget(connection.team_id, connection.instance_id, connection_id)
 
-    def publish(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> int:
-        """Push the heartbeat's reading to every connection watching the instance; how many got it.
-        Never raises: a heartbeat is answered whatever becomes of its live metrics."""
+    def publish(self, instance: Instance, reading: Mapping[str, Any]) -> int:
+        """Push the heartbeat's reading to every connection watching the instance (as the heartbeat read
+        it); how many got it. Never raises: a heartbeat is answered whatever becomes of its live metrics."""
         try:
-            watching = [c for c in self.connections.watching(instance_id) if c.team_id == team_id]
-            if not watching:
+            if not instance.watchers:
                 return 0
-            message = self._message(team_id, instance_id, reading).model_dump_json().encode()
-            if len(watching) == 1:
-                return int(self._send(watching[0], message))
-            with ThreadPoolExecutor(min(len(watching), MAX_PARALLEL_SENDS), "live-metrics") as pool:
-                return sum(pool.map(lambda connection: self._send(connection, message), watching))
+            message = self._message(instance, reading).model_dump_json().encode()
+            if len(instance.watchers) == 1:
+                return int(self._send(instance, instance.watchers[0], message))
+            with ThreadPoolExecutor(min(len(instance.watchers), MAX_PARALLEL_SENDS), "live-metrics") as pool:
+                return sum(pool.map(lambda each: self._send(instance, each, message), instance.watchers))
         except Exception:
-            logger.exception("Live metrics were not pushed", extra={"instance_id": instance_id})
+            logger.exception("Live metrics were not pushed", extra={"instance_id": instance.instance_id})
             return 0
 
     def _admitted(self, credential: str | None) -> Principal:
@@ -108,25 +122,27 @@ class LiveMetricsService:
             )
         return admission.principal
 
-    def _message(self, team_id: str, instance_id: str, reading: Mapping[str, Any]) -> LiveMetrics:
+    def _message(self, instance: Instance, reading: Mapping[str, Any]) -> LiveMetrics:
         now = self.clock()
-        instance = self.instances.find(team_id, instance_id)
         return LiveMetrics(
             timestamp=LiveMetrics.timestamp_of(now),
             gpu_utilization=reading_value(reading, "gpu_utilization"),
             vram_used_gb=reading_value(reading, "gpu_memory_used_gb"),
-            cost_accumulated=instance.cost_accumulated_at(now) if instance is not None else 0.0,
+            cost_accumulated=instance.cost_accumulated_at(now),
         )
 
-    def _send(self, connection: LiveConnection, message: bytes) -> bool:
+    def _send(self, instance: Instance, connection_id: str, message: bytes) -> bool:
         try:
-            delivered = self.publisher.send(connection.connection_id, message)
+            delivered = self.publisher.send(connection_id, message)
         except Exception:
-            logger.warning(
-                "Live metrics not pushed to a connection", extra={"connection_id": connection.connection_id}
-            )
+            logger.warning("Live metrics not pushed to a connection", extra={"connection_id": connection_id})
             return False
         if not delivered:
             # Gone (closed without a goodbye, or past API Gateway's limits): nobody will read it again.
-            self.connections.remove(connection.instance_id, connection.connection_id)
+            self._forget(instance.team_id, instance.instance_id, connection_id)
         return delivered
+
+    def _forget(self, team_id: str, instance_id: str, connection_id: str) -> None:
+        # The instance lets go of it first: a connection left kept but watching nothing expires unseen.
+        self.watchers.unwatch(team_id, instance_id, connection_id)
+        self.connections.remove(connection_id)

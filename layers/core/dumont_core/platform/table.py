@@ -32,8 +32,7 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | attempt counter    | `ATTEMPTS#{kind}#{subject}` | `WINDOW#{window start, epoch seconds}` |
 | webhook            | `TEAM#{team_id}`         | `WEBHOOK#{webhook_id}`                  |
 | webhook delivery   | `WEBHOOK#{webhook_id}`   | `DELIVERY#{delivery_id}` (sorts by time) |
-| live connection    | `LIVE#{instance_id}`     | `CONNECTION#{connection_id}`            |
-| its instance       | `CONNECTION#{connection_id}` | `CONNECTION`                        |
+| live connection    | `CONNECTION#{connection_id}` | `CONNECTION`                        |
 | price point        | `MARKET#{gpu_type}`      | `POINT#{timestamp}#{provider}`          |
 | hourly price rollup| `MARKET#{gpu_type}`      | `HOUR#{hour}#{provider}`                |
 | latest prices      | `MARKET`                 | `LATEST#{gpu_type}#{provider}`          |
@@ -60,8 +59,9 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
   counter (see `access.attempts`).
 - the webhooks of an event's team (the fan-out): Query PK=`TEAM#…`, SK begins_with `WEBHOOK#`; a
   webhook's delivery log: Query PK=`WEBHOOK#…`, newest first.
-- the WebSocket connections watching an instance's live metrics (each heartbeat): Query
-  PK=`LIVE#{instance_id}`; the instance of a connection (when it closes): GetItem on `CONNECTION#…`.
+- the WebSocket connections watching an instance's live metrics (each heartbeat): the `watchers` set of
+  the instance's item, which the heartbeat reads anyway; the instance of a connection (when it
+  closes): GetItem on `CONNECTION#…`.
 Events, samples, rollups, price points and their rollups, actions, hibernation records, leases,
 idempotency records, attempt counters, webhook deliveries and live connections expire through the TTL
 attribute.
@@ -215,11 +215,6 @@ def latest_prices_key(gpu_type: str, provider: str) -> str:
     return key("LATEST", gpu_type, provider)
 
 
-def live_key(instance_id: str) -> str:
-    """The partition of the WebSocket connections watching an instance's live metrics."""
-    return key("LIVE", instance_id)
-
-
 def connection_key(connection_id: str) -> str:
     return key("CONNECTION", connection_id)
 
@@ -243,7 +238,6 @@ ACTION_PREFIX = key("ACTION", "")
 STANDBY_ACTION_PREFIX = key("STANDBY_ACTION", "")
 """Actions addressed to the agent of an instance's standby machine, kept apart from its own machine's."""
 LATEST_PRICES_PREFIX = key("LATEST", "")
-CONNECTION_PREFIX = connection_key("")
 CONNECTION_RECORD = "CONNECTION"
 HIBERNATION_RANGE_END = key("HIBERNATION", "~")
 """Sorts after every hibernation record's key: the upper bound of a range over them."""
