@@ -4,9 +4,26 @@ them."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from dumont_core.instances.models import Instance, InstanceEvent, InstanceStatus, StaleInstanceState
+
+
+def an_instance(created_at: datetime, **fields: Any) -> Instance:
+    """A running RTX 4090 instance of team_1, created at `created_at`; `fields` change any of its fields."""
+    defaults: dict[str, Any] = {
+        "instance_id": "inst_1",
+        "account_id": "acct_1",
+        "team_id": "team_1",
+        "gpu_type": "RTX_4090",
+        "image": "pytorch/pytorch:latest",
+        "disk_gb": 50,
+        "status": InstanceStatus.RUNNING,
+        "created_at": created_at,
+        "updated_at": created_at,
+    }
+    return Instance.model_validate({**defaults, **fields})
 
 
 class MemoryInstances:

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from dumont_core.instances.models import EventType, Instance, InstanceEvent, InstanceStatus
+from dumont_core.instances.models import EventType, InstanceEvent
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.watchers import MAX_WATCHERS_PER_INSTANCE, InstanceWatchers, TooManyWatchers
 from dumont_core.live.models import LiveConnection
@@ -18,6 +18,7 @@ from dumont_core.live.repository import ConnectionRepository
 from dumont_core.platform import table
 from dumont_core.platform.errors import InstanceNotFound
 from tests.fakes.clock import START
+from tests.fakes.instances import an_instance
 from tests.integration.conftest import EVENT_RETENTION, REGION, TABLE_NAME
 
 TEAM, INSTANCE = "team_1", "inst_1"
@@ -44,17 +45,7 @@ def _items(partition: str) -> list[dict[str, Any]]:
 
 
 def _stored_instance() -> None:
-    instance = Instance(
-        instance_id=INSTANCE,
-        account_id="acct_1",
-        team_id=TEAM,
-        gpu_type="RTX_4090",
-        image="pytorch/pytorch:latest",
-        disk_gb=50,
-        status=InstanceStatus.RUNNING,
-        created_at=START,
-        updated_at=START,
-    )
+    instance = an_instance(START, instance_id=INSTANCE, team_id=TEAM)
     InstanceRepository(event_retention=EVENT_RETENTION).create(
         instance, InstanceEvent.of(EventType.CREATED, instance)
     )

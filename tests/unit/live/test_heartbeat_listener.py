@@ -8,27 +8,17 @@ from datetime import timedelta
 from typing import Any
 
 from dumont_core.agents.service import AgentService
-from dumont_core.instances.models import Instance, InstanceStatus
+from dumont_core.instances.models import Instance
 from dumont_core.platform.identity import Principal
 from tests.fakes.clock import START
+from tests.fakes.instances import an_instance
 
 AGENT = Principal(account_id="acct_1", team_id="team_1", instance_id="inst_1")
 READING = {"gpu_utilization": 50.0}
 
 
 def _instance(watchers: list[str]) -> Instance:
-    return Instance(
-        instance_id="inst_1",
-        account_id="acct_1",
-        team_id="team_1",
-        gpu_type="RTX_4090",
-        image="pytorch/pytorch:latest",
-        disk_gb=50,
-        status=InstanceStatus.RUNNING,
-        created_at=START - timedelta(hours=1),
-        updated_at=START - timedelta(hours=1),
-        watchers=watchers,
-    )
+    return an_instance(START - timedelta(hours=1), watchers=watchers)
 
 
 class Recorded:

@@ -11,12 +11,13 @@ import pytest
 from dumont_core.access.models import Admission
 from dumont_core.access.permissions import SYSTEM_ROLES
 from dumont_core.access.rates import RateWindow
-from dumont_core.instances.models import Instance, InstanceStatus
+from dumont_core.instances.models import Instance
 from dumont_core.instances.watchers import TooManyWatchers
 from dumont_core.live.service import LiveMetricsService
 from dumont_core.platform.errors import Forbidden, InstanceNotFound, RateLimited, Unauthenticated
 from dumont_core.platform.identity import Principal
 from tests.fakes.clock import START, Clock
+from tests.fakes.instances import an_instance
 from tests.fakes.live import MemoryConnections, RecordingPublisher
 
 OURS, THEIRS = "inst_ours", "inst_theirs"
@@ -31,18 +32,13 @@ READING = {"gpu_utilization": 87, "gpu_memory_used_gb": 18.4, "cpu_utilization":
 
 
 def _instance(instance_id: str, team_id: str) -> Instance:
-    return Instance(
+    six_hours_ago = START - timedelta(hours=6)
+    return an_instance(
+        six_hours_ago,
         instance_id=instance_id,
-        account_id="acct_1",
         team_id=team_id,
-        gpu_type="RTX_4090",
-        image="pytorch/pytorch:latest",
-        disk_gb=50,
-        status=InstanceStatus.RUNNING,
-        created_at=START - timedelta(hours=6),
-        updated_at=START - timedelta(hours=6),
         cost_per_hour=0.40,
-        running_since=START - timedelta(hours=6),
+        running_since=six_hours_ago,
     )
 
 
