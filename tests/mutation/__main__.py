@@ -43,7 +43,11 @@ MODULES: dict[str, Module] = {
     ),
     "instances.service": Module(
         "instances/service.py",
-        ("tests/integration/instances/test_state_rules.py", "tests/integration/instances/test_lost_races.py"),
+        (
+            "tests/integration/instances/test_state_rules.py",
+            "tests/integration/instances/test_lost_races.py",
+            "tests/integration/instances/test_creation.py",
+        ),
     ),
     "snapshots.service": Module(
         "snapshots/service.py",
