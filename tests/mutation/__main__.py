@@ -47,6 +47,7 @@ MODULES: dict[str, Module] = {
             "tests/integration/instances/test_state_rules.py",
             "tests/integration/instances/test_lost_races.py",
             "tests/integration/instances/test_creation.py",
+            "tests/integration/instances/test_instance_changes.py",
         ),
     ),
     "snapshots.service": Module(

@@ -6,6 +6,7 @@ written, when the team's balance does not pay an hour of the machine it would re
 from __future__ import annotations
 
 import re
+from logging import LogRecord
 from typing import Any
 
 import pytest
@@ -15,35 +16,11 @@ from dumont_core.instances.models import EventType, FailoverStrategy, Instance, 
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.errors import InsufficientBalance, ServiceUnavailable
 from dumont_core.platform.workflows import Workflow
+from tests.fakes.meter import CountingMeter, FixedQuotes
 from tests.integration.instances.conftest import PRINCIPAL, SSH_KEY, Cloud, spec
 
 BOB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHWNXuP6uPYQadPK5qqvzn5+3LzQRqpDMwyPnua0R2Tn bob@box"
 QUOTED_PRICE = 0.42
-
-
-class CountingMeter:
-    """A meter that notes what it is asked to cover and refuses once told to (a balance too low)."""
-
-    def __init__(self) -> None:
-        self.asked: list[tuple[str, float | None, str]] = []
-        self.refuses = False
-
-    def ensure_covers(self, team_id: str, hourly_price: float | None, action: str) -> None:
-        self.asked.append((team_id, hourly_price, action))
-        if self.refuses:
-            raise InsufficientBalance(action, balance=0.0, needed=hourly_price or 0.01)
-
-
-class FixedQuotes:
-    """The price of the machine provisioning would rent first, and the instances it was asked about."""
-
-    def __init__(self, price: float | None) -> None:
-        self.price = price
-        self.asked: list[Instance] = []
-
-    def hourly_price(self, instance: Instance) -> float | None:
-        self.asked.append(instance)
-        return self.price
 
 
 class WatchList:
@@ -264,7 +241,7 @@ def test_an_instance_the_balance_does_not_pay_for_is_refused_before_anything_is_
 
 
 def test_an_instance_whose_provisioning_cannot_start_fails_and_says_so(
-    cloud: Cloud, creating: Creating
+    cloud: Cloud, creating: Creating, service_log: list[LogRecord]
 ) -> None:
     cloud.starter.fail_with = RuntimeError("Step Functions is unavailable")
 
@@ -285,3 +262,7 @@ def test_an_instance_whose_provisioning_cannot_start_fails_and_says_so(
         {"reason": "provisioning could not be started"},
     )
     assert cloud.repository.list_events(instance.instance_id) == [created, failed]
+    [logged] = service_log  # for the operators, with the instance it is about
+    assert logged.getMessage() == "Could not start provisioning"
+    assert logged.instance_id == instance.instance_id  # type: ignore[attr-defined]
+    assert logged.exc_info is not None and "Step Functions is unavailable" in str(logged.exc_info[1])
