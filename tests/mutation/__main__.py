@@ -48,6 +48,8 @@ MODULES: dict[str, Module] = {
             "tests/integration/instances/test_lost_races.py",
             "tests/integration/instances/test_creation.py",
             "tests/integration/instances/test_instance_changes.py",
+            "tests/integration/instances/test_instance_reads.py",
+            "tests/integration/instances/test_interruptions.py",
         ),
     ),
     "snapshots.service": Module(
