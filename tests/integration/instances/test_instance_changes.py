@@ -1,10 +1,12 @@
 """What the other domains change on an instance through the instance service, and what it answers for
 one it cannot find: a completed snapshot, an event on its own, its SSH keys, its standby machine, a
-start priced at the machine it ran on; each written on the condition it was asked to hold."""
+start priced at the machine it ran on, the loss of its machine; each written on the condition it was
+asked to hold."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -13,6 +15,7 @@ from dumont_core.instances.models import (
     Instance,
     InstanceEvent,
     InstanceStatus,
+    InterruptionReason,
     PowerAction,
     StaleInstanceState,
     Standby,
@@ -28,7 +31,7 @@ SNAPSHOT_ID = "snap_00000000000000bb"
 STANDBY = Standby(kind="cpu", provider="ec2", machine_id="i-0standby", state="ready")
 
 
-def stored_in(cloud: Cloud, status: InstanceStatus, **fields: object) -> Instance:
+def stored_in(cloud: Cloud, status: InstanceStatus, **fields: Any) -> Instance:
     """An instance of the test's team recorded in `status`, as a workflow would have left it."""
     now = cloud.clock()
     instance = Instance(
@@ -41,7 +44,7 @@ def stored_in(cloud: Cloud, status: InstanceStatus, **fields: object) -> Instanc
         status=status,
         created_at=now,
         updated_at=now,
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
     cloud.repository.create(instance, InstanceEvent.of(EventType.CREATED, instance))
     return instance
@@ -193,3 +196,65 @@ def test_the_run_time_of_a_stopped_instance_counts_toward_its_provider_s_uptime(
     assert isinstance(uptimes, UptimeService)
     lived = uptimes.uptime("vastai", 1)
     assert (lived.run_seconds, lived.down_seconds) == (timedelta(hours=1).total_seconds(), 0.0)
+
+
+def interrupted_event(cloud: Cloud, instance: Instance) -> dict[str, object]:
+    [interrupted] = [event for event in cloud.published(instance) if event.type == EventType.INTERRUPTED]
+    return interrupted.details
+
+
+def test_an_interruption_tells_to_the_tenth_of_a_second_how_late_it_was_seen_and_what_a_failover_loses(
+    cloud: Cloud,
+) -> None:
+    started = cloud.clock()
+    instance = stored_in(
+        cloud,
+        InstanceStatus.RUNNING,
+        running_since=started,
+        last_snapshot_at=started + timedelta(seconds=10),
+        suspected_at=started + timedelta(seconds=17.26),
+    )
+    died_at = started + timedelta(seconds=17)
+    cloud.clock.advance(seconds=29.34)
+
+    cloud.service.interrupt(instance, InterruptionReason.HOST_OFFLINE, "host went dark", died_at)
+
+    assert interrupted_event(cloud, instance) == {
+        "gpu": "RTX_4090",
+        "reason": "host_offline",
+        "died_at": died_at.isoformat(),
+        "detected_after_seconds": 12.3,
+        "data_window_seconds": 7.3,
+    }
+    stored = cloud.stored(instance)
+    assert (stored.status, stored.status_reason) == (
+        InstanceStatus.INTERRUPTED,
+        "interrupted (host_offline): host went dark",
+    )
+    assert stored.billed_seconds == 17, "billed until it died"
+
+
+def test_a_machine_dead_before_its_instance_ran_on_it_is_counted_dead_from_when_it_ran(cloud: Cloud) -> None:
+    instance = stored_in(
+        cloud, InstanceStatus.RUNNING, running_since=cloud.clock(), last_snapshot_at=cloud.clock()
+    )
+
+    cloud.service.interrupt(
+        instance, InterruptionReason.MACHINE_LOST, "gone", cloud.clock() - timedelta(minutes=1)
+    )
+
+    details = interrupted_event(cloud, instance)
+    assert details["died_at"] == cloud.clock().isoformat()
+    assert (details["detected_after_seconds"], details["data_window_seconds"]) == (0.0, 0.0)
+    assert cloud.stored(instance).billed_seconds == 0
+
+
+def test_an_unbilled_instance_is_interrupted_as_of_the_death_it_is_told(cloud: Cloud) -> None:
+    instance = stored_in(cloud, InstanceStatus.RUNNING)
+    died_at = cloud.clock() - timedelta(minutes=1)
+
+    cloud.service.interrupt(instance, InterruptionReason.SPOT_PREEMPTION, "outbid", died_at)
+
+    details = interrupted_event(cloud, instance)
+    assert (details["died_at"], details["detected_after_seconds"]) == (died_at.isoformat(), 60.0)
+    assert "data_window_seconds" not in details, "no snapshot to lose changes since"

@@ -1,6 +1,7 @@
-"""A team's instances as its people read them (a page of the list, filtered; an instance's timeline),
-and what the other domains record on an instance without asking for a state of it: a machine destroyed
-for having outlived its use, a latest snapshot deleted, failover's settings."""
+"""A team's instances as its people read them (a page of the list, filtered; an instance's timeline;
+the charts of its agent's readings), the heartbeats that bring those readings, and what the other
+domains record on an instance without asking for a state of it: a machine destroyed for having
+outlived its use, a latest snapshot deleted, failover's settings."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from dumont_core.instances.models import EventType, Instance, InstanceStatus, StaleInstanceState
-from dumont_core.platform.errors import InstanceNotFound
+from dumont_core.instances.models import AGENT_STATES, EventType, Instance, InstanceStatus, StaleInstanceState
+from dumont_core.platform.errors import InstanceNotFound, Unauthenticated
 from dumont_core.platform.identity import Principal
 from tests.integration.instances.conftest import PRINCIPAL, Cloud, spec
 
@@ -140,3 +141,58 @@ def test_failover_settings_are_changed_in_any_state_but_once_deleting(cloud: Clo
     with pytest.raises(StaleInstanceState):
         cloud.service.configure(deleting, {"checkpoint_interval_minutes": 5})
     assert cloud.stored(stopped).checkpoint_interval_minutes == 30
+
+
+def running_instance(cloud: Cloud) -> Instance:
+    instance = moved_to(cloud, cloud.create().instance_id, InstanceStatus.RUNNING)
+    assert instance.status in AGENT_STATES
+    return instance
+
+
+def test_a_heartbeat_keeps_the_reading_and_the_interval_the_agent_was_told(cloud: Cloud) -> None:
+    instance = running_instance(cloud)
+    cloud.clock.advance(seconds=30)
+
+    cloud.service.record_heartbeat(PRINCIPAL.team_id, instance.instance_id, {"gpu_utilization": 42.0}, 5)
+
+    stored = cloud.stored(instance)
+    assert (stored.last_heartbeat_at, stored.heartbeat_interval_seconds) == (cloud.clock(), 5)
+    assert stored.latest_reading("gpu_utilization") == 42.0
+    [sample] = cloud.service.metric_samples(
+        instance.instance_id, cloud.clock() - timedelta(minutes=1), cloud.clock()
+    )
+    assert (sample.timestamp, sample.values["gpu_utilization"]) == (cloud.clock(), 42.0)
+
+
+def test_a_heartbeat_from_an_instance_whose_machine_no_longer_runs_is_refused(cloud: Cloud) -> None:
+    stopped = moved_to(cloud, cloud.create().instance_id, InstanceStatus.STOPPED)
+
+    with pytest.raises(Unauthenticated) as refused:
+        cloud.service.record_heartbeat(PRINCIPAL.team_id, stopped.instance_id, {"gpu_utilization": 42.0})
+
+    assert (refused.value.http_status, refused.value.message) == (
+        401,
+        "This instance no longer runs an agent",
+    )
+    assert cloud.stored(stopped).last_heartbeat_at is None
+
+
+def test_the_charts_of_each_period_average_the_readings_over_their_own_points(cloud: Cloud) -> None:
+    instance = running_instance(cloud)
+    start = cloud.clock().replace(minute=0, second=0, microsecond=0)
+    for at, gpu in [((0, 10), 10.0), ((0, 50), 30.0), ((20, 0), 50.0), ((65, 0), 70.0)]:
+        cloud.clock.now = start + timedelta(minutes=at[0], seconds=at[1])
+        cloud.service.record_heartbeat(PRINCIPAL.team_id, instance.instance_id, {"gpu_utilization": gpu})
+    cloud.clock.now = start + timedelta(minutes=70)
+
+    def chart(period: str) -> list[tuple[timedelta, float | None, int]]:
+        points = cloud.service.metrics(PRINCIPAL, instance.instance_id, period)
+        return [(point.timestamp - start, point.values["gpu_utilization"], point.samples) for point in points]
+
+    minutes = [timedelta(minutes=n) for n in (0, 15, 20, 60, 65)]
+    assert chart("1h") == [(minutes[2], 50.0, 1), (minutes[4], 70.0, 1)], "the last hour, minute by minute"
+    assert chart("24h") == [(minutes[0], 20.0, 2), (minutes[1], 50.0, 1), (minutes[3], 70.0, 1)]
+    assert chart("7d") == [(minutes[0], 30.0, 3), (minutes[3], 70.0, 1)], "hour by hour"
+    assert chart("30d") == [(minutes[0], 40.0, 4)], "six hours a point"
+    with pytest.raises(InstanceNotFound):
+        cloud.service.metrics(OTHER_TEAM, instance.instance_id, "1h")
