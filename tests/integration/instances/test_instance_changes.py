@@ -258,3 +258,27 @@ def test_an_unbilled_instance_is_interrupted_as_of_the_death_it_is_told(cloud: C
     details = interrupted_event(cloud, instance)
     assert (details["died_at"], details["detected_after_seconds"]) == (died_at.isoformat(), 60.0)
     assert "data_window_seconds" not in details, "no snapshot to lose changes since"
+
+
+def test_an_instance_whose_billing_changed_waits_for_the_meter_until_settled_as_of_its_last_change(
+    cloud: Cloud,
+) -> None:
+    instance = stored_in(cloud, InstanceStatus.RUNNING)
+    first = cloud.service.transition(
+        instance, expected=[InstanceStatus.RUNNING], changes={"cost_per_hour": 0.4}
+    )
+    [(unsettled, changed_at)] = cloud.service.unsettled()
+    assert (unsettled.instance_id, unsettled.cost_per_hour, changed_at) == (
+        instance.instance_id,
+        0.4,
+        cloud.clock(),
+    )
+    cloud.clock.advance(seconds=30)
+    cloud.service.transition(first, expected=[InstanceStatus.RUNNING], changes={"cost_per_hour": 0.5})
+
+    cloud.service.mark_settled(unsettled, changed_at)
+
+    [(still, changed_again_at)] = cloud.service.unsettled()
+    assert (still.cost_per_hour, changed_again_at) == (0.5, cloud.clock()), "changed since: still to settle"
+    cloud.service.mark_settled(still, changed_again_at)
+    assert cloud.service.unsettled() == []

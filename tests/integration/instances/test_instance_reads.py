@@ -158,10 +158,11 @@ def test_a_heartbeat_keeps_the_reading_and_the_interval_the_agent_was_told(cloud
     stored = cloud.stored(instance)
     assert (stored.last_heartbeat_at, stored.heartbeat_interval_seconds) == (cloud.clock(), 5)
     assert stored.latest_reading("gpu_utilization") == 42.0
-    [sample] = cloud.service.metric_samples(
-        instance.instance_id, cloud.clock() - timedelta(minutes=1), cloud.clock()
-    )
-    assert (sample.timestamp, sample.values["gpu_utilization"]) == (cloud.clock(), 42.0)
+    heard_at = cloud.clock()
+    cloud.clock.advance(seconds=30)
+    cloud.service.record_heartbeat(PRINCIPAL.team_id, instance.instance_id, {"gpu_utilization": 43.0})
+    [sample] = cloud.service.metric_samples(instance.instance_id, heard_at - timedelta(minutes=1), heard_at)
+    assert (sample.timestamp, sample.values["gpu_utilization"]) == (heard_at, 42.0), "up to `until` alone"
 
 
 def test_a_heartbeat_from_an_instance_whose_machine_no_longer_runs_is_refused(cloud: Cloud) -> None:
@@ -180,8 +181,16 @@ def test_a_heartbeat_from_an_instance_whose_machine_no_longer_runs_is_refused(cl
 def test_the_charts_of_each_period_average_the_readings_over_their_own_points(cloud: Cloud) -> None:
     instance = running_instance(cloud)
     start = cloud.clock().replace(minute=0, second=0, microsecond=0)
-    for at, gpu in [((0, 10), 10.0), ((0, 50), 30.0), ((20, 0), 50.0), ((65, 0), 70.0)]:
-        cloud.clock.now = start + timedelta(minutes=at[0], seconds=at[1])
+    week_ago = timedelta(days=-7)
+    readings = [
+        (week_ago + timedelta(minutes=80), 90.0),
+        (timedelta(seconds=10), 10.0),
+        (timedelta(seconds=50), 30.0),
+        (timedelta(minutes=20), 50.0),
+        (timedelta(minutes=65), 70.0),
+    ]
+    for at, gpu in readings:
+        cloud.clock.now = start + at
         cloud.service.record_heartbeat(PRINCIPAL.team_id, instance.instance_id, {"gpu_utilization": gpu})
     cloud.clock.now = start + timedelta(minutes=70)
 
@@ -192,7 +201,8 @@ def test_the_charts_of_each_period_average_the_readings_over_their_own_points(cl
     minutes = [timedelta(minutes=n) for n in (0, 15, 20, 60, 65)]
     assert chart("1h") == [(minutes[2], 50.0, 1), (minutes[4], 70.0, 1)], "the last hour, minute by minute"
     assert chart("24h") == [(minutes[0], 20.0, 2), (minutes[1], 50.0, 1), (minutes[3], 70.0, 1)]
-    assert chart("7d") == [(minutes[0], 30.0, 3), (minutes[3], 70.0, 1)], "hour by hour"
-    assert chart("30d") == [(minutes[0], 40.0, 4)], "six hours a point"
+    # Hour by hour, from the first whole hour of the week: the hour it began in is left out.
+    assert chart("7d") == [(minutes[0], 30.0, 3), (minutes[3], 70.0, 1)]
+    assert chart("30d") == [(week_ago, 90.0, 1), (minutes[0], 40.0, 4)], "six hours a point"
     with pytest.raises(InstanceNotFound):
         cloud.service.metrics(OTHER_TEAM, instance.instance_id, "1h")
