@@ -43,7 +43,14 @@ MODULES: dict[str, Module] = {
     ),
     "instances.service": Module(
         "instances/service.py",
-        ("tests/integration/instances/test_state_rules.py", "tests/integration/instances/test_lost_races.py"),
+        (
+            "tests/integration/instances/test_state_rules.py",
+            "tests/integration/instances/test_lost_races.py",
+            "tests/integration/instances/test_creation.py",
+            "tests/integration/instances/test_instance_changes.py",
+            "tests/integration/instances/test_instance_reads.py",
+            "tests/integration/instances/test_interruptions.py",
+        ),
     ),
     "snapshots.service": Module(
         "snapshots/service.py",

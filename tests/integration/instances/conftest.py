@@ -6,11 +6,14 @@ on demand. The clock only moves when a test moves it.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from dumont_core.instances import service as instance_service
 from dumont_core.instances.machine_labels import machine_label
 from dumont_core.instances.metrics import MetricsRepository
 from dumont_core.instances.models import Instance, InstanceEvent, InstanceSpec, PowerAction
@@ -153,3 +156,23 @@ def cloud(
         clock=clock,
         reconciler=MachineReconciler(instances=service, provider=provider, settings=settings, clock=clock),
     )
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def service_log() -> Iterator[list[logging.LogRecord]]:
+    """What the instance service logs for the operators, held on its own logger whatever handlers and
+    propagation the logging set-up gives it."""
+    records = Records()
+    own = logging.getLogger(instance_service.logger.name)
+    own.addHandler(records)
+    yield records.records
+    own.removeHandler(records)

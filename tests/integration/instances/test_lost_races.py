@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from logging import LogRecord
 from typing import Any
 
 import pytest
@@ -180,28 +181,38 @@ def test_a_delete_that_lost_the_race_to_another_delete_is_refused_and_starts_not
 
 
 @pytest.mark.parametrize(
-    ("ask", "from_status"),
+    ("action", "ask", "from_status"),
     [
-        (lambda world: world.instances.request_power_action(OWNER, INSTANCE_ID, PowerAction.STOP), "running"),
         (
+            "stop",
+            lambda world: world.instances.request_power_action(OWNER, INSTANCE_ID, PowerAction.STOP),
+            "running",
+        ),
+        (
+            "start",
             lambda world: world.instances.request_power_action(OWNER, INSTANCE_ID, PowerAction.START),
             "stopped",
         ),
-        (lambda world: world.instances.delete(OWNER, INSTANCE_ID), "failed"),
+        ("delete", lambda world: world.instances.delete(OWNER, INSTANCE_ID), "failed"),
     ],
     ids=["stop", "start", "delete"],
 )
 def test_a_change_whose_workflow_cannot_start_goes_back_to_where_it_was(
-    world: World, ask: Callable[[World], Any], from_status: str
+    world: World, action: str, ask: Callable[[World], Any], from_status: str, service_log: list[LogRecord]
 ) -> None:
     world.instance_in(InstanceStatus(from_status))
     world.workflows_cannot_start()
 
-    with pytest.raises(ServiceUnavailable):
+    with pytest.raises(ServiceUnavailable) as refused:
         ask(world)
 
+    assert refused.value.message == f"Could not {action} the instance right now; please try again"
     assert world.status() == InstanceStatus(from_status)
     assert world.repository.writes == 2, "moved, then moved back"
+    [logged] = service_log  # for the operators, with what failed and where
+    assert logged.getMessage() == "Could not start workflow"
+    assert (logged.instance_id, logged.action) == (INSTANCE_ID, action)  # type: ignore[attr-defined]
+    assert logged.exc_info is not None and "Step Functions is unavailable" in str(logged.exc_info[1])
 
 
 def test_going_back_never_overwrites_what_another_writer_did_meanwhile(world: World) -> None:
@@ -230,6 +241,28 @@ def test_an_instance_whose_provisioning_cannot_start_fails_saying_why(world: Wor
     assert instance.status_reason == "provisioning could not be started"
     events = [event.type for event in world.repository.list_events(instance.instance_id)]
     assert events == [EventType.CREATED, EventType.FAILED]
+
+
+def test_an_instance_moved_on_while_its_provisioning_could_not_start_is_left_as_it_was_moved(
+    world: World,
+) -> None:
+    world.workflows_cannot_start()
+
+    def deleted_meanwhile() -> None:
+        [current] = world.repository.list_for_team(TEAM)
+        changes = {"status": InstanceStatus.DELETING, "updated_at": current.updated_at + timedelta(seconds=1)}
+        InstanceRepository.transition(world.repository, current, expected=[current.status], changes=changes)
+
+    world.repository.cut_in[1] = deleted_meanwhile
+    spec = InstanceSpec(gpu_type="RTX_4090", image="pytorch/pytorch:latest", disk_gb=50)
+
+    with pytest.raises(ServiceUnavailable, match="Provisioning could not be started"):
+        world.instances.create(OWNER, spec)
+
+    [instance] = world.repository.list_for_team(TEAM)
+    assert (instance.status, instance.status_reason) == (InstanceStatus.DELETING, None)
+    events = [event.type for event in world.repository.list_events(instance.instance_id)]
+    assert events == [EventType.CREATED], "it did not fail: it is being deleted"
 
 
 # Hibernation and waking --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ is written or started. What is allowed from where is written out here, apart fro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -154,7 +155,8 @@ def test_an_action_is_carried_out_exactly_from_the_states_it_is_allowed_from(
         if action == "hibernate":  # the snapshot's workflow, named after the snapshot it takes
             assert execution.startswith("snap_") and execution.endswith("-snapshot")
         else:
-            assert execution.startswith(f"{INSTANCE_ID}-{action}-") and len(execution) > len(INSTANCE_ID) + 8
+            # Each request its own execution: the action's, and 8 hex digits of its own.
+            assert re.fullmatch(f"{INSTANCE_ID}-{action}-[0-9a-f]{{8}}", execution), execution
         assert payload["instance"] == {"team_id": TEAM, "instance_id": INSTANCE_ID}
         charged = [asked for asked in METER.asked if asked[0] == TEAM]
         assert len(charged) == (1 if action in RENTS_A_MACHINE else 0), METER.asked
