@@ -110,6 +110,7 @@ NOTHING_RENTED_YET: dict[str, Any] = {
     "last_snapshot_id": None,
     "last_snapshot_at": None,
     "checkpoint_started_at": None,
+    "watchers": [],
 }
 
 
