@@ -38,7 +38,7 @@ class StartingMachines:
 
     def __init__(
         self, ec2: Ec2CpuMachines, time: SimulatedTime, start_seconds: tuple[float, float], seed: int
-    ):
+    ) -> None:
         self._ec2 = ec2
         self._time = time
         self._start_seconds = start_seconds
@@ -48,6 +48,7 @@ class StartingMachines:
         self._asked = True
         """Whether a machine was launched, started, stopped or terminated since the watch last looked."""
         self._looked_at = -1.0
+        """When the watch last read EC2."""
 
     @property
     def cost_per_hour(self) -> float:
