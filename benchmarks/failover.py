@@ -197,6 +197,25 @@ def _stalled_note(result: dict[str, Any]) -> str:
     )
 
 
+def _back_on_gpu_notes(result: dict[str, Any]) -> list[str]:
+    """For the strategies that recover on a CPU machine first: when the instance was back on a GPU."""
+    notes = []
+    for strategy, incidents in result["incidents"].items():
+        moved = [incident for incident in incidents if "kept_on_gpu" in incident]
+        if not moved:
+            continue
+        back = [
+            float(incident["back_on_gpu"]) for incident in moved if incident.get("back_on_gpu") is not None
+        ]
+        kept = sum(bool(incident["kept_on_gpu"]) for incident in moved)
+        notes.append(
+            f"{strategy}: then back on a new GPU {_seconds(percentile(back, 0.5))} s (p50), "
+            f"{_seconds(percentile(back, 0.95))} s (p95) after the death, {len(back)}/{len(moved)} through "
+            f"the standby's snapshot; files of the last checkpoint on that GPU in {kept}/{len(moved)}."
+        )
+    return notes
+
+
 def render(result: dict[str, Any]) -> tuple[str, bool]:
     healthy = result["healthy"]
     headers = [
@@ -245,6 +264,7 @@ def render(result: dict[str, Any]) -> tuple[str, bool]:
         f"Anchors: {ANCHORS}",
         _healthy_note(result),
         _stalled_note(result),
+        *_back_on_gpu_notes(result),
     ]
     if not_run:
         lines.append(f"Workflows this bench does not run (their strategies were not measured): {not_run}")

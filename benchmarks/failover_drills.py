@@ -97,9 +97,18 @@ def _incident(world: FailoverWorld, instance_id: str, kind: str, number: int, rn
     # The window the failover's own record reports, once the history carries it.
     record["reported_window"] = record.get("reported_data_window_seconds", record["reported_window"])
     now_on = world.agent_of(world.instance(instance_id))
+    record["running_on"] = world.failover.status(PRINCIPAL, instance_id).running_on
     record["kept_back"] = now_on is not None and _read(now_on.workspace / kept) == content
     record["late_lost"] = now_on is not None and not (now_on.workspace / late).exists()
     record["outcome"] = "recovered"
+    if wake.get("on_cpu"):
+        # Recovered on the CPU standby, which then hands the instance to a new GPU: when, and whether the
+        # files came along.
+        yield from _wait_for(world, lambda: world.running_with_agent(instance_id), RECOVERY_LIMIT_SECONDS)
+        if "back_on_gpu" in wake:
+            record["back_on_gpu"] = wake["back_on_gpu"] - death
+        on_gpu = world.agent_of(world.instance(instance_id))
+        record["kept_on_gpu"] = on_gpu is not None and _read(on_gpu.workspace / kept) == content
     return record
 
 

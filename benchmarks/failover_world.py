@@ -1,14 +1,15 @@
 """The system under failover, in one process on a simulated clock: the real instance and snapshot
 services over DynamoDB and S3 (moto), the real Vast.ai adapter against the local marketplace over HTTP,
 the reconciler's passes with the interruption watch, the steps of the workflows run in the order their
-state machines run them (`failover_workflows`), and on every running machine the real agent's client,
-snapshot and restore code, whose requests go through the local stack's machine network (partitions,
-lost heartbeats) to the services.
+state machines run them (`failover_workflows`), the CPU standbys on moto's EC2 (`failover_cpu`), and on
+every running machine the real agent's client, snapshot and restore code, whose requests go through the
+local stack's machine network (partitions, lost heartbeats) to the services.
 
 The timings are AWS's, read from the settings' defaults (a pass every WATCH_POLL_SECONDS, confirmation
 after INTERRUPTION_CONFIRM_SECONDS, a heartbeat every AGENT_HEARTBEAT_SECONDS, or every
 LISTENED_HEARTBEAT_SECONDS as each heartbeat's answer tells the agent, boots polled every
-BOOT_POLL_SECONDS); the marketplace's machines boot in `Timings.boot_seconds`.
+BOOT_POLL_SECONDS); the marketplace's machines boot in `Timings.boot_seconds`, a stopped EC2 machine
+starts in `Timings.cpu_boot_seconds`.
 """
 
 from __future__ import annotations
@@ -25,13 +26,16 @@ import boto3
 from moto import mock_aws
 
 from benchmarks.failover_agents import MachineAgent
+from benchmarks.failover_cpu import CpuStandbys
 from benchmarks.failover_timeline import SimulatedTime, Timeline
 from benchmarks.failover_workflows import WorkflowRunner
+from dumont_core.agents.logs import InstanceLogs
+from dumont_core.agents.repository import ActionRepository
+from dumont_core.agents.service import AgentService
 from dumont_core.failover.paths import FailoverRecovery, SnapshotPath
 from dumont_core.failover.service import FailoverService
 from dumont_core.failover.warmpool import WarmPoolPath
 from dumont_core.failover.warmpool_steps import WarmPoolSteps
-from dumont_core.instances.heartbeats import HeartbeatIntervals
 from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.machine_labels import owner_of
 from dumont_core.instances.metrics import MetricsRepository
@@ -57,14 +61,15 @@ from local_stack.moto_memory import keep_memory_flat
 
 TABLE_NAME = "DumontBench-Failover"
 BUCKET = "dumont-bench-failover"
-PRINCIPAL = Principal(account_id="acct_bench", team_id="team_bench")
+PRINCIPAL = Principal(account_id="acct_bench", team_id="team_00000000000be0c4")
+"""Hex ids, as the services make them: agent tokens carry the team's."""
 AGENT_API_URL = "http://api.bench.invalid"
 MACHINE_WATCH_SECONDS = 1.0
 """How often the machines are looked at to start and stop their agents (an agent starts as its machine
 comes up)."""
 HOUSEKEEPING_SECONDS = 60.0
 """How often housekeeping has each strategy keep its standby ready (its schedule fires once a minute)."""
-RUNS_PATHS = frozenset({FailoverStrategy.WARMPOOL})
+RUNS_PATHS = frozenset({FailoverStrategy.WARMPOOL, FailoverStrategy.CPU_STANDBY})
 """The strategies whose own paths the bench runs: the others come back through the snapshot's."""
 
 
@@ -83,6 +88,8 @@ class Timings:
     provider_backoff_seconds: float
     boot_seconds: tuple[float, float] = (20.0, 60.0)
     """How long a rented GPU machine takes to come up (image pulled): a Vast.ai-like range."""
+    cpu_boot_seconds: tuple[float, float] = (15.0, 40.0)
+    """How long a stopped EC2 machine takes to start and run its agent (decision 45)."""
 
     @classmethod
     def aws(cls) -> Timings:
@@ -127,7 +134,7 @@ class FailoverWorld:
         self.heartbeats_lost = 0
         """Heartbeats of every agent, past and present, that never reached the API."""
         self.agents: dict[int, MachineAgent] = {}
-        self._root = Path(tempfile.mkdtemp(prefix="dumont-bench-failover-"))
+        self.root = Path(tempfile.mkdtemp(prefix="dumont-bench-failover-"))
         self._mock = mock_aws()
         self.marketplace = LocalMarketplace(
             seed=seed,
@@ -148,6 +155,7 @@ class FailoverWorld:
         self._compose()
         self.timeline.every(self.timings.pass_seconds, self._reconcile, first_in=self.timings.pass_seconds)
         self.timeline.every(MACHINE_WATCH_SECONDS, self._watch_machines)
+        self.timeline.every(MACHINE_WATCH_SECONDS, self.cpu.watch)
         self.timeline.every(HOUSEKEEPING_SECONDS, self._housekeep, first_in=HOUSEKEEPING_SECONDS)
         return self
 
@@ -156,16 +164,14 @@ class FailoverWorld:
     ) -> None:
         for agent in self.agents.values():
             agent.close()
+        self.cpu.close()
         self.provider.close()
         self.marketplace.stop()
         self._mock.stop()
-        shutil.rmtree(self._root, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def _compose(self) -> None:
         timings, clock = self.timings, self.time
-        self.intervals = HeartbeatIntervals(
-            regular=timings.heartbeat_seconds, listened=timings.listened_heartbeat_seconds
-        )
         self.workflows = WorkflowRunner(self)
         self.instances = InstanceService(
             repository=InstanceRepository(event_retention=timedelta(days=90)),
@@ -197,6 +203,16 @@ class FailoverWorld:
         self.warmpool_steps = WarmPoolSteps(
             instances=self.instances, provider=self.provider, settings=self.settings, clock=clock
         )
+        # The agent routes' service: heartbeats and the action queue (a CPU standby's syncs use it).
+        self.agent_service = AgentService(
+            instances=self.instances,
+            actions=ActionRepository(retention=timedelta(days=7)),
+            logs=InstanceLogs("/dumont/instances"),
+            heartbeat_seconds=round(timings.heartbeat_seconds),
+            listened_heartbeat_seconds=round(timings.listened_heartbeat_seconds),
+            clock=clock,
+        )
+        self.cpu = CpuStandbys(self)
         # The paths whose workflows the bench runs (`failover_workflows`); a strategy without one here
         # comes back through the snapshot's.
         recovery = FailoverRecovery(
@@ -206,6 +222,7 @@ class FailoverWorld:
                 FailoverStrategy.WARMPOOL: WarmPoolPath(
                     instances=self.instances, workflows=self.workflows, clock=clock
                 ),
+                FailoverStrategy.CPU_STANDBY: self.cpu.path,
             },
         )
         self.recovery = recovery
@@ -236,6 +253,7 @@ class FailoverWorld:
 
     def _housekeep(self) -> None:
         self.recovery.keep_ready()
+        self.cpu.path.sweep()
 
     def _watch_machines(self) -> None:
         """An agent starts on every machine of ours that comes up, and goes with its machine."""
@@ -253,7 +271,7 @@ class FailoverWorld:
             if owner is None or machine["actual_status"] != "running" or machine_id in partitioned:
                 continue
             agent = MachineAgent(
-                self, machine_id, owner.team_id, owner.instance_id, self._root / str(machine_id)
+                self, machine_id, owner.team_id, owner.instance_id, self.root / str(machine_id)
             )
             self.agents[machine_id] = agent
             self.timeline.repeat(agent.beat)
@@ -268,6 +286,10 @@ class FailoverWorld:
         return self.instances.get(PRINCIPAL, instance_id)
 
     def agent_of(self, instance: Instance) -> MachineAgent | None:
+        """The agent of the machine the instance runs on: its GPU's, or its CPU standby's while there."""
+        standby = instance.standby
+        if instance.on_standby and standby is not None and standby.kind == "cpu":
+            return self.cpu.agents.get(str(standby.machine_id))
         machine_id = instance.provider_instance_id
         return self.agents.get(int(machine_id)) if machine_id is not None else None
 
@@ -277,7 +299,8 @@ class FailoverWorld:
         return instance.status == InstanceStatus.RUNNING and agent is not None and agent.heard
 
     def machines_rented(self) -> set[str]:
-        return {str(machine["id"]) for machine in self.marketplace.machines()}
+        """The marketplace's machines and the EC2 machines not terminated."""
+        return {str(machine["id"]) for machine in self.marketplace.machines()} | self.cpu.kept()
 
     def machines_held(self) -> set[str]:
         """The machines instances hold: their own, and the standbys they keep."""

@@ -1,12 +1,14 @@
 """What failover promises under faults, on the bench's simulated clock with AWS's timings (a pass every
 10 s, confirmation after 20 s, a heartbeat a minute): healthy machines are never taken for dead while
 heartbeats are lost and the provider answers 5xx, and a series of interruptions of every kind leaves no
-machine rented that nobody holds."""
+machine rented that nobody holds; a CPU standby takes each kind over within the minute, then hands the
+instance to a new GPU."""
 
 from __future__ import annotations
 
 import pytest
 
+from benchmarks.failover import RECOVERY_TARGET_SECONDS
 from benchmarks.failover_drills import KINDS, healthy_fleet, interruptions
 from benchmarks.failover_world import PRINCIPAL, FailoverWorld
 
@@ -50,3 +52,20 @@ def test_interruptions_of_every_kind_leave_nothing_rented_and_lose_no_checkpoint
     assert result["orphans_after_interruptions"] == 0
     assert result["rented_after_deleting"] == 0
     assert result["errors"] == []
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_a_cpu_standby_takes_every_kind_of_interruption_over_then_a_new_gpu_gets_the_files() -> None:
+    result = interruptions(rounds=1, seed=11, strategies=["cpu_standby"])
+
+    incidents = result["incidents"]["cpu_standby"]
+    assert sorted(incident["kind"] for incident in incidents) == sorted(KINDS)
+    assert [incident["outcome"] for incident in incidents] == ["recovered"] * len(KINDS)
+    assert [incident["running_on"] for incident in incidents] == ["cpu_standby"] * len(KINDS)
+    assert all(incident["kept_back"] and incident["late_lost"] for incident in incidents), "on the CPU"
+    assert all(incident["recovery"] <= RECOVERY_TARGET_SECONDS for incident in incidents)
+    assert all(incident["kept_on_gpu"] for incident in incidents)
+    assert all(incident["back_on_gpu"] > incident["recovery"] for incident in incidents)
+    assert result["orphans_after_interruptions"] == 0
+    assert result["rented_after_deleting"] == 0, "the standbys are terminated with their instances"
+    assert result["errors"] == [] and result["not_run"] == {}
