@@ -1,0 +1,104 @@
+"""A real table and bucket (moto), the instance and snapshot services over them, the workflow steps that
+finish a snapshot, and one running instance to take snapshots of."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import boto3
+import pytest
+
+from dumont_core.instances.metrics import MetricsRepository
+from dumont_core.instances.models import EventType, Instance, InstanceEvent, InstanceStatus
+from dumont_core.instances.repository import InstanceRepository
+from dumont_core.instances.service import InstanceService
+from dumont_core.platform.identity import Principal
+from dumont_core.snapshots.repository import SnapshotRepository
+from dumont_core.snapshots.service import SnapshotService
+from dumont_core.snapshots.steps import SnapshotSteps
+from dumont_core.snapshots.store import SnapshotStore
+from tests.fakes.clock import Clock
+from tests.fakes.events import InMemoryPublisher
+from tests.fakes.workflows import RecordingStarter
+from tests.integration.conftest import REGION
+
+
+def digest_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+BUCKET = "snapshots-test"
+TEAM = "team_00000000000000aa"
+OWNER = Principal(account_id="acct_00000000000000aa", team_id=TEAM, role="admin")
+
+
+@pytest.fixture
+def s3(dynamodb_table: str) -> Any:
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket=BUCKET)
+    return client
+
+
+@pytest.fixture
+def instances(
+    repository: InstanceRepository, readings: MetricsRepository, publisher: InMemoryPublisher, clock: Clock
+) -> InstanceService:
+    return InstanceService(
+        repository=repository,
+        readings=readings,
+        publisher=publisher,
+        workflows=RecordingStarter(),
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def starter() -> RecordingStarter:
+    """The workflows the snapshot service starts (snapshots, restores, wakes), recorded."""
+    return RecordingStarter()
+
+
+@pytest.fixture
+def service(instances: InstanceService, s3: Any, starter: RecordingStarter, clock: Clock) -> SnapshotService:
+    return SnapshotService(
+        instances=instances,
+        snapshots=SnapshotRepository(),
+        store=SnapshotStore(BUCKET),
+        workflows=starter,
+        clock=clock,
+    )
+
+
+@pytest.fixture
+def steps(instances: InstanceService, s3: Any, clock: Clock) -> SnapshotSteps:
+    return SnapshotSteps(
+        instances=instances, snapshots=SnapshotRepository(), store=SnapshotStore(BUCKET), clock=clock
+    )
+
+
+@pytest.fixture
+def instance(repository: InstanceRepository, clock: Clock) -> Instance:
+    now = clock()
+    running = Instance(
+        instance_id="inst_00000000000000aa",
+        account_id=OWNER.account_id,
+        team_id=TEAM,
+        gpu_type="RTX_4090",
+        image="pytorch/pytorch:latest",
+        disk_gb=50,
+        status=InstanceStatus.RUNNING,
+        created_at=now,
+        updated_at=now,
+    )
+    repository.create(running, InstanceEvent.of(EventType.CREATED, running))
+    return running
+
+
+def agent_of(instance: Instance) -> Principal:
+    return Principal(
+        account_id=instance.account_id,
+        team_id=instance.team_id,
+        role="agent",
+        instance_id=instance.instance_id,
+    )
