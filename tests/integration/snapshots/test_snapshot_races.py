@@ -1,0 +1,54 @@
+"""Deleting an instance's latest snapshot while another writer keeps changing the instance: the service
+reads it again and retries, a few times, then asks to try again, with nothing deleted."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from dumont_core.instances.models import InstanceStatus
+from dumont_core.platform.errors import Conflict
+from dumont_core.snapshots.models import Snapshot
+from dumont_core.snapshots.repository import SnapshotRepository
+from tests.integration.conftest import REGION
+from tests.integration.instances.test_lost_races import INSTANCE_ID, OWNER, SNAPSHOT_ID, TEAM, World, world
+
+__all__ = ["world"]
+
+
+def test_deleting_the_latest_snapshot_reads_the_instance_again_and_gives_up_after_three_changes(
+    world: World,
+) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="snapshots-test")
+    world.instance_in(InstanceStatus.RUNNING)  # whose latest snapshot is SNAPSHOT_ID
+    latest = Snapshot(
+        snapshot_id=SNAPSHOT_ID,
+        instance_id=INSTANCE_ID,
+        account_id=OWNER.account_id,
+        team_id=TEAM,
+        compression="lz4",
+        purpose="manual",
+        status="completed",
+        created_at=world.clock(),
+        updated_at=world.clock(),
+    )
+    SnapshotRepository().create(latest)
+    for write in (1, 2, 3):
+        world.another_writer_before_write(write, InstanceStatus.RUNNING)
+
+    with pytest.raises(Conflict) as refused:
+        world.snapshots.delete(OWNER, SNAPSHOT_ID)
+
+    assert refused.value.message == (
+        f"Instance {INSTANCE_ID} kept changing while its snapshot was deleted; try again"
+    )
+    assert refused.value.details == {"snapshot_id": SNAPSHOT_ID, "instance_id": INSTANCE_ID}
+    assert world.snapshots.list_snapshots(OWNER) == [latest]
+
+    world.another_writer_before_write(4, InstanceStatus.RUNNING)
+    world.snapshots.delete(OWNER, SNAPSHOT_ID)
+
+    assert world.repository.writes == 5, "read again after the one change, then written"
+    assert world.snapshots.list_snapshots(OWNER) == []
+    stored = world.repository.get(TEAM, INSTANCE_ID)
+    assert stored is not None and stored.last_snapshot_id is None
