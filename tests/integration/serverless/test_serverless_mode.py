@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dumont_core.instances.models import InstanceStatus
+from dumont_core.instances.models import InstanceStatus, PowerAction
 from dumont_core.platform.errors import InvalidState
 from dumont_core.platform.workflows import Workflow
 from dumont_core.serverless.service import ServerlessService
@@ -179,8 +179,9 @@ def test_an_instance_that_started_running_within_the_window_is_not_hibernated(
     assert serverless.check_idle() == [instance_id]
 
 
-def test_an_instance_no_longer_to_be_checked_does_not_stop_the_check_of_the_next(
-    cloud: Cloud, serverless: ServerlessService
+@pytest.mark.parametrize("first_is", ["deleted", "stopping"])
+def test_an_instance_not_to_be_hibernated_does_not_stop_the_check_of_the_next(
+    cloud: Cloud, serverless: ServerlessService, first_is: str
 ) -> None:
     instances = [cloud.provision() for _ in range(3)]
     for provisioned in instances:
@@ -189,7 +190,10 @@ def test_an_instance_no_longer_to_be_checked_does_not_stop_the_check_of_the_next
         )
     by_id = {provisioned.instance.instance_id: provisioned for provisioned in instances}
     first, *others = (by_id[entry.instance_id] for entry in serverless.repository.watched())
-    cloud.delete(first.instance)  # checked first, and dropped from the watch list
+    if first_is == "deleted":
+        cloud.delete(first.instance)  # checked first, and dropped from the watch list
+    else:
+        cloud.ask(first.instance, PowerAction.STOP)  # checked first, and left alone: it is not running
     for _ in range(4):
         for provisioned in others:
             cloud.service.record_heartbeat(PRINCIPAL.team_id, provisioned.instance.instance_id, IDLE)
@@ -198,7 +202,10 @@ def test_an_instance_no_longer_to_be_checked_does_not_stop_the_check_of_the_next
     assert sorted(serverless.check_idle()) == sorted(
         provisioned.instance.instance_id for provisioned in others
     )
-    assert watched(serverless) == {provisioned.instance.instance_id for provisioned in others}
+    still_watched = {provisioned.instance.instance_id for provisioned in others}
+    if first_is == "stopping":
+        still_watched.add(first.instance.instance_id)
+    assert watched(serverless) == still_watched
 
 
 def test_pausing_hibernates_now_and_resuming_wakes_it(cloud: Cloud, serverless: ServerlessService) -> None:
