@@ -14,6 +14,7 @@ from dumont_core.instances.models import EventType, Instance, InstanceEvent, Ins
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.identity import Principal
+from dumont_core.snapshots.models import Snapshot
 from dumont_core.snapshots.repository import SnapshotRepository
 from dumont_core.snapshots.service import SnapshotService
 from dumont_core.snapshots.steps import SnapshotSteps
@@ -31,6 +32,7 @@ def digest_of(content: bytes) -> str:
 BUCKET = "snapshots-test"
 TEAM = "team_00000000000000aa"
 OWNER = Principal(account_id="acct_00000000000000aa", team_id=TEAM, role="admin")
+OTHER_INSTANCE_ID = "inst_00000000000000bb"
 
 
 @pytest.fixture
@@ -102,3 +104,33 @@ def agent_of(instance: Instance) -> Principal:
         role="agent",
         instance_id=instance.instance_id,
     )
+
+
+def logged(caplog: pytest.LogCaptureFixture, level: int) -> list[tuple[str, dict[str, Any]]]:
+    """What the snapshot service logs at `level` for operators: each message, and what it names."""
+    named = ("instance_id", "snapshot_id", "why")
+    return [
+        (record.getMessage(), {key: getattr(record, key) for key in named if hasattr(record, key)})
+        for record in caplog.records
+        if record.levelno == level and record.name.endswith("dumont_core.snapshots.service")
+    ]
+
+
+def stored_snapshot(
+    instance_id: str, status: str, snapshot_id: str, stored_bytes: int | None = None, team_id: str = TEAM
+) -> Snapshot:
+    """A snapshot in `status` as the workflows left it, of an instance that need not exist."""
+    snapshot = Snapshot(
+        snapshot_id=snapshot_id,
+        instance_id=instance_id,
+        account_id=OWNER.account_id,
+        team_id=team_id,
+        compression="lz4",
+        purpose="manual",
+        status=status,  # type: ignore[arg-type]
+        stored_bytes=stored_bytes,
+        created_at=Clock()(),
+        updated_at=Clock()(),
+    )
+    SnapshotRepository().create(snapshot)
+    return snapshot

@@ -4,6 +4,7 @@ timeline, and the refusals."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from dumont_core.snapshots.service import SnapshotService
 from tests.fakes.clock import Clock
 from tests.fakes.events import InMemoryPublisher
 from tests.fakes.workflows import RecordingStarter
-from tests.integration.snapshots.conftest import OWNER, TEAM
+from tests.integration.snapshots.conftest import OWNER, TEAM, logged
 
 LAST_SNAPSHOT_ID = "snap_00000000000000cc"
 
@@ -172,13 +173,21 @@ def test_only_an_instance_asleep_with_a_snapshot_to_wake_from_wakes(
 
 
 def test_a_wake_that_cannot_start_leaves_it_asleep_and_asks_to_try_again(
-    service: SnapshotService, instances: InstanceService, starter: RecordingStarter, instance: Instance
+    service: SnapshotService,
+    instances: InstanceService,
+    starter: RecordingStarter,
+    instance: Instance,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     asleep(instances, instance, InstanceStatus.HIBERNATED, reason="paused")
     starter.fail_with = RuntimeError("Step Functions is unavailable")
 
     with pytest.raises(ServiceUnavailable, match=r"^Waking could not be started; please try again$"):
         service.wake(OWNER, instance.instance_id)
+
+    assert logged(caplog, logging.ERROR) == [
+        ("Could not start waking", {"instance_id": instance.instance_id})
+    ]
 
     stored = instances.find(TEAM, instance.instance_id)
     assert stored is not None and stored.status == InstanceStatus.HIBERNATED
@@ -230,6 +239,7 @@ def test_a_failover_that_cannot_start_leaves_it_interrupted_and_its_timeline_say
     starter: RecordingStarter,
     repository: InstanceRepository,
     instance: Instance,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     interrupted = asleep(instances, instance, InstanceStatus.INTERRUPTED, "interrupted (host_offline): gone")
     starter.fail_with = RuntimeError("Step Functions is unavailable")
@@ -243,3 +253,9 @@ def test_a_failover_that_cannot_start_leaves_it_interrupted_and_its_timeline_say
         "failover.failed",
         {"reason": "Waking could not be started; please try again"},
     )
+    assert logged(caplog, logging.WARNING) == [
+        (
+            "Could not fail over",
+            {"instance_id": instance.instance_id, "why": "Waking could not be started; please try again"},
+        )
+    ]

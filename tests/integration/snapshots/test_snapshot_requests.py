@@ -3,6 +3,7 @@ and bucket (moto): taking one, finding, listing, deleting and restoring them, an
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -11,18 +12,21 @@ from dumont_core.instances.models import EventType, Instance, InstanceEvent, Ins
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.errors import Conflict, InvalidState, NotFound, ServiceUnavailable
-from dumont_core.platform.identity import Principal
 from dumont_core.platform.workflows import Workflow
 from dumont_core.snapshots.models import Snapshot
-from dumont_core.snapshots.repository import SnapshotRepository
 from dumont_core.snapshots.service import SnapshotService
 from dumont_core.snapshots.store import SnapshotStore
 from tests.fakes.clock import Clock
 from tests.fakes.events import InMemoryPublisher
 from tests.fakes.workflows import RecordingStarter
-from tests.integration.snapshots.conftest import BUCKET, OWNER, TEAM
-
-OTHER_INSTANCE_ID = "inst_00000000000000bb"
+from tests.integration.snapshots.conftest import (
+    BUCKET,
+    OTHER_INSTANCE_ID,
+    OWNER,
+    TEAM,
+    logged,
+    stored_snapshot,
+)
 
 
 def moved(instances: InstanceService, instance: Instance, **changes: Any) -> Instance:
@@ -30,25 +34,6 @@ def moved(instances: InstanceService, instance: Instance, **changes: Any) -> Ins
     current = instances.find(instance.team_id, instance.instance_id)
     assert current is not None
     return instances.transition(current, expected=[current.status], changes=changes)
-
-
-def stored_snapshot(
-    instance_id: str, status: str, snapshot_id: str, stored_bytes: int | None = None, team_id: str = TEAM
-) -> Snapshot:
-    snapshot = Snapshot(
-        snapshot_id=snapshot_id,
-        instance_id=instance_id,
-        account_id=OWNER.account_id,
-        team_id=team_id,
-        compression="lz4",
-        purpose="manual",
-        status=status,  # type: ignore[arg-type]
-        stored_bytes=stored_bytes,
-        created_at=Clock()(),
-        updated_at=Clock()(),
-    )
-    SnapshotRepository().create(snapshot)
-    return snapshot
 
 
 def test_a_snapshot_asked_for_is_recorded_as_being_taken_and_its_workflow_started(
@@ -280,14 +265,16 @@ def test_a_restore_is_refused_from_an_unfinished_snapshot_or_onto_an_instance_no
     assert starter.started == []
 
 
-def test_a_restore_that_cannot_start_asks_to_try_again(
-    service: SnapshotService, starter: RecordingStarter, instance: Instance
+def test_a_restore_that_cannot_start_asks_to_try_again_and_is_logged(
+    service: SnapshotService, starter: RecordingStarter, instance: Instance, caplog: pytest.LogCaptureFixture
 ) -> None:
     stored_snapshot(instance.instance_id, "completed", "snap_done")
     starter.fail_with = RuntimeError("Step Functions is unavailable")
 
     with pytest.raises(ServiceUnavailable, match=r"^The restore could not be started; please try again$"):
         service.restore(OWNER, "snap_done")
+
+    assert logged(caplog, logging.ERROR) == [("Could not start a restore", {"snapshot_id": "snap_done"})]
 
 
 def test_a_snapshot_whose_workflow_cannot_start_is_failed_saying_why(
@@ -296,6 +283,7 @@ def test_a_snapshot_whose_workflow_cannot_start_is_failed_saying_why(
     instance: Instance,
     publisher: InMemoryPublisher,
     clock: Clock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     starter.fail_with = RuntimeError("Step Functions is unavailable")
     clock.advance(minutes=1)
@@ -305,6 +293,9 @@ def test_a_snapshot_whose_workflow_cannot_start_is_failed_saying_why(
 
     [failed] = service.list_snapshots(OWNER)
     assert (failed.status, failed.status_reason) == ("failed", "the snapshot workflow could not be started")
+    assert logged(caplog, logging.ERROR) == [
+        ("Could not start a snapshot", {"snapshot_id": failed.snapshot_id})
+    ]
     assert failed.updated_at == clock()
     [event] = [event for event in publisher.published if event.type == EventType.SNAPSHOT_FAILED]
     assert (event.instance_id, event.details) == (
@@ -327,66 +318,3 @@ def test_a_finished_or_unknown_snapshot_is_not_failed_again(
         "snap_failed": None,
     }
     assert publisher.published == []
-
-
-def agent(instance_id: str) -> Principal:
-    return Principal(account_id=OWNER.account_id, team_id=TEAM, role="agent", instance_id=instance_id)
-
-
-def test_an_agent_downloads_a_completed_snapshot_of_any_of_its_teams_instances(
-    service: SnapshotService, s3: Any
-) -> None:
-    stored_snapshot(OTHER_INSTANCE_ID, "completed", "snap_done")
-    store = SnapshotStore(BUCKET)
-    store.put_digests(TEAM, "snap_done", ["d1", "d2"])
-    stored_snapshot(OTHER_INSTANCE_ID, "completed", "snap_without_digests")
-
-    plan = service.plan_downloads(agent("inst_00000000000000aa"), "snap_done")
-
-    assert f"/{store.manifest_key(TEAM, 'snap_done')}?" in plan.manifest_url
-    assert set(plan.chunks) == {"d1", "d2"}
-    assert all(f"/{store.chunk_key(TEAM, digest)}?" in url for digest, url in plan.chunks.items())
-    assert service.plan_downloads(agent("inst_00000000000000aa"), "snap_without_digests").chunks == {}
-
-
-def test_an_unfinished_snapshot_is_not_downloaded_nor_one_of_another_team(
-    service: SnapshotService, s3: Any
-) -> None:
-    stored_snapshot(OTHER_INSTANCE_ID, "uploading", "snap_busy")
-    stored_snapshot(OTHER_INSTANCE_ID, "completed", "snap_theirs", team_id="team_other")
-
-    with pytest.raises(Conflict) as refused:
-        service.plan_downloads(agent(OTHER_INSTANCE_ID), "snap_busy")
-    with pytest.raises(NotFound):
-        service.plan_downloads(agent(OTHER_INSTANCE_ID), "snap_theirs")
-
-    assert (
-        refused.value.message == "Snapshot snap_busy is uploading; only a completed snapshot can be restored"
-    )
-    assert refused.value.details == {"snapshot_id": "snap_busy"}
-
-
-def test_a_snapshot_no_longer_being_taken_takes_no_uploads(service: SnapshotService, s3: Any) -> None:
-    stored_snapshot(OTHER_INSTANCE_ID, "verifying", "snap_verifying")
-
-    with pytest.raises(Conflict) as refused:
-        service.plan_uploads(agent(OTHER_INSTANCE_ID), "snap_verifying", [])
-
-    assert refused.value.message == "Snapshot snap_verifying is verifying; it takes no uploads"
-    assert refused.value.details == {"snapshot_id": "snap_verifying", "status": "verifying"}
-
-
-def test_planning_uploads_moves_the_snapshot_to_uploading(
-    service: SnapshotService, instance: Instance, clock: Clock
-) -> None:
-    snapshot = service.create(OWNER, instance.instance_id, None, "lz4")
-    clock.advance(seconds=30)
-
-    plan = service.plan_uploads(agent(instance.instance_id), snapshot.snapshot_id, [])
-
-    uploading = service.get(OWNER, snapshot.snapshot_id)
-    assert (uploading.status, uploading.updated_at) == ("uploading", clock())
-    assert f"/{SnapshotStore(BUCKET).manifest_key(TEAM, snapshot.snapshot_id)}?" in plan.manifest_url
-    clock.advance(seconds=30)
-    service.plan_uploads(agent(instance.instance_id), snapshot.snapshot_id, [], append=True)
-    assert service.get(OWNER, snapshot.snapshot_id).updated_at == clock(), "still uploading, later"
