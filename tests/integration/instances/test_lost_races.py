@@ -246,6 +246,7 @@ def test_a_hibernation_that_lost_the_race_names_the_state_it_found_and_takes_no_
         world.snapshots.hibernate_instance(instance, "idle")
 
     assert refused_for_state(refused) == ("stopping", ["running"])
+    assert refused.value.details["action"] == "hibernate"
     assert world.snapshots.list_snapshots(OWNER) == []
     assert world.starter.started == []
 

@@ -5,6 +5,7 @@ timeline, and the refusals."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -134,7 +135,8 @@ def test_waking_rents_a_new_machine_for_the_last_snapshot_forgetting_the_old_one
     assert waking.failing_over_since is None, "a wake asked for is no failover"
     assert instances.find(TEAM, instance.instance_id) == waking
     [(workflow, name, payload)] = starter.started
-    assert (workflow, name.rsplit("-", 1)[0]) == (Workflow.WAKE, f"{instance.instance_id}-wake")
+    assert workflow == Workflow.WAKE
+    assert re.fullmatch(rf"{instance.instance_id}-wake-[0-9a-f]{{8}}", name), name
     assert payload == {
         "instance": {"team_id": TEAM, "instance_id": instance.instance_id},
         "snapshot": {"snapshot_id": LAST_SNAPSHOT_ID},

@@ -4,6 +4,7 @@ and bucket (moto): taking one, finding, listing, deleting and restoring them, an
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -237,7 +238,9 @@ def test_a_restore_goes_onto_the_instance_asked_for_or_else_the_one_the_snapshot
         ),
     ]
     assert {payload["snapshot"]["snapshot_id"] for _, _, payload in starter.started} == {"snap_done"}
-    assert len({name for _, name, _ in starter.started}) == 2, "each restore its own execution"
+    for _, name, _ in starter.started:  # its own execution, its name within Step Functions' 80 characters
+        assert re.fullmatch(r"inst_[0-9a-f]{16}-restore-[0-9a-f]{8}", name), name
+    assert len({name for _, name, _ in starter.started}) == 2
 
 
 def test_a_restore_is_refused_from_an_unfinished_snapshot_or_onto_an_instance_not_running(
@@ -304,17 +307,28 @@ def test_a_snapshot_whose_workflow_cannot_start_is_failed_saying_why(
     )
 
 
-def test_a_finished_or_unknown_snapshot_is_not_failed_again(
-    service: SnapshotService, publisher: InMemoryPublisher, s3: Any
+def test_a_snapshot_given_up_on_is_failed_once_saying_why(
+    service: SnapshotService, publisher: InMemoryPublisher, instance: Instance, clock: Clock
 ) -> None:
-    stored_snapshot("inst_00000000000000aa", "completed", "snap_done")
-    stored_snapshot("inst_00000000000000aa", "failed", "snap_failed")
+    for status, snapshot_id in (
+        ("uploading", "snap_busy"),
+        ("completed", "snap_done"),
+        ("failed", "snap_failed"),
+    ):
+        stored_snapshot(instance.instance_id, status, snapshot_id)
+    clock.advance(minutes=20)
 
-    for snapshot_id in ("snap_done", "snap_failed", "snap_unknown"):
+    for snapshot_id in ("snap_busy", "snap_done", "snap_failed", "snap_unknown"):
         service.fail_snapshot(TEAM, snapshot_id, "the agent gave up")
 
-    assert {snapshot.snapshot_id: snapshot.status_reason for snapshot in service.list_snapshots(OWNER)} == {
-        "snap_done": None,
-        "snap_failed": None,
+    after = {snapshot.snapshot_id: snapshot for snapshot in service.list_snapshots(OWNER)}
+    assert {snapshot_id: snapshot.status for snapshot_id, snapshot in after.items()} == {
+        "snap_busy": "failed",
+        "snap_done": "completed",
+        "snap_failed": "failed",
     }
-    assert publisher.published == []
+    assert (after["snap_busy"].status_reason, after["snap_busy"].updated_at) == ("the agent gave up", clock())
+    assert after["snap_failed"].status_reason is None, "failed before, for its own reason"
+    assert [(event.type, event.details) for event in publisher.published] == [
+        (EventType.SNAPSHOT_FAILED, {"snapshot_id": "snap_busy", "reason": "the agent gave up"})
+    ]
