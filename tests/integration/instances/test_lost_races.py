@@ -287,6 +287,7 @@ def test_a_wake_that_lost_the_race_is_refused_and_starts_nothing(
         world.snapshots.wake(OWNER, INSTANCE_ID)
 
     assert refused_for_state(refused) == ("changed meanwhile", ["hibernated", "interrupted"])
+    assert refused.value.details["action"] == "wake"
     assert world.status() == InstanceStatus.DELETING
     assert world.starter.started == []
 
