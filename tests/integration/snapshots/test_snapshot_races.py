@@ -1,14 +1,19 @@
 """Deleting an instance's latest snapshot while another writer keeps changing the instance: the service
-reads it again and retries, a few times, then asks to try again, with nothing deleted."""
+reads it again and retries, a few times, then asks to try again, with nothing deleted. And a snapshot
+that completed while it was being given up on stays completed."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
 import boto3
 import pytest
 
 from dumont_core.instances.models import InstanceStatus
 from dumont_core.platform.errors import Conflict
-from dumont_core.snapshots.models import Snapshot
+from dumont_core.snapshots.models import IN_PROGRESS, Snapshot, SnapshotStatus
 from dumont_core.snapshots.repository import SnapshotRepository
 from tests.integration.conftest import REGION
 from tests.integration.instances.test_lost_races import INSTANCE_ID, OWNER, SNAPSHOT_ID, TEAM, World, world
@@ -52,3 +57,23 @@ def test_deleting_the_latest_snapshot_reads_the_instance_again_and_gives_up_afte
     assert world.snapshots.list_snapshots(OWNER) == []
     stored = world.repository.get(TEAM, INSTANCE_ID)
     assert stored is not None and stored.last_snapshot_id is None
+
+
+class CompletedFirst(SnapshotRepository):
+    """The table, with the snapshot workflow completing the snapshot just before the service's next move."""
+
+    def move(self, snapshot: Snapshot, *, expected: Iterable[SnapshotStatus], **changes: Any) -> Snapshot:
+        SnapshotRepository.move(self, snapshot, expected=IN_PROGRESS, status="completed")
+        return super().move(snapshot, expected=expected, **changes)
+
+
+def test_a_snapshot_that_completed_while_it_was_given_up_on_stays_completed(world: World) -> None:
+    snapshots = CompletedFirst()
+    service = replace(world.snapshots, snapshots=snapshots)
+    taking = service.begin_checkpoint(world.instance_in(InstanceStatus.RUNNING))
+
+    service.fail_snapshot(TEAM, taking.snapshot_id, "the agent gave up")
+
+    completed = snapshots.get(TEAM, taking.snapshot_id)
+    assert completed is not None
+    assert (completed.status, completed.status_reason) == ("completed", None)
