@@ -13,6 +13,7 @@ import pytest
 
 from dumont_core.instances.models import InstanceStatus
 from dumont_core.platform.errors import Conflict
+from dumont_core.platform.identity import Principal
 from dumont_core.snapshots.models import IN_PROGRESS, Snapshot, SnapshotStatus
 from dumont_core.snapshots.repository import SnapshotRepository
 from tests.integration.conftest import REGION
@@ -59,16 +60,20 @@ def test_deleting_the_latest_snapshot_reads_the_instance_again_and_gives_up_afte
     assert stored is not None and stored.last_snapshot_id is None
 
 
-class CompletedFirst(SnapshotRepository):
-    """The table, with the snapshot workflow completing the snapshot just before the service's next move."""
+class MovedFirst(SnapshotRepository):
+    """The table, with the snapshot workflow moving the snapshot on (to `status`) just before the service's
+    next move of it."""
+
+    def __init__(self, status: SnapshotStatus) -> None:
+        self.status = status
 
     def move(self, snapshot: Snapshot, *, expected: Iterable[SnapshotStatus], **changes: Any) -> Snapshot:
-        SnapshotRepository.move(self, snapshot, expected=IN_PROGRESS, status="completed")
+        SnapshotRepository.move(self, snapshot, expected=IN_PROGRESS, status=self.status)
         return super().move(snapshot, expected=expected, **changes)
 
 
 def test_a_snapshot_that_completed_while_it_was_given_up_on_stays_completed(world: World) -> None:
-    snapshots = CompletedFirst()
+    snapshots = MovedFirst("completed")
     service = replace(world.snapshots, snapshots=snapshots)
     taking = service.begin_checkpoint(world.instance_in(InstanceStatus.RUNNING))
 
@@ -77,3 +82,20 @@ def test_a_snapshot_that_completed_while_it_was_given_up_on_stays_completed(worl
     completed = snapshots.get(TEAM, taking.snapshot_id)
     assert completed is not None
     assert (completed.status, completed.status_reason) == ("completed", None)
+
+
+def test_an_agent_planning_uploads_for_a_snapshot_failed_meanwhile_gets_its_plan_and_it_stays_failed(
+    world: World,
+) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="snapshots-test")
+    snapshots = MovedFirst("failed")
+    service = replace(world.snapshots, snapshots=snapshots)
+    instance = world.instance_in(InstanceStatus.RUNNING)
+    taking = service.begin_checkpoint(instance)
+    agent = Principal(account_id=OWNER.account_id, team_id=TEAM, role="agent", instance_id=INSTANCE_ID)
+
+    plan = service.plan_uploads(agent, taking.snapshot_id, [])
+
+    assert plan.uploads == {}
+    failed = snapshots.get(TEAM, taking.snapshot_id)
+    assert failed is not None and failed.status == "failed", "its workflow finishes it as failed"

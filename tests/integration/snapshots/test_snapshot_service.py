@@ -121,8 +121,9 @@ def test_an_agent_sees_only_its_own_instances_snapshots(
 ) -> None:
     snapshot = service.create(OWNER, instance.instance_id, None, "lz4")
     stranger = Principal(account_id="acct_x", team_id=TEAM, role="agent", instance_id="inst_00000000000000bb")
-    with pytest.raises(NotFound, match="not found"):
+    with pytest.raises(NotFound) as refused:
         service.plan_uploads(stranger, snapshot.snapshot_id, [])
+    assert refused.value.message == f"Snapshot {snapshot.snapshot_id} not found"
 
 
 def finish(
