@@ -55,8 +55,9 @@ MODULES: dict[str, Module] = {
     "snapshots.service": Module(
         "snapshots/service.py",
         (
-            "tests/integration/snapshots/test_snapshot_rules.py",
+            "tests/integration/snapshots/",
             "tests/integration/instances/test_lost_races.py",
+            "tests/integration/billing/test_balance.py",
         ),
     ),
     "serverless.service": Module(

@@ -125,6 +125,18 @@ def test_a_wake_or_a_failover_needs_an_hour_of_the_new_machine_not_of_the_one_it
     assert snapshots.recover(interrupted) is None, "a failover to a new machine is refused the same way"
     assert money.cloud.stored(instance).status == "interrupted"
     assert "failover.failed" in money.cloud.timeline(instance)
+    assert str(refused.value).startswith(f"Insufficient balance to wake instance {instance.instance_id}:")
+
+    drilled = money.cloud.service.transition(
+        money.cloud.stored(instance),
+        expected=[InstanceStatus.INTERRUPTED],
+        changes={"status_reason": "interrupted (drill): failover drill"},
+    )
+    recovering = snapshots.recover(drilled)
+    assert recovering is not None, (
+        "a drill gave up a machine the team was paying for: its replacement is not refused"
+    )
+    assert recovering.status == "waking"
 
 
 def test_starting_needs_a_balance_that_pays_an_hour_of_the_machine(money: Money) -> None:

@@ -6,6 +6,7 @@ goes back to where it was, unless someone else moved it meanwhile."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from logging import LogRecord
@@ -278,6 +279,7 @@ def test_a_hibernation_that_lost_the_race_names_the_state_it_found_and_takes_no_
         world.snapshots.hibernate_instance(instance, "idle")
 
     assert refused_for_state(refused) == ("stopping", ["running"])
+    assert refused.value.details["action"] == "hibernate"
     assert world.snapshots.list_snapshots(OWNER) == []
     assert world.starter.started == []
 
@@ -318,6 +320,7 @@ def test_a_wake_that_lost_the_race_is_refused_and_starts_nothing(
         world.snapshots.wake(OWNER, INSTANCE_ID)
 
     assert refused_for_state(refused) == ("changed meanwhile", ["hibernated", "interrupted"])
+    assert refused.value.details["action"] == "wake"
     assert world.status() == InstanceStatus.DELETING
     assert world.starter.started == []
 
@@ -357,11 +360,31 @@ def test_turning_serverless_mode_on_for_an_instance_deleted_meanwhile_is_refused
     with pytest.raises(InvalidState) as refused:
         world.serverless.enable(OWNER, INSTANCE_ID, idle_timeout_minutes=15, gpu_threshold=5)
 
-    current, _ = refused_for_state(refused)
+    current, allowed = refused_for_state(refused)
     assert current == "deleted"
+    assert "deleted" not in allowed and "deleting" not in allowed and "running" in allowed
     stored = world.repository.get(TEAM, INSTANCE_ID)
     assert stored is not None
     assert not stored.auto_hibernate
+
+
+def test_an_idle_check_that_lost_the_race_hibernates_nothing_and_is_no_failure(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.instance_in(
+        InstanceStatus.RUNNING, auto_hibernate=True, idle_timeout_minutes=0.25, running_since=world.clock()
+    )
+    world.serverless.repository.watch(TEAM, INSTANCE_ID)
+    for _ in range(4):
+        world.instances.record_heartbeat(TEAM, INSTANCE_ID, {"gpu_utilization": 1.0})
+        world.clock.advance(seconds=5)
+    world.another_writer_before_write(1, InstanceStatus.STOPPING)
+
+    assert world.serverless.check_idle() == []
+
+    assert world.status() == InstanceStatus.STOPPING
+    assert world.snapshots.list_snapshots(OWNER) == []
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
 def test_a_snapshot_completed_after_the_instance_stopped_running_is_only_recorded(world: World) -> None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
 
-from dumont_core.instances.metrics import MetricsRepository
-from dumont_core.instances.models import EventType, Instance, InstanceEvent, InstanceStatus
+from dumont_core.instances.models import Instance, InstanceStatus
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.errors import NotFound, ValidationFailed
@@ -22,80 +19,8 @@ from dumont_core.snapshots.service import SnapshotService
 from dumont_core.snapshots.steps import SnapshotIncomplete, SnapshotSteps, SweepInProgress
 from dumont_core.snapshots.store import SnapshotStore
 from tests.fakes.clock import Clock
-from tests.fakes.events import InMemoryPublisher
 from tests.fakes.workflows import RecordingStarter
-from tests.integration.conftest import REGION
-
-BUCKET = "snapshots-test"
-TEAM = "team_00000000000000aa"
-OWNER = Principal(account_id="acct_00000000000000aa", team_id=TEAM, role="admin")
-
-
-def digest_of(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
-
-
-@pytest.fixture
-def s3(dynamodb_table: str) -> Any:
-    client = boto3.client("s3", region_name=REGION)
-    client.create_bucket(Bucket=BUCKET)
-    return client
-
-
-@pytest.fixture
-def instances(repository: InstanceRepository, readings: MetricsRepository, clock: Clock) -> InstanceService:
-    return InstanceService(
-        repository=repository,
-        readings=readings,
-        publisher=InMemoryPublisher(),
-        workflows=RecordingStarter(),
-        clock=clock,
-    )
-
-
-@pytest.fixture
-def service(instances: InstanceService, s3: Any, clock: Clock) -> SnapshotService:
-    return SnapshotService(
-        instances=instances,
-        snapshots=SnapshotRepository(),
-        store=SnapshotStore(BUCKET),
-        workflows=RecordingStarter(),
-        clock=clock,
-    )
-
-
-@pytest.fixture
-def steps(instances: InstanceService, s3: Any, clock: Clock) -> SnapshotSteps:
-    return SnapshotSteps(
-        instances=instances, snapshots=SnapshotRepository(), store=SnapshotStore(BUCKET), clock=clock
-    )
-
-
-@pytest.fixture
-def instance(repository: InstanceRepository, clock: Clock) -> Instance:
-    now = clock()
-    running = Instance(
-        instance_id="inst_00000000000000aa",
-        account_id=OWNER.account_id,
-        team_id=TEAM,
-        gpu_type="RTX_4090",
-        image="pytorch/pytorch:latest",
-        disk_gb=50,
-        status=InstanceStatus.RUNNING,
-        created_at=now,
-        updated_at=now,
-    )
-    repository.create(running, InstanceEvent.of(EventType.CREATED, running))
-    return running
-
-
-def agent_of(instance: Instance) -> Principal:
-    return Principal(
-        account_id=instance.account_id,
-        team_id=instance.team_id,
-        role="agent",
-        instance_id=instance.instance_id,
-    )
+from tests.integration.snapshots.conftest import BUCKET, OWNER, TEAM, agent_of, digest_of
 
 
 def take(
@@ -196,8 +121,9 @@ def test_an_agent_sees_only_its_own_instances_snapshots(
 ) -> None:
     snapshot = service.create(OWNER, instance.instance_id, None, "lz4")
     stranger = Principal(account_id="acct_x", team_id=TEAM, role="agent", instance_id="inst_00000000000000bb")
-    with pytest.raises(NotFound, match="not found"):
+    with pytest.raises(NotFound) as refused:
         service.plan_uploads(stranger, snapshot.snapshot_id, [])
+    assert refused.value.message == f"Snapshot {snapshot.snapshot_id} not found"
 
 
 def finish(
@@ -252,13 +178,11 @@ def test_an_instance_with_failover_is_checkpointed_every_interval_keeping_the_ne
 
 
 def test_the_compression_asked_for_is_recorded_and_handed_to_the_agent(
-    service: SnapshotService, instance: Instance
+    service: SnapshotService, starter: RecordingStarter, instance: Instance
 ) -> None:
     snapshot = service.create(OWNER, instance.instance_id, None, "zstd")
 
     assert service.get(OWNER, snapshot.snapshot_id).compression == "zstd"
-    starter = service.workflows
-    assert isinstance(starter, RecordingStarter)
     _, _, payload = starter.started[-1]
     assert payload["snapshot"]["compression"] == "zstd"
 
@@ -266,10 +190,14 @@ def test_the_compression_asked_for_is_recorded_and_handed_to_the_agent(
 def test_a_compression_not_offered_is_refused_naming_those_that_are(
     service: SnapshotService, instance: Instance
 ) -> None:
-    with pytest.raises(ValidationFailed, match="use lz4 or zstd") as refused:
+    with pytest.raises(ValidationFailed) as refused:
         service.create(OWNER, instance.instance_id, None, "gzip")
 
-    assert refused.value.details["fields"][0]["field"] == "compression"
+    assert refused.value.message == "compression 'gzip' is not offered; use lz4 or zstd"
+    assert refused.value.details == {
+        "fields": [{"field": "compression", "message": "must be one of lz4, zstd"}]
+    }
+    assert service.list_snapshots(OWNER) == []
 
 
 def test_deleting_a_running_instances_latest_snapshot_leaves_it_the_one_before(

@@ -161,5 +161,5 @@ class ServerlessService:
 
 def _window_text(minutes: float) -> str:
     if minutes >= 1 and float(minutes).is_integer():
-        return f"{int(minutes)} minutes"
+        return f"{int(minutes)} minute{'' if minutes == 1 else 's'}"
     return f"{round(minutes * 60)} seconds"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from dumont_core.platform.errors import NotFound
 from dumont_core.platform.models import DomainModel
 
 SnapshotStatus = Literal["compressing", "uploading", "verifying", "completed", "failed"]
@@ -71,3 +72,7 @@ class DownloadPlan(DomainModel):
     manifest_url: str
     chunks: dict[str, str]
     """digest -> presigned GET URL."""
+
+
+def snapshot_not_found(snapshot_id: str) -> NotFound:
+    return NotFound("SNAPSHOT_NOT_FOUND", f"Snapshot {snapshot_id} not found", snapshot_id=snapshot_id)

@@ -30,7 +30,6 @@ from dumont_core.platform.errors import (
     Conflict,
     InsufficientBalance,
     InvalidState,
-    NotFound,
     ServiceUnavailable,
     ValidationFailed,
 )
@@ -44,6 +43,7 @@ from dumont_core.snapshots.models import (
     Snapshot,
     SnapshotPurpose,
     UploadPlan,
+    snapshot_not_found,
 )
 from dumont_core.snapshots.repository import SnapshotRepository, StaleSnapshotState
 from dumont_core.snapshots.store import SnapshotStore
@@ -53,10 +53,6 @@ RECOVERY_STRATEGY = "snapshot"
 
 LATEST_SNAPSHOT_ATTEMPTS = 3
 logger = Logger(child=True)
-
-
-def snapshot_not_found(snapshot_id: str) -> NotFound:
-    return NotFound("SNAPSHOT_NOT_FOUND", f"Snapshot {snapshot_id} not found", snapshot_id=snapshot_id)
 
 
 def _workspace_bytes(instance: Instance) -> int | None:
@@ -345,10 +341,12 @@ class SnapshotService:
         snapshot = self.snapshots.get(team_id, snapshot_id)
         if snapshot is None or snapshot.status in ("completed", "failed"):
             return
-        with contextlib.suppress(StaleSnapshotState):
+        try:
             self.snapshots.move(
                 snapshot, expected=IN_PROGRESS, status="failed", status_reason=reason, updated_at=self.clock()
             )
+        except StaleSnapshotState:
+            return  # it finished meanwhile (completed, or failed by another): its own event says so
         self.instances.record_event(
             team_id, snapshot.instance_id, EventType.SNAPSHOT_FAILED, snapshot_id=snapshot_id, reason=reason
         )
