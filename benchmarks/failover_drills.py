@@ -74,6 +74,7 @@ def _incident(world: FailoverWorld, instance_id: str, kind: str, number: int, rn
     )
     assert instance.provider_instance_id is not None
     world.marketplace.interrupt(int(instance.provider_instance_id), kind)
+    world.machines_changed()  # the agent stops, or loses its network, at the death, not at the next look
     noticed = yield from _wait_for(
         world, lambda: len(world.interrupted_at.get(instance_id, [])) > looks, DETECTION_LIMIT_SECONDS
     )

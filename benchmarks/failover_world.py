@@ -278,6 +278,10 @@ class FailoverWorld:
 
     # --- what the bench and the tests ask -------------------------------------------------------
 
+    def machines_changed(self) -> None:
+        """The machines' agents follow what just happened to their machines at once."""
+        self._watch_machines()
+
     def create_instance(self, **spec: Any) -> Instance:
         values: dict[str, Any] = {"gpu_type": "RTX_4090", "image": "pytorch/pytorch:latest", "disk_gb": 50}
         return self.instances.create(PRINCIPAL, InstanceSpec(**{**values, **spec}))
