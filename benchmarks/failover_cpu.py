@@ -9,7 +9,6 @@ start and run its agent (decision 45), so each start is seen as `pending` until 
 
 from __future__ import annotations
 
-import base64
 import random
 import shutil
 from pathlib import Path
@@ -21,13 +20,13 @@ from benchmarks.failover_agents import MachineAgent
 from benchmarks.failover_cpu_workflow import cpu_failover
 from benchmarks.failover_timeline import SimulatedTime
 from dumont_core.failover.cpu_failover_steps import CpuFailoverSteps
-from dumont_core.failover.cpu_standby import CpuStandbyPath, standby_agent_environment
+from dumont_core.failover.cpu_standby import CpuStandbyPath
 from dumont_core.instances.agent_tokens import parse_agent_token
 from dumont_core.platform.settings import CpuStandbySettings
 from dumont_core.platform.workflows import Workflow
 from dumont_core.providers.cpu_machines import CpuMachine, CpuMachineRequest, CpuMachineState
 from dumont_core.providers.ec2 import Ec2CpuMachines
-from local_stack.cpu_standbys import NoGpu
+from local_stack.cpu_standbys import NoGpu, standby_environment
 
 if TYPE_CHECKING:
     from benchmarks.failover_world import FailoverWorld
@@ -212,8 +211,5 @@ class CpuStandbys:
 
     def _environment(self, machine_id: str) -> dict[str, str] | None:
         if machine_id not in self._environments:
-            answer = self._ec2.describe_instance_attribute(InstanceId=machine_id, Attribute="userData")
-            encoded = answer.get("UserData", {}).get("Value")
-            user_data = base64.b64decode(encoded).decode() if encoded else ""
-            self._environments[machine_id] = standby_agent_environment(user_data)
+            self._environments[machine_id] = standby_environment(self._ec2, machine_id)
         return self._environments[machine_id]

@@ -25,6 +25,14 @@ from local_stack.agent_fleet import AgentFleet
 logger = logging.getLogger(__name__)
 
 
+def standby_environment(ec2: Any, machine_id: str) -> dict[str, str] | None:
+    """The agent's settings an EC2 standby was launched with, read from its user data as cloud-init
+    would; None for a machine that is not one of our standbys."""
+    answer = ec2.describe_instance_attribute(InstanceId=machine_id, Attribute="userData")
+    encoded = answer.get("UserData", {}).get("Value")
+    return standby_agent_environment(base64.b64decode(encoded).decode() if encoded else "")
+
+
 class NoGpu:
     """The NVIDIA management library of a machine without a GPU: it counts none."""
 
@@ -102,10 +110,7 @@ class CpuStandbyAgents(AgentFleet[str, _RunningAgent]):
 
     def _environment(self, machine_id: str) -> dict[str, str] | None:
         if machine_id not in self._environments:
-            answer = self._ec2.describe_instance_attribute(InstanceId=machine_id, Attribute="userData")
-            encoded = answer.get("UserData", {}).get("Value")
-            user_data = base64.b64decode(encoded).decode() if encoded else ""
-            self._environments[machine_id] = standby_agent_environment(user_data)
+            self._environments[machine_id] = standby_environment(self._ec2, machine_id)
         return self._environments[machine_id]
 
     def _launch(self, machine_id: str, environment: dict[str, str]) -> _RunningAgent:
