@@ -4,6 +4,7 @@ finish a snapshot, and one running instance to take snapshots of."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -117,9 +118,16 @@ def logged(caplog: pytest.LogCaptureFixture, level: int) -> list[tuple[str, dict
 
 
 def stored_snapshot(
-    instance_id: str, status: str, snapshot_id: str, stored_bytes: int | None = None, team_id: str = TEAM
+    instance_id: str,
+    status: str,
+    snapshot_id: str,
+    stored_bytes: int | None = None,
+    team_id: str = TEAM,
+    at: datetime | None = None,
 ) -> Snapshot:
-    """A snapshot in `status` as the workflows left it, of an instance that need not exist."""
+    """A snapshot in `status` as the workflows left it (at `at`, or the test clock's start), of an instance
+    that need not exist."""
+    at = at or Clock()()
     snapshot = Snapshot(
         snapshot_id=snapshot_id,
         instance_id=instance_id,
@@ -129,8 +137,8 @@ def stored_snapshot(
         purpose="manual",
         status=status,  # type: ignore[arg-type]
         stored_bytes=stored_bytes,
-        created_at=Clock()(),
-        updated_at=Clock()(),
+        created_at=at,
+        updated_at=at,
     )
     SnapshotRepository().create(snapshot)
     return snapshot

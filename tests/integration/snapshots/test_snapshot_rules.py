@@ -18,6 +18,7 @@ from dumont_core.snapshots.models import Snapshot
 from dumont_core.snapshots.repository import SnapshotRepository
 from tests.fakes.api_gateway import answer_body, rest_event
 from tests.integration.conftest import API_ENVIRONMENT, EVENT_RETENTION, REGION, ApiFunction
+from tests.integration.snapshots.conftest import stored_snapshot
 
 TEAM = "team_00000000000000aa"
 OWNER = Principal(
@@ -65,19 +66,7 @@ def instance_in(status: str, last_snapshot_id: str | None = SNAPSHOT_ID) -> Inst
 
 
 def snapshot_in(status: str, snapshot_id: str = SNAPSHOT_ID) -> Snapshot:
-    snapshot = Snapshot(
-        snapshot_id=snapshot_id,
-        instance_id=INSTANCE_ID,
-        account_id=OWNER.account_id,
-        team_id=TEAM,
-        compression="lz4",
-        purpose="manual",
-        status=status,  # type: ignore[arg-type]
-        created_at=NOW,
-        updated_at=NOW,
-    )
-    SnapshotRepository().create(snapshot)
-    return snapshot
+    return stored_snapshot(INSTANCE_ID, status, snapshot_id, team_id=TEAM, at=NOW)
 
 
 def still_there(snapshot_id: str = SNAPSHOT_ID) -> bool:
