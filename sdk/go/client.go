@@ -50,6 +50,7 @@ type Client struct {
 	Savings    *SavingsService
 	Offers     *OffersService
 	Account    *AccountService
+	Market     *MarketService
 }
 
 // Option changes how a Client is made.
@@ -103,6 +104,7 @@ func NewClient(apiKey string, options ...Option) *Client {
 	c.Savings = &SavingsService{client: c}
 	c.Offers = &OffersService{client: c}
 	c.Account = &AccountService{client: c}
+	c.Market = &MarketService{client: c}
 	return c
 }
 
