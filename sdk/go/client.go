@@ -51,6 +51,7 @@ type Client struct {
 	Offers     *OffersService
 	Account    *AccountService
 	Market     *MarketService
+	Roles      *RolesService
 }
 
 // Option changes how a Client is made.
@@ -105,6 +106,7 @@ func NewClient(apiKey string, options ...Option) *Client {
 	c.Offers = &OffersService{client: c}
 	c.Account = &AccountService{client: c}
 	c.Market = &MarketService{client: c}
+	c.Roles = &RolesService{client: c}
 	return c
 }
 
