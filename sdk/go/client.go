@@ -52,6 +52,7 @@ type Client struct {
 	Account    *AccountService
 	Market     *MarketService
 	Roles      *RolesService
+	Teams      *TeamsService
 }
 
 // Option changes how a Client is made.
@@ -107,6 +108,7 @@ func NewClient(apiKey string, options ...Option) *Client {
 	c.Account = &AccountService{client: c}
 	c.Market = &MarketService{client: c}
 	c.Roles = &RolesService{client: c}
+	c.Teams = &TeamsService{client: c}
 	return c
 }
 

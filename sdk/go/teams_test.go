@@ -21,3 +21,47 @@ func TestARoleIsMadeWithItsPermissionsAndListedBesideTheSystemOnes(t *testing.T)
 		t.Fatalf("roles %+v, %v", roles, err)
 	}
 }
+
+func TestATeamIsMadeAndItsMembersAreAddedChangedAndRemoved(t *testing.T) {
+	member := func(role string) answer {
+		return answer{200, `{"success": true, "data": {"account_id": "acct_2", "email": "b@example.com", "role": "` + role + `", "joined_at": "2026-01-02T00:00:00Z"}}`, nil}
+	}
+	client, requests := fakeAPI(t,
+		answer{201, `{"success": true, "data": {"id": "team_9", "name": "ML research", "plan": "free", "role": "admin", "current": false}}`, nil},
+		member("viewer"), member("developer"), member("developer"),
+		answer{200, `{"success": true, "data": {"id": "team_9", "name": "ML research", "plan": "free", "role": "admin", "current": false,
+			"created_at": "2026-01-01T00:00:00Z", "members": [{"account_id": "acct_1", "email": "a@example.com", "role": "admin", "joined_at": "2026-01-01T00:00:00Z"}]}}`, nil},
+	)
+	team, err := client.Teams.Create("ML research")
+	if err != nil || team.ID != "team_9" || team.Role != "admin" {
+		t.Fatalf("team %+v, %v", team, err)
+	}
+	added, err := client.Teams.AddMember("team_9", "b@example.com", "viewer")
+	if err != nil || added.AccountID != "acct_2" || added.Role != "viewer" {
+		t.Fatalf("added %+v, %v", added, err)
+	}
+	changed, err := client.Teams.ChangeMemberRole("team_9", "acct_2", "developer")
+	if err != nil || changed.Role != "developer" {
+		t.Fatalf("changed %+v, %v", changed, err)
+	}
+	if _, err := client.Teams.RemoveMember("team_9", "acct_2"); err != nil {
+		t.Fatal(err)
+	}
+	detail, err := client.Teams.Get("team_9")
+	if err != nil || len(detail.Members) != 1 || detail.Members[0].Email != "a@example.com" || detail.Name != "ML research" {
+		t.Fatalf("team %+v, %v", detail, err)
+	}
+	want := []string{"POST /api/v1/teams", "POST /api/v1/teams/team_9/members", "PATCH /api/v1/teams/team_9/members/acct_2",
+		"DELETE /api/v1/teams/team_9/members/acct_2", "GET /api/v1/teams/team_9"}
+	for i, got := range *requests {
+		if got.method+" "+got.path != want[i] {
+			t.Fatalf("request %d was %s %s, not %s", i, got.method, got.path, want[i])
+		}
+	}
+	if body := (*requests)[1].body; body["email"] != "b@example.com" || body["role"] != "viewer" {
+		t.Fatalf("added with %v", body)
+	}
+	if body := (*requests)[2].body; len(body) != 1 || body["role"] != "developer" {
+		t.Fatalf("changed with %v", body)
+	}
+}
