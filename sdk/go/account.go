@@ -124,21 +124,6 @@ func (s *ServerlessService) StatusWithContext(ctx context.Context, instanceID st
 	return answer, s.client.call(ctx, request{method: "GET", path: path}, &answer)
 }
 
-// FailoverService reads and sets failover.
-type FailoverService struct{ client *Client }
-
-// Status reads where failover stands for an instance.
-func (s *FailoverService) Status(instanceID string) (map[string]any, error) {
-	return s.StatusWithContext(context.Background(), instanceID)
-}
-
-// StatusWithContext is Status with a context.
-func (s *FailoverService) StatusWithContext(ctx context.Context, instanceID string) (map[string]any, error) {
-	answer := map[string]any{}
-	path := "/api/v1/failover/status/" + url.PathEscape(instanceID)
-	return answer, s.client.call(ctx, request{method: "GET", path: path}, &answer)
-}
-
 // AccountService reads teams and manages API keys.
 type AccountService struct{ client *Client }
 
