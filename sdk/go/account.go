@@ -91,39 +91,6 @@ func (s *OffersService) ListWithContext(ctx context.Context, gpu string, options
 	return listPage[map[string]any](ctx, s.client, "/api/v1/offers", options.apply(query))
 }
 
-// ServerlessService hibernates an instance by itself when its GPU stays idle.
-type ServerlessService struct{ client *Client }
-
-// Enable turns serverless mode on; zero values keep the defaults (15 minutes under 5%).
-func (s *ServerlessService) Enable(instanceID string, idleTimeoutMinutes, gpuThreshold float64) (map[string]any, error) {
-	return s.EnableWithContext(context.Background(), instanceID, idleTimeoutMinutes, gpuThreshold)
-}
-
-// EnableWithContext is Enable with a context.
-func (s *ServerlessService) EnableWithContext(ctx context.Context, instanceID string, idleTimeoutMinutes, gpuThreshold float64) (map[string]any, error) {
-	body := map[string]any{"instance_id": instanceID}
-	if idleTimeoutMinutes > 0 {
-		body["idle_timeout_minutes"] = idleTimeoutMinutes
-	}
-	if gpuThreshold > 0 {
-		body["gpu_threshold"] = gpuThreshold
-	}
-	answer := map[string]any{}
-	return answer, s.client.call(ctx, request{method: "POST", path: "/api/v1/serverless/enable", body: body}, &answer)
-}
-
-// Status reads where serverless mode stands for an instance.
-func (s *ServerlessService) Status(instanceID string) (map[string]any, error) {
-	return s.StatusWithContext(context.Background(), instanceID)
-}
-
-// StatusWithContext is Status with a context.
-func (s *ServerlessService) StatusWithContext(ctx context.Context, instanceID string) (map[string]any, error) {
-	answer := map[string]any{}
-	path := "/api/v1/serverless/status/" + url.PathEscape(instanceID)
-	return answer, s.client.call(ctx, request{method: "GET", path: path}, &answer)
-}
-
 // AccountService reads teams and manages API keys.
 type AccountService struct{ client *Client }
 

@@ -130,7 +130,7 @@ func TestLiveARunningInstanceIsSnapshottedStoppedAndStartedAgain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if status["last_heartbeat"] != nil {
+		if status.LastHeartbeat != nil {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
