@@ -16,16 +16,6 @@ type Balance struct {
 	RunningInstances    int      `json:"running_instances"`
 }
 
-// SavingsDashboard is what you saved against AWS, GCP and Azure.
-type SavingsDashboard struct {
-	TotalSavedUSD   float64  `json:"total_saved_usd"`
-	TotalCostDumont float64  `json:"total_cost_dumont"`
-	AWSEquivalent   float64  `json:"aws_equivalent"`
-	SavingsPercent  float64  `json:"savings_percent"`
-	MonthlyBurn     float64  `json:"monthly_burn"`
-	ROIPercent      *float64 `json:"roi_percent"`
-}
-
 // APIKey is one of the team's keys; Key is answered only when it is created.
 type APIKey struct {
 	ID         string     `json:"id"`
@@ -58,20 +48,6 @@ func (s *BillingService) Balance() (*Balance, error) {
 func (s *BillingService) BalanceWithContext(ctx context.Context) (*Balance, error) {
 	balance := &Balance{}
 	return balance, s.client.call(ctx, request{method: "GET", path: "/api/v1/balance"}, balance)
-}
-
-// SavingsService reads what you saved.
-type SavingsService struct{ client *Client }
-
-// GetDashboard reads the savings dashboard.
-func (s *SavingsService) GetDashboard() (*SavingsDashboard, error) {
-	return s.GetDashboardWithContext(context.Background())
-}
-
-// GetDashboardWithContext is GetDashboard with a context.
-func (s *SavingsService) GetDashboardWithContext(ctx context.Context) (*SavingsDashboard, error) {
-	dashboard := &SavingsDashboard{}
-	return dashboard, s.client.call(ctx, request{method: "GET", path: "/api/v1/savings/dashboard"}, dashboard)
 }
 
 // OffersService lists machines for rent now.
