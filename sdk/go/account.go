@@ -6,16 +6,6 @@ import (
 	"time"
 )
 
-// Balance is what the team has, and what its running machines spend.
-type Balance struct {
-	Balance             float64  `json:"balance"`
-	Currency            string   `json:"currency"`
-	BurnPerHour         float64  `json:"burn_per_hour"`
-	HoursLeft           *float64 `json:"hours_left"`
-	LowBalanceThreshold float64  `json:"low_balance_threshold"`
-	RunningInstances    int      `json:"running_instances"`
-}
-
 // APIKey is one of the team's keys; Key is answered only when it is created.
 type APIKey struct {
 	ID         string     `json:"id"`
@@ -34,20 +24,6 @@ type Team struct {
 	Plan    string `json:"plan"`
 	Role    string `json:"role"`
 	Current bool   `json:"current"`
-}
-
-// BillingService reads the balance.
-type BillingService struct{ client *Client }
-
-// Balance reads the team's balance.
-func (s *BillingService) Balance() (*Balance, error) {
-	return s.BalanceWithContext(context.Background())
-}
-
-// BalanceWithContext is Balance with a context.
-func (s *BillingService) BalanceWithContext(ctx context.Context) (*Balance, error) {
-	balance := &Balance{}
-	return balance, s.client.call(ctx, request{method: "GET", path: "/api/v1/balance"}, balance)
 }
 
 // OffersService lists machines for rent now.
