@@ -53,6 +53,7 @@ type Client struct {
 	Market     *MarketService
 	Roles      *RolesService
 	Teams      *TeamsService
+	SSHKeys    *SSHKeysService
 }
 
 // Option changes how a Client is made.
@@ -109,6 +110,7 @@ func NewClient(apiKey string, options ...Option) *Client {
 	c.Market = &MarketService{client: c}
 	c.Roles = &RolesService{client: c}
 	c.Teams = &TeamsService{client: c}
+	c.SSHKeys = &SSHKeysService{client: c}
 	return c
 }
 
