@@ -26,23 +26,6 @@ type Team struct {
 	Current bool   `json:"current"`
 }
 
-// OffersService lists machines for rent now.
-type OffersService struct{ client *Client }
-
-// List reads a page of offers of gpu (any GPU when empty).
-func (s *OffersService) List(gpu string, options ListOptions) (*Page[map[string]any], error) {
-	return s.ListWithContext(context.Background(), gpu, options)
-}
-
-// ListWithContext is List with a context.
-func (s *OffersService) ListWithContext(ctx context.Context, gpu string, options ListOptions) (*Page[map[string]any], error) {
-	query := url.Values{}
-	if gpu != "" {
-		query.Set("gpu", gpu)
-	}
-	return listPage[map[string]any](ctx, s.client, "/api/v1/offers", options.apply(query))
-}
-
 // AccountService reads teams and manages API keys.
 type AccountService struct{ client *Client }
 

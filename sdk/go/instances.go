@@ -27,6 +27,64 @@ type Instance struct {
 	CostAccumulated float64    `json:"cost_accumulated"`
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       *time.Time `json:"updated_at"`
+	// The fields below are answered by Get and the actions, not by List.
+	GPUMemoryGB *float64 `json:"gpu_memory_gb"`
+	// HostReliabilityScore is 0-5 (the provider's 0-1 score times 5).
+	HostReliabilityScore *float64 `json:"host_reliability_score"`
+	UptimeSeconds        int      `json:"uptime_seconds"`
+	// RunningOn is gpu, or its standby during a failover (cpu_standby, gpu_standby); nil while it runs nowhere.
+	RunningOn  *string             `json:"running_on"`
+	Provider   *InstanceProvider   `json:"provider"`
+	Failover   *InstanceFailover   `json:"failover"`
+	Serverless *InstanceServerless `json:"serverless"`
+	Metrics    *InstanceMetrics    `json:"metrics"`
+}
+
+// InstanceProvider is who rents the machine out, and its id there.
+type InstanceProvider struct {
+	Name       string  `json:"name"`
+	InstanceID *string `json:"instance_id"`
+}
+
+// InstanceFailover is the instance's failover settings (Failover.Status tells more).
+type InstanceFailover struct {
+	Enabled      bool       `json:"enabled"`
+	Strategy     *string    `json:"strategy"`
+	LastFailover *time.Time `json:"last_failover"`
+}
+
+// InstanceServerless is the instance's serverless settings (Serverless.Status tells more).
+type InstanceServerless struct {
+	Enabled            bool     `json:"enabled"`
+	IdleTimeoutMinutes *float64 `json:"idle_timeout_minutes"`
+	GPUThreshold       *float64 `json:"gpu_threshold"`
+	State              *string  `json:"state"`
+}
+
+// InstanceMetrics is what the machine's agent last reported; nil until it has.
+type InstanceMetrics struct {
+	GPUUtilization  *float64 `json:"gpu_utilization"`
+	GPUMemoryUsedGB *float64 `json:"gpu_memory_used_gb"`
+	GPUTemperature  *float64 `json:"gpu_temperature"`
+	CPUUtilization  *float64 `json:"cpu_utilization"`
+	RAMUsedGB       *float64 `json:"ram_used_gb"`
+	DiskUsedGB      *float64 `json:"disk_used_gb"`
+}
+
+// Hibernation is a hibernate under way: the workspace goes to SnapshotID, then the machine is given back.
+type Hibernation struct {
+	Message    string `json:"message"`
+	Status     string `json:"status"`
+	SnapshotID string `json:"snapshot_id"`
+	// SavingsPerHour is what the machine costs an hour, not billed once hibernated.
+	SavingsPerHour float64 `json:"savings_per_hour"`
+}
+
+// Waking is a wake under way: a new machine, the same workspace, by EstimatedReady.
+type Waking struct {
+	Message        string    `json:"message"`
+	Status         string    `json:"status"`
+	EstimatedReady time.Time `json:"estimated_ready"`
 }
 
 // CreatedInstance is what a create answers: the machine is being rented.
@@ -176,27 +234,27 @@ func (s *InstancesService) DeleteWithContext(ctx context.Context, id string) (*I
 }
 
 // Hibernate snapshots the workspace, then gives the machine back; nothing is billed while hibernated.
-func (s *InstancesService) Hibernate(id string) (map[string]any, error) {
+func (s *InstancesService) Hibernate(id string) (*Hibernation, error) {
 	return s.HibernateWithContext(context.Background(), id)
 }
 
 // HibernateWithContext is Hibernate with a context.
-func (s *InstancesService) HibernateWithContext(ctx context.Context, id string) (map[string]any, error) {
-	answer := map[string]any{}
+func (s *InstancesService) HibernateWithContext(ctx context.Context, id string) (*Hibernation, error) {
+	hibernation := &Hibernation{}
 	path := "/api/instances/" + url.PathEscape(id) + "/hibernate"
-	return answer, s.client.call(ctx, request{method: "POST", path: path}, &answer)
+	return hibernation, s.client.call(ctx, request{method: "POST", path: path}, hibernation)
 }
 
 // Wake rents a new machine and restores the workspace onto it.
-func (s *InstancesService) Wake(id string) (map[string]any, error) {
+func (s *InstancesService) Wake(id string) (*Waking, error) {
 	return s.WakeWithContext(context.Background(), id)
 }
 
 // WakeWithContext is Wake with a context.
-func (s *InstancesService) WakeWithContext(ctx context.Context, id string) (map[string]any, error) {
-	answer := map[string]any{}
+func (s *InstancesService) WakeWithContext(ctx context.Context, id string) (*Waking, error) {
+	waking := &Waking{}
 	path := "/api/instances/" + url.PathEscape(id) + "/wake"
-	return answer, s.client.call(ctx, request{method: "POST", path: path}, &answer)
+	return waking, s.client.call(ctx, request{method: "POST", path: path}, waking)
 }
 
 // WaitUntilReady polls every interval until the instance runs; a failed instance is an error.

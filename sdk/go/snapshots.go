@@ -19,6 +19,15 @@ type Snapshot struct {
 	SizeGB       *float64   `json:"size_gb"`
 	CreatedAt    time.Time  `json:"created_at"`
 	CompletedAt  *time.Time `json:"completed_at"`
+	// Purpose is manual, hibernate or checkpoint (failover's).
+	Purpose string `json:"purpose"`
+	// StoredBytes is what its chunks take compressed; UploadedBytes what this snapshot uploaded
+	// (chunks already stored were reused).
+	StoredBytes            *int64   `json:"stored_bytes"`
+	UploadedBytes          *int64   `json:"uploaded_bytes"`
+	CompressionRatio       *float64 `json:"compression_ratio"`
+	UploadSpeedMBPerSecond *float64 `json:"upload_speed_mb_per_second"`
+	FileCount              *int     `json:"file_count"`
 }
 
 // CreateSnapshotInput says which instance to snapshot.
@@ -88,19 +97,20 @@ func (s *SnapshotsService) DeleteWithContext(ctx context.Context, id string) err
 	return s.client.call(ctx, request{method: "DELETE", path: snapshotPath(id, "")}, nil)
 }
 
-// Restore restores a snapshot onto instanceID (the instance it was taken of when empty).
-func (s *SnapshotsService) Restore(id, instanceID string) (map[string]any, error) {
+// Restore restores a snapshot onto instanceID, a running instance of the team (the instance it was
+// taken of when empty); the restore runs after the answer.
+func (s *SnapshotsService) Restore(id, instanceID string) (*Snapshot, error) {
 	return s.RestoreWithContext(context.Background(), id, instanceID)
 }
 
 // RestoreWithContext is Restore with a context.
-func (s *SnapshotsService) RestoreWithContext(ctx context.Context, id, instanceID string) (map[string]any, error) {
+func (s *SnapshotsService) RestoreWithContext(ctx context.Context, id, instanceID string) (*Snapshot, error) {
 	body := map[string]string{}
 	if instanceID != "" {
 		body["instance_id"] = instanceID
 	}
-	answer := map[string]any{}
-	return answer, s.client.call(ctx, request{method: "POST", path: snapshotPath(id, "/restore"), body: body}, &answer)
+	snapshot := &Snapshot{}
+	return snapshot, s.client.call(ctx, request{method: "POST", path: snapshotPath(id, "/restore"), body: body}, snapshot)
 }
 
 // WaitUntilComplete polls every interval until the snapshot is completed; a failed one is an error.
