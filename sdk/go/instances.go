@@ -7,16 +7,22 @@ import (
 	"time"
 )
 
-// Instance is a rented GPU machine, as the API describes it.
+// Instance is a rented GPU machine, as the API describes it. Get, the actions and Delete answer every
+// field; List answers ID, Name, GPUType, GPU, Status, IPAddress, IP, SSHPort, CreatedAt, CostPerHour
+// and Region, and leaves the others empty.
 type Instance struct {
-	ID              string     `json:"id"`
-	Name            *string    `json:"name"`
-	GPUType         string     `json:"gpu_type"`
-	GPUName         string     `json:"gpu_name"`
-	NumGPUs         int        `json:"num_gpus"`
-	Status          string     `json:"status"`
-	StatusReason    *string    `json:"status_reason"`
-	IPAddress       *string    `json:"ip_address"`
+	ID      string  `json:"id"`
+	Name    *string `json:"name"`
+	GPUType string  `json:"gpu_type"`
+	// GPU is the GPU as people write it ("RTX 4090"); GPUType is its id ("RTX_4090").
+	GPU          string  `json:"gpu"`
+	GPUName      string  `json:"gpu_name"`
+	NumGPUs      int     `json:"num_gpus"`
+	Status       string  `json:"status"`
+	StatusReason *string `json:"status_reason"`
+	IPAddress    *string `json:"ip_address"`
+	// IP is the same as IPAddress.
+	IP              *string    `json:"ip"`
 	SSHPort         *int       `json:"ssh_port"`
 	SSHCommand      *string    `json:"ssh_command"`
 	JupyterURL      *string    `json:"jupyter_url"`
@@ -27,8 +33,7 @@ type Instance struct {
 	CostAccumulated float64    `json:"cost_accumulated"`
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       *time.Time `json:"updated_at"`
-	// The fields below are answered by Get and the actions, not by List.
-	GPUMemoryGB *float64 `json:"gpu_memory_gb"`
+	GPUMemoryGB     *float64   `json:"gpu_memory_gb"`
 	// HostReliabilityScore is 0-5 (the provider's 0-1 score times 5).
 	HostReliabilityScore *float64 `json:"host_reliability_score"`
 	UptimeSeconds        int      `json:"uptime_seconds"`
