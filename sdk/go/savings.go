@@ -34,6 +34,7 @@ type GPUSavings struct {
 }
 
 // SavingsSummary is a period's costs here and on the three clouds, and what hibernation saved.
+// Period is the one it is (a month as "2026-12"), from FirstDay to LastDay (today at most).
 type SavingsSummary struct {
 	Period               string       `json:"period"`
 	FirstDay             string       `json:"first_day"`
