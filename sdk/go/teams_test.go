@@ -65,3 +65,22 @@ func TestATeamIsMadeAndItsMembersAreAddedChangedAndRemoved(t *testing.T) {
 		t.Fatalf("changed with %v", body)
 	}
 }
+
+func TestATeamsMembersAreListedAndItsPlanChanged(t *testing.T) {
+	client, requests := fakeAPI(t,
+		answer{200, `{"success": true, "data": [{"account_id": "acct_1", "email": "a@example.com", "role": "admin", "joined_at": "2026-01-01T00:00:00Z"}]}`, nil},
+		answer{200, `{"success": true, "data": {"team_id": "team_9", "plan": "enterprise", "previous_plan": "free", "changed": true,
+			"requests_per_minute": 6000, "requests_per_day": null, "members": 1}}`, nil},
+	)
+	members, err := client.Teams.Members("team_9")
+	if err != nil || len(members) != 1 || members[0].Role != "admin" {
+		t.Fatalf("members %+v, %v", members, err)
+	}
+	change, err := client.Teams.ChangePlan("team_9", "enterprise")
+	if err != nil || !change.Changed || change.PreviousPlan != "free" || change.RequestsPerDay != nil {
+		t.Fatalf("change %+v, %v", change, err)
+	}
+	if sent := (*requests)[1]; sent.method != "PATCH" || sent.path != "/api/v1/teams/team_9/plan" || sent.body["plan"] != "enterprise" {
+		t.Fatalf("sent %s %s %v", sent.method, sent.path, sent.body)
+	}
+}
