@@ -10,6 +10,9 @@ from dumont_cli.output import emit_json, fields, output_option, table
 
 OFFER_COLUMNS = ("offer_id", "gpu_name", "num_gpus", "region", "price_per_hour", "reliability")
 WEBHOOK_COLUMNS = ("id", "url", "events", "enabled")
+DELIVERY_COLUMNS = ("id", "event", "status", "attempts", "response_code", "created_at")
+HISTORY_PERIODS = ("1h", "6h", "24h", "7d", "30d", "1y")
+HISTORY_INTERVALS = ("5m", "15m", "1h", "6h", "1d")
 
 
 @click.group()
@@ -19,6 +22,7 @@ def market() -> None:
     \b
     Example:
       dumont market prices --gpu RTX4090
+      dumont market history RTX4090 --period 7d --interval 1d
       dumont market predictions RTX4090
     """
 
@@ -45,6 +49,42 @@ def prices(gpu_type: str | None, region: str | None, output: str) -> None:
         for region_row in price.regions
     ]  # fmt: skip
     table("Market prices (USD per GPU-hour)", ("gpu", "region", "lowest", "median", "offers"), rows)
+
+
+@market.command("history")
+@click.argument("gpu_type")
+@click.option("--region", help="One region, e.g. us-east.")
+@click.option("--period", type=click.Choice(HISTORY_PERIODS), help="How far back (24h by default).")
+@click.option("--interval", type=click.Choice(HISTORY_INTERVALS), help="Between points (1h by default).")
+@output_option
+def history(gpu_type: str, region: str | None, period: str | None, interval: str | None, output: str) -> None:
+    """GPU_TYPE's on-demand prices over time, one point per interval.
+
+    \b
+    Example:
+      dumont market history RTX4090 --period 7d --interval 1d --output json | jq '.points[-1]'
+    """
+    found = settings.client().market.history(gpu_type, region=region, period=period, interval=interval)
+    if output == "json":
+        emit_json(found)
+        return
+    rows = []
+    for point in found.to_dict().get("points", []):
+        # A gap (no prices collected then) has no on-demand prices.
+        prices = point.get("on_demand") or {}
+        rows.append(
+            [
+                point.get("timestamp"),
+                prices.get("lowest"),
+                prices.get("median"),
+                point.get("offers_available"),
+            ]
+        )
+    table(
+        f"{found.gpu_type} over {found.period} (USD per GPU-hour)",
+        ("time", "lowest", "median", "offers"),
+        rows,
+    )
 
 
 @market.command("predictions")
@@ -185,6 +225,23 @@ def failover_configure(
     emit_json(status) if output == "json" else fields("Failover", status.to_dict(), ("enabled", "strategy"))
 
 
+@failover.command("trigger")
+@click.argument("instance_id")
+@output_option
+def failover_trigger(instance_id: str, output: str) -> None:
+    """Fail INSTANCE_ID over now, as a drill: its machine is replaced as if it had died.
+
+    \b
+    Example:
+      dumont failover trigger inst_… && dumont failover status inst_…
+    """
+    status = settings.client().failover.trigger(instance_id)
+    if output == "json":
+        emit_json(status)
+    else:
+        fields("Failover", status.to_dict(), ("instance_id", "strategy", "status", "last_failover"))
+
+
 @click.group()
 def webhooks() -> None:
     """Webhook subscriptions.
@@ -193,6 +250,7 @@ def webhooks() -> None:
     Example:
       dumont webhooks create https://example.com/hook --event instance.created
       dumont webhooks list
+      dumont webhooks test wh_… && dumont webhooks deliveries wh_…
     """
 
 
@@ -241,6 +299,39 @@ def webhooks_delete(webhook_id: str) -> None:
       dumont webhooks delete wh_…
     """
     emit_json(settings.client().webhooks.delete(webhook_id))
+
+
+@webhooks.command("test")
+@click.argument("webhook_id")
+@output_option
+def webhooks_test(webhook_id: str, output: str) -> None:
+    """Send WEBHOOK_ID a test ping now, and show how it was answered.
+
+    \b
+    Example:
+      dumont webhooks test wh_… --output json | jq '.response_code'
+    """
+    delivery = settings.client().webhooks.test(webhook_id)
+    emit_json(delivery) if output == "json" else fields("Delivery", delivery.to_dict(), DELIVERY_COLUMNS)
+
+
+@webhooks.command("deliveries")
+@click.argument("webhook_id")
+@click.option("--limit", type=click.IntRange(min=1, max=100), help="At most this many, newest first.")
+@output_option
+def webhooks_deliveries(webhook_id: str, limit: int | None, output: str) -> None:
+    """WEBHOOK_ID's delivery log, newest first: each event, its attempts and the answer.
+
+    \b
+    Example:
+      dumont webhooks deliveries wh_… --limit 10
+    """
+    found = settings.client().webhooks.deliveries(webhook_id, limit=limit)
+    if output == "json":
+        emit_json({"deliveries": found})
+        return
+    rows = [[item.to_dict().get(column) for column in DELIVERY_COLUMNS] for item in found]
+    table(f"{len(found)} deliver(ies)", DELIVERY_COLUMNS, rows)
 
 
 @click.command("completion")

@@ -10,9 +10,12 @@ from rich.markup import escape
 
 from dumont.errors import DumontError, RateLimitError
 from dumont_cli import exit_codes
+from dumont_cli.access import api_keys, ssh_keys, teams
 from dumont_cli.account import account_commands
+from dumont_cli.billing import billing
 from dumont_cli.instances import instance_commands
 from dumont_cli.output import stderr
+from dumont_cli.serverless import serverless
 from dumont_cli.settings_commands import config
 from dumont_cli.snapshots import snapshot
 
@@ -63,7 +66,7 @@ def cli() -> None:
 
 cli.add_command(config)
 cli.add_command(snapshot)
-for command in (*instance_commands, *account_commands):
+for command in (*instance_commands, *account_commands, serverless, billing, teams, api_keys, ssh_keys):
     cli.add_command(command)
 
 

@@ -1,5 +1,5 @@
 import { type ClientOptions, Transport } from "./http.js";
-import { ApiKeys, Billing, Roles, Teams } from "./resources/account.js";
+import { AccountSshKeys, ApiKeys, Billing, Roles, Teams } from "./resources/account.js";
 import { Instances } from "./resources/instances.js";
 import { Advisor, Failover, Market, Offers, Savings, Serverless } from "./resources/operations.js";
 import { Snapshots } from "./resources/snapshots.js";
@@ -24,6 +24,8 @@ export class DumontClient {
   readonly roles: Roles;
   readonly apiKeys: ApiKeys;
   readonly webhooks: Webhooks;
+  /** Your account's SSH keys (an instance's own are `instances.sshKeys`). */
+  readonly sshKeys: AccountSshKeys;
   readonly baseUrl: string;
 
   constructor(options: ClientOptions = {}) {
@@ -42,5 +44,6 @@ export class DumontClient {
     this.roles = new Roles(transport);
     this.apiKeys = new ApiKeys(transport);
     this.webhooks = new Webhooks(transport);
+    this.sshKeys = new AccountSshKeys(transport);
   }
 }

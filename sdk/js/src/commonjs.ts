@@ -20,11 +20,14 @@ declare namespace Dumont {
   export type Delivery = sdk.Delivery;
   export type ErrorDetails = sdk.ErrorDetails;
   export type Instance = sdk.Instance;
+  export type HibernationEvent = sdk.HibernationEvent;
+  export type HibernationHistory = sdk.HibernationHistory;
   export type InstanceDetail = sdk.InstanceDetail;
   export type InstanceEvent = sdk.InstanceEvent;
   export type InstanceStatus = sdk.InstanceStatus;
   export type ListInstancesParams = sdk.ListInstancesParams;
   export type ListParams = sdk.ListParams;
+  export type MarketSummary = sdk.MarketSummary;
   export type Member = sdk.Member;
   export type PageMeta = sdk.PageMeta;
   export type Role = sdk.Role;

@@ -75,6 +75,31 @@ export interface SshKey {
   [field: string]: unknown;
 }
 
+/** The spot market at a glance (`GET /api/metrics/market`). */
+export interface MarketSummary {
+  timestamp: string;
+  total_gpus_available: number;
+  /** Percent, the mean over GPU types; null without a day of prices. */
+  avg_price_change_24h: number | null;
+  trending_gpus: string[];
+}
+
+/** One hibernation and what it saved. */
+export interface HibernationEvent {
+  instance_id: string;
+  timestamp: string;
+  reason: string;
+  savings_per_hour: number;
+  woke_at: string | null;
+  saved: number;
+  [field: string]: unknown;
+}
+
+export interface HibernationHistory {
+  events: HibernationEvent[];
+  total_savings: number;
+}
+
 export type SnapshotStatus = "compressing" | "uploading" | "verifying" | "completed" | "failed";
 
 export interface Snapshot {

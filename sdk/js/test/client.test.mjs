@@ -166,3 +166,35 @@ test("a network failure is a ConnectionError naming the address", async () => {
   assert.equal(error.code, "CONNECTION_ERROR");
   assert.match(error.message, /http:\/\/api\.test/);
 });
+
+test("the account's SSH keys, the market at a glance and the hibernation history reach their routes", async () => {
+  const key = { id: "key_1", name: "laptop", fingerprint: "256 SHA256:abc", public_key: "ssh-ed25519 AAAA a@b" };
+  const summary = { timestamp: "2026-12-02T10:00:00Z", total_gpus_available: 42, avg_price_change_24h: -3.5, trending_gpus: ["H100"] };
+  const history = { events: [{ instance_id: "inst_1", reason: "idle", saved: 1.32 }], total_savings: 1.32 };
+  const { fetch, sent } = fakeFetch(
+    [201, { success: true, data: key }],
+    [200, { success: true, data: [key] }],
+    [200, { success: true, data: key }],
+    [200, summary],
+    [200, history],
+  );
+  const dumont = client(fetch);
+  assert.equal((await dumont.sshKeys.add({ publicKey: "ssh-ed25519 AAAA a@b", name: "laptop" })).id, "key_1");
+  assert.deepEqual((await dumont.sshKeys.list()).map((found) => found.fingerprint), ["256 SHA256:abc"]);
+  await dumont.sshKeys.remove("key_1");
+  assert.deepEqual((await dumont.market.summary()).trending_gpus, ["H100"]);
+  const hibernations = await dumont.instances.hibernationHistory({ days: 30 });
+  assert.equal(hibernations.total_savings, 1.32);
+  assert.deepEqual(
+    sent.map((request) => `${request.init.method} ${request.url.pathname}${request.url.search}`),
+    [
+      "POST /api/v1/ssh-keys",
+      "GET /api/v1/ssh-keys",
+      "DELETE /api/v1/ssh-keys/key_1",
+      "GET /api/metrics/market",
+      "GET /api/metrics/hibernation/events?days=30",
+    ],
+  );
+  assert.deepEqual(sent[0].body, { public_key: "ssh-ed25519 AAAA a@b", name: "laptop" });
+  assert.match(sent[0].init.headers["Idempotency-Key"], /^[0-9a-f-]{36}$/);
+});

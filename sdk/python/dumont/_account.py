@@ -14,8 +14,10 @@ from dumont.models import (
     Delivery,
     Forecast,
     MarketPrice,
+    MarketSummary,
     Member,
     Offer,
+    PlanChange,
     Role,
     SavingsDashboard,
     SavingsSummary,
@@ -68,6 +70,11 @@ class Billing(Resource):
         call = calls.send(calls.ADD_CREDITS, {"amount": amount}, creates=True)
         return Record(self._run(call, idempotency_key))
 
+    def grant(self, team_id: str, amount: float, *, note: str | None = None) -> Record:
+        """For the deployment's operators: credits a team at once, as a `grant` in its history."""
+        body = calls.without_none(team_id=team_id, amount=amount, note=note)
+        return Record(self._run(calls.send(calls.GRANT_CREDITS, body, creates=True)))
+
 
 class Market(Resource):
     """`client.market`: prices, history and forecasts per GPU type."""
@@ -91,6 +98,15 @@ class Market(Resource):
         return Forecast(
             self._run(calls.get(calls.MARKET_PREDICTIONS, {"gpu_type": gpu_type, "region": region}))
         )
+
+    def summary(self) -> MarketSummary:
+        """The spot market at a glance: GPUs available, the mean 24-hour price change, what is rising."""
+        return MarketSummary(self._run(calls.get(calls.MARKET_SUMMARY)))
+
+    def providers(self) -> builtins.list[Record]:
+        """The providers we rent from: price, reliability and uptime, each with where it comes from."""
+        answer = self._run(calls.get(calls.PROVIDERS))
+        return [Record(provider) for provider in answer["providers"]]
 
 
 class Offers(Resource):
@@ -136,6 +152,10 @@ class Teams(Resource):
 
     def remove_member(self, team_id: str, account_id: str) -> Member:
         return Member(self._run(calls.send(calls.REMOVE_MEMBER, team_id=team_id, account_id=account_id)))
+
+    def change_plan(self, team_id: str, plan: str) -> PlanChange:
+        """For the deployment's operators: every member's rate limits follow from their next request."""
+        return PlanChange(self._run(calls.send(calls.CHANGE_PLAN, {"plan": plan}, team_id=team_id)))
 
 
 class Roles(Resource):

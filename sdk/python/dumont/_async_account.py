@@ -14,8 +14,10 @@ from dumont.models import (
     Delivery,
     Forecast,
     MarketPrice,
+    MarketSummary,
     Member,
     Offer,
+    PlanChange,
     Role,
     SavingsDashboard,
     SavingsSummary,
@@ -68,6 +70,11 @@ class AsyncBilling(Resource):
         call = calls.send(calls.ADD_CREDITS, {"amount": amount}, creates=True)
         return Record(await self._run(call, idempotency_key))
 
+    async def grant(self, team_id: str, amount: float, *, note: str | None = None) -> Record:
+        """For the deployment's operators: credits a team at once, as a `grant` in its history."""
+        body = calls.without_none(team_id=team_id, amount=amount, note=note)
+        return Record(await self._run(calls.send(calls.GRANT_CREDITS, body, creates=True)))
+
 
 class AsyncMarket(Resource):
     """`client.market`: prices, history and forecasts per GPU type."""
@@ -93,6 +100,15 @@ class AsyncMarket(Resource):
         return Forecast(
             await self._run(calls.get(calls.MARKET_PREDICTIONS, {"gpu_type": gpu_type, "region": region}))
         )
+
+    async def summary(self) -> MarketSummary:
+        """The spot market at a glance: GPUs available, the mean 24-hour price change, what is rising."""
+        return MarketSummary(await self._run(calls.get(calls.MARKET_SUMMARY)))
+
+    async def providers(self) -> builtins.list[Record]:
+        """The providers we rent from: price, reliability and uptime, each with where it comes from."""
+        answer = await self._run(calls.get(calls.PROVIDERS))
+        return [Record(provider) for provider in answer["providers"]]
 
 
 class AsyncOffers(Resource):
@@ -142,6 +158,10 @@ class AsyncTeams(Resource):
         return Member(
             await self._run(calls.send(calls.REMOVE_MEMBER, team_id=team_id, account_id=account_id))
         )
+
+    async def change_plan(self, team_id: str, plan: str) -> PlanChange:
+        """For the deployment's operators: every member's rate limits follow from their next request."""
+        return PlanChange(await self._run(calls.send(calls.CHANGE_PLAN, {"plan": plan}, team_id=team_id)))
 
 
 class AsyncRoles(Resource):

@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from dumont import _calls as calls
 from dumont._objects import Record
-from dumont.models import AsyncInstance, AsyncSnapshot, FailoverStatus, Hibernation, ServerlessStatus, Wake
+from dumont.models import (
+    AsyncInstance,
+    AsyncSnapshot,
+    FailoverStatus,
+    Hibernation,
+    HibernationHistory,
+    ServerlessStatus,
+    SshKey,
+    Wake,
+)
 from dumont.pagination import DEFAULT_PER_PAGE, AsyncPageIterator
 
 if TYPE_CHECKING:
@@ -83,6 +92,29 @@ class AsyncInstances(AsyncResource):
         params = {"period": period, "metrics": metrics}
         answer = await self._run(calls.get(calls.INSTANCE_METRICS, params, instance_id=instance_id))
         return [Record(point) for point in answer]
+
+    async def hibernation_history(self, *, days: int | None = None) -> HibernationHistory:
+        return HibernationHistory(await self._run(calls.get(calls.HIBERNATION_EVENTS, {"days": days})))
+
+    async def ssh_keys(self, instance_id: str) -> builtins.list[SshKey]:
+        found = await self._run(calls.get(calls.LIST_SSH_KEYS, instance_id=instance_id))
+        return [SshKey(key) for key in found]
+
+    async def add_ssh_key(
+        self,
+        instance_id: str,
+        public_key: str,
+        *,
+        name: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SshKey:
+        body = calls.without_none(public_key=public_key, name=name)
+        call = calls.send(calls.ADD_SSH_KEY, body, creates=True, instance_id=instance_id)
+        return SshKey(await self._run(call, idempotency_key))
+
+    async def remove_ssh_key(self, instance_id: str, key_id: str) -> SshKey:
+        call = calls.send(calls.REMOVE_SSH_KEY, instance_id=instance_id, key_id=key_id)
+        return SshKey(await self._run(call))
 
     def _wrap(self, data: dict[str, Any]) -> AsyncInstance:
         return AsyncInstance(data, self._client)

@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from dumont import _calls as calls
 from dumont._objects import Record
-from dumont.models import FailoverStatus, Hibernation, Instance, ServerlessStatus, Snapshot, Wake
+from dumont.models import (
+    FailoverStatus,
+    Hibernation,
+    HibernationHistory,
+    Instance,
+    ServerlessStatus,
+    Snapshot,
+    SshKey,
+    Wake,
+)
 from dumont.pagination import DEFAULT_PER_PAGE, PageIterator
 
 if TYPE_CHECKING:
@@ -115,6 +124,30 @@ class Instances(Resource):
         params = {"period": period, "metrics": metrics}
         answer = self._run(calls.get(calls.INSTANCE_METRICS, params, instance_id=instance_id))
         return [Record(point) for point in answer]
+
+    def hibernation_history(self, *, days: int | None = None) -> HibernationHistory:
+        """Your team's hibernations of the last `days` days (7 by default), newest first."""
+        return HibernationHistory(self._run(calls.get(calls.HIBERNATION_EVENTS, {"days": days})))
+
+    def ssh_keys(self, instance_id: str) -> builtins.list[SshKey]:
+        found = self._run(calls.get(calls.LIST_SSH_KEYS, instance_id=instance_id))
+        return [SshKey(key) for key in found]
+
+    def add_ssh_key(
+        self,
+        instance_id: str,
+        public_key: str,
+        *,
+        name: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> SshKey:
+        """Authorizes one line of a .pub file on the instance's machines, now and after a wake."""
+        body = calls.without_none(public_key=public_key, name=name)
+        call = calls.send(calls.ADD_SSH_KEY, body, creates=True, instance_id=instance_id)
+        return SshKey(self._run(call, idempotency_key))
+
+    def remove_ssh_key(self, instance_id: str, key_id: str) -> SshKey:
+        return SshKey(self._run(calls.send(calls.REMOVE_SSH_KEY, instance_id=instance_id, key_id=key_id)))
 
     def _wrap(self, data: dict[str, Any]) -> Instance:
         return Instance(data, self._client)

@@ -22,6 +22,7 @@ from dumont._async_account import (
     AsyncWebhooks,
 )
 from dumont._async_compute import AsyncFailover, AsyncInstances, AsyncServerless, AsyncSnapshots
+from dumont._async_keys_and_advice import AsyncAdvisor, AsyncSshKeys
 from dumont._objects import ApiObject
 from dumont._transport import AsyncTransport, Call, Settings
 from dumont.client import _check_not_stuck, _timed_out
@@ -54,6 +55,8 @@ class AsyncClient:
         self.roles = AsyncRoles(self)
         self.api_keys = AsyncApiKeys(self)
         self.webhooks = AsyncWebhooks(self)
+        self.ssh_keys = AsyncSshKeys(self)
+        self.advisor = AsyncAdvisor(self)
 
     async def request(
         self, method: str, path: str, *, params: dict[str, Any] | None = None, json: Any = None

@@ -11,6 +11,7 @@ import httpx
 from dumont._account import ApiKeys, Billing, Market, Offers, Roles, Savings, Teams, Webhooks
 from dumont._calls import data
 from dumont._compute import Failover, Instances, Serverless, Snapshots
+from dumont._keys_and_advice import Advisor, SshKeys
 from dumont._objects import ApiObject
 from dumont._transport import Call, Settings, SyncTransport
 from dumont.errors import NotReadyError, WaitTimeoutError
@@ -47,6 +48,8 @@ class Client:
         self.roles = Roles(self)
         self.api_keys = ApiKeys(self)
         self.webhooks = Webhooks(self)
+        self.ssh_keys = SshKeys(self)
+        self.advisor = Advisor(self)
 
     @property
     def base_url(self) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -100,11 +102,28 @@ class RateLimitError(DumontError):
 
     @property
     def retry_after(self) -> float:
+        """`Retry-After` as seconds or as an HTTP date (RFC 9110 allows both); 1 s when it is neither."""
         raw = self.headers.get("Retry-After") or self.details.get("retry_after")
-        try:
-            return max(float(raw), 0.0) if raw is not None else 1.0
-        except ValueError:
+        if raw is None:
             return 1.0
+        try:
+            return max(float(raw), 0.0)
+        except ValueError:
+            pass
+        until = _http_date(str(raw))
+        if until is None:
+            return 1.0
+        # Against the answer's own `Date` when it has one, so a client clock that is off does not matter.
+        now = _http_date(self.headers.get("Date", "")) or datetime.now(UTC)
+        return max((until - now).total_seconds(), 0.0)
+
+
+def _http_date(text: str) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class TooManyAttemptsError(RateLimitError):

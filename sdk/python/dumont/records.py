@@ -164,3 +164,59 @@ class Delivery(ApiObject):
     status: str
     attempts: int
     response_code: int | None
+
+
+class SshKey(ApiObject):
+    """A key of an instance, or of your account (every instance created from then on starts with it)."""
+
+    SCHEMA = ("SshKeyView", "AccountSshKeyView")
+
+    id: str
+    name: str
+    fingerprint: str
+    public_key: str
+    added_at: str
+
+
+class GpuAdvice(ApiObject):
+    """The GPU advisor's answer: `recommended_gpu` is None when nothing fits (`reasoning` says why)."""
+
+    SCHEMA = ("AdviceView",)
+
+    recommended_gpu: str | None
+    reasoning: str
+    estimated_time: str | None
+    total_cost: str | None
+    recommendation: Record | None
+    memory_needed_gb: float
+    memory_rule: str
+    alternatives: list[Record]
+
+
+class MarketSummary(ApiObject):
+    SCHEMA = ("MarketSummaryView",)
+
+    timestamp: str
+    total_gpus_available: int
+    avg_price_change_24h: float | None
+    trending_gpus: list[str]
+
+
+class HibernationHistory(ApiObject):
+    """Your team's hibernations, newest first, and what they saved."""
+
+    SCHEMA = ("HibernationHistoryView",)
+
+    events: list[Record]
+    total_savings: float
+
+
+class PlanChange(ApiObject):
+    SCHEMA = ("PlanChangeView",)
+
+    team_id: str
+    plan: str
+    previous_plan: str
+    changed: bool
+    requests_per_minute: int
+    requests_per_day: int

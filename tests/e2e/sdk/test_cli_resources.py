@@ -12,6 +12,7 @@ import pytest
 from tests.e2e.conftest import wait_for_status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("cleanup_instances")]
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8sPw4wYx0Zq5nN3J1e3rQvX2hQ2x0Y7d9c8f6k5j4h alice@laptop"
 
 
 def dumont(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,6 +35,11 @@ def dumont(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         (("webhooks", "list"), "webhooks"),
         (("snapshot", "list"), "snapshots"),
         (("config", "show"), "api_url"),
+        (("market", "history", "RTX4090", "--period", "24h"), "points"),
+        (("teams", "list"), "teams"),
+        (("api-keys", "list"), "api_keys"),
+        (("ssh-keys", "list"), "ssh_keys"),
+        (("billing", "history"), "lines"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, tuple) else value,
 )
@@ -54,6 +60,19 @@ def test_failover_and_webhooks_from_the_command_line(user_env: dict[str, str], a
     assert json.loads(configured.stdout)["enabled"] is True
     status = json.loads(dumont(user_env, "failover", "status", instance["id"], "-o", "json").stdout)
     assert status["strategy"] == "snapshot"
+    serverless = dumont(
+        user_env, "serverless", "enable", instance["id"], "--idle-timeout", "30", "-o", "json"
+    )
+    assert json.loads(serverless.stdout)["enabled"] is True
+    serverless_status = dumont(user_env, "serverless", "status", instance["id"], "-o", "json")
+    assert json.loads(serverless_status.stdout)["idle_timeout_minutes"] == 30
+    added = dumont(user_env, "ssh-keys", "add", PUBLIC_KEY, "--instance", instance["id"], "-o", "json")
+    key_id = json.loads(added.stdout)["id"]
+    assert key_id in dumont(user_env, "ssh-keys", "list", "--instance", instance["id"], "-o", "json").stdout
+    dumont(user_env, "ssh-keys", "remove", key_id, "--instance", instance["id"])
+    assert (
+        key_id not in dumont(user_env, "ssh-keys", "list", "--instance", instance["id"], "-o", "json").stdout
+    )
 
     hook = json.loads(
         dumont(

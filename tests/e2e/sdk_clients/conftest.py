@@ -16,6 +16,8 @@ from local_stack.stack import LocalStack
 
 JS_SDK = REPO_ROOT / "sdk" / "js"
 GO_SDK = REPO_ROOT / "sdk" / "go"
+# The names older documents import the SDK by, each a package of its own re-exporting @dumont/cloud.
+JS_ALIASES = ("dumont-sdk", "dumont-cloud")
 SEEDS = Path(__file__).parent / "seeds"
 RUN_SECONDS = 600
 
@@ -62,11 +64,16 @@ def js_sdk(client_env: dict[str, str]) -> Path:
 
 
 @pytest.fixture
-def node_project(tmp_path: Path, js_sdk: Path) -> Iterator[Path]:
-    """A folder where the three names the seeds import the package by are that one package."""
-    modules = tmp_path / "node_modules"
-    (modules / "@dumont").mkdir(parents=True)
-    for name in ("dumont-sdk", "dumont-cloud", "@dumont/cloud"):
-        (modules / name).symlink_to(js_sdk, target_is_directory=True)
-    (modules / "@types").symlink_to(js_sdk / "node_modules" / "@types", target_is_directory=True)
+def node_project(tmp_path: Path, js_sdk: Path, client_env: dict[str, str]) -> Iterator[Path]:
+    """A folder where the package and the two names the seeds import it by are installed as a user
+    installs them: `npm install` of the package's folder and of its alias packages' folders, copied (not
+    linked), offline."""
+    (tmp_path / "package.json").write_text('{"name": "seed-snippets", "private": true}\n')
+    folders = [str(js_sdk), *(str(js_sdk / "aliases" / name) for name in JS_ALIASES)]
+    install = ["install", "--offline", "--install-links", "--no-audit", "--no-fund", "--no-save"]
+    run([tool("npm"), *install, *folders], tmp_path, client_env)
+    # Node's type declarations for the TypeScript seed, from the SDK's own dev dependencies.
+    (tmp_path / "node_modules" / "@types").symlink_to(
+        js_sdk / "node_modules" / "@types", target_is_directory=True
+    )
     yield tmp_path

@@ -43,6 +43,32 @@ def first_page(api: httpx.Client) -> list[str]:
     return [instance["id"] for instance in api.get("/api/v1/instances").json()["data"]]
 
 
+def test_the_names_the_seeds_install_are_the_one_package_with_its_types(
+    node_project: Path, js_sdk: Path, client_env: dict[str, str]
+) -> None:
+    check = node_project / "names.mjs"
+    check.write_text(
+        "import { createRequire } from 'node:module';\n"
+        "import * as real from '@dumont/cloud';\n"
+        "import { Dumont, RateLimitError } from 'dumont-sdk';\n"
+        "const require = createRequire(import.meta.url);\n"
+        "const same = Dumont === real.DumontClient && RateLimitError === real.RateLimitError\n"
+        "  && require('dumont-cloud') === require('@dumont/cloud')\n"
+        "  && require('dumont-sdk') === require('@dumont/cloud');\n"
+        "process.stdout.write(JSON.stringify({ same }) + '\\n');\n"
+    )
+    assert printed(run([tool("node"), check.name], node_project, client_env).stdout) == {"same": True}
+    typed = node_project / "typed.mts"
+    typed.write_text(
+        "import { Dumont } from 'dumont-sdk';\n"
+        "const client: InstanceType<typeof Dumont> = new Dumont({ apiKey: 'your_key' });\n"
+        "export const listing: PromiseLike<unknown> = client.instances.list();\n"
+    )
+    tsc = js_sdk / "node_modules" / ".bin" / "tsc"
+    options = ["--module", "nodenext", "--target", "es2022", "--strict", "--noEmit", "--types", "node"]
+    run([str(tsc), *options, typed.name], node_project, client_env)
+
+
 def test_seed_000s_esm_import_lists_instances(
     node_project: Path, client_env: dict[str, str], api: httpx.Client
 ) -> None:

@@ -26,7 +26,7 @@ def public_methods(resource: object) -> set[str]:
 def test_every_resource_and_method_of_the_sync_client_is_in_the_async_one() -> None:
     sync, asynchronous = Client(api_key=KEY), AsyncClient(api_key=KEY)
     resources = {name for name, value in vars(sync).items() if not name.startswith("_")}
-    assert len(resources) == 12
+    assert len(resources) == 14
     for name in resources:
         assert public_methods(getattr(sync, name)) == public_methods(getattr(asynchronous, name)), name
 

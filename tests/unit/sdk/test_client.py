@@ -119,6 +119,29 @@ def test_retries_wait_what_retry_after_says_and_resend_the_same_idempotency_key(
     assert "Idempotency-Key" not in api.requests[3].headers  # a read carries none
 
 
+def test_a_retry_after_given_as_an_http_date_waits_until_that_date() -> None:
+    served_at = {"Date": "Wed, 02 Dec 2026 14:00:00 GMT"}
+    limited = error(
+        429,
+        "RATE_LIMITED",
+        "slow down",
+        headers={"Retry-After": "Wed, 02 Dec 2026 14:00:45 GMT", **served_at},
+    )
+    client = client_for(ScriptedApi(limited, envelope(INSTANCE)), max_retries=1)
+    clock = with_clock(client)
+    assert client.instances.get("inst_1").id == "inst_1"
+    assert clock.slept == [45.0]
+    past = error(
+        429,
+        "RATE_LIMITED",
+        "slow down",
+        headers={"Retry-After": "Wed, 02 Dec 2026 13:59:00 GMT", **served_at},
+    )
+    with pytest.raises(RateLimitError) as raised:
+        client_for(ScriptedApi(past)).instances.get("inst_1")
+    assert raised.value.retry_after == 0
+
+
 def test_retries_give_up_after_max_retries() -> None:
     limited = error(429, "RATE_LIMITED", "slow down", headers={"Retry-After": "1"})
     client = client_for(ScriptedApi(limited, limited), max_retries=1)

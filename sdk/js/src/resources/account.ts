@@ -1,6 +1,6 @@
 import { type Transport, newIdempotencyKey, segment } from "../http.js";
 import { type ListParams, PageRequest } from "../pages.js";
-import type { ApiKey, ApiObject, Balance, CreatedApiKey, Member, Role, Team } from "../types.js";
+import type { ApiKey, ApiObject, Balance, CreatedApiKey, Member, Role, SshKey, Team } from "../types.js";
 import type { Idempotent } from "./instances.js";
 
 /** The balance, credits and what was charged. */
@@ -93,5 +93,27 @@ export class ApiKeys {
   /** Stops working at once. */
   async revoke(keyId: string): Promise<void> {
     await this.transport.request("DELETE", `/api/v1/api-keys/${segment(keyId)}`);
+  }
+}
+
+/**
+ * Your account's SSH keys: every instance you create from then on starts with them. An instance's own
+ * keys are `client.instances.sshKeys`.
+ */
+export class AccountSshKeys {
+  constructor(private readonly transport: Transport) {}
+
+  list(): Promise<SshKey[]> {
+    return this.transport.request("GET", "/api/v1/ssh-keys");
+  }
+
+  add(input: { publicKey: string; name?: string } & Idempotent): Promise<SshKey> {
+    const { idempotencyKey = newIdempotencyKey(), ...body } = input;
+    return this.transport.request("POST", "/api/v1/ssh-keys", { body, idempotencyKey });
+  }
+
+  /** Instances created later do not get it; instances that have it keep it until it is removed there. */
+  async remove(keyId: string): Promise<void> {
+    await this.transport.request("DELETE", `/api/v1/ssh-keys/${segment(keyId)}`);
   }
 }

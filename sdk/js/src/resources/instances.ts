@@ -10,6 +10,7 @@ import type {
   InstanceEvent,
   InstanceStatus,
   ListInstancesParams,
+  HibernationHistory,
   SshKey,
 } from "../types.js";
 
@@ -117,6 +118,11 @@ export class Instances {
   /** Rents a new machine and restores the workspace onto it. */
   wake(instanceId: string): Promise<ApiObject> {
     return this.transport.request("POST", `/api/instances/${segment(instanceId)}/wake`);
+  }
+
+  /** Your team's hibernations of the last `days` days (7 by default), newest first, and what they saved. */
+  hibernationHistory(params: { days?: number } = {}): Promise<HibernationHistory> {
+    return this.transport.request("GET", "/api/metrics/hibernation/events", { query: params });
   }
 
   /** What happened to the instance, oldest first. */

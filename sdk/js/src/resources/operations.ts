@@ -1,6 +1,6 @@
 import { type Transport, segment } from "../http.js";
 import { type ListParams, PageRequest } from "../pages.js";
-import type { ApiObject, SavingsDashboard } from "../types.js";
+import type { ApiObject, MarketSummary, SavingsDashboard } from "../types.js";
 
 /** Serverless mode: hibernate by itself when the GPU stays idle. */
 export class Serverless {
@@ -91,6 +91,11 @@ export class Market {
 
   predictions(params: { gpuType: string; region?: string }): Promise<ApiObject> {
     return this.transport.request("GET", "/api/v1/market/predictions", { query: params });
+  }
+
+  /** The spot market at a glance: GPUs available, the mean 24-hour price change, what is rising. */
+  summary(): Promise<MarketSummary> {
+    return this.transport.request("GET", "/api/metrics/market");
   }
 
   /** The providers, with where each number comes from. */

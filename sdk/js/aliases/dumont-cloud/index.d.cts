@@ -1,0 +1,2 @@
+import Dumont = require("@dumont/cloud");
+export = Dumont;
