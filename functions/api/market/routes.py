@@ -75,14 +75,14 @@ def history(
     region: RegionQuery = None,
     period: Annotated[Period, Query(description="How far back")] = "24h",
     interval: Annotated[
-        Interval, Query(description="Between points; under 1h only for periods up to 24h")
+        Interval, Query(description="Between points; under 1h only for periods up to 24h, 1d for 1y")
     ] = "1h",
 ) -> Response[str]:
     """Price history
 
     A GPU type's prices over `period`, one point per `interval`: each collection's prices are kept a
-    week, hourly rollups a year. An interval in which no price could be collected is a gap, never a
-    zero."""
+    week, hourly and daily rollups a year; a year is read by the day. An interval in which no price
+    could be collected is a gap, never a zero."""
     gpu = gpu_type_of(gpu_type)
     where = region_of(region)
     points = composition.market().history(gpu, where, period, interval)

@@ -22,7 +22,7 @@ from dumont_core.market.models import (
     ProviderStanding,
 )
 from dumont_core.market.offers import OfferBook, OfferFilter
-from dumont_core.market.repository import MarketRepository
+from dumont_core.market.repository import MarketRepository, day_of
 from dumont_core.platform.clock import Clock
 from dumont_core.platform.errors import ValidationFailed
 
@@ -32,6 +32,9 @@ INTERVALS = {"5m": 5, "15m": 15, "1h": 60, "6h": 360, "1d": 1440}
 """Intervals between history points, in minutes."""
 RAW_PERIOD_HOURS = 24
 """Periods up to a day may be read from each collection's points; longer ones from hourly rollups."""
+HOURLY_PERIOD_HOURS = 30 * 24
+"""Periods up to a month may be read from hourly rollups (two Query pages); a year only by the day."""
+DAY_MINUTES = 24 * 60
 PREDICTED_HORIZONS = (1, 6, 24)
 TRENDING = 3
 PROVIDER_NAMES = {"vastai": "Vast.ai"}
@@ -90,10 +93,22 @@ class MarketService:
                 f"An interval of {interval} is kept for periods up to 24h; use 1h or more for {period}",
                 details={"fields": [{"field": "interval", "message": "use 1h, 6h or 1d for this period"}]},
             )
+        if minutes < DAY_MINUTES and hours > HOURLY_PERIOD_HOURS:
+            raise ValidationFailed(
+                f"A period of {period} is kept by the day; use 1d",
+                details={"fields": [{"field": "interval", "message": "use 1d for this period"}]},
+            )
         now = self.clock()
         since = now - timedelta(hours=hours)
         if minutes < 60:
             points = self.repository.points(gpu_type, since, now)
+        elif minutes == DAY_MINUTES and hours >= HOURLY_PERIOD_HOURS:
+            # The days that ended from their daily rollups, today from its hours: two queries.
+            today = day_of(now)
+            points = [
+                *self.repository.days(gpu_type, since, today - timedelta(days=1)),
+                *self.repository.hours(gpu_type, today, now),
+            ]
         else:
             points = self.repository.hours(gpu_type, hour_of(since), now)
         return bucketed(points, region or ALL_REGIONS, timedelta(minutes=minutes))
