@@ -4,6 +4,8 @@ documents' shapes."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
@@ -59,7 +61,17 @@ def test_predictions_report_their_accuracy_beside_the_naive_forecast(api: httpx.
     assert legacy["gpu_name"] == "RTX_4090"
     assert set(legacy["predictions"]) == {"next_1h", "next_6h", "next_24h"}
     assert legacy["model_accuracy"] == forecast["model_accuracy"]
-    assert legacy["recommendation"]
+    # The advice follows the rule: wait only on a model that beats the last price, for a drop larger than
+    # its own error.
+    advice = legacy["recommendation"]
+    if not legacy["beats_naive"]:
+        assert advice.startswith("Rent when you need to"), advice
+    elif advice.startswith("Wait "):
+        found = re.search(r"forecast (\d+)% lower .* the forecast's (\d+)% error", advice)
+        assert found is not None, advice
+        assert int(found[1]) >= int(found[2])
+    else:
+        assert advice.startswith("Rent now: no drop larger than the forecast's own error"), advice
 
 
 def test_market_metrics(api: httpx.Client) -> None:
