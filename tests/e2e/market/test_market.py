@@ -58,7 +58,7 @@ def test_predictions_report_their_accuracy_beside_the_naive_forecast(api: httpx.
     assert forecast["beats_naive"] == (forecast["model_accuracy"] > forecast["naive_accuracy"])
 
     legacy = api.get("/api/metrics/predictions/RTX 4090").json()
-    assert legacy["gpu_name"] == "RTX_4090"
+    assert legacy["gpu_name"] == "RTX 4090"
     assert set(legacy["predictions"]) == {"next_1h", "next_6h", "next_24h"}
     assert legacy["model_accuracy"] == forecast["model_accuracy"]
     # The advice follows the rule: wait only on a model that beats the last price, for a drop larger than

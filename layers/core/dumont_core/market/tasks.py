@@ -51,6 +51,11 @@ def facts() -> dict[str, Any]:
     return loaded
 
 
+def display_name(gpu_type: str) -> str:
+    """How people and the older documents write a GPU type ("RTX 4090", "A100"); its id when unknown."""
+    return next((str(gpu["name"]) for gpu in facts()["gpus"] if gpu["gpu_type"] == gpu_type), gpu_type)
+
+
 def _refused(field: str, message: str, understood: dict[str, Any]) -> ValidationFailed:
     return ValidationFailed(
         f"Invalid request: {field}: {message}",
