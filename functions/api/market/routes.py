@@ -147,12 +147,13 @@ def market(_: Caller) -> Response[str]:
     )
 
 
-@routes.operation("GET", "/api/metrics/providers", ProvidersView, PERMISSION, errors=(503,))
+@routes.operation("GET", "/api/metrics/providers", ProvidersView, PERMISSION)
 def providers(_: Caller) -> Response[str]:
     """Providers
 
     Each provider's mean price per GPU-hour from our price collection (ours), its hosts' reliability as it
     scores them (the provider's own), and `uptime_percent` from what our own machines there lived through
-    over 30 days, interruptions included (ours; null with the reason when they have no history)."""
+    over 30 days, interruptions included (ours; null with the reason when they have no history). A
+    provider that cannot be asked for offers now keeps our figures; its own are null, with the reason."""
     standings = composition.market().providers()
     return json_response(ProvidersView.model_validate({"providers": standings}))

@@ -39,6 +39,7 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | latest prices      | `MARKET`                 | `LATEST#{gpu_type}#{provider}`          |
 | price rollup mark  | `MARKET`                 | `ROLLEDUP`                              |
 | the market an hour | `MARKET`                 | `HOUR#{hour}`                           |
+| provider's uptime  | `UPTIME`                 | `DAY#{day}#{provider}`                  |
 
 GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 `ACCOUNT#{account_id}#TEAMS` / `TEAM#{team_id}`.
@@ -225,13 +226,13 @@ def connection_key(connection_id: str) -> str:
     return key("CONNECTION", connection_id)
 
 
-def provider_uptime_key(provider: str) -> str:
-    """The partition of a provider's daily run and down time, as our machines lived it."""
-    return key("UPTIME", provider)
+UPTIME_PARTITION = "UPTIME"
+"""Every provider's daily run and down time, as our machines lived it: one partition, so that the
+providers' last month is one Query however many there are."""
 
 
-def uptime_day_key(day: str) -> str:
-    return key("DAY", day)
+def uptime_day_key(day: str, provider: str) -> str:
+    return key("DAY", day, provider)
 
 
 # Prefixes of the sort keys, for begins_with queries.
