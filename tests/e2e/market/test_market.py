@@ -5,12 +5,14 @@ documents' shapes."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
 from dumont_core.providers.catalog import known_gpu_type_ids
 from local_stack.stack import LocalStack
+from tests.e2e.conftest import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -72,6 +74,25 @@ def test_predictions_report_their_accuracy_beside_the_naive_forecast(api: httpx.
         assert int(found[1]) >= int(found[2])
     else:
         assert advice.startswith("Rent now: no drop larger than the forecast's own error"), advice
+
+
+def latest_collection(api: httpx.Client) -> datetime:
+    (point,) = api.get("/api/v1/market/prices", params={"gpu_type": "RTX_4090"}).json()["data"]
+    return datetime.fromisoformat(point["timestamp"])
+
+
+def test_the_schedule_collects_after_the_history_was_made(api: httpx.Client, stack: LocalStack) -> None:
+    before = latest_collection(api)
+    # The schedule starts once the history is made; give it three of its periods, then some.
+    deadline = 3 * stack.config.price_collection_seconds + 30
+    assert eventually(lambda: latest_collection(api) > before, seconds=deadline), "no scheduled collection"
+    newest = latest_collection(api)
+    response = api.get(
+        "/api/v1/market/history", params={"gpu_type": "RTX_4090", "period": "1h", "interval": "5m"}
+    )
+    last = response.json()["data"]["points"][-1]
+    assert not last["gap"]
+    assert timedelta(0) <= newest - datetime.fromisoformat(last["timestamp"]) < timedelta(minutes=5)
 
 
 def test_market_metrics(api: httpx.Client) -> None:
