@@ -4,13 +4,19 @@ one run of the price collector costs: its provider calls and DynamoDB requests."
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 from benchmarks.dynamodb_requests import counting
 from benchmarks.dynamodb_requests.client import BenchClient
 from dumont_core import composition
+from dumont_core.market.collector import DAILY_PROVIDER
+from dumont_core.market.repository import day_of
+from dumont_core.platform.clock import utc_now
 from local_stack.stack import LocalStack
 
 HISTORY_WAIT_SECONDS = 300.0
+YEAR_DAYS = 365
+HISTORY_GPU_TYPE = "RTX_4090"
 COLLECTOR_REQUEST_LIMIT = 2
 """A run that rolls up no hour: the rollup mark read, and one transaction of its points and the latest
 prices. A run that does roll an hour up adds a query per GPU type and one transaction."""
@@ -20,6 +26,7 @@ def exercise_market(client: BenchClient, stack: LocalStack) -> None:
     assert stack.market_history is not None
     if not stack.market_history.wait(HISTORY_WAIT_SECONDS):
         raise RuntimeError("the local stack's price history was not made in time")
+    seed_a_year_of_days()
     client.measure("GET", "/api/v1/market/prices")
     client.measure(
         "GET",
@@ -31,8 +38,8 @@ def exercise_market(client: BenchClient, stack: LocalStack) -> None:
         client.measure(
             "GET",
             "/api/v1/market/history",
-            case=f"?period={period}&interval={interval}",
-            query={"gpu_type": "RTX_4090", "period": period, "interval": interval},
+            case=f"?period={period}&interval={interval}" + (" (a year of days)" if period == "1y" else ""),
+            query={"gpu_type": HISTORY_GPU_TYPE, "period": period, "interval": interval},
         )
     client.measure("GET", "/api/v1/market/predictions", query={"gpu_type": "RTX_4090"})
     client.measure("GET", "/api/metrics/predictions/RTX_4090")
@@ -44,6 +51,20 @@ def exercise_market(client: BenchClient, stack: LocalStack) -> None:
         "POST",
         "/api/ai/recommend-gpu",
         body={"task": "fine-tune llama2-7b", "dataset_size": "50GB", "budget_per_hour": 1.0},
+    )
+
+
+def seed_a_year_of_days() -> None:
+    """Daily rollups for the year before the stack's week of history, at today's prices: the local stack
+    cannot make a year of collections, and a year's history must still be one page of days."""
+    repository = composition.market_repository()
+    latest = next(point for point in repository.latest() if point.gpu_type == HISTORY_GPU_TYPE)
+    today = day_of(utc_now())
+    repository.record_days(
+        [
+            latest.model_copy(update={"provider": DAILY_PROVIDER, "at": today - timedelta(days=back)})
+            for back in range(8, YEAR_DAYS + 1)
+        ]
     )
 
 

@@ -26,6 +26,7 @@ from api.responses import json_response
 from api.routing import Caller, DomainRoutes
 from api.schemas import Envelope
 from dumont_core import composition
+from dumont_core.market.tasks import display_name
 from dumont_core.platform.errors import ValidationFailed
 from dumont_core.providers.catalog import find_gpu_type, find_region, known_gpu_type_ids, known_region_ids
 
@@ -75,14 +76,14 @@ def history(
     region: RegionQuery = None,
     period: Annotated[Period, Query(description="How far back")] = "24h",
     interval: Annotated[
-        Interval, Query(description="Between points; under 1h only for periods up to 24h")
+        Interval, Query(description="Between points; under 1h only for periods up to 24h, 1d for 1y")
     ] = "1h",
 ) -> Response[str]:
     """Price history
 
     A GPU type's prices over `period`, one point per `interval`: each collection's prices are kept a
-    week, hourly rollups a year. An interval in which no price could be collected is a gap, never a
-    zero."""
+    week, hourly and daily rollups a year; a year is read by the day. An interval in which no price
+    could be collected is a gap, never a zero."""
     gpu = gpu_type_of(gpu_type)
     where = region_of(region)
     points = composition.market().history(gpu, where, period, interval)
@@ -111,12 +112,12 @@ def predictions(
 def legacy_predictions(_: Caller, gpu_name: GpuName) -> Response[str]:
     """Price predictions (older shape)
 
-    The forecast of `GET /api/v1/market/predictions` in the older documents' shape: `next_1h`, `next_6h`
-    and `next_24h`, each with its measured confidence."""
+    The forecast of `GET /api/v1/market/predictions` in the older documents' shape: the GPU by its name
+    ("RTX 4090"), `next_1h`, `next_6h` and `next_24h`, each with its measured confidence."""
     found = composition.market().forecast(gpu_type_of(gpu_name, "gpu_name"), None)
     by_hours = {horizon.hours: horizon for horizon in found.horizons}
     view = LegacyForecastView(
-        gpu_name=found.gpu_type,
+        gpu_name=display_name(found.gpu_type),
         current_price=found.current_price,
         predictions={
             f"next_{hours}h": {
@@ -138,16 +139,21 @@ def market(_: Caller) -> Response[str]:
     """Market now
 
     GPUs available across the market, the mean change of prices over 24 hours, and the GPU types whose
-    prices rose most."""
-    return json_response(MarketSummaryView.model_validate(composition.market().summary()))
+    prices rose most, by the names the older documents use ("RTX 4090")."""
+    summary = composition.market().summary()
+    trending = [display_name(gpu_type) for gpu_type in summary.trending_gpus]
+    return json_response(
+        MarketSummaryView.model_validate(summary.model_copy(update={"trending_gpus": trending}))
+    )
 
 
-@routes.operation("GET", "/api/metrics/providers", ProvidersView, PERMISSION, errors=(503,))
+@routes.operation("GET", "/api/metrics/providers", ProvidersView, PERMISSION)
 def providers(_: Caller) -> Response[str]:
     """Providers
 
     Each provider's mean price per GPU-hour from our price collection (ours), its hosts' reliability as it
     scores them (the provider's own), and `uptime_percent` from what our own machines there lived through
-    over 30 days, interruptions included (ours; null with the reason when they have no history)."""
+    over 30 days, interruptions included (ours; null with the reason when they have no history). A
+    provider that cannot be asked for offers now keeps our figures; its own are null, with the reason."""
     standings = composition.market().providers()
     return json_response(ProvidersView.model_validate({"providers": standings}))

@@ -89,7 +89,7 @@ class LegacyForecastView(View):
     """A GPU type's price forecast, as the older documents show it, with the naive forecast's accuracy
     beside the model's; `insufficient_history` instead of a number with less than a day of prices."""
 
-    gpu_name: str
+    gpu_name: str = Field(description='The GPU\'s name, as in "RTX 4090" or "A100"')
     current_price: float | None
     predictions: dict[str, LegacyHorizonView]
     recommendation: str
@@ -104,7 +104,9 @@ class MarketSummaryView(View):
     timestamp: datetime = Field(validation_alias="at")
     total_gpus_available: int
     avg_price_change_24h: float | None = Field(description="Percent, the mean over GPU types")
-    trending_gpus: list[str] = Field(description="GPU types whose price rose most over 24 hours")
+    trending_gpus: list[str] = Field(
+        description='The names ("RTX 4090") of the GPU types whose price rose most over 24 hours'
+    )
 
 
 class ProviderStandingView(View, ProviderStanding):

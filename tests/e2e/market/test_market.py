@@ -4,11 +4,15 @@ documents' shapes."""
 
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta
+
 import httpx
 import pytest
 
 from dumont_core.providers.catalog import known_gpu_type_ids
 from local_stack.stack import LocalStack
+from tests.e2e.conftest import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -56,10 +60,39 @@ def test_predictions_report_their_accuracy_beside_the_naive_forecast(api: httpx.
     assert forecast["beats_naive"] == (forecast["model_accuracy"] > forecast["naive_accuracy"])
 
     legacy = api.get("/api/metrics/predictions/RTX 4090").json()
-    assert legacy["gpu_name"] == "RTX_4090"
+    assert legacy["gpu_name"] == "RTX 4090"
     assert set(legacy["predictions"]) == {"next_1h", "next_6h", "next_24h"}
     assert legacy["model_accuracy"] == forecast["model_accuracy"]
-    assert legacy["recommendation"]
+    # The advice follows the rule: wait only on a model that beats the last price, for a drop larger than
+    # its own error.
+    advice = legacy["recommendation"]
+    if not legacy["beats_naive"]:
+        assert advice.startswith("Rent when you need to"), advice
+    elif advice.startswith("Wait "):
+        found = re.search(r"forecast (\d+)% lower .* the forecast's (\d+)% error", advice)
+        assert found is not None, advice
+        assert int(found[1]) >= int(found[2])
+    else:
+        assert advice.startswith("Rent now: no drop larger than the forecast's own error"), advice
+
+
+def latest_collection(api: httpx.Client) -> datetime:
+    (point,) = api.get("/api/v1/market/prices", params={"gpu_type": "RTX_4090"}).json()["data"]
+    return datetime.fromisoformat(point["timestamp"])
+
+
+def test_the_schedule_collects_after_the_history_was_made(api: httpx.Client, stack: LocalStack) -> None:
+    before = latest_collection(api)
+    # The schedule starts once the history is made; give it three of its periods, then some.
+    deadline = 3 * stack.config.price_collection_seconds + 30
+    assert eventually(lambda: latest_collection(api) > before, seconds=deadline), "no scheduled collection"
+    newest = latest_collection(api)
+    response = api.get(
+        "/api/v1/market/history", params={"gpu_type": "RTX_4090", "period": "1h", "interval": "5m"}
+    )
+    last = response.json()["data"]["points"][-1]
+    assert not last["gap"]
+    assert timedelta(0) <= newest - datetime.fromisoformat(last["timestamp"]) < timedelta(minutes=5)
 
 
 def test_market_metrics(api: httpx.Client) -> None:

@@ -15,6 +15,7 @@ from infra.topology import (
     FUNCTIONS,
     HOUSEKEEPING_FUNCTION,
     INSTANCE_TASKS_FUNCTION,
+    PRICE_COLLECTOR_FUNCTION,
     RECONCILER_FUNCTION,
     STATE_MACHINES,
     USAGE_PLAN_IDS_ENV,
@@ -300,18 +301,18 @@ def test_each_function_is_given_what_its_settings_require_and_nothing_they_do_no
     assert settings.ProviderSettings.model_fields["vast_api_url"].default == DEFAULT_VAST_API_URL
 
 
-def scheduled_every_minute(synthesized: Synthesized) -> list[str]:
-    """The logical ids of the functions an every-minute schedule invokes."""
+def scheduled_by(synthesized: Synthesized, expression: str = "rate(1 minute)") -> list[str]:
+    """The logical ids of the functions a schedule of `expression` (every minute by default) invokes."""
     rules = [
         rule
         for rule in synthesized.of_type("AWS::Events::Rule").values()
-        if rule["Properties"].get("ScheduleExpression") == "rate(1 minute)"
+        if rule["Properties"].get("ScheduleExpression") == expression
     ]
     return [target["Arn"]["Fn::GetAtt"][0] for rule in rules for target in rule["Properties"]["Targets"]]
 
 
 def test_housekeeping_and_the_reconciler_run_every_minute(synthesized: Synthesized) -> None:
-    scheduled = scheduled_every_minute(synthesized)
+    scheduled = scheduled_by(synthesized)
     by_handler = synthesized.functions_by_handler()
     housekeeping_id, housekeeping = by_handler[HOUSEKEEPING_FUNCTION.handler]
     reconciler_id, reconciler = by_handler[RECONCILER_FUNCTION.handler]
@@ -321,6 +322,13 @@ def test_housekeeping_and_the_reconciler_run_every_minute(synthesized: Synthesiz
     environment = reconciler["Environment"]["Variables"]
     assert {"VAST_API_KEY_SECRET_ARN", "VAST_API_URL", "TABLE_NAME"} <= set(environment)
     assert environment["MACHINE_LABEL_PREFIX"] == "dumont"
+
+
+def test_the_price_collector_runs_every_five_minutes(synthesized: Synthesized) -> None:
+    collector_id, collector = synthesized.functions_by_handler()[PRICE_COLLECTOR_FUNCTION.handler]
+    assert scheduled_by(synthesized, "rate(5 minutes)") == [collector_id]
+    environment = collector["Environment"]["Variables"]
+    assert {"VAST_API_KEY_SECRET_ARN", "VAST_API_URL", "TABLE_NAME"} <= set(environment)
 
 
 def test_the_reconciler_may_start_the_workflows_that_bring_an_interrupted_instance_back(

@@ -3,6 +3,8 @@ same seed, and interruptible prices below on-demand."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import statistics
 
 from local_stack.marketplace.market import SimulatedMarket
@@ -69,3 +71,37 @@ def test_offers_are_priced_when_the_market_is_looked_at_and_bids_go_for_less() -
     with model.pinned_at(EPOCH - DAY_SECONDS):
         yesterday = {offer["id"]: offer["dph_total"] for offer in market.offers()}
     assert yesterday != {offer["id"]: offer["dph_total"] for offer in after}
+
+
+def log_ratio(model: PriceModel, first: str, second: str, at: float) -> float:
+    """How two GPU types' prices compare for the same offer and place at one moment: the daily cycle and
+    the offer's noise are the same for both, so only their trends and shocks remain."""
+    prices = [
+        model.price_of(start_price=1.0, offer_id=1, gpu_name=gpu, geolocation="Texas, US", at=at)
+        for gpu in (first, second)
+    ]
+    return math.log(prices[0] / prices[1])
+
+
+def test_each_gpu_type_follows_a_trend_of_its_own() -> None:
+    model = PriceModel(3, clock=lambda: 0.0, epoch=EPOCH)
+    # Daily, over the trends' forty-day period.
+    apart = [log_ratio(model, "RTX 4090", "A100 SXM4", EPOCH + day * DAY_SECONDS) for day in range(40)]
+    assert max(apart) - min(apart) > 0.05  # they drift more than 5% apart and back
+    again = PriceModel(3, clock=lambda: 0.0, epoch=EPOCH)
+    assert apart == [
+        log_ratio(again, "RTX 4090", "A100 SXM4", EPOCH + day * DAY_SECONDS) for day in range(40)
+    ]
+
+
+def test_shocks_move_a_gpu_types_price_within_an_hour_and_fade_within_hours() -> None:
+    model = PriceModel(3, clock=lambda: 0.0, epoch=EPOCH)
+    hours = [EPOCH + hour * 3600 for hour in range(24 * 30)]
+    series = [log_ratio(model, "RTX 4090", "A100 SXM4", at) for at in hours]
+    steps = [abs(after - before) for before, after in itertools.pairwise(series)]
+    # A trend moves prices well under 1% an hour; a shock moves them several percent at once.
+    assert sum(step > 0.03 for step in steps) >= 3
+    biggest = max(range(len(steps)), key=lambda hour: steps[hour])
+    jump = series[biggest + 1] - series[biggest]
+    twelve_hours_on = series[biggest + 13] - series[biggest]
+    assert abs(twelve_hours_on) < abs(jump) / 3

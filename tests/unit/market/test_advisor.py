@@ -7,6 +7,7 @@ import pytest
 
 from dumont_core.market.advisor import GpuAdvisor
 from dumont_core.market.offers import OfferBook
+from dumont_core.market.tasks import facts
 from dumont_core.platform.errors import ValidationFailed
 from dumont_core.providers.models import Offer
 from tests.fakes.provider import FakeProvider
@@ -85,6 +86,11 @@ def gpu_class(advisor: GpuAdvisor, task: str) -> str:
         ("train a 3b model from scratch", "80"),
         ("qlora mixtral 8x7b", "48"),
         ("inference mixtral 8x22b 4-bit", "multi"),
+        ("inference llama3-8b", "24"),
+        ("qlora llama3-8b", "16"),
+        ("fine-tune sdxl", "16"),
+        ("train stable diffusion 1.5", "24"),
+        ("transcribe podcasts with whisper-large", "16"),
     ],
 )
 def test_the_gpu_class_each_task_needs(advisor: GpuAdvisor, task: str, expected: str) -> None:
@@ -139,3 +145,40 @@ def test_a_task_it_cannot_read_is_refused_saying_what_it_understood(
 def test_an_unreadable_dataset_size_is_refused(advisor: GpuAdvisor) -> None:
     with pytest.raises(ValidationFailed, match="50GB"):
         advisor.advise("train resnet50", "lots", None)
+
+
+def test_every_model_the_advisor_knows_says_where_its_size_comes_from() -> None:
+    for model in facts()["models"]:
+        assert str(model.get("source", "")).startswith("https://"), model["names"][0]
+        if "gflops_per_sample" in model:
+            assert "gflops_source" in model or "gflops_note" in model or "pytorch.org" in model["source"]
+
+
+def test_llama3_8b_is_counted_at_eight_billion_parameters(advisor: GpuAdvisor) -> None:
+    advice = advisor.advise("inference llama3-8b", None, None)
+    assert advice.understood["parameters_b"] == 8.0
+    assert advice.memory_needed_gb == 20.2  # 8B x 2 bytes x 1.2 + 1 GB
+
+
+@pytest.mark.parametrize(
+    ("task", "counted"),
+    [
+        ("fine-tune sdxl", "0.00909M images (110 KB each) x 2 x 8200 GFLOPs a U-Net pass"),
+        ("train stable diffusion", "0.00909M images (110 KB each) x 3 x 678 GFLOPs a U-Net pass"),
+        ("inference stable diffusion", "x 50 denoising steps x 678 GFLOPs a U-Net pass"),
+    ],
+)
+def test_image_models_get_a_time_and_a_cost(advisor: GpuAdvisor, task: str, counted: str) -> None:
+    advice = advisor.advise(task, "1GB", None)
+    assert advice.estimated_time and advice.total_cost
+    assert counted in advice.reasoning
+
+
+def test_whisper_counts_its_dataset_as_audio_not_text(advisor: GpuAdvisor) -> None:
+    advice = advisor.advise("transcribe with whisper-large", "1152MB", None)  # 10 hours at 32 KB a second
+    assert advice.estimated_time and advice.total_cost
+    assert (
+        "10 hours of audio (16 kHz, 32 KB a second) x 50 positions a second x 2 x parameters"
+        in advice.reasoning
+    )
+    assert "tokens" not in advice.reasoning

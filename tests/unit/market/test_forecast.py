@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dumont_core.market.forecast import backtest, fit_and_forecast
+from dumont_core.market.forecast import BACKTEST_HOURS, HOUR, backtest, fit_and_forecast
 from local_stack.marketplace.market import SimulatedMarket
 from local_stack.marketplace.prices import PriceDynamics, PriceModel
 
@@ -62,3 +62,22 @@ def test_less_than_a_day_of_prices_forecasts_nothing(hours: int) -> None:
     series = {START + timedelta(hours=hour): 0.4 for hour in range(hours)}
     assert fit_and_forecast(series, max(series)) is None
     assert backtest(series, max(series)).model_error is None
+
+
+@pytest.mark.parametrize("ahead", [1, 6, 24])
+def test_the_interval_given_is_the_one_whose_coverage_is_reported(ahead: int) -> None:
+    series = hourly_medians(PriceDynamics.MARKET, hours=24 * 5)
+    now = max(series)
+    score = backtest(series, now).at(ahead)
+    assert score.interval is not None and score.coverage is not None
+    # The backtest's origins, oldest first, and how the price that came compared with each forecast.
+    ratios = []
+    for step in range(BACKTEST_HOURS, ahead - 1, -1):
+        origin = now - HOUR * step
+        forecast = fit_and_forecast(series, origin)
+        if forecast is not None:
+            ratios.append(series[origin + HOUR * ahead] / forecast[ahead - 1])
+    # Measured out of sample: on the later half of the origins, which the interval was not made from.
+    later = ratios[len(ratios) // 2 :]
+    low, high = score.interval
+    assert score.coverage == sum(low <= ratio <= high for ratio in later) / len(later)

@@ -5,7 +5,8 @@ Every transition of an instance is tallied after it is written (`tally`): a bill
 adds its seconds to the provider's run time; an interruption adds one interruption and the time from the
 machine's death until it was confirmed (a drill, asked for on a healthy machine, is left out); a
 failover that completes adds the time from its start until the instance ran again. They are kept per
-provider and day (`UPTIME#{provider}`, `DAY#{day}`), added in place.
+provider and day in one partition (`UPTIME`, `DAY#{day}#{provider}`), added in place, so that every
+provider's last month is one Query.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ class UptimeItem(TableItem):
 class UptimeRepository:
     def add(self, provider: str, day: str, delta: UptimeDelta) -> None:
         """Added in place: counters of many machines, which no condition could order."""
-        item = UptimeItem(table.provider_uptime_key(provider), table.uptime_day_key(day))
+        item = UptimeItem(table.UPTIME_PARTITION, table.uptime_day_key(day, provider))
         item.update(
             actions=[
                 UptimeItem.provider.set(provider),
@@ -103,11 +104,14 @@ class UptimeRepository:
             ]
         )
 
-    def days(self, provider: str, first_day: str, last_day: str) -> list[UptimeItem]:
+    def days(self, first_day: str, last_day: str) -> list[UptimeItem]:
+        """Every provider's days from `first_day` to `last_day` (ISO dates), in one Query."""
         return list(
             UptimeItem.query(
-                table.provider_uptime_key(provider),
-                UptimeItem.SK.between(table.uptime_day_key(first_day), table.uptime_day_key(last_day)),
+                table.UPTIME_PARTITION,
+                UptimeItem.SK.between(
+                    table.uptime_day_key(first_day, ""), table.uptime_day_key(last_day, "~")
+                ),
             )
         )
 
@@ -131,14 +135,26 @@ class UptimeService:
 
     def uptime(self, provider: str, days: int) -> ProviderUptime:
         """The provider's run and down time over the last `days` days (UTC), today included."""
+        found = self.uptimes(days).get(provider)
+        return found or ProviderUptime(
+            provider=provider, days=days, run_seconds=0, down_seconds=0, interruptions=0
+        )
+
+    def uptimes(self, days: int) -> dict[str, ProviderUptime]:
+        """Each provider's run and down time over the last `days` days (UTC), today included, by provider
+        name: one Query for all of them."""
         today = self.clock().date()
-        items = self.repository.days(
-            provider, (today - timedelta(days=days - 1)).isoformat(), today.isoformat()
-        )
-        return ProviderUptime(
-            provider=provider,
-            days=days,
-            run_seconds=sum(float(item.run_seconds) for item in items),
-            down_seconds=sum(float(item.down_seconds) for item in items),
-            interruptions=sum(int(item.interruptions) for item in items),
-        )
+        items = self.repository.days((today - timedelta(days=days - 1)).isoformat(), today.isoformat())
+        by_provider: dict[str, list[UptimeItem]] = {}
+        for item in items:
+            by_provider.setdefault(item.provider, []).append(item)
+        return {
+            provider: ProviderUptime(
+                provider=provider,
+                days=days,
+                run_seconds=sum(float(item.run_seconds) for item in found),
+                down_seconds=sum(float(item.down_seconds) for item in found),
+                interruptions=sum(int(item.interruptions) for item in found),
+            )
+            for provider, found in by_provider.items()
+        }

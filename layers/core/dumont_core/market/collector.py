@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dumont_core.market.models import ALL_REGIONS, CollectionReport, MarketSlice, PricePoint, PriceStats
-from dumont_core.market.repository import MarketRepository
+from dumont_core.market.repository import MarketRepository, day_of
 from dumont_core.platform.clock import Clock
 from dumont_core.providers.catalog import GPU_TYPES, GpuType
 from dumont_core.providers.models import GpuProvider, Offer, OfferQuery, ProviderError
@@ -69,12 +69,16 @@ def point_from_offers(gpu_type: str, provider: str, at: datetime, offers: Sequen
     return PricePoint(gpu_type=gpu_type, provider=provider, at=at, slices=slices)
 
 
+DAILY_PROVIDER = "all"
+"""A daily rollup counts every provider's hours: it is read for long histories, which merge them."""
+
+
 def rollup_of(gpu_type: str, provider: str, hour: datetime, points: Sequence[PricePoint]) -> PricePoint:
     """An hour of points as one: the lowest of the lowest prices, the mean of the other figures."""
     collected = [point for point in points if point.gap is None]
     if not collected:
         return PricePoint(
-            gpu_type=gpu_type, provider=provider, at=hour, gap="no collection succeeded that hour"
+            gpu_type=gpu_type, provider=provider, at=hour, gap="no collection succeeded in that time"
         )
     regions = sorted({item.region for point in collected for item in point.slices})
     slices = []
@@ -144,7 +148,9 @@ class PriceCollector:
         hour = max(previous + HOUR, last_ended - HOUR * (MAX_HOURS_ROLLED_PER_RUN - 1))
         rolled = 0
         while hour <= last_ended:
-            if not self.repository.record_rollups(self._rollups_of(hour), hour, previous):
+            rollups = self._rollups_of(hour)
+            days = self._days_ended_by(hour, rollups)
+            if not self.repository.record_rollups(rollups, hour, previous, days):
                 break  # another run is rolling these hours up
             previous, hour, rolled = hour, hour + HOUR, rolled + 1
         return rolled
@@ -157,6 +163,19 @@ class PriceCollector:
                 mine = [point for point in points if point.provider == provider.name]
                 rollups.append(rollup_of(gpu.id, provider.name, hour, mine))
         return rollups
+
+    def _days_ended_by(self, hour: datetime, rollups: Sequence[PricePoint]) -> list[PricePoint]:
+        """The daily rollup of each GPU type when `hour` is its day's last (a query per GPU type a day):
+        the day's hourly rollups as one, the same way an hour's points are."""
+        if (hour + HOUR).hour != 0:
+            return []
+        day = day_of(hour)
+        days = []
+        for gpu in self.gpu_types:
+            earlier = self.repository.hours(gpu.id, day, hour - HOUR) if hour > day else []
+            last = [rollup for rollup in rollups if rollup.gpu_type == gpu.id]
+            days.append(rollup_of(gpu.id, DAILY_PROVIDER, day, [*earlier, *last]))
+        return days
 
     def _look(self, provider: GpuProvider, gpu: GpuType, at: datetime) -> PricePoint:
         query = OfferQuery(

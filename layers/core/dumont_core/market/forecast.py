@@ -7,7 +7,8 @@ forecast the next 24 hours from what was known then, and compare with what came.
 the naive forecast (the last price stays), so a user sees whether the model is worth more than it.
 
 A prediction interval per horizon comes from the backtest's errors of the first half of its origins; its
-confidence is the share of the second half's prices that fell inside it: measured, not assumed.
+confidence is the share of the second half's prices that fell inside it: measured, not assumed. That
+interval is the one given with the forecast.
 """
 
 from __future__ import annotations
@@ -74,9 +75,11 @@ class HorizonScore:
     origins."""
     naive_error: float | None
     interval: tuple[float, float] | None
-    """Quantiles of actual/forecast that held `INTERVAL_SHARE` of the first half of the origins."""
+    """The interval given with forecasts (as factors of the forecast): the quantiles of actual/forecast
+    that held `INTERVAL_SHARE` of the first half of the origins, the earlier ones."""
     coverage: float | None
-    """The share of the second half's prices that fell inside that interval."""
+    """The share of the second half's prices that fell inside that same interval: measured on origins it
+    was not made from."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def _score(
         origins=len(model),
         model_error=statistics.fmean(model),
         naive_error=statistics.fmean(naive),
-        interval=(percentile(sorted(ratios), tail), percentile(sorted(ratios), 1 - tail)),
+        interval=interval,
         coverage=inside / len(judged) if judged else None,
     )
 

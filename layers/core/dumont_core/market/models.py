@@ -118,4 +118,6 @@ class ProviderStanding(DomainModel):
     interruptions: int | None = Field(
         default=None, description="Interruptions our machines there lived through over the same days"
     )
-    offers_available: int
+    offers_available: int | None = Field(
+        description="Its offers now; null, with the reason in `reliability_source`, when it cannot be asked"
+    )

@@ -127,9 +127,17 @@ class OfferBook:
 
     def offers(self, wanted: OfferFilter) -> list[MarketOffer]:
         gpus = [gpu for gpu in GPU_TYPES if wanted.gpu_type in (None, gpu.id)]
+        found = self._asked(self.providers, gpus)
+        return sorted_offers([offer for offer in found if matches(offer, wanted)], wanted)
+
+    def of_provider(self, provider: GpuProvider) -> list[MarketOffer]:
+        """Every offer of one provider; 503 when it could be asked about no GPU type."""
+        return self._asked([provider], GPU_TYPES)
+
+    def _asked(self, providers: Sequence[GpuProvider], gpus: Sequence[GpuType]) -> list[MarketOffer]:
         found: list[MarketOffer] = []
         failures: list[ProviderError] = []
-        for provider in self.providers:
+        for provider in providers:
             for gpu in gpus:
                 try:
                     found.extend(self._of(provider, gpu))
@@ -139,7 +147,7 @@ class OfferBook:
             raise ServiceUnavailable(
                 f"The GPU provider could not be asked for offers ({failures[0].message}); try again shortly"
             )
-        return sorted_offers([offer for offer in found if matches(offer, wanted)], wanted)
+        return found
 
     def _of(self, provider: GpuProvider, gpu: GpuType) -> list[MarketOffer]:
         now = self.monotonic()

@@ -1,8 +1,11 @@
 """The market's prices in the single table (layout in `platform.table`): a point per collection, GPU
-type and provider (kept a week), an hourly rollup of them (kept a year), the latest point of each, and
-how far the rollups have got.
+type and provider (kept a week), an hourly rollup of them (kept a year), a daily rollup per GPU type of
+every provider's hours (kept a year and a day), the latest point of each, and how far the rollups have
+got.
 
-A collection is one TransactWrite of its points and the latest prices; a page of history is one Query.
+A collection is one TransactWrite of its points and the latest prices. History is read by Query: up to
+a day of points, up to a month of hourly rollups (an item is about 2 KB a provider, so a month is two
+pages), and a year of daily rollups (one page).
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ def _stored(point: PricePoint, partition: str, sort: str, expires: datetime | No
     return PricePointItem(partition, sort, expires_at=expires, **values)
 
 
+def day_of(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _latest(point: PricePoint) -> Any:
     return _stored(
         point, table.MARKET_PARTITION, table.latest_prices_key(point.gpu_type, point.provider), None
@@ -87,6 +94,18 @@ class MarketRepository:
         sort = PricePointItem.SK.between(table.price_hour_key(since, ""), table.price_hour_key(until, "~"))
         return [to_model(PricePoint, item) for item in PricePointItem.query(table.market_key(gpu_type), sort)]
 
+    def days(self, gpu_type: str, since: datetime, until: datetime) -> list[PricePoint]:
+        """The daily rollups of a GPU type from the day of `since` to that of `until`, oldest first."""
+        sort = PricePointItem.SK.between(table.price_day_key(day_of(since)), table.price_day_key(until))
+        return [to_model(PricePoint, item) for item in PricePointItem.query(table.market_key(gpu_type), sort)]
+
+    def record_days(self, days: Sequence[PricePoint]) -> None:
+        """Keep daily rollups made elsewhere than in `record_rollups` (a back-fill): a day rolled up again
+        replaces its rollup, which is made from the same hours."""
+        with PricePointItem.batch_write() as batch:
+            for day in days:
+                batch.save(self._day(day))
+
     def latest(self) -> list[PricePoint]:
         """The latest prices of every GPU type at every provider."""
         items = PricePointItem.query(
@@ -104,10 +123,15 @@ class MarketRepository:
         return dict(item.medians) if item is not None else {}
 
     def record_rollups(
-        self, rollups: Iterable[PricePoint], through: datetime, previous: datetime | None
+        self,
+        rollups: Iterable[PricePoint],
+        through: datetime,
+        previous: datetime | None,
+        days: Sequence[PricePoint] = (),
     ) -> bool:
-        """Keep the hourly rollups up to the hour `through` and mark it, unless another run moved the mark
-        from `previous` first (then nothing is written, and False is answered)."""
+        """Keep the hourly rollups up to the hour `through` (and the rollups of the days it ends) and mark
+        it, unless another run moved the mark from `previous` first (then nothing is written, and False is
+        answered)."""
         mark = RollupMarkItem(table.MARKET_PARTITION, table.MARKET_ROLLUP_MARK, through=through)
         unmoved = (
             RollupMarkItem.PK.does_not_exist() if previous is None else RollupMarkItem.through == previous
@@ -137,11 +161,18 @@ class MarketRepository:
                         rollup.at + self._rollup_retention,
                     )
                     transaction.save(item)
+                for day in days:
+                    transaction.save(self._day(day))
         except TransactWriteError as error:
             if condition_failed(error):
                 return False
             raise
         return True
+
+    def _day(self, day: PricePoint) -> Any:
+        # A year and a day, so that the oldest day of a year's history is still there.
+        expires = day.at + self._rollup_retention + timedelta(days=1)
+        return _stored(day, table.market_key(day.gpu_type), table.price_day_key(day.at), expires)
 
     def _save_all(self, items: list[tuple[Any, Any]]) -> None:
         for start in range(0, len(items), _TRANSACTION_ITEMS):

@@ -4,7 +4,7 @@ and the market at a glance."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -21,10 +21,10 @@ from dumont_core.market.models import (
     PricePoint,
     ProviderStanding,
 )
-from dumont_core.market.offers import OfferBook, OfferFilter
-from dumont_core.market.repository import MarketRepository
+from dumont_core.market.offers import MarketOffer, OfferBook
+from dumont_core.market.repository import MarketRepository, day_of
 from dumont_core.platform.clock import Clock
-from dumont_core.platform.errors import ValidationFailed
+from dumont_core.platform.errors import ServiceUnavailable, ValidationFailed
 
 PERIODS = {"1h": 1, "6h": 6, "24h": 24, "7d": 7 * 24, "30d": 30 * 24, "1y": 365 * 24}
 """Periods of history, in hours."""
@@ -32,6 +32,9 @@ INTERVALS = {"5m": 5, "15m": 15, "1h": 60, "6h": 360, "1d": 1440}
 """Intervals between history points, in minutes."""
 RAW_PERIOD_HOURS = 24
 """Periods up to a day may be read from each collection's points; longer ones from hourly rollups."""
+HOURLY_PERIOD_HOURS = 30 * 24
+"""Periods up to a month may be read from hourly rollups (two Query pages); a year only by the day."""
+DAY_MINUTES = 24 * 60
 PREDICTED_HORIZONS = (1, 6, 24)
 TRENDING = 3
 PROVIDER_NAMES = {"vastai": "Vast.ai"}
@@ -45,6 +48,7 @@ UPTIME_NO_HISTORY = (
     "(a machine's run time counts once it stops, hibernates, dies or is deleted)"
 )
 UPTIME_NOT_RECORDED = "not recorded in this deployment"
+RELIABILITY_SOURCE = "the provider's own scores of its hosts"
 
 
 class Uptime(Protocol):
@@ -58,7 +62,9 @@ class Uptime(Protocol):
 
 
 class Uptimes(Protocol):
-    def uptime(self, provider: str, days: int) -> Uptime: ...
+    def uptimes(self, days: int) -> Mapping[str, Uptime]:
+        """Every provider with a history over the last `days` days, by name, in one read."""
+        ...
 
 
 MODEL_DAYS = model.PROFILE_DAYS + 1
@@ -90,10 +96,22 @@ class MarketService:
                 f"An interval of {interval} is kept for periods up to 24h; use 1h or more for {period}",
                 details={"fields": [{"field": "interval", "message": "use 1h, 6h or 1d for this period"}]},
             )
+        if minutes < DAY_MINUTES and hours > HOURLY_PERIOD_HOURS:
+            raise ValidationFailed(
+                f"A period of {period} is kept by the day; use 1d",
+                details={"fields": [{"field": "interval", "message": "use 1d for this period"}]},
+            )
         now = self.clock()
         since = now - timedelta(hours=hours)
         if minutes < 60:
             points = self.repository.points(gpu_type, since, now)
+        elif minutes == DAY_MINUTES and hours >= HOURLY_PERIOD_HOURS:
+            # The days that ended from their daily rollups, today from its hours: two queries.
+            today = day_of(now)
+            points = [
+                *self.repository.days(gpu_type, since, today - timedelta(days=1)),
+                *self.repository.hours(gpu_type, today, now),
+            ]
         else:
             points = self.repository.hours(gpu_type, hour_of(since), now)
         return bucketed(points, region or ALL_REGIONS, timedelta(minutes=minutes))
@@ -157,36 +175,54 @@ class MarketService:
         )
 
     def providers(self) -> list[ProviderStanding]:
-        """Each provider's mean price from our collections and host reliability from its own scores."""
+        """Each provider's mean price from our collections and uptime from our machines (two reads: the
+        latest prices and every provider's uptime), and host reliability from its own scores. A provider
+        that cannot be asked for offers now leaves its own figures null, with the reason, and ours stand."""
         medians: dict[str, list[float]] = {}
         for point in self.repository.latest():
             if (price := _median(point)) is not None:
                 medians.setdefault(point.provider, []).append(price)
-        offers = self.offers.offers(OfferFilter()) if self.offers is not None else []
-        names = sorted(set(medians) | {offer.provider for offer in offers})
+        offers, unreachable = self._offers_by_provider()
+        lived = self.uptimes.uptimes(UPTIME_DAYS) if self.uptimes is not None else {}
+        names = sorted(set(medians) | set(offers) | set(unreachable) | set(lived))
         standings = []
         for name in names:
-            scores = [offer.reliability / 5 for offer in offers if offer.provider == name]
+            scores = [offer.reliability / 5 for offer in offers.get(name, [])]
             prices = medians.get(name, [])
+            why_not = unreachable.get(name)
             standings.append(
                 ProviderStanding(
                     name=PROVIDER_NAMES.get(name, name),
                     reliability_score=round(statistics.fmean(scores), 3) if scores else None,
-                    reliability_source="the provider's own scores of its hosts",
+                    reliability_source=RELIABILITY_SOURCE
+                    if why_not is None
+                    else f"{RELIABILITY_SOURCE}: not known now, {why_not}",
                     avg_price=round(statistics.fmean(prices), 4) if prices else None,
                     avg_price_source="our price collection: median on-demand price per GPU-hour",
-                    offers_available=len(scores),
-                    **self._uptime(name),
+                    offers_available=len(scores) if why_not is None else None,
+                    **self._uptime(lived.get(name)),
                 )
             )
         return standings
 
-    def _uptime(self, provider: str) -> dict[str, Any]:
-        """`uptime_percent` from what our machines at `provider` lived through, or null and why not."""
+    def _offers_by_provider(self) -> tuple[dict[str, list[MarketOffer]], dict[str, str]]:
+        """Each provider's offers now, and why not for those that could not be asked."""
+        found: dict[str, list[MarketOffer]] = {}
+        unreachable: dict[str, str] = {}
+        if self.offers is None:
+            return found, unreachable
+        for provider in self.offers.providers:
+            try:
+                found[provider.name] = self.offers.of_provider(provider)
+            except ServiceUnavailable as error:
+                unreachable[provider.name] = error.message
+        return found, unreachable
+
+    def _uptime(self, lived: Uptime | None) -> dict[str, Any]:
+        """`uptime_percent` from what our machines at a provider lived through, or null and why not."""
         if self.uptimes is None:
             return {"uptime_percent": None, "uptime_source": UPTIME_NOT_RECORDED}
-        lived = self.uptimes.uptime(provider, UPTIME_DAYS)
-        if lived.percent is None:
+        if lived is None or lived.percent is None:
             return {"uptime_percent": None, "uptime_source": UPTIME_NO_HISTORY, "interruptions": 0}
         return {
             "uptime_percent": lived.percent,

@@ -18,7 +18,10 @@ Method = Literal["full", "lora", "qlora"]
 
 _ACTIONS: tuple[tuple[Action, tuple[str, ...]], ...] = (
     ("fine-tune", ("fine-tune", "finetune", "fine tune", "lora", "qlora", "sft")),
-    ("inference", ("inference", "infer", "serve", "serving", "deploy", "generate", "run ", "predict")),
+    (
+        "inference",
+        ("inference", "infer", "serve", "serving", "deploy", "generate", "run ", "predict", "transcribe"),
+    ),
     ("train", ("train", "pretrain", "pre-train")),
 )
 _PRECISIONS = (
@@ -38,7 +41,7 @@ class Job(DomainModel):
     model: str
     parameters_b: float
     kind: str
-    """`language`, `vision` or `image`."""
+    """`language`, `audio`, `vision` or `image`: how its dataset is counted."""
     method: Method
     bytes_per_parameter: float
     precision: str
@@ -49,6 +52,11 @@ class Job(DomainModel):
 def facts() -> dict[str, Any]:
     loaded: dict[str, Any] = json.loads(FACTS_FILE.read_text())
     return loaded
+
+
+def display_name(gpu_type: str) -> str:
+    """How people and the older documents write a GPU type ("RTX 4090", "A100"); its id when unknown."""
+    return next((str(gpu["name"]) for gpu in facts()["gpus"] if gpu["gpu_type"] == gpu_type), gpu_type)
 
 
 def _refused(field: str, message: str, understood: dict[str, Any]) -> ValidationFailed:
@@ -144,23 +152,54 @@ def dataset_bytes(dataset_size: str | None) -> float | None:
     return float(found.group(1)) * _UNITS[found.group(2).lower() if found.group(2) else None]
 
 
+TEXT_BYTES_PER_TOKEN = 4
+IMAGE_BYTES = 110e3
+AUDIO_BYTES_PER_SECOND = 32_000
+"""16 kHz 16-bit mono, what Whisper hears (its paper, arXiv 2212.04356)."""
+AUDIO_POSITIONS_PER_SECOND = 50
+"""Whisper's encoder sees 1,500 positions per 30-second window."""
+DENOISING_STEPS = 50
+"""Diffusers' default number of inference steps for Stable Diffusion and SDXL."""
+
+
+def _passes(job: Job) -> int:
+    """Forward passes' worth of work per token or sample: a forward pass is 2 FLOPs a parameter, the
+    backward pass twice that, and a frozen base (LoRA) skips the weights' gradients."""
+    return {"inference": 2, "fine-tune": 4 if job.method != "full" else 6, "train": 6}[job.action]
+
+
 def work(job: Job, data_bytes: float) -> tuple[float, str] | None:
     """Floating-point operations for one pass over the dataset, and how they were counted; None for kinds
     the advisor cannot time."""
     parameters = job.parameters_b * 1e9
+    per = _passes(job)
     if job.kind == "language":
-        tokens = data_bytes / 4
-        per_token = {"inference": 2, "fine-tune": 4 if job.method != "full" else 6, "train": 6}[job.action]
+        tokens = data_bytes / TEXT_BYTES_PER_TOKEN
+        return per * parameters * tokens, f"{tokens / 1e9:.3g}B tokens (4 bytes each) x {per} x parameters"
+    if job.kind == "audio":
+        seconds = data_bytes / AUDIO_BYTES_PER_SECOND
+        positions = seconds * AUDIO_POSITIONS_PER_SECOND
+        # Every parameter at every encoder position: the decoder runs per text token, so this is high.
         return (
-            per_token * parameters * tokens,
-            f"{tokens / 1e9:.3g}B tokens (4 bytes each) x {per_token} x parameters",
+            per * parameters * positions,
+            f"{seconds / 3600:.3g} hours of audio (16 kHz, 32 KB a second) x 50 positions a second x {per} "
+            "x parameters",
         )
-    if job.kind == "vision" and job.gflops_per_sample is not None:
-        samples = data_bytes / 110e3
-        passes = 1 if job.action == "inference" else 3
-        flops = passes * job.gflops_per_sample * 1e9 * samples
+    if job.gflops_per_sample is None:
+        return None
+    samples = data_bytes / IMAGE_BYTES
+    if job.kind == "image":
+        # Generating an image runs the U-Net once per denoising step; training runs it forward and
+        # backward at one noise level per image.
+        passes = DENOISING_STEPS if job.action == "inference" else per / 2
+        counted = f"{DENOISING_STEPS} denoising steps" if job.action == "inference" else f"{passes:g}"
         return (
-            flops,
-            f"{samples / 1e6:.3g}M images (110 KB each) x {passes} x {job.gflops_per_sample:g} GFLOPs",
+            passes * job.gflops_per_sample * 1e9 * samples,
+            f"{samples / 1e6:.3g}M images (110 KB each) x {counted} x {job.gflops_per_sample:g} GFLOPs a "
+            "U-Net pass",
         )
-    return None
+    passes = 1 if job.action == "inference" else 3
+    return (
+        passes * job.gflops_per_sample * 1e9 * samples,
+        f"{samples / 1e6:.3g}M images (110 KB each) x {passes} x {job.gflops_per_sample:g} GFLOPs",
+    )

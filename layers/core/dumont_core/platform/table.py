@@ -35,9 +35,11 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | live connection    | `CONNECTION#{connection_id}` | `CONNECTION`                        |
 | price point        | `MARKET#{gpu_type}`      | `POINT#{timestamp}#{provider}`          |
 | hourly price rollup| `MARKET#{gpu_type}`      | `HOUR#{hour}#{provider}`                |
+| daily price rollup | `MARKET#{gpu_type}`      | `DAY#{day}`                             |
 | latest prices      | `MARKET`                 | `LATEST#{gpu_type}#{provider}`          |
 | price rollup mark  | `MARKET`                 | `ROLLEDUP`                              |
 | the market an hour | `MARKET`                 | `HOUR#{hour}`                           |
+| provider's uptime  | `UPTIME`                 | `DAY#{day}#{provider}`                  |
 
 GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 `ACCOUNT#{account_id}#TEAMS` / `TEAM#{team_id}`.
@@ -54,7 +56,7 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 - a team's history over a period: Query PK=`TEAM#…`, SK between `LEDGER#{first day}` and
   `LEDGER#{last day}~`, newest first;
 - the market now: Query PK=`MARKET`, SK begins_with `LATEST#`; a GPU type's prices over a period:
-  Query PK=`MARKET#{gpu_type}` between two points' or two hours' keys;
+  Query PK=`MARKET#{gpu_type}` between two points', two hours' or two days' keys;
 - failed logins of an account or an address, registrations of an address: UpdateItem on the window's
   counter (see `access.attempts`).
 - the webhooks of an event's team (the fan-out): Query PK=`TEAM#…`, SK begins_with `WEBHOOK#`; a
@@ -194,7 +196,7 @@ def hibernations_from(since: datetime) -> str:
 
 
 def market_key(gpu_type: str) -> str:
-    """A GPU type's price points and hourly rollups."""
+    """A GPU type's price points and hourly and daily rollups."""
     return key("MARKET", gpu_type)
 
 
@@ -204,6 +206,11 @@ def price_point_key(at: datetime, provider: str) -> str:
 
 def price_hour_key(hour: datetime, provider: str) -> str:
     return key("HOUR", hour, provider)
+
+
+def price_day_key(day: datetime) -> str:
+    """A GPU type's day at every provider, read for periods of a month or a year."""
+    return key("DAY", day)
 
 
 def market_hour_key(hour: datetime) -> str:
@@ -219,13 +226,13 @@ def connection_key(connection_id: str) -> str:
     return key("CONNECTION", connection_id)
 
 
-def provider_uptime_key(provider: str) -> str:
-    """The partition of a provider's daily run and down time, as our machines lived it."""
-    return key("UPTIME", provider)
+UPTIME_PARTITION = "UPTIME"
+"""Every provider's daily run and down time, as our machines lived it: one partition, so that the
+providers' last month is one Query however many there are."""
 
 
-def uptime_day_key(day: str) -> str:
-    return key("DAY", day)
+def uptime_day_key(day: str, provider: str) -> str:
+    return key("DAY", day, provider)
 
 
 # Prefixes of the sort keys, for begins_with queries.
