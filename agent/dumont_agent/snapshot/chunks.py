@@ -15,7 +15,8 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Collection, Mapping
+from array import array
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import NamedTuple
@@ -25,6 +26,8 @@ from dumont_agent.snapshot.errors import CorruptChunk
 from dumont_agent.snapshot.manifest import ChunkRef
 
 SEGMENT_PREFIX = "frames-"
+DIGEST_BYTES = 32
+"""A SHA-256 digest, raw."""
 
 
 class StagedFrame(NamedTuple):
@@ -48,15 +51,17 @@ class StagedFrame(NamedTuple):
 class _Segment:
     """One worker's segment file: frames appended one after the other."""
 
-    def __init__(self, staging: Path) -> None:
+    def __init__(self, staging: Path, number: int) -> None:
         self.descriptor, self.path = tempfile.mkstemp(prefix=SEGMENT_PREFIX, dir=staging)
+        self.number = number
         self.size = 0
 
-    def append(self, frame: bytes) -> StagedFrame:
+    def append(self, frame: bytes) -> int:
+        """Where in the file the frame now is."""
         offset = self.size
         _write_all(self.descriptor, frame)
         self.size += len(frame)
-        return StagedFrame(self.path, offset, len(frame))
+        return offset
 
 
 def _write_all(descriptor: int, data: bytes) -> None:
@@ -69,9 +74,16 @@ ChunkListener = Callable[[ChunkRef, "StagedFrame | None"], None]
 """Told of each distinct chunk as soon as it is known: its reference, and where its frame is staged (None
 for a chunk in `known`). Called from the worker threads."""
 
+_NOT_STAGED = -1
+
 
 class ChunkStore:
-    """Hashes chunks and appends the frames of those not stored yet; called from the worker threads."""
+    """Hashes chunks and appends the frames of those not stored yet; called from the worker threads.
+
+    Each distinct chunk has a slot, numbered as they come, and what is known of it is kept in arrays by
+    slot (its raw digest, sizes, where its frame is): a workspace of 10 GiB has some 200,000 chunks, and
+    an object per chunk and per fact of it cost a kilobyte each, more than the packing itself holds.
+    """
 
     def __init__(
         self,
@@ -86,41 +98,82 @@ class ChunkStore:
         self.compression: Compression = compression
         self.known = known if isinstance(known, (AbstractSet, Mapping)) else frozenset(known)
         self.known_sizes = known_sizes
-        self.refs: dict[str, ChunkRef] = {}
-        self.written: list[ChunkRef] = []
-        self.staged: dict[str, StagedFrame] = {}
+        self._slots: dict[bytes, int] = {}
+        self._digests = bytearray()
+        self._sizes = array("q")
+        self._stored_sizes = array("q")
+        self._segment_numbers = array("i")
+        self._offsets = array("q")
+        self._written = array("i")
         self._segments: list[_Segment] = []
         self._segment_of_thread = threading.local()
-        self._claimed: set[str] = set()
         self._lock = threading.Lock()
 
-    def put(self, data: bytes | memoryview) -> str:
-        digest = hashlib.sha256(data).hexdigest()
+    def put(self, data: bytes | memoryview) -> bytes:
+        """The chunk's raw SHA-256 digest, its frame staged unless it is known or was put before."""
+        raw = hashlib.sha256(data).digest()
         with self._lock:
             # The same content twice in one workspace (copies, zero-filled pieces) is handled once.
-            if digest in self._claimed:
-                return digest
-            self._claimed.add(digest)
+            if raw in self._slots:
+                return raw
+            slot = self._slots[raw] = len(self._sizes)
+            self._digests += raw
+            self._sizes.append(len(data))
+            self._stored_sizes.append(0)
+            self._segment_numbers.append(_NOT_STAGED)
+            self._offsets.append(0)
+        digest = raw.hex()
         if digest in self.known:
             stored_size = self.known_sizes.get(digest)
             if stored_size is None:
                 stored_size = len(compress(data, self.compression))
-            ref = ChunkRef(digest, len(data), stored_size)
             with self._lock:
-                self.refs[digest] = ref
+                self._stored_sizes[slot] = stored_size
             if self.listener is not None:
-                self.listener(ref, None)
-            return digest
+                self.listener(ChunkRef(digest, len(data), stored_size), None)
+            return raw
         frame = compress(data, self.compression)
-        ref = ChunkRef(digest, len(data), len(frame))
-        staged = self._segment().append(frame)
+        segment = self._segment()
+        offset = segment.append(frame)
         with self._lock:
-            self.refs[digest] = ref
-            self.written.append(ref)
-            self.staged[digest] = staged
+            self._stored_sizes[slot] = len(frame)
+            self._segment_numbers[slot] = segment.number
+            self._offsets[slot] = offset
+            self._written.append(slot)
         if self.listener is not None:
-            self.listener(ref, staged)
-        return digest
+            staged = StagedFrame(segment.path, offset, len(frame))
+            self.listener(ChunkRef(digest, len(data), len(frame)), staged)
+        return raw
+
+    @property
+    def slot_count(self) -> int:
+        return len(self._sizes)
+
+    def slot_of(self, raw: bytes) -> int:
+        return self._slots[raw]
+
+    def ref(self, slot: int) -> ChunkRef:
+        digest = self._digests[slot * DIGEST_BYTES : (slot + 1) * DIGEST_BYTES].hex()
+        return ChunkRef(digest, self._sizes[slot], self._stored_sizes[slot])
+
+    @property
+    def written_slots(self) -> Sequence[int]:
+        """The slots of the chunks whose frames were staged, in the order they were."""
+        return self._written
+
+    def staged(self) -> StagedFrames:
+        return StagedFrames(self)
+
+    def frame_of(self, digest: str) -> StagedFrame | None:
+        """Where the frame of the chunk named `digest` is staged; None for a chunk not staged here."""
+        try:
+            slot = self._slots.get(bytes.fromhex(digest))
+        except ValueError:
+            return None
+        if slot is None or self._segment_numbers[slot] == _NOT_STAGED:
+            return None
+        path = self._segments[self._segment_numbers[slot]].path
+        return StagedFrame(path, self._offsets[slot], self._stored_sizes[slot])
 
     def close(self) -> None:
         """Close the segment files; what they hold stays."""
@@ -137,10 +190,32 @@ class ChunkStore:
     def _segment(self) -> _Segment:
         segment: _Segment | None = getattr(self._segment_of_thread, "segment", None)
         if segment is None:
-            segment = self._segment_of_thread.segment = _Segment(self.staging)
             with self._lock:
+                segment = _Segment(self.staging, len(self._segments))
                 self._segments.append(segment)
+            self._segment_of_thread.segment = segment
         return segment
+
+
+class StagedFrames(Mapping[str, StagedFrame]):
+    """The frames a pack staged, by digest, in the order they were staged: read from the store's arrays
+    when asked, so no object is kept per chunk."""
+
+    def __init__(self, store: ChunkStore) -> None:
+        self._store = store
+
+    def __getitem__(self, digest: str) -> StagedFrame:
+        staged = self._store.frame_of(digest)
+        if staged is None:
+            raise KeyError(digest)
+        return staged
+
+    def __iter__(self) -> Iterator[str]:
+        for slot in self._store.written_slots:
+            yield self._store.ref(slot).digest
+
+    def __len__(self) -> int:
+        return len(self._store.written_slots)
 
 
 def open_frame(chunk: ChunkRef, frame: bytes) -> bytes:

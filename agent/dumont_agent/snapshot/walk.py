@@ -14,7 +14,8 @@ from __future__ import annotations
 import bisect
 import os
 import stat
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,19 +43,19 @@ class FileDraft(NamedTuple):
 
 class StreamChunks:
     """Where the chunks of one stream start, and which job made each: a file's bytes in its stream
-    become spans of chunks once the jobs are done."""
+    become spans of chunks once the jobs are done. Arrays, not lists: 8 bytes a chunk, not 36."""
 
     def __init__(self) -> None:
-        self.starts: list[int] = []
-        self.jobs: list[int] = []
-        self.lengths: list[int] = []
+        self.starts = array("q")
+        self.jobs = array("q")
+        self.lengths = array("q")
 
     def add(self, start: int, job: int, length: int) -> None:
         self.starts.append(start)
         self.jobs.append(job)
         self.lengths.append(length)
 
-    def spans(self, start: int, length: int, chunk_of_job: dict[int, int]) -> list[Span]:
+    def spans(self, start: int, length: int, chunk_of_job: Sequence[int]) -> list[Span]:
         index = bisect.bisect_right(self.starts, start) - 1
         spans = []
         while length > 0:
