@@ -36,11 +36,12 @@ typecheck: $(STAMP)
 
 ## The suite in two processes (PYTEST_WORKERS): the end-to-end tests run the local stack in their own
 ## process, where its threads share one interpreter lock, so one process keeps one core busy at most.
-## Each half of the end-to-end tests stays in one process, which starts its local stack once
-## (tests/conftest.py, E2E_HALVES).
+## Each process starts the end-to-end tests' local stack once. The tests are grouped so that each half of
+## the end-to-end tests stays in one process (tests/conftest.py, E2E_HALVES), which pytest-xdist applies
+## again once it reads groups under pytest 9. The slowest tests are listed at the end of the run.
 PYTEST_WORKERS ?= 2
 pytest: $(STAMP) clients
-	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
 ## What the clients' suites need (the e2e tests run them): Node's packages of sdk/js (installed from its
 ## lock file), its build, Go (Debian's golang-go), jq (the API documents pipe the CLI into it) and curl
