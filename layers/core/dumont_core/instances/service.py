@@ -326,7 +326,10 @@ class InstanceService:
         """Keep `keys` as the instance's, if nothing changed it since it was read (StaleInstanceState
         otherwise: read it again and retry), in whatever state but deleted."""
         return self.transition(
-            instance, expected=DELETABLE_STATES, changes={"ssh_keys": keys}, unchanged=True
+            instance,
+            expected=DELETABLE_STATES,
+            changes={"ssh_keys": keys, "ssh_keys_version": instance.ssh_keys_version + 1},
+            unchanged=True,
         )
 
     def configure(self, instance: Instance, changes: Mapping[str, Any]) -> Instance:
