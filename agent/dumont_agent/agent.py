@@ -60,6 +60,7 @@ class Agent:
     _keys_installed: bool = False
     _keys_version: int | None = None
     """The version of the SSH key list installed, when the API said which."""
+    _keys_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self) -> None:
         """Heartbeat until told to stop; a failed heartbeat is retried at the next interval."""
@@ -150,12 +151,19 @@ class Agent:
             )
 
     def authorize_keys(self, action: dict[str, Any]) -> dict[str, Any]:
+        """Install the list, unless it is older than the one installed: two changes made at once may be
+        queued in the other order, and a heartbeat's list may cross an action's."""
         keys = [str(key) for key in action.get("keys") or []]
         version = action.get("version")
-        install_keys(self.config.authorized_keys, keys)
-        self._keys_installed = True
-        if isinstance(version, int):
-            self._keys_version = version
+        with self._keys_lock:
+            held = self._keys_version
+            if isinstance(version, int) and held is not None and version < held:
+                logger.info("Left aside SSH key list version %s: version %s is installed", version, held)
+                return {"keys": len(keys), "left_aside": True, "installed_version": held}
+            install_keys(self.config.authorized_keys, keys)
+            self._keys_installed = True
+            if isinstance(version, int):
+                self._keys_version = version
         return {"keys": len(keys)}
 
     # Snapshots --------------------------------------------------------------------------------------
