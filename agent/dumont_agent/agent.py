@@ -58,6 +58,9 @@ class Agent:
     _logs: LogTail | None = None
     _unsaved: UnsavedMeter | None = None
     _keys_installed: bool = False
+    _keys_version: int | None = None
+    """The version of the SSH key list installed, when the API said which."""
+    _keys_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self) -> None:
         """Heartbeat until told to stop; a failed heartbeat is retried at the next interval."""
@@ -79,11 +82,14 @@ class Agent:
         if self.config.instance_id:
             reading["instance_id"] = self.config.instance_id
         reading["ssh_keys_wanted"] = not self._keys_installed
+        if self._keys_version is not None:
+            # Behind the instance's (keys changed while this machine's agent missed it): answered the list.
+            reading["ssh_keys_version"] = self._keys_version
         answer = self.client.heartbeat(reading)
         self.heartbeat_seconds = float(answer.get("next_heartbeat_in_seconds") or self.heartbeat_seconds)
         if answer.get("ssh_keys") is not None:
             try:
-                self.authorize_keys({"keys": answer["ssh_keys"]})
+                self.authorize_keys({"keys": answer["ssh_keys"], "version": answer.get("ssh_keys_version")})
             except OSError:
                 logger.warning("Could not install the instance's SSH keys; asking again", exc_info=True)
         for action in answer.get("actions", []):
@@ -145,9 +151,19 @@ class Agent:
             )
 
     def authorize_keys(self, action: dict[str, Any]) -> dict[str, Any]:
+        """Install the list, unless it is older than the one installed: two changes made at once may be
+        queued in the other order, and a heartbeat's list may cross an action's."""
         keys = [str(key) for key in action.get("keys") or []]
-        install_keys(self.config.authorized_keys, keys)
-        self._keys_installed = True
+        version = action.get("version")
+        with self._keys_lock:
+            held = self._keys_version
+            if isinstance(version, int) and held is not None and version < held:
+                logger.info("Left aside SSH key list version %s: version %s is installed", version, held)
+                return {"keys": len(keys), "left_aside": True, "installed_version": held}
+            install_keys(self.config.authorized_keys, keys)
+            self._keys_installed = True
+            if isinstance(version, int):
+                self._keys_version = version
         return {"keys": len(keys)}
 
     # Snapshots --------------------------------------------------------------------------------------

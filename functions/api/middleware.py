@@ -102,8 +102,14 @@ def authorize(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Respo
         principal = principal_from_context(authorizer)
         if principal is None:
             raise Unauthenticated("Send an access token or API key")
+        serves_demo = bool(extensions.get(DEMO_EXTENSION))
         if principal.demo:
-            return _demo(app, next_middleware, principal, bool(extensions.get(DEMO_EXTENSION)))
+            return _demo(app, next_middleware, principal, serves_demo)
+        if serves_demo and _demo_asked(app):
+            # Demo data is anyone's: a member asking for it needs no permission of their team (a viewer's
+            # demo create is a demo create, not a 403).
+            app.append_context(principal=principal)
+            return next_middleware(app)
         path_team = (app.context.get("_route_args") or {}).get("team_id")
         in_another_team = extensions.get(PATH_TEAM_EXTENSION) and path_team != principal.team_id
         if not in_another_team and not principal.may(permission):
@@ -115,14 +121,20 @@ def authorize(app: ApiGatewayResolver, next_middleware: NextMiddleware) -> Respo
     return next_middleware(app)
 
 
+def _demo_asked(app: ApiGatewayResolver) -> bool:
+    query = app.current_event.query_string_parameters or {}
+    return str(query.get("demo", "")).strip().lower() == "true"
+
+
 def _demo(
     app: ApiGatewayResolver, next_middleware: NextMiddleware, principal: Principal, serves_demo: bool
 ) -> Response[Any]:
     """A demo-mode caller without credentials reaches the routes that serve demo mode, and no other."""
     if not serves_demo:
         raise Unauthenticated(
-            "Demo mode (?demo=true) serves listing, reading and creating instances (/api/machines, "
-            "/api/instances, /api/v1/instances); send an access token or API key for this route"
+            "Demo mode (?demo=true) serves listing, reading and creating instances and reading their "
+            "events, metrics, logs and SSH keys (/api/machines, /api/instances, /api/v1/instances); send an "
+            "access token or API key for this route"
         )
     app.append_context(principal=principal)
     return next_middleware(app)

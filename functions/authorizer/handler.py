@@ -3,8 +3,8 @@
 Accepted: `Authorization: Bearer <access token>`, `Authorization: Bearer dumont_sk_…` and
 `X-API-Key: dumont_sk_…` (API keys only: an access token there is refused); and
 `Authorization: Bearer dumont_ag_…` from an instance's agent. A request with `?demo=true` and no
-credentials is demo mode: admitted as the demo caller, limited per source address, and named to API Gateway
-by the demo usage plan's key.
+credentials (or credentials refused) is demo mode: admitted as the demo caller, limited per source
+address, and named to API Gateway by the demo usage plan's key.
 For people, one conditional UpdateItem on the caller's seat checks the credential is
 still good and counts the request against the plan. The principal (account, team, role,
 permissions, plan) and the rate-limit window reach the API function in the request context; a
@@ -65,9 +65,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if admission is not None:
             principal, usage_key = admission.principal, admission.usage_key
             rate = rate_context(admission.rate)
-    elif demo_requested(request.query_string_parameters):
-        # Demo mode without credentials: fictitious data only, each address within its allowance. Loaded
-        # here: a member's request never needs it.
+    if principal is None and demo_requested(request.query_string_parameters):
+        # Demo mode without credentials, or with ones refused (demo data needs none, so a stale token does
+        # not stand in the way): fictitious data only, each address within its allowance. Loaded here: a
+        # member's request never needs it.
         from dumont_core.demo.models import DEMO_PRINCIPAL
 
         principal = DEMO_PRINCIPAL

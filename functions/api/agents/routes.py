@@ -44,7 +44,9 @@ def heartbeat(agent: Caller, body: Annotated[HeartbeatRequest, Body(embed=False)
             f"This agent token belongs to {agent.instance_id}, not {body.instance_id}",
             details={"instance_id": body.instance_id},
         )
-    answered = composition.agents().heartbeat(agent, body.reading(), wants_ssh_keys=body.ssh_keys_wanted)
+    answered = composition.agents().heartbeat(
+        agent, body.reading(), wants_ssh_keys=body.ssh_keys_wanted, keys_version_held=body.ssh_keys_version
+    )
     return json_response(HeartbeatView.model_validate(answered))
 
 

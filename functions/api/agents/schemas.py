@@ -52,10 +52,16 @@ class HeartbeatRequest(RequestBody):
     ssh_keys_wanted: bool = Field(
         default=False, description="The agent has just started: answer the instance's SSH keys"
     )
+    ssh_keys_version: int | None = Field(
+        default=None,
+        ge=0,
+        description="The version of the SSH key list the agent holds: an older one than the instance's "
+        "is answered the current list",
+    )
 
     def reading(self) -> dict[str, Any]:
         values = self.model_dump(
-            exclude_none=True, exclude={"instance_id", "vram_used_gb", "ssh_keys_wanted"}
+            exclude_none=True, exclude={"instance_id", "vram_used_gb", "ssh_keys_wanted", "ssh_keys_version"}
         )
         if self.gpu_memory_used_gb is None and self.vram_used_gb is not None:
             values["gpu_memory_used_gb"] = self.vram_used_gb
@@ -74,8 +80,10 @@ class HeartbeatView(View):
     )
     ssh_keys: list[str] | None = Field(
         default=None,
-        description="Answered to `ssh_keys_wanted`: every key that may log in, as `authorized_keys` lines",
+        description="Answered to `ssh_keys_wanted` or an older `ssh_keys_version`: every key that may log "
+        "in, as `authorized_keys` lines",
     )
+    ssh_keys_version: int | None = Field(default=None, description="The version of `ssh_keys`")
 
 
 class ActionReportRequest(RequestBody):

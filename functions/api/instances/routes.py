@@ -169,19 +169,23 @@ def delete_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
     return detail(composition.instances().delete(caller, instance_id), 202)
 
 
-@routes.operation(
-    "GET", "/api/v1/instances/{instance_id}/events", Envelope[EventListView], "instances.view", errors=(404,)
-)
-def list_instance_events(caller: Caller, instance_id: InstanceId) -> Response[str]:
+def _read(path: str, answer: Any, errors: tuple[int, ...]) -> Any:
+    """A route that reads about an instance, in demo mode too (`?demo=true`: a demo instance's)."""
+    return routes.operation("GET", path, answer, "instances.view", errors=errors, demo=True)
+
+
+@_read("/api/v1/instances/{instance_id}/events", Envelope[EventListView], (404,))
+def list_instance_events(caller: Caller, instance_id: InstanceId, demo: DemoMode = False) -> Response[str]:
     """What happened to an instance"""
-    events = composition.instances().events(caller, instance_id)
+    if in_demo(caller, demo):
+        events = composition.demo().events(instance_id)
+    else:
+        events = composition.instances().events(caller, instance_id)
     listing = EventListView.model_validate({"instance_id": instance_id, "events": events})
     return json_response(Envelope[EventListView](data=listing))
 
 
-@routes.operation(
-    "GET", "/api/v1/instances/{instance_id}/metrics", MetricsSeriesView, "instances.view", errors=(400, 404)
-)
+@_read("/api/v1/instances/{instance_id}/metrics", MetricsSeriesView, (400, 404))
 def instance_metrics(
     caller: Caller,
     instance_id: InstanceId,
@@ -189,6 +193,7 @@ def instance_metrics(
     metrics: Annotated[
         str, Query(max_length=100, description="Any of gpu_util, gpu_mem, cpu, ram, comma-separated")
     ] = "gpu_util,gpu_mem,cpu,ram",
+    demo: DemoMode = False,
 ) -> Response[str]:
     """An instance's metrics
 
@@ -202,7 +207,10 @@ def instance_metrics(
             f"{problem}; choose from {', '.join(METRIC_NAMES)}",
             details={"fields": [{"field": "metrics", "message": problem}]},
         )
-    points = composition.instances().metrics(caller, instance_id, period)
+    if in_demo(caller, demo):
+        points = composition.demo().metrics(instance_id, period)
+    else:
+        points = composition.instances().metrics(caller, instance_id, period)
     fields = {METRIC_NAMES[name] for name in wanted}
     data = [
         MetricsPointView(
@@ -213,18 +221,13 @@ def instance_metrics(
     return json_response(MetricsSeriesView(instance_id=instance_id, period=period, data=data))
 
 
-@routes.operation(
-    "GET",
-    "/api/v1/instances/{instance_id}/logs",
-    Envelope[InstanceLogsView],
-    "instances.view",
-    errors=(400, 404),
-)
+@_read("/api/v1/instances/{instance_id}/logs", Envelope[InstanceLogsView], (400, 404))
 def instance_logs(
     caller: Caller,
     instance_id: InstanceId,
     lines: Annotated[int, Query(ge=1, le=10_000)] = 100,
     since: Annotated[datetime | None, Query(description="ISO 8601, e.g. 2025-03-01T12:00:00Z")] = None,
+    demo: DemoMode = False,
 ) -> Response[str]:
     """An instance's logs
 
@@ -232,7 +235,12 @@ def instance_logs(
     if given."""
     if since is not None and not is_log_time(since):
         raise invalid_field("since", f"since must be {LOG_TIMES}")
-    found = composition.agents().read_logs(caller, instance_id, lines, since)
+    found: list[Any]
+    if in_demo(caller, demo):
+        shown = composition.demo().logs(instance_id, lines, since)
+        found = [{"timestamp": at, "message": message} for at, message in shown]
+    else:
+        found = composition.agents().read_logs(caller, instance_id, lines, since)
     listing = InstanceLogsView.model_validate({"instance_id": instance_id, "lines": found})
     return json_response(Envelope[InstanceLogsView](data=listing))
 
@@ -261,16 +269,13 @@ def add_ssh_key(
     return json_response(Envelope[SshKeyView](data=added), 201)
 
 
-@routes.operation(
-    "GET",
-    "/api/v1/instances/{instance_id}/ssh-keys",
-    Envelope[list[SshKeyView]],
-    "instances.view",
-    errors=(404,),
-)
-def list_ssh_keys(caller: Caller, instance_id: InstanceId) -> Response[str]:
+@_read("/api/v1/instances/{instance_id}/ssh-keys", Envelope[list[SshKeyView]], (404,))
+def list_ssh_keys(caller: Caller, instance_id: InstanceId, demo: DemoMode = False) -> Response[str]:
     """List the SSH keys of an instance"""
-    keys = composition.ssh_keys().keys(caller, instance_id)
+    if in_demo(caller, demo):
+        keys = composition.demo().ssh_keys(instance_id)
+    else:
+        keys = composition.ssh_keys().keys(caller, instance_id)
     return json_response(Envelope[list[SshKeyView]].model_validate({"data": keys}))
 
 

@@ -14,7 +14,8 @@ from dumont_core.providers.catalog import find_gpu_type, find_region, known_gpu_
 from dumont_core.serverless.models import serverless_status
 
 SSH_KEY_PATTERN = (
-    r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com)"
+    r"^(ssh-(rsa|ed25519|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com"
+    r"|sk-ecdsa-sha2-nistp256@openssh\.com)"
     r" [A-Za-z0-9+/=]+( [^\r\n'\"]{0,200})?$"
 )
 IMAGE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$"

@@ -53,9 +53,19 @@ def create_team(caller: Caller, body: Annotated[NewTeamRequest, Body(embed=False
     return json_response(Envelope[TeamView](data=team_view(team)), 201)
 
 
-@routes.operation("GET", "/api/v1/teams/{team_id}", Envelope[TeamDetailView], "team.view", errors=(404,))
+@routes.operation(
+    "GET",
+    "/api/v1/teams/{team_id}",
+    Envelope[TeamDetailView],
+    "team.view",
+    errors=(404,),
+    permission_in_path_team=True,
+)
 def get_team(caller: Caller, team_id: TeamId) -> Response[str]:
-    """Get a team and its members"""
+    """Get a team and its members
+
+    Needs `team.view` in this team, with any credential of yours: your role in the team of the path
+    decides."""
     detail = composition.teams().team(caller, team_id)
     view = TeamDetailView.model_validate(
         {**detail.team.model_dump(), "created_at": detail.created_at, "members": detail.members}
@@ -84,10 +94,18 @@ def change_plan(
 
 
 @routes.operation(
-    "GET", "/api/v1/teams/{team_id}/members", Envelope[list[MemberView]], "team.view", errors=(404,)
+    "GET",
+    "/api/v1/teams/{team_id}/members",
+    Envelope[list[MemberView]],
+    "team.view",
+    errors=(404,),
+    permission_in_path_team=True,
 )
 def list_members(caller: Caller, team_id: TeamId) -> Response[str]:
-    """List a team's members"""
+    """List a team's members
+
+    Needs `team.view` in this team: your role in the team of the path decides, as for `GET
+    /api/v1/teams/{team_id}`."""
     detail = composition.teams().team(caller, team_id)
     return json_response(Envelope[list[MemberView]].model_validate({"data": detail.members}))
 

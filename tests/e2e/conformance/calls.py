@@ -1,10 +1,13 @@
 """How the conformance suite calls each documented endpoint (the table of `test_seed_endpoints`): requests
-as the seeds show them, on the resources of `World`, and how an answer's fields are looked for."""
+as the seeds show them, on the resources of `World`, and how an answer's fields are looked for and their
+values checked against what the seeds show."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -36,6 +39,44 @@ BROWSER_HEADERS = {"Accept": "text/html"}
 
 
 @dataclass(frozen=True)
+class Shape:
+    """What a value the seed shows looks like: `says` for the failure message, `holds` to check one."""
+
+    says: str
+    holds: Callable[[Any], bool]
+
+
+def _is_time(value: Any) -> bool:
+    try:
+        datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
+def _matches(pattern: str) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and re.fullmatch(pattern, value) is not None
+
+
+PRESENT = Shape("not null", lambda value: value is not None)
+NUMBER = Shape("a number", lambda value: isinstance(value, int | float) and not isinstance(value, bool))
+TIME = Shape("an ISO 8601 time", _is_time)
+SIZE = Shape('a size in decimal units such as "45GB" or "5.4MB"', _matches(r"\d+(\.\d+)?(B|KB|MB|GB|TB)"))
+SPEED = Shape('a speed in decimal units such as "1.2GB/s"', _matches(r"\d+(\.\d+)?(B|KB|MB|GB|TB)/s"))
+SHOWN_REGION = Shape(
+    'a region spelt as the seeds do, such as "US-East"', _matches(r"[A-Z]{2,4}(-[A-Z][a-z]+)+")
+)
+
+
+def equal(expected: Any) -> Shape:
+    return Shape(repr(expected), lambda value: value == expected)
+
+
+def one_of(*allowed: Any) -> Shape:
+    return Shape(f"one of {', '.join(map(repr, allowed))}", lambda value: value in allowed)
+
+
+@dataclass(frozen=True)
 class Endpoint:
     method: str
     path: str
@@ -45,6 +86,8 @@ class Endpoint:
     status: int | None = None
     """The status the seed documents; any 2xx when it documents none."""
     expected_failure: str | None = None
+    values: tuple[tuple[str, Shape], ...] = ()
+    """Fields whose value the seed shows, and what it must look like (paths as in `fields`)."""
 
 
 def v1(*fields: str, under: str = "data") -> tuple[str, ...]:
@@ -170,6 +213,30 @@ def missing(body: Any, path: str) -> list[str]:
     if not isinstance(body, dict) or head not in body:
         return [path]
     return missing(body[head], rest) if rest else []
+
+
+def found_at(body: Any, path: str) -> list[Any]:
+    """The values at `path` (`a.b` nested, `a[].b` in each item of a list); none where it is absent."""
+    head, _, rest = path.partition(".")
+    if not isinstance(body, dict):
+        return []
+    if head.endswith("[]"):
+        listed = body.get(head[:-2])
+        items = listed if isinstance(listed, list) else []
+        return [found for item in items for found in found_at(item, rest)] if rest else items
+    if head not in body:
+        return []
+    return found_at(body[head], rest) if rest else [body[head]]
+
+
+def wrong_values(body: Any, checks: tuple[tuple[str, Shape], ...]) -> list[str]:
+    """Each value at a checked path that is not what the seed shows, saying what it should be."""
+    return [
+        f"{path} is {value!r}, not {shape.says}"
+        for path, shape in checks
+        for value in found_at(body, path)
+        if not shape.holds(value)
+    ]
 
 
 def answer_of(resource: str) -> Call:

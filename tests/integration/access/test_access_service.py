@@ -13,9 +13,10 @@ from dumont_core.access.service import AccessService
 from dumont_core.access.teams import TeamService
 from dumont_core.platform.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from dumont_core.platform.identity import Principal
+from tests.fakes.api_gateway import answer_body, rest_event
 from tests.fakes.clock import Clock
 from tests.integration.access.conftest import PASSWORD
-from tests.integration.conftest import REGION, TABLE_NAME
+from tests.integration.conftest import REGION, TABLE_NAME, ApiFunction
 
 
 def owner_of(access: AccessService, email: str, plan: str = "free") -> tuple[Principal, str]:
@@ -161,6 +162,35 @@ def test_members_are_managed_by_the_caller_s_role_in_the_team_named(
     with pytest.raises(Forbidden) as refused:
         teams.add_member(stranger, team.team_id, "c@example.com", "viewer")
     assert refused.value.details["role"] == "viewer", "their role in that team decides, not their own team's"
+
+
+def test_a_team_is_read_with_the_caller_s_role_in_the_team_of_the_path(
+    access: AccessService, teams: TeamService, api_function: ApiFunction
+) -> None:
+    lead, _ = owner_of(access, "lead@example.com")
+    member, _ = owner_of(access, "member@example.com")  # admin of their own team
+    teams.create_role(lead, "operator", ["instances.view", "instances.operate"], None)
+    teams.add_member(lead, lead.team_id, "member@example.com", "operator")
+    in_lead_team = admitted(
+        access, access.login("member@example.com", PASSWORD, team_id=lead.team_id).access_token
+    ).principal
+
+    def read(principal: Principal, team_id: str, route: str) -> dict[str, Any]:
+        return api_function(rest_event("GET", route, {"team_id": team_id}, principal=principal))
+
+    for route in ("/api/v1/teams/{team_id}", "/api/v1/teams/{team_id}/members"):
+        # Their own team's admin credential: the operator role they hold in the lead's team decides.
+        refused = read(member, lead.team_id, route)
+        assert refused["statusCode"] == 403, refused["body"]
+        assert answer_body(refused)["error"]["details"] == {
+            "permission": "team.view",
+            "role": "operator",
+            "team_id": lead.team_id,
+        }
+        # Logged in where they may not see the team, they may still see the one they administer.
+        allowed = read(in_lead_team, member.team_id, route)
+        assert allowed["statusCode"] == 200, allowed["body"]
+    assert read(lead, lead.team_id, "/api/v1/teams/{team_id}/members")["statusCode"] == 200
 
 
 def test_custom_roles_are_made_of_known_permissions(access: AccessService, teams: TeamService) -> None:

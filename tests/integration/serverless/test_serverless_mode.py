@@ -229,6 +229,27 @@ def test_pausing_hibernates_now_and_resuming_wakes_it(cloud: Cloud, serverless: 
     assert serverless.status(PRINCIPAL, instance_id) == resumed
 
 
+def test_resuming_while_it_still_hibernates_names_resume_and_when_it_may(
+    cloud: Cloud, serverless: ServerlessService
+) -> None:
+    provisioned = cloud.provision()
+    instance_id = provisioned.instance.instance_id
+    serverless.enable(PRINCIPAL, instance_id, idle_timeout_minutes=30, gpu_threshold=20)
+    serverless.pause(PRINCIPAL, instance_id)
+
+    with pytest.raises(InvalidState) as refused:
+        serverless.resume(PRINCIPAL, instance_id)
+
+    assert refused.value.details == {
+        "instance_id": instance_id,
+        "action": "resume",
+        "current_state": "hibernating",
+        "allowed_states": ["hibernated", "interrupted"],
+    }
+    assert refused.value.message.startswith(f"Cannot resume instance {instance_id} while it is hibernating")
+    assert cloud.stored(provisioned.instance).status == InstanceStatus.HIBERNATING
+
+
 def logged(caplog: pytest.LogCaptureFixture, level: int) -> list[tuple[str, str | None]]:
     """What serverless mode logs at `level` for operators: each message, and the instance it names."""
     return [

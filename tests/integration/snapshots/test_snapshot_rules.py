@@ -79,9 +79,11 @@ def delete(api: ApiFunction, snapshot_id: str = SNAPSHOT_ID) -> dict:
     )
 
 
+RESTORE_ROUTE = "/api/v1/snapshots/{snapshot_id}/restore"
+
+
 def restore(api: ApiFunction) -> dict:
-    route = "/api/v1/snapshots/{snapshot_id}/restore"
-    return api(rest_event("POST", route, {"snapshot_id": SNAPSHOT_ID}, principal=OWNER, body={}))
+    return api(rest_event("POST", RESTORE_ROUTE, {"snapshot_id": SNAPSHOT_ID}, principal=OWNER, body={}))
 
 
 def test_the_table_names_every_snapshot_status_there_is() -> None:
@@ -118,6 +120,21 @@ def test_only_a_completed_snapshot_is_restored(api: ApiFunction, status: str) ->
         assert body["error"]["code"] == "CONFLICT"
         assert body["error"]["details"]["status"] == status
         assert api.starter.started == [], "nothing is restored from an incomplete snapshot"
+
+
+def test_a_restore_with_no_body_at_all_goes_into_the_snapshot_s_own_instance(api: ApiFunction) -> None:
+    instance_in("running")
+    snapshot_in("completed")
+
+    answer = api(rest_event("POST", RESTORE_ROUTE, {"snapshot_id": SNAPSHOT_ID}, principal=OWNER))
+
+    assert answer["statusCode"] == 202, answer["body"]
+    [(workflow, _, payload)] = api.starter.started
+    assert workflow == Workflow.RESTORE
+    assert (
+        payload["instance"]["instance_id"] == INSTANCE_ID
+        and payload["snapshot"]["snapshot_id"] == SNAPSHOT_ID
+    )
 
 
 @pytest.mark.parametrize("status", sorted({state.value for state in InstanceStatus} - {"running"}))

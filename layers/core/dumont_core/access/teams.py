@@ -54,6 +54,22 @@ def _team_view(seat: Seat, principal: Principal) -> TeamView:
     )
 
 
+def _require(principal: Principal, team_id: str, seat: Seat | None, permission: str) -> None:
+    """Forbidden unless the caller's role in the team holds `permission`: the credential's own role in the
+    team it acts in, their seat's in any other (404 when they have none there)."""
+    role, granted = principal.role, principal.permissions
+    if team_id != principal.team_id:
+        if seat is None:
+            raise team_not_found(team_id)
+        role, granted = seat.role, permissions_of(seat.role, seat.custom_permissions)
+    if permission not in granted:
+        verb = "manage" if permission == "team.manage" else "see"
+        raise Forbidden(
+            f"Your role {role} in team {team_id} may not {verb} it (needs {permission})",
+            details={"permission": permission, "role": role, "team_id": team_id},
+        )
+
+
 def _last_admin_or_changed(team_id: str, account_id: str) -> Conflict:
     return Conflict(
         "A team needs at least one admin, or the member changed meanwhile; list the members and try again",
@@ -101,6 +117,7 @@ class TeamService:
         caller = next((seat for seat in seats if seat.account_id == principal.account_id), None)
         if team is None or caller is None:
             raise team_not_found(team_id)
+        _require(principal, team_id, caller, "team.view")
         return TeamDetail(
             team=_team_view(caller, principal),
             created_at=team.created_at,
@@ -249,17 +266,8 @@ class TeamService:
     def _require_managing(self, principal: Principal, team_id: str) -> None:
         """Members are managed by a role that may (`team.manage`) in the team named, whichever team the
         caller's credential acts in: their seat in that team decides."""
-        role, granted = principal.role, principal.permissions
-        if team_id != principal.team_id:
-            seat = self.repository.seat(team_id, principal.account_id)
-            if seat is None:
-                raise team_not_found(team_id)
-            role, granted = seat.role, permissions_of(seat.role, seat.custom_permissions)
-        if "team.manage" not in granted:
-            raise Forbidden(
-                f"Your role {role} in team {team_id} may not manage it (needs team.manage)",
-                details={"permission": "team.manage", "role": role, "team_id": team_id},
-            )
+        seat = None if team_id == principal.team_id else self.repository.seat(team_id, principal.account_id)
+        _require(principal, team_id, seat, "team.manage")
 
     def _permissions_for_role(self, team_id: str, role: str) -> list[str] | None:
         if role in SYSTEM_ROLES:

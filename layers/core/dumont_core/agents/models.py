@@ -51,7 +51,9 @@ class HeartbeatAnswer(DomainModel):
     next_heartbeat_in_seconds: int
     actions: list[dict[str, Any]]
     ssh_keys: list[str] | None = None
-    """Every key that may log in, as `authorized_keys` lines, for an agent that asked (it just started)."""
+    """Every key that may log in, as `authorized_keys` lines, for an agent that asked (it just started) or
+    holds an older list (it was stopped, or a standby, when the keys changed)."""
+    ssh_keys_version: int | None = None
 
 
 class LogLine(DomainModel):

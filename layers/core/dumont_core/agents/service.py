@@ -101,7 +101,12 @@ class AgentService:
         )
 
     def heartbeat(
-        self, agent: Principal, reading: Mapping[str, Any], *, wants_ssh_keys: bool = False
+        self,
+        agent: Principal,
+        reading: Mapping[str, Any],
+        *,
+        wants_ssh_keys: bool = False,
+        keys_version_held: int | None = None,
     ) -> HeartbeatAnswer:
         instance_id = _instance_of(agent)
         # Read once: how often its agent is to beat, whether a standby's heartbeats are the instance's,
@@ -115,12 +120,16 @@ class AgentService:
                 self._tell_listener(instance, reading)
         pending = self.actions.pending(instance_id, to_standby=agent.standby)
         actions = [action.as_asked() for action in pending]
+        answer = HeartbeatAnswer(next_heartbeat_in_seconds=round(interval), actions=actions)
         # An agent just started on a new machine installs the instance's keys once; later changes reach
-        # it as actions.
-        ssh_keys = (
-            ([key.public_key for key in instance.ssh_keys] if instance else []) if wants_ssh_keys else None
-        )
-        return HeartbeatAnswer(next_heartbeat_in_seconds=round(interval), actions=actions, ssh_keys=ssh_keys)
+        # it as actions. One that missed a change (a standby stopped then, promoted since) is behind
+        # the instance's version: it gets the list again, from the read made anyway.
+        version = instance.ssh_keys_version if instance else 0
+        behind = keys_version_held is not None and keys_version_held < version
+        if wants_ssh_keys or behind:
+            keys = [key.public_key for key in instance.ssh_keys] if instance else []
+            answer = answer.model_copy(update={"ssh_keys": keys, "ssh_keys_version": version})
+        return answer
 
     def _tell_listener(self, instance: Instance, reading: Mapping[str, Any]) -> None:
         if self.listener is None:

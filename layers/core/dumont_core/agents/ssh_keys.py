@@ -1,9 +1,10 @@
 """The SSH keys that may log in to an instance: kept on the instance, and installed by its agent.
 
-A change reaches the running machine as an `authorize_keys` action, which its agent carries out within
-a heartbeat; a machine rented later (started, woken, failed over) gets them all from its agent's first
-heartbeat. Keys are installed in a block of `authorized_keys` of their own, so keys the provider or the
-user put there otherwise stay.
+A change reaches the running machine and its failover standby as `authorize_keys` actions, which their
+agents carry out within a heartbeat; a machine rented later (started, woken, failed over) gets them all
+from its agent's first heartbeat, and one whose agent holds an older list (a standby stopped at the
+change, then promoted) gets them at its next heartbeat. Keys are installed in a block of
+`authorized_keys` of their own, so keys the provider or the user put there otherwise stay.
 """
 
 from __future__ import annotations
@@ -91,13 +92,18 @@ class SshKeyService:
         return instance
 
     def _install(self, instance: Instance) -> None:
-        """Hand the whole list to the machine's agent, if one runs; otherwise the next machine's agent
-        asks for it when it starts."""
-        keys = {"keys": [key.public_key for key in instance.ssh_keys]}
-        if instance.on_standby:
-            # It runs on its failover standby: that machine's agent installs them.
+        """Hand the whole list to the machine's agent, if one runs, and to its failover standby's, if it
+        has one: a standby that takes over must not open to a removed key, nor refuse an added one. A
+        machine whose agent misses it (stopped, not started yet) is handed the list at its next
+        heartbeat, since it holds an older version."""
+        keys = {
+            "keys": [key.public_key for key in instance.ssh_keys],
+            "version": instance.ssh_keys_version,
+        }
+        standby = instance.standby
+        if standby is not None and standby.agent_token_digest is not None:
             self.agents.queue_action(
                 instance.team_id, instance.instance_id, AUTHORIZE_KEYS, keys, None, to_standby=True
             )
-        elif instance.status in AGENT_STATES:
+        if instance.status in AGENT_STATES and not instance.on_standby:
             self.agents.queue_action(instance.team_id, instance.instance_id, AUTHORIZE_KEYS, keys, None)

@@ -72,3 +72,9 @@ FLEET: tuple[DemoMachine, ...] = (
 DEMO_PRICES: dict[str, float] = {machine.gpu_type: machine.cost_per_hour for machine in FLEET}
 DEFAULT_DEMO_PRICE = 0.50
 DEFAULT_DEMO_REGION = "us-east"
+DEMO_PUBLIC_KEY = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBeGYhCMnBk7Boq59jiR8saRA3ba+FaYqkKoUerzLigB demo@dumont"
+)
+"""The one key a demo instance lists: a real key (so it is shown as any other), whose private half no one
+keeps, on machines that do not exist."""
+DEMO_KEY_NAME = "demo laptop"

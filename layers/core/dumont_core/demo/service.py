@@ -27,7 +27,17 @@ from dumont_core.demo.models import (
     FLEET,
     DemoMachine,
 )
-from dumont_core.instances.models import Instance, InstancePage, InstanceSpec, InstanceStatus
+from dumont_core.demo.records import demo_events, demo_log_lines, demo_metrics, demo_ssh_keys
+from dumont_core.instances.models import (
+    Instance,
+    InstanceEvent,
+    InstancePage,
+    InstanceSpec,
+    InstanceStatus,
+    MetricPoint,
+)
+from dumont_core.instances.service import METRIC_PERIODS
+from dumont_core.instances.ssh_keys import SshKey
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import InstanceNotFound
 from dumont_core.providers.catalog import find_gpu_type, find_region
@@ -91,6 +101,27 @@ class DemoService:
     def get(self, instance_id: str) -> Instance:
         known = next((instance for instance in self.fleet() if instance.instance_id == instance_id), None)
         return known or self._created(instance_id)
+
+    def events(self, instance_id: str) -> list[InstanceEvent]:
+        return demo_events(self.get(instance_id))
+
+    def metrics(self, instance_id: str, period: str) -> list[MetricPoint]:
+        """Points as a real instance's over `period` (`METRIC_PERIODS`), at the same intervals."""
+        span, bucket, _ = METRIC_PERIODS[period]
+        return demo_metrics(self.get(instance_id), self.clock(), span, bucket)
+
+    def logs(self, instance_id: str, lines: int, since: datetime | None) -> list[tuple[datetime, str]]:
+        """The last `lines` lines of the machine's logs, from `since` on if given; oldest first."""
+        now = self.clock()
+        shown = [
+            (at, message)
+            for at, message in demo_log_lines(self.get(instance_id))
+            if at <= now and (since is None or at >= since)
+        ]
+        return shown[-lines:]
+
+    def ssh_keys(self, instance_id: str) -> list[SshKey]:
+        return demo_ssh_keys(self.get(instance_id))
 
     def create(self, spec: InstanceSpec) -> Instance:
         now = self.clock()

@@ -36,6 +36,7 @@ from dumont_core.instances.models import (
     StaleInstanceState,
     Standby,
 )
+from dumont_core.instances.provisioning_steps import authorized_keys_command
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.settings import ProviderSettings
@@ -60,13 +61,13 @@ _AGENT_ENVIRONMENT_FILE = "/etc/dumont-agent.env"
 
 
 def standby_user_data(instance: Instance, agent_token: str, settings: ProviderSettings) -> str:
-    """The standby's first boot: the user's SSH key for root (as on the GPU), and our agent as a service
-    that comes back with every start, reporting with the standby's own token."""
+    """The standby's first boot: the instance's SSH keys for root, in the block its agent manages (as on
+    the GPU, so a key removed later is taken out), and our agent as a service that comes back with every
+    start, reporting with the standby's own token."""
     lines = ["#!/bin/bash", "set -eu"]
-    if instance.ssh_key:
-        key = instance.ssh_key.replace("'", "")
-        lines.append("mkdir -p /root/.ssh && chmod 700 /root/.ssh")
-        lines.append(f"echo '{key}' >> /root/.ssh/authorized_keys")
+    keys_command = authorized_keys_command(instance, home="/root")
+    if keys_command:
+        lines.append(keys_command)
     lines += [
         f"mkdir -p {STANDBY_WORKSPACE}",
         f"python3 -m pip install --quiet --break-system-packages '{settings.agent_package}'",

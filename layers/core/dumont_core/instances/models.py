@@ -178,6 +178,9 @@ class Instance(DomainModel):
     """The key given at creation; also the first of `ssh_keys`."""
     ssh_keys: list[SshKey] = Field(default_factory=list)
     """The keys that may log in to its machines (`/api/v1/instances/{id}/ssh-keys`), kept on every new one."""
+    ssh_keys_version: int = 0
+    """Counts the changes to `ssh_keys`: an agent holding an older list is handed the current one, and one
+    handed an older list than it holds leaves it aside."""
     watchers: list[str] = Field(default_factory=list)
     """The live connections watching its metrics (`/ws/instance/{id}/metrics`): kept on the instance so a
     heartbeat finds them in the read it makes anyway."""

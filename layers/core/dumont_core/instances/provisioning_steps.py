@@ -42,18 +42,26 @@ AUTHORIZED_KEYS_END = "# <<< dumont"
 AGENT_LOG = "/var/log/dumont-agent.log"
 
 
+def authorized_keys_command(instance: Instance, home: str = "~") -> str | None:
+    """The shell line that writes the instance's keys in the block the agent manages later
+    (dumont_agent.ssh_keys): the keys work before it starts, and one it removes is really gone."""
+    keys = [key.public_key for key in instance.ssh_keys]
+    if not keys:
+        return None
+    block = "\n".join([AUTHORIZED_KEYS_BEGIN, *keys, AUTHORIZED_KEYS_END])
+    return (
+        f"mkdir -p {home}/.ssh && chmod 700 {home}/.ssh && printf '%s\\n' {shlex.quote(block)} "
+        f">> {home}/.ssh/authorized_keys && chmod 600 {home}/.ssh/authorized_keys"
+    )
+
+
 def onstart_script(instance: Instance, agent_token: str | None, settings: ProviderSettings) -> str | None:
     """What the machine runs on first boot: authorise the user's SSH key, then install and start our
     agent, which reports in with the instance's own token."""
     lines = []
-    keys = [key.public_key for key in instance.ssh_keys]
-    if keys:
-        # The block the agent manages later (dumont_agent.ssh_keys): the keys work before it starts.
-        block = "\n".join([AUTHORIZED_KEYS_BEGIN, *keys, AUTHORIZED_KEYS_END])
-        lines.append(
-            f"mkdir -p ~/.ssh && chmod 700 ~/.ssh && printf '%s\\n' {shlex.quote(block)} "
-            ">> ~/.ssh/authorized_keys && chmod 600 ~/.ssh/authorized_keys"
-        )
+    keys_command = authorized_keys_command(instance)
+    if keys_command:
+        lines.append(keys_command)
     if agent_token and settings.public_api_url:
         environment = " ".join(
             f"{name}={shlex.quote(value)}"

@@ -325,9 +325,8 @@ class InstanceService:
     def replace_ssh_keys(self, instance: Instance, keys: list[SshKey]) -> Instance:
         """Keep `keys` as the instance's, if nothing changed it since it was read (StaleInstanceState
         otherwise: read it again and retry), in whatever state but deleted."""
-        return self.transition(
-            instance, expected=DELETABLE_STATES, changes={"ssh_keys": keys}, unchanged=True
-        )
+        changes = {"ssh_keys": keys, "ssh_keys_version": instance.ssh_keys_version + 1}
+        return self.transition(instance, expected=DELETABLE_STATES, changes=changes, unchanged=True)
 
     def configure(self, instance: Instance, changes: Mapping[str, Any]) -> Instance:
         """Change settings of the instance that are not its state (failover's), whatever state it is in."""

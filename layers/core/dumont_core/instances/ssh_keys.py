@@ -30,6 +30,10 @@ _KEY_TYPE_NAMES = {
     "ecdsa-sha2-nistp256": "ECDSA",
     "ecdsa-sha2-nistp384": "ECDSA",
     "ecdsa-sha2-nistp521": "ECDSA",
+    # Security keys (FIDO): the line is installed as any other; the hardware key signs at the user's end,
+    # and the machine's sshd (OpenSSH 8.2 and later) checks it.
+    "sk-ssh-ed25519@openssh.com": "ED25519-SK",
+    "sk-ecdsa-sha2-nistp256@openssh.com": "ECDSA-SK",
 }
 
 

@@ -92,7 +92,7 @@ class ServerlessService:
         return serverless_status(instance)
 
     def resume(self, principal: Principal, instance_id: str) -> ServerlessStatus:
-        return serverless_status(self.snapshots.wake(principal, instance_id))
+        return serverless_status(self.snapshots.wake(principal, instance_id, action="resume"))
 
     def check_idle(self) -> list[str]:
         """Hibernate every watched instance idle for its whole window; the ids of those hibernated."""

@@ -213,9 +213,9 @@ class SnapshotService:
             raise
         return hibernating, snapshot
 
-    def wake(self, principal: Principal, instance_id: str) -> Instance:
-        """Rent a matching machine, restore the last snapshot onto it, and run again."""
-        return self._wake(self.instances.get(principal, instance_id))
+    def wake(self, principal: Principal, instance_id: str, *, action: str = "wake") -> Instance:
+        """Rent a machine, restore the last snapshot onto it, run again; a refusal names `action`."""
+        return self._wake(self.instances.get(principal, instance_id), action=action)
 
     def recover(self, instance: Instance) -> Instance | None:
         """Fail the interrupted instance over: run it again on a new machine from its last completed
@@ -240,13 +240,15 @@ class SnapshotService:
             )
             return None
 
-    def _wake(self, instance: Instance, *, failing_over: bool = False, paid_for: bool = False) -> Instance:
+    def _wake(
+        self, instance: Instance, *, failing_over: bool = False, paid_for: bool = False, action: str = "wake"
+    ) -> Instance:
         instance_id = instance.instance_id
         allowed = sorted(status.value for status in WAKEABLE_STATES)
         if instance.status not in WAKEABLE_STATES or instance.last_snapshot_id is None:
-            raise InvalidState(instance_id, "wake", instance.status.value, allowed)
+            raise InvalidState(instance_id, action, instance.status.value, allowed)
         if not paid_for:
-            self.instances.ensure_affordable(instance, f"wake instance {instance_id}", new_machine=True)
+            self.instances.ensure_affordable(instance, f"{action} instance {instance_id}", new_machine=True)
         changes: dict[str, Any] = {
             "status": InstanceStatus.WAKING,
             "status_reason": None,
