@@ -3,6 +3,7 @@ in memory: what is sent, what is retried and when, and what is given up."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 from datetime import timedelta
@@ -16,7 +17,8 @@ from dumont_core.webhooks.addresses import AddressPolicy
 from dumont_core.webhooks.events import WebhookDisabled
 from dumont_core.webhooks.models import DeliveryStatus, Subscription
 from dumont_core.webhooks.repository import WebhookRepository
-from dumont_core.webhooks.sender import Backoff, DeliverySender
+from dumont_core.webhooks.retries import Backoff
+from dumont_core.webhooks.sender import DeliverySender
 from dumont_core.webhooks.service import WebhookService
 from tests.fakes.clock import Clock
 from tests.fakes.events import InMemoryPublisher
@@ -131,6 +133,31 @@ def test_failures_are_retried_with_a_doubling_wait_then_dead_lettered_after_a_da
     assert logged.attempts == len(waits) + 1
     assert logged.response_code == 503
     assert hooks.dead_letters.refs == [ref]
+
+
+def test_a_delivery_still_failing_when_its_queue_stops_handing_it_over_is_recorded_failed(
+    hooks: Webhooks,
+) -> None:
+    # Waits of a few seconds, as on the local stack, use up a queue's receives within minutes, long
+    # before the retry period: the queue would move the message aside and nothing would record it.
+    queue_allows = 12
+    sender = dataclasses.replace(hooks.sender, backoff=Backoff(1, 8), receive_limit=queue_allows)
+    subscription = hooks.subscribe()
+    hooks.receiver.status = None
+    hooks.publish()
+    (ref,) = hooks.queue.refs
+
+    receives = 1
+    while sender.send(ref, receive_count=receives) is not None:
+        hooks.clock.advance(seconds=8)
+        receives += 1
+
+    assert receives == queue_allows - 1, "the last receive is left for a try the sender never saw"
+    (logged,) = hooks.service.deliveries(OWNER, subscription.webhook_id, 10)
+    assert (logged.status, logged.attempts, logged.next_attempt_at) == (DeliveryStatus.FAILED, receives, None)
+    assert "as many as its queue allows" in (logged.error or "")
+    assert hooks.dead_letters.refs == [ref]
+    assert hooks.service.get(OWNER, subscription.webhook_id).enabled, "a day of failures disables, not this"
 
 
 def test_a_subscription_failing_for_a_day_is_disabled_with_an_event(hooks: Webhooks) -> None:
