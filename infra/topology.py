@@ -268,6 +268,7 @@ OPENAPI_FILE = FUNCTIONS_DIR / "api" / "openapi.json"
 """The API's OpenAPI document, written from the routes by `make openapi` and checked against them by
 the tests: the one list of routes, which API Gateway deploys too."""
 CALLER_EXTENSION = "x-dumont-caller"
+WEBSOCKET_EXTENSION = "x-dumont-websocket"
 
 
 @dataclass(frozen=True)
@@ -289,11 +290,13 @@ class Route:
 
 
 def routes_of(document: dict[str, Any]) -> tuple[Route, ...]:
-    """Every operation of an OpenAPI document, as API Gateway deploys it."""
+    """Every operation of an OpenAPI document the REST API serves, as API Gateway deploys it: live
+    metrics, documented there too, are the WebSocket API's (`infra.components.live`)."""
     return tuple(
         Route(method.upper(), path, operation.get(CALLER_EXTENSION, "member"))
         for path, operations in document["paths"].items()
         for method, operation in operations.items()
+        if not operation.get(WEBSOCKET_EXTENSION)
     )
 
 
