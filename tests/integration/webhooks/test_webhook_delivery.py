@@ -6,20 +6,24 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import json
 from datetime import timedelta
 from typing import Any
 
+import jsonschema
 import pytest
 
 from dumont_core.platform.errors import NotFound, ValidationFailed
 from dumont_core.platform.identity import Principal
 from dumont_core.webhooks.addresses import AddressPolicy
+from dumont_core.webhooks.catalog import event_types
 from dumont_core.webhooks.events import WebhookDisabled
 from dumont_core.webhooks.models import DeliveryStatus, Subscription
 from dumont_core.webhooks.repository import WebhookRepository
 from dumont_core.webhooks.retries import Backoff
 from dumont_core.webhooks.sender import DeliverySender
 from dumont_core.webhooks.service import WebhookService
+from infra.topology import REPO_ROOT
 from tests.fakes.clock import Clock
 from tests.fakes.events import InMemoryPublisher
 from tests.fakes.webhooks import FakeReceiver, MemoryQueue, resolving
@@ -28,6 +32,7 @@ OWNER = Principal(account_id="acct_owner", team_id="team_one")
 STRANGER = Principal(account_id="acct_other", team_id="team_two")
 SECRET = "a secret of the receiver's"
 RESOLVER: Any = resolving(hooks_example_com="93.184.215.14", inside_example_com="10.1.2.3")
+PING_SCHEMA = REPO_ROOT / "events" / "webhooks" / "webhook.ping.json"
 
 
 class Webhooks:
@@ -253,3 +258,24 @@ def test_a_host_no_resolver_takes_is_not_an_error(hooks: Webhooks) -> None:
     from dumont_core.webhooks.addresses import check, system_resolver
 
     assert check("https://a\x00b.example.com/", AddressPolicy(), system_resolver) is None
+
+
+def test_a_ping_sends_the_body_its_schema_documents_and_cannot_be_subscribed_to(hooks: Webhooks) -> None:
+    schema = json.loads(PING_SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    subscription = hooks.subscribe()
+    hooks.service.ping(OWNER, subscription.webhook_id)
+    hooks.send_queued()
+
+    ((_, body, headers),) = hooks.receiver.received
+    sent = json.loads(body)
+    assert headers["X-Dumont-Event"] == sent["event"] == "webhook.ping"
+    assert sent["data"] == {"webhook_id": subscription.webhook_id, "requested_by": OWNER.account_id}
+    assert [error.message for error in validator.iter_errors(sent)] == []
+    (example,) = schema["examples"]
+    assert [error.message for error in validator.iter_errors(example)] == []
+    assert list(validator.iter_errors({**sent, "team_id": OWNER.team_id})), "receivers get no ownership"
+    assert "webhook.ping" not in event_types()
