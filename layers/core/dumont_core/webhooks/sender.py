@@ -5,6 +5,7 @@ failed for that long is disabled, with `webhook.disabled` saying so."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,9 +48,14 @@ class HttpPoster:
     """POSTs with httpx to the address that was checked, the URL's host named in `Host` and, over TLS, in
     SNI and the certificate check. Redirects are not followed: they could lead anywhere."""
 
-    def __init__(self, timeout_seconds: float, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, timeout_seconds: float, clock: Clock = utc_now, verify: ssl.SSLContext | bool = True
+    ) -> None:
+        """`verify`: the certificates receivers are checked against; the system's CAs unless a test
+        trusts its own."""
         self._timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 3.0))
         self._clock = clock
+        self._verify = verify
         self._client: httpx.Client | None = None
 
     def _http(self) -> httpx.Client:
@@ -58,6 +64,7 @@ class HttpPoster:
         if self._client is None:
             self._client = httpx.Client(
                 timeout=self._timeout,
+                verify=self._verify,
                 follow_redirects=False,
                 limits=httpx.Limits(max_keepalive_connections=0),
             )
