@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from dumont_core.access.plans import PLANS
+from dumont_core.platform.settings import WebhookSettings
+from dumont_core.webhooks.retries import Backoff, receive_limit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
@@ -24,9 +27,17 @@ DOMAIN_EVENTS_QUEUE_NAME = "domain-events"
 """Every domain event lands here (for the webhook fan-out); failures go to `<name>-dlq`."""
 WEBHOOK_DELIVERIES_QUEUE_NAME = "webhook-deliveries"
 """Deliveries waiting to be sent (or retried) to webhook receivers; given up ones go to `<name>-dlq`."""
-WEBHOOK_DELIVERIES_MAX_RECEIVES = 100
-"""Far more receives than a delivery's retries over its retry period: the sender moves a delivery to the
-dead-letter queue itself when that period ends; this catches a message the sender cannot even read."""
+WEBHOOK_DELIVERIES_MAX_RECEIVES = receive_limit(
+    Backoff(
+        WebhookSettings.model_fields["webhook_retry_base_seconds"].default,
+        WebhookSettings.model_fields["webhook_retry_max_seconds"].default,
+    ),
+    timedelta(hours=WebhookSettings.model_fields["webhook_give_up_hours"].default),
+)
+"""Made from the retry settings AWS runs with, for twice the receives a delivery's retries take over its
+retry period: the sender moves a delivery to the dead-letter queue itself when that period ends; this
+catches a message the sender cannot even read. The sender is told it (`WEBHOOK_DELIVERY_MAX_RECEIVES`)
+and gives up at the last receive but one, should the queue's receives run out first."""
 DOMAIN_EVENT_SOURCE_PREFIX = "dumont."
 SERVICE_NAME = "dumont-cloud"
 METRICS_NAMESPACE = "DumontCloud"
@@ -257,6 +268,7 @@ OPENAPI_FILE = FUNCTIONS_DIR / "api" / "openapi.json"
 """The API's OpenAPI document, written from the routes by `make openapi` and checked against them by
 the tests: the one list of routes, which API Gateway deploys too."""
 CALLER_EXTENSION = "x-dumont-caller"
+WEBSOCKET_EXTENSION = "x-dumont-websocket"
 
 
 @dataclass(frozen=True)
@@ -278,11 +290,13 @@ class Route:
 
 
 def routes_of(document: dict[str, Any]) -> tuple[Route, ...]:
-    """Every operation of an OpenAPI document, as API Gateway deploys it."""
+    """Every operation of an OpenAPI document the REST API serves, as API Gateway deploys it: live
+    metrics, documented there too, are the WebSocket API's (`infra.components.live`)."""
     return tuple(
         Route(method.upper(), path, operation.get(CALLER_EXTENSION, "member"))
         for path, operations in document["paths"].items()
         for method, operation in operations.items()
+        if not operation.get(WEBSOCKET_EXTENSION)
     )
 
 

@@ -5,17 +5,23 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import threading
+from collections.abc import Mapping, Sequence
+
+from pydantic import TypeAdapter, ValidationError
 
 from dumont_core.platform.settings import RealVastSettings, SettingsError, settings_from
 from local_stack.stack import LocalStack, LocalStackConfig, RealVast
 
+LOOPBACK_ENV = "WEBHOOK_ALLOW_LOOPBACK"
 STOP_SECONDS = 3.0
 """How long Ctrl-C waits for what is running to finish: the stack is gone within 5 s."""
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def stack_config(argv: Sequence[str], environ: Mapping[str, str]) -> LocalStackConfig:
+    """The stack `python -m local_stack` starts, from its arguments and the environment."""
+    parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--marketplace-port", type=int, default=8767)
@@ -41,27 +47,46 @@ def main() -> None:
         help="Lose this fraction of the agents' heartbeat requests on the machines' network (default 0)",
     )
     parser.add_argument("--fault-seed", type=int, default=0, help="Seed of the random faults (default 0)")
-    args = parser.parse_args()
-    real_vast = _real_vast()
+    parser.add_argument(
+        "--webhook-loopback",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Let webhooks be sent to this machine (127.0.0.1, ::1), as AWS never does; on unless "
+        "--no-webhook-loopback or WEBHOOK_ALLOW_LOOPBACK=false says otherwise",
+    )
+    args = parser.parse_args(argv)
     for name in ("provider_error_rate", "heartbeat_drop_rate"):
         if not 0 <= getattr(args, name) <= 1:
             parser.error(f"--{name.replace('_', '-')} is a fraction from 0 to 1")
+    loopback = args.webhook_loopback
+    if loopback is None:
+        try:
+            loopback = _flag(environ.get(LOOPBACK_ENV, "true"))
+        except ValidationError:
+            parser.error(f"{LOOPBACK_ENV} is true or false, not {environ[LOOPBACK_ENV]!r}")
+    return LocalStackConfig(
+        host=args.host,
+        port=args.port,
+        marketplace_port=args.marketplace_port,
+        aws_port=args.aws_port,
+        seed=args.seed,
+        log_level=args.log_level,
+        interruptions_per_hour=args.interruptions_per_hour,
+        real_vast=_real_vast(environ),
+        provider_error_rate=args.provider_error_rate,
+        heartbeat_drop_rate=args.heartbeat_drop_rate,
+        fault_seed=args.fault_seed,
+        webhook_allow_loopback=loopback,
+    )
 
-    stack = LocalStack(
-        LocalStackConfig(
-            host=args.host,
-            port=args.port,
-            marketplace_port=args.marketplace_port,
-            aws_port=args.aws_port,
-            seed=args.seed,
-            log_level=args.log_level,
-            interruptions_per_hour=args.interruptions_per_hour,
-            real_vast=real_vast,
-            provider_error_rate=args.provider_error_rate,
-            heartbeat_drop_rate=args.heartbeat_drop_rate,
-            fault_seed=args.fault_seed,
-        )
-    ).start()
+
+def _flag(value: str) -> bool:
+    # Read as the functions read their settings, so `WEBHOOK_ALLOW_LOOPBACK=0` means what it means there.
+    return TypeAdapter(bool).validate_python(value)
+
+
+def main() -> None:
+    stack = LocalStack(stack_config(sys.argv[1:], os.environ)).start()
     bootstrap = stack.bootstrap
     assert bootstrap is not None
     stopped = threading.Event()
@@ -74,7 +99,7 @@ def main() -> None:
         f"  Swagger UI:                  {stack.url}/docs\n"
         f"  Live metrics (WebSocket):    {stack.url.replace('http://', 'ws://')}/ws/instance/{{id}}/metrics\n"
         f"  Local GPU marketplace:       {stack.marketplace.url}"
-        f"{'  (unused: renting from the real Vast.ai)' if real_vast else ''}\n"
+        f"{'  (unused: renting from the real Vast.ai)' if stack.config.real_vast else ''}\n"
         f"  Embedded AWS (moto):         {stack.aws.endpoint_url}\n"
         f"Try: curl -H 'Authorization: Bearer {stack.api_key}' {stack.url}/api/v1/instances\n"
         f"The official Vast.ai CLI speaks to the local marketplace too:\n"
@@ -82,8 +107,8 @@ def main() -> None:
         "Press Ctrl-C to stop.",
         flush=True,
     )
-    if real_vast is not None:
-        print(_REAL_MONEY_WARNING.format(cap=real_vast.max_price_per_hour), flush=True)
+    if stack.config.real_vast is not None:
+        print(_REAL_MONEY_WARNING.format(cap=stack.config.real_vast.max_price_per_hour), flush=True)
     stopped.wait()
     print("Stopping…", flush=True)
     # A second Ctrl-C waits for nothing.
@@ -98,10 +123,10 @@ _REAL_MONEY_WARNING = """
 """
 
 
-def _real_vast() -> RealVast | None:
+def _real_vast(environ: Mapping[str, str]) -> RealVast | None:
     """The real Vast.ai when DUMONT_REAL_VAST=1 asks for it, with its key and a price cap, or None."""
     try:
-        settings = settings_from(RealVastSettings, os.environ)
+        settings = settings_from(RealVastSettings, environ)
     except SettingsError as error:
         raise SystemExit(f"make run: {error}") from None
     if not settings.use_real_vast:

@@ -46,7 +46,6 @@ from infra.topology import (
     STATE_MACHINES,
     USAGE_PLAN_IDS_ENV,
     USAGE_PLANS,
-    WEBHOOK_DELIVERIES_MAX_RECEIVES,
     WEBHOOK_DELIVERIES_QUEUE_NAME,
     render_asl,
 )
@@ -147,13 +146,12 @@ class EmbeddedAws:
         make_client: Any = boto3.client  # any service by name; typed clients come from the stubs
         return make_client(service, endpoint_url=self.endpoint_url, region_name=REGION)
 
-    def deploy(self, extra_environment: dict[str, str]) -> Deployment:
-        """Create what the CDK stack creates, and set the functions' environment."""
+    def deploy(self, extra_environment: dict[str, str], webhook_max_receives: int) -> Deployment:
+        """Create what the CDK stack creates, and set the functions' environment. The deliveries queue
+        allows `webhook_max_receives`, made from the local retry settings as CDK's from AWS's."""
         self.client("dynamodb").create_table(**create_table_request(TABLE_NAME))
         self._deploy_events()
-        deliveries_url, _ = self._queue_with_dead_letters(
-            WEBHOOK_DELIVERIES_QUEUE_NAME, WEBHOOK_DELIVERIES_MAX_RECEIVES
-        )
+        deliveries_url, _ = self._queue_with_dead_letters(WEBHOOK_DELIVERIES_QUEUE_NAME, webhook_max_receives)
         role_arn = self._lambda_role()
         functions = self._deploy_functions(role_arn)
         state_machine_arns = self._deploy_state_machines(role_arn, functions)

@@ -6,10 +6,13 @@ import secrets
 import time
 import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from dumont_core import composition
 from dumont_core.platform.identity import Principal
+from dumont_core.platform.settings import WebhookSettings
+from dumont_core.webhooks.retries import Backoff, receive_limit
 from infra.topology import FUNCTIONS, HOUSEKEEPING_FUNCTION, PRICE_COLLECTOR_FUNCTION, RECONCILER_FUNCTION
 from local_stack.cpu_standbys import CpuStandbyAgents
 from local_stack.embedded_aws import ACCOUNT_ID, REGION, STACK_PREFIX, Deployment, EmbeddedAws
@@ -149,6 +152,24 @@ def _provider_environment(config: LocalStackConfig, marketplace: LocalMarketplac
     }
 
 
+def _webhook_max_receives(config: LocalStackConfig) -> int:
+    backoff = Backoff(config.webhook_retry_base_seconds, config.webhook_retry_max_seconds)
+    return receive_limit(
+        backoff, timedelta(hours=WebhookSettings.model_fields["webhook_give_up_hours"].default)
+    )
+
+
+def _webhook_environment(config: LocalStackConfig) -> dict[str, str]:
+    return {
+        "WEBHOOK_ALLOW_HTTP": "true",
+        "WEBHOOK_ALLOW_LOOPBACK": str(config.webhook_allow_loopback).lower(),
+        "WEBHOOK_RETRY_BASE_SECONDS": str(config.webhook_retry_base_seconds),
+        "WEBHOOK_RETRY_MAX_SECONDS": str(config.webhook_retry_max_seconds),
+        # The queue's receives run out long before a day of waits this short: the sender gives up then.
+        "WEBHOOK_DELIVERY_MAX_RECEIVES": str(_webhook_max_receives(config)),
+    }
+
+
 def _address_limits(config: LocalStackConfig) -> dict[str, str]:
     limits = {
         "LOGIN_FAILURES_PER_ADDRESS": config.login_failures_per_address,
@@ -243,12 +264,10 @@ class LocalStack:
                 "INSTANT_PAYMENTS": "true",
                 "POWERTOOLS_LOG_LEVEL": config.log_level,
                 "POWERTOOLS_METRICS_DISABLED": "true",
-                "WEBHOOK_ALLOW_HTTP": "true",
-                "WEBHOOK_ALLOW_LOOPBACK": str(config.webhook_allow_loopback).lower(),
-                "WEBHOOK_RETRY_BASE_SECONDS": str(config.webhook_retry_base_seconds),
-                "WEBHOOK_RETRY_MAX_SECONDS": str(config.webhook_retry_max_seconds),
+                **_webhook_environment(config),
                 **_address_limits(config),
-            }
+            },
+            webhook_max_receives=_webhook_max_receives(config),
         )
         # The functions read their settings from the environment just deployed, as on a first cold start.
         composition.reset()

@@ -17,6 +17,7 @@ from api.app import resolver
 from api.documentation.routes import OPENAPI_FILE
 from api.responses import ERROR_DESCRIPTIONS
 from api.routing import DOMAINS, SECURITY_SCHEMES
+from api.websocket_document import LIVE_METRICS_PATH, MESSAGE_SCHEMA, live_metrics_path, message_schema
 
 TITLE = "Dumont Cloud API"
 VERSION = "1.0.0"
@@ -61,6 +62,9 @@ def document() -> dict[str, Any]:
     schemas = built.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(unused, None)
+    # Added after the refusals above: its answers are the WebSocket API's, written out in full there.
+    built["paths"][LIVE_METRICS_PATH] = live_metrics_path()
+    schemas[MESSAGE_SCHEMA] = message_schema()
     return built
 
 

@@ -34,6 +34,9 @@ CALLER_EXTENSION = "x-dumont-caller"
 agent; not counted): what API Gateway asks of the request before our code runs."""
 DEMO_EXTENSION = "x-dumont-demo"
 """Set on routes that serve demo mode (`?demo=true`): fictitious data, to callers without credentials too."""
+WEBSOCKET_EXTENSION = "x-dumont-websocket"
+"""Set on the operations the WebSocket API serves (live metrics), documented with the rest: the REST API
+has no route for them."""
 SECURITY_SCHEMES: dict[str, Any] = {
     "accessToken": {
         "type": "http",

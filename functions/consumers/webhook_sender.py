@@ -1,6 +1,7 @@
 """Reads the webhook-deliveries queue: POSTs each delivery to its receiver and records the outcome. A
 delivery that failed is reported as a failure of its message, made visible again only after its backoff
-(so SQS hands it over then); one that failed for the whole retry period goes to the dead-letter queue."""
+(so SQS hands it over then); one that failed for the whole retry period, or at the last receive but one
+its queue allows, goes to the dead-letter queue, recorded as failed."""
 
 from dumont_core.platform.coldstart import first_call_long_lived, long_lived
 
@@ -30,7 +31,7 @@ class RetryLater(Exception):
 
 def send(record: SQSRecord) -> None:
     ref = DeliveryRef.model_validate_json(record.body)
-    wait = composition.delivery_sender().send(ref)
+    wait = composition.delivery_sender().send(ref, int(record.attributes.approximate_receive_count))
     if wait is not None:
         composition.delivery_queue().retry_later(record.receipt_handle, wait)
         raise RetryLater(f"{ref.delivery_id} is tried again in {wait:g} s")

@@ -112,7 +112,7 @@ class LiveMetricsApi(Construct):
                 f"{route}: $connect lets a connection in only with an access token or API key of our own "
                 "accounts, checked and counted by the live metrics function with the REST authorizer's "
                 "access service (it must answer 404 for another team's instance, which an authorizer "
-                "cannot); the other routes exist only on connections it let in.",
+                "cannot; decision 70); the other routes exist only on connections it let in.",
             )
         access_logs = logs.LogGroup(self, "AccessLogs", retention=ACCESS_LOG_RETENTION)
         self.stage = apigwv2.WebSocketStage(

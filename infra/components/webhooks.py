@@ -17,6 +17,7 @@ from infra.topology import WEBHOOK_DELIVERIES_MAX_RECEIVES, WEBHOOK_DELIVERIES_Q
 # Names the settings models read (dumont_core.platform.settings.WebhookSettings and WebhookSenderSettings).
 DELIVERY_QUEUE_URL_ENV = "WEBHOOK_DELIVERY_QUEUE_URL"
 DEAD_LETTER_QUEUE_URL_ENV = "WEBHOOK_DEAD_LETTER_QUEUE_URL"
+MAX_RECEIVES_ENV = "WEBHOOK_DELIVERY_MAX_RECEIVES"
 BATCH_SIZE = 10
 
 
@@ -58,6 +59,7 @@ class WebhookDeliveries(Construct):
             self.queue.grant(function, "sqs:ChangeMessageVisibility")
             self.dead_letters.grant_send_messages(function)
             function.add_environment(DEAD_LETTER_QUEUE_URL_ENV, self.dead_letters.queue_url)
+            function.add_environment(MAX_RECEIVES_ENV, str(WEBHOOK_DELIVERIES_MAX_RECEIVES))
         if spec.consumes_queue is not None:
             function.add_event_source(
                 event_sources.SqsEventSource(

@@ -55,6 +55,8 @@ var notForTheSDK = map[string]string{
 	"GET /api/savings/dashboard":              "older shape",
 	"GET /api/savings/history":                "older shape",
 	"GET /api/savings/summary":                "older shape",
+	// Live metrics: a WebSocket to open, not an HTTP call.
+	"GET /ws/instance/{instance_id}/metrics": "websocket",
 	// Pages for people, not operations.
 	"GET /demo-app":     "page",
 	"GET /docs":         "page",

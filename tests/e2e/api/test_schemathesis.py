@@ -1,7 +1,8 @@
 """Every operation of the OpenAPI document, driven by schemathesis against the local stack: valid and
 invalid requests alike, each answered without a server error, with a status the document lists for the
 operation, and a body and headers matching what it documents for that status; a method a path does not
-serve is 405 with an `Allow` header, and no operation answers without its credentials.
+serve is 405 with an `Allow` header, and no operation answers without its credentials. Live metrics,
+documented there as a WebSocket upgrade, are left to tests/e2e/live.
 
 The run is bounded and derandomized (a fixed seed, deterministic generation, a few examples per
 operation), so it finds the same cases every time in about two minutes. A failure names the operation,
@@ -22,6 +23,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api import openapi
+from api.routing import WEBSOCKET_EXTENSION
 from dumont_core import composition
 from dumont_core.platform.errors import InvalidState
 from dumont_core.platform.identity import Principal
@@ -48,6 +51,14 @@ CHECKS = (
 """Not negative_data_rejection and positive_data_acceptance: request models coerce lax input (`0` for
 `false`) and the domain refuses more than the schema says (an unknown GPU type), which those flag."""
 RUN_TIMEOUT_SECONDS = 600
+WEBSOCKET_OPERATIONS = [
+    operation["operationId"]
+    for operations in openapi.document()["paths"].values()
+    for operation in operations.values()
+    if operation.get(WEBSOCKET_EXTENSION)
+]
+"""Left out: live metrics are a WebSocket upgrade, which schemathesis does not make (it would test a plain
+GET's 426); tests/e2e/live connects real WebSocket clients there."""
 
 
 @dataclass(frozen=True)
@@ -163,6 +174,7 @@ def test_every_operation_conforms_to_the_openapi_document(
         "2",
         "--request-timeout",
         "30",
+        *(f"--exclude-operation-id={operation_id}" for operation_id in WEBSOCKET_OPERATIONS),
     ]
     run = subprocess.run(
         command, capture_output=True, text=True, cwd=tmp_path, timeout=RUN_TIMEOUT_SECONDS, check=False
@@ -170,7 +182,7 @@ def test_every_operation_conforms_to_the_openapi_document(
     output = run.stdout + run.stderr
     (tmp_path / "schemathesis.log").write_text(output)
     tested = re.search(r"Operations:\s+(\d+) selected / (\d+) total", output)
-    if tested is None or tested.group(1) != tested.group(2):
+    if tested is None or int(tested.group(1)) != int(tested.group(2)) - len(WEBSOCKET_OPERATIONS):
         pytest.fail(f"schemathesis did not test every operation:\n{output[-5_000:]}", pytrace=False)
     if run.returncode != 0:
         pytest.fail(f"{failures_of(output)}\n(whole report: {tmp_path / 'schemathesis.log'})", pytrace=False)

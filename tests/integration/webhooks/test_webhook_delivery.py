@@ -3,21 +3,27 @@ in memory: what is sent, what is retried and when, and what is given up."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import json
 from datetime import timedelta
 from typing import Any
 
+import jsonschema
 import pytest
 
 from dumont_core.platform.errors import NotFound, ValidationFailed
 from dumont_core.platform.identity import Principal
 from dumont_core.webhooks.addresses import AddressPolicy
+from dumont_core.webhooks.catalog import event_types
 from dumont_core.webhooks.events import WebhookDisabled
 from dumont_core.webhooks.models import DeliveryStatus, Subscription
 from dumont_core.webhooks.repository import WebhookRepository
-from dumont_core.webhooks.sender import Backoff, DeliverySender
+from dumont_core.webhooks.retries import Backoff
+from dumont_core.webhooks.sender import DeliverySender
 from dumont_core.webhooks.service import WebhookService
+from infra.topology import REPO_ROOT
 from tests.fakes.clock import Clock
 from tests.fakes.events import InMemoryPublisher
 from tests.fakes.webhooks import FakeReceiver, MemoryQueue, resolving
@@ -26,6 +32,7 @@ OWNER = Principal(account_id="acct_owner", team_id="team_one")
 STRANGER = Principal(account_id="acct_other", team_id="team_two")
 SECRET = "a secret of the receiver's"
 RESOLVER: Any = resolving(hooks_example_com="93.184.215.14", inside_example_com="10.1.2.3")
+PING_SCHEMA = REPO_ROOT / "events" / "webhooks" / "webhook.ping.json"
 
 
 class Webhooks:
@@ -133,6 +140,31 @@ def test_failures_are_retried_with_a_doubling_wait_then_dead_lettered_after_a_da
     assert hooks.dead_letters.refs == [ref]
 
 
+def test_a_delivery_still_failing_when_its_queue_stops_handing_it_over_is_recorded_failed(
+    hooks: Webhooks,
+) -> None:
+    # Waits of a few seconds, as on the local stack, use up a queue's receives within minutes, long
+    # before the retry period: the queue would move the message aside and nothing would record it.
+    queue_allows = 12
+    sender = dataclasses.replace(hooks.sender, backoff=Backoff(1, 8), receive_limit=queue_allows)
+    subscription = hooks.subscribe()
+    hooks.receiver.status = None
+    hooks.publish()
+    (ref,) = hooks.queue.refs
+
+    receives = 1
+    while sender.send(ref, receive_count=receives) is not None:
+        hooks.clock.advance(seconds=8)
+        receives += 1
+
+    assert receives == queue_allows - 1, "the last receive is left for a try the sender never saw"
+    (logged,) = hooks.service.deliveries(OWNER, subscription.webhook_id, 10)
+    assert (logged.status, logged.attempts, logged.next_attempt_at) == (DeliveryStatus.FAILED, receives, None)
+    assert "as many as its queue allows" in (logged.error or "")
+    assert hooks.dead_letters.refs == [ref]
+    assert hooks.service.get(OWNER, subscription.webhook_id).enabled, "a day of failures disables, not this"
+
+
 def test_a_subscription_failing_for_a_day_is_disabled_with_an_event(hooks: Webhooks) -> None:
     subscription = hooks.subscribe()
     hooks.receiver.status = None
@@ -226,3 +258,24 @@ def test_a_host_no_resolver_takes_is_not_an_error(hooks: Webhooks) -> None:
     from dumont_core.webhooks.addresses import check, system_resolver
 
     assert check("https://a\x00b.example.com/", AddressPolicy(), system_resolver) is None
+
+
+def test_a_ping_sends_the_body_its_schema_documents_and_cannot_be_subscribed_to(hooks: Webhooks) -> None:
+    schema = json.loads(PING_SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
+    )
+    subscription = hooks.subscribe()
+    hooks.service.ping(OWNER, subscription.webhook_id)
+    hooks.send_queued()
+
+    ((_, body, headers),) = hooks.receiver.received
+    sent = json.loads(body)
+    assert headers["X-Dumont-Event"] == sent["event"] == "webhook.ping"
+    assert sent["data"] == {"webhook_id": subscription.webhook_id, "requested_by": OWNER.account_id}
+    assert [error.message for error in validator.iter_errors(sent)] == []
+    (example,) = schema["examples"]
+    assert [error.message for error in validator.iter_errors(example)] == []
+    assert list(validator.iter_errors({**sent, "team_id": OWNER.team_id})), "receivers get no ownership"
+    assert "webhook.ping" not in event_types()

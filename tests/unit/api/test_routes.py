@@ -9,7 +9,14 @@ import pytest
 
 from api import openapi
 from api.documentation.routes import OPENAPI_FILE
-from api.routing import CALLER_EXTENSION, DEMO_EXTENSION, DOMAINS, PERMISSION_EXTENSION, module_serving
+from api.routing import (
+    CALLER_EXTENSION,
+    DEMO_EXTENSION,
+    DOMAINS,
+    PERMISSION_EXTENSION,
+    WEBSOCKET_EXTENSION,
+    module_serving,
+)
 from dumont_core.access.permissions import AGENT_PERMISSION, OPERATOR_PERMISSION, PERMISSIONS
 from infra.topology import API_ROUTES, routes_of
 
@@ -29,8 +36,20 @@ def test_the_committed_openapi_document_is_the_one_the_routes_make() -> None:
 def test_api_gateway_deploys_exactly_the_documented_operations() -> None:
     assert routes_of(json.loads(OPENAPI_FILE.read_text())) == API_ROUTES
     assert {(route.method, route.path) for route in API_ROUTES} == {
-        (method, path) for method, path, _ in OPERATIONS
+        (method, path) for method, path, operation in OPERATIONS if not operation.get(WEBSOCKET_EXTENSION)
     }
+
+
+def test_live_metrics_are_documented_as_a_websocket_the_rest_api_has_no_route_for() -> None:
+    operation = DOCUMENT["paths"]["/ws/instance/{instance_id}/metrics"]["get"]
+    assert operation[WEBSOCKET_EXTENSION] is True
+    assert operation[PERMISSION_EXTENSION] == "instances.view"
+    assert {"101", "401", "403", "404", "409", "429"} <= set(operation["responses"])
+    assert "Upgrade: websocket" in operation["description"]
+    assert {parameter["name"] for parameter in operation["parameters"]} == {"instance_id", "token"}
+    message = DOCUMENT["components"]["schemas"]["LiveMetricsMessage"]["properties"]
+    assert set(message) == {"timestamp", "gpu_utilization", "vram_used_gb", "cost_accumulated"}
+    assert not [route for route in API_ROUTES if route.path.startswith("/ws/")]
 
 
 @pytest.mark.parametrize(("method", "path", "operation"), OPERATIONS, ids=lambda value: str(value)[:60])

@@ -119,6 +119,8 @@ NOT_FOR_THE_SDK = {
     ("GET", "/api/savings/summary"),
     # GET /api/v1/market/predictions in the older documents' shape.
     ("GET", "/api/metrics/predictions/{gpu_name}"),
+    # Live metrics: a WebSocket to open (the README shows a client), not an HTTP call.
+    ("GET", "/ws/instance/{instance_id}/metrics"),
     # Pages for a browser and the service's own health and description.
     ("GET", "/demo-app"),
     ("GET", "/docs"),

@@ -1,14 +1,14 @@
 """What a receiver checks: seed 003's validation accepts our signature; the timestamped one covers the
-time it was sent."""
+time it was sent. How long a failing delivery waits, and how many receives its queue allows it."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from dumont_core.webhooks import signing
-from dumont_core.webhooks.sender import Backoff
+from dumont_core.webhooks.retries import SQS_MAX_RECEIVE_COUNT, Backoff, receive_limit
 
 
 def validate_webhook(payload: str, signature: str, secret: str) -> bool:
@@ -46,3 +46,15 @@ def test_the_wait_doubles_from_the_base_up_to_the_cap() -> None:
         3600,
         3600,
     ]
+
+
+def test_the_queue_allows_twice_a_days_retries_or_as_many_receives_as_sqs_does() -> None:
+    day = timedelta(hours=24)
+    aws = Backoff(base_seconds=30, max_seconds=3600)
+    # 30 s doubling to an hour: 8 attempts in the first 64 minutes, then one an hour.
+    assert aws.attempts_within(day, at_most=SQS_MAX_RECEIVE_COUNT) == 31
+    assert receive_limit(aws, day) == 72
+
+    local = Backoff(base_seconds=1, max_seconds=8)
+    assert local.attempts_within(day, at_most=SQS_MAX_RECEIVE_COUNT) == SQS_MAX_RECEIVE_COUNT
+    assert receive_limit(local, day) == SQS_MAX_RECEIVE_COUNT

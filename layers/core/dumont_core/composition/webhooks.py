@@ -52,7 +52,8 @@ def webhooks() -> WebhookService:
 def delivery_sender() -> DeliverySender:
     from dumont_core.composition import publisher
     from dumont_core.platform.queues import SqsQueue
-    from dumont_core.webhooks.sender import Backoff, DeliverySender, HttpPoster
+    from dumont_core.webhooks.retries import Backoff
+    from dumont_core.webhooks.sender import DeliverySender, HttpPoster
 
     settings = load_settings(WebhookSenderSettings)
     return DeliverySender(
@@ -63,4 +64,5 @@ def delivery_sender() -> DeliverySender:
         policy=_policy(),
         backoff=Backoff(settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds),
         give_up_after=timedelta(hours=settings.webhook_give_up_hours),
+        receive_limit=settings.webhook_delivery_max_receives,
     )

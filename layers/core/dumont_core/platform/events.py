@@ -1,8 +1,9 @@
 """Publishing domain events on the EventBridge bus.
 
-The bus detail is the webhook payload users receive: `{"event", "timestamp", "data"}` (seeds 001
-and 003), with ownership alongside so consumers can route per account and team. The JSON shape of
-every event is documented in `events/domain/`.
+The bus detail is `{"event", "timestamp", "account_id", "team_id", "data"}`: ownership alongside, so
+consumers can route per account and team. A webhook receives the detail without its ownership,
+`{"event", "timestamp", "data"}` (seeds 001 and 003; `dumont_core.webhooks.service.payload`). The JSON
+shape of every event's detail is documented in `events/domain/`.
 """
 
 from __future__ import annotations

@@ -210,6 +210,12 @@ class WebhookSenderSettings(WebhookSettings):
         min_length=1,
         description="Where deliveries that failed for the whole retry period go",
     )
+    webhook_delivery_max_receives: int = Field(
+        alias="WEBHOOK_DELIVERY_MAX_RECEIVES",
+        ge=2,
+        le=1000,
+        description="The deliveries queue's maximum receives, after which it moves a message aside itself",
+    )
 
 
 class LiveMetricsSettings(EnvironmentSettings):

@@ -5,6 +5,7 @@ failed for that long is disabled, with `webhook.disabled` saying so."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from dumont_core.webhooks.models import (
     Subscription,
 )
 from dumont_core.webhooks.repository import WebhookRepository
+from dumont_core.webhooks.retries import Backoff
 from dumont_core.webhooks.service import DeliveryQueue
 
 MAX_ERROR_LENGTH = 300
@@ -46,9 +48,14 @@ class HttpPoster:
     """POSTs with httpx to the address that was checked, the URL's host named in `Host` and, over TLS, in
     SNI and the certificate check. Redirects are not followed: they could lead anywhere."""
 
-    def __init__(self, timeout_seconds: float, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, timeout_seconds: float, clock: Clock = utc_now, verify: ssl.SSLContext | bool = True
+    ) -> None:
+        """`verify`: the certificates receivers are checked against; the system's CAs unless a test
+        trusts its own."""
         self._timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 3.0))
         self._clock = clock
+        self._verify = verify
         self._client: httpx.Client | None = None
 
     def _http(self) -> httpx.Client:
@@ -57,6 +64,7 @@ class HttpPoster:
         if self._client is None:
             self._client = httpx.Client(
                 timeout=self._timeout,
+                verify=self._verify,
                 follow_redirects=False,
                 limits=httpx.Limits(max_keepalive_connections=0),
             )
@@ -87,16 +95,6 @@ def _since(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-@dataclass(frozen=True)
-class Backoff:
-    base_seconds: float
-    max_seconds: float
-
-    def after(self, failures: int) -> float:
-        """The wait after the `failures`-th failure: the base, doubled for each failure before it."""
-        return float(min(self.max_seconds, self.base_seconds * 2 ** max(0, failures - 1)))
-
-
 @dataclass(frozen=True, kw_only=True)
 class DeliverySender:
     repository: WebhookRepository
@@ -108,10 +106,14 @@ class DeliverySender:
     give_up_after: timedelta
     resolver: Resolver = system_resolver
     clock: Clock = field(default=utc_now)
+    receive_limit: int | None = None
+    """The deliveries queue's maximum receives: a failure at the last receive but one is final, so the
+    sender records it and moves it to the dead-letter queue before the queue would, unrecorded."""
 
-    def send(self, ref: DeliveryRef) -> float | None:
-        """Try the delivery once. None when it is done with (delivered, given up, or nothing to do); else
-        how many seconds to wait before it is tried again."""
+    def send(self, ref: DeliveryRef, receive_count: int = 1) -> float | None:
+        """Try the delivery once, at the `receive_count`-th receive of its message. None when it is done
+        with (delivered, given up, or nothing to do); else how many seconds to wait before it is tried
+        again."""
         delivery = self.repository.delivery(ref.webhook_id, ref.delivery_id)
         if delivery is None or delivery.status in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED):
             return None
@@ -126,7 +128,7 @@ class DeliverySender:
             if subscription.failing_since is not None:
                 self.repository.clear_failing(subscription.team_id, subscription.webhook_id)
             return None
-        return self._failed(subscription, delivery, attempt, ref)
+        return self._failed(subscription, delivery, attempt, ref, receive_count)
 
     def _attempt(self, subscription: Subscription, delivery: Delivery) -> Attempt:
         now = self.clock()
@@ -143,11 +145,19 @@ class DeliverySender:
         return self.poster.post(target, body, headers)
 
     def _failed(
-        self, subscription: Subscription, delivery: Delivery, attempt: Attempt, ref: DeliveryRef
+        self,
+        subscription: Subscription,
+        delivery: Delivery,
+        attempt: Attempt,
+        ref: DeliveryRef,
+        receive_count: int,
     ) -> float | None:
         now = attempt.at
         error = attempt.error or f"the receiver answered {attempt.response_code}"
-        expired = now - delivery.created_at >= self.give_up_after
+        out_of_receives = self.receive_limit is not None and receive_count >= self.receive_limit - 1
+        if out_of_receives:
+            error = f"given up after {receive_count} attempts, as many as its queue allows: {error}"
+        expired = out_of_receives or now - delivery.created_at >= self.give_up_after
         wait = None if expired else self.backoff.after(delivery.attempts + 1)
         recorded = self._record(
             delivery,
