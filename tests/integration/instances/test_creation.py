@@ -111,6 +111,7 @@ NOTHING_RENTED_YET: dict[str, Any] = {
     "last_snapshot_at": None,
     "checkpoint_started_at": None,
     "watchers": [],
+    "ssh_keys_version": 0,
 }
 
 

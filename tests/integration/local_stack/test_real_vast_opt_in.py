@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from local_stack.__main__ import _real_vast
@@ -12,7 +14,7 @@ from local_stack.stack import LocalStackConfig, RealVast, _provider_environment
 def test_the_local_marketplace_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VAST_API_KEY", "a-real-key")
     monkeypatch.delenv("DUMONT_REAL_VAST", raising=False)
-    assert _real_vast() is None
+    assert _real_vast(os.environ) is None
     with LocalMarketplace() as marketplace:
         environment = _provider_environment(LocalStackConfig(), marketplace)
         assert environment["VAST_API_URL"] == marketplace.url
@@ -24,7 +26,7 @@ def test_asking_without_a_price_cap_is_refused(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("VAST_API_KEY", "a-real-key")
     monkeypatch.delenv("VAST_MAX_PRICE_PER_HOUR", raising=False)
     with pytest.raises(SystemExit, match="VAST_MAX_PRICE_PER_HOUR"):
-        _real_vast()
+        _real_vast(os.environ)
 
 
 def test_asking_with_a_key_and_a_cap_rents_under_the_cap_with_a_warning(
@@ -34,7 +36,7 @@ def test_asking_with_a_key_and_a_cap_rents_under_the_cap_with_a_warning(
     monkeypatch.setenv("VAST_API_KEY", "a-real-key")
     monkeypatch.setenv("VAST_MAX_PRICE_PER_HOUR", "0.5")
     monkeypatch.delenv("VAST_API_URL", raising=False)
-    real = _real_vast()
+    real = _real_vast(os.environ)
     assert real == RealVast(api_key="a-real-key", max_price_per_hour=0.5)
     assert "REAL VAST.AI" in capsys.readouterr().out
     environment = _provider_environment(LocalStackConfig(real_vast=real), LocalMarketplace())
