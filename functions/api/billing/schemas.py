@@ -37,6 +37,7 @@ class HistoryLineView(View, HistoryLine):
 class HistoryMetaView(PageView):
     """The page, and what the whole period (and filter) adds up to, not only this page."""
 
+    next_cursor: str | None
     total_charged: float
     total_credited: float
 

@@ -164,6 +164,9 @@ class HistoryPage(DomainModel):
     page: int
     per_page: int
     total: int
+    """For clients that page by number: the lines through this page, plus one when more follow."""
+    next_cursor: str | None = None
+    """Where the next page starts (`cursor`); None on the last page."""
     total_charged: float
     """Over the whole period and filter, not only this page."""
     total_credited: float

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
-from dumont_core.billing.models import LedgerEntry, to_usd
+from dumont_core.billing.models import EntryKind, to_usd
+from dumont_core.billing.rollups import ALL_TIME, DAY, MONTH, Rollup
 from dumont_core.billing.service import BillingService
 from dumont_core.instances.models import InstanceStatus
 from dumont_core.instances.service import InstanceService
@@ -31,8 +32,6 @@ from dumont_core.savings.models import (
     Summary,
 )
 from dumont_core.serverless.models import HibernationRecord
-
-FIRST_DAY = "0000-00-00"
 
 
 class Hibernations(Protocol):
@@ -67,7 +66,7 @@ class Costs:
     azure: float = 0.0
 
     @classmethod
-    def of(cls, lines: Iterable[LedgerEntry]) -> Costs:
+    def of(cls, lines: Iterable[Rollup]) -> Costs:
         totals = cls()
         for line in lines:
             hours, gpus = line.seconds / 3600, line.num_gpus or 1
@@ -100,7 +99,8 @@ class SavingsService:
     def summary(self, principal: Principal, period: Period) -> Summary:
         now = self.clock()
         label, first, last = period_bounds(period, now.date())
-        lines = self.billing.charges(principal, first.isoformat(), last.isoformat())
+        scope = DAY if period in (Period.DAY, Period.WEEK) else MONTH
+        lines = self._charges(principal, scope, first.isoformat(), last.isoformat())
         costs = Costs.of(lines)
         hibernated_hours, hibernation_savings = self._hibernation(principal, first, now)
         return Summary(
@@ -126,9 +126,9 @@ class SavingsService:
         first = today.replace(day=1)
         for _ in range(months - 1):
             first = (first - timedelta(days=1)).replace(day=1)
-        by_month: dict[str, list[LedgerEntry]] = defaultdict(list)
-        for line in self.billing.charges(principal, first.isoformat(), today.isoformat()):
-            by_month[line.day[:7]].append(line)
+        by_month: dict[str, list[Rollup]] = defaultdict(list)
+        for line in self._charges(principal, MONTH, first.isoformat(), today.isoformat()):
+            by_month[line.scope.removeprefix(f"{MONTH}#")].append(line)
         history = []
         month = today.replace(day=1)
         for _ in range(months):
@@ -146,7 +146,7 @@ class SavingsService:
 
     def dashboard(self, principal: Principal) -> Dashboard:
         """All-time savings and their return, and a month at the current burn against AWS's price."""
-        costs = Costs.of(self.billing.charges(principal, FIRST_DAY, self.clock().date().isoformat()))
+        costs = Costs.of(self._charges(principal, ALL_TIME, "", ""))
         running = [i for i in self.instances.list_all(principal) if i.status == InstanceStatus.RUNNING]
         margin = self.billing.meter.margin
         burn = sum((instance.cost_per_hour or 0.0) * (1 + margin) for instance in running)
@@ -165,9 +165,9 @@ class SavingsService:
 
     def comparison(self, principal: Principal, gpu_type: str) -> Comparison:
         """One GPU of `gpu_type` an hour here (what the team last paid for one) and at each hyperscaler."""
-        lines = self.billing.charges(principal, FIRST_DAY, self.clock().date().isoformat())
+        lines = self._charges(principal, ALL_TIME, "", "")
         paid = [line for line in lines if line.gpu_type == gpu_type and line.price_per_hour is not None]
-        latest = max(paid, key=lambda line: line.updated_at, default=None)
+        latest = max(paid, key=lambda line: line.updated_at or datetime.min.replace(tzinfo=UTC), default=None)
         ours = None if latest is None else round((latest.price_per_hour or 0.0) / (latest.num_gpus or 1), 6)
         aws = hourly(gpu_type, Cloud.AWS)
         equivalent = EQUIVALENTS[gpu_type]
@@ -187,8 +187,14 @@ class SavingsService:
             source_date=CATALOG_DATE,
         )
 
-    def _breakdown(self, lines: list[LedgerEntry]) -> list[GpuSavings]:
-        by_gpu: dict[str, list[LedgerEntry]] = defaultdict(list)
+    def _charges(self, principal: Principal, scope: str, first_day: str, last_day: str) -> list[Rollup]:
+        """The team's machine charges over the period, per GPU type (and count), from its running
+        totals: a bounded read however long its history."""
+        totals = self.billing.totals(principal, scope, first_day, last_day)
+        return [line for line in totals if line.kind == EntryKind.CHARGE]
+
+    def _breakdown(self, lines: list[Rollup]) -> list[GpuSavings]:
+        by_gpu: dict[str, list[Rollup]] = defaultdict(list)
         for line in lines:
             by_gpu[line.gpu_type or "unknown"].append(line)
         breakdown = []
