@@ -31,6 +31,10 @@ def exercise_billing(client: BenchClient, instance_id: str) -> None:
         expected_status=201,
         body={"team_id": team_id, "amount": 5, "note": "bench"},
     )
+    client.measure("PATCH", "/api/v1/billing/settings", body={"low_balance_threshold": 15})
+    client.measure(
+        "PATCH", "/api/v1/billing/settings", case="the default", body={"low_balance_threshold": None}
+    )
     client.measure("POST", "/api/v1/billing/add-credits", case="no amount", body={}, expected_status=400)
     client.measure(
         "POST",

@@ -12,6 +12,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from api.billing.schemas import (
     AddCreditsRequest,
     BalanceView,
+    BillingSettingsRequest,
+    BillingSettingsView,
     CreditReceiptView,
     GrantRequest,
     HistoryEnvelope,
@@ -106,6 +108,21 @@ def add_credits(caller: Caller, body: Annotated[AddCreditsRequest, Body(embed=Fa
 
     receipt = CreditReceiptView.model_validate(once(caller.team_id, "add_credits", body, pay))
     return json_response(Envelope[CreditReceiptView](data=receipt))
+
+
+@routes.operation(
+    "PATCH", "/api/v1/billing/settings", Envelope[BillingSettingsView], "billing.manage", errors=(400,)
+)
+def change_settings(
+    caller: Caller, body: Annotated[BillingSettingsRequest, Body(embed=False)]
+) -> Response[str]:
+    """Change the team's billing settings
+
+    `low_balance_threshold`: the balance, in dollars, under which the team is warned (`balance.low` and
+    `billing.low_balance`, once a crossing); `null` goes back to the deployment's default
+    (`LOW_BALANCE_THRESHOLD_USD`, $10). A balance already under the new threshold is warned of at once."""
+    found = composition.billing().set_low_balance_threshold(caller, body.low_balance_threshold)
+    return json_response(Envelope[BillingSettingsView](data=BillingSettingsView.model_validate(found)))
 
 
 @routes.operation(

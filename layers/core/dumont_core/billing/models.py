@@ -180,3 +180,12 @@ class CreditReceipt(DomainModel):
     checkout_url: str | None = None
     balance: float | None
     """The team's balance after it; None for an operator's grant, whose team is not the operator's to read."""
+
+
+class BillingSettings(DomainModel):
+    """A team's own billing settings."""
+
+    low_balance_threshold: float
+    """Under this balance the team is warned (`balance.low`, `billing.low_balance`), once a crossing."""
+    default_threshold: bool
+    """Whether that is the deployment's default (`LOW_BALANCE_THRESHOLD_USD`), the team having set none."""

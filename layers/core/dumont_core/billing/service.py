@@ -13,12 +13,14 @@ from aws_lambda_powertools import Logger
 from dumont_core.billing.meter import Meter
 from dumont_core.billing.models import (
     BalanceReport,
+    BillingSettings,
     CreditReceipt,
     CreditSource,
     EntryKind,
     HistoryLine,
     HistoryPage,
     LedgerEntry,
+    to_micros,
     to_usd,
 )
 from dumont_core.billing.payments import PaymentProvider, PaymentRefused, PaymentStatus
@@ -166,6 +168,17 @@ class BillingService:
         if scope == ALL_TIME:
             return self.repository.all_time(principal.team_id)
         return self.repository.rollups(principal.team_id, scope, first_day, last_day)
+
+    def set_low_balance_threshold(self, principal: Principal, threshold_usd: float | None) -> BillingSettings:
+        """The team's own threshold (None: back to the deployment's default). A balance already under the
+        new threshold is warned of at once, as a crossing."""
+        threshold = None if threshold_usd is None else to_micros(threshold_usd)
+        self.repository.set_threshold(principal.team_id, threshold)
+        self.meter.check_balance(principal.team_id, principal.account_id)
+        return BillingSettings(
+            low_balance_threshold=self.meter.low_threshold_usd if threshold_usd is None else threshold_usd,
+            default_threshold=threshold_usd is None,
+        )
 
     def add_credits(self, principal: Principal, amount_usd: float) -> CreditReceipt:
         """Pay for credits; they land once the payment is confirmed (at once, with the local provider)."""
