@@ -1,8 +1,9 @@
 """Savings against AWS, GCP and Azure, from the team's billing history (what it was charged, for how many
 GPU-hours of which GPU) and the hyperscalers' catalog, and hibernation's share from its records.
 
-Every figure is traceable: a period's `total_cost_dumont` is the sum of the history's charges over it,
-its AWS cost the same GPU-hours at the catalog's price of AWS's equivalent, and the breakdown by GPU adds
+Every figure is traceable: a period's `total_cost_dumont` is the sum of the history's charges over it
+(machines and storage, as `total_charged`), its AWS cost the same GPU-hours at the catalog's price of
+AWS's equivalent and the same GB-months at object storage's, and the breakdown by GPU adds
 up to the summary because both are made of the same lines.
 """
 
@@ -21,7 +22,13 @@ from dumont_core.instances.models import InstanceStatus
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.identity import Principal
-from dumont_core.savings.catalog import CATALOG_DATE, EQUIVALENTS, Cloud, hourly
+from dumont_core.savings.catalog import (
+    CATALOG_DATE,
+    EQUIVALENTS,
+    OBJECT_STORAGE_PER_GB_MONTH,
+    Cloud,
+    hourly,
+)
 from dumont_core.savings.models import (
     HOURS_PER_MONTH,
     Comparison,
@@ -32,6 +39,9 @@ from dumont_core.savings.models import (
     Summary,
 )
 from dumont_core.serverless.models import HibernationRecord
+
+STORAGE_ROW = "storage"
+"""The breakdown's row of snapshot storage, so that the rows still add up to the summary."""
 
 
 class Hibernations(Protocol):
@@ -69,8 +79,19 @@ class Costs:
     def of(cls, lines: Iterable[Rollup]) -> Costs:
         totals = cls()
         for line in lines:
-            hours, gpus = line.seconds / 3600, line.num_gpus or 1
             paid = to_usd(line.amount_micros)
+            if line.kind == EntryKind.STORAGE:
+                # Snapshots kept in S3: the same GB-months at object storage's price on every cloud.
+                kept = line.gb_months * OBJECT_STORAGE_PER_GB_MONTH
+                totals = cls(
+                    totals.hours,
+                    totals.dumont + paid,
+                    totals.aws + kept,
+                    totals.gcp + kept,
+                    totals.azure + kept,
+                )
+                continue
+            hours, gpus = line.seconds / 3600, line.num_gpus or 1
             gpu = line.gpu_type or ""
 
             def at(
@@ -166,7 +187,11 @@ class SavingsService:
     def comparison(self, principal: Principal, gpu_type: str) -> Comparison:
         """One GPU of `gpu_type` an hour here (what the team last paid for one) and at each hyperscaler."""
         lines = self._charges(principal, ALL_TIME, "", "")
-        paid = [line for line in lines if line.gpu_type == gpu_type and line.price_per_hour is not None]
+        paid = [
+            line
+            for line in lines
+            if line.kind == EntryKind.CHARGE and line.gpu_type == gpu_type and line.price_per_hour is not None
+        ]
         latest = max(paid, key=lambda line: line.updated_at or datetime.min.replace(tzinfo=UTC), default=None)
         ours = None if latest is None else round((latest.price_per_hour or 0.0) / (latest.num_gpus or 1), 6)
         aws = hourly(gpu_type, Cloud.AWS)
@@ -188,15 +213,15 @@ class SavingsService:
         )
 
     def _charges(self, principal: Principal, scope: str, first_day: str, last_day: str) -> list[Rollup]:
-        """The team's machine charges over the period, per GPU type (and count), from its running
-        totals: a bounded read however long its history."""
+        """The team's charges over the period, machines' per GPU type (and count) and storage's, from its
+        running totals: a bounded read however long its history."""
         totals = self.billing.totals(principal, scope, first_day, last_day)
-        return [line for line in totals if line.kind == EntryKind.CHARGE]
+        return [line for line in totals if line.kind != EntryKind.CREDIT]
 
     def _breakdown(self, lines: list[Rollup]) -> list[GpuSavings]:
         by_gpu: dict[str, list[Rollup]] = defaultdict(list)
         for line in lines:
-            by_gpu[line.gpu_type or "unknown"].append(line)
+            by_gpu[STORAGE_ROW if line.kind == EntryKind.STORAGE else line.gpu_type or "unknown"].append(line)
         breakdown = []
         for gpu_type, gpu_lines in sorted(by_gpu.items()):
             costs = Costs.of(gpu_lines)
