@@ -10,7 +10,7 @@ up to the summary because both are made of the same lines.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
@@ -20,6 +20,7 @@ from dumont_core.billing.rollups import ALL_TIME, DAY, MONTH, Rollup
 from dumont_core.billing.service import BillingService
 from dumont_core.instances.models import InstanceStatus
 from dumont_core.instances.service import InstanceService
+from dumont_core.market.models import ALL_REGIONS, PricePoint
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.identity import Principal
 from dumont_core.savings.catalog import (
@@ -42,6 +43,12 @@ from dumont_core.serverless.models import HibernationRecord
 
 STORAGE_ROW = "storage"
 """The breakdown's row of snapshot storage, so that the rows still add up to the summary."""
+
+
+class MarketPrices(Protocol):
+    """The market's latest collected prices (the market domain's service)."""
+
+    def prices(self, gpu_type: str | None, region: str | None) -> Sequence[PricePoint]: ...
 
 
 class Hibernations(Protocol):
@@ -115,6 +122,7 @@ class SavingsService:
     billing: BillingService
     instances: InstanceService
     hibernations: Hibernations
+    market: MarketPrices | None = None
     clock: Clock = field(default=utc_now)
 
     def summary(self, principal: Principal, period: Period) -> Summary:
@@ -194,12 +202,16 @@ class SavingsService:
         ]
         latest = max(paid, key=lambda line: line.updated_at or datetime.min.replace(tzinfo=UTC), default=None)
         ours = None if latest is None else round((latest.price_per_hour or 0.0) / (latest.num_gpus or 1), 6)
+        source = None if ours is None else "paid"
+        if ours is None and (market := self._market_hourly(gpu_type)) is not None:
+            ours, source = round(market * (1 + self.billing.meter.margin), 6), "market"
         aws = hourly(gpu_type, Cloud.AWS)
         equivalent = EQUIVALENTS[gpu_type]
         saved = None if ours is None or aws is None else round(aws - ours, 6)
         return Comparison(
             gpu_type=gpu_type,
             dumont_hourly=ours,
+            dumont_source=source,
             aws_hourly=_rounded(aws),
             gcp_hourly=_rounded(hourly(gpu_type, Cloud.GCP)),
             azure_hourly=_rounded(hourly(gpu_type, Cloud.AZURE)),
@@ -211,6 +223,17 @@ class SavingsService:
             why=equivalent.why,
             source_date=CATALOG_DATE,
         )
+
+    def _market_hourly(self, gpu_type: str) -> float | None:
+        """The lowest on-demand price of one such GPU an hour among the latest collected, at any provider."""
+        if self.market is None:
+            return None
+        lowest = [
+            found.on_demand.lowest
+            for point in self.market.prices(gpu_type, None)
+            if (found := point.slice(ALL_REGIONS)) is not None and found.on_demand is not None
+        ]
+        return min(lowest, default=None)
 
     def _charges(self, principal: Principal, scope: str, first_day: str, last_day: str) -> list[Rollup]:
         """The team's charges over the period, machines' per GPU type (and count) and storage's, from its
