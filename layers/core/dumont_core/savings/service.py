@@ -260,12 +260,15 @@ class SavingsService:
         return breakdown
 
     def _hibernation(self, principal: Principal, first: date, now: datetime) -> tuple[float, float]:
-        """The machine-hours hibernation gave back from `first` until now, and what they would have cost."""
+        """The machine-hours automatic hibernation (serverless mode's, for idleness) gave back from `first`
+        until now, each until it woke or was deleted, and what they would have cost."""
         start = datetime.combine(first, time.min, now.tzinfo)
         days = (now - start).days + 400  # a hibernation begun long ago may still be going on
         hours = saved = 0.0
         for record in self.hibernations.hibernations(principal, days):
-            until = record.woke_at or now
+            if not record.automatic:
+                continue  # a person's or an empty balance's hibernation is not serverless mode's saving
+            until = record.woke_at or record.deleted_at or now
             overlap = (min(until, now) - max(record.timestamp, start)).total_seconds() / 3600
             if overlap > 0:
                 hours += overlap
