@@ -53,6 +53,7 @@ def exercise_savings(client: BenchClient) -> None:
         client.measure("GET", f"{prefix}/history", case="?months=12", query={"months": "12"})
         client.measure("GET", f"{prefix}/breakdown")
         client.measure("GET", f"{prefix}/comparison/RTX_4090")
+    client.measure("GET", "/api/savings/comparison/A100", case="never rented: the market's price")
     client.measure("GET", "/api/savings/comparison/GTX_9", case="unknown GPU", expected_status=400)
 
 
