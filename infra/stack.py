@@ -130,6 +130,12 @@ class DumontCloudStack(Stack):
         )
         CfnOutput(
             self,
+            "TableName",
+            value=self.data.table.table_name,
+            description="The table `python -m infra.bootstrap_operator` makes the first operator in",
+        )
+        CfnOutput(
+            self,
             "StripeSecretArn",
             value=self.functions.payment_credentials.secret.secret_arn,
             description='Put {"api_key": "sk_...", "webhook_secret": "whsec_..."} here to take payments',

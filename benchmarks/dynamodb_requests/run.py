@@ -9,7 +9,11 @@ from contextlib import contextmanager
 from unittest import mock
 
 from benchmarks.dynamodb_requests.access_routes import exercise_accounts
-from benchmarks.dynamodb_requests.billing_routes import exercise_billing, exercise_savings
+from benchmarks.dynamodb_requests.billing_routes import (
+    exercise_billing,
+    exercise_billing_with_history,
+    exercise_savings,
+)
 from benchmarks.dynamodb_requests.client import BenchClient
 from benchmarks.dynamodb_requests.counting import ApiInvocationRecorder, counting_aws_calls
 from benchmarks.dynamodb_requests.instance_routes import (
@@ -80,6 +84,7 @@ def exercise(client: BenchClient, stack: LocalStack) -> None:
     exercise_billing(client, first)
     exercise_savings(client)
     exercise_power_and_deleting(client, first, second)
+    exercise_billing_with_history(client)
 
     exercise_webhooks(client)
     exercise_accounts(client)

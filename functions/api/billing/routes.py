@@ -12,6 +12,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from api.billing.schemas import (
     AddCreditsRequest,
     BalanceView,
+    BillingSettingsRequest,
+    BillingSettingsView,
     CreditReceiptView,
     GrantRequest,
     HistoryEnvelope,
@@ -49,18 +51,32 @@ def history(
     instance_id: Annotated[
         str | None, Query(max_length=64, description="Only this instance's charges")
     ] = None,
-    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="The previous page's `meta.next_cursor`")
+    ] = None,
+    page: Annotated[
+        int, Query(ge=1, le=100, description="Page number, from 1 (prefer `cursor`: see below)")
+    ] = 1,
     per_page: Annotated[int, Query(ge=1, le=100, description="Lines per page")] = 20,
 ) -> Response[str]:
     """Billing history
 
-    Charges (one line per instance and day, with the hours and the price an hour) and credits, newest
-    first. Over any period the charges add up to what the balance lost to them."""
+    Charges (one line per instance and day, with the hours and the price an hour), storage and credits,
+    newest first. Over any period the charges add up to what the balance lost to them (`meta`'s
+    totals, over the whole period and filter). Each page is one read: follow `meta.next_cursor` (null
+    on the last page) with `cursor`; a page number past 1 without a cursor reads the pages before it
+    again."""
     if since is not None and until is not None and since > until:
         message = "since must be on or before until"
         raise ValidationFailed(message, details={"fields": [{"field": "since", "message": message}]})
     found = composition.billing().history(
-        caller, since=since, until=until, instance_id=instance_id, page=page, per_page=per_page
+        caller,
+        since=since,
+        until=until,
+        instance_id=instance_id,
+        per_page=per_page,
+        cursor=cursor,
+        page=page,
     )
     return json_response(
         HistoryEnvelope(
@@ -92,6 +108,21 @@ def add_credits(caller: Caller, body: Annotated[AddCreditsRequest, Body(embed=Fa
 
     receipt = CreditReceiptView.model_validate(once(caller.team_id, "add_credits", body, pay))
     return json_response(Envelope[CreditReceiptView](data=receipt))
+
+
+@routes.operation(
+    "PATCH", "/api/v1/billing/settings", Envelope[BillingSettingsView], "billing.manage", errors=(400,)
+)
+def change_settings(
+    caller: Caller, body: Annotated[BillingSettingsRequest, Body(embed=False)]
+) -> Response[str]:
+    """Change the team's billing settings
+
+    `low_balance_threshold`: the balance, in dollars, under which the team is warned (`balance.low` and
+    `billing.low_balance`, once a crossing); `null` goes back to the deployment's default
+    (`LOW_BALANCE_THRESHOLD_USD`, $10). A balance already under the new threshold is warned of at once."""
+    found = composition.billing().set_low_balance_threshold(caller, body.low_balance_threshold)
+    return json_response(Envelope[BillingSettingsView](data=BillingSettingsView.model_validate(found)))
 
 
 @routes.operation(

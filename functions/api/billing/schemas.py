@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from api.schemas import PageView, RequestBody, View
-from dumont_core.billing.models import BalanceReport, CreditReceipt, HistoryLine
+from dumont_core.billing.models import BalanceReport, BillingSettings, CreditReceipt, HistoryLine
 
 MAX_CREDIT_USD = 10_000.0
 
@@ -37,6 +37,7 @@ class HistoryLineView(View, HistoryLine):
 class HistoryMetaView(PageView):
     """The page, and what the whole period (and filter) adds up to, not only this page."""
 
+    next_cursor: str | None
     total_charged: float
     total_credited: float
 
@@ -56,3 +57,16 @@ class WebhookReceiptView(View):
 
     received: bool
     credited: bool
+
+
+class BillingSettingsRequest(RequestBody):
+    low_balance_threshold: float | None = Field(
+        ge=0,
+        le=MAX_CREDIT_USD,
+        description="Dollars under which the team is warned, from 0 to 10,000; null for the default",
+        examples=[25],
+    )
+
+
+class BillingSettingsView(View, BillingSettings):
+    """The team's billing settings as they now stand."""

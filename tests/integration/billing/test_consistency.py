@@ -1,11 +1,13 @@
-"""Over any sequence of creates, stops, starts, hibernations, interruptions, failovers, top-ups and
-settlements, at any moments, the money adds up to the micro-dollar: the history's charges are what the
-balance lost to them, each instance is charged exactly what it cost, and the history's lines per day
-add up to its totals."""
+"""Over any sequence of creates, stops, starts, hibernations, interruptions, failovers, top-ups, snapshot
+storage and settlements, at any moments, the money adds up to the micro-dollar: the history's charges
+(machines and storage) are what the balance lost to them, each instance is charged exactly what it cost,
+the history's lines per day add up to its totals, and the savings' cost of a day, a week, a month or a
+year is the history's over the same days."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+from datetime import date, timedelta
 
 import boto3
 import pytest
@@ -45,6 +47,7 @@ ACTIONS = st.sampled_from(
         "wake",
         "interrupt",
         "top_up",
+        "store",
         "settle",
         "wait",
         "wait",
@@ -53,10 +56,22 @@ ACTIONS = st.sampled_from(
 STEP = st.tuples(ACTIONS, st.integers(min_value=0, max_value=9), st.floats(min_value=1, max_value=30 * 3600))
 
 
+class KeptBytes:
+    """What the team's snapshots keep in S3, as the test sets it."""
+
+    def __init__(self) -> None:
+        self.kept = 0
+
+    def stored_bytes(self, team_id: str) -> int:
+        return self.kept
+
+
 class World:
     """The cloud driven as the API, the workflows and the interruption watch would drive it."""
 
     def __init__(self, money: Money) -> None:
+        self.storage = KeptBytes()
+        money.billing = dataclasses.replace(money.billing, storage=self.storage)
         self.money = money
         self.cloud = money.cloud
         self.credited = 0
@@ -146,6 +161,11 @@ class World:
         self.money.top_up(dollars)
         self.credited += round(dollars * 1_000_000)
 
+    def store(self, index: int, amount: float) -> None:
+        """Snapshots made or deleted: the team keeps `index` times 40 GiB from now on."""
+        self.money.billing.settle_running()
+        self.storage.kept = index * 40 * 2**30
+
     def settle(self, index: int, amount: float) -> None:
         self.money.billing.settle_running()
 
@@ -173,30 +193,46 @@ def check_the_sums(world: World) -> None:
     lines = money.repository.ledger(TEAM, "0000", "9999")
     charges = [line for line in lines if line.kind == EntryKind.CHARGE]
     credits = sum(line.amount_micros for line in lines if line.kind == EntryKind.CREDIT)
-    charged = sum(line.amount_micros for line in charges)
+    charged = sum(line.amount_micros for line in lines if line.kind != EntryKind.CREDIT)
     balance = money.repository.balance(TEAM).balance_micros
 
     assert credits == world.credited
-    assert credits - charged == balance, "the history's charges are what the balance lost"
+    assert credits - charged == balance, "the history's charges, storage included, are what the balance lost"
     for instance in world.instances():
         cost, seconds = owed(instance, now, money.meter.margin)
         mine = [line for line in charges if line.instance_id == instance.instance_id]
         assert sum(line.amount_micros for line in mine) == cost, "charged exactly what it cost"
         assert abs(sum(line.seconds for line in mine) - seconds) < 1e-3, "every second once"
-    year = SavingsService(
+    savings = SavingsService(
         billing=money.billing,
         instances=world.cloud.service,
         hibernations=NoHibernations(),
         clock=world.cloud.clock,
-    ).summary(PRINCIPAL, Period.YEAR)
-    assert round(year.total_cost_dumont * 1_000_000) == charged, "the savings' cost is the history's charges"
-    assert sum(gpu.cost_dumont for gpu in year.breakdown_by_gpu) == pytest.approx(
-        year.total_cost_dumont, abs=1e-5
     )
-    assert sum(gpu.cost_aws for gpu in year.breakdown_by_gpu) == pytest.approx(year.total_cost_aws, abs=1e-5)
-    page = money.billing.history(PRINCIPAL, since=None, until=None, instance_id=None, page=1, per_page=100)
-    assert round(page.total_charged * 1_000_000) == charged
-    assert round(page.total_credited * 1_000_000) == credits
+    for period in Period:
+        summary = savings.summary(PRINCIPAL, period)
+        page = money.billing.history(
+            PRINCIPAL,
+            since=date.fromisoformat(summary.first_day),
+            until=date.fromisoformat(summary.last_day),
+            instance_id=None,
+            per_page=100,
+        )
+        assert summary.total_cost_dumont == pytest.approx(page.total_charged, abs=1e-6), period
+        assert sum(gpu.cost_dumont for gpu in summary.breakdown_by_gpu) == pytest.approx(
+            summary.total_cost_dumont, abs=1e-5
+        ), f"the {period}'s breakdown adds up to its summary"
+        assert sum(gpu.cost_aws for gpu in summary.breakdown_by_gpu) == pytest.approx(
+            summary.total_cost_aws, abs=1e-5
+        )
+        if period == Period.MONTH:
+            [month] = savings.history(PRINCIPAL, 1)
+            assert month.total_cost_dumont == pytest.approx(summary.total_cost_dumont, abs=1e-6)
+    year = savings.summary(PRINCIPAL, Period.YEAR)
+    assert round(year.total_cost_dumont * 1_000_000) == charged, "the savings' cost is the history's charges"
+    everything = money.billing.history(PRINCIPAL, since=None, until=None, instance_id=None, per_page=100)
+    assert round(everything.total_charged * 1_000_000) == charged
+    assert round(everything.total_credited * 1_000_000) == credits
 
 
 @settings(

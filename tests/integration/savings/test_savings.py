@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dumont_core.instances.models import PowerAction
+from dumont_core.market.models import ALL_REGIONS, MarketSlice, PricePoint, PriceStats
 from dumont_core.platform.identity import Principal
 from dumont_core.providers.catalog import known_gpu_type_ids
 from dumont_core.providers.models import ProviderMachineStatus
@@ -32,12 +33,30 @@ def hibernations() -> Hibernations:
     return Hibernations()
 
 
+class Market:
+    """The latest collected prices: an RTX 4090 from $0.31 an hour at one provider, $0.29 at another."""
+
+    def prices(self, gpu_type: str | None, region: str | None) -> list[PricePoint]:
+        at = datetime(2025, 3, 1, tzinfo=UTC)
+
+        def point(provider: str, lowest: float) -> PricePoint:
+            stats = PriceStats(lowest=lowest, p10=lowest + 0.01, median=lowest + 0.1)
+            whole = MarketSlice(
+                region=ALL_REGIONS, on_demand=stats, interruptible=None, offers_available=3, gpus_available=3
+            )
+            return PricePoint(gpu_type="RTX_4090", provider=provider, at=at, slices=[whole])
+
+        found = [point("vast", 0.31), point("other", 0.29)]
+        return [price for price in found if gpu_type in (None, price.gpu_type)]
+
+
 @pytest.fixture
 def savings(money: Money, hibernations: Hibernations) -> SavingsService:
     return SavingsService(
         billing=money.billing,
         instances=money.cloud.service,
         hibernations=hibernations,
+        market=Market(),
         clock=money.cloud.clock,
     )
 
@@ -105,7 +124,20 @@ def test_the_comparison_is_what_the_team_last_paid_against_each_hyperscaler(
     assert compared.aws_hourly == pytest.approx(hourly("RTX_4090", Cloud.AWS))
     assert compared.aws_instance_type == "g6e.xlarge"
     assert compared.savings_per_hour == pytest.approx((compared.aws_hourly or 0) - price)
-    assert savings.comparison(PRINCIPAL, "A100").dumont_hourly is None, "never rented here"
+    assert compared.dumont_source == "paid"
+    never = savings.comparison(PRINCIPAL, "A100")
+    assert (never.dumont_hourly, never.dumont_source) == (None, None), (
+        "never rented, nor priced at the market"
+    )
+
+
+def test_a_gpu_the_team_never_rented_is_compared_at_the_markets_lowest_price(
+    savings: SavingsService,
+) -> None:
+    compared = savings.comparison(PRINCIPAL, "RTX_4090")
+
+    assert (compared.dumont_hourly, compared.dumont_source) == (0.29, "market")
+    assert compared.savings_per_hour == pytest.approx((compared.aws_hourly or 0) - 0.29)
 
 
 def test_auto_hibernation_savings_are_the_hours_it_gave_back_at_their_price(
@@ -117,6 +149,7 @@ def test_auto_hibernation_savings_are_the_hours_it_gave_back_at_their_price(
             instance_id="inst_1",
             timestamp=now - timedelta(hours=5),
             reason="idle",
+            automatic=True,
             savings_per_hour=0.4,
             woke_at=now - timedelta(hours=2),
             saved=1.2,
@@ -125,6 +158,7 @@ def test_auto_hibernation_savings_are_the_hours_it_gave_back_at_their_price(
             instance_id="inst_2",
             timestamp=now - timedelta(hours=1),
             reason="idle",
+            automatic=True,
             savings_per_hour=0.5,
             woke_at=None,
             saved=0.5,

@@ -43,6 +43,7 @@ def record(
         reason=f"Low GPU utilization (<5%) for 15 minutes ({instance_id})",
         savings_per_hour=savings_per_hour,
         woke_at=woke_at,
+        automatic=True,
         saved=saved,
     )
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from dumont_core.billing.models import (
+    Balance,
     BillingEvent,
     BillingEventType,
     ChargeSlice,
@@ -26,7 +27,7 @@ from dumont_core.billing.models import (
     to_micros,
     to_usd,
 )
-from dumont_core.billing.repository import BillingRepository, StaleMark
+from dumont_core.billing.repository import BillingRepository, CreditOutcome, StaleMark
 from dumont_core.instances.models import Instance
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import InsufficientBalance
@@ -43,6 +44,10 @@ MONTH_SECONDS = 730 * 3600
 """A month of storage, as AWS prices by the hour."""
 MAX_DAY_SLICES = 31
 """Days a settlement is spread over at most; what falls before goes on its first day."""
+
+
+class ConcurrentCharges(Exception):
+    """The team's warnings kept changing while a credit was landing; the payment may be credited again."""
 
 
 def day_of(at: datetime) -> str:
@@ -248,16 +253,45 @@ class Meter:
             description=description,
             updated_at=now,
         )
-        landed = self.repository.credit(entry)
-        # A trial credit is part of the sign-up, which it must not slow down: no event, no warning to clear.
-        if landed and source != CreditSource.TRIAL:
+        if source == CreditSource.TRIAL:
+            # A trial credit is part of the sign-up, which it must not slow down: no event, no warning.
+            return self.repository.credit(entry) == CreditOutcome.LANDED
+        for _ in range(SETTLE_ATTEMPTS):
+            before = self.repository.balance(team_id)
+            threshold = before.low_threshold_micros
+            threshold = to_micros(self.low_threshold_usd) if threshold is None else threshold
+            outcome = self.repository.credit(entry, before, threshold)
+            if outcome == CreditOutcome.RACED:
+                continue  # warned or cleared meanwhile: read the balance again
+            if outcome == CreditOutcome.ALREADY_LANDED:
+                return False
             added = {"amount": amount_usd, "source": source.value, "payment_id": entry.payment_id}
-            event = BillingEvent(
-                type=BillingEventType.CREDITS_ADDED, account_id=account_id, team_id=team_id, details=added
-            )
-            self.publisher.publish([event])
-            self.check_balance(team_id, account_id)
-        return landed
+            events = [
+                BillingEvent(
+                    type=BillingEventType.CREDITS_ADDED, account_id=account_id, team_id=team_id, details=added
+                )
+            ]
+            events += self._warnings_after_credit(before, entry.amount_micros, threshold, account_id)
+            self.publisher.publish(events)
+            return True
+        raise ConcurrentCharges(team_id)
+
+    def _warnings_after_credit(
+        self, before: Balance, micros: int, threshold: int, account_id: str
+    ) -> list[BillingEvent]:
+        """A credit too small to lift a team over its threshold (or out of debt) warns as a charge would,
+        once a crossing."""
+        after = before.balance_micros + micros
+        details = {"balance": to_usd(after), "threshold": to_usd(threshold), "currency": "USD"}
+        kinds = []
+        if after < threshold and not before.below_threshold:
+            kinds += [BillingEventType.BALANCE_LOW, BillingEventType.LOW_BALANCE]
+        if after <= 0 and not before.exhausted:
+            kinds.append(BillingEventType.BALANCE_EXHAUSTED)
+        return [
+            BillingEvent(type=kind, account_id=account_id, team_id=before.team_id, details=details)
+            for kind in kinds
+        ]
 
     def welcome(self, account_id: str, team_id: str) -> None:
         """A new sign-up's team gets the trial credit, once."""

@@ -164,6 +164,9 @@ class HistoryPage(DomainModel):
     page: int
     per_page: int
     total: int
+    """For clients that page by number: the lines through this page, plus one when more follow."""
+    next_cursor: str | None = None
+    """Where the next page starts (`cursor`); None on the last page."""
     total_charged: float
     """Over the whole period and filter, not only this page."""
     total_credited: float
@@ -177,3 +180,12 @@ class CreditReceipt(DomainModel):
     checkout_url: str | None = None
     balance: float | None
     """The team's balance after it; None for an operator's grant, whose team is not the operator's to read."""
+
+
+class BillingSettings(DomainModel):
+    """A team's own billing settings."""
+
+    low_balance_threshold: float
+    """Under this balance the team is warned (`balance.low`, `billing.low_balance`), once a crossing."""
+    default_threshold: bool
+    """Whether that is the deployment's default (`LOW_BALANCE_THRESHOLD_USD`), the team having set none."""

@@ -1,13 +1,16 @@
 """Balances, the meter's watermarks and the ledger in the single table (layout in `platform.table`).
 
 A settlement is one transaction: the watermark moves from the version it was read at (so a retried or
-concurrent settlement of the same use is refused), the day's ledger lines and the balance change by the
-same amount. A credit is one transaction too, guarded by its payment's id, so a payment lands once.
+concurrent settlement of the same use is refused), the day's ledger lines, their running totals
+(`billing.rollups`) and the balance change by the same amount. A credit is one transaction too, guarded
+by its payment's id, so a payment lands once; it sets the balance's warning flags as the new balance
+stands, on the condition that they are still what they were read as.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
@@ -15,7 +18,9 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from dumont_core.billing.ledger import LedgerItem, LedgerReads
 from dumont_core.billing.models import Balance, ChargeSlice, EntryKind, LedgerEntry, MeterMark
+from dumont_core.billing.rollups import Addition, updates
 from dumont_core.platform import table
 from dumont_core.platform.dynamodb import (
     TableItem,
@@ -30,7 +35,6 @@ from dumont_core.platform.dynamodb import (
 
 BalanceItem = item_type(Balance)
 MeterItem = item_type(MeterMark)
-LedgerItem = item_type(LedgerEntry)
 
 
 class PaymentItem(TableItem):
@@ -45,6 +49,19 @@ class StorageTeamItem(TableItem):
 
 class StaleMark(Exception):
     """Another settlement of the same instance moved its watermark first."""
+
+
+class CreditOutcome(StrEnum):
+    LANDED = "landed"
+    ALREADY_LANDED = "already_landed"
+    """The payment (or credit id) had landed before."""
+    RACED = "raced"
+    """The balance's warning flags changed since they were read: read them again and retry."""
+
+
+def _add_rollups(transaction: TransactWrite, team_id: str, additions: Sequence[Addition], at: Any) -> None:
+    for item, actions in updates(team_id, additions, at):
+        transaction.update(item, actions=actions)
 
 
 def _balance_key(team_id: str) -> Any:
@@ -65,7 +82,20 @@ def _debit(transaction: TransactWrite, team_id: str, micros: int) -> None:
         )
 
 
-class BillingRepository:
+def _flags_as_read(before: Balance) -> Condition:
+    """The balance's warning flags are still as `before` read them (absent reads as unset). The balance
+    itself may have moved meanwhile: the settlement that moved it checks the flags against the balance
+    it left, with conditions on the balance as it stands, after this."""
+    below = BalanceItem.below_threshold == before.below_threshold
+    exhausted = BalanceItem.exhausted == before.exhausted
+    if not before.below_threshold:
+        below = below | BalanceItem.below_threshold.does_not_exist()
+    if not before.exhausted:
+        exhausted = exhausted | BalanceItem.exhausted.does_not_exist()
+    return below & exhausted
+
+
+class BillingRepository(LedgerReads):
     # Reads -------------------------------------------------------------------------------------
 
     def balance(self, team_id: str) -> Balance:
@@ -117,6 +147,19 @@ class BillingRepository:
                 )
                 for piece in slices:
                     transaction.update(self._line_key(line, piece.day), actions=self._charge(line, piece))
+                additions = [
+                    Addition(
+                        kind=EntryKind.CHARGE,
+                        day=piece.day,
+                        micros=piece.micros,
+                        seconds=piece.seconds,
+                        gpu_type=line.gpu_type,
+                        num_gpus=line.num_gpus,
+                        price_per_hour=line.price_per_hour,
+                    )
+                    for piece in slices
+                ]
+                _add_rollups(transaction, before.team_id, additions, line.updated_at)
                 _debit(transaction, before.team_id, delta)
         except TransactWriteError as error:
             if condition_failed(error):
@@ -165,6 +208,14 @@ class BillingRepository:
                         LedgerItem.price_per_gb_month.set(line.price_per_gb_month),
                     ],
                 )
+                stored = Addition(
+                    kind=EntryKind.STORAGE,
+                    day=line.day,
+                    micros=delta,
+                    seconds=line.seconds,
+                    gb_months=line.gb_months or 0.0,
+                )
+                _add_rollups(transaction, before.team_id, [stored], line.updated_at)
                 _debit(transaction, before.team_id, delta)
                 if storing:
                     transaction.save(member)
@@ -175,9 +226,12 @@ class BillingRepository:
                 raise StaleMark(before.instance_id) from error
             raise
 
-    def credit(self, entry: LedgerEntry) -> bool:
-        """Add a credit to the team's balance and history, once per payment (or credit id): False when it
-        had already landed."""
+    def credit(
+        self, entry: LedgerEntry, before: Balance | None = None, threshold_micros: int = 0
+    ) -> CreditOutcome:
+        """Add a credit to the team's balance and history, once per payment (or credit id). With `before`
+        (the balance as read), the warning flags are set as the new balance stands, in the same write, on
+        the condition that the flags are still as read: RACED when they are not."""
         guard = PaymentItem(
             table.team_key(entry.team_id), table.payment_key(entry.payment_id or entry.entry_id)
         )
@@ -185,22 +239,33 @@ class BillingRepository:
             name: stored_value(value) for name, value in entry.model_dump().items() if value is not None
         }
         line = LedgerItem(table.team_key(entry.team_id), self._sort_key(entry, entry.day), **values)
+        actions = [
+            BalanceItem.team_id.set(entry.team_id),
+            BalanceItem.balance_micros.add(entry.amount_micros),
+        ]
+        condition = None
+        if before is not None:
+            after = before.balance_micros + entry.amount_micros
+            actions += [
+                BalanceItem.below_threshold.set(after < threshold_micros),
+                BalanceItem.exhausted.set(after <= 0),
+            ]
+            condition = _flags_as_read(before)
+        added = Addition(kind=EntryKind.CREDIT, day=entry.day, micros=entry.amount_micros)
         try:
             with TransactWrite(connection=shared_connection()) as transaction:
                 transaction.save(guard, condition=PaymentItem.PK.does_not_exist())
                 transaction.save(line)
-                transaction.update(
-                    _balance_key(entry.team_id),
-                    actions=[
-                        BalanceItem.team_id.set(entry.team_id),
-                        BalanceItem.balance_micros.add(entry.amount_micros),
-                    ],
-                )
+                _add_rollups(transaction, entry.team_id, [added], entry.updated_at)
+                transaction.update(_balance_key(entry.team_id), actions=actions, condition=condition)
         except TransactWriteError as error:
-            if condition_failed(error):
-                return False
-            raise
-        return True
+            if not condition_failed(error):
+                raise
+            [guarded, *_] = error.cancellation_reasons
+            if guarded is not None and guarded.code == "ConditionalCheckFailed":
+                return CreditOutcome.ALREADY_LANDED
+            return CreditOutcome.RACED
+        return CreditOutcome.LANDED
 
     def mark_below(self, team_id: str, threshold_micros: int) -> bool:
         """Note that the balance is under `threshold_micros`, unless already noted; whether this did."""

@@ -13,16 +13,19 @@ from aws_lambda_powertools import Logger
 from dumont_core.billing.meter import Meter
 from dumont_core.billing.models import (
     BalanceReport,
+    BillingSettings,
     CreditReceipt,
     CreditSource,
     EntryKind,
     HistoryLine,
     HistoryPage,
     LedgerEntry,
+    to_micros,
     to_usd,
 )
 from dumont_core.billing.payments import PaymentProvider, PaymentRefused, PaymentStatus
 from dumont_core.billing.repository import BillingRepository
+from dumont_core.billing.rollups import ALL_TIME, DAY, Rollup
 from dumont_core.instances.models import Instance, InstanceStatus
 from dumont_core.instances.service import InstanceService
 from dumont_core.platform.clock import Clock, utc_now
@@ -31,6 +34,8 @@ from dumont_core.platform.identity import Principal
 
 logger = Logger(child=True)
 
+FIRST_DAY = "0000-00-00"
+LAST_DAY = "9999-99-99"
 OUT_OF_CREDIT = "balance_exhausted"
 """The reason an instance is hibernated when its team's balance reaches zero."""
 
@@ -110,39 +115,70 @@ class BillingService:
         since: date | None,
         until: date | None,
         instance_id: str | None,
-        page: int,
         per_page: int,
+        cursor: str | None = None,
+        page: int = 1,
     ) -> HistoryPage:
-        first = since.isoformat() if since else "0000-00-00"
-        last = until.isoformat() if until else "9999-99-99"
-        entries = self.repository.ledger(principal.team_id, first, last)
-        if instance_id is not None:
-            entries = [entry for entry in entries if entry.instance_id == instance_id]
-        entries = [entry for entry in entries if entry.amount_micros or entry.seconds]
-        # Newest first: by day, then, within a day, by when each line last changed.
-        entries.sort(key=lambda entry: (entry.day, entry.updated_at), reverse=True)
-        start = (page - 1) * per_page
-        charged = sum(entry.amount_micros for entry in entries if entry.kind != EntryKind.CREDIT)
+        """A page of the history, newest first: one query from `cursor` (the previous page's
+        `next_cursor`). A page number past 1 without a cursor reads the pages before it first."""
+        first = since.isoformat() if since else FIRST_DAY
+        last = until.isoformat() if until else LAST_DAY
+        team_id = principal.team_id
+        number = 1 if cursor is not None else page
+        for _ in range(number - 1):
+            _, cursor = self.repository.ledger_page(
+                team_id, first, last, instance_id=instance_id, limit=per_page, cursor=cursor
+            )
+            if cursor is None:
+                break
+        entries: list[LedgerEntry] = []
+        if number == 1 or cursor is not None:
+            entries, cursor = self.repository.ledger_page(
+                team_id, first, last, instance_id=instance_id, limit=per_page, cursor=cursor
+            )
+        charged, credited = self._totals(team_id, first, last, instance_id)
+        shown = [entry for entry in entries if entry.amount_micros or entry.seconds]
         return HistoryPage(
-            items=[history_line(entry) for entry in entries[start : start + per_page]],
+            items=[history_line(entry) for entry in shown],
             page=page,
             per_page=per_page,
-            total=len(entries),
+            total=page * per_page + 1 if cursor else (page - 1) * per_page + len(shown),
+            next_cursor=cursor,
             total_charged=to_usd(charged),
-            total_credited=to_usd(
-                sum(entry.amount_micros for entry in entries if entry.kind == EntryKind.CREDIT)
-            ),
+            total_credited=to_usd(credited),
         )
 
-    def charges(self, principal: Principal, first_day: str, last_day: str) -> list[LedgerEntry]:
-        """The team's charges from `first_day` to `last_day` (UTC, both included): one line per instance
-        and day."""
-        entries = self.repository.ledger(principal.team_id, first_day, last_day)
-        return [
-            entry
-            for entry in entries
-            if entry.kind == EntryKind.CHARGE and (entry.amount_micros or entry.seconds)
-        ]
+    def _totals(self, team_id: str, first: str, last: str, instance_id: str | None) -> tuple[int, int]:
+        """What the period (and filter) charged and credited, from the running totals: all time's, or
+        the days'; an instance's from its own lines."""
+        entries: list[LedgerEntry | Rollup]
+        if instance_id is not None:
+            entries = list(self.repository.instance_lines(team_id, first, last, instance_id))
+        elif first == FIRST_DAY and last == LAST_DAY:
+            entries = list(self.repository.all_time(team_id))
+        else:
+            entries = list(self.repository.rollups(team_id, DAY, first, last))
+        charged = sum(entry.amount_micros for entry in entries if entry.kind != EntryKind.CREDIT)
+        credited = sum(entry.amount_micros for entry in entries if entry.kind == EntryKind.CREDIT)
+        return charged, credited
+
+    def totals(self, principal: Principal, scope: str, first_day: str, last_day: str) -> list[Rollup]:
+        """The team's running totals of `scope` (rollups.DAY or MONTH) from `first_day` to `last_day`
+        (UTC, both included), or all time's (scope rollups.ALL_TIME)."""
+        if scope == ALL_TIME:
+            return self.repository.all_time(principal.team_id)
+        return self.repository.rollups(principal.team_id, scope, first_day, last_day)
+
+    def set_low_balance_threshold(self, principal: Principal, threshold_usd: float | None) -> BillingSettings:
+        """The team's own threshold (None: back to the deployment's default). A balance already under the
+        new threshold is warned of at once, as a crossing."""
+        threshold = None if threshold_usd is None else to_micros(threshold_usd)
+        self.repository.set_threshold(principal.team_id, threshold)
+        self.meter.check_balance(principal.team_id, principal.account_id)
+        return BillingSettings(
+            low_balance_threshold=self.meter.low_threshold_usd if threshold_usd is None else threshold_usd,
+            default_threshold=threshold_usd is None,
+        )
 
     def add_credits(self, principal: Principal, amount_usd: float) -> CreditReceipt:
         """Pay for credits; they land once the payment is confirmed (at once, with the local provider)."""

@@ -60,5 +60,8 @@ def savings() -> SavingsService:
     from dumont_core.savings.service import SavingsService
 
     return SavingsService(
-        billing=billing(), instances=composition.instances(), hibernations=composition.serverless()
+        billing=billing(),
+        instances=composition.instances(),
+        hibernations=composition.serverless(),
+        market=composition.market(),
     )

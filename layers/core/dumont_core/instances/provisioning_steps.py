@@ -226,4 +226,6 @@ class ProvisioningSteps(StepSupport):
             {"status": InstanceStatus.DELETED, "status_reason": status_reason, **billing, **MACHINE_GONE},
             [InstanceEvent.of(EventType.DELETED, instance, final_cost=final_cost)],
         )
+        if self.hibernations is not None and instance.hibernated_at is not None:
+            self.hibernations.deleted(instance, now)  # the hibernation ends here: it saves nothing more
         return final_cost

@@ -78,6 +78,9 @@ class HibernationLog(Protocol):
     def woke(self, instance: Instance, woke_at: datetime) -> None:
         """`instance`, hibernated since its `hibernated_at`, runs again."""
 
+    def deleted(self, instance: Instance, deleted_at: datetime) -> None:
+        """`instance`, hibernated since its `hibernated_at`, was deleted without waking."""
+
 
 def failure_reason(failure: dict[str, Any] | None) -> str:
     """A person-readable reason from a Step Functions Catch result `{"Error", "Cause"}`."""

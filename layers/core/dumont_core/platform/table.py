@@ -27,6 +27,7 @@ Item types (access patterns first: a request is one or two key reads or queries,
 | balance            | `TEAM#{team_id}`         | `BALANCE`                               |
 | meter watermark    | `TEAM#{team_id}`         | `METER#{instance_id}`                   |
 | ledger line        | `TEAM#{team_id}`         | `LEDGER#{day}#{charge|credit}#{id}`     |
+| ledger total       | `TEAM#{team_id}`         | `ROLLUP#{D#day|M#month|ALL}#{kind}#{gpu}#{gpus}` |
 | payment credited   | `TEAM#{team_id}`         | `PAYMENT#{payment_id}`                  |
 | idempotency record | `IDEMPOTENCY#api`        | Powertools' hash of the request         |
 | attempt counter    | `ATTEMPTS#{kind}#{subject}` | `WINDOW#{window start, epoch seconds}` |
@@ -54,7 +55,8 @@ GSI1: an instance is indexed as `INSTANCE#{instance_id}` / `INSTANCE`, a seat as
 - every instance whose billing changed since the meter last settled it: Query each `UNSETTLED#…`
   partition; the item is written in the transaction of the change, and removed once settled.
 - a team's history over a period: Query PK=`TEAM#…`, SK between `LEDGER#{first day}` and
-  `LEDGER#{last day}~`, newest first;
+  `LEDGER#{last day}~`, newest first, a page at a time; its totals over days, months or all time: Query
+  SK between two `ROLLUP#D#…`/`ROLLUP#M#…` keys, or begins_with `ROLLUP#ALL#`;
 - the market now: Query PK=`MARKET`, SK begins_with `LATEST#`; a GPU type's prices over a period:
   Query PK=`MARKET#{gpu_type}` between two points', two hours' or two days' keys;
 - failed logins of an account or an address, registrations of an address: UpdateItem on the window's

@@ -25,6 +25,11 @@ GCP_SOURCE = "https://cloud.google.com/compute/gpus-pricing"
 AZURE_SOURCE = "https://azure.microsoft.com/en-us/pricing/details/virtual-machines/linux/"
 CATALOG_DATE = "2026-12-02"
 
+OBJECT_STORAGE_PER_GB_MONTH = 0.023
+"""What a GB-month of snapshots would cost kept at a hyperscaler: S3 Standard's first 50 TB in us-east-1
+(https://aws.amazon.com/s3/pricing/), which is also our default storage price. It is used for every
+cloud: the comparison is of GPUs, and storage counts the same on every side at the default price."""
+
 
 @dataclass(frozen=True)
 class HyperscalerPrice:

@@ -62,7 +62,11 @@ class MonthSavings(DomainModel):
 class Comparison(DomainModel):
     gpu_type: str
     dumont_hourly: float | None
-    """What the team last paid an hour for one such GPU; None when it never rented one."""
+    """What the team last paid an hour for one such GPU; when it never rented one, the market's lowest
+    on-demand price for one now (with the margin); None when neither is known."""
+    dumont_source: str | None = None
+    """Where `dumont_hourly` comes from: `paid` (the team's history) or `market` (the latest collected
+    prices); None when it is None."""
     aws_hourly: float | None
     gcp_hourly: float | None
     azure_hourly: float | None

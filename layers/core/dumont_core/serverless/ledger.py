@@ -36,6 +36,12 @@ class HibernationLedger:
             )
         )
 
+    def deleted(self, instance: Instance, deleted_at: datetime) -> None:
+        if instance.hibernated_at is not None:
+            self.repository.record_deletion(
+                instance.team_id, instance.instance_id, instance.hibernated_at, deleted_at
+            )
+
     def woke(self, instance: Instance, woke_at: datetime) -> None:
         if instance.hibernated_at is not None:
             self.repository.record_wake(

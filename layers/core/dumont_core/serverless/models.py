@@ -33,9 +33,15 @@ class Hibernation(DomainModel):
     instance_id: str
     hibernated_at: datetime
     woke_at: datetime | None = None
+    deleted_at: datetime | None = None
+    """When the instance was deleted while hibernated: the hibernation ended there, without a wake."""
     reason: str
     savings_per_hour: float
     snapshot_id: str
+
+
+IDLE_REASON = "Low GPU utilization"
+"""How the reason of a hibernation serverless mode made for idleness begins: an automatic one."""
 
 
 class HibernationRecord(DomainModel):
@@ -44,6 +50,12 @@ class HibernationRecord(DomainModel):
     reason: str
     savings_per_hour: float
     woke_at: datetime | None
+    deleted_at: datetime | None = None
+    """When the instance was deleted still hibernated: nothing was saved after it."""
+    automatic: bool = Field(
+        default=False,
+        description="Whether serverless mode hibernated it for idleness (not a person, nor credit)",
+    )
     saved: float = Field(description="Saved so far: the hourly price times the hours it stayed hibernated")
 
 

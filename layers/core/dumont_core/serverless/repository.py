@@ -68,6 +68,21 @@ class ServerlessRepository:
             if not write_refused(error):
                 raise
 
+    def record_deletion(
+        self, team_id: str, instance_id: str, hibernated_at: datetime, deleted_at: datetime
+    ) -> None:
+        """Note that a hibernated instance was deleted without waking; nothing happens when its record has
+        expired or it woke."""
+        record = HibernationItem(table.team_key(team_id), table.hibernation_key(hibernated_at, instance_id))
+        try:
+            record.update(
+                actions=[HibernationItem.deleted_at.set(deleted_at)],
+                condition=HibernationItem.PK.exists() & HibernationItem.woke_at.does_not_exist(),
+            )
+        except UpdateError as error:
+            if not write_refused(error):
+                raise
+
     def hibernations(self, team_id: str, since: datetime) -> list[Hibernation]:
         items = HibernationItem.query(
             table.team_key(team_id),

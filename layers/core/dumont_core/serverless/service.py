@@ -26,6 +26,7 @@ from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import InvalidState
 from dumont_core.platform.identity import Principal
 from dumont_core.serverless.models import (
+    IDLE_REASON,
     MAX_GAP_INTERVALS,
     HibernationRecord,
     ServerlessStatus,
@@ -116,7 +117,7 @@ class ServerlessService:
         now = self.clock()
         records = []
         for hibernation in self.repository.hibernations(principal.team_id, now - timedelta(days=days)):
-            until = hibernation.woke_at or now
+            until = hibernation.woke_at or hibernation.deleted_at or now
             hours = max((until - hibernation.hibernated_at).total_seconds(), 0) / 3600
             records.append(
                 HibernationRecord(
@@ -125,6 +126,8 @@ class ServerlessService:
                     reason=hibernation.reason,
                     savings_per_hour=hibernation.savings_per_hour,
                     woke_at=hibernation.woke_at,
+                    deleted_at=hibernation.deleted_at,
+                    automatic=hibernation.reason.startswith(IDLE_REASON),
                     saved=round(hibernation.savings_per_hour * hours, 4),
                 )
             )
@@ -142,7 +145,7 @@ class ServerlessService:
         points = self.instances.metric_samples(instance.instance_id, window_start, now)
         if not is_idle(points, window_start, now, threshold, self.heartbeat_seconds):
             return False
-        reason = f"Low GPU utilization (<{threshold:g}%) for {_window_text(minutes)}"
+        reason = f"{IDLE_REASON} (<{threshold:g}%) for {_window_text(minutes)}"
         with contextlib.suppress(InvalidState):
             self.snapshots.hibernate_instance(instance, reason)
             logger.info("Hibernating an idle instance", extra={"instance_id": instance.instance_id})
