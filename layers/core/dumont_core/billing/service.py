@@ -209,7 +209,8 @@ class BillingService:
         for instance, changed_at in changed:
             if instance.instance_id not in settled:
                 self._settle(instance)
-            self.instances.mark_settled(instance, changed_at)
+            if not instance.billed_while_idle:  # else kept marked: every round settles its idle machines
+                self.instances.mark_settled(instance, changed_at)
         self._settle_storage(
             {instance.team_id: instance.account_id for instance in running}
             | {instance.team_id: instance.account_id for instance, _ in changed}
