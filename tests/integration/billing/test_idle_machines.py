@@ -91,3 +91,23 @@ def test_a_standby_kept_by_a_stopped_instance_is_charged_by_every_round(money: M
         money.billing.settle_running()
 
     assert standby_line(money).amount == pytest.approx(3 * STANDBY_PRICE, abs=1e-6)
+
+
+def test_a_stopped_instance_is_charged_its_machines_disk_while_it_keeps_it(money: Money) -> None:
+    money.top_up(50)
+    provisioned = money.cloud.provision()
+    price = money.cloud.stored(provisioned.instance).cost_per_hour or 0.0
+    money.cloud.clock.advance(hours=1)
+    provisioned.machine.price_per_hour = 0.02  # what the provider charges for it stopped: its disk
+    stop(money, provisioned)
+
+    money.cloud.clock.advance(hours=10)
+    money.billing.settle_running()
+    money.billing.settle_running()
+
+    assert money.charged() == pytest.approx(price + 10 * 0.02, abs=1e-6)
+    money.cloud.ask(provisioned.instance, PowerAction.START)  # its disk is no longer billed as stopped
+    money.cloud.clock.advance(hours=5)
+    money.billing.settle_running()
+    assert money.charged() == pytest.approx(price + 10 * 0.02, abs=1e-6)
+    assert money.balance() == pytest.approx(50 - price - 10 * 0.02, abs=1e-6)

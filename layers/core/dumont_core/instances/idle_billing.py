@@ -51,3 +51,13 @@ def idle_billing_changes(instance: Instance, changes: Mapping[str, Any], now: da
         extra["closed_cost"] = instance.closed_cost + instance.stopped_cost_at(now)
         extra["stopped_since"] = None
     return extra
+
+
+def stopped_at(instance: Instance, now: datetime, stopped_price: float | None) -> dict[str, Any]:
+    """The changes that stop billing the instance's running machine at `now` and start billing its disk,
+    at `stopped_price`, what the provider reports the stopped machine costs. A price no lower than the
+    running one says nothing of the disk (a provider that keeps reporting the running price): not charged."""
+    running_price = instance.cost_per_hour or 0.0
+    disk = stopped_price if stopped_price is not None and stopped_price < running_price else 0.0
+    stopped = {**instance.billing_stopped_at(now), "stopped_cost_per_hour": disk}
+    return {**stopped, "stopped_since": now} if disk > 0 else stopped
