@@ -27,7 +27,7 @@ from dumont_core.billing.models import (
     to_usd,
 )
 from dumont_core.billing.repository import BillingRepository, StaleMark
-from dumont_core.instances.idle_billing import STANDBY_LINE, standby_cost_at, standby_seconds_at
+from dumont_core.instances.charges import STANDBY_LINE, standby_cost_at, standby_seconds_at
 from dumont_core.instances.models import Instance
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import InsufficientBalance

@@ -296,9 +296,6 @@ class Instance(DomainModel):
         """Whether it is billed for a machine it keeps without running on it (a standby, a stopped one)."""
         return self.stopped_since is not None or self.standby_billed_since is not None
 
-    def cost_accumulated_at(self, now: datetime) -> float:
-        return round(self.cost_at(now), 4)
-
     def billing_stopped_at(self, now: datetime) -> dict[str, Any]:
         """The changes that close the current billed interval at `now` (its cost kept unrounded, so the
         meter charges to the micro-dollar what the intervals add up to)."""

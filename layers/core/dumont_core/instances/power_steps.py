@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from dumont_core.instances.idle_billing import stopped_at
+from dumont_core.instances.charges import stopped_at
 from dumont_core.instances.models import (
     MACHINE_GONE,
     POWER_ACTIONS,

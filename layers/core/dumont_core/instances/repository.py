@@ -23,7 +23,7 @@ from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from dumont_core.instances.idle_billing import idle_billing_changes
+from dumont_core.instances.charges import idle_billing_changes
 from dumont_core.instances.models import (
     Instance,
     InstanceEvent,

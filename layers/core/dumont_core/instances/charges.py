@@ -1,8 +1,8 @@
-"""What an instance is billed for machines it keeps without running on them: its standby (failover),
-from when it is held until it is released, at the standby's own price whatever its state; and its own
-machine's disk while it is stopped. The change that releases or reprices a standby, or takes the instance
-out of `stopped`, closes the interval in progress in the same conditional write, so no second of it is
-lost or billed twice."""
+"""What an instance is charged: its own machine (running, and its disk while stopped), and its standbys
+(failover), from when one is held until it is released, at the standby's own price whatever its state.
+The change that releases or reprices a standby, or takes the instance out of `stopped`, closes the
+interval in progress in the same conditional write, so no second of it is lost or billed twice. What the
+instance shows as `cost_accumulated` is what the meter charges for all of it, margin included."""
 
 from __future__ import annotations
 
@@ -61,3 +61,11 @@ def stopped_at(instance: Instance, now: datetime, stopped_price: float | None) -
     disk = stopped_price if stopped_price is not None and stopped_price < running_price else 0.0
     stopped = {**instance.billing_stopped_at(now), "stopped_cost_per_hour": disk}
     return {**stopped, "stopped_since": now} if disk > 0 else stopped
+
+
+def cost_accumulated_at(instance: Instance, now: datetime, margin: float) -> float:
+    """What the meter charges for the instance until `now`, its machine's and its standbys' lines with the
+    platform's margin, each to the micro-dollar as charged: what its `cost_accumulated` shows, in dollars."""
+    machine = round(instance.cost_at(now) * (1 + margin) * 1_000_000)
+    standbys = round(standby_cost_at(instance, now) * (1 + margin) * 1_000_000)
+    return round((machine + standbys) / 1_000_000, 4)
