@@ -20,10 +20,12 @@ from dumont_core.instances.agent_tokens import new_agent_token
 from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.models import FailoverStrategy, Instance, InstanceStatus, InterruptionReason
 from dumont_core.instances.step_support import InstanceNoLongerWanted, MachineFailed
+from dumont_core.platform.errors import InsufficientBalance
 from dumont_core.platform.identity import Principal
 from dumont_core.platform.settings import ProviderSettings
 from dumont_core.platform.workflows import Workflow
 from dumont_core.providers.models import ProviderMachineStatus
+from tests.fakes.meter import CountingMeter
 from tests.fakes.provider import offer
 from tests.fakes.workflows import step_failure
 from tests.integration.instances.conftest import SSH_KEY, Cloud, ref_of, spec
@@ -348,3 +350,17 @@ def test_a_standby_dropped_while_it_was_rented_is_given_back_by_the_step_that_re
     assert [machine.machine_id for machine in cloud.provider.machines.values()] == [
         instance.provider_instance_id
     ]
+
+
+def test_a_team_that_cannot_pay_for_a_standby_gets_none_rented(warm: Warm) -> None:
+    instance = warm.running()
+    broke = CountingMeter()
+    broke.refuses = True
+    path = replace(warm.path, instances=replace(warm.cloud.service, meter=broke))
+    started_before = list(warm.cloud.starter.started)
+
+    with pytest.raises(InsufficientBalance):
+        path.keep_ready(instance)
+
+    assert warm.cloud.stored(instance).standby is None
+    assert warm.cloud.starter.started == started_before, "no standby workflow, no machine rented"
