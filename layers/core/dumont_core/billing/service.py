@@ -31,6 +31,9 @@ from dumont_core.platform.identity import Principal
 
 logger = Logger(child=True)
 
+RETRY_WINDOW_SECONDS = 600
+"""Without an idempotency key, the same amount asked by the same person within this window (aligned on
+the clock) is taken for a retry of one payment: paying it twice needs two keys."""
 OUT_OF_CREDIT = "balance_exhausted"
 """The reason an instance is hibernated when its team's balance reaches zero."""
 
@@ -144,9 +147,19 @@ class BillingService:
             if entry.kind == EntryKind.CHARGE and (entry.amount_micros or entry.seconds)
         ]
 
-    def add_credits(self, principal: Principal, amount_usd: float) -> CreditReceipt:
-        """Pay for credits; they land once the payment is confirmed (at once, with the local provider)."""
-        payment = self.payments.begin(principal.team_id, principal.account_id, amount_usd)
+    def add_credits(
+        self, principal: Principal, amount_usd: float, idempotency_key: str | None = None
+    ) -> CreditReceipt:
+        """Pay for credits; they land once the payment is confirmed (at once, with the local provider).
+        The request names its payment: by its idempotency key, else by who asked how much within
+        RETRY_WINDOW_SECONDS, so a retry, with or without a key, is the same payment and lands once."""
+        window = int(self.clock().timestamp() // RETRY_WINDOW_SECONDS)
+        reference = (
+            f"key:{idempotency_key}"
+            if idempotency_key
+            else (f"{principal.account_id}:{amount_usd:.2f}:{window}")
+        )
+        payment = self.payments.begin(principal.team_id, principal.account_id, amount_usd, reference)
         if payment.status == PaymentStatus.CONFIRMED:
             self.meter.credit(
                 principal.team_id,
