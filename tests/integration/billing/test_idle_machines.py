@@ -111,3 +111,19 @@ def test_a_stopped_instance_is_charged_its_machines_disk_while_it_keeps_it(money
     money.billing.settle_running()
     assert money.charged() == pytest.approx(price + 10 * 0.02, abs=1e-6)
     assert money.balance() == pytest.approx(50 - price - 10 * 0.02, abs=1e-6)
+
+
+def test_a_deleted_instances_standby_is_charged_no_more(money: Money) -> None:
+    money.top_up(50)
+    provisioned = money.cloud.provision()
+    hold_standby(money, STANDBY_PRICE)
+    money.cloud.clock.advance(hours=1)
+    money.cloud.delete(provisioned.instance)
+    money.cloud.steps.destroy_machine(provisioned.ref)  # its standby goes with its machines
+
+    money.cloud.clock.advance(hours=6)
+    money.billing.settle_running()
+    money.billing.settle_running()
+
+    assert standby_line(money).amount == pytest.approx(STANDBY_PRICE, abs=1e-6)
+    assert money.cloud.service.unsettled() == [], "settled, and no longer marked"

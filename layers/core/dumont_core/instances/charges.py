@@ -46,6 +46,9 @@ def idle_billing_changes(instance: Instance, changes: Mapping[str, Any], now: da
     extra: dict[str, Any] = {}
     if "standby" in changes and changes["standby"] != instance.standby:
         extra.update(_standby_changes(instance, changes["standby"], now))
+    elif changes.get("status") == InstanceStatus.DELETED and instance.standby_billed_since is not None:
+        # A deleted instance's standby is destroyed with its machine, though the record may still name it.
+        extra.update(_standby_changes(instance, None, now))
     leaves_stopped = changes.get("status", instance.status) != InstanceStatus.STOPPED
     if instance.stopped_since is not None and leaves_stopped and "stopped_since" not in changes:
         extra["closed_cost"] = instance.closed_cost + instance.stopped_cost_at(now)
