@@ -48,6 +48,7 @@ def test_a_standby_is_charged_its_price_from_when_it_is_held_until_it_is_release
     provisioned = money.cloud.provision()
     price = money.cloud.stored(provisioned.instance).cost_per_hour or 0.0
     hold_standby(money, STANDBY_PRICE)
+    assert money.billing.balance(PRINCIPAL).burn_per_hour == pytest.approx(price + STANDBY_PRICE)
 
     money.cloud.clock.advance(hours=2)
     money.billing.settle_running()
@@ -56,6 +57,7 @@ def test_a_standby_is_charged_its_price_from_when_it_is_held_until_it_is_release
     money.billing.settle_running()
 
     line = standby_line(money)
+    assert money.billing.balance(PRINCIPAL).burn_per_hour == pytest.approx(price), "no standby burns now"
     assert line.instance_id == provisioned.instance.instance_id
     assert line.hours == pytest.approx(2)
     assert line.amount == pytest.approx(2 * STANDBY_PRICE, abs=1e-6)

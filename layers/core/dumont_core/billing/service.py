@@ -56,6 +56,13 @@ class Hibernator(Protocol):
     def hibernate_instance(self, instance: Instance, reason: str) -> object: ...
 
 
+def idle_cost_per_hour(instance: Instance) -> float:
+    """What the machines the instance keeps without running on them cost an hour: its standby, and its own
+    machine's disk while stopped."""
+    standby = instance.standby.cost_per_hour if instance.standby and instance.standby_billed_since else 0.0
+    return standby + ((instance.stopped_cost_per_hour or 0.0) if instance.stopped_since else 0.0)
+
+
 def history_line(entry: LedgerEntry) -> HistoryLine:
     charge = entry.kind == EntryKind.CHARGE
     storage = entry.kind == EntryKind.STORAGE
@@ -91,9 +98,10 @@ class BillingService:
 
     def balance(self, principal: Principal) -> BalanceReport:
         balance = self.repository.balance(principal.team_id)
-        running = self.instances.list_all(principal)
-        running = [instance for instance in running if instance.status == InstanceStatus.RUNNING]
-        burn = sum(instance.cost_per_hour or 0.0 for instance in running) * (1 + self.meter.margin)
+        instances = self.instances.list_all(principal)
+        running = [instance for instance in instances if instance.status == InstanceStatus.RUNNING]
+        hourly = sum(instance.cost_per_hour or 0.0 for instance in running)
+        burn = (hourly + sum(map(idle_cost_per_hour, instances))) * (1 + self.meter.margin)
         amount = to_usd(balance.balance_micros)
         threshold = balance.low_threshold_micros
         return BalanceReport(
