@@ -16,7 +16,7 @@ from infra.components.api import PublicApi
 from infra.components.data import DataStore
 from infra.components.event_schemas import EventSchemas
 from infra.components.events import DomainEvents
-from infra.components.functions import CPU_STANDBY_CONTEXT, Functions
+from infra.components.functions import BILLING_CONTEXT, CPU_STANDBY_CONTEXT, Functions
 from infra.components.layers import SharedLayers
 from infra.components.live import LiveMetricsApi
 from infra.components.snapshots import SnapshotStorage
@@ -44,7 +44,11 @@ class DumontCloudStack(Stack):
       `dumont`); two deployments renting with one provider account need different ones;
     - `cpuStandbyAmiId`, `cpuStandbySubnetId` (a public subnet), `cpuStandbySecurityGroupId` (SSH in)
       and `cpuStandbyInstanceType` (default m7i.large): the EC2 machines of the `cpu_standby` failover
-      strategy; without an AMI and a subnet its instances fail over from their last checkpoint.
+      strategy; without an AMI and a subnet its instances fail over from their last checkpoint;
+    - `platformMargin` (default 0), `trialCreditUsd` (0), `lowBalanceThresholdUsd` (10),
+      `storagePricePerGbMonth` (0.023), `checkoutSuccessUrl` and `checkoutCancelUrl` (where Stripe
+      Checkout sends payers back; set them to your own pages): billing's settings, in every function
+      that reads them.
     """
 
     def __init__(self, scope: Construct, construct_id: str = STACK_NAME, **kwargs: Any) -> None:
@@ -71,6 +75,11 @@ class DumontCloudStack(Stack):
                 variable: str(value)
                 for context, variable in CPU_STANDBY_CONTEXT.items()
                 if (value := self.node.try_get_context(context))
+            },
+            billing={
+                variable: str(value)
+                for context, variable in BILLING_CONTEXT.items()
+                if (value := self.node.try_get_context(context)) is not None
             },
         )
         self.webhooks = WebhookDeliveries(self, "Webhooks")

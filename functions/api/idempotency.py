@@ -66,6 +66,11 @@ def _validated_key(raw: str | None) -> str | None:
     return key
 
 
+def idempotency_key() -> str | None:
+    """The request's `Idempotency-Key` header, checked; None without one."""
+    return _validated_key(BaseRouter.current_event.headers.get(IDEMPOTENCY_HEADER))
+
+
 def once(team_id: str, route: str, body: BaseModel, action: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """`action()`'s answer; with an `Idempotency-Key` header, the stored answer of the first request of
     the team's to this route that sent the key (with the same body)."""

@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from dumont_core.platform import settings
 from infra.components.layers import ARCHITECTURE, PIP_PYTHON_VERSION, RUNTIME
 from infra.components.nag import WILDCARD_RESOURCE, acknowledge, arn_finding
 from infra.components.payments import STRIPE_SECRET_ARN_ENV, PaymentCredentials
@@ -53,6 +54,16 @@ CPU_STANDBY_CONTEXT = {
 }
 """Context values (`-c cpuStandbyAmiId=ami-…`) and the variables they set for the `cpu_standby` strategy;
 without an AMI and a subnet its instances fail over from their last checkpoint."""
+BILLING_CONTEXT = {
+    "platformMargin": "PLATFORM_MARGIN",
+    "trialCreditUsd": "TRIAL_CREDIT_USD",
+    "lowBalanceThresholdUsd": "LOW_BALANCE_THRESHOLD_USD",
+    "storagePricePerGbMonth": "STORAGE_PRICE_PER_GB_MONTH",
+    "checkoutSuccessUrl": "CHECKOUT_SUCCESS_URL",
+    "checkoutCancelUrl": "CHECKOUT_CANCEL_URL",
+}
+"""Context values (`-c platformMargin=0.1`) and the billing variables they set, in every function whose
+settings read them; without one, the settings' default holds."""
 STANDBY_DEPLOYMENT_TAG = "dumont:deployment"
 """The tag every CPU standby carries (`providers.ec2.DEPLOYMENT_TAG`): what the functions may act on."""
 DEFAULT_MACHINE_LABEL_PREFIX = "dumont"
@@ -131,16 +142,19 @@ class Functions(Construct):
         machine_label_prefix: str | None = None,
         cpu_standby: dict[str, str] | None = None,
         stripe_secret_name: str | None = None,
+        billing: dict[str, str] | None = None,
     ) -> None:
         """`cpu_standby` holds the CPU_STANDBY_* variables given as context values;
         `agent_package` is the pip requirement (or wheel URL) a rented machine installs on first boot;
         `machine_label_prefix` names this deployment in the labels of the machines it rents;
-        `stripe_secret_name` names a secret of Stripe's keys kept already (else one is created)."""
+        `stripe_secret_name` names a secret of Stripe's keys kept already (else one is created);
+        `billing` holds the BILLING_CONTEXT variables given as context values."""
         super().__init__(scope, construct_id)
         self._snapshots = snapshots
         self._agent_package = agent_package or DEFAULT_AGENT_PACKAGE
         self._machine_label_prefix = machine_label_prefix or DEFAULT_MACHINE_LABEL_PREFIX
         self._cpu_standby = dict(cpu_standby or {})
+        self._billing = dict(billing or {})
         self.provider_credentials = ProviderCredentials(self, "ProviderCredentials")
         self.token_signing = TokenSigningSecret(self, "TokenSigning")
         self.payment_credentials = PaymentCredentials(
@@ -229,6 +243,10 @@ class Functions(Construct):
             "(RUNTIME and PIP_PYTHON_VERSION in infra/components/layers.py) after the tests pass on it.",
         )
         self._give_secrets(spec, function)
+        read = {field.alias for field in getattr(settings, spec.settings).model_fields.values()}
+        for name, value in self._billing.items():
+            if name in read:  # only where its settings read it: a function is given nothing it ignores
+                function.add_environment(name, value)
         if spec.writes_snapshots:
             self._snapshots.grant_read_write(role)
         elif spec.reads_snapshots:

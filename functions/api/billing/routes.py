@@ -21,7 +21,7 @@ from api.billing.schemas import (
     HistoryMetaView,
     WebhookReceiptView,
 )
-from api.idempotency import once
+from api.idempotency import idempotency_key, once
 from api.responses import json_response
 from api.routing import Caller, DomainRoutes
 from api.schemas import Envelope
@@ -99,11 +99,12 @@ def add_credits(caller: Caller, body: Annotated[AddCreditsRequest, Body(embed=Fa
     Pays for credits through the deployment's payment provider: the local stack's confirms at once and
     the credits land in the answer's balance; with Stripe the answer is `pending` with a `checkout_url`,
     and the credits land when Stripe confirms the payment; a deployment with neither answers 503. A
-    payment is credited once, whatever is retried; send an `Idempotency-Key` header to make retrying the
-    request itself safe."""
+    payment is credited once, whatever is retried: the request names its payment by its `Idempotency-Key`
+    header, or, without one, by who asked for how much within ten minutes (paying the same amount twice
+    within them needs two keys)."""
 
     def pay() -> dict[str, Any]:
-        receipt = composition.billing().add_credits(caller, round(body.amount, 2))
+        receipt = composition.billing().add_credits(caller, round(body.amount, 2), idempotency_key())
         return CreditReceiptView.model_validate(receipt).model_dump(mode="json")
 
     receipt = CreditReceiptView.model_validate(once(caller.team_id, "add_credits", body, pay))

@@ -8,8 +8,9 @@ from typing import Any, Literal
 from pydantic import AliasChoices, ConfigDict, Field, computed_field, field_validator
 
 from api.schemas import RequestBody, View
+from dumont_core.instances.charges import cost_accumulated_at
 from dumont_core.instances.models import FailoverStrategy, Instance, InstanceSpec, InstanceStatus, RunningOn
-from dumont_core.platform.settings import PresentationSettings, load_settings
+from dumont_core.platform.settings import BillingSettings, PresentationSettings, load_settings
 from dumont_core.providers.catalog import find_gpu_type, find_region, known_gpu_type_ids, known_region_ids
 from dumont_core.serverless.models import serverless_status
 
@@ -261,6 +262,7 @@ def instance_detail(instance: Instance, now: datetime) -> InstanceDetailView:
     elif reachable and instance.jupyter_port:
         jupyter_url = f"http://{instance.ip_address}:{instance.jupyter_port}"
     reliability = instance.host_reliability
+    margin = load_settings(BillingSettings).platform_margin  # shown as charged, margin included
     # The fields of the same name come from the instance itself; these are worked out or reshaped.
     return InstanceDetailView.model_validate(
         {
@@ -269,7 +271,7 @@ def instance_detail(instance: Instance, now: datetime) -> InstanceDetailView:
             "ssh_command": ssh_command,
             "jupyter_url": jupyter_url,
             "uptime_seconds": instance.uptime_seconds_at(now),
-            "cost_accumulated": instance.cost_accumulated_at(now),
+            "cost_accumulated": cost_accumulated_at(instance, now, margin),
             "host_reliability_score": round(reliability * 5, 2) if reliability is not None else None,
             "provider": ProviderView(name=instance.provider, instance_id=instance.provider_instance_id),
             "running_on": instance.running_on,

@@ -16,9 +16,10 @@ from api.responses import json_response
 from api.routing import Caller, DemoMode, DomainRoutes, in_demo
 from api.schemas import InstanceId, View
 from dumont_core import composition
+from dumont_core.instances.charges import cost_accumulated_at
 from dumont_core.instances.models import Instance, InstanceStatus
 from dumont_core.platform.clock import utc_now
-from dumont_core.platform.settings import WorkflowSettings, load_settings
+from dumont_core.platform.settings import BillingSettings, WorkflowSettings, load_settings
 from dumont_core.providers.catalog import find_gpu_type
 
 routes = DomainRoutes(tag="Unversioned")
@@ -154,7 +155,7 @@ def get_instance(caller: Caller, instance_id: InstanceId, demo: DemoMode = False
 def terminate_instance(caller: Caller, instance_id: InstanceId) -> Response[str]:
     """Terminate an instance (unversioned)"""
     instance = composition.instances().delete(caller, instance_id)
-    final_cost = instance.cost_accumulated_at(utc_now())
+    final_cost = cost_accumulated_at(instance, utc_now(), load_settings(BillingSettings).platform_margin)
     return json_response(
         TerminatingView(message=f"Instance {instance_id} terminating", final_cost=final_cost)
     )

@@ -187,7 +187,7 @@ def cpu_standby_instance(api: httpx.Client, stack: LocalStack, create_instance: 
     return instance_id
 
 
-def test_a_drill_moves_the_instance_to_its_cpu_standby_and_back_without_billing_meanwhile(
+def test_a_drill_moves_the_instance_to_its_cpu_standby_and_back_billing_only_the_standby_meanwhile(
     api: httpx.Client, stack: LocalStack, create_instance: Callable[..., str]
 ) -> None:
     instance_id = cpu_standby_instance(api, stack, create_instance)
@@ -205,11 +205,16 @@ def test_a_drill_moves_the_instance_to_its_cpu_standby_and_back_without_billing_
         lambda: api.get(f"/api/v1/instances/{instance_id}").json()["data"]["running_on"] == "cpu_standby",
         seconds=TAKEOVER_SECONDS,
     )
+    since = time.monotonic()
     cost = api.get(f"/api/v1/instances/{instance_id}").json()["data"]["cost_accumulated"]
+    standby = failover_status(api, instance_id)["standby"]
     time.sleep(1)
     later = api.get(f"/api/v1/instances/{instance_id}").json()["data"]
-    if later["running_on"] == "cpu_standby":
-        assert later["cost_accumulated"] == cost, "no GPU is billed while the standby carries the instance"
+    if later["running_on"] == "cpu_standby" and standby is not None:
+        # No GPU is billed while the standby carries the instance: the standby alone, at its own price
+        # (to the 4 decimals shown).
+        most = cost + standby["cost_per_hour"] * (time.monotonic() - since) / 3600 + 0.0001
+        assert cost <= later["cost_accumulated"] <= most
     (cpu_machine,) = ec2_machines_for(stack, instance_id)
     assert stack.cpu_standbys is not None
     assert contents(stack.cpu_standbys.workspace(cpu_machine["id"])) == before

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from dumont_core.instances.reconciler import MachineReconciler
 from dumont_core.instances.repository import InstanceRepository
 from dumont_core.instances.service import InstanceService
 from dumont_core.instances.steps import InstanceWorkflowSteps
-from dumont_core.platform.settings import ProviderSettings
+from dumont_core.platform.settings import BillingSettings, ProviderSettings
 from tests.fakes.clock import Clock
 from tests.fakes.events import InMemoryPublisher
 from tests.fakes.provider import FakeProvider, offer
@@ -75,6 +75,7 @@ def build_money(
     provider: FakeProvider | None = None,
     settings: ProviderSettings | None = None,
     quoted: bool = False,
+    margin: float = 0.0,
 ) -> Money:
     """The cloud and billing over it, on the table bound now."""
     publisher = publisher or InMemoryPublisher()
@@ -86,7 +87,11 @@ def build_money(
     repository = InstanceRepository(event_retention=timedelta(days=90))
     readings = MetricsRepository(retention=timedelta(days=35))
     billing_repository = BillingRepository()
-    meter = Meter(repository=billing_repository, publisher=publisher, clock=clock)
+    # The meter as the functions make it, from their settings (PLATFORM_MARGIN among them).
+    billing_settings = BillingSettings.model_validate({"PLATFORM_MARGIN": margin})
+    meter = replace(
+        Meter.of(billing_settings, repository=billing_repository, publisher=publisher), clock=clock
+    )
     starter = RecordingStarter()
     service = InstanceService(
         repository=repository,

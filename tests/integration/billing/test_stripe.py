@@ -28,7 +28,7 @@ class Sessions:
     def __init__(self) -> None:
         self.created: list[dict[str, Any]] = []
 
-    def create(self, params: dict[str, Any]) -> Any:
+    def create(self, params: dict[str, Any], options: dict[str, Any] | None = None) -> Any:
         self.created.append(params)
         return SimpleNamespace(id="cs_test_a1b2c3", url="https://checkout.stripe.com/c/pay/cs_test_a1b2c3")
 

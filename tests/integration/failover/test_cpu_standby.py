@@ -4,6 +4,7 @@ that terminates the standbys nobody keeps."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from dumont_core.failover.cpu_failover_steps import StandbyLost
@@ -15,6 +16,7 @@ from dumont_core.platform.workflows import Workflow
 from dumont_core.providers.cpu_machines import CpuMachineRequest
 from dumont_core.providers.ec2 import DEPLOYMENT_TAG, LABEL_TAG
 from tests.fakes.clock import Clock
+from tests.fakes.meter import CountingMeter
 from tests.fakes.workflows import step_failure
 from tests.integration.failover.standbys import NEWER_SNAPSHOT, SNAPSHOT, TEAM, Standbys, assert_documented
 from tests.integration.instances.conftest import ref_of
@@ -259,3 +261,34 @@ def test_the_pass_terminates_standbys_nobody_keeps_and_only_those(standbys: Stan
     assert standbys.state(deleted_machine) == "gone" and standbys.state(stray) == "gone"
     assert "instance.orphan_destroyed" in standbys.cloud.timeline(kept)
     assert_documented(standbys.cloud.published(kept))
+
+
+def test_a_team_that_cannot_pay_for_a_new_gpu_is_not_failed_over_and_is_told_why(standbys: Standbys) -> None:
+    provisioned = standbys.running_with_failover()
+    standbys.synced(provisioned.instance)
+    interrupted = standbys.cloud.service.interrupt(
+        standbys.cloud.stored(provisioned.instance),
+        InterruptionReason.HOST_OFFLINE,
+        "host offline",
+        standbys.cloud.clock(),
+    )
+    broke = CountingMeter()
+    broke.refuses = True
+    service = replace(standbys.cloud.service, meter=broke)
+    recovery = FailoverRecovery(
+        instances=service,
+        fallback=standbys.fallback,
+        paths={FailoverStrategy.CPU_STANDBY: replace(standbys.path, instances=service)},
+    )
+    started_before = list(standbys.cloud.starter.started)
+
+    assert recovery.recover(interrupted) is None
+
+    stored = standbys.cloud.stored(interrupted)
+    assert stored.status == InstanceStatus.INTERRUPTED, "recoverable from its snapshot after a top-up"
+    assert stored.status_reason is not None and "not recovered: Insufficient balance" in stored.status_reason
+    assert stored.standby is not None and stored.standby.state == "ready", "the standby is kept"
+    assert standbys.cloud.starter.started == started_before, "no GPU rented"
+    assert standbys.fallback.asked == [], "nor through the snapshot's path"
+    (failed,) = [e for e in standbys.cloud.published(interrupted) if e.type == EventType.FAILOVER_FAILED]
+    assert "Insufficient balance" in failed.details["reason"]

@@ -20,10 +20,12 @@ from dumont_core.instances.agent_tokens import new_agent_token
 from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.models import FailoverStrategy, Instance, InstanceStatus, InterruptionReason
 from dumont_core.instances.step_support import InstanceNoLongerWanted, MachineFailed
+from dumont_core.platform.errors import InsufficientBalance
 from dumont_core.platform.identity import Principal
 from dumont_core.platform.settings import ProviderSettings
 from dumont_core.platform.workflows import Workflow
 from dumont_core.providers.models import ProviderMachineStatus
+from tests.fakes.meter import CountingMeter
 from tests.fakes.provider import offer
 from tests.fakes.workflows import step_failure
 from tests.integration.instances.conftest import SSH_KEY, Cloud, ref_of, spec
@@ -200,7 +202,7 @@ def test_the_instance_fails_over_onto_its_ready_standby_with_its_id_team_and_key
     workflow, _, payload = cloud.starter.started[-1]
     assert workflow == Workflow.WARMPOOL_FAILOVER
     assert payload["machine"] == {"provider_instance_id": machine_id}
-    billed = cloud.stored(instance).cost_accumulated_at(cloud.clock())
+    billed = round(cloud.stored(instance).cost_at(cloud.clock()), 4)
     ref = ref_of(instance)
     warm.steps.start_standby(ref, machine_id)
     assert ("start", machine_id) in cloud.provider.power_requests
@@ -209,7 +211,7 @@ def test_the_instance_fails_over_onto_its_ready_standby_with_its_id_team_and_key
     cloud.provider.machines[machine_id].status = ProviderMachineStatus.RUNNING
     assert warm.steps.check_takeover_boot(ref, machine_id) == {"state": "running"}
     cloud.clock.advance(seconds=3)
-    assert cloud.stored(instance).cost_accumulated_at(cloud.clock()) == billed, "nothing ran, nothing billed"
+    assert round(cloud.stored(instance).cost_at(cloud.clock()), 4) == billed, "nothing ran, nothing billed"
     warm.steps.switch_to_standby(ref, machine_id)
 
     after = cloud.stored(instance)
@@ -348,3 +350,17 @@ def test_a_standby_dropped_while_it_was_rented_is_given_back_by_the_step_that_re
     assert [machine.machine_id for machine in cloud.provider.machines.values()] == [
         instance.provider_instance_id
     ]
+
+
+def test_a_team_that_cannot_pay_for_a_standby_gets_none_rented(warm: Warm) -> None:
+    instance = warm.running()
+    broke = CountingMeter()
+    broke.refuses = True
+    path = replace(warm.path, instances=replace(warm.cloud.service, meter=broke))
+    started_before = list(warm.cloud.starter.started)
+
+    with pytest.raises(InsufficientBalance):
+        path.keep_ready(instance)
+
+    assert warm.cloud.stored(instance).standby is None
+    assert warm.cloud.starter.started == started_before, "no standby workflow, no machine rented"

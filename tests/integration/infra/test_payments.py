@@ -58,3 +58,38 @@ def test_a_secret_kept_already_is_taken_by_name() -> None:
         for resource in as_list(statement["Resource"])
     ]
     assert any(resource.endswith(":secret:payments/dumont-stripe-??????") for resource in granted), granted
+
+
+def test_billing_settings_come_from_context_values_to_every_function_that_reads_them() -> None:
+    from dumont_core.platform import settings
+
+    context = {
+        "platformMargin": "0.15",
+        "trialCreditUsd": "5",
+        "lowBalanceThresholdUsd": "20",
+        "storagePricePerGbMonth": "0.03",
+        "checkoutSuccessUrl": "https://console.example.org/billing/paid",
+        "checkoutCancelUrl": "https://console.example.org/billing",
+    }
+    expected = {
+        "PLATFORM_MARGIN": "0.15",
+        "TRIAL_CREDIT_USD": "5",
+        "LOW_BALANCE_THRESHOLD_USD": "20",
+        "STORAGE_PRICE_PER_GB_MONTH": "0.03",
+        "CHECKOUT_SUCCESS_URL": "https://console.example.org/billing/paid",
+        "CHECKOUT_CANCEL_URL": "https://console.example.org/billing",
+    }
+    built = build_app(context={**SKIP_BUNDLING, **context})
+    template = Template.from_stack(built.stack)
+
+    for spec in FUNCTIONS:
+        (function,) = template.find_resources(
+            "AWS::Lambda::Function", {"Properties": {"Handler": spec.handler}}
+        ).values()
+        variables = function["Properties"]["Environment"]["Variables"]
+        read = {field.alias for field in getattr(settings, spec.settings).model_fields.values()}
+        given = {name: value for name, value in variables.items() if name in expected}
+        assert given == {name: value for name, value in expected.items() if name in read}, spec.name
+        loaded = settings.BillingSettings.model_validate(given) if given else None
+        if spec == API_FUNCTION:
+            assert loaded is not None and loaded.platform_margin == 0.15

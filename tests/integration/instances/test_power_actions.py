@@ -58,7 +58,7 @@ def test_stop_then_start_reach_their_states_and_bill_only_the_running_time(cloud
     assert stopped.status == InstanceStatus.STOPPED
     assert stopped.billed_seconds == pytest.approx(3660), "billed until the provider stopped it"
     cloud.clock.advance(hours=10)
-    assert stopped.cost_accumulated_at(cloud.clock()) == pytest.approx(0.33 * 3660 / 3600, abs=1e-4)
+    assert round(stopped.cost_at(cloud.clock()), 4) == pytest.approx(0.33 * 3660 / 3600, abs=1e-4)
     assert stopped.uptime_seconds_at(cloud.clock()) == 0
 
     cloud.ask(instance, PowerAction.START)
@@ -74,7 +74,7 @@ def test_stop_then_start_reach_their_states_and_bill_only_the_running_time(cloud
     assert running.running_since == started_at
     cloud.clock.advance(hours=1)
     assert running.uptime_seconds_at(cloud.clock()) == 3600
-    assert running.cost_accumulated_at(cloud.clock()) == pytest.approx(0.33 * (3660 + 3600) / 3600, abs=1e-4)
+    assert round(running.cost_at(cloud.clock()), 4) == pytest.approx(0.33 * (3660 + 3600) / 3600, abs=1e-4)
     assert [event.type for event in cloud.published(instance)][-2:] == [
         EventType.STOPPED,
         EventType.STARTED,
@@ -185,7 +185,7 @@ def test_a_machine_gone_at_the_provider_during_a_reboot_marks_the_instance_faile
     assert failed.running_since is None
     assert failed.billed_seconds == pytest.approx(2 * 3600 + 10)
     cloud.clock.advance(hours=3)
-    assert failed.cost_accumulated_at(cloud.clock()) == pytest.approx(0.33 * (7210 / 3600), abs=1e-4)
+    assert round(failed.cost_at(cloud.clock()), 4) == pytest.approx(0.33 * (7210 / 3600), abs=1e-4)
 
 
 # Known problems ----------------------------------------------------------------------------------
@@ -203,7 +203,7 @@ def test_hours_billed_before_a_price_change_keep_their_price(cloud: Cloud) -> No
     cloud.steps.check_power_action(booted.ref, PowerAction.START)
     cloud.clock.advance(hours=1)
 
-    assert cloud.stored(booted.instance).cost_accumulated_at(cloud.clock()) == pytest.approx(0.33 + 1.00)
+    assert round(cloud.stored(booted.instance).cost_at(cloud.clock()), 4) == pytest.approx(0.33 + 1.00)
 
 
 def test_a_provider_outage_while_reconciling_a_failed_action_is_retried_not_recorded(cloud: Cloud) -> None:

@@ -32,12 +32,12 @@ def test_the_fleet_is_the_seeds_three_gpus_running_and_hibernating(demo: DemoSer
         ("RTX_3090", InstanceStatus.RUNNING),
     ]
     assert all(each.team_id == "demo" and each.instance_id.startswith("demo_") for each in fleet)
-    cost_before = fleet[0].cost_accumulated_at(clock.now)
+    cost_before = round(fleet[0].cost_at(clock.now), 4)
     clock.advance(minutes=5)
     later = demo.fleet()
     assert [each.instance_id for each in later] == [each.instance_id for each in fleet]
     assert [each.created_at for each in later] == [each.created_at for each in fleet], "the same each time"
-    assert later[0].cost_accumulated_at(clock.now) > cost_before, "a running machine costs as it runs"
+    assert round(later[0].cost_at(clock.now), 4) > cost_before, "a running machine costs as it runs"
 
 
 def test_a_fleet_machine_reads_back_as_listed_and_the_list_filters_and_pages(demo: DemoService) -> None:

@@ -28,6 +28,7 @@ from dumont_core.billing.models import (
     to_usd,
 )
 from dumont_core.billing.repository import BillingRepository, CreditOutcome, StaleMark
+from dumont_core.instances.charges import STANDBY_LINE, standby_cost_at, standby_seconds_at
 from dumont_core.instances.models import Instance
 from dumont_core.platform.clock import Clock, utc_now
 from dumont_core.platform.errors import InsufficientBalance
@@ -59,8 +60,26 @@ def owed(instance: Instance, at: datetime, margin: float) -> tuple[int, float]:
     return to_micros(instance.cost_at(at) * (1 + margin)), instance.billed_seconds_at(at)
 
 
+def standby_owed(instance: Instance, at: datetime, margin: float) -> tuple[int, float]:
+    """What the instance's standbys have cost at `at`, margin included, in micro-dollars, and seconds."""
+    return to_micros(standby_cost_at(instance, at) * (1 + margin)), standby_seconds_at(instance, at)
+
+
+@dataclass(frozen=True)
+class Metered:
+    """One thing an instance is charged for on a line of its own: what it comes to, and its open interval."""
+
+    meter_id: str
+    micros: int
+    seconds: float
+    open_since: datetime | None
+    hourly: float
+    """The price of the open interval, margin included."""
+    line: LedgerEntry
+
+
 def day_slices(
-    instance: Instance, since: datetime, at: datetime, micros: int, seconds: float, margin: float
+    metered: Metered, since: datetime, at: datetime, micros: int, seconds: float
 ) -> list[ChargeSlice]:
     """`micros` and `seconds`, charged for the window from `since` to `at`, by day: the part of the interval
     in progress on each of its days, and the rest (the end of an interval closed meanwhile, rounding) on
@@ -68,9 +87,9 @@ def day_slices(
     if micros < 0 or seconds < 0 or day_of(since) == day_of(at):
         return [ChargeSlice(day=day_of(since), micros=micros, seconds=seconds)]
     per_day: dict[str, tuple[int, float]] = {}
-    if instance.running_since is not None:
-        rate = (instance.cost_per_hour or 0.0) * (1 + margin) / 3600
-        start = max(since, instance.running_since, at - timedelta(days=MAX_DAY_SLICES - 1))
+    if metered.open_since is not None:
+        rate = metered.hourly / 3600
+        start = max(since, metered.open_since, at - timedelta(days=MAX_DAY_SLICES - 1))
         while start < at:
             midnight = datetime.combine(start.date() + timedelta(days=1), datetime.min.time(), start.tzinfo)
             end = min(midnight, at)
@@ -109,28 +128,32 @@ class Meter:
         )
 
     def settle(self, instance: Instance) -> int:
-        """Charge the instance's use up to now; what this charged (negative: refunded), in micro-dollars."""
+        """Charge the instance's use up to now, and its standbys' on a line of their own; what this charged
+        (negative: refunded), in micro-dollars."""
         at = self.clock()
+        charged = self._settle(instance, self._machine(instance, at), at)
+        if instance.standby_billed_since is not None or instance.standby_closed_cost:
+            charged += self._settle(instance, self._standby(instance, at), at)
+        return charged
+
+    def _settle(self, instance: Instance, metered: Metered, at: datetime) -> int:
         for _ in range(SETTLE_ATTEMPTS):
-            mark = self.repository.mark(instance.team_id, instance.instance_id)
-            micros, seconds = owed(instance, at, self.margin)
-            delta = micros - mark.settled_micros
-            if delta == 0 and abs(seconds - mark.settled_seconds) < 1e-6:
+            mark = self.repository.mark(instance.team_id, metered.meter_id)
+            delta = metered.micros - mark.settled_micros
+            if delta == 0 and abs(metered.seconds - mark.settled_seconds) < 1e-6:
                 return 0
             after = mark.model_copy(
                 update={
-                    "settled_micros": micros,
-                    "settled_seconds": seconds,
+                    "settled_micros": metered.micros,
+                    "settled_seconds": metered.seconds,
                     "settled_at": at,
                     "version": mark.version + 1,
                 }
             )
-            since = mark.settled_at or instance.running_since or at
-            slices = day_slices(
-                instance, min(since, at), at, delta, seconds - mark.settled_seconds, self.margin
-            )
+            since = min(mark.settled_at or metered.open_since or at, at)
+            slices = day_slices(metered, since, at, delta, metered.seconds - mark.settled_seconds)
             try:
-                self.repository.settle(mark, after, slices, self._line(instance, at))
+                self.repository.settle(mark, after, slices, metered.line)
             except StaleMark:
                 continue  # settled meanwhile by someone else: read the watermark again
             self.check_balance(instance.team_id, instance.account_id)
@@ -305,17 +328,34 @@ class Meter:
                 description="Trial credit",
             )
 
-    def _line(self, instance: Instance, at: datetime) -> LedgerEntry:
+    def _machine(self, instance: Instance, at: datetime) -> Metered:
+        micros, seconds = owed(instance, at, self.margin)
         price = instance.cost_per_hour
+        with_margin = None if price is None else round(price * (1 + self.margin), 6)
+        line = self._line(instance, instance.instance_id, at, with_margin)
+        line = line.model_copy(update={"gpu_type": instance.gpu_type, "num_gpus": instance.num_gpus})
+        return Metered(
+            instance.instance_id, micros, seconds, instance.running_since, with_margin or 0.0, line
+        )
+
+    def _standby(self, instance: Instance, at: datetime) -> Metered:
+        micros, seconds = standby_owed(instance, at, self.margin)
+        price = instance.standby.cost_per_hour if instance.standby is not None else 0.0
+        with_margin = round(price * (1 + self.margin), 6)
+        line = self._line(instance, f"{instance.instance_id}#{STANDBY_LINE}", at, with_margin)
+        line = line.model_copy(update={"description": STANDBY_LINE})
+        open_since = instance.standby_billed_since if instance.standby is not None else None
+        return Metered(line.entry_id, micros, seconds, open_since, with_margin, line)
+
+    @staticmethod
+    def _line(instance: Instance, entry_id: str, at: datetime, price_per_hour: float | None) -> LedgerEntry:
         return LedgerEntry(
             team_id=instance.team_id,
             kind=EntryKind.CHARGE,
             day=day_of(at),
-            entry_id=instance.instance_id,
+            entry_id=entry_id,
             amount_micros=0,
             instance_id=instance.instance_id,
-            gpu_type=instance.gpu_type,
-            num_gpus=instance.num_gpus,
-            price_per_hour=None if price is None else round(price * (1 + self.margin), 6),
+            price_per_hour=price_per_hour,
             updated_at=at,
         )

@@ -132,7 +132,8 @@ class BalanceReport(DomainModel):
     balance: float
     currency: str = CURRENCY
     burn_per_hour: float
-    """What the team's running instances cost an hour together (margin included)."""
+    """What the team's running instances, and the machines its instances keep idle (standbys, stopped
+    machines' disks), cost an hour together (margin included)."""
     hours_left: float | None
     """How long the balance lasts at that burn; None when nothing burns."""
     low_balance_threshold: float

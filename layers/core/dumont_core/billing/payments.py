@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -42,8 +43,11 @@ class PaymentRefused(Exception):
 
 
 class PaymentProvider(Protocol):
-    def begin(self, team_id: str, account_id: str, amount_usd: float) -> Payment:
-        """Ask for `amount_usd` to be paid for the team."""
+    def begin(
+        self, team_id: str, account_id: str, amount_usd: float, reference: str | None = None
+    ) -> Payment:
+        """Ask for `amount_usd` to be paid for the team; asked again with the same `reference`, the same
+        payment."""
         ...
 
     def confirmation(self, payload: str, signature: str | None) -> ConfirmedPayment | None:
@@ -54,9 +58,14 @@ class PaymentProvider(Protocol):
 class InstantPayments:
     """The local stack's provider: every payment is confirmed as soon as it is asked for."""
 
-    def begin(self, team_id: str, account_id: str, amount_usd: float) -> Payment:
+    def begin(
+        self, team_id: str, account_id: str, amount_usd: float, reference: str | None = None
+    ) -> Payment:
+        # The payment's id names the request it answers, so a retried request is the same payment, which
+        # lands once (the ledger keeps one credit a payment id).
+        named = hashlib.sha256(f"{team_id}:{reference}".encode()).hexdigest()[:16] if reference else None
         return Payment(
-            payment_id=f"pay_local_{secrets.token_hex(8)}",
+            payment_id=f"pay_local_{named or secrets.token_hex(8)}",
             amount_usd=amount_usd,
             status=PaymentStatus.CONFIRMED,
         )
@@ -68,7 +77,9 @@ class InstantPayments:
 class NoPayments:
     """A deployment that takes no payments: credits come from operators' grants alone."""
 
-    def begin(self, team_id: str, account_id: str, amount_usd: float) -> Payment:
+    def begin(
+        self, team_id: str, account_id: str, amount_usd: float, reference: str | None = None
+    ) -> Payment:
         raise ServiceUnavailable("This deployment takes no payments yet; ask its operators for credits")
 
     def confirmation(self, payload: str, signature: str | None) -> ConfirmedPayment | None:

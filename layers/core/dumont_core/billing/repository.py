@@ -333,4 +333,6 @@ class BillingRepository(LedgerReads):
             actions.append(LedgerItem.num_gpus.set(line.num_gpus))
         if line.price_per_hour is not None:
             actions.append(LedgerItem.price_per_hour.set(line.price_per_hour))
+        if line.description is not None:
+            actions.append(LedgerItem.description.set(line.description))
         return actions

@@ -36,6 +36,9 @@ logger = Logger(child=True)
 
 FIRST_DAY = "0000-00-00"
 LAST_DAY = "9999-99-99"
+RETRY_WINDOW_SECONDS = 600
+"""Without an idempotency key, the same amount asked by the same person within this window (aligned on
+the clock) is taken for a retry of one payment: paying it twice needs two keys."""
 OUT_OF_CREDIT = "balance_exhausted"
 """The reason an instance is hibernated when its team's balance reaches zero."""
 
@@ -56,6 +59,13 @@ class Hibernator(Protocol):
     """Whoever hibernates a running instance (the snapshots domain): nothing is lost for lack of credit."""
 
     def hibernate_instance(self, instance: Instance, reason: str) -> object: ...
+
+
+def idle_cost_per_hour(instance: Instance) -> float:
+    """What the machines the instance keeps without running on them cost an hour: its standby, and its own
+    machine's disk while stopped."""
+    standby = instance.standby.cost_per_hour if instance.standby and instance.standby_billed_since else 0.0
+    return standby + ((instance.stopped_cost_per_hour or 0.0) if instance.stopped_since else 0.0)
 
 
 def history_line(entry: LedgerEntry) -> HistoryLine:
@@ -93,9 +103,10 @@ class BillingService:
 
     def balance(self, principal: Principal) -> BalanceReport:
         balance = self.repository.balance(principal.team_id)
-        running = self.instances.list_all(principal)
-        running = [instance for instance in running if instance.status == InstanceStatus.RUNNING]
-        burn = sum(instance.cost_per_hour or 0.0 for instance in running) * (1 + self.meter.margin)
+        instances = self.instances.list_all(principal)
+        running = [instance for instance in instances if instance.status == InstanceStatus.RUNNING]
+        hourly = sum(instance.cost_per_hour or 0.0 for instance in running)
+        burn = (hourly + sum(map(idle_cost_per_hour, instances))) * (1 + self.meter.margin)
         amount = to_usd(balance.balance_micros)
         threshold = balance.low_threshold_micros
         return BalanceReport(
@@ -180,9 +191,19 @@ class BillingService:
             default_threshold=threshold_usd is None,
         )
 
-    def add_credits(self, principal: Principal, amount_usd: float) -> CreditReceipt:
-        """Pay for credits; they land once the payment is confirmed (at once, with the local provider)."""
-        payment = self.payments.begin(principal.team_id, principal.account_id, amount_usd)
+    def add_credits(
+        self, principal: Principal, amount_usd: float, idempotency_key: str | None = None
+    ) -> CreditReceipt:
+        """Pay for credits; they land once the payment is confirmed (at once, with the local provider).
+        The request names its payment: by its idempotency key, else by who asked how much within
+        RETRY_WINDOW_SECONDS, so a retry, with or without a key, is the same payment and lands once."""
+        window = int(self.clock().timestamp() // RETRY_WINDOW_SECONDS)
+        reference = (
+            f"key:{idempotency_key}"
+            if idempotency_key
+            else (f"{principal.account_id}:{amount_usd:.2f}:{window}")
+        )
+        payment = self.payments.begin(principal.team_id, principal.account_id, amount_usd, reference)
         if payment.status == PaymentStatus.CONFIRMED:
             self.meter.credit(
                 principal.team_id,
@@ -245,7 +266,8 @@ class BillingService:
         for instance, changed_at in changed:
             if instance.instance_id not in settled:
                 self._settle(instance)
-            self.instances.mark_settled(instance, changed_at)
+            if not instance.billed_while_idle:  # else kept marked: every round settles its idle machines
+                self.instances.mark_settled(instance, changed_at)
         self._settle_storage(
             {instance.team_id: instance.account_id for instance in running}
             | {instance.team_id: instance.account_id for instance, _ in changed}

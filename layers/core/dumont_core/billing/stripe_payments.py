@@ -33,7 +33,11 @@ class StripePayments:
         self._success_url = success_url
         self._cancel_url = cancel_url
 
-    def begin(self, team_id: str, account_id: str, amount_usd: float) -> Payment:
+    def begin(
+        self, team_id: str, account_id: str, amount_usd: float, reference: str | None = None
+    ) -> Payment:
+        # Stripe answers a request repeated with the same idempotency key with the same Checkout Session.
+        options: stripe.RequestOptions = {"idempotency_key": f"{team_id}:{reference}"} if reference else {}
         session = self._client.v1.checkout.sessions.create(
             params={
                 "mode": "payment",
@@ -51,7 +55,8 @@ class StripePayments:
                 "metadata": {"team_id": team_id, "account_id": account_id},
                 "success_url": self._success_url,
                 "cancel_url": self._cancel_url,
-            }
+            },
+            options=options,
         )
         return Payment(
             payment_id=session.id,

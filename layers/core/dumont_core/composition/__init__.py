@@ -53,6 +53,7 @@ from dumont_core.composition.providing import overridden, provided, repository, 
 from dumont_core.composition.webhooks import delivery_queue, delivery_sender, webhook_repository, webhooks
 from dumont_core.platform.settings import (
     AgentSettings,
+    BillingSettings,
     InstanceLogSettings,
     ProviderSettings,
     SnapshotSettings,
@@ -219,6 +220,7 @@ def instance_steps() -> InstanceWorkflowSteps:
         provider=gpu_provider(),
         settings=load_settings(ProviderSettings),
         hibernations=hibernation_ledger(),
+        margin=load_settings(BillingSettings).platform_margin,
     )
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from dumont_core.composition.providing import provided, repository
-from dumont_core.platform.settings import LiveMetricsSettings, load_settings
+from dumont_core.platform.settings import BillingSettings, LiveMetricsSettings, load_settings
 
 if TYPE_CHECKING:
     from dumont_core.instances.watchers import InstanceWatchers
@@ -57,4 +57,5 @@ def live_metrics() -> LiveMetricsService:
         watchers=instance_watchers(),
         connections=connection_repository(),
         publisher=live_publisher(),
+        margin=load_settings(BillingSettings).platform_margin,
     )

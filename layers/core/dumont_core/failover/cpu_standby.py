@@ -33,6 +33,7 @@ from dumont_core.instances.models import (
     Instance,
     InstanceEvent,
     InstanceStatus,
+    InterruptionReason,
     StaleInstanceState,
     Standby,
 )
@@ -132,6 +133,10 @@ class CpuStandbyPath:
             with contextlib.suppress(StaleInstanceState):
                 self.instances.configure(instance, {"standby": None})
             return None
+        # The workflow rents a GPU: unless a drill gave one up on purpose, the team must pay an hour of it.
+        if not (instance.status_reason or "").startswith(f"interrupted ({InterruptionReason.DRILL.value})"):
+            action = f"fail over instance {instance.instance_id}"
+            self.instances.ensure_affordable(instance, action, new_machine=True)
         started = InstanceEvent.of(
             EventType.FAILOVER_STARTED,
             instance,
@@ -183,6 +188,8 @@ class CpuStandbyPath:
         standby = instance.standby
         try:
             if standby is None or standby.kind != "cpu" or standby.machine_id is None:
+                action = f"keep a CPU standby for instance {instance.instance_id}"
+                self.instances.ensure_affordable(instance, action)
                 self._launch(instance)
                 return
             machine = self.machines.get(standby.machine_id)

@@ -15,12 +15,22 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from dumont_core.instances.models import FailoverStrategy, Instance
+from dumont_core.instances.models import (
+    EventType,
+    FailoverStrategy,
+    Instance,
+    InstanceEvent,
+    InstanceStatus,
+    StaleInstanceState,
+)
 from dumont_core.instances.service import InstanceService
-from dumont_core.platform.errors import DumontError
+from dumont_core.platform.errors import DumontError, InsufficientBalance
 from dumont_core.snapshots.service import SnapshotService
 
 logger = Logger(child=True)
+
+NOT_RECOVERED = "; not recovered: "
+"""Appended to an interrupted instance's reason when its failover is refused for lack of credit."""
 
 
 class FailoverPath(Protocol):
@@ -75,6 +85,9 @@ class FailoverRecovery:
         if path is not self.fallback:
             try:
                 recovering = path.recover(instance)
+            except InsufficientBalance as error:
+                self._refused(instance, error)  # the snapshot's path would rent a machine too
+                return None
             except DumontError as error:
                 logger.warning(
                     "The strategy's own path failed; falling back to the last snapshot",
@@ -84,6 +97,23 @@ class FailoverRecovery:
             if recovering is not None:
                 return recovering
         return self.fallback.recover(instance)
+
+    def _refused(self, instance: Instance, error: InsufficientBalance) -> None:
+        """The team cannot pay for the machine the failover would rent: nothing is rented, and the instance
+        stays interrupted, recoverable from its last snapshot once the team tops up (a wake), saying why."""
+        reason = (instance.status_reason or "interrupted").split(NOT_RECOVERED)[0]
+        failed = InstanceEvent.of(
+            EventType.FAILOVER_FAILED, instance, strategy=instance.failover_strategy, reason=error.message
+        )
+        try:
+            self.instances.transition(
+                instance,
+                expected=[InstanceStatus.INTERRUPTED],
+                changes={"status_reason": f"{reason}{NOT_RECOVERED}{error.message}"},
+                events=[failed],
+            )
+        except StaleInstanceState:
+            logger.info("Refused failover of an instance that moved on", extra={"id": instance.instance_id})
 
     def keep_ready(self) -> list[str]:
         """Let each running instance's path prepare for a failover; the ids of the instances looked at."""

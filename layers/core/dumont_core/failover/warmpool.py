@@ -55,6 +55,9 @@ class WarmPoolPath:
             return  # one is being rented, synced, or is ready; a dead one is dropped by the watch
         if instance.last_snapshot_id is None:
             return  # nothing to hold yet: the first checkpoint comes first
+        # A standby is rented and booted to sync like a new machine: the team must pay an hour of it.
+        action = f"keep a standby for instance {instance.instance_id}"
+        self.instances.ensure_affordable(instance, action, new_machine=True)
         standby = Standby(kind="gpu", provider=instance.provider, state="renting", since=self.clock())
         try:
             renting = self.instances.transition(

@@ -218,6 +218,14 @@ class Instance(DomainModel):
     """Billed time accumulated before the current interval."""
     closed_cost: float = 0.0
     """What the intervals before the current one cost, each at the price it ran at."""
+    stopped_since: datetime | None = None
+    """While stopped on a machine it keeps: since when its disk is billed, at `stopped_cost_per_hour`."""
+    stopped_cost_per_hour: float | None = None
+    standby_billed_since: datetime | None = None
+    """Start of the standby's billed interval in progress, at its `cost_per_hour`; None without one."""
+    standby_closed_cost: float = 0.0
+    """What its standbys cost before that interval: charged on a line of their own."""
+    standby_billed_seconds: float = 0.0
     last_failover_at: datetime | None = None
     suspected_at: datetime | None = None
     """When the machine first looked dead (provider or heartbeats); an interruption once confirmed."""
@@ -274,11 +282,22 @@ class Instance(DomainModel):
         return self.billed_seconds + self.current_interval_seconds(now)
 
     def cost_at(self, now: datetime) -> float:
-        """What it has cost until `now`, unrounded: what the meter charges."""
-        return self.closed_cost + (self.cost_per_hour or 0.0) * self.current_interval_seconds(now) / 3600
+        """What it has cost until `now`, unrounded, its standbys apart: what the meter charges."""
+        running = (self.cost_per_hour or 0.0) * self.current_interval_seconds(now) / 3600
+        return self.closed_cost + running + self.stopped_cost_at(now)
 
-    def cost_accumulated_at(self, now: datetime) -> float:
-        return round(self.cost_at(now), 4)
+    def stopped_cost_at(self, now: datetime) -> float:
+        """What the disk of its stopped machine cost since it stopped."""
+        if self.stopped_since is None:
+            return 0.0
+        return (
+            (self.stopped_cost_per_hour or 0.0) * max((now - self.stopped_since).total_seconds(), 0.0) / 3600
+        )
+
+    @property
+    def billed_while_idle(self) -> bool:
+        """Whether it is billed for a machine it keeps without running on it (a standby, a stopped one)."""
+        return self.stopped_since is not None or self.standby_billed_since is not None
 
     def billing_stopped_at(self, now: datetime) -> dict[str, Any]:
         """The changes that close the current billed interval at `now` (its cost kept unrounded, so the
@@ -287,6 +306,7 @@ class Instance(DomainModel):
             "billed_seconds": self.billed_seconds_at(now),
             "closed_cost": self.cost_at(now),
             "running_since": None,
+            "stopped_since": None,
         }
 
     def uptime_seconds_at(self, now: datetime) -> int:

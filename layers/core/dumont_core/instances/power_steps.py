@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from dumont_core.instances.charges import stopped_at
 from dumont_core.instances.models import (
     MACHINE_GONE,
     POWER_ACTIONS,
@@ -67,7 +68,7 @@ class PowerSteps(StepSupport):
                     {
                         "status": InstanceStatus.STOPPED,
                         "status_reason": None,
-                        **instance.billing_stopped_at(now),
+                        **stopped_at(instance, now, machine.price_per_hour),
                     },
                     [InstanceEvent.of(event, instance)],
                 )
@@ -109,5 +110,5 @@ class PowerSteps(StepSupport):
             running_since = instance.running_since or now
             return InstanceStatus.RUNNING, {**machine_fields(machine), "running_since": running_since}
         if machine.status == ProviderMachineStatus.STOPPED:
-            return InstanceStatus.STOPPED, stopped
+            return InstanceStatus.STOPPED, stopped_at(instance, now, machine.price_per_hour)
         return InstanceStatus.FAILED, stopped

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from dumont_core.instances.agent_tokens import agent_token_digest, new_agent_token
+from dumont_core.instances.charges import cost_accumulated_at
 from dumont_core.instances.models import (
     MACHINE_GONE,
     EventType,
@@ -219,7 +220,7 @@ class ProvisioningSteps(StepSupport):
     def _deleted(self, instance: Instance, *, status_reason: str | None) -> float:
         now = self.clock()
         billing = instance.billing_stopped_at(now)
-        final_cost = instance.model_copy(update=billing).cost_accumulated_at(now)
+        final_cost = cost_accumulated_at(instance.model_copy(update=billing), now, self.margin)
         self._finish(
             instance,
             [InstanceStatus.DELETING],

@@ -23,6 +23,7 @@ from pynamodb.exceptions import DeleteError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from dumont_core.instances.charges import idle_billing_changes
 from dumont_core.instances.models import (
     Instance,
     InstanceEvent,
@@ -96,7 +97,9 @@ class UnsettledItem(TableItem):
     changed_at = UTCDateTimeAttribute()
 
 
-BILLED_FIELDS = frozenset({"running_since", "closed_cost", "cost_per_hour"})
+BILLED_FIELDS = frozenset(
+    {"running_since", "closed_cost", "cost_per_hour", "stopped_since", "standby_billed_since"}
+)
 """Fields whose change changes what an instance has cost: the change marks it for the meter to settle."""
 
 
@@ -192,11 +195,13 @@ class InstanceRepository:
         exactly that standby, or none for None).
 
         The events are written in the same transaction, so the timeline never shows a change that
-        did not happen. Raises StaleInstanceState when the instance moved on meanwhile.
+        did not happen; so is what the instance is billed for machines it keeps idle. Raises
+        StaleInstanceState when the instance moved on meanwhile.
         """
         unknown = set(changes) - set(_INSTANCE_FIELDS)
         if unknown or "updated_at" not in changes:
             raise ValueError(f"changes must be instance fields and include updated_at: {sorted(changes)}")
+        changes = {**changes, **idle_billing_changes(instance, changes, changes["updated_at"])}
         updated = instance.model_copy(update=dict(changes))
         actions = []
         for field, value in changes.items():

@@ -125,6 +125,8 @@ class StepSupport:
     provider: GpuProvider
     settings: ProviderSettings
     hibernations: HibernationLog | None = None
+    margin: float = 0.0
+    """The platform's margin on machines (`PLATFORM_MARGIN`), in the final cost a deletion reports."""
     clock: Clock = utc_now
 
     def _load(self, ref: InstanceRef, expected: InstanceStatus) -> Instance:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 
 from dumont_core.access.models import Admission
+from dumont_core.instances.charges import cost_accumulated_at
 from dumont_core.instances.models import Instance, reading_value
 from dumont_core.live.models import LiveConnection, LiveMetrics, LiveMetricsPublisher
 from dumont_core.live.repository import ConnectionRepository
@@ -57,6 +58,8 @@ class LiveMetricsService:
     watchers: Watchers
     connections: ConnectionRepository
     publisher: LiveMetricsPublisher
+    margin: float = 0.0
+    """The platform's margin on machines (`PLATFORM_MARGIN`): the cost shown is the cost charged."""
     clock: Clock = utc_now
 
     def connect(self, credential: str | None, instance_id: str, connection_id: str) -> LiveConnection:
@@ -128,7 +131,7 @@ class LiveMetricsService:
             timestamp=LiveMetrics.timestamp_of(now),
             gpu_utilization=reading_value(reading, "gpu_utilization"),
             vram_used_gb=reading_value(reading, "gpu_memory_used_gb"),
-            cost_accumulated=instance.cost_accumulated_at(now),
+            cost_accumulated=cost_accumulated_at(instance, now, self.margin),
         )
 
     def _send(self, instance: Instance, connection_id: str, message: bytes) -> bool:
