@@ -129,3 +129,23 @@ func (s *BillingService) AddCreditsWithContext(ctx context.Context, amount float
 	req := request{method: "POST", path: "/api/v1/billing/add-credits", body: map[string]float64{"amount": amount}, idempotencyKey: NewIdempotencyKey()}
 	return receipt, s.client.call(ctx, req, receipt)
 }
+
+// BillingSettings is the team's low-balance threshold as it now stands, and whether it is the
+// deployment's default.
+type BillingSettings struct {
+	LowBalanceThreshold float64 `json:"low_balance_threshold"`
+	DefaultThreshold    bool    `json:"default_threshold"`
+}
+
+// SetLowBalanceThreshold sets the balance under which the team is warned (balance.low); nil goes back
+// to the deployment's default.
+func (s *BillingService) SetLowBalanceThreshold(threshold *float64) (*BillingSettings, error) {
+	return s.SetLowBalanceThresholdWithContext(context.Background(), threshold)
+}
+
+// SetLowBalanceThresholdWithContext is SetLowBalanceThreshold with a context.
+func (s *BillingService) SetLowBalanceThresholdWithContext(ctx context.Context, threshold *float64) (*BillingSettings, error) {
+	settings := &BillingSettings{}
+	req := request{method: "PATCH", path: "/api/v1/billing/settings", body: map[string]*float64{"low_balance_threshold": threshold}}
+	return settings, s.client.call(ctx, req, settings)
+}

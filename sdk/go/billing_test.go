@@ -41,3 +41,25 @@ func TestAddingCreditsSendsTheAmountOnceWithAnIdempotencyKeyAndReadsTheCheckout(
 		t.Fatalf("sent %s %v %v", sent.path, sent.body, sent.header)
 	}
 }
+
+func TestALowBalanceThresholdIsSetAndGoesBackToTheDefaultWithNil(t *testing.T) {
+	client, requests := fakeAPI(t,
+		answer{200, `{"success": true, "data": {"low_balance_threshold": 25, "default_threshold": false}}`, nil},
+		answer{200, `{"success": true, "data": {"low_balance_threshold": 10, "default_threshold": true}}`, nil})
+	threshold := 25.0
+	set, err := client.Billing.SetLowBalanceThreshold(&threshold)
+	if err != nil || set.LowBalanceThreshold != 25 || set.DefaultThreshold {
+		t.Fatalf("settings %+v, %v", set, err)
+	}
+	reset, err := client.Billing.SetLowBalanceThreshold(nil)
+	if err != nil || !reset.DefaultThreshold {
+		t.Fatalf("settings %+v, %v", reset, err)
+	}
+	first, second := (*requests)[0], (*requests)[1]
+	if first.method != "PATCH" || first.path != "/api/v1/billing/settings" || first.body["low_balance_threshold"] != 25.0 {
+		t.Fatalf("sent %s %s %v", first.method, first.path, first.body)
+	}
+	if value, present := second.body["low_balance_threshold"]; !present || value != nil {
+		t.Fatalf("sent %v", second.body)
+	}
+}

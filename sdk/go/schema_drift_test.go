@@ -35,6 +35,7 @@ var schemaOf = map[reflect.Type][]string{
 	reflect.TypeOf(Balance{}):                {"BalanceView"},
 	reflect.TypeOf(BillingLine{}):            {"HistoryLineView"},
 	reflect.TypeOf(CreditReceipt{}):          {"CreditReceiptView"},
+	reflect.TypeOf(BillingSettings{}):        {"BillingSettingsView"},
 	reflect.TypeOf(SavingsDashboard{}):       {"DashboardView"},
 	reflect.TypeOf(SavingsSummary{}):         {"SummaryView"},
 	reflect.TypeOf(GPUSavings{}):             {"GpuSavingsView", "GpuSavings"},

@@ -70,6 +70,11 @@ class AsyncBilling(Resource):
         call = calls.send(calls.ADD_CREDITS, {"amount": amount}, creates=True)
         return Record(await self._run(call, idempotency_key))
 
+    async def set_low_balance_threshold(self, threshold: float | None) -> Record:
+        """The balance under which the team is warned (`balance.low`); None: the deployment's default."""
+        body = {"low_balance_threshold": threshold}
+        return Record(await self._run(calls.send(calls.BILLING_SETTINGS, body)))
+
     async def grant(self, team_id: str, amount: float, *, note: str | None = None) -> Record:
         """For the deployment's operators: credits a team at once, as a `grant` in its history."""
         body = calls.without_none(team_id=team_id, amount=amount, note=note)

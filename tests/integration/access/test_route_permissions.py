@@ -76,6 +76,7 @@ BODIES: dict[str, Any] = {
     "/api/webhooks": WEBHOOK,
     "/api/v1/billing/add-credits": {"amount": 10},
     "/api/v1/billing/grants": {"amount": 10, "team_id": TEAM},
+    "/api/v1/billing/settings": {"low_balance_threshold": 25},
     "/api/ai/recommend-gpu": {"task": "fine-tune a 7B model"},
     "/api/v1/api-keys": {"name": "ci"},
     "/api/v1/teams": {"name": "research"},

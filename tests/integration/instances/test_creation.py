@@ -112,6 +112,11 @@ NOTHING_RENTED_YET: dict[str, Any] = {
     "checkpoint_started_at": None,
     "watchers": [],
     "ssh_keys_version": 0,
+    "stopped_cost_per_hour": None,
+    "stopped_since": None,
+    "standby_billed_since": None,
+    "standby_billed_seconds": 0.0,
+    "standby_closed_cost": 0.0,
 }
 
 

@@ -158,3 +158,16 @@ def test_the_async_client_reaches_the_same_routes() -> None:
         "GET /api/metrics/hibernation/events",
         "GET /api/metrics/providers",
     ]
+
+
+def test_a_team_sets_its_low_balance_threshold_and_goes_back_to_the_default() -> None:
+    api = ScriptedApi(
+        envelope({"low_balance_threshold": 25.0, "default_threshold": False}),
+        envelope({"low_balance_threshold": 10.0, "default_threshold": True}),
+    )
+    client = client_for(api)
+    assert client.billing.set_low_balance_threshold(25).low_balance_threshold == 25.0
+    assert client.billing.set_low_balance_threshold(None).default_threshold is True
+    assert sent(api) == ["PATCH /api/v1/billing/settings", "PATCH /api/v1/billing/settings"]
+    assert api.body(0) == {"low_balance_threshold": 25}
+    assert api.body(1) == {"low_balance_threshold": None}
