@@ -105,8 +105,9 @@ def get_breakdown(caller: Caller, period: PeriodQuery = Period.MONTH) -> Respons
 def get_comparison(caller: Caller, gpu_type: GpuType) -> Response[str]:
     """One GPU an hour here and at AWS, GCP and Azure
 
-    Here: what your team last paid an hour for one such GPU (margin included), or, if it never rented
-    one, the market's lowest on-demand price for one now (`dumont_source`: `paid` or `market`). There:
+    Here: the market's lowest on-demand price for one such GPU an hour among the latest collected (margin
+    included), or, before any collection, what your team last paid for one (`dumont_source`: `market`
+    or `paid`). There:
     the catalog's on-demand price of each hyperscaler's nearest equivalent, per GPU, with the instance
     type and why."""
     return json_response(comparison(caller, gpu_type))

@@ -112,9 +112,16 @@ def test_the_history_splits_the_savings_by_month(money: Money, savings: SavingsS
     assert march.total_cost_dumont + february.total_cost_dumont == pytest.approx(money.charged(), abs=1e-6)
 
 
-def test_the_comparison_is_what_the_team_last_paid_against_each_hyperscaler(
-    money: Money, savings: SavingsService
+def test_without_a_collected_price_the_comparison_is_what_the_team_last_paid(
+    money: Money, hibernations: Hibernations
 ) -> None:
+    savings = SavingsService(
+        billing=money.billing,
+        instances=money.cloud.service,
+        hibernations=hibernations,
+        market=None,
+        clock=money.cloud.clock,
+    )
     money.top_up(50)
     price = run_for(money, 1)
 
@@ -131,13 +138,18 @@ def test_the_comparison_is_what_the_team_last_paid_against_each_hyperscaler(
     )
 
 
-def test_a_gpu_the_team_never_rented_is_compared_at_the_markets_lowest_price(
-    savings: SavingsService,
+def test_the_comparison_is_the_markets_lowest_collected_price_whatever_the_team_paid(
+    money: Money, savings: SavingsService
 ) -> None:
+    money.top_up(50)
+    paid = run_for(money, 1)
+    assert paid != pytest.approx(0.29)
+
     compared = savings.comparison(PRINCIPAL, "RTX_4090")
 
     assert (compared.dumont_hourly, compared.dumont_source) == (0.29, "market")
     assert compared.savings_per_hour == pytest.approx((compared.aws_hourly or 0) - 0.29)
+    assert savings.comparison(PRINCIPAL, "A100").dumont_source is None
 
 
 def test_auto_hibernation_savings_are_the_hours_it_gave_back_at_their_price(

@@ -62,11 +62,11 @@ class MonthSavings(DomainModel):
 class Comparison(DomainModel):
     gpu_type: str
     dumont_hourly: float | None
-    """What the team last paid an hour for one such GPU; when it never rented one, the market's lowest
-    on-demand price for one now (with the margin); None when neither is known."""
+    """The market's lowest on-demand price for one such GPU an hour among the latest collected (with the
+    margin); before any collection, what the team last paid for one; None when neither is known."""
     dumont_source: str | None = None
-    """Where `dumont_hourly` comes from: `paid` (the team's history) or `market` (the latest collected
-    prices); None when it is None."""
+    """Where `dumont_hourly` comes from: `market` (the latest collected prices) or `paid` (the team's
+    history); None when it is None."""
     aws_hourly: float | None
     gcp_hourly: float | None
     azure_hourly: float | None

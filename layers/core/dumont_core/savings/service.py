@@ -193,18 +193,26 @@ class SavingsService:
         )
 
     def comparison(self, principal: Principal, gpu_type: str) -> Comparison:
-        """One GPU of `gpu_type` an hour here (what the team last paid for one) and at each hyperscaler."""
-        lines = self._charges(principal, ALL_TIME, "", "")
-        paid = [
-            line
-            for line in lines
-            if line.kind == EntryKind.CHARGE and line.gpu_type == gpu_type and line.price_per_hour is not None
-        ]
-        latest = max(paid, key=lambda line: line.updated_at or datetime.min.replace(tzinfo=UTC), default=None)
-        ours = None if latest is None else round((latest.price_per_hour or 0.0) / (latest.num_gpus or 1), 6)
-        source = None if ours is None else "paid"
-        if ours is None and (market := self._market_hourly(gpu_type)) is not None:
+        """One GPU of `gpu_type` an hour here and at each hyperscaler: here, the market's lowest price among
+        the latest collected (live, with the margin); without a collection, what the team last paid."""
+        ours: float | None = None
+        source: str | None = None
+        if (market := self._market_hourly(gpu_type)) is not None:
             ours, source = round(market * (1 + self.billing.meter.margin), 6), "market"
+        else:
+            lines = self._charges(principal, ALL_TIME, "", "")
+            paid = [
+                line
+                for line in lines
+                if line.kind == EntryKind.CHARGE
+                and line.gpu_type == gpu_type
+                and line.price_per_hour is not None
+            ]
+            latest = max(
+                paid, key=lambda line: line.updated_at or datetime.min.replace(tzinfo=UTC), default=None
+            )
+            if latest is not None:
+                ours, source = round((latest.price_per_hour or 0.0) / (latest.num_gpus or 1), 6), "paid"
         aws = hourly(gpu_type, Cloud.AWS)
         equivalent = EQUIVALENTS[gpu_type]
         saved = None if ours is None or aws is None else round(aws - ours, 6)
