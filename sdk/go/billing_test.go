@@ -63,3 +63,28 @@ func TestALowBalanceThresholdIsSetAndGoesBackToTheDefaultWithNil(t *testing.T) {
 		t.Fatalf("sent %v", second.body)
 	}
 }
+
+func TestAGrantSendsTheTeamTheAmountAndTheNoteAndReadsTheNewBalance(t *testing.T) {
+	client, requests := fakeAPI(t, answer{201, `{"success": true, "data": {"payment_id": "grant_1", "amount": 500, "status": "completed",
+		"balance": 510, "checkout_url": null}}`, nil})
+	receipt, err := client.Billing.Grant(&GrantInput{TeamID: "team_1", Amount: 500, Note: "pilot budget"})
+	if err != nil || receipt.Status != "completed" || *receipt.Balance != 510 || receipt.CheckoutURL != nil {
+		t.Fatalf("receipt %+v, %v", receipt, err)
+	}
+	sent := (*requests)[0]
+	if sent.method != "POST" || sent.path != "/api/v1/billing/grants" || len(sent.body) != 3 ||
+		sent.body["team_id"] != "team_1" || sent.body["amount"] != 500.0 || sent.body["note"] != "pilot budget" {
+		t.Fatalf("sent %s %s %v", sent.method, sent.path, sent.body)
+	}
+}
+
+func TestAGrantWithoutANoteSendsNoneAndAnUnknownTeamIsNotFound(t *testing.T) {
+	client, requests := fakeAPI(t, answer{404, `{"success": false, "error": {"code": "TEAM_NOT_FOUND", "message": "no such team"}}`, nil})
+	_, err := client.Billing.Grant(&GrantInput{TeamID: "team_x", Amount: 5})
+	if !IsNotFound(err) {
+		t.Fatalf("got %v", err)
+	}
+	if body := (*requests)[0].body; len(body) != 2 {
+		t.Fatalf("sent %v", body)
+	}
+}

@@ -54,6 +54,7 @@ type Client struct {
 	Roles      *RolesService
 	Teams      *TeamsService
 	SSHKeys    *SSHKeysService
+	Advisor    *AdvisorService
 }
 
 // Option changes how a Client is made.
@@ -111,6 +112,7 @@ func NewClient(apiKey string, options ...Option) *Client {
 	c.Roles = &RolesService{client: c}
 	c.Teams = &TeamsService{client: c}
 	c.SSHKeys = &SSHKeysService{client: c}
+	c.Advisor = &AdvisorService{client: c}
 	return c
 }
 

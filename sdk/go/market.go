@@ -137,3 +137,58 @@ func (s *MarketService) PredictionsWithContext(ctx context.Context, gpuType, reg
 	req := request{method: "GET", path: "/api/v1/market/predictions", query: queryOf("gpu_type", gpuType, "region", region)}
 	return forecast, s.client.call(ctx, req, forecast)
 }
+
+// MarketSummary is the spot market at a glance. TrendingGPUs are the names ("RTX 4090") of the GPU
+// types whose price rose most over 24 hours.
+type MarketSummary struct {
+	Timestamp          time.Time `json:"timestamp"`
+	TotalGPUsAvailable int       `json:"total_gpus_available"`
+	// AvgPriceChange24h is in percent, the mean over GPU types; nil without a price a day old.
+	AvgPriceChange24h *float64 `json:"avg_price_change_24h"`
+	TrendingGPUs      []string `json:"trending_gpus"`
+}
+
+// ProviderStanding is a provider we rent from, each figure with where it comes from (the ...Source
+// fields): a nil figure's source says why it is missing.
+type ProviderStanding struct {
+	Name string `json:"name"`
+	// ReliabilityScore is 0-1, the mean of the provider's own scores of its hosts.
+	ReliabilityScore  *float64 `json:"reliability_score"`
+	ReliabilitySource string   `json:"reliability_source"`
+	// AvgPrice is the mean over GPU types of the median price per GPU-hour, from our price collection.
+	AvgPrice       *float64 `json:"avg_price"`
+	AvgPriceSource string   `json:"avg_price_source"`
+	// UptimePercent is from what our own machines there lived through over the last 30 days.
+	UptimePercent   *float64 `json:"uptime_percent"`
+	UptimeSource    string   `json:"uptime_source"`
+	Interruptions   *int     `json:"interruptions"`
+	OffersAvailable *int     `json:"offers_available"`
+}
+
+// Summary reads the spot market at a glance: GPUs available, the mean 24-hour price change, and the
+// GPU types whose price is rising.
+func (s *MarketService) Summary() (*MarketSummary, error) {
+	return s.SummaryWithContext(context.Background())
+}
+
+// SummaryWithContext is Summary with a context.
+func (s *MarketService) SummaryWithContext(ctx context.Context) (*MarketSummary, error) {
+	summary := &MarketSummary{}
+	return summary, s.client.call(ctx, request{method: "GET", path: "/api/metrics/market"}, summary)
+}
+
+// Providers reads the providers we rent from: price, reliability and uptime.
+func (s *MarketService) Providers() ([]ProviderStanding, error) {
+	return s.ProvidersWithContext(context.Background())
+}
+
+// ProvidersWithContext is Providers with a context.
+func (s *MarketService) ProvidersWithContext(ctx context.Context) ([]ProviderStanding, error) {
+	var answer struct {
+		Providers []ProviderStanding `json:"providers"`
+	}
+	if err := s.client.call(ctx, request{method: "GET", path: "/api/metrics/providers"}, &answer); err != nil {
+		return nil, err
+	}
+	return answer.Providers, nil
+}

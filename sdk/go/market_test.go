@@ -49,3 +49,32 @@ func TestMarketPredictionsReadAForecastWhoseErrorsAreNotYetMeasured(t *testing.T
 		t.Fatalf("asked %s?%s", got.path, got.query)
 	}
 }
+
+func TestMarketSummaryReadsTheTrendingGPUsAndAMissingPriceChange(t *testing.T) {
+	client, requests := fakeAPI(t, answer{200, `{"timestamp": "2026-12-01T10:00:00Z", "total_gpus_available": 512,
+		"avg_price_change_24h": null, "trending_gpus": ["RTX 4090", "A100"]}`, nil})
+	summary, err := client.Market.Summary()
+	if err != nil || summary.TotalGPUsAvailable != 512 || summary.AvgPriceChange24h != nil || len(summary.TrendingGPUs) != 2 {
+		t.Fatalf("summary %+v, %v", summary, err)
+	}
+	if got := (*requests)[0]; got.method != "GET" || got.path != "/api/metrics/market" {
+		t.Fatalf("asked %s %s", got.method, got.path)
+	}
+}
+
+func TestMarketProvidersReadEachFigureWithItsSourceAndTheReasonOneIsMissing(t *testing.T) {
+	client, requests := fakeAPI(t, answer{200, `{"providers": [{"name": "Vast.ai", "reliability_score": 0.93,
+		"reliability_source": "the provider's own scores", "avg_price": 0.71, "avg_price_source": "our price collection",
+		"uptime_percent": null, "uptime_source": "no machines of ours there in 30 days", "interruptions": null, "offers_available": 120}]}`, nil})
+	providers, err := client.Market.Providers()
+	if err != nil || len(providers) != 1 {
+		t.Fatalf("providers %+v, %v", providers, err)
+	}
+	vast := providers[0]
+	if *vast.ReliabilityScore != 0.93 || *vast.AvgPrice != 0.71 || vast.UptimePercent != nil || vast.UptimeSource == "" || *vast.OffersAvailable != 120 {
+		t.Fatalf("provider %+v", vast)
+	}
+	if got := (*requests)[0]; got.path != "/api/metrics/providers" {
+		t.Fatalf("asked %s", got.path)
+	}
+}
