@@ -51,6 +51,7 @@ from infra.topology import (
 )
 from local_stack.lambda_runtime import LocalLambdaRuntime
 from local_stack.moto_memory import delete_expired, keep_memory_flat
+from local_stack.moto_queries import read_one_partition_per_query
 from local_stack.serving import ServerThreads
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class EmbeddedAws:
         _make_dynamodb_requests_atomic()
         _keep_task_failure_causes()
         keep_memory_flat()
+        read_one_partition_per_query()
         # moto's own threaded server, served by us so that stopping it ends its connections' threads too.
         server = make_server(
             self._host,
