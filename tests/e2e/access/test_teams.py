@@ -90,6 +90,7 @@ def valid_body(route: Route) -> dict[str, Any] | None:
         ("PATCH", "/api/v1/webhooks/{webhook_id}"): {"enabled": True},
         ("POST", "/api/v1/billing/add-credits"): {"amount": 5},
         ("POST", "/api/v1/billing/grants"): {"team_id": "team_0000000000000000", "amount": 5},
+        ("PATCH", "/api/v1/billing/settings"): {"low_balance_threshold": 25},
         ("POST", "/api/ai/recommend-gpu"): {"task": "fine-tune llama2-7b"},
     }
     return bodies.get((route.method, route.path))
