@@ -166,14 +166,7 @@ func TestLiveARunningInstancesKeysFailoverAndServerlessAreSetAndItIsPausedAndRes
 	client := liveClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 240*time.Second)
 	defer cancel()
-	created, err := client.Instances.CreateWithContext(ctx, &CreateInstanceInput{GPUType: "RTX 4090"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = client.Instances.Delete(created.ID) })
-	if _, err := client.Instances.WaitUntilReady(ctx, created.ID, 200*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
+	created := liveRunningInstance(ctx, t, client)
 	key, err := client.Instances.AddSSHKeyWithContext(ctx, created.ID, newPublicKey(t), "")
 	if err != nil || key.Name != "go-sdk" {
 		t.Fatalf("key %+v, %v", key, err)

@@ -113,14 +113,7 @@ func TestLiveARunningInstanceIsSnapshottedStoppedAndStartedAgain(t *testing.T) {
 	client := liveClient(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	created, err := client.Instances.CreateWithContext(ctx, &CreateInstanceInput{GPUType: "RTX 4090"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = client.Instances.Delete(created.ID) })
-	if _, err := client.Instances.WaitUntilReady(ctx, created.ID, 200*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
+	created := liveRunningInstance(ctx, t, client)
 	if _, err := client.Instances.StartWithContext(ctx, created.ID); !IsInvalidState(err) {
 		t.Fatalf("starting a running instance gave %v", err)
 	}
@@ -162,4 +155,18 @@ func TestLiveARunningInstanceIsSnapshottedStoppedAndStartedAgain(t *testing.T) {
 	if _, err := client.Instances.WaitUntilReady(ctx, created.ID, 200*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// liveRunningInstance creates an RTX 4090 instance, deleted when the test ends, and waits until it runs.
+func liveRunningInstance(ctx context.Context, t *testing.T, client *Client) *CreatedInstance {
+	t.Helper()
+	created, err := client.Instances.CreateWithContext(ctx, &CreateInstanceInput{GPUType: "RTX 4090"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = client.Instances.Delete(created.ID) })
+	if _, err := client.Instances.WaitUntilReady(ctx, created.ID, 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	return created
 }
