@@ -81,8 +81,8 @@ class ChunkStore:
     """Hashes chunks and appends the frames of those not stored yet; called from the worker threads.
 
     Each distinct chunk has a slot, numbered as they come, and what is known of it is kept in arrays by
-    slot (its raw digest, sizes, where its frame is): a workspace of 10 GiB has some 200,000 chunks, and
-    an object per chunk and per fact of it cost a kilobyte each, more than the packing itself holds.
+    slot (its raw digest, sizes, where its frame is): a workspace of 10 GiB has some 470,000 chunks, and
+    objects and hex strings for each cost about a kilobyte a chunk, more than the packing itself holds.
     """
 
     def __init__(
