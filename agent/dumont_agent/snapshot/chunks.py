@@ -109,13 +109,14 @@ class ChunkStore:
         self._segment_of_thread = threading.local()
         self._lock = threading.Lock()
 
-    def put(self, data: bytes | memoryview) -> bytes:
-        """The chunk's raw SHA-256 digest, its frame staged unless it is known or was put before."""
+    def put(self, data: bytes | memoryview) -> int:
+        """The chunk's slot, its frame staged unless it is known or was put before."""
         raw = hashlib.sha256(data).digest()
         with self._lock:
             # The same content twice in one workspace (copies, zero-filled pieces) is handled once.
-            if raw in self._slots:
-                return raw
+            slot = self._slots.get(raw)
+            if slot is not None:
+                return slot
             slot = self._slots[raw] = len(self._sizes)
             self._digests += raw
             self._sizes.append(len(data))
@@ -131,7 +132,7 @@ class ChunkStore:
                 self._stored_sizes[slot] = stored_size
             if self.listener is not None:
                 self.listener(ChunkRef(digest, len(data), stored_size), None)
-            return raw
+            return slot
         frame = compress(data, self.compression)
         segment = self._segment()
         offset = segment.append(frame)
@@ -143,14 +144,11 @@ class ChunkStore:
         if self.listener is not None:
             staged = StagedFrame(segment.path, offset, len(frame))
             self.listener(ChunkRef(digest, len(data), len(frame)), staged)
-        return raw
+        return slot
 
     @property
     def slot_count(self) -> int:
         return len(self._sizes)
-
-    def slot_of(self, raw: bytes) -> int:
-        return self._slots[raw]
 
     def ref(self, slot: int) -> ChunkRef:
         digest = self._digests[slot * DIGEST_BYTES : (slot + 1) * DIGEST_BYTES].hex()
