@@ -50,15 +50,19 @@ class Market:
         return [price for price in found if gpu_type in (None, price.gpu_type)]
 
 
-@pytest.fixture
-def savings(money: Money, hibernations: Hibernations) -> SavingsService:
+def savings_service(money: Money, hibernations: Hibernations, market: Market | None) -> SavingsService:
     return SavingsService(
         billing=money.billing,
         instances=money.cloud.service,
         hibernations=hibernations,
-        market=Market(),
+        market=market,
         clock=money.cloud.clock,
     )
+
+
+@pytest.fixture
+def savings(money: Money, hibernations: Hibernations) -> SavingsService:
+    return savings_service(money, hibernations, Market())
 
 
 def run_for(money: Money, hours: float) -> float:
@@ -115,13 +119,7 @@ def test_the_history_splits_the_savings_by_month(money: Money, savings: SavingsS
 def test_without_a_collected_price_the_comparison_is_what_the_team_last_paid(
     money: Money, hibernations: Hibernations
 ) -> None:
-    savings = SavingsService(
-        billing=money.billing,
-        instances=money.cloud.service,
-        hibernations=hibernations,
-        market=None,
-        clock=money.cloud.clock,
-    )
+    savings = savings_service(money, hibernations, market=None)
     money.top_up(50)
     price = run_for(money, 1)
 
