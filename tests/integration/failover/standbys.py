@@ -17,7 +17,13 @@ from dumont_core.agents.repository import ActionRepository
 from dumont_core.agents.service import AgentService
 from dumont_core.failover.cpu_failover_steps import CpuFailoverSteps
 from dumont_core.failover.cpu_standby import CpuStandbyPath, standby_agent_environment
-from dumont_core.instances.models import EventType, FailoverStrategy, Instance, InstanceEvent
+from dumont_core.instances.models import (
+    EventType,
+    FailoverStrategy,
+    Instance,
+    InstanceEvent,
+    InterruptionReason,
+)
 from dumont_core.platform.identity import Principal
 from dumont_core.platform.settings import CpuStandbySettings, ProviderSettings
 from dumont_core.providers.ec2 import Ec2CpuMachines
@@ -91,6 +97,12 @@ class Standbys:
             kept = self.keep_ready(instance)
         assert kept.standby is not None and kept.standby.state == "ready", kept.standby
         return kept
+
+    def host_offline(self, instance: Instance) -> Instance:
+        """The instance interrupted now, its host gone offline."""
+        return self.cloud.service.interrupt(
+            self.cloud.stored(instance), InterruptionReason.HOST_OFFLINE, "host offline", self.cloud.clock()
+        )
 
     def state(self, machine_id: str) -> str:
         return self.machines.get(machine_id).state.value

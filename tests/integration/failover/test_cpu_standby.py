@@ -124,12 +124,7 @@ def test_leaving_the_strategy_terminates_the_standby_at_once(standbys: Standbys)
 def test_a_dead_gpu_is_handed_to_the_ready_standby_through_its_workflow(standbys: Standbys) -> None:
     provisioned = standbys.running_with_failover()
     standbys.synced(provisioned.instance)
-    interrupted = standbys.cloud.service.interrupt(
-        standbys.cloud.stored(provisioned.instance),
-        InterruptionReason.HOST_OFFLINE,
-        "host offline",
-        standbys.cloud.clock(),
-    )
+    interrupted = standbys.host_offline(provisioned.instance)
     recovery = FailoverRecovery(
         instances=standbys.cloud.service,
         fallback=standbys.fallback,
@@ -151,12 +146,7 @@ def test_a_standby_dead_too_falls_back_to_the_snapshot_path(standbys: Standbys) 
     standby = standbys.synced(provisioned.instance).standby
     assert standby is not None and standby.machine_id is not None
     standbys.ec2.terminate_instances(InstanceIds=[standby.machine_id])
-    interrupted = standbys.cloud.service.interrupt(
-        standbys.cloud.stored(provisioned.instance),
-        InterruptionReason.HOST_OFFLINE,
-        "host offline",
-        standbys.cloud.clock(),
-    )
+    interrupted = standbys.host_offline(provisioned.instance)
     recovery = FailoverRecovery(
         instances=standbys.cloud.service,
         fallback=standbys.fallback,
@@ -266,12 +256,7 @@ def test_the_pass_terminates_standbys_nobody_keeps_and_only_those(standbys: Stan
 def test_a_team_that_cannot_pay_for_a_new_gpu_is_not_failed_over_and_is_told_why(standbys: Standbys) -> None:
     provisioned = standbys.running_with_failover()
     standbys.synced(provisioned.instance)
-    interrupted = standbys.cloud.service.interrupt(
-        standbys.cloud.stored(provisioned.instance),
-        InterruptionReason.HOST_OFFLINE,
-        "host offline",
-        standbys.cloud.clock(),
-    )
+    interrupted = standbys.host_offline(provisioned.instance)
     broke = CountingMeter()
     broke.refuses = True
     service = replace(standbys.cloud.service, meter=broke)
