@@ -195,16 +195,7 @@ func TestLiveARunningInstancesKeysFailoverAndServerlessAreSetAndItIsPausedAndRes
 		t.Fatal(err)
 	}
 	// The machine's agent takes the hibernation's snapshot: wait until it has reported.
-	for {
-		status, err := client.Serverless.StatusWithContext(ctx, created.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if status.LastHeartbeat != nil {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitForHeartbeat(ctx, t, client, created.ID)
 	series, err := client.Instances.MetricsWithContext(ctx, created.ID, &MetricsInput{Period: "1h", Metrics: []string{"gpu_util"}})
 	if err != nil || series.InstanceID != created.ID || series.Period != "1h" {
 		t.Fatalf("metrics %+v, %v", series, err)

@@ -118,16 +118,7 @@ func TestLiveARunningInstanceIsSnapshottedStoppedAndStartedAgain(t *testing.T) {
 		t.Fatalf("starting a running instance gave %v", err)
 	}
 	// The machine's agent takes the snapshot: wait until it has reported.
-	for {
-		status, err := client.Serverless.StatusWithContext(ctx, created.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if status.LastHeartbeat != nil {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitForHeartbeat(ctx, t, client, created.ID)
 	snapshot, err := client.Snapshots.CreateWithContext(ctx, &CreateSnapshotInput{InstanceID: created.ID, Name: "from the go sdk"})
 	if err != nil {
 		t.Fatal(err)
@@ -169,4 +160,19 @@ func liveRunningInstance(ctx context.Context, t *testing.T, client *Client) *Cre
 		t.Fatal(err)
 	}
 	return created
+}
+
+// waitForHeartbeat waits until the instance's agent has reported once.
+func waitForHeartbeat(ctx context.Context, t *testing.T, client *Client, instanceID string) {
+	t.Helper()
+	for {
+		status, err := client.Serverless.StatusWithContext(ctx, instanceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status.LastHeartbeat != nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
