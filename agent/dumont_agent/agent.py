@@ -199,13 +199,17 @@ class Agent:
         started = time.perf_counter()
         try:
             previous = self._last_manifest()
+            # Only its chunks are needed: its entries go before packing begins.
+            known = previous.digests if previous else []
+            known_sizes = previous.stored_sizes if previous else None
+            del previous
             # Chunks are planned and uploaded a batch at a time while packing goes on.
             with BatchedUploads(self.client, snapshot_id, self.config.upload_workers) as uploads:
                 packed = pack(
                     self.config.workspace,
                     staging,
-                    known=previous.digests if previous else [],
-                    known_sizes=previous.stored_sizes if previous else None,
+                    known=known,
+                    known_sizes=known_sizes,
                     compression=compression,
                     listener=uploads.chunk,
                 )

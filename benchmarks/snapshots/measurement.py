@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.snapshots.memory import peak_packing_bytes
+from benchmarks.snapshots.memory import PackingPeaks, peak_packing_bytes
 from benchmarks.snapshots.restic import Restic
 from benchmarks.snapshots.runs import ScratchRuns, alternate, read_everything, tree_digest
 from benchmarks.snapshots.workspace import (
@@ -88,12 +88,12 @@ class SnapshotResult:
     restic_bytes: int
     archive_bytes: int
     resnapshots: list[ReSnapshot]
-    peak_memory_bytes: int
+    peak_memory: PackingPeaks
 
     @property
     def within_targets(self) -> bool:
         return (
-            self.peak_memory_bytes <= MEMORY_LIMIT
+            self.peak_memory.highest <= MEMORY_LIMIT
             and self.full.over_restic() >= FULL_OVER_RESTIC
             and self.full.over_tar() >= FULL_OVER_TAR
             and self.restore.over_tar() >= FULL_OVER_TAR
@@ -126,7 +126,7 @@ def _changes(workspace: Workspace) -> list[tuple[str, Callable[[], object]]]:
     ]
 
 
-def measure_memory(gib: float, compression: Compression = "lz4") -> int:
+def measure_memory(gib: float, compression: Compression = "lz4") -> PackingPeaks:
     """The peak memory of packing a generated workspace of `gib` alone: no restic, no restores, so it
     needs only the workspace's space and its snapshot's."""
     workspace_bytes = int(gib * GIB)
@@ -160,7 +160,6 @@ def measure(gib: float = 1.0, rounds: int = ROUNDS, compression: Compression = "
             raise RuntimeError("the restored workspace differs from the original: the figures are void")
         first = runs.packed[-1]
         peak_memory = peak_packing_bytes(workspace.root, scratch / "staging-memory", compression)
-        shutil.rmtree(scratch / "staging-memory")
         result = SnapshotResult(
             workspace_bytes=first.manifest.total_bytes,
             file_count=first.manifest.file_count,
@@ -171,7 +170,7 @@ def measure(gib: float = 1.0, rounds: int = ROUNDS, compression: Compression = "
             restic_bytes=restic.stored_bytes(),
             archive_bytes=runs.archive(runs.last).stat().st_size,
             resnapshots=[],
-            peak_memory_bytes=peak_memory,
+            peak_memory=peak_memory,
         )
         for number, (change, make_change) in enumerate(_changes(workspace)):
             make_change()

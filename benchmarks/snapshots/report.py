@@ -90,13 +90,17 @@ def render(result: SnapshotResult) -> tuple[str, bool]:
             "pieces), one run",
         ),
         ("", "tar | lz4 has no re-snapshot: it writes everything again"),
-        ("peak memory", "most resident memory of a process that only packs the workspace (VmHWM)"),
+        (
+            "peak memory",
+            "most resident memory of a process that only packs the workspace (VmHWM): a first snapshot, "
+            "and the next one as the agent takes it, the previous manifest read back",
+        ),
     ]
-    memory_ok = result.peak_memory_bytes <= MEMORY_LIMIT
+    memory_ok = result.peak_memory.highest <= MEMORY_LIMIT
     rows.append(
         [
             "peak memory packing",
-            f"{result.peak_memory_bytes / MIB:,.0f} MiB",
+            f"{result.peak_memory.first / MIB:,.0f} MiB, then {result.peak_memory.again / MIB:,.0f} MiB",
             "",
             "",
             "",

@@ -23,11 +23,10 @@ from typing import NamedTuple
 
 from dumont_agent.snapshot.compression import Compression, compress, content_size, decompress
 from dumont_agent.snapshot.errors import CorruptChunk
-from dumont_agent.snapshot.manifest import ChunkRef
+from dumont_agent.snapshot.items import ChunkRef
+from dumont_agent.snapshot.tables import ChunkTable, Digests
 
 SEGMENT_PREFIX = "frames-"
-DIGEST_BYTES = 32
-"""A SHA-256 digest, raw."""
 
 
 class StagedFrame(NamedTuple):
@@ -81,8 +80,10 @@ class ChunkStore:
     """Hashes chunks and appends the frames of those not stored yet; called from the worker threads.
 
     Each distinct chunk has a slot, numbered as they come, and what is known of it is kept in arrays by
-    slot (its raw digest, sizes, where its frame is): a workspace of 10 GiB has some 470,000 chunks, and
-    objects and hex strings for each cost about a kilobyte a chunk, more than the packing itself holds.
+    slot (a `ChunkTable` of its raw digest and sizes, indexed; where its frame is): a workspace of 10 GiB
+    has some 250,000 chunks, and objects and hex strings for each cost several hundred bytes a chunk, more
+    than the packing itself holds. `add_to` and `staged_frames` hand what a manifest needs on, and the
+    store can go.
     """
 
     def __init__(
@@ -96,12 +97,10 @@ class ChunkStore:
         self.staging = staging
         self.listener = listener
         self.compression: Compression = compression
-        self.known = known if isinstance(known, (AbstractSet, Mapping)) else frozenset(known)
+        # A previous manifest's digests look one up as a set would: no set of them all is made.
+        self.known = known if isinstance(known, (AbstractSet, Mapping, Digests)) else frozenset(known)
         self.known_sizes = known_sizes
-        self._slots: dict[bytes, int] = {}
-        self._digests = bytearray()
-        self._sizes = array("q")
-        self._stored_sizes = array("q")
+        self._slots = ChunkTable()
         self._segment_numbers = array("i")
         self._offsets = array("q")
         self._written = array("i")
@@ -114,13 +113,10 @@ class ChunkStore:
         raw = hashlib.sha256(data).digest()
         with self._lock:
             # The same content twice in one workspace (copies, zero-filled pieces) is handled once.
-            slot = self._slots.get(raw)
-            if slot is not None:
+            slot = self._slots.find(raw)
+            if slot >= 0:
                 return slot
-            slot = self._slots[raw] = len(self._sizes)
-            self._digests += raw
-            self._sizes.append(len(data))
-            self._stored_sizes.append(0)
+            slot = self._slots.add(raw, len(data), 0)
             self._segment_numbers.append(_NOT_STAGED)
             self._offsets.append(0)
         digest = raw.hex()
@@ -129,7 +125,7 @@ class ChunkStore:
             if stored_size is None:
                 stored_size = len(compress(data, self.compression))
             with self._lock:
-                self._stored_sizes[slot] = stored_size
+                self._slots.set_stored_size(slot, stored_size)
             if self.listener is not None:
                 self.listener(ChunkRef(digest, len(data), stored_size), None)
             return slot
@@ -137,7 +133,7 @@ class ChunkStore:
         segment = self._segment()
         offset = segment.append(frame)
         with self._lock:
-            self._stored_sizes[slot] = len(frame)
+            self._slots.set_stored_size(slot, len(frame))
             self._segment_numbers[slot] = segment.number
             self._offsets[slot] = offset
             self._written.append(slot)
@@ -148,30 +144,25 @@ class ChunkStore:
 
     @property
     def slot_count(self) -> int:
-        return len(self._sizes)
+        return len(self._slots)
 
-    def ref(self, slot: int) -> ChunkRef:
-        digest = self._digests[slot * DIGEST_BYTES : (slot + 1) * DIGEST_BYTES].hex()
-        return ChunkRef(digest, self._sizes[slot], self._stored_sizes[slot])
+    def add_to(self, table: ChunkTable, slot: int) -> int:
+        """Add the chunk of `slot` to `table`: its number there."""
+        slots = self._slots
+        return table.add(slots.raw(slot), slots.size(slot), slots.stored_size(slot))
 
-    @property
-    def written_slots(self) -> Sequence[int]:
-        """The slots of the chunks whose frames were staged, in the order they were."""
-        return self._written
-
-    def staged(self) -> StagedFrames:
-        return StagedFrames(self)
-
-    def frame_of(self, digest: str) -> StagedFrame | None:
-        """Where the frame of the chunk named `digest` is staged; None for a chunk not staged here."""
-        try:
-            slot = self._slots.get(bytes.fromhex(digest))
-        except ValueError:
-            return None
-        if slot is None or self._segment_numbers[slot] == _NOT_STAGED:
-            return None
-        path = self._segments[self._segment_numbers[slot]].path
-        return StagedFrame(path, self._offsets[slot], self._stored_sizes[slot])
+    def staged_frames(self, chunks: ChunkTable, chunk_of_slot: Sequence[int]) -> StagedFrames:
+        """Where the frames staged here are, for the chunks of `chunks`, numbered there as
+        `chunk_of_slot` says."""
+        segment_of_chunk = array("i", [_NOT_STAGED]) * len(chunks)
+        offset_of_chunk = array("q", [0]) * len(chunks)
+        for slot in self._written:
+            chunk = chunk_of_slot[slot]
+            segment_of_chunk[chunk] = self._segment_numbers[slot]
+            offset_of_chunk[chunk] = self._offsets[slot]
+        written = array("i", sorted(chunk_of_slot[slot] for slot in self._written))
+        paths = [segment.path for segment in self._segments]
+        return StagedFrames(chunks, paths, segment_of_chunk, offset_of_chunk, written)
 
     def close(self) -> None:
         """Close the segment files; what they hold stays."""
@@ -196,24 +187,37 @@ class ChunkStore:
 
 
 class StagedFrames(Mapping[str, StagedFrame]):
-    """The frames a pack staged, by digest, in the order they were staged: read from the store's arrays
-    when asked, so no object is kept per chunk."""
+    """The frames a pack staged, by digest, in the manifest's order: where each is, in arrays by chunk
+    number, so no object is kept per chunk."""
 
-    def __init__(self, store: ChunkStore) -> None:
-        self._store = store
+    def __init__(
+        self,
+        chunks: ChunkTable,
+        segment_paths: list[str],
+        segment_of_chunk: array[int],
+        offset_of_chunk: array[int],
+        written: array[int],
+    ) -> None:
+        self.chunks = chunks
+        """The manifest's chunks, whose numbers these are."""
+        self._segment_paths = segment_paths
+        self._segment_of_chunk = segment_of_chunk
+        self._offset_of_chunk = offset_of_chunk
+        self.written = written
+        """The numbers of the chunks staged, in order."""
 
     def __getitem__(self, digest: str) -> StagedFrame:
-        staged = self._store.frame_of(digest)
-        if staged is None:
+        chunk = self.chunks.number_of(digest) if isinstance(digest, str) else -1
+        if chunk < 0 or self._segment_of_chunk[chunk] == _NOT_STAGED:
             raise KeyError(digest)
-        return staged
+        path = self._segment_paths[self._segment_of_chunk[chunk]]
+        return StagedFrame(path, self._offset_of_chunk[chunk], self.chunks.stored_size(chunk))
 
     def __iter__(self) -> Iterator[str]:
-        for slot in self._store.written_slots:
-            yield self._store.ref(slot).digest
+        return (self.chunks.digest(chunk) for chunk in self.written)
 
     def __len__(self) -> int:
-        return len(self._store.written_slots)
+        return len(self.written)
 
 
 def open_frame(chunk: ChunkRef, frame: bytes) -> bytes:

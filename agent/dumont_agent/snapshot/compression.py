@@ -9,7 +9,7 @@ media) is stored raw inside its frame, at a few bytes' cost per block.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Literal
 
 import lz4.frame
@@ -67,7 +67,7 @@ def decompress(frame: bytes, size: int) -> bytes:
     """The frame's content, of at most `size` bytes. ValueError (or the codec's error) when it is damaged."""
     if frame.startswith(_ZSTD_MAGIC):
         if zstandard.frame_content_size(frame) < 0:
-            return _zstd_stream(frame, size)
+            return b"".join(decompressed_parts(frame, size))
         return _zstd_decompressor().decompress(frame, max_output_size=size)
     if frame.startswith(_LZ4_MAGIC):
         data: bytes = lz4.frame.decompress(frame)
@@ -75,16 +75,22 @@ def decompress(frame: bytes, size: int) -> bytes:
     raise ValueError("neither an LZ4 nor a Zstandard frame")
 
 
-def _zstd_stream(frame: bytes, limit: int) -> bytes:
-    parts: list[bytes] = []
+def decompressed_parts(frame: bytes, limit: int) -> Iterator[bytes]:
+    """The frame's content a part at a time, of at most `limit` bytes in all: a manifest's text need not be
+    held whole. ValueError when it is damaged or holds more."""
+    if not frame.startswith(_ZSTD_MAGIC):
+        yield decompress(frame, limit)
+        return
     total = 0
-    with _zstd_decompressor().stream_reader(frame) as reader:
-        while part := reader.read(1024 * 1024):
-            total += len(part)
-            if total > limit:
-                raise ValueError(f"it holds more than {limit:,} bytes once decompressed")
-            parts.append(part)
-    return b"".join(parts)
+    try:
+        with _zstd_decompressor().stream_reader(frame) as reader:
+            while part := reader.read(1024 * 1024):
+                total += len(part)
+                if total > limit:
+                    raise ValueError(f"it holds more than {limit:,} bytes once decompressed")
+                yield part
+    except zstandard.ZstdError as error:
+        raise ValueError(f"not a readable Zstandard frame ({error})") from error
 
 
 def _zstd_compressor() -> zstandard.ZstdCompressor:

@@ -6,67 +6,57 @@ A manifest arrives from object storage when a machine wakes, so it is treated as
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import astuple, dataclass
+from typing import Any
 
 from dumont_agent.snapshot.collecting import collection_paused
-from dumont_agent.snapshot.compression import COMPRESSIONS, Compression, compress_parts, decompress
+from dumont_agent.snapshot.compression import COMPRESSIONS, Compression, compress_parts, decompressed_parts
 from dumont_agent.snapshot.errors import SnapshotError
+from dumont_agent.snapshot.items import (
+    DIRECTORY,
+    FILE,
+    MAX_CHUNK_BYTES,
+    SYMLINK,
+    ChunkRef,
+    Entry,
+    EntryKind,
+    Span,
+)
+from dumont_agent.snapshot.lines import add_entry, entry_line, json_bytes, parsed, split_lines
+from dumont_agent.snapshot.tables import ChunkTable, EntryTable
+
+__all__ = [
+    "DIRECTORY",
+    "FILE",
+    "MAX_CHUNK_BYTES",
+    "ROOT",
+    "SYMLINK",
+    "ChunkRef",
+    "ChunkTable",
+    "Entry",
+    "EntryKind",
+    "EntryTable",
+    "Manifest",
+    "Span",
+    "new_manifest",
+]
 
 FORMAT_VERSION = 3
 """1: files cut in 8 MiB pieces, small files in tar bundles. 2: content-defined chunks (`cutting`).
 3: as 2, and the manifest is stored in content-addressed pieces (`pieces`). All are read the same way:
 a file is spans of chunks."""
 READABLE_VERSIONS = frozenset({1, 2, FORMAT_VERSION})
-FILE: Literal["file"] = "file"
-DIRECTORY: Literal["dir"] = "dir"
-SYMLINK: Literal["symlink"] = "symlink"
-EntryKind = Literal["file", "dir", "symlink"]
 ROOT = "."
 """The path of the workspace directory itself in a manifest: its mode and mtime are restored too."""
 MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
 """A manifest larger than this once decompressed is refused, not decompressed."""
-MAX_CHUNK_BYTES = 64 * 1024 * 1024
-"""Larger than any chunk `pack` makes; a manifest naming a larger one is refused before any download."""
-_HEX_DIGITS = frozenset("0123456789abcdef")
-_ENTRIES_AT_ONCE = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkRef:
-    digest: str
-    """SHA-256 (hex) of the chunk's uncompressed bytes: its name in storage."""
-    size: int
-    """Uncompressed bytes."""
-    stored_size: int
-    """Bytes of its frame, as stored."""
-
-
-class Span(NamedTuple):
-    """A run of a file's content, `length` bytes at `offset` in the manifest's chunk number `chunk`."""
-
-    chunk: int
-    offset: int
-    length: int
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    path: str
-    """Relative to the workspace, POSIX separators; `"."` is the workspace directory itself."""
-    kind: EntryKind
-    mode: int
-    """Permission bits, including setuid, setgid and sticky (`st_mode & 0o7777`)."""
-    mtime_ns: int
-    size: int = 0
-    """Bytes of a file's content; 0 for directories and symlinks."""
-    target: str = ""
-    """What a symlink points to, exactly as stored; never followed."""
-    spans: tuple[Span, ...] = ()
-    """A file's content in order; empty for an empty file."""
+_LINES_AT_ONCE = 1000
+LINES_LAYOUT = "lines"
+"""The header of a manifest written as lines says so."""
 
 
 @dataclass
@@ -74,63 +64,76 @@ class Manifest:
     version: int
     created_at: str
     """ISO 8601, UTC, to the second (`2025-03-01T12:00:00Z`)."""
-    entries: list[Entry]
-    """In the order `pack` walked them: every directory comes before what it contains."""
-    chunks: list[ChunkRef]
-    """Each chunk once, in the order the entries first use them."""
+    entries: Sequence[Entry]
+    """In the order `pack` walked them: every directory comes before what it contains. An `EntryTable`
+    when packed or read; any sequence will do."""
+    chunks: Sequence[ChunkRef]
+    """Each chunk once, in the order the entries first use them. A `ChunkTable` when packed or read."""
     total_bytes: int
     file_count: int
     compression: Compression = "lz4"
     """How its chunks were compressed (each frame also says so itself); version 1 knew only lz4."""
 
     @property
-    def digests(self) -> list[str]:
-        return [chunk.digest for chunk in self.chunks]
+    def digests(self) -> Sequence[str]:
+        """The chunks' digests in order; `in` is a lookup, not a search."""
+        return self._table().digests
 
     @property
-    def stored_sizes(self) -> dict[str, int]:
+    def stored_sizes(self) -> Mapping[str, int]:
         """Digest to stored size: what `pack(..., known_sizes=...)` takes to skip compressing them again."""
-        return {chunk.digest: chunk.stored_size for chunk in self.chunks}
+        return self._table().stored_sizes
+
+    def _table(self) -> ChunkTable:
+        if not isinstance(self.chunks, ChunkTable):
+            self.chunks = ChunkTable(self.chunks)
+        return self.chunks
 
     def to_bytes(self) -> bytes:
-        document = {
+        """The manifest in one Zstandard frame, as lines (`lines`): a header, its chunks, its entries. The
+        agent's own copy of its last snapshot (version 3 is stored in pieces: `pieces.split_manifest`);
+        written a thousand lines at a time, and read a line at a time."""
+        header = {
             "version": self.version,
             "created_at": self.created_at,
             "total_bytes": self.total_bytes,
             "file_count": self.file_count,
             "compression": self.compression,
-            "chunks": [[chunk.digest, chunk.size, chunk.stored_size] for chunk in self.chunks],
+            "layout": LINES_LAYOUT,
         }
-        # The whole manifest in one Zstandard frame: the agent's own copy of its last snapshot, and how
-        # versions 1 and 2 were stored (version 3 stores it in pieces: `pieces.split_manifest`). The
-        # entries are written and compressed a thousand at a time: a workspace of hundreds of thousands of
-        # files would otherwise hold its whole JSON text, and a document for every entry, at once.
-        return compress_parts(self._json_parts(document))
+        return compress_parts(self._lines(header))
 
-    def _json_parts(self, document: dict[str, Any]) -> Iterator[bytes]:
-        yield json_bytes(document)[:-1] + b',"entries":['
-        for start in range(0, len(self.entries), _ENTRIES_AT_ONCE):
-            batch = [_entry_document(entry) for entry in self.entries[start : start + _ENTRIES_AT_ONCE]]
-            yield (b"," if start else b"") + json_bytes(batch)[1:-1]
-        yield b"]}"
+    def _lines(self, header: dict[str, Any]) -> Iterator[bytes]:
+        yield json_bytes(header) + b"\n"
+        for start in range(0, len(self.chunks), _LINES_AT_ONCE):
+            chunks = self.chunks[start : start + _LINES_AT_ONCE]
+            yield b"".join(json_bytes(["c", *astuple(chunk)]) + b"\n" for chunk in chunks)
+        for start in range(0, len(self.entries), _LINES_AT_ONCE):
+            entries = self.entries[start : start + _LINES_AT_ONCE]
+            yield b"".join(_numbered_line(entry) for entry in entries)
 
     @classmethod
     def from_bytes(cls, data: bytes, fetch: Callable[[str], bytes] | None = None) -> Manifest:
         """The manifest `to_bytes` or `pieces.split` wrote; `fetch(digest)` gets the frame of a piece, for a
         manifest stored in pieces. SnapshotError when it is not one `restore` can apply safely."""
+        lines = split_lines(decompressed_parts(data, MAX_MANIFEST_BYTES))
         try:
-            text = decompress(data, MAX_MANIFEST_BYTES)
+            first = next(lines, b"")
         except Exception as error:  # each codec has errors of its own
             raise SnapshotError(f"manifest refused: not a readable compressed frame ({error})") from error
         try:
-            document = json.loads(text)
+            document = json.loads(first)
         except ValueError as error:
             raise SnapshotError(f"manifest refused: not JSON ({error})") from error
         try:
             with collection_paused():
-                if isinstance(document, dict) and "pieces" in document:
+                if isinstance(document, dict) and document.get("layout") == LINES_LAYOUT:
+                    manifest = _manifest_from_lines(document, lines)
+                elif isinstance(document, dict) and "pieces" in document:
                     manifest = _joined(document, fetch)
-                else:
+                else:  # versions 1 and 2 were one document, on one line
+                    if next(lines, None) is not None:
+                        raise ValueError("a manifest document followed by more")
                     manifest = _manifest_from_document(document)
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise SnapshotError(f"manifest refused: malformed ({error!r})") from error
@@ -144,26 +147,37 @@ class Manifest:
                 f"manifest refused: format version {self.version}, this agent reads versions "
                 f"{sorted(READABLE_VERSIONS)}; update the agent"
             )
-        _check_chunks(self.chunks)
+        if not isinstance(self.chunks, ChunkTable):  # a table checks each chunk as it is added
+            ChunkTable(self.chunks)
         _check_entries(self.entries, self.chunks)
-        files = [entry for entry in self.entries if entry.kind == FILE]
-        if self.file_count != len(files) or self.total_bytes != sum(entry.size for entry in files):
+        file_count, total_bytes = _file_totals(self.entries)
+        if self.file_count != file_count or self.total_bytes != total_bytes:
             raise SnapshotError(
                 "manifest refused: its file count or total bytes do not match its entries; it is damaged"
             )
 
 
-def new_manifest(entries: list[Entry], chunks: list[ChunkRef], compression: Compression = "lz4") -> Manifest:
-    files = [entry for entry in entries if entry.kind == FILE]
+def new_manifest(
+    entries: Sequence[Entry], chunks: Sequence[ChunkRef], compression: Compression = "lz4"
+) -> Manifest:
+    file_count, total_bytes = _file_totals(entries)
     return Manifest(
         version=FORMAT_VERSION,
         created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         entries=entries,
         chunks=chunks,
-        total_bytes=sum(entry.size for entry in files),
-        file_count=len(files),
+        total_bytes=total_bytes,
+        file_count=file_count,
         compression=compression,
     )
+
+
+def _file_totals(entries: Sequence[Entry]) -> tuple[int, int]:
+    """How many files, and their bytes."""
+    if isinstance(entries, EntryTable):
+        return entries.file_totals()
+    sizes = [entry.size for entry in entries if entry.kind == FILE]
+    return len(sizes), sum(sizes)
 
 
 def _joined(document: dict[str, Any], fetch: Callable[[str], bytes] | None) -> Manifest:
@@ -187,24 +201,30 @@ def _joined(document: dict[str, Any], fetch: Callable[[str], bytes] | None) -> M
     )
 
 
-def json_bytes(value: object) -> bytes:
-    # ASCII escapes keep names that are not valid UTF-8 (surrogate escapes) exact and the JSON valid.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+def _numbered_line(entry: Entry) -> bytes:
+    return json_bytes(entry_line(entry, [list(span) for span in entry.spans])) + b"\n"
 
 
-def _entry_document(entry: Entry) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "path": entry.path,
-        "type": entry.kind,
-        "mode": entry.mode,
-        "mtime_ns": entry.mtime_ns,
-    }
-    if entry.kind == FILE:
-        document["size"] = entry.size
-        document["spans"] = [list(span) for span in entry.spans]
-    elif entry.kind == SYMLINK:
-        document["target"] = entry.target
-    return document
+def _manifest_from_lines(header: dict[str, Any], lines: Iterator[bytes]) -> Manifest:
+    """A manifest `to_bytes` wrote, its header read: chunk lines, then entry lines."""
+    chunks = ChunkTable()
+    entries = EntryTable()
+    for line in parsed(lines):
+        if type(line) is list and line and line[0] == "c":
+            if len(line) != 4 or entries:
+                raise ValueError(f"a misplaced or malformed chunk line: {line!r:.200}")
+            chunks.append(_chunk(line[1:]))
+        else:
+            add_entry(entries, line, _span)
+    return Manifest(
+        version=_typed(header["version"], int, "version"),
+        created_at=_typed(header["created_at"], str, "created_at"),
+        entries=entries,
+        chunks=chunks,
+        total_bytes=_typed(header["total_bytes"], int, "total_bytes"),
+        file_count=_typed(header["file_count"], int, "file_count"),
+        compression=_compression(header["compression"]),
+    )
 
 
 def _typed(value: object, kind: type[Any], what: str) -> Any:
@@ -216,22 +236,29 @@ def _typed(value: object, kind: type[Any], what: str) -> Any:
 
 def _manifest_from_document(parsed: object) -> Manifest:
     document: dict[str, Any] = _typed(parsed, dict, "the manifest")
-    chunks = [
-        ChunkRef(
-            digest=_typed(digest, str, "a chunk digest"),
-            size=_typed(size, int, "a chunk size"),
-            stored_size=_typed(stored_size, int, "a chunk's stored size"),
-        )
-        for digest, size, stored_size in _typed(document["chunks"], list, "chunks")
-    ]
+    chunks = ChunkTable()
+    for item in _typed(document["chunks"], list, "chunks"):
+        chunks.append(_chunk(item))
+    entries = EntryTable()
+    for item in _typed(document["entries"], list, "entries"):
+        entries.append(_entry_from_document(item))
     return Manifest(
         version=_typed(document["version"], int, "version"),
         created_at=_typed(document["created_at"], str, "created_at"),
-        entries=[_entry_from_document(item) for item in _typed(document["entries"], list, "entries")],
+        entries=entries,
         chunks=chunks,
         total_bytes=_typed(document["total_bytes"], int, "total_bytes"),
         file_count=_typed(document["file_count"], int, "file_count"),
         compression=_compression(document.get("compression", "lz4")),
+    )
+
+
+def _chunk(item: Any) -> ChunkRef:
+    digest, size, stored_size = item
+    return ChunkRef(
+        digest=_typed(digest, str, "a chunk digest"),
+        size=_typed(size, int, "a chunk size"),
+        stored_size=_typed(stored_size, int, "a chunk's stored size"),
     )
 
 
@@ -266,18 +293,6 @@ def _span(item: Any) -> Span:
     return Span(chunk, offset, length)
 
 
-def _check_chunks(chunks: Sequence[ChunkRef]) -> None:
-    seen: set[str] = set()
-    for chunk in chunks:
-        if len(chunk.digest) != 64 or not _HEX_DIGITS.issuperset(chunk.digest):
-            raise SnapshotError(f"manifest refused: {chunk.digest!r} is not a SHA-256 hex digest")
-        if chunk.digest in seen:
-            raise SnapshotError(f"manifest refused: chunk {chunk.digest} is listed twice")
-        seen.add(chunk.digest)
-        if not 0 < chunk.size <= MAX_CHUNK_BYTES or chunk.stored_size < 0:
-            raise SnapshotError(f"manifest refused: chunk {chunk.digest} has an impossible size {chunk.size}")
-
-
 def _check_path(path: str) -> None:
     """SnapshotError unless `path` is relative and plain: nothing it names can be outside its root."""
     parts = path.split("/")
@@ -294,7 +309,8 @@ def _check_entries(entries: Sequence[Entry], chunks: Sequence[ChunkRef]) -> None
         raise SnapshotError("manifest refused: its first entry must be the workspace directory itself ('.')")
     directories = {ROOT}
     seen = {ROOT}
-    for entry in entries[1:]:
+    size_of = chunks.size if isinstance(chunks, ChunkTable) else (lambda number: chunks[number].size)
+    for entry in itertools.islice(entries, 1, None):
         _check_path(entry.path)
         parent = entry.path.rpartition("/")[0] or ROOT
         # Parents must be directories listed earlier: nothing can be written through a symlink or a file.
@@ -314,17 +330,17 @@ def _check_entries(entries: Sequence[Entry], chunks: Sequence[ChunkRef]) -> None
             if not entry.target or "\x00" in entry.target:
                 raise SnapshotError(f"manifest refused: the symlink {entry.path!r} has no usable target")
         elif entry.kind == FILE:
-            _check_spans(entry, chunks)
+            _check_spans(entry, len(chunks), size_of)
         else:
             raise SnapshotError(f"manifest refused: {entry.path!r} is of unknown type {entry.kind!r}")
 
 
-def _check_spans(entry: Entry, chunks: Sequence[ChunkRef]) -> None:
+def _check_spans(entry: Entry, chunk_count: int, size_of: Callable[[int], int]) -> None:
     covered = 0
     for span in entry.spans:
-        if not 0 <= span.chunk < len(chunks):
+        if not 0 <= span.chunk < chunk_count:
             raise SnapshotError(f"manifest refused: {entry.path!r} names chunk {span.chunk}, not listed")
-        if span.offset < 0 or span.length <= 0 or span.offset + span.length > chunks[span.chunk].size:
+        if span.offset < 0 or span.length <= 0 or span.offset + span.length > size_of(span.chunk):
             raise SnapshotError(f"manifest refused: {entry.path!r} has a span outside its chunk")
         covered += span.length
     if covered != entry.size:

@@ -14,8 +14,7 @@ checks its digest. What is stored under the manifest's own key is a small docume
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
@@ -25,16 +24,8 @@ from dumont_agent.snapshot import cutting
 from dumont_agent.snapshot.chunks import open_frame
 from dumont_agent.snapshot.compression import compress_parts
 from dumont_agent.snapshot.errors import SnapshotError
-from dumont_agent.snapshot.manifest import (
-    DIRECTORY,
-    FILE,
-    SYMLINK,
-    ChunkRef,
-    Entry,
-    Manifest,
-    Span,
-    json_bytes,
-)
+from dumont_agent.snapshot.lines import add_entry, entry_line, json_bytes, parsed, split_lines
+from dumont_agent.snapshot.manifest import ChunkRef, ChunkTable, Entry, EntryTable, Manifest, Span
 
 FIRST_VERSION = 3
 """Manifests of this format version and later may be stored in pieces."""
@@ -100,19 +91,15 @@ def _lines(manifest: Manifest) -> Iterator[bytes]:
         yield b"".join(json_bytes(_line(entry, chunks)) + b"\n" for entry in batch)
 
 
-def _line(entry: Entry, chunks: list[ChunkRef]) -> list[Any]:
-    if entry.kind == FILE:
-        spans = [
-            [chunks[span.chunk].digest, chunks[span.chunk].size, chunks[span.chunk].stored_size, *span[1:]]
-            for span in entry.spans
-        ]
-        return ["f", entry.path, entry.mode, entry.mtime_ns, entry.size, spans]
-    if entry.kind == SYMLINK:
-        return ["l", entry.path, entry.mode, entry.mtime_ns, entry.target]
-    return ["d", entry.path, entry.mode, entry.mtime_ns]
+def _line(entry: Entry, chunks: Sequence[ChunkRef]) -> list[Any]:
+    spans = []
+    for chunk_number, offset, length in entry.spans:
+        chunk = chunks[chunk_number]
+        spans.append([chunk.digest, chunk.size, chunk.stored_size, offset, length])
+    return entry_line(entry, spans)
 
 
-def joined(document: dict[str, Any], fetch: Callable[[str], bytes]) -> tuple[list[Entry], list[ChunkRef]]:
+def joined(document: dict[str, Any], fetch: Callable[[str], bytes]) -> tuple[EntryTable, ChunkTable]:
     """The entries and chunks of a manifest stored in pieces, each piece fetched and checked against its
     digest. SnapshotError when a piece is missing or damaged, or its lines are not a manifest's."""
     refs = [_piece_ref(item) for item in document["pieces"]]
@@ -125,8 +112,11 @@ def joined(document: dict[str, Any], fetch: Callable[[str], bytes]) -> tuple[lis
     del contents
     if body and not body.endswith(b"\n"):
         raise SnapshotError("manifest refused: its pieces do not end with a whole line")
-    lines = json.loads(b"[" + body[:-1].replace(b"\n", b",") + b"]") if body else []
-    return _entries_and_chunks(lines)
+    chunks = ChunkTable()
+    entries = EntryTable()
+    for line in parsed(split_lines([body])):
+        add_entry(entries, line, lambda item: _span(item, chunks))
+    return entries, chunks
 
 
 def _fetching(fetch: Callable[[str], bytes]) -> Callable[[ChunkRef], bytes]:
@@ -149,35 +139,14 @@ def _piece_ref(item: Any) -> ChunkRef:
     return ChunkRef(digest, size, stored_size)
 
 
-def _entries_and_chunks(lines: list[Any]) -> tuple[list[Entry], list[ChunkRef]]:
-    chunks: list[ChunkRef] = []
-    numbers: dict[str, int] = {}
-    entries: list[Entry] = []
-    for line in lines:
-        kind, path, mode, mtime_ns = line[:4]
-        if type(path) is not str or type(mode) is not int or type(mtime_ns) is not int:
-            raise TypeError(f"an entry needs a string path and integer mode and mtime_ns: {line!r:.200}")
-        if kind == "d" and len(line) == 4:
-            entries.append(Entry(path, DIRECTORY, mode, mtime_ns))
-        elif kind == "l" and len(line) == 5 and type(line[4]) is str:
-            entries.append(Entry(path, SYMLINK, mode, mtime_ns, target=line[4]))
-        elif kind == "f" and len(line) == 6 and type(line[4]) is int:
-            spans = tuple(_span(item, chunks, numbers) for item in line[5])
-            entries.append(Entry(path, FILE, mode, mtime_ns, size=line[4], spans=spans))
-        else:
-            raise ValueError(f"not an entry: {line!r:.200}")
-    return entries, chunks
-
-
-def _span(item: Any, chunks: list[ChunkRef], numbers: dict[str, int]) -> Span:
+def _span(item: Any, chunks: ChunkTable) -> Span:
     digest, size, stored_size, offset, length = item
     numbers_given = (size, stored_size, offset, length)
     if type(digest) is not str or any(type(value) is not int for value in numbers_given):
         raise TypeError(f"a span must be a digest and four integers, not {item!r:.150}")
-    number = numbers.get(digest)
-    if number is None:
-        number = numbers[digest] = len(chunks)
-        chunks.append(ChunkRef(digest, size, stored_size))
-    elif (chunks[number].size, chunks[number].stored_size) != (size, stored_size):
+    number = chunks.number_of(digest)
+    if number < 0:
+        number = chunks.append(ChunkRef(digest, size, stored_size))
+    elif (chunks.size(number), chunks.stored_size(number)) != (size, stored_size):
         raise ValueError(f"chunk {digest} is given two sizes")
     return Span(number, offset, length)

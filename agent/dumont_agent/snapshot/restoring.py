@@ -11,6 +11,7 @@ only once the whole snapshot is there, so a failed restore leaves the workspace 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import shutil
@@ -18,7 +19,7 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -105,7 +106,7 @@ def restore(
 def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, workers: int | None) -> None:
     entries = manifest.entries
     # Directories stay writable by us until everything inside them is written.
-    for entry in entries[1:]:
+    for entry in itertools.islice(entries, 1, None):
         if entry.kind == DIRECTORY:
             os.mkdir(os.path.join(root, entry.path), 0o700)
     writes, pieced = _plan_writes(manifest, root, _umask())
@@ -159,7 +160,7 @@ def _plan_writes(
     return writes, pieced
 
 
-def _finish_links_and_directories(entries: list[Entry], root: str) -> None:
+def _finish_links_and_directories(entries: Sequence[Entry], root: str) -> None:
     for entry in entries:
         if entry.kind == SYMLINK:
             path = os.path.join(root, entry.path)

@@ -17,10 +17,9 @@ import stat
 from array import array
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from dumont_agent.snapshot import cutting
-from dumont_agent.snapshot.manifest import DIRECTORY, ROOT, SYMLINK, Entry, Span
+from dumont_agent.snapshot.manifest import DIRECTORY, FILE, ROOT, SYMLINK, EntryTable, Span
 from dumont_agent.snapshot.reading import identity_of, read_unchanged, workspace_changed
 
 SMALL_FILE_BYTES = 1024 * 1024
@@ -29,16 +28,6 @@ READ_BYTES = 4 * 1024 * 1024
 """A large file is read this much at a time."""
 SMALL_FILES_STREAM = 0
 """The stream the small files are cut from; each large file is a stream of its own, numbered from 1."""
-
-
-class FileDraft(NamedTuple):
-    path: str
-    mode: int
-    mtime_ns: int
-    size: int
-    stream: int
-    start: int
-    """Where the file's content starts in its stream."""
 
 
 class StreamChunks:
@@ -68,12 +57,18 @@ class StreamChunks:
 
 class Planner:
     """Walks the workspace in sorted order, records its entries and cuts the files into chunks: `jobs`
-    gives out each chunk with its job number, `streams` says where each one is in its stream."""
+    gives out each chunk with its job number, `streams` says where each one is in its stream. The files
+    are entries without spans until `entries_with_spans`: where each file is in which stream is kept
+    beside them, in arrays."""
 
     def __init__(self, workspace: Path, excluded_directory: tuple[int, int] | None) -> None:
         self.workspace = workspace
         self.excluded_directory = excluded_directory
-        self.drafts: list[Entry | FileDraft] = []
+        self.entries = EntryTable()
+        self._file_streams = array("i")
+        self._file_starts = array("q")
+        """Where each file's content starts in its stream."""
+        self._file_sizes = array("q")
         self.skipped: list[str] = []
         self.job_count = 0
         self.streams: list[StreamChunks] = [StreamChunks()]
@@ -83,7 +78,7 @@ class Planner:
 
     def jobs(self) -> Iterator[tuple[int, bytes]]:
         root_status = self.workspace.stat()
-        self.drafts.append(Entry(ROOT, DIRECTORY, stat.S_IMODE(root_status.st_mode), root_status.st_mtime_ns))
+        self.entries.add(ROOT, DIRECTORY, stat.S_IMODE(root_status.st_mode), root_status.st_mtime_ns)
         # Depth first with an explicit stack: a deep tree cannot hit the recursion limit.
         stack = [iter(self._listing(str(self.workspace), ""))]
         while stack:
@@ -100,13 +95,11 @@ class Planner:
             if stat.S_ISDIR(mode):
                 if (status.st_dev, status.st_ino) == self.excluded_directory:
                     continue
-                self.drafts.append(Entry(relative, DIRECTORY, stat.S_IMODE(mode), status.st_mtime_ns))
+                self.entries.add(relative, DIRECTORY, stat.S_IMODE(mode), status.st_mtime_ns)
                 stack.append(iter(self._listing(path, relative)))
             elif stat.S_ISLNK(mode):
                 target = os.readlink(path)
-                self.drafts.append(
-                    Entry(relative, SYMLINK, stat.S_IMODE(mode), status.st_mtime_ns, target=target)
-                )
+                self.entries.add(relative, SYMLINK, stat.S_IMODE(mode), status.st_mtime_ns, target=target)
             elif stat.S_ISREG(mode):
                 yield from self._file(path, relative, status)
             else:
@@ -127,7 +120,7 @@ class Planner:
         if size >= SMALL_FILE_BYTES:
             stream = len(self.streams)
             self.streams.append(StreamChunks())
-            self.drafts.append(FileDraft(relative, mode, status.st_mtime_ns, size, stream, 0))
+            self._add_file(relative, mode, status.st_mtime_ns, size, stream, 0)
             cutter = self._large_file_cutter()
             for offset in range(0, size, READ_BYTES):
                 length = min(READ_BYTES, size - offset)
@@ -137,11 +130,28 @@ class Planner:
             yield from self._numbered(stream, cutter.finish())
         else:
             start = self._small_files.position
-            self.drafts.append(FileDraft(relative, mode, status.st_mtime_ns, size, SMALL_FILES_STREAM, start))
+            self._add_file(relative, mode, status.st_mtime_ns, size, SMALL_FILES_STREAM, start)
             if size:
                 with self._small_files.room(size) as room:
                     read_unchanged(path, relative, identity, room, 0)
                 yield from self._numbered(SMALL_FILES_STREAM, self._small_files.filled(size))
+
+    def _add_file(self, path: str, mode: int, mtime_ns: int, size: int, stream: int, start: int) -> None:
+        self.entries.add(path, FILE, mode, mtime_ns, size)
+        self._file_streams.append(stream)
+        self._file_starts.append(start)
+        self._file_sizes.append(size)
+
+    def entries_with_spans(self, chunk_of_job: Sequence[int]) -> EntryTable:
+        """The entries, each file with its spans in the chunks numbered as `chunk_of_job` says, once every
+        job is done."""
+        streams = self.streams
+        files = zip(self._file_streams, self._file_starts, self._file_sizes, strict=True)
+        self.entries.fill_spans(
+            streams[stream].spans(start, size, chunk_of_job) for stream, start, size in files
+        )
+        self._file_streams, self._file_starts, self._file_sizes = array("i"), array("q"), array("q")
+        return self.entries
 
     def _large_file_cutter(self) -> cutting.CutStream:
         # Reused: fresh pages for every file cost the kernel as much as the reading itself.

@@ -1,0 +1,383 @@
+"""A manifest's chunks and entries held in columns: a workspace of 10 GiB has some 190,000 files and
+470,000 chunks, and an object for each (a `ChunkRef` with its hex digest, an `Entry` with its spans) costs
+about 250 bytes a chunk and 500 a file, more than packing itself holds. Here a chunk costs 48 bytes (its
+raw digest and two sizes) and a file its path and about 50 bytes; a `ChunkRef` or an `Entry` is made when
+one is read.
+
+Both are sequences, equal to any sequence of the same items, so a manifest built from lists (as the
+tests build them) reads and compares the same.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, overload
+
+from dumont_agent.snapshot.errors import SnapshotError
+from dumont_agent.snapshot.items import (
+    DIRECTORY,
+    FILE,
+    MAX_CHUNK_BYTES,
+    SYMLINK,
+    ChunkRef,
+    Entry,
+    EntryKind,
+    Span,
+)
+
+DIGEST_BYTES = 32
+"""A SHA-256 digest, raw."""
+_HEX_DIGITS = frozenset("0123456789abcdef")
+_KINDS: tuple[EntryKind, ...] = (DIRECTORY, FILE, SYMLINK)
+_KIND_NUMBERS = {kind: number for number, kind in enumerate(_KINDS)}
+_FILE_NUMBER = _KIND_NUMBERS[FILE]
+
+
+class _SequenceEquality:
+    """Equal to any sequence of equal items, in order: a table or a list."""
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        mine: Sequence[Any] = self  # type: ignore[assignment]
+        return len(mine) == len(other) and all(a == b for a, b in zip(mine, other, strict=True))
+
+
+class DigestIndex:
+    """The number of each raw digest of a table, found by open addressing: 4 bytes a slot, at most half of
+    the slots used, where a dict of `bytes` costs some 120 bytes a digest. SHA-256 digests are uniform,
+    so their first 8 bytes place them well."""
+
+    def __init__(self, digests: bytearray, count: int) -> None:
+        self._digests = digests
+        size = 1024
+        while size < 2 * count:
+            size *= 2
+        self._slots = array("i", bytes(4 * size))
+        self._mask = size - 1
+        self._count = 0
+        for number in range(count):
+            self.add(number, bytes(digests[number * DIGEST_BYTES : (number + 1) * DIGEST_BYTES]))
+
+    def find(self, raw: bytes) -> int:
+        """The number of `raw`, or -1."""
+        slots, mask, digests = self._slots, self._mask, self._digests
+        position = int.from_bytes(raw[:8], "little") & mask
+        while True:
+            number = slots[position] - 1
+            if number < 0:
+                return -1
+            start = number * DIGEST_BYTES
+            if digests[start : start + DIGEST_BYTES] == raw:
+                return number
+            position = (position + 1) & mask
+
+    def add(self, number: int, raw: bytes) -> None:
+        """Index `raw` (already in the digests) as `number`; it must not be indexed yet."""
+        self._count += 1
+        if 2 * self._count > len(self._slots):
+            self._grow()
+        slots, mask = self._slots, self._mask
+        position = int.from_bytes(raw[:8], "little") & mask
+        while slots[position]:
+            position = (position + 1) & mask
+        slots[position] = number + 1
+
+    def _grow(self) -> None:
+        old = self._slots
+        self._slots = array("i", bytes(8 * len(old)))
+        self._mask = len(self._slots) - 1
+        digests, slots, mask = self._digests, self._slots, self._mask
+        for stored in old:
+            if stored:
+                start = (stored - 1) * DIGEST_BYTES
+                position = int.from_bytes(digests[start : start + 8], "little") & mask
+                while slots[position]:
+                    position = (position + 1) & mask
+                slots[position] = stored
+
+
+def raw_digest(digest: str) -> bytes:
+    """The raw bytes of a lowercase SHA-256 hex digest; SnapshotError for anything else."""
+    if len(digest) != 2 * DIGEST_BYTES or not _HEX_DIGITS.issuperset(digest):
+        raise SnapshotError(f"manifest refused: {digest!r} is not a SHA-256 hex digest")
+    return bytes.fromhex(digest)
+
+
+class ChunkTable(_SequenceEquality, Sequence[ChunkRef]):
+    """A manifest's chunks, each once, numbered in the order they were added."""
+
+    def __init__(self, chunks: Iterable[ChunkRef] = ()) -> None:
+        self._digests = bytearray()
+        self._sizes = array("q")
+        self._stored_sizes = array("q")
+        self._index: DigestIndex | None = None
+        """Made when a digest is first looked up: a manifest only read in order never needs it."""
+        for chunk in chunks:
+            self.append(chunk)
+
+    def append(self, chunk: ChunkRef) -> int:
+        """Add a chunk read from a manifest, checked: its number. SnapshotError for a malformed digest, a
+        chunk listed twice or an impossible size."""
+        raw = raw_digest(chunk.digest)
+        if self.find(raw) >= 0:
+            raise SnapshotError(f"manifest refused: chunk {chunk.digest} is listed twice")
+        if not 0 < chunk.size <= MAX_CHUNK_BYTES or chunk.stored_size < 0:
+            raise SnapshotError(f"manifest refused: chunk {chunk.digest} has an impossible size {chunk.size}")
+        return self.add(raw, chunk.size, chunk.stored_size)
+
+    def add(self, raw: bytes, size: int, stored_size: int) -> int:
+        """Add a chunk known to be new (as packing knows it): its number."""
+        number = len(self._sizes)
+        self._digests += raw
+        self._sizes.append(size)
+        self._stored_sizes.append(stored_size)
+        if self._index is not None:
+            self._index.add(number, raw)
+        return number
+
+    def find(self, raw: bytes) -> int:
+        """The number of the chunk whose raw digest is `raw`, or -1."""
+        if self._index is None:
+            self._index = DigestIndex(self._digests, len(self._sizes))
+        return self._index.find(raw)
+
+    def number_of(self, digest: str) -> int:
+        """The number of the chunk named `digest` (hex), or -1."""
+        if len(digest) != 2 * DIGEST_BYTES:
+            return -1
+        try:
+            return self.find(bytes.fromhex(digest))
+        except ValueError:
+            return -1
+
+    def raw(self, number: int) -> bytes:
+        return bytes(self._digests[number * DIGEST_BYTES : (number + 1) * DIGEST_BYTES])
+
+    def digest(self, number: int) -> str:
+        return self._digests[number * DIGEST_BYTES : (number + 1) * DIGEST_BYTES].hex()
+
+    def size(self, number: int) -> int:
+        return self._sizes[number]
+
+    def stored_size(self, number: int) -> int:
+        return self._stored_sizes[number]
+
+    def set_stored_size(self, number: int, stored_size: int) -> None:
+        """Once it is known: packing learns it after the chunk is numbered."""
+        self._stored_sizes[number] = stored_size
+
+    @property
+    def total_stored_bytes(self) -> int:
+        return sum(self._stored_sizes)
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    @overload
+    def __getitem__(self, number: int) -> ChunkRef: ...
+    @overload
+    def __getitem__(self, number: slice) -> list[ChunkRef]: ...
+    def __getitem__(self, number: int | slice) -> ChunkRef | list[ChunkRef]:
+        if isinstance(number, slice):
+            return [self[index] for index in range(*number.indices(len(self)))]
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError(f"chunk {number} of {len(self)}")
+        return ChunkRef(self.digest(number), self._sizes[number], self._stored_sizes[number])
+
+    def __iter__(self) -> Iterator[ChunkRef]:
+        for number in range(len(self)):
+            yield ChunkRef(self.digest(number), self._sizes[number], self._stored_sizes[number])
+
+    def __contains__(self, chunk: object) -> bool:
+        if not isinstance(chunk, ChunkRef):
+            return False
+        number = self.number_of(chunk.digest)
+        return number >= 0 and self[number] == chunk
+
+    @property
+    def digests(self) -> Digests:
+        return Digests(self)
+
+    @property
+    def stored_sizes(self) -> StoredSizes:
+        return StoredSizes(self)
+
+
+class ChunkSelection(_SequenceEquality, Sequence[ChunkRef]):
+    """Some of a table's chunks, by number, in the order of `numbers`."""
+
+    def __init__(self, table: ChunkTable, numbers: Sequence[int]) -> None:
+        self._table = table
+        self._numbers = numbers
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    @overload
+    def __getitem__(self, index: int) -> ChunkRef: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ChunkRef]: ...
+    def __getitem__(self, index: int | slice) -> ChunkRef | list[ChunkRef]:
+        if isinstance(index, slice):
+            return [self._table[number] for number in self._numbers[index]]
+        return self._table[self._numbers[index]]
+
+
+class Digests(_SequenceEquality, Sequence[str]):
+    """A table's digests (hex), in order; `in` looks one up without a set of them all."""
+
+    def __init__(self, table: ChunkTable) -> None:
+        self._table = table
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    @overload
+    def __getitem__(self, number: int) -> str: ...
+    @overload
+    def __getitem__(self, number: slice) -> list[str]: ...
+    def __getitem__(self, number: int | slice) -> str | list[str]:
+        if isinstance(number, slice):
+            return [self[index] for index in range(*number.indices(len(self)))]
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError(f"digest {number} of {len(self)}")
+        return self._table.digest(number)
+
+    def __iter__(self) -> Iterator[str]:
+        table = self._table
+        return (table.digest(number) for number in range(len(table)))
+
+    def __contains__(self, digest: object) -> bool:
+        return isinstance(digest, str) and self._table.number_of(digest) >= 0
+
+
+class StoredSizes(Mapping[str, int]):
+    """A table's stored size of each chunk, by digest (hex)."""
+
+    def __init__(self, table: ChunkTable) -> None:
+        self._table = table
+
+    def __getitem__(self, digest: str) -> int:
+        number = self._table.number_of(digest) if isinstance(digest, str) else -1
+        if number < 0:
+            raise KeyError(digest)
+        return self._table.stored_size(number)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table.digests)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+class EntryTable(_SequenceEquality, Sequence[Entry]):
+    """A manifest's entries, in order. A file's spans are three integers each in arrays shared by all the
+    files; `fill_spans` gives every file its spans at once, once packing knows its chunks."""
+
+    def __init__(self, entries: Iterable[Entry] = ()) -> None:
+        self._paths: list[str] = []
+        self._kinds = bytearray()
+        self._modes = array("i")
+        self._mtimes = array("q")
+        self._sizes = array("q")
+        self._targets: dict[int, str] = {}
+        self._span_ends = array("q")
+        """Where each entry's spans end in the span arrays: entry i's are from entry i-1's end to its own."""
+        self._span_chunks = array("i")
+        self._span_offsets = array("q")
+        self._span_lengths = array("q")
+        for entry in entries:
+            self.append(entry)
+
+    def append(self, entry: Entry) -> None:
+        self.add(entry.path, entry.kind, entry.mode, entry.mtime_ns, entry.size, entry.target, entry.spans)
+
+    def add(
+        self,
+        path: str,
+        kind: EntryKind,
+        mode: int,
+        mtime_ns: int,
+        size: int = 0,
+        target: str = "",
+        spans: Iterable[Sequence[int]] = (),
+    ) -> None:
+        number = len(self._paths)
+        self._kinds.append(_KIND_NUMBERS[kind])
+        self._paths.append(path)
+        self._modes.append(mode)
+        self._mtimes.append(mtime_ns)
+        self._sizes.append(size)
+        if target:
+            self._targets[number] = target
+        for chunk, offset, length in spans:
+            self._span_chunks.append(chunk)
+            self._span_offsets.append(offset)
+            self._span_lengths.append(length)
+        self._span_ends.append(len(self._span_chunks))
+
+    def fill_spans(self, spans_of_files: Iterator[Iterable[Sequence[int]]]) -> None:
+        """Give the files, in order, the spans `spans_of_files` yields, one sequence a file; the entries
+        must have none yet."""
+        if self._span_chunks:
+            raise ValueError("the entries already have spans")
+        for number, kind in enumerate(self._kinds):
+            if kind == _FILE_NUMBER:
+                for chunk, offset, length in next(spans_of_files):
+                    self._span_chunks.append(chunk)
+                    self._span_offsets.append(offset)
+                    self._span_lengths.append(length)
+            self._span_ends[number] = len(self._span_chunks)
+
+    def file_totals(self) -> tuple[int, int]:
+        """How many files, and their bytes."""
+        count = total = 0
+        for kind, size in zip(self._kinds, self._sizes, strict=True):
+            if kind == _FILE_NUMBER:
+                count += 1
+                total += size
+        return count, total
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    @overload
+    def __getitem__(self, number: int) -> Entry: ...
+    @overload
+    def __getitem__(self, number: slice) -> list[Entry]: ...
+    def __getitem__(self, number: int | slice) -> Entry | list[Entry]:
+        if isinstance(number, slice):
+            return [self._entry(index) for index in range(*number.indices(len(self)))]
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError(f"entry {number} of {len(self)}")
+        return self._entry(number)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return map(self._entry, range(len(self)))
+
+    def _entry(self, number: int) -> Entry:
+        start = self._span_ends[number - 1] if number else 0
+        end = self._span_ends[number]
+        spans = tuple(
+            Span(self._span_chunks[index], self._span_offsets[index], self._span_lengths[index])
+            for index in range(start, end)
+        )
+        return Entry(
+            self._paths[number],
+            _KINDS[self._kinds[number]],
+            self._modes[number],
+            self._mtimes[number],
+            self._sizes[number],
+            self._targets.get(number, ""),
+            spans,
+        )
