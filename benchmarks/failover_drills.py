@@ -5,6 +5,7 @@ into instances of every strategy, and a long run of healthy machines under lost 
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -156,6 +157,7 @@ def interruptions(*, rounds: int, seed: int, strategies: list[str] | None = None
             world.timeline.run_until(_all_done([drill for _, drill in drills]), 2 * RECOVERY_LIMIT_SECONDS)
             for strategy, drill in drills:
                 results[strategy].append(drill.value or {"outcome": f"failed: {drill.error}"})
+            print(f"failover drills: round {round_number + 1} of {rounds} done", file=sys.stderr, flush=True)
         world.timeline.run_for(3 * world.timings.pass_seconds)
         orphans = len(world.machines_rented() - world.machines_held())
         for _, instance_id in fleet:
