@@ -21,9 +21,13 @@ SpanItem = Callable[[Any], Sequence[int]]
 when it is not one."""
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
+"""One encoder for every line: `json.dumps` with options makes a new one each call."""
+
+
 def json_bytes(value: object) -> bytes:
     # ASCII escapes keep names that are not valid UTF-8 (surrogate escapes) exact and the JSON valid.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return _ENCODER.encode(value).encode("ascii")
 
 
 def entry_line(entry: Entry, spans: list[Any]) -> list[Any]:

@@ -77,14 +77,16 @@ class Manifest:
     @property
     def digests(self) -> Sequence[str]:
         """The chunks' digests in order; `in` is a lookup, not a search."""
-        return self._table().digests
+        return self.chunk_table.digests
 
     @property
     def stored_sizes(self) -> Mapping[str, int]:
         """Digest to stored size: what `pack(..., known_sizes=...)` takes to skip compressing them again."""
-        return self._table().stored_sizes
+        return self.chunk_table.stored_sizes
 
-    def _table(self) -> ChunkTable:
+    @property
+    def chunk_table(self) -> ChunkTable:
+        """The chunks as a table, looked up by digest (chunks given as a list are made one, once)."""
         if not isinstance(self.chunks, ChunkTable):
             self.chunks = ChunkTable(self.chunks)
         return self.chunks
