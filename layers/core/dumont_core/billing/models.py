@@ -14,18 +14,11 @@ from pydantic import Field
 
 from dumont_core.platform.events import DomainEvent
 from dumont_core.platform.models import DomainModel
+from dumont_core.platform.money import MICROS_PER_USD as MICROS_PER_USD
+from dumont_core.platform.money import to_micros as to_micros
+from dumont_core.platform.money import to_usd as to_usd
 
-MICROS_PER_USD = 1_000_000
 CURRENCY = "USD"
-
-
-def to_micros(usd: float) -> int:
-    return round(usd * MICROS_PER_USD)
-
-
-def to_usd(micros: int) -> float:
-    """Micro-dollars as dollars, to the micro-dollar."""
-    return round(micros / MICROS_PER_USD, 6)
 
 
 class CreditSource(StrEnum):

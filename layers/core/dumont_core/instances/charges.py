@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from dumont_core.instances.models import Instance, InstanceStatus, Standby
+from dumont_core.platform.money import to_micros, to_usd
 
 STANDBY_LINE = "standby"
 """How the standby's charges are told apart from its instance's in the history."""
@@ -69,6 +70,6 @@ def stopped_at(instance: Instance, now: datetime, stopped_price: float | None) -
 def cost_accumulated_at(instance: Instance, now: datetime, margin: float) -> float:
     """What the meter charges for the instance until `now`, its machine's and its standbys' lines with the
     platform's margin, each to the micro-dollar as charged: what its `cost_accumulated` shows, in dollars."""
-    machine = round(instance.cost_at(now) * (1 + margin) * 1_000_000)
-    standbys = round(standby_cost_at(instance, now) * (1 + margin) * 1_000_000)
-    return round((machine + standbys) / 1_000_000, 4)
+    machine = to_micros(instance.cost_at(now) * (1 + margin))
+    standbys = to_micros(standby_cost_at(instance, now) * (1 + margin))
+    return round(to_usd(machine + standbys), 4)
