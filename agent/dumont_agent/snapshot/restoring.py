@@ -104,12 +104,13 @@ def restore(
 
 
 def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, workers: int | None) -> None:
-    entries = manifest.entries
+    # Read from the manifest's table once: the restore goes over the entries four times.
+    entries = list(manifest.entries)
     # Directories stay writable by us until everything inside them is written.
     for entry in itertools.islice(entries, 1, None):
         if entry.kind == DIRECTORY:
             os.mkdir(os.path.join(root, entry.path), 0o700)
-    writes, pieced = _plan_writes(manifest, root, _umask())
+    writes, pieced = _plan_writes(entries, len(manifest.chunks), root, _umask())
     with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-restore") as pipeline:
         # In batches: one task per chunk costs more in handing over between threads than a small chunk's
         # work. A task fetches and writes its chunks one at a time, so it holds one chunk at most.
@@ -131,13 +132,13 @@ def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, 
 
 
 def _plan_writes(
-    manifest: Manifest, root: str, umask: int | None
+    entries: list[Entry], chunk_count: int, root: str, umask: int | None
 ) -> tuple[list[list[_SpanWrite]], list[tuple[str, Entry]]]:
     """What each chunk writes where, and the files written in pieces (finished once all are written).
     Empty files are written here and now: no chunk holds anything of theirs."""
-    writes: list[list[_SpanWrite]] = [[] for _ in manifest.chunks]
+    writes: list[list[_SpanWrite]] = [[] for _ in range(chunk_count)]
     pieced: list[tuple[str, Entry]] = []
-    for entry in manifest.entries:
+    for entry in entries:
         if entry.kind != FILE:
             continue
         path = os.path.join(root, entry.path)
