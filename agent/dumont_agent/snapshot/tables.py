@@ -10,6 +10,7 @@ tests build them) reads and compares the same.
 
 from __future__ import annotations
 
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, overload
@@ -116,6 +117,7 @@ class ChunkTable(_SequenceEquality, Sequence[ChunkRef]):
         self._stored_sizes = array("q")
         self._index: DigestIndex | None = None
         """Made when a digest is first looked up: a manifest only read in order never needs it."""
+        self._indexing = threading.Lock()
         for chunk in chunks:
             self.append(chunk)
 
@@ -141,9 +143,13 @@ class ChunkTable(_SequenceEquality, Sequence[ChunkRef]):
 
     def find(self, raw: bytes) -> int:
         """The number of the chunk whose raw digest is `raw`, or -1."""
-        if self._index is None:
-            self._index = DigestIndex(self._digests, len(self._sizes))
-        return self._index.find(raw)
+        index = self._index
+        if index is None:
+            with self._indexing:  # packing's workers look up a previous manifest's digests at once
+                if self._index is None:
+                    self._index = DigestIndex(self._digests, len(self._sizes))
+                index = self._index
+        return index.find(raw)
 
     def number_of(self, digest: str) -> int:
         """The number of the chunk named `digest` (hex), or -1."""
