@@ -30,7 +30,7 @@ from dumont_agent.snapshot.chunks import ChunkListener, ChunkStore, StagedFrames
 from dumont_agent.snapshot.compression import Compression
 from dumont_agent.snapshot.errors import failing_as_snapshot_error
 from dumont_agent.snapshot.manifest import ChunkRef, ChunkTable, Manifest, new_manifest
-from dumont_agent.snapshot.pipeline import CHUNKS_IN_FLIGHT_PER_WORKER, Pipeline
+from dumont_agent.snapshot.pipeline import CHUNKS_IN_FLIGHT_PER_WORKER, Pipeline, quick_handovers
 from dumont_agent.snapshot.tables import ChunkSelection
 from dumont_agent.snapshot.walk import Planner
 
@@ -116,7 +116,10 @@ def pack(
         staging_status = staging.stat()
         planner = Planner(workspace, (staging_status.st_dev, staging_status.st_ino))
         try:
-            with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-chunk") as pipeline:
+            with (
+                quick_handovers(),
+                Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-chunk") as pipeline,
+            ):
                 for batch in _batches(planner.jobs()):
                     pipeline.submit(run, batch)
                 pipeline.finish()

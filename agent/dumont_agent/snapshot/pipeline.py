@@ -3,13 +3,32 @@ large the workspace. Hashing and LZ4 release the GIL, so the threads run on ever
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import Any
 
 CHUNKS_IN_FLIGHT_PER_WORKER = 2
+HANDOVER_SECONDS = 0.001
+"""How long a thread running Python keeps the GIL from one that waits for it, while chunks are worked on
+(Python's default is 5 ms)."""
+
+
+@contextlib.contextmanager
+def quick_handovers() -> Iterator[None]:
+    """The GIL handed over after `HANDOVER_SECONDS` instead of Python's 5 ms, for the time of the block.
+    The thread that reads and cuts gives the GIL up at each system call (a stat, an open, a read: five a
+    file) and waited up to 5 ms to get it back from a worker between its hashing and compressing, while
+    the workers waited for its chunks: packing 1 GiB took some 12% longer."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, HANDOVER_SECONDS))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 class Pipeline:
