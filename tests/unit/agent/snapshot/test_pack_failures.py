@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,36 @@ def test_a_file_changing_while_it_is_packed_fails_the_pack(
     with pytest.raises(WorkspaceChanged, match=r"model\.pt changed while it was being packed"):
         pack(workspace, tmp_path / "staging")
     assert list((tmp_path / "staging").iterdir()) == []
+
+
+def test_packing_leaves_the_interpreters_thread_switching_as_it_was_whether_it_fails_or_not(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = sys.getswitchinterval()
+    seen_while_packing: list[float] = []
+    original = walk.read_unchanged
+
+    def read_and_note(*args: Any) -> None:
+        seen_while_packing.append(sys.getswitchinterval())
+        original(*args)
+
+    monkeypatch.setattr(walk, "read_unchanged", read_and_note)
+    sys.setswitchinterval(0.004)
+    try:
+        pack(workspace, tmp_path / "staging")
+        after_a_pack = sys.getswitchinterval()
+        monkeypatch.setattr(chunks, "_write_all", _disk_full)
+        with pytest.raises(NotEnoughSpace):
+            pack(workspace, tmp_path / "again")
+        after_a_failure = sys.getswitchinterval()
+    finally:
+        sys.setswitchinterval(before)
+
+    assert after_a_pack == pytest.approx(0.004)
+    assert after_a_failure == pytest.approx(0.004)
+    assert seen_while_packing
+    assert max(seen_while_packing) < 0.004
+
+
+def _disk_full(descriptor: int, data: bytes) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
