@@ -192,14 +192,20 @@ def _joined(document: dict[str, Any], fetch: Callable[[str], bytes] | None) -> M
     if version < pieces.FIRST_VERSION:
         raise ValueError(f"version {version} manifests are not stored in pieces")
     entries, chunks = pieces.joined(document, fetch)
+    return _manifest_of(document, entries, chunks)
+
+
+def _manifest_of(header: dict[str, Any], entries: EntryTable, chunks: ChunkTable) -> Manifest:
+    """A manifest of `entries` and `chunks`, with the version, dates and totals `header` says (a
+    manifest document or the header of one written as lines)."""
     return Manifest(
-        version=version,
-        created_at=_typed(document["created_at"], str, "created_at"),
+        version=_typed(header["version"], int, "version"),
+        created_at=_typed(header["created_at"], str, "created_at"),
         entries=entries,
         chunks=chunks,
-        total_bytes=_typed(document["total_bytes"], int, "total_bytes"),
-        file_count=_typed(document["file_count"], int, "file_count"),
-        compression=_compression(document["compression"]),
+        total_bytes=_typed(header["total_bytes"], int, "total_bytes"),
+        file_count=_typed(header["file_count"], int, "file_count"),
+        compression=_compression(header.get("compression", "lz4")),  # version 1 knew only lz4
     )
 
 
@@ -218,15 +224,7 @@ def _manifest_from_lines(header: dict[str, Any], lines: Iterator[bytes]) -> Mani
             chunks.append(_chunk(line[1:]))
         else:
             add_entry(entries, line, _span)
-    return Manifest(
-        version=_typed(header["version"], int, "version"),
-        created_at=_typed(header["created_at"], str, "created_at"),
-        entries=entries,
-        chunks=chunks,
-        total_bytes=_typed(header["total_bytes"], int, "total_bytes"),
-        file_count=_typed(header["file_count"], int, "file_count"),
-        compression=_compression(header["compression"]),
-    )
+    return _manifest_of(header, entries, chunks)
 
 
 def _typed(value: object, kind: type[Any], what: str) -> Any:
@@ -244,15 +242,7 @@ def _manifest_from_document(parsed: object) -> Manifest:
     entries = EntryTable()
     for item in _typed(document["entries"], list, "entries"):
         entries.append(_entry_from_document(item))
-    return Manifest(
-        version=_typed(document["version"], int, "version"),
-        created_at=_typed(document["created_at"], str, "created_at"),
-        entries=entries,
-        chunks=chunks,
-        total_bytes=_typed(document["total_bytes"], int, "total_bytes"),
-        file_count=_typed(document["file_count"], int, "file_count"),
-        compression=_compression(document.get("compression", "lz4")),
-    )
+    return _manifest_of(document, entries, chunks)
 
 
 def _chunk(item: Any) -> ChunkRef:

@@ -11,9 +11,10 @@ tests build them) reads and compares the same.
 from __future__ import annotations
 
 import threading
+from abc import abstractmethod
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import TypeVar, overload
 
 from dumont_agent.snapshot.errors import SnapshotError
 from dumont_agent.snapshot.items import (
@@ -33,18 +34,41 @@ _HEX_DIGITS = frozenset("0123456789abcdef")
 _KINDS: tuple[EntryKind, ...] = (DIRECTORY, FILE, SYMLINK)
 _KIND_NUMBERS = {kind: number for number, kind in enumerate(_KINDS)}
 _FILE_NUMBER = _KIND_NUMBERS[FILE]
+T = TypeVar("T")
 
 
-class _SequenceEquality:
-    """Equal to any sequence of equal items, in order: a table or a list."""
+class _Items(Sequence[T]):
+    """A sequence whose items are made when read (`_item`), equal to any sequence of equal items in order:
+    a table or a list."""
 
     __hash__ = None  # type: ignore[assignment]
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def _item(self, number: int) -> T: ...
+
+    @overload
+    def __getitem__(self, number: int) -> T: ...
+    @overload
+    def __getitem__(self, number: slice) -> list[T]: ...
+    def __getitem__(self, number: int | slice) -> T | list[T]:
+        if isinstance(number, slice):
+            return [self._item(index) for index in range(*number.indices(len(self)))]
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError(f"item {number} of {len(self)}")
+        return self._item(number)
+
+    def __iter__(self) -> Iterator[T]:
+        return map(self._item, range(len(self)))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
             return NotImplemented
-        mine: Sequence[Any] = self  # type: ignore[assignment]
-        return len(mine) == len(other) and all(a == b for a, b in zip(mine, other, strict=True))
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
 
 class DigestIndex:
@@ -108,7 +132,7 @@ def raw_digest(digest: str) -> bytes:
     return bytes.fromhex(digest)
 
 
-class ChunkTable(_SequenceEquality, Sequence[ChunkRef]):
+class ChunkTable(_Items[ChunkRef]):
     """A manifest's chunks, each once, numbered in the order they were added."""
 
     def __init__(self, chunks: Iterable[ChunkRef] = ()) -> None:
@@ -183,22 +207,8 @@ class ChunkTable(_SequenceEquality, Sequence[ChunkRef]):
     def __len__(self) -> int:
         return len(self._sizes)
 
-    @overload
-    def __getitem__(self, number: int) -> ChunkRef: ...
-    @overload
-    def __getitem__(self, number: slice) -> list[ChunkRef]: ...
-    def __getitem__(self, number: int | slice) -> ChunkRef | list[ChunkRef]:
-        if isinstance(number, slice):
-            return [self[index] for index in range(*number.indices(len(self)))]
-        if number < 0:
-            number += len(self)
-        if not 0 <= number < len(self):
-            raise IndexError(f"chunk {number} of {len(self)}")
+    def _item(self, number: int) -> ChunkRef:
         return ChunkRef(self.digest(number), self._sizes[number], self._stored_sizes[number])
-
-    def __iter__(self) -> Iterator[ChunkRef]:
-        for number in range(len(self)):
-            yield ChunkRef(self.digest(number), self._sizes[number], self._stored_sizes[number])
 
     def __contains__(self, chunk: object) -> bool:
         if not isinstance(chunk, ChunkRef):
@@ -215,7 +225,7 @@ class ChunkTable(_SequenceEquality, Sequence[ChunkRef]):
         return StoredSizes(self)
 
 
-class ChunkSelection(_SequenceEquality, Sequence[ChunkRef]):
+class ChunkSelection(_Items[ChunkRef]):
     """Some of a table's chunks, by number, in the order of `numbers`."""
 
     def __init__(self, table: ChunkTable, numbers: Sequence[int]) -> None:
@@ -225,17 +235,11 @@ class ChunkSelection(_SequenceEquality, Sequence[ChunkRef]):
     def __len__(self) -> int:
         return len(self._numbers)
 
-    @overload
-    def __getitem__(self, index: int) -> ChunkRef: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[ChunkRef]: ...
-    def __getitem__(self, index: int | slice) -> ChunkRef | list[ChunkRef]:
-        if isinstance(index, slice):
-            return [self._table[number] for number in self._numbers[index]]
-        return self._table[self._numbers[index]]
+    def _item(self, number: int) -> ChunkRef:
+        return self._table[self._numbers[number]]
 
 
-class Digests(_SequenceEquality, Sequence[str]):
+class Digests(_Items[str]):
     """A table's digests (hex), in order; `in` looks one up without a set of them all."""
 
     def __init__(self, table: ChunkTable) -> None:
@@ -244,22 +248,8 @@ class Digests(_SequenceEquality, Sequence[str]):
     def __len__(self) -> int:
         return len(self._table)
 
-    @overload
-    def __getitem__(self, number: int) -> str: ...
-    @overload
-    def __getitem__(self, number: slice) -> list[str]: ...
-    def __getitem__(self, number: int | slice) -> str | list[str]:
-        if isinstance(number, slice):
-            return [self[index] for index in range(*number.indices(len(self)))]
-        if number < 0:
-            number += len(self)
-        if not 0 <= number < len(self):
-            raise IndexError(f"digest {number} of {len(self)}")
+    def _item(self, number: int) -> str:
         return self._table.digest(number)
-
-    def __iter__(self) -> Iterator[str]:
-        table = self._table
-        return (table.digest(number) for number in range(len(table)))
 
     def __contains__(self, digest: object) -> bool:
         return isinstance(digest, str) and self._table.number_of(digest) >= 0
@@ -284,7 +274,7 @@ class StoredSizes(Mapping[str, int]):
         return len(self._table)
 
 
-class EntryTable(_SequenceEquality, Sequence[Entry]):
+class EntryTable(_Items[Entry]):
     """A manifest's entries, in order. A file's spans are three integers each in arrays shared by all the
     files; `fill_spans` gives every file its spans at once, once packing knows its chunks."""
 
@@ -355,23 +345,7 @@ class EntryTable(_SequenceEquality, Sequence[Entry]):
     def __len__(self) -> int:
         return len(self._paths)
 
-    @overload
-    def __getitem__(self, number: int) -> Entry: ...
-    @overload
-    def __getitem__(self, number: slice) -> list[Entry]: ...
-    def __getitem__(self, number: int | slice) -> Entry | list[Entry]:
-        if isinstance(number, slice):
-            return [self._entry(index) for index in range(*number.indices(len(self)))]
-        if number < 0:
-            number += len(self)
-        if not 0 <= number < len(self):
-            raise IndexError(f"entry {number} of {len(self)}")
-        return self._entry(number)
-
-    def __iter__(self) -> Iterator[Entry]:
-        return map(self._entry, range(len(self)))
-
-    def _entry(self, number: int) -> Entry:
+    def _item(self, number: int) -> Entry:
         start = self._span_ends[number - 1] if number else 0
         end = self._span_ends[number]
         spans = tuple(

@@ -30,12 +30,14 @@ def old_workspace(root: Path) -> Path:
     return root
 
 
+def old_workspace_files(root: Path) -> dict[str, tuple[object, ...]]:
+    """The old workspace, made at `root`, as a restore gives it back: all but its directories, whose
+    mtimes are those of when the test made them."""
+    return {path: entry for path, entry in tree(old_workspace(root)).items() if entry[0] != "dir"}
+
+
 def test_a_snapshot_of_the_first_format_restores_byte_for_byte(tmp_path: Path) -> None:
-    expected = {
-        path: entry
-        for path, entry in tree(old_workspace(tmp_path / "workspace")).items()
-        if entry[0] != "dir"  # the directories' mtimes are those of when the test made them
-    }
+    expected = old_workspace_files(tmp_path / "workspace")
     manifest = Manifest.from_bytes((FORMAT1 / "manifest").read_bytes())
     assert manifest.version == 1
 

@@ -11,17 +11,13 @@ from pathlib import Path
 
 from dumont_agent.snapshot import Manifest, restore
 from tests.unit.agent.snapshot.conftest import fetch_from, tree
-from tests.unit.agent.snapshot.test_format1 import old_workspace
+from tests.unit.agent.snapshot.test_format1 import old_workspace_files
 
 FORMAT2 = Path(__file__).parent / "format2"
 
 
 def test_a_snapshot_of_the_second_format_restores_byte_for_byte(tmp_path: Path) -> None:
-    expected = {
-        path: entry
-        for path, entry in tree(old_workspace(tmp_path / "workspace")).items()
-        if entry[0] != "dir"  # the directories' mtimes are those of when the test made them
-    }
+    expected = old_workspace_files(tmp_path / "workspace")
     manifest = Manifest.from_bytes((FORMAT2 / "manifest").read_bytes())
     assert (manifest.version, manifest.compression) == (2, "zstd")
 

@@ -12,18 +12,14 @@ from pathlib import Path
 
 from dumont_agent.snapshot import Manifest, pack, restore
 from tests.unit.agent.snapshot.conftest import fetch_from, tree
-from tests.unit.agent.snapshot.test_format1 import old_workspace
+from tests.unit.agent.snapshot.test_format1 import old_workspace, old_workspace_files
 from tests.unit.agent.snapshot.test_pieces import files_of
 
 FORMAT3 = Path(__file__).parent / "format3"
 
 
 def test_a_snapshot_of_the_third_format_restores_byte_for_byte(tmp_path: Path) -> None:
-    expected = {
-        path: entry
-        for path, entry in tree(old_workspace(tmp_path / "workspace")).items()
-        if entry[0] != "dir"  # the directories' mtimes are those of when the test made them
-    }
+    expected = old_workspace_files(tmp_path / "workspace")
     fetch = fetch_from(FORMAT3 / "chunks")
     manifest = Manifest.from_bytes((FORMAT3 / "manifest").read_bytes(), fetch)
     assert manifest.version == 3
