@@ -1,19 +1,21 @@
 """Packing: a workspace into a manifest and the frames of its chunks, staged for the caller to upload
 (in segment files, one a worker: `PackResult.frame` reads a staged frame back).
 
-The walking thread reads the files and cuts them into chunks; `workers` threads hash, compress and stage
-every chunk meanwhile, so reading, cutting, hashing and compressing overlap across the cores.
+The walking thread reads the small files and cuts them into chunks; `workers` threads hash, compress and
+stage those chunks meanwhile, and each large file whole: read, cut, hashed, compressed and staged by the
+worker that takes it. Reading, cutting, hashing and compressing overlap across the cores.
 
 Memory is bounded whatever the workspace's size, apart from what is kept per file and per chunk: the
 manifest, in columns (`tables`: a file's path and about 50 bytes, 48 bytes a chunk), and the bookkeeping
 of packing, in arrays (about 120 bytes a chunk: the store's digests, sizes and index, where each frame
-is, which job made each chunk). A 10 GiB workspace of 199,000 files and 250,000 chunks peaks at about
-190 MiB, 210 MiB with the previous snapshot's chunks known (`make bench`). Beside those:
-- the walking thread: a read of `READ_BYTES` (4 MiB), what its cutter holds back (under 8 maximum-sized
-  chunks, 16 MiB) and one cut's chunks (16 MiB);
-- the workers: `CHUNKS_IN_FLIGHT_PER_WORKER` (2) batches each, of under `BATCH_BYTES` (4 MiB) and one
-  chunk of at most 2 MiB, with the frame being written;
-- so about 40 MiB + 14 MiB a worker, at most `MAX_WORKERS` (8) workers: about 150 MiB.
+is, where each chunk is in its stream). A 10 GiB workspace of 199,000 files and 250,000 chunks peaks at
+about 190 MiB, 210 MiB with the previous snapshot's chunks known (`make bench`). Beside those:
+- the walking thread: what the small files' cutter holds (under 8 maximum-sized chunks of 16 KiB, and a
+  file of under 1 MiB) and one cut's chunks (under 2 MiB);
+- each worker: a large file's cutter (a read of `READ_BYTES`, 4 MiB, and under 4 maximum-sized chunks,
+  8 MiB), `CHUNKS_IN_FLIGHT_PER_WORKER` (2) batches of small files' chunks of under `BATCH_BYTES`
+  (4 MiB), and the frame being written (at most 2 MiB): about 22 MiB;
+- so about 5 MiB + 22 MiB a worker, at most `MAX_WORKERS` (8) workers: about 180 MiB.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ from dumont_agent.snapshot.errors import failing_as_snapshot_error
 from dumont_agent.snapshot.manifest import ChunkRef, ChunkTable, Manifest, new_manifest
 from dumont_agent.snapshot.pipeline import CHUNKS_IN_FLIGHT_PER_WORKER, Pipeline, quick_handovers
 from dumont_agent.snapshot.tables import ChunkSelection
-from dumont_agent.snapshot.walk import Planner
+from dumont_agent.snapshot.walk import LargeFile, Planner, SmallChunk, large_file_cutter
 
 BATCH_BYTES = 4 * 1024 * 1024
 BATCH_CHUNKS = 64
 MAX_WORKERS = 8
-"""More would not go faster (one thread reads and cuts), and each costs memory (see above)."""
+"""Each worker costs memory (see above): eight keep packing under 256 MiB beside its tables."""
 
 _PACK_UNDONE = "the chunks this pack staged were removed again"
 
@@ -103,11 +105,13 @@ def pack(
     workers = min(workers if workers is not None else os.cpu_count() or 1, MAX_WORKERS)
     workspace, staging = Path(workspace), Path(staging)
     store = ChunkStore(staging, known, known_sizes or {}, compression, listener)
-    slots = _JobSlots()
+    cutters = threading.local()
 
-    def run(batch: list[tuple[int, bytes]]) -> None:
-        for number, data in batch:
-            slots.set(number, store.put(data))
+    def cut_large_file(file: LargeFile) -> None:
+        cutter = getattr(cutters, "cutter", None)
+        if cutter is None:
+            cutter = cutters.cutter = large_file_cutter()
+        file.cut(cutter, store.put)
 
     with failing_as_snapshot_error(
         f"packing {workspace} into {staging}", _PACK_UNDONE, undo=store.remove_created
@@ -115,49 +119,43 @@ def pack(
         staging.mkdir(parents=True, exist_ok=True)
         staging_status = staging.stat()
         planner = Planner(workspace, (staging_status.st_dev, staging_status.st_ino))
+        small_files = planner.small_files
+
+        def store_small_chunks(batch: list[SmallChunk]) -> None:
+            for number, data in batch:
+                small_files.slots[number] = store.put(data)
+
         try:
             with (
                 quick_handovers(),
                 Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-chunk") as pipeline,
             ):
-                for batch in _batches(planner.jobs()):
-                    pipeline.submit(run, batch)
+                for work in _batches(planner.work()):
+                    if isinstance(work, LargeFile):
+                        pipeline.submit(cut_large_file, work)
+                    else:
+                        pipeline.submit(store_small_chunks, work)
                 pipeline.finish()
         finally:
             store.close()
 
-    manifest, staged = _manifest(planner, slots, store, compression)
+    manifest, staged = _manifest(planner, store, compression)
     seconds = time.perf_counter() - started
     return PackResult(manifest=manifest, staged=staged, seconds=seconds, skipped=tuple(planner.skipped))
 
 
-class _JobSlots:
-    """The store's slot of each job's chunk, by job number, in one array: 4 bytes a job where a dict of
-    hex digests cost fifty times that (a 10 GiB workspace cuts some 470,000 chunks)."""
-
-    def __init__(self) -> None:
-        self._slots = array("i")
-        self._lock = threading.Lock()
-
-    def set(self, job: int, slot: int) -> None:
-        with self._lock:  # the workers finish jobs out of order: the array grows to the furthest one
-            if len(self._slots) <= job:
-                self._slots.extend([0] * (job + 1 - len(self._slots)))
-            self._slots[job] = slot
-
-    def __getitem__(self, job: int) -> int:
-        return self._slots[job]
-
-
-def _batches(jobs: Iterator[tuple[int, bytes]]) -> Iterator[list[tuple[int, bytes]]]:
-    """Chunks handed to the workers together, up to `BATCH_BYTES` or `BATCH_CHUNKS`: one task per chunk
-    costs the walking thread and the workers more in handing over (locks, waking threads) than the
-    hashing of a small chunk."""
-    batch: list[tuple[int, bytes]] = []
+def _batches(work: Iterator[SmallChunk | LargeFile]) -> Iterator[list[SmallChunk] | LargeFile]:
+    """Each large file on its own, and the small files' chunks together, up to `BATCH_BYTES` or
+    `BATCH_CHUNKS`: one task per chunk costs the walking thread and the workers more in handing over
+    (locks, waking threads) than the hashing of a small chunk."""
+    batch: list[SmallChunk] = []
     size = 0
-    for job in jobs:
-        batch.append(job)
-        size += len(job[1])
+    for item in work:
+        if isinstance(item, LargeFile):
+            yield item
+            continue
+        batch.append(item)
+        size += len(item[1])
         if size >= BATCH_BYTES or len(batch) >= BATCH_CHUNKS:
             yield batch
             batch, size = [], 0
@@ -165,19 +163,18 @@ def _batches(jobs: Iterator[tuple[int, bytes]]) -> Iterator[list[tuple[int, byte
         yield batch
 
 
-def _manifest(
-    planner: Planner, slots: _JobSlots, store: ChunkStore, compression: Compression
-) -> tuple[Manifest, StagedFrames]:
-    """The entries with their spans in chunks numbered in the order the files first use them, and where
-    each staged frame is. The store is done with once they are made."""
+def _manifest(planner: Planner, store: ChunkStore, compression: Compression) -> tuple[Manifest, StagedFrames]:
+    """The entries with their spans in chunks numbered in the order the files first use them (the same
+    workspace, the same numbers), and where each staged frame is. The store is done with once they are
+    made."""
     chunk_of_slot = array("i", [-1]) * store.slot_count
-    chunk_of_job = array("i", [0]) * planner.job_count
     chunks = ChunkTable()
-    for job in range(planner.job_count):  # job numbers follow the walk: the same workspace, the same numbers
-        slot = slots[job]
+
+    def number_of(slot: int) -> int:
         chunk = chunk_of_slot[slot]
         if chunk < 0:
             chunk = chunk_of_slot[slot] = store.add_to(chunks, slot)
-        chunk_of_job[job] = chunk
-    entries = planner.entries_with_spans(chunk_of_job)
+        return chunk
+
+    entries = planner.entries_with_spans(number_of)
     return new_manifest(entries, chunks, compression), store.staged_frames(chunks, chunk_of_slot)

@@ -59,7 +59,7 @@ def split_manifest(manifest: Manifest) -> PiecedManifest:
     pieces: dict[str, Piece] = {}
     order: list[ChunkRef] = []
 
-    def add(chunks: Iterator[tuple[int, bytes]]) -> None:
+    def add(chunks: Iterator[tuple[int, bytes | memoryview]]) -> None:
         for _, content in chunks:
             digest = hashlib.sha256(content).hexdigest()
             if digest not in pieces:
