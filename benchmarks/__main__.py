@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"interruptions of each kind per strategy (default {failover.ROUNDS})",
     )
     parser.add_argument("--only-failover", action="store_true", help="run the failover section alone")
+    parser.add_argument(
+        "--failover-saved",
+        action="store_true",
+        help="print the failover section from the figures its last run kept, without running it",
+    )
     parser.add_argument("--only-snapshots", action="store_true", help="run the snapshot section alone")
     parser.add_argument(
         "--snapshot-compression",
@@ -57,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     print(flush=True)
-    if args.only_failover:
-        report, failover_within_targets = failover.render(failover.measure(rounds=args.failover_rounds))
+    if args.only_failover or args.failover_saved:
+        result = failover.saved() if args.failover_saved else failover.measure(rounds=args.failover_rounds)
+        report, failover_within_targets = failover.render(result)
         print(report, flush=True)
         return 0 if failover_within_targets else 1
     if args.only_snapshots:

@@ -13,6 +13,7 @@ import math
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from benchmarks.failover_child import FAULT_RATE, RESULT_PREFIX
@@ -36,6 +37,8 @@ ANCHOR_ROWS = [
 ]
 """Beside the detection figures: what others take to notice a lost spot machine."""
 _WINDOW_SLACK_SECONDS = 0.5
+SAVED_RESULT = REPO_ROOT / "build" / "bench" / "failover.json"
+"""Where each run's raw figures are kept, before they are rendered."""
 
 
 def measure(
@@ -50,7 +53,16 @@ def measure(
         ),
     ]
     drills, healthy = (_result(run) for run in runs)
-    return {**drills, "healthy": healthy}
+    result = {**drills, "healthy": healthy}
+    SAVED_RESULT.parent.mkdir(parents=True, exist_ok=True)
+    SAVED_RESULT.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def saved(path: Path = SAVED_RESULT) -> dict[str, Any]:
+    """The figures of the last run, rendered again without running it (it takes an hour or more)."""
+    result: dict[str, Any] = json.loads(path.read_text())
+    return result
 
 
 def _result(run: subprocess.Popen[str]) -> dict[str, Any]:
@@ -217,6 +229,17 @@ def _back_on_gpu_notes(result: dict[str, Any]) -> list[str]:
     return notes
 
 
+def _fresh_note(result: dict[str, Any]) -> str:
+    fresh = {strategy: count for strategy, count in result.get("fresh_for_outbid", {}).items() if count}
+    if not fresh:
+        return ""
+    said = ", ".join(f"{strategy} {count}" for strategy, count in fresh.items())
+    return (
+        "An instance a warm standby took over runs on demand, which no bid can outbid: those outbid drills "
+        f"were run on a new interruptible instance of the strategy ({said})."
+    )
+
+
 def render(result: dict[str, Any]) -> tuple[str, bool]:
     healthy = result["healthy"]
     headers = [
@@ -234,8 +257,8 @@ def render(result: dict[str, Any]) -> tuple[str, bool]:
     rows = []
     for strategy, incidents in result["incidents"].items():
         rows.append([strategy, *_figures(incidents)])
-        for kind in sorted({incident["kind"] for incident in incidents}):
-            rows.append([f"  {kind}", *_figures([i for i in incidents if i["kind"] == kind])])
+        for kind in sorted({incident.get("kind", "?") for incident in incidents}):
+            rows.append([f"  {kind}", *_figures([i for i in incidents if i.get("kind", "?") == kind])])
     rows.extend(ANCHOR_ROWS)
     explanations = [
         ("detect", "from the machine's death (injected at the marketplace) to its instance `interrupted`"),
@@ -265,6 +288,7 @@ def render(result: dict[str, Any]) -> tuple[str, bool]:
         f"Anchors: {ANCHORS}",
         _healthy_note(result),
         _stalled_note(result),
+        _fresh_note(result),
         *_back_on_gpu_notes(result),
     ]
     if not_run:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import sys
+import traceback
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -15,6 +16,7 @@ from dumont_core.instances.models import FailoverStrategy, InstanceStatus
 from local_stack.marketplace.machines import Interruption
 
 KINDS = [kind.value for kind in Interruption]
+OUTBID = Interruption.OUTBID.value
 STRATEGIES = [strategy.value for strategy in FailoverStrategy]
 """Every strategy an instance can ask for: each is measured by whatever path it takes."""
 KEPT_BYTES = 256 * 1024
@@ -133,6 +135,20 @@ def _history_fields(world: FailoverWorld, instance_id: str) -> dict[str, Any]:
     }
 
 
+def _kind_of(round_number: int, index: int) -> str:
+    """Each round, each instance of a strategy dies another way: every kind every round."""
+    return KINDS[(round_number + index) % len(KINDS)]
+
+
+def _failed(drill: Pending, strategy: str, kind: str, round_number: int) -> dict[str, Any]:
+    """A drill that raised or never finished, said at once on stderr too: a long run is not lost to it."""
+    outcome = f"failed: {drill.error!r}" if drill.done else "never finished"
+    print(f"failover drills: round {round_number + 1}, {strategy}, {kind}: {outcome}", file=sys.stderr)
+    if drill.error is not None:
+        traceback.print_exception(drill.error, limit=-4, file=sys.stderr)
+    return {"kind": kind, "round": round_number + 1, "outcome": outcome}
+
+
 def _all_done(drills: list[Pending]) -> Callable[[], bool]:
     return lambda: all(drill.done for drill in drills)
 
@@ -148,15 +164,23 @@ def interruptions(*, rounds: int, seed: int, strategies: list[str] | None = None
             for strategy in strategies
             for _ in KINDS
         ]
+        fresh = dict.fromkeys(strategies, 0)
         for round_number in range(rounds):
+            for index, (strategy, instance_id) in enumerate(fleet):
+                if _kind_of(round_number, index) == OUTBID and not world.can_be_outbid(instance_id):
+                    # Taken over by its warm standby, it runs on demand: a new spot instance is outbid.
+                    world.instances.delete(PRINCIPAL, instance_id)
+                    replacement = world.create_instance(failover_enabled=True, failover_strategy=strategy)
+                    fleet[index] = (strategy, replacement.instance_id)
+                    fresh[strategy] += 1
             drills = [
-                (strategy, world.timeline.spawn(_incident(world, instance_id, kind, round_number, rng)))
+                (strategy, kind, world.timeline.spawn(_incident(world, instance_id, kind, round_number, rng)))
                 for index, (strategy, instance_id) in enumerate(fleet)
-                for kind in [KINDS[(round_number + index) % len(KINDS)]]
+                for kind in [_kind_of(round_number, index)]
             ]
-            world.timeline.run_until(_all_done([drill for _, drill in drills]), 2 * RECOVERY_LIMIT_SECONDS)
-            for strategy, drill in drills:
-                results[strategy].append(drill.value or {"outcome": f"failed: {drill.error}"})
+            world.timeline.run_until(_all_done([drill for *_, drill in drills]), 2 * RECOVERY_LIMIT_SECONDS)
+            for strategy, kind, drill in drills:
+                results[strategy].append(drill.value or _failed(drill, strategy, kind, round_number))
             print(f"failover drills: round {round_number + 1} of {rounds} done", file=sys.stderr, flush=True)
         world.timeline.run_for(3 * world.timings.pass_seconds)
         orphans = len(world.machines_rented() - world.machines_held())
@@ -165,6 +189,7 @@ def interruptions(*, rounds: int, seed: int, strategies: list[str] | None = None
         world.timeline.run_for(12 * world.timings.pass_seconds)
         return {
             "incidents": results,
+            "fresh_for_outbid": fresh,
             "orphans_after_interruptions": orphans,
             "rented_after_deleting": len(world.machines_rented()),
             "not_run": world.workflows.not_run,

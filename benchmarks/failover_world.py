@@ -318,6 +318,13 @@ class FailoverWorld:
                 held.add(instance.standby.machine_id)
         return held
 
+    def can_be_outbid(self, instance_id: str) -> bool:
+        """Whether the instance's GPU machine is an interruptible bid: one a warm standby took over is
+        rented on demand, which no bid can take."""
+        machine_id = self.instance(instance_id).provider_instance_id
+        machine = next((m for m in self.marketplace.machines() if str(m["id"]) == machine_id), None)
+        return machine is None or bool(machine["is_bid"])
+
     def standby_ready(self, instance_id: str) -> bool:
         standby = self.instance(instance_id).standby
         return standby is not None and standby.state == "ready"
