@@ -11,10 +11,12 @@ from dumont_core.failover.cpu_failover_steps import StandbyLost
 from dumont_core.failover.cpu_standby import CpuStandbyPath
 from dumont_core.failover.paths import FailoverRecovery
 from dumont_core.failover.service import FailoverService
+from dumont_core.instances.interruptions import InterruptionWatch
 from dumont_core.instances.models import EventType, FailoverStrategy, InstanceStatus, InterruptionReason
 from dumont_core.platform.workflows import Workflow
 from dumont_core.providers.cpu_machines import CpuMachineRequest
 from dumont_core.providers.ec2 import DEPLOYMENT_TAG, LABEL_TAG
+from dumont_core.providers.models import ProviderMachineStatus
 from tests.fakes.clock import Clock
 from tests.fakes.meter import CountingMeter
 from tests.fakes.workflows import step_failure
@@ -277,3 +279,43 @@ def test_a_team_that_cannot_pay_for_a_new_gpu_is_not_failed_over_and_is_told_why
     assert standbys.fallback.asked == [], "nor through the snapshot's path"
     (failed,) = [e for e in standbys.cloud.published(interrupted) if e.type == EventType.FAILOVER_FAILED]
     assert "Insufficient balance" in failed.details["reason"]
+
+
+def test_the_standby_starts_when_the_gpu_first_looks_dead_and_rests_again_when_it_lives(
+    standbys: Standbys,
+) -> None:
+    """A stopped EC2 machine takes 15 to 40 s to start, the death 20 to 30 s to confirm: started at the
+    first suspicion, the standby is up about when the takeover needs it. A false alarm costs a start."""
+    cloud = standbys.cloud
+    instance = standbys.synced(standbys.running_with_failover().instance)
+    standby_id = str(instance.standby.machine_id)  # type: ignore[union-attr]
+    paths = {FailoverStrategy.CPU_STANDBY: standbys.path}
+    recovery = FailoverRecovery(instances=cloud.service, fallback=standbys.fallback, paths=paths)
+    watch = InterruptionWatch(
+        instances=cloud.service,
+        provider=cloud.provider,
+        heartbeat_seconds=60,
+        confirm_seconds=20,
+        recovery=recovery,
+        clock=cloud.clock,
+    )
+    gpu = cloud.provider.machines[str(instance.provider_instance_id)]
+    gpu.status = ProviderMachineStatus.FAILED
+
+    assert watch.look(cloud.provider.list_machines()) == [], "one look interrupts nothing"
+
+    assert standbys.state(standby_id) in ("pending", "running")
+    started = standbys.keep_ready(instance).standby
+    assert started is not None and started.cost_per_hour == standbys.machines.cost_per_hour, "billed running"
+    assert standbys.state(standby_id) in ("pending", "running"), "housekeeping leaves it for the takeover"
+
+    gpu.status = ProviderMachineStatus.RUNNING
+    cloud.clock.advance(seconds=10)
+    watch.look(cloud.provider.list_machines())
+    assert cloud.stored(instance).standby == started, "the watch leaves a CPU standby to housekeeping"
+    rested = standbys.keep_ready(instance).standby
+
+    assert cloud.stored(instance).status == InstanceStatus.RUNNING
+    assert standbys.state(standby_id) in ("stopping", "stopped")
+    assert rested is not None and rested.state == "ready"
+    assert rested.cost_per_hour == standbys.machines.stopped_cost_per_hour(instance.disk_gb)

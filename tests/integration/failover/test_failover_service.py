@@ -34,6 +34,9 @@ class RecordingPath:
         self.asked.append(instance)
         return None
 
+    def prepare(self, instance: Instance) -> None:
+        pass
+
     def keep_ready(self, instance: Instance) -> None:
         pass
 

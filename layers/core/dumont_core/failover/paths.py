@@ -40,6 +40,11 @@ class FailoverPath(Protocol):
         """Start bringing the interrupted `instance` back; None when this path cannot."""
         ...
 
+    def prepare(self, instance: Instance) -> None:
+        """The running `instance`'s machine looks dead, not confirmed yet: start what takes long at
+        failover time, if that costs little should the machine live after all."""
+        ...
+
     def keep_ready(self, instance: Instance) -> None:
         """Called on every housekeeping run for each running instance of this strategy: rent, sync or
         refill what the path needs at failover time."""
@@ -59,6 +64,9 @@ class SnapshotPath:
 
     def recover(self, instance: Instance) -> Instance | None:
         return self.snapshots.recover(instance)
+
+    def prepare(self, instance: Instance) -> None:
+        """Renting before the death is confirmed would bill a machine for every false alarm."""
 
     def keep_ready(self, instance: Instance) -> None:
         """Checkpoints are all it needs, and every strategy takes those."""
@@ -97,6 +105,16 @@ class FailoverRecovery:
             if recovering is not None:
                 return recovering
         return self.fallback.recover(instance)
+
+    def prepare(self, instance: Instance) -> None:
+        """The first look that suspects `instance` lets its strategy's path get ready; a path that cannot
+        is no reason to stop looking at the others."""
+        try:
+            self.path_of(instance).prepare(instance)
+        except DumontError as error:
+            logger.warning(
+                "Could not prepare a failover", extra={"instance_id": instance.instance_id, "why": str(error)}
+            )
 
     def _refused(self, instance: Instance, error: InsufficientBalance) -> None:
         """The team cannot pay for the machine the failover would rent: nothing is rented, and the instance

@@ -49,6 +49,10 @@ class WarmPoolPath:
     workflows: WorkflowStarter
     clock: Clock = field(default=utc_now)
 
+    def prepare(self, instance: Instance) -> None:
+        """Nothing: starting the standby early would bill GPU time for every false alarm, and it is up
+        within a minute of the death as it is."""
+
     def keep_ready(self, instance: Instance) -> None:
         """Rent a standby for a running instance that has none, once it has a checkpoint to hold."""
         if instance.status != InstanceStatus.RUNNING or instance.standby is not None:

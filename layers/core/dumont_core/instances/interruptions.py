@@ -11,6 +11,9 @@ instance interrupted: billed until the machine was last known alive, its machine
 it no longer holds it, destroyed by the reconciler should it come back), and `instance.interrupted`
 published. A signal gone before confirmation clears the suspicion.
 
+An instance with failover on is also prepared for at the first look that suspects it: a CPU standby
+starts booting then, so that it is up about when the death is confirmed.
+
 A look also checks the instance's ready standby (failover's warm pool), if it has one: a standby that
 died is dropped, and housekeeping rents another.
 """
@@ -47,6 +50,11 @@ class Recovery(Protocol):
 
     def recover(self, instance: Instance) -> Instance | None:
         """Start bringing `instance` back; the instance as it is then, or None when it cannot be."""
+        ...
+
+    def prepare(self, instance: Instance) -> None:
+        """`instance`'s machine looks dead, not yet confirmed: get ready to bring it back, in a way that
+        costs little should the machine live after all."""
         ...
 
 
@@ -143,7 +151,9 @@ class InterruptionWatch:
             logger.info(
                 "A machine looks dead", extra={"instance_id": instance.instance_id, "why": signal.detail}
             )
-            self.instances.suspect(instance, now)
+            suspected = self.instances.suspect(instance, now)
+            if suspected.failover_enabled and self.recovery is not None:
+                self.recovery.prepare(suspected)
             return False
         if (now - instance.suspected_at).total_seconds() < self._confirm_window(signal):
             return False
@@ -170,6 +180,8 @@ class InterruptionWatch:
         standby = instance.standby
         if standby is None or standby.state != "ready" or standby.machine_id is None:
             return
+        if standby.kind != "gpu":
+            return  # a CPU standby is no machine of the GPU provider's: housekeeping looks after it
         seen = listed.get(standby.machine_id)
         if seen is not None and seen.status != ProviderMachineStatus.FAILED:
             return
