@@ -17,9 +17,10 @@ against the digest it was stored under.
   bytes of which chunks make up the content.
 
 No network I/O happens here: `pack` writes frames into a staging directory for the caller to upload,
-and `restore` asks the caller's `fetch` for each frame. The walking thread reads and cuts; hashing and
-compressing release the GIL, so they run on `workers` threads. A few chunks per worker at most are in
-memory, however large the workspace.
+and `restore` asks the caller's `fetch` for each frame. The walking thread reads and cuts the small
+files; the `workers` threads hash and compress their chunks, and read, cut, hash and compress each large
+file whole. Reading, cutting, hashing and compressing release the GIL, so they run on every core. A few
+chunks per worker at most are in memory, however large the workspace.
 
 Not kept: owners and groups (restored files belong to whoever restores them), hard links (each path
 gets a copy), extended attributes, ACLs and holes in sparse files. Sockets, FIFOs and device nodes are
@@ -27,7 +28,7 @@ skipped and listed in `PackResult.skipped`.
 
 This package's modules, in the order a snapshot passes through them:
 
-- `walk`: the workspace's entries, and its files cut into chunk jobs;
+- `walk`: the workspace's entries, the small files' chunks and the large files to cut;
 - `reading`: each file read as the walk saw it, or WorkspaceChanged;
 - `cutting`: content-defined chunks of each large file and of the small files' stream;
 - `compression`: LZ4 and Zstandard frames;
