@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import tempfile
 import threading
@@ -55,18 +56,26 @@ class _Segment:
         self.number = number
         self.size = 0
 
-    def append(self, frame: bytes) -> int:
-        """Where in the file the frame now is."""
+    def append_all(self, frames: list[bytes]) -> int:
+        """Where in the file the first frame now is; the others follow it."""
         offset = self.size
-        _write_all(self.descriptor, frame)
-        self.size += len(frame)
+        _write_frames(self.descriptor, frames)
+        self.size += sum(map(len, frames))
         return offset
 
 
-def _write_all(descriptor: int, data: bytes) -> None:
-    with memoryview(data) as view:
-        while view:
-            view = view[os.write(descriptor, view) :]
+def _write_frames(descriptor: int, frames: list[bytes]) -> None:
+    """All of `frames`, one after the other: one system call, unless the kernel takes less."""
+    written = os.writev(descriptor, frames)
+    for frame in frames:
+        if written >= len(frame):
+            written -= len(frame)
+            continue
+        with memoryview(frame) as view:
+            view = view[written:]
+            while view:
+                view = view[os.write(descriptor, view) :]
+        written = 0
 
 
 ChunkListener = Callable[[ChunkRef, "StagedFrame | None"], None]
@@ -110,37 +119,60 @@ class ChunkStore:
 
     def put(self, data: bytes | memoryview) -> int:
         """The chunk's slot, its frame staged unless it is known or was put before."""
-        raw = hashlib.sha256(data).digest()
+        return self.put_all([data])[0]
+
+    def put_all(self, chunks: Sequence[bytes | memoryview]) -> list[int]:
+        """The slot of each chunk, their frames staged unless known or put before: a batch of small
+        chunks takes the lock twice and is written at once, where each on its own cost a system call and
+        more time holding the GIL than its hashing and compressing."""
+        raws = [hashlib.sha256(data).digest() for data in chunks]
+        slots = []
+        new: list[tuple[int, bytes, bytes | memoryview]] = []
         with self._lock:
-            # The same content twice in one workspace (copies, zero-filled pieces) is handled once.
-            slot = self._slots.find(raw)
-            if slot >= 0:
-                return slot
-            slot = self._slots.add(raw, len(data), 0)
-            self._segment_numbers.append(_NOT_STAGED)
-            self._offsets.append(0)
-        digest = raw.hex()
-        if digest in self.known:
-            stored_size = self.known_sizes.get(digest)
-            if stored_size is None:
-                stored_size = len(compress(data, self.compression))
-            with self._lock:
-                self._slots.set_stored_size(slot, stored_size)
-            if self.listener is not None:
-                self.listener(ChunkRef(digest, len(data), stored_size), None)
-            return slot
-        frame = compress(data, self.compression)
-        segment = self._segment()
-        offset = segment.append(frame)
+            for raw, data in zip(raws, chunks, strict=True):
+                # The same content twice in one workspace (copies, zero-filled pieces) is handled once.
+                slot = self._slots.find(raw)
+                if slot < 0:
+                    slot = self._slots.add(raw, len(data), 0)
+                    self._segment_numbers.append(_NOT_STAGED)
+                    self._offsets.append(0)
+                    new.append((slot, raw, data))
+                slots.append(slot)
+        staged: list[tuple[int, str, int, bytes]] = []
+        for slot, raw, data in new:
+            digest = raw.hex()
+            if digest in self.known:
+                self._known(slot, digest, data)
+            else:
+                staged.append((slot, digest, len(data), compress(data, self.compression)))
+        if staged:
+            self._stage(staged)
+        return slots
+
+    def _known(self, slot: int, digest: str, data: bytes | memoryview) -> None:
+        stored_size = self.known_sizes.get(digest)
+        if stored_size is None:
+            stored_size = len(compress(data, self.compression))
         with self._lock:
-            self._slots.set_stored_size(slot, len(frame))
-            self._segment_numbers[slot] = segment.number
-            self._offsets[slot] = offset
-            self._written.append(slot)
+            self._slots.set_stored_size(slot, stored_size)
         if self.listener is not None:
-            staged = StagedFrame(segment.path, offset, len(frame))
-            self.listener(ChunkRef(digest, len(data), len(frame)), staged)
-        return slot
+            self.listener(ChunkRef(digest, len(data), stored_size), None)
+
+    def _stage(self, frames: list[tuple[int, str, int, bytes]]) -> None:
+        """Append the frames (slot, digest, size, frame) to this thread's segment, at once."""
+        segment = self._segment()
+        first = segment.append_all([frame for *_, frame in frames])
+        offsets = list(itertools.accumulate((len(frame) for *_, frame in frames[:-1]), initial=first))
+        with self._lock:
+            for (slot, _, _, frame), offset in zip(frames, offsets, strict=True):
+                self._slots.set_stored_size(slot, len(frame))
+                self._segment_numbers[slot] = segment.number
+                self._offsets[slot] = offset
+                self._written.append(slot)
+        if self.listener is not None:
+            for (_, digest, size, frame), offset in zip(frames, offsets, strict=True):
+                staged = StagedFrame(segment.path, offset, len(frame))
+                self.listener(ChunkRef(digest, size, len(frame)), staged)
 
     @property
     def slot_count(self) -> int:

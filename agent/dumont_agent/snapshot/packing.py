@@ -122,8 +122,9 @@ def pack(
         small_files = planner.small_files
 
         def store_small_chunks(batch: list[SmallChunk]) -> None:
-            for number, data in batch:
-                small_files.slots[number] = store.put(data)
+            slots = store.put_all([data for _, data in batch])
+            for (number, _), slot in zip(batch, slots, strict=True):
+                small_files.slots[number] = slot
 
         try:
             with (

@@ -16,16 +16,16 @@ from dumont_agent.snapshot import NotEnoughSpace, WorkspaceChanged, chunks, pack
 def test_running_out_of_space_while_packing_removes_what_was_staged(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = chunks._write_all
+    original = chunks._write_frames
     writes: list[int] = []
 
-    def disk_full_after_two(descriptor: int, data: bytes) -> None:
+    def disk_full_after_two(descriptor: int, frames: list[bytes]) -> None:
         if len(writes) >= 2:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        writes.append(len(data))
-        original(descriptor, data)
+        writes.append(len(frames))
+        original(descriptor, frames)
 
-    monkeypatch.setattr(chunks, "_write_all", disk_full_after_two)
+    monkeypatch.setattr(chunks, "_write_frames", disk_full_after_two)
     staging = tmp_path / "staging"
 
     with pytest.raises(NotEnoughSpace, match="no space left"):
@@ -68,7 +68,7 @@ def test_packing_leaves_the_interpreters_thread_switching_as_it_was_whether_it_f
     try:
         pack(workspace, tmp_path / "staging")
         after_a_pack = sys.getswitchinterval()
-        monkeypatch.setattr(chunks, "_write_all", _disk_full)
+        monkeypatch.setattr(chunks, "_write_frames", _disk_full)
         with pytest.raises(NotEnoughSpace):
             pack(workspace, tmp_path / "again")
         after_a_failure = sys.getswitchinterval()
@@ -81,5 +81,5 @@ def test_packing_leaves_the_interpreters_thread_switching_as_it_was_whether_it_f
     assert max(seen_while_packing) < 0.004
 
 
-def _disk_full(descriptor: int, data: bytes) -> None:
+def _disk_full(descriptor: int, frames: list[bytes]) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -127,3 +127,23 @@ def test_the_garbage_collector_is_back_on_after_a_restore_even_a_failed_one(
     with pytest.raises(MissingChunk):
         restore(packed.manifest, lost, tmp_path / "again")
     assert gc.isenabled()
+
+
+def test_frames_the_kernel_takes_only_part_of_at_once_are_staged_whole(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of frames goes out in one writev; a short write (a signal, a full pipe of a network disk)
+    must not lose or tear the frames after the part written."""
+    expected = tree(workspace)
+    writev = os.writev
+
+    def short_writev(descriptor: int, buffers: list[bytes]) -> int:
+        return writev(descriptor, [buffers[0][: len(buffers[0]) // 2 + 1]])
+
+    monkeypatch.setattr(os, "writev", short_writev)
+    packed = pack(workspace, tmp_path / "staging", workers=2)
+    monkeypatch.undo()
+
+    restore(packed.manifest, fetch_from(packed), tmp_path / "restored")
+
+    assert tree(tmp_path / "restored") == expected
