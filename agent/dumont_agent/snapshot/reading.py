@@ -1,7 +1,7 @@
 """Reading a workspace's files as the walk saw them, or raising WorkspaceChanged: never a torn copy.
 
 A file is identified by its device, inode, size and mtime when it is walked. Each read opens it without
-following symlinks, checks that identity before and after reading, and reads exactly its walked size.
+following symlinks, reads exactly its walked size, and checks that identity after reading.
 """
 
 from __future__ import annotations
@@ -28,31 +28,33 @@ def workspace_changed(relative: str) -> WorkspaceChanged:
 
 
 def read_unchanged(path: str, relative: str, identity: Identity, into: memoryview, offset: int) -> None:
-    """Fill `into` with the file's bytes from `offset`, from the file the walk saw as it was then."""
-    descriptor = _open_unchanged(path, relative, identity)
+    """Fill `into` with the file's bytes from `offset`, from the file the walk saw as it was then.
+
+    Its identity is checked once, after reading: a file replaced, grown, shrunk or written since the walk
+    has another inode, size or mtime by then, and what was read of it is thrown away with the error. A
+    check before reading as well cost the walking thread a system call a file, for nothing it could
+    catch that this one does not."""
+    descriptor = _open(path, relative)
     try:
         _read_exactly(descriptor, into, offset, relative)
+    except IsADirectoryError as error:  # replaced by a directory since the walk
+        raise workspace_changed(relative) from error
+    else:
         _check_unchanged(descriptor, relative, identity)
     finally:
         os.close(descriptor)
 
 
-def _open_unchanged(path: str, relative: str, identity: Identity) -> int:
-    """A descriptor of the file the walk saw, not of what may have been put in its place since."""
+def _open(path: str, relative: str) -> int:
+    """A descriptor of what is at `path` now, never through a symlink put in its place."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError) as error:
         raise workspace_changed(relative) from error
     except OSError as error:
         if error.errno == errno.ELOOP:  # replaced by a symlink since the walk
             raise workspace_changed(relative) from error
         raise
-    try:
-        _check_unchanged(descriptor, relative, identity)
-    except BaseException:
-        os.close(descriptor)
-        raise
-    return descriptor
 
 
 def _read_exactly(descriptor: int, into: memoryview, offset: int, relative: str) -> None:

@@ -52,6 +52,39 @@ def test_a_file_changing_while_it_is_packed_fails_the_pack(
     assert list((tmp_path / "staging").iterdir()) == []
 
 
+def _replace_with_file(path: Path) -> None:
+    path.unlink()
+    path.write_bytes(b"# notes\n" * 40)  # the same size, another inode
+
+
+def _replace_with_directory(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _replace_with_symlink(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("run.sh")
+
+
+@pytest.mark.parametrize(
+    "replace", [_replace_with_file, _replace_with_directory, _replace_with_symlink], ids=lambda f: f.__name__
+)
+def test_a_file_replaced_after_the_walk_saw_it_fails_the_pack(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, replace: Any
+) -> None:
+    original = walk.read_unchanged
+
+    def replace_then_read(path: str, *args: Any) -> None:
+        if path.endswith("notes.md"):
+            replace(Path(path))
+        original(path, *args)
+
+    monkeypatch.setattr(walk, "read_unchanged", replace_then_read)
+    with pytest.raises(WorkspaceChanged, match=r"notes\.md changed while it was being packed"):
+        pack(workspace, tmp_path / "staging")
+
+
 def test_packing_leaves_the_interpreters_thread_switching_as_it_was_whether_it_fails_or_not(
     workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
