@@ -26,7 +26,7 @@ from dumont_agent.snapshot.items import (
     EntryKind,
     Span,
 )
-from dumont_agent.snapshot.lines import add_entry, entry_line, json_bytes, parsed, split_lines
+from dumont_agent.snapshot.lines import LINES_AT_ONCE, add_entry, entry_lines, json_bytes, parsed, split_lines
 from dumont_agent.snapshot.tables import ChunkTable, EntryTable
 
 __all__ = [
@@ -54,7 +54,6 @@ ROOT = "."
 """The path of the workspace directory itself in a manifest: its mode and mtime are restored too."""
 MAX_MANIFEST_BYTES = 1024 * 1024 * 1024
 """A manifest larger than this once decompressed is refused, not decompressed."""
-_LINES_AT_ONCE = 1000
 LINES_LAYOUT = "lines"
 """The header of a manifest written as lines says so."""
 
@@ -107,12 +106,10 @@ class Manifest:
 
     def _lines(self, header: dict[str, Any]) -> Iterator[bytes]:
         yield json_bytes(header) + b"\n"
-        for start in range(0, len(self.chunks), _LINES_AT_ONCE):
-            chunks = self.chunks[start : start + _LINES_AT_ONCE]
+        for start in range(0, len(self.chunks), LINES_AT_ONCE):
+            chunks = self.chunks[start : start + LINES_AT_ONCE]
             yield b"".join(json_bytes(["c", *astuple(chunk)]) + b"\n" for chunk in chunks)
-        for start in range(0, len(self.entries), _LINES_AT_ONCE):
-            entries = self.entries[start : start + _LINES_AT_ONCE]
-            yield b"".join(_numbered_line(entry) for entry in entries)
+        yield from entry_lines(self.entries, _numbered_span)
 
     @classmethod
     def from_bytes(cls, data: bytes, fetch: Callable[[str], bytes] | None = None) -> Manifest:
@@ -209,8 +206,8 @@ def _manifest_of(header: dict[str, Any], entries: EntryTable, chunks: ChunkTable
     )
 
 
-def _numbered_line(entry: Entry) -> bytes:
-    return json_bytes(entry_line(entry, [list(span) for span in entry.spans])) + b"\n"
+def _numbered_span(chunk: int, offset: int, length: int) -> str:
+    return f"[{chunk},{offset},{length}]"
 
 
 def _manifest_from_lines(header: dict[str, Any], lines: Iterator[bytes]) -> Manifest:

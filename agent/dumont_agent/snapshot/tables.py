@@ -274,6 +274,10 @@ class StoredSizes(Mapping[str, int]):
         return len(self._table)
 
 
+EntryRow = tuple[EntryKind, str, int, int, int, str, Iterator[tuple[int, int, int]]]
+"""An entry's kind, path, mode, mtime_ns, size, target and spans."""
+
+
 class EntryTable(_Items[Entry]):
     """A manifest's entries, in order. A file's spans are three integers each in arrays shared by all the
     files; `fill_spans` gives every file its spans at once, once packing knows its chunks."""
@@ -332,6 +336,24 @@ class EntryTable(_Items[Entry]):
                     self._span_offsets.append(offset)
                     self._span_lengths.append(length)
             self._span_ends[number] = len(self._span_chunks)
+
+    def rows(self) -> Iterator[EntryRow]:
+        """Every entry as a plain tuple, its spans as (chunk, offset, length) triples: what writing the
+        entries needs, without an `Entry` and its `Span`s made for each."""
+        ends, chunks, offsets, lengths = (
+            self._span_ends,
+            self._span_chunks,
+            self._span_offsets,
+            self._span_lengths,
+        )
+        modes, mtimes, sizes, targets = self._modes, self._mtimes, self._sizes, self._targets
+        start = 0
+        for number, (kind, path) in enumerate(zip(self._kinds, self._paths, strict=True)):
+            end = ends[number]
+            spans = zip(chunks[start:end], offsets[start:end], lengths[start:end], strict=True)
+            target = targets.get(number, "")
+            yield _KINDS[kind], path, modes[number], mtimes[number], sizes[number], target, spans
+            start = end
 
     def file_totals(self) -> tuple[int, int]:
         """How many files, and their bytes."""

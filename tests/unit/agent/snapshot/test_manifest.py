@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import lz4.frame
@@ -9,6 +10,7 @@ import pytest
 
 from dumont_agent.snapshot import ChunkRef, Entry, Manifest, SnapshotError, Span, pack, restore
 from dumont_agent.snapshot import manifest as manifest_module
+from dumont_agent.snapshot.lines import entry_lines
 from tests.unit.agent.snapshot.conftest import MTIME_NS, NON_UTF8_NAME, fetch_from, tree, write
 
 
@@ -113,3 +115,31 @@ def test_a_manifest_larger_than_its_limit_once_decompressed_is_refused(
 
     with pytest.raises(SnapshotError, match=r"manifest refused: .*more than 1,000 bytes"):
         Manifest.from_bytes(data)
+
+
+def test_entry_lines_written_by_hand_are_the_json_the_encoder_writes() -> None:
+    """The lines are content-addressed pieces: a byte written differently would store a new piece, and a
+    reader expecting JSON must read them as the encoder's own."""
+    names = ["plain.txt", 'quote" back\\slash', "new\nline\ttab", "ünïcödé ✓ 🚀", NON_UTF8_NAME, "\x01\x1f"]
+    chunks = [ChunkRef(f"{index:064x}", 100 + index, 50 + index) for index in range(3)]
+    entries = [Entry(".", "dir", 0o755, MTIME_NS)]
+    for index, name in enumerate(names):
+        spans = (Span(index % 3, 7, 90), Span((index + 1) % 3, 0, 10))
+        entries.append(Entry(name, "file", 0o644, MTIME_NS + index, 100, "", spans))
+        entries.append(Entry(f"link-{index}", "symlink", 0o777, -5, 0, name))
+    entries.append(Entry("empty", "file", 0o600, 0, 0))
+    manifest = Manifest.from_bytes(manifest_module.new_manifest(entries, chunks, "lz4").to_bytes())
+
+    def span_text(chunk: int, offset: int, length: int) -> str:
+        return f"[{chunk},{offset},{length}]"
+
+    def as_encoder_writes(entry: Entry) -> bytes:
+        spans = [list(span) for span in entry.spans]
+        fields = {"file": ["f", entry.size, spans], "symlink": ["l", entry.target], "dir": ["d"]}[entry.kind]
+        line = [fields[0], entry.path, entry.mode, entry.mtime_ns, *fields[1:]]
+        return json.dumps(line, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
+
+    expected = b"".join(as_encoder_writes(entry) for entry in entries)
+    assert b"".join(entry_lines(entries, span_text)) == expected
+    assert b"".join(entry_lines(manifest.entries, span_text)) == expected, "from a table's columns"
+    assert manifest.entries == entries
