@@ -25,7 +25,8 @@ ROUNDS = 10
 HEALTHY_MACHINES = 10
 HEALTHY_HOURS = 1.5
 CHILD_TIMEOUT_SECONDS = 3 * 3600
-"""Ten rounds take about an hour of wall time on 2 cores, and the healthy run about as long."""
+"""Ten rounds take about twenty minutes of wall time on 2 cores, the healthy run about as long; several
+times that on a machine shared with other work."""
 DETECTION_TARGET_SECONDS = 30.0
 RECOVERY_TARGET_SECONDS = 60.0
 """For the strategies that keep a machine ready (warmpool, cpu_standby), from the death."""
