@@ -176,7 +176,7 @@ def test_a_full_disk_fails_the_snapshot_with_a_clear_reason(
 
     machine = machine_of(api, running_instance)
     before = fill_workspace(stack.machine_agents.workspace(machine))
-    monkeypatch.setattr(chunks, "_write_all", disk_full)
+    monkeypatch.setattr(chunks, "_write_frames", disk_full)
     created = api.post("/api/v1/snapshots", json={"instance_id": running_instance})
     snapshot = wait_for_snapshot(api, created.json()["data"]["id"])
     monkeypatch.undo()
