@@ -68,8 +68,8 @@ def _joined_lines(lines: list[str]) -> bytes:
 
 
 def _row(entry: Entry) -> EntryRow:
-    spans = iter([(span.chunk, span.offset, span.length) for span in entry.spans])
-    return entry.kind, entry.path, entry.mode, entry.mtime_ns, entry.size, entry.target, spans
+    # A span is a (chunk, offset, length) tuple already.
+    return entry.kind, entry.path, entry.mode, entry.mtime_ns, entry.size, entry.target, iter(entry.spans)
 
 
 def add_entry(entries: EntryTable, line: Any, span_of: SpanItem) -> None:
