@@ -6,10 +6,8 @@ A manifest arrives from object storage when a machine wakes, so it is treated as
 
 from __future__ import annotations
 
-import itertools
-import json
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import astuple, dataclass
 from typing import Any
 
@@ -26,8 +24,8 @@ from dumont_agent.snapshot.items import (
     EntryKind,
     Span,
 )
-from dumont_agent.snapshot.lines import LINES_AT_ONCE, add_entry, entry_lines, json_bytes, parsed, split_lines
-from dumont_agent.snapshot.tables import ChunkTable, EntryTable
+from dumont_agent.snapshot.lines import LINES_AT_ONCE, add_entry, entry_lines, json_bytes, values
+from dumont_agent.snapshot.tables import ChunkTable, EntryTable, entry_rows
 
 __all__ = [
     "DIRECTORY",
@@ -115,15 +113,13 @@ class Manifest:
     def from_bytes(cls, data: bytes, fetch: Callable[[str], bytes] | None = None) -> Manifest:
         """The manifest `to_bytes` or `pieces.split` wrote; `fetch(digest)` gets the frame of a piece, for a
         manifest stored in pieces. SnapshotError when it is not one `restore` can apply safely."""
-        lines = split_lines(decompressed_parts(data, MAX_MANIFEST_BYTES))
+        lines = values(decompressed_parts(data, MAX_MANIFEST_BYTES))
         try:
-            first = next(lines, b"")
+            document = next(lines)
+        except StopIteration:
+            raise SnapshotError("manifest refused: it is empty") from None
         except Exception as error:  # each codec has errors of its own
-            raise SnapshotError(f"manifest refused: not a readable compressed frame ({error})") from error
-        try:
-            document = json.loads(first)
-        except ValueError as error:
-            raise SnapshotError(f"manifest refused: not JSON ({error})") from error
+            raise SnapshotError(f"manifest refused: not a readable frame of JSON lines ({error})") from error
         try:
             with collection_paused():
                 if isinstance(document, dict) and document.get("layout") == LINES_LAYOUT:
@@ -210,11 +206,11 @@ def _numbered_span(chunk: int, offset: int, length: int) -> str:
     return f"[{chunk},{offset},{length}]"
 
 
-def _manifest_from_lines(header: dict[str, Any], lines: Iterator[bytes]) -> Manifest:
-    """A manifest `to_bytes` wrote, its header read: chunk lines, then entry lines."""
+def _manifest_from_lines(header: dict[str, Any], lines: Iterator[Any]) -> Manifest:
+    """A manifest `to_bytes` wrote, its header read: chunk lines, then entry lines (each parsed)."""
     chunks = ChunkTable()
     entries = EntryTable()
-    for line in parsed(lines):
+    for line in lines:
         if type(line) is list and line and line[0] == "c":
             if len(line) != 4 or entries:
                 raise ValueError(f"a misplaced or malformed chunk line: {line!r:.200}")
@@ -294,45 +290,50 @@ def _check_path(path: str) -> None:
 
 
 def _check_entries(entries: Sequence[Entry], chunks: Sequence[ChunkRef]) -> None:
-    if not entries or entries[0].path != ROOT or entries[0].kind != DIRECTORY:
+    rows = entry_rows(entries)
+    first = next(rows, None)
+    if first is None or first[1] != ROOT or first[0] != DIRECTORY:
         raise SnapshotError("manifest refused: its first entry must be the workspace directory itself ('.')")
     directories = {ROOT}
     seen = {ROOT}
+    chunk_count = len(chunks)
     size_of = chunks.size if isinstance(chunks, ChunkTable) else (lambda number: chunks[number].size)
-    for entry in itertools.islice(entries, 1, None):
-        _check_path(entry.path)
-        parent = entry.path.rpartition("/")[0] or ROOT
+    for kind, path, mode, _, size, target, spans in rows:
+        _check_path(path)
+        parent = path.rpartition("/")[0] or ROOT
         # Parents must be directories listed earlier: nothing can be written through a symlink or a file.
         if parent not in directories:
             raise SnapshotError(
-                f"manifest refused: {entry.path!r} comes before its directory, or its parent is not a "
+                f"manifest refused: {path!r} comes before its directory, or its parent is not a "
                 "directory of the snapshot"
             )
-        if entry.path in seen:
-            raise SnapshotError(f"manifest refused: {entry.path!r} is listed twice")
-        seen.add(entry.path)
-        if not 0 <= entry.mode <= 0o7777:
-            raise SnapshotError(f"manifest refused: {entry.path!r} has an impossible mode {entry.mode:o}")
-        if entry.kind == DIRECTORY:
-            directories.add(entry.path)
-        elif entry.kind == SYMLINK:
-            if not entry.target or "\x00" in entry.target:
-                raise SnapshotError(f"manifest refused: the symlink {entry.path!r} has no usable target")
-        elif entry.kind == FILE:
-            _check_spans(entry, len(chunks), size_of)
+        if path in seen:
+            raise SnapshotError(f"manifest refused: {path!r} is listed twice")
+        seen.add(path)
+        if not 0 <= mode <= 0o7777:
+            raise SnapshotError(f"manifest refused: {path!r} has an impossible mode {mode:o}")
+        if kind == DIRECTORY:
+            directories.add(path)
+        elif kind == SYMLINK:
+            if not target or "\x00" in target:
+                raise SnapshotError(f"manifest refused: the symlink {path!r} has no usable target")
+        elif kind == FILE:
+            _check_spans(path, size, spans, chunk_count, size_of)
         else:
-            raise SnapshotError(f"manifest refused: {entry.path!r} is of unknown type {entry.kind!r}")
+            raise SnapshotError(f"manifest refused: {path!r} is of unknown type {kind!r}")
 
 
-def _check_spans(entry: Entry, chunk_count: int, size_of: Callable[[int], int]) -> None:
+def _check_spans(
+    path: str, size: int, spans: Iterable[Sequence[int]], chunk_count: int, size_of: Callable[[int], int]
+) -> None:
     covered = 0
-    for span in entry.spans:
-        if not 0 <= span.chunk < chunk_count:
-            raise SnapshotError(f"manifest refused: {entry.path!r} names chunk {span.chunk}, not listed")
-        if span.offset < 0 or span.length <= 0 or span.offset + span.length > size_of(span.chunk):
-            raise SnapshotError(f"manifest refused: {entry.path!r} has a span outside its chunk")
-        covered += span.length
-    if covered != entry.size:
+    for chunk, offset, length in spans:
+        if not 0 <= chunk < chunk_count:
+            raise SnapshotError(f"manifest refused: {path!r} names chunk {chunk}, not listed")
+        if offset < 0 or length <= 0 or offset + length > size_of(chunk):
+            raise SnapshotError(f"manifest refused: {path!r} has a span outside its chunk")
+        covered += length
+    if covered != size:
         raise SnapshotError(
-            f"manifest refused: the spans of {entry.path!r} hold {covered} bytes, its size is {entry.size}"
+            f"manifest refused: the spans of {path!r} hold {covered} bytes, its size is {size}"
         )

@@ -24,8 +24,8 @@ from dumont_agent.snapshot import cutting
 from dumont_agent.snapshot.chunks import open_frame
 from dumont_agent.snapshot.compression import compress_parts
 from dumont_agent.snapshot.errors import SnapshotError
-from dumont_agent.snapshot.lines import add_entry, entry_lines, json_bytes, parsed, split_lines
-from dumont_agent.snapshot.manifest import ChunkRef, ChunkTable, EntryTable, Manifest, Span
+from dumont_agent.snapshot.lines import add_entry, entry_lines, json_bytes, values
+from dumont_agent.snapshot.manifest import ChunkRef, ChunkTable, EntryTable, Manifest
 
 FIRST_VERSION = 3
 """Manifests of this format version and later may be stored in pieces."""
@@ -108,8 +108,9 @@ def joined(document: dict[str, Any], fetch: Callable[[str], bytes]) -> tuple[Ent
         raise SnapshotError("manifest refused: its pieces do not end with a whole line")
     chunks = ChunkTable()
     entries = EntryTable()
-    for line in parsed(split_lines([body])):
-        add_entry(entries, line, lambda item: _span(item, chunks))
+    span_of = _SpanReader(chunks)
+    for line in values([body]):
+        add_entry(entries, line, span_of)
     return entries, chunks
 
 
@@ -133,14 +134,29 @@ def _piece_ref(item: Any) -> ChunkRef:
     return ChunkRef(digest, size, stored_size)
 
 
-def _span(item: Any, chunks: ChunkTable) -> Span:
-    digest, size, stored_size, offset, length = item
-    numbers_given = (size, stored_size, offset, length)
-    if type(digest) is not str or any(type(value) is not int for value in numbers_given):
-        raise TypeError(f"a span must be a digest and four integers, not {item!r:.150}")
-    number = chunks.number_of(digest)
-    if number < 0:
-        number = chunks.append(ChunkRef(digest, size, stored_size))
-    elif (chunks.size(number), chunks.stored_size(number)) != (size, stored_size):
-        raise ValueError(f"chunk {digest} is given two sizes")
-    return Span(number, offset, length)
+class _SpanReader:
+    """A span as a line of pieces holds it, to the chunk number, offset and length it names; its chunk is
+    numbered when first named. Runs once a span: a workspace has tens of thousands."""
+
+    def __init__(self, chunks: ChunkTable) -> None:
+        self._chunks = chunks
+        self._last: tuple[str, int, int, int] = ("", -1, 0, 0)
+        """The chunk named last, with its number and sizes: small files follow one another in a chunk."""
+
+    def __call__(self, item: Any) -> tuple[int, int, int]:
+        digest, size, stored_size, offset, length = item
+        if (
+            type(digest) is not str
+            or type(size) is not int
+            or type(stored_size) is not int
+            or type(offset) is not int
+            or type(length) is not int
+        ):
+            raise TypeError(f"a span must be a digest and four integers, not {item!r:.150}")
+        last_digest, number, last_size, last_stored_size = self._last
+        if digest != last_digest:
+            number = self._chunks.named(digest, size, stored_size)
+            self._last = (digest, number, size, stored_size)
+        elif size != last_size or stored_size != last_stored_size:
+            raise SnapshotError(f"manifest refused: chunk {digest} is given two sizes")
+        return number, offset, length

@@ -43,6 +43,7 @@ class Pipeline:
         count = workers if workers is not None else os.cpu_count() or 1
         if count < 1:
             raise ValueError(f"workers must be at least 1, not {count}")
+        self.workers = count
         self._executor = ThreadPoolExecutor(max_workers=count, thread_name_prefix=name)
         self._limit = tasks_per_worker * count
         self._pending: set[Future[None]] = set()

@@ -6,7 +6,7 @@ only once the whole snapshot is there, so a failed restore leaves the workspace 
 
 # Paths are plain strings and os calls here, not pathlib: per file, a Path object costs more than the
 # system calls it wraps, and a workspace holds hundreds of thousands of files.
-# ruff: noqa: PTH101, PTH102, PTH118, PTH211
+# ruff: noqa: PTH101, PTH102, PTH211
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
+from dumont_agent.snapshot import restore_plan
 from dumont_agent.snapshot.chunks import open_frame
 from dumont_agent.snapshot.collecting import collection_paused
 from dumont_agent.snapshot.errors import (
@@ -32,14 +32,13 @@ from dumont_agent.snapshot.errors import (
     SnapshotError,
     failing_as_snapshot_error,
 )
-from dumont_agent.snapshot.manifest import DIRECTORY, FILE, ROOT, SYMLINK, ChunkRef, Entry, Manifest
+from dumont_agent.snapshot.manifest import Manifest
 from dumont_agent.snapshot.pipeline import CHUNKS_IN_FLIGHT_PER_WORKER, Pipeline
+from dumont_agent.snapshot.restore_plan import Piece, WholeFile
 
 logger = logging.getLogger(__name__)
 
 _RESTORE_UNDONE = "the workspace was left as it was"
-BATCH_BYTES = 4 * 1024 * 1024
-BATCH_CHUNKS = 64
 
 
 @dataclass(frozen=True)
@@ -47,23 +46,6 @@ class RestoreResult:
     files: int
     bytes: int
     seconds: float
-
-
-class _WholeFile(NamedTuple):
-    mode: int
-    mtime_ns: int
-    chmod: bool
-    """Whether the file needs a chmod once created with `mode`: the umask took bits away, or it has
-    setuid, setgid or sticky bits (which creating a file may not set)."""
-
-
-class _SpanWrite(NamedTuple):
-    path: str
-    file_offset: int
-    chunk_offset: int
-    length: int
-    whole_file: _WholeFile | None
-    """Set when this span is all of the file: it is created, written and finished at once."""
 
 
 def restore(
@@ -104,109 +86,78 @@ def restore(
 
 
 def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, workers: int | None) -> None:
-    # Read from the manifest's table once: the restore goes over the entries four times.
-    entries = list(manifest.entries)
+    made = restore_plan.plan(manifest, root, _umask())
     # Directories stay writable by us until everything inside them is written.
-    for entry in itertools.islice(entries, 1, None):
-        if entry.kind == DIRECTORY:
-            os.mkdir(os.path.join(root, entry.path), 0o700)
-    writes, pieced = _plan_writes(entries, len(manifest.chunks), root, _umask())
+    for path, _, _ in itertools.islice(made.directories, 1, None):
+        os.mkdir(path, 0o700)
+    for empty in made.empty_files:
+        _write_file(empty.path, empty.mode, empty.mtime_ns, empty.chmod, [])
+    chunks = manifest.chunk_table
     with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-restore") as pipeline:
-        # In batches: one task per chunk costs more in handing over between threads than a small chunk's
-        # work. A task fetches and writes its chunks one at a time, so it holds one chunk at most.
-        batch: list[tuple[ChunkRef, list[_SpanWrite]]] = []
-        size = 0
-        for chunk, chunk_writes in zip(manifest.chunks, writes, strict=True):
-            batch.append((chunk, chunk_writes))
-            size += chunk.size
-            if size >= BATCH_BYTES or len(batch) >= BATCH_CHUNKS:
-                pipeline.submit(_restore_chunks, batch, fetch)
-                batch, size = [], 0
-        if batch:
-            pipeline.submit(_restore_chunks, batch, fetch)
+        lanes = restore_plan.lanes(chunks, made.held, pipeline.workers)
+        batches = [restore_plan.batches(chunks, lane, made) for lane in lanes]
+        for batch in restore_plan.in_turns(batches):
+            pipeline.submit(_restore_chunks, batch, made.held, fetch)
         pipeline.finish()
-    for path, entry in pieced:
-        os.chmod(path, entry.mode)
-        os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
-    _finish_links_and_directories(entries, root)
-
-
-def _plan_writes(
-    entries: list[Entry], chunk_count: int, root: str, umask: int | None
-) -> tuple[list[list[_SpanWrite]], list[tuple[str, Entry]]]:
-    """What each chunk writes where, and the files written in pieces (finished once all are written).
-    Empty files are written here and now: no chunk holds anything of theirs."""
-    writes: list[list[_SpanWrite]] = [[] for _ in range(chunk_count)]
-    pieced: list[tuple[str, Entry]] = []
-    for entry in entries:
-        if entry.kind != FILE:
-            continue
-        path = os.path.join(root, entry.path)
-        if not entry.spans:
-            descriptor = _create(path, entry.mode)
-            try:
-                _finish_file(descriptor, entry, _needs_chmod(entry.mode, umask))
-            finally:
-                os.close(descriptor)
-        elif len(entry.spans) == 1:
-            span = entry.spans[0]
-            whole = _WholeFile(entry.mode, entry.mtime_ns, _needs_chmod(entry.mode, umask))
-            writes[span.chunk].append(_SpanWrite(path, 0, span.offset, span.length, whole))
-        else:
-            pieced.append((path, entry))
-            file_offset = 0
-            for span in entry.spans:
-                writes[span.chunk].append(_SpanWrite(path, file_offset, span.offset, span.length, None))
-                file_offset += span.length
-    return writes, pieced
-
-
-def _finish_links_and_directories(entries: Sequence[Entry], root: str) -> None:
-    for entry in entries:
-        if entry.kind == SYMLINK:
-            path = os.path.join(root, entry.path)
-            os.symlink(entry.target, path)
-            os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns), follow_symlinks=False)
+    for path, mode, mtime_ns in made.pieced:
+        os.chmod(path, mode)
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+    for path, target, mtime_ns in made.symlinks:
+        os.symlink(target, path)
+        os.utime(path, ns=(mtime_ns, mtime_ns), follow_symlinks=False)
     # Children first: creating an entry changes its directory's mtime, a directory may be read-only.
-    for entry in reversed(entries):
-        if entry.kind == DIRECTORY:
-            path = os.path.join(root, entry.path) if entry.path != ROOT else root
-            os.chmod(path, entry.mode)
-            os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
+    for path, mode, mtime_ns in reversed(made.directories):
+        os.chmod(path, mode)
+        os.utime(path, ns=(mtime_ns, mtime_ns))
 
 
-def _restore_chunks(batch: list[tuple[ChunkRef, list[_SpanWrite]]], fetch: Callable[[str], bytes]) -> None:
-    for chunk, writes in batch:
-        _restore_chunk(chunk, writes, fetch)
-
-
-def _restore_chunk(chunk: ChunkRef, writes: list[_SpanWrite], fetch: Callable[[str], bytes]) -> None:
-    try:
-        frame = fetch(chunk.digest)
-    except Exception as error:
-        raise MissingChunk(chunk.digest, str(error) or type(error).__name__) from error
-    data = open_frame(chunk, frame)
-    with memoryview(data) as view:
+def _restore_chunks(batch: restore_plan.Batch, held: bytearray, fetch: Callable[[str], bytes]) -> None:
+    """Fetch, check and write a batch's chunks one at a time, keeping those a later file of it needs."""
+    kept: dict[int, memoryview] = {}
+    for number, chunk, writes in batch:
+        try:
+            frame = fetch(chunk.digest)
+        except Exception as error:
+            raise MissingChunk(chunk.digest, str(error) or type(error).__name__) from error
+        kept[number] = view = memoryview(open_frame(chunk, frame))
         for write in writes:
-            content = view[write.chunk_offset : write.chunk_offset + write.length]
-            whole = write.whole_file
-            if whole is not None:
-                descriptor = _create(write.path, whole.mode)
-                try:
-                    _write_all(descriptor, content, 0)
-                    if whole.chmod:
-                        os.fchmod(descriptor, whole.mode)
-                    os.utime(descriptor, ns=(whole.mtime_ns, whole.mtime_ns))
-                finally:
-                    os.close(descriptor)
+            if isinstance(write, Piece):
+                _write_piece(write, view)
             else:
-                # The pieces of a large file are written by several workers; the first one creates it.
-                flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-                descriptor = os.open(write.path, flags, 0o600)
-                try:
-                    _write_all(descriptor, content, write.file_offset)
-                finally:
-                    os.close(descriptor)
+                _write_whole(write, kept)
+        if not held[number]:
+            del kept[number]
+
+
+def _write_whole(whole: WholeFile, chunks: dict[int, memoryview]) -> None:
+    contents = [chunks[number][offset : offset + length] for number, offset, length in whole.parts]
+    _write_file(whole.path, whole.mode, whole.mtime_ns, whole.chmod, contents)
+
+
+def _write_piece(piece: Piece, chunk: memoryview) -> None:
+    # The pieces of a file are written by several workers; the first one creates it.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    descriptor = os.open(piece.path, flags, 0o600)
+    try:
+        _write_all(
+            descriptor, chunk[piece.chunk_offset : piece.chunk_offset + piece.length], piece.file_offset
+        )
+    finally:
+        os.close(descriptor)
+
+
+def _write_file(path: str, mode: int, mtime_ns: int, chmod: bool, contents: list[memoryview]) -> None:
+    """Create the file, write its contents in one system call (more only for a short write), finish it."""
+    descriptor = _create(path, mode)
+    try:
+        written = os.writev(descriptor, contents) if contents else 0
+        if written < sum(map(len, contents)):
+            _write_all(descriptor, memoryview(b"".join(contents))[written:], written)
+        if chmod:
+            os.fchmod(descriptor, mode)
+        os.utime(descriptor, ns=(mtime_ns, mtime_ns))
+    finally:
+        os.close(descriptor)
 
 
 def _create(path: str, mode: int) -> int:
@@ -224,23 +175,11 @@ def _umask() -> int | None:
     return None
 
 
-def _needs_chmod(mode: int, umask: int | None) -> bool:
-    """Whether a file created with `mode` ends with other permissions: a chmod is a system call a file,
-    and most files' modes survive the usual umask (022)."""
-    return umask is None or mode & 0o7000 != 0 or mode & umask != 0
-
-
 def _write_all(descriptor: int, content: memoryview, offset: int) -> None:
     while content:
         count = os.pwrite(descriptor, content, offset)
         content = content[count:]
         offset += count
-
-
-def _finish_file(descriptor: int, entry: Entry, chmod: bool = True) -> None:
-    if chmod:
-        os.fchmod(descriptor, entry.mode)
-    os.utime(descriptor, ns=(entry.mtime_ns, entry.mtime_ns))
 
 
 def _swap_into_place(restored: Path, target: Path) -> None:

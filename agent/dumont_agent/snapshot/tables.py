@@ -10,6 +10,7 @@ tests build them) reads and compares the same.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from abc import abstractmethod
 from array import array
@@ -30,7 +31,6 @@ from dumont_agent.snapshot.items import (
 
 DIGEST_BYTES = 32
 """A SHA-256 digest, raw."""
-_HEX_DIGITS = frozenset("0123456789abcdef")
 _KINDS: tuple[EntryKind, ...] = (DIRECTORY, FILE, SYMLINK)
 _KIND_NUMBERS = {kind: number for number, kind in enumerate(_KINDS)}
 _FILE_NUMBER = _KIND_NUMBERS[FILE]
@@ -127,9 +127,14 @@ class DigestIndex:
 
 def raw_digest(digest: str) -> bytes:
     """The raw bytes of a lowercase SHA-256 hex digest; SnapshotError for anything else."""
-    if len(digest) != 2 * DIGEST_BYTES or not _HEX_DIGITS.issuperset(digest):
+    raw = b""
+    if len(digest) == 2 * DIGEST_BYTES:
+        with contextlib.suppress(ValueError):
+            raw = bytes.fromhex(digest)
+    # Written back, it must be the digest itself: `fromhex` also takes capitals and spaces.
+    if len(raw) != DIGEST_BYTES or raw.hex() != digest:
         raise SnapshotError(f"manifest refused: {digest!r} is not a SHA-256 hex digest")
-    return bytes.fromhex(digest)
+    return raw
 
 
 class ChunkTable(_Items[ChunkRef]):
@@ -151,9 +156,23 @@ class ChunkTable(_Items[ChunkRef]):
         raw = raw_digest(chunk.digest)
         if self.find(raw) >= 0:
             raise SnapshotError(f"manifest refused: chunk {chunk.digest} is listed twice")
-        if not 0 < chunk.size <= MAX_CHUNK_BYTES or chunk.stored_size < 0:
-            raise SnapshotError(f"manifest refused: chunk {chunk.digest} has an impossible size {chunk.size}")
-        return self.add(raw, chunk.size, chunk.stored_size)
+        return self._add_checked(raw, chunk.digest, chunk.size, chunk.stored_size)
+
+    def named(self, digest: str, size: int, stored_size: int) -> int:
+        """The number of the chunk `digest` names, added (checked as `append` checks it) when it is new.
+        SnapshotError when it is malformed, or known with other sizes."""
+        raw = raw_digest(digest)
+        number = self.find(raw)
+        if number < 0:
+            return self._add_checked(raw, digest, size, stored_size)
+        if self._sizes[number] != size or self._stored_sizes[number] != stored_size:
+            raise SnapshotError(f"manifest refused: chunk {digest} is given two sizes")
+        return number
+
+    def _add_checked(self, raw: bytes, digest: str, size: int, stored_size: int) -> int:
+        if not 0 < size <= MAX_CHUNK_BYTES or stored_size < 0:
+            raise SnapshotError(f"manifest refused: chunk {digest} has an impossible size {size}")
+        return self.add(raw, size, stored_size)
 
     def add(self, raw: bytes, size: int, stored_size: int) -> int:
         """Add a chunk known to be new (as packing knows it): its number."""
@@ -383,3 +402,14 @@ class EntryTable(_Items[Entry]):
             self._targets.get(number, ""),
             spans,
         )
+
+
+def entry_rows(entries: Sequence[Entry]) -> Iterator[EntryRow]:
+    """Every entry as a row: a table's read from its columns, any other sequence's from its entries."""
+    if isinstance(entries, EntryTable):
+        return entries.rows()
+    # A span is a (chunk, offset, length) tuple already.
+    return (
+        (entry.kind, entry.path, entry.mode, entry.mtime_ns, entry.size, entry.target, iter(entry.spans))
+        for entry in entries
+    )

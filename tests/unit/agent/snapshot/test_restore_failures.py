@@ -18,7 +18,6 @@ from dumont_agent.snapshot import (
     PackResult,
     pack,
     restore,
-    restoring,
 )
 from tests.unit.agent.snapshot.conftest import fetch_from, tree, write
 
@@ -103,10 +102,12 @@ def test_running_out_of_space_while_restoring_leaves_the_workspace_untouched(
     write(target / "work.txt", b"what the user has now")
     before = tree(target)
 
-    def disk_full(descriptor: int, content: memoryview, offset: int) -> None:
+    def disk_full(*_: object) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(restoring, "_write_all", disk_full)
+    # Files written whole and files written in pieces alike.
+    monkeypatch.setattr(os, "writev", disk_full)
+    monkeypatch.setattr(os, "pwrite", disk_full)
     with pytest.raises(NotEnoughSpace):
         restore(packed.manifest, fetch_from(packed), target)
 

@@ -50,11 +50,14 @@ def test_a_tables_digests_and_stored_sizes_answer_as_a_set_and_a_dict_would() ->
     [
         (ChunkRef("AB" * 32, 10, 10), "not a SHA-256 hex digest"),
         (ChunkRef("ab" * 31, 10, 10), "not a SHA-256 hex digest"),
+        # Hex to `bytes.fromhex` too, and 64 characters long, yet not how a digest is written.
+        (ChunkRef("ab " * 21 + "a", 10, 10), "not a SHA-256 hex digest"),
+        (ChunkRef("0x" + "ab" * 31, 10, 10), "not a SHA-256 hex digest"),
         (chunk(0), "listed twice"),
         (ChunkRef("cd" * 32, 0, 10), "impossible size"),
         (ChunkRef("cd" * 32, 10, -1), "impossible size"),
     ],
-    ids=["uppercase", "short", "twice", "empty", "negative-stored-size"],
+    ids=["uppercase", "short", "spaced", "prefixed", "twice", "empty", "negative-stored-size"],
 )
 def test_a_chunk_a_manifest_must_not_hold_is_refused(refused: ChunkRef, reason: str) -> None:
     table = ChunkTable([chunk(0)])
@@ -62,6 +65,19 @@ def test_a_chunk_a_manifest_must_not_hold_is_refused(refused: ChunkRef, reason: 
     with pytest.raises(SnapshotError, match=f"manifest refused: .*{reason}"):
         table.append(refused)
     assert table == [chunk(0)]
+
+
+def test_a_chunk_named_again_is_the_same_chunk_and_only_with_its_sizes() -> None:
+    table = ChunkTable([chunk(0)])
+
+    assert table.named(chunk(1).digest, chunk(1).size, chunk(1).stored_size) == 1
+    assert table.named(chunk(0).digest, chunk(0).size, chunk(0).stored_size) == 0
+    assert table == [chunk(0), chunk(1)]
+    with pytest.raises(SnapshotError, match=r"manifest refused: .*given two sizes"):
+        table.named(chunk(1).digest, chunk(1).size + 1, chunk(1).stored_size)
+    with pytest.raises(SnapshotError, match=r"manifest refused: .*impossible size"):
+        table.named(chunk(2).digest, 0, 10)
+    assert table == [chunk(0), chunk(1)]
 
 
 ENTRIES = [
