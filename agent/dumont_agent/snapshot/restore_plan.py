@@ -1,6 +1,6 @@
 """What restoring a manifest writes, and in which order its chunks are handed to the workers.
 
-A file of the small-file stream usually spans two or three chunks that follow one another. It is written
+A small file usually spans two or three chunks that follow one another. It is written
 whole, with one `writev`, by the task that holds all those chunks: batches and lanes are never cut
 inside it. Written a piece a chunk, it cost an open, a write and a close a piece, then a chmod and a
 utime by path: three times the system calls, each one a handover of the GIL between workers.
@@ -66,13 +66,16 @@ class Plan(NamedTuple):
     """By chunk number: what is written once that chunk is there (a whole file, once its last chunk is)."""
     held: bytearray
     """1 for a chunk a whole file written after it needs: its task keeps it, and no batch ends with it."""
+    small_files: bytearray
+    """1 for a chunk that holds small files: restoring it is mostly creating files, Python's work more
+    than the kernel's or the codec's."""
     pieced: list[tuple[str, int, int]]
     """Path, mode and mtime of each file written in pieces: finished once all of them are written."""
 
 
 def plan(manifest: Manifest, root: str, umask: int | None) -> Plan:
     count = len(manifest.chunks)
-    made = Plan([], [], [], [[] for _ in range(count)], bytearray(count), [])
+    made = Plan([], [], [], [[] for _ in range(count)], bytearray(count), bytearray(count), [])
     join = os.path.join
     for kind, relative, mode, mtime_ns, size, target, spans in entry_rows(manifest.entries):
         path = join(root, relative) if relative != ROOT else root
@@ -81,22 +84,29 @@ def plan(manifest: Manifest, root: str, umask: int | None) -> Plan:
         elif kind == SYMLINK:
             made.symlinks.append((path, target, mtime_ns))
         elif kind == FILE:
-            parts = tuple(spans)
             chmod = umask is None or mode & 0o7000 != 0 or mode & umask != 0
-            if not parts:
-                made.empty_files.append(WholeFile(path, parts, mode, mtime_ns, chmod))
-            elif len(parts) == 1 or _written_whole(parts, size):
-                last = parts[-1][0]
-                made.writes[last].append(WholeFile(path, parts, mode, mtime_ns, chmod))
-                for number in range(parts[0][0], last):
-                    made.held[number] = 1
-            else:
-                made.pieced.append((path, mode, mtime_ns))
-                file_offset = 0
-                for chunk, offset, length in parts:
-                    made.writes[chunk].append(Piece(path, file_offset, offset, length))
-                    file_offset += length
+            _plan_file(made, WholeFile(path, tuple(spans), mode, mtime_ns, chmod), size)
     return made
+
+
+def _plan_file(made: Plan, whole: WholeFile, size: int) -> None:
+    parts = whole.parts
+    if size <= WHOLE_FILE_BYTES:
+        for number, _, _ in parts:
+            made.small_files[number] = 1
+    if not parts:
+        made.empty_files.append(whole)
+    elif len(parts) == 1 or _written_whole(parts, size):
+        last = parts[-1][0]
+        made.writes[last].append(whole)
+        for number in range(parts[0][0], last):
+            made.held[number] = 1
+    else:
+        made.pieced.append((whole.path, whole.mode, whole.mtime_ns))
+        file_offset = 0
+        for number, offset, length in parts:
+            made.writes[number].append(Piece(whole.path, file_offset, offset, length))
+            file_offset += length
 
 
 def _written_whole(parts: tuple[tuple[int, int, int], ...], size: int) -> bool:
@@ -106,25 +116,38 @@ def _written_whole(parts: tuple[tuple[int, int, int], ...], size: int) -> bool:
     return all(0 <= later[0] - earlier[0] <= 1 for earlier, later in itertools.pairwise(parts))
 
 
-def lanes(chunks: ChunkTable, held: bytearray, count: int) -> list[range]:
-    """The chunk numbers in `count` runs of about as many bytes each, none ending with a held chunk.
+def lanes(chunks: ChunkTable, made: Plan, count: int) -> list[list[int]]:
+    """The chunk numbers in lanes for `count` workers, which take batches from the lanes in turn.
 
-    Workers take batches from the lanes in turn, so at any time each writes its own stretch of the
-    workspace: its own files, in its own directories. Batches taken in order had both workers writing
-    the same large file (a file's writes queue on its lock, the waiting one spinning in the kernel) or
-    creating files in the same directory (the same): restoring 1 GiB took a third longer."""
-    total = sum(chunks.size(number) for number in range(len(chunks)))
-    starts = [0]
+    The chunks of small files make one lane; the others are cut in runs of about as many bytes each,
+    one lane a worker left. A small file costs some system calls and a few microseconds of Python
+    holding the GIL; a chunk of a large file is checked, decompressed and written without it. With
+    both workers on small files, every system call handed the GIL from one to the other and back (a
+    futex wake and a context switch each); with both on the same large file, its writes queued on the
+    file's lock, the waiting worker spinning in the kernel. Each worker on its own kind and stretch of
+    the workspace restored 1 GiB a third faster, and once a lane is done its worker helps the others.
+    """
+    if count < 2:
+        return [list(range(len(chunks)))]
+    large = [number for number in range(len(chunks)) if not made.small_files[number]]
+    small = [number for number in range(len(chunks)) if made.small_files[number]]
+    return [lane for lane in [*_runs(chunks, large, made.held, count - 1), small] if lane]
+
+
+def _runs(chunks: ChunkTable, numbers: list[int], held: bytearray, count: int) -> list[list[int]]:
+    """`numbers` cut in `count` runs of about as many bytes each, none ending with a held chunk."""
+    total = sum(chunks.size(number) for number in numbers)
+    runs: list[list[int]] = [[]]
     done = 0
-    for number in range(len(chunks)):
-        if done * count >= total * len(starts) and not held[number - 1]:
-            starts.append(number)
+    for number in numbers:
+        if done * count >= total * len(runs) and runs[-1] and not held[runs[-1][-1]]:
+            runs.append([])
+        runs[-1].append(number)
         done += chunks.size(number)
-    starts.append(len(chunks))
-    return [range(start, end) for start, end in itertools.pairwise(starts) if start < end]
+    return runs
 
 
-def batches(chunks: ChunkTable, numbers: range, made: Plan) -> Iterator[Batch]:
+def batches(chunks: ChunkTable, numbers: list[int], made: Plan) -> Iterator[Batch]:
     """A lane's chunks in batches (one task a chunk costs more in handing over between threads than a
     small chunk's work), each ending with a chunk no later write needs."""
     batch: Batch = []

@@ -94,7 +94,7 @@ def _restore_tree(manifest: Manifest, fetch: Callable[[str], bytes], root: str, 
         _write_file(empty.path, empty.mode, empty.mtime_ns, empty.chmod, [])
     chunks = manifest.chunk_table
     with Pipeline(workers, CHUNKS_IN_FLIGHT_PER_WORKER, "snapshot-restore") as pipeline:
-        lanes = restore_plan.lanes(chunks, made.held, pipeline.workers)
+        lanes = restore_plan.lanes(chunks, made, pipeline.workers)
         batches = [restore_plan.batches(chunks, lane, made) for lane in lanes]
         for batch in restore_plan.in_turns(batches):
             pipeline.submit(_restore_chunks, batch, made.held, fetch)
