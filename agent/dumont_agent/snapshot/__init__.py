@@ -35,6 +35,7 @@ This package's modules, in the order a snapshot passes through them:
 - `chunks`: content-addressed frames, staged when packing and verified when restoring;
 - `pipeline`: the bounded thread pool the chunks go through;
 - `packing` and `restoring`: `pack` and `restore`;
+- `restore_plan`: what a restore writes, and in which lanes and batches its chunks go to the workers;
 - `manifest` and `errors`: what a snapshot is made of, and what can go wrong;
 - `pieces`: the manifest stored in content-addressed pieces, so a re-snapshot uploads only those that
   changed.
