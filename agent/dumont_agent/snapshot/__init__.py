@@ -33,6 +33,7 @@ This package's modules, in the order a snapshot passes through them:
 - `cutting`: content-defined chunks of each large file and of the small files' stream;
 - `compression`: LZ4 and Zstandard frames;
 - `chunks`: content-addressed frames, staged when packing and verified when restoring;
+- `tables` and `digest_index`: a manifest's chunks and entries in columns, found by raw digest;
 - `pipeline`: the bounded thread pool the chunks go through;
 - `packing` and `restoring`: `pack` and `restore`;
 - `restore_plan`: what a restore writes, and in which lanes and batches its chunks go to the workers;
