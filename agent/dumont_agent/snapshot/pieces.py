@@ -140,8 +140,8 @@ class _SpanReader:
 
     def __init__(self, chunks: ChunkTable) -> None:
         self._chunks = chunks
-        self._last: tuple[str, int, int, int] = ("", -1, 0, 0)
-        """The chunk named last, with its number and sizes: small files follow one another in a chunk."""
+        self._last: tuple[str, int] = ("", -1)
+        """The chunk named last, and its number: small files follow one another in a chunk."""
 
     def __call__(self, item: Any) -> tuple[int, int, int]:
         digest, size, stored_size, offset, length = item
@@ -153,10 +153,10 @@ class _SpanReader:
             or type(length) is not int
         ):
             raise TypeError(f"a span must be a digest and four integers, not {item!r:.150}")
-        last_digest, number, last_size, last_stored_size = self._last
+        last_digest, number = self._last
         if digest != last_digest:
             number = self._chunks.named(digest, size, stored_size)
-            self._last = (digest, number, size, stored_size)
-        elif size != last_size or stored_size != last_stored_size:
-            raise SnapshotError(f"manifest refused: chunk {digest} is given two sizes")
+            self._last = (digest, number)
+        else:
+            self._chunks.check_sizes(number, size, stored_size)
         return number, offset, length

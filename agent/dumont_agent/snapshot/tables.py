@@ -97,9 +97,13 @@ class ChunkTable(_Items[ChunkRef]):
         number = self.find(raw)
         if number < 0:
             return self._add_checked(raw, digest, size, stored_size)
-        if self._sizes[number] != size or self._stored_sizes[number] != stored_size:
-            raise SnapshotError(f"manifest refused: chunk {digest} is given two sizes")
+        self.check_sizes(number, size, stored_size)
         return number
+
+    def check_sizes(self, number: int, size: int, stored_size: int) -> None:
+        """SnapshotError unless chunk `number` has these sizes: a manifest naming it again says the same."""
+        if self._sizes[number] != size or self._stored_sizes[number] != stored_size:
+            raise SnapshotError(f"manifest refused: chunk {self.digest(number)} is given two sizes")
 
     def _add_checked(self, raw: bytes, digest: str, size: int, stored_size: int) -> int:
         if not 0 < size <= MAX_CHUNK_BYTES or stored_size < 0:
